@@ -1,0 +1,359 @@
+"""Read OpenStreetMap files: the walkable ways and the tagged features lifecircle uses.
+
+One reader, pyosmium (libosmium), handles every local format: ``.osm.pbf``, ``.osm``,
+``.osm.bz2`` and ``.osm.gz``. It is also the fastest of the readers we measured (see
+``benchmarks/bench_readers.py``). The result is an :class:`OsmExtract`: walkable ways as
+flat node arrays (for :func:`lifecircle.spatial.network.build_walk_network`) and a
+GeoDataFrame of tagged features (facilities, buildings, major roads, water, places).
+
+Online areas (``--place`` / ``--bbox``) come through osmnx: see
+:func:`lifecircle.layers.download.download_extract`.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from lifecircle._errors import InputNotFoundError, NoWalkableWaysError, OsmFileError
+
+__all__ = [
+    "OsmExtract",
+    "WALKABLE_HIGHWAYS",
+    "FEATURE_KEYS",
+    "WAY_TAG_COLUMNS",
+    "is_walkable",
+    "read_osm",
+]
+
+log = logging.getLogger(__name__)
+
+#: ``highway=*`` values a pedestrian may use without further tags. ``trunk`` and
+#: ``motorway`` (and their links) are walkable only with an explicit ``foot=yes``-like tag.
+WALKABLE_HIGHWAYS: frozenset[str] = frozenset(
+    {
+        "footway", "path", "steps", "pedestrian", "living_street", "residential",
+        "service", "unclassified", "tertiary", "tertiary_link", "secondary",
+        "secondary_link", "primary", "primary_link", "track", "road", "cycleway",
+        "bridleway", "corridor", "elevator", "crossing", "platform",
+    }
+)
+_NEEDS_FOOT_TAG = frozenset({"trunk", "trunk_link", "motorway", "motorway_link"})
+_FOOT_ALLOWED = frozenset({"yes", "designated", "permissive", "official", "destination"})
+_ACCESS_DENIED = frozenset({"no", "private"})
+
+#: Keys whose presence makes a node, way or area a "feature" worth keeping: facilities
+#: (amenity, healthcare, leisure, shop, social_facility), buildings (population fallback),
+#: barriers and names for neighbourhood units (waterway, natural, place, landuse, railway).
+FEATURE_KEYS: tuple[str, ...] = (
+    "amenity", "healthcare", "leisure", "shop", "social_facility", "building",
+    "waterway", "natural", "place", "landuse", "railway", "entrance",
+)
+
+#: Way tags kept as columns of the walkable-way table (network costs and reporting use them).
+WAY_TAG_COLUMNS: tuple[str, ...] = (
+    "highway", "name", "name:en", "foot", "access", "sidewalk", "incline", "step_count",
+    "bridge", "tunnel", "layer", "conveying", "ramp", "ramp:wheelchair", "handrail",
+    "wheelchair", "surface", "area", "oneway",
+)
+
+#: Highway values that bound neighbourhood units (used by communities derivation), kept
+#: even when not walkable (a motorway is a barrier).
+MAJOR_ROAD_HIGHWAYS: frozenset[str] = frozenset(
+    {"motorway", "motorway_link", "trunk", "trunk_link", "primary", "primary_link",
+     "secondary", "secondary_link"}
+)
+
+
+def is_walkable(tags: dict[str, str]) -> bool:
+    """Return whether a way with these tags may be walked (in both directions).
+
+    Parameters
+    ----------
+    tags : dict of str to str
+        The way's OSM tags.
+
+    Returns
+    -------
+    bool
+        ``True`` for the highway values in :data:`WALKABLE_HIGHWAYS` unless ``foot=no``
+        or ``access=no|private`` without a foot permission; trunk and motorway ways only
+        with an explicit ``foot=yes|designated|permissive``.
+    """
+    highway = tags.get("highway")
+    if highway is None:
+        return False
+    foot = tags.get("foot")
+    if foot == "no" or foot == "private":
+        return False
+    if highway in _NEEDS_FOOT_TAG:
+        return foot in _FOOT_ALLOWED
+    if highway not in WALKABLE_HIGHWAYS:
+        return False
+    if tags.get("access") in _ACCESS_DENIED and foot not in _FOOT_ALLOWED:
+        return False
+    if highway == "service" and tags.get("service") == "private":
+        return False
+    return True
+
+
+@dataclass(frozen=True)
+class OsmExtract:
+    """What lifecircle reads from one OpenStreetMap file.
+
+    Attributes
+    ----------
+    source : str
+        The file path (or download description) the data came from.
+    way_ids : numpy.ndarray
+        OSM ids of the walkable ways, shape ``(W,)``.
+    way_offsets : numpy.ndarray
+        ``node_ids[way_offsets[i]:way_offsets[i+1]]`` are way ``i``'s nodes, shape ``(W+1,)``.
+    node_ids, node_lon, node_lat : numpy.ndarray
+        Node ids and WGS84 coordinates of every way vertex, in way order.
+    way_tags : pandas.DataFrame
+        One row per walkable way, columns :data:`WAY_TAG_COLUMNS` (missing tags are ``None``).
+    features : geopandas.GeoDataFrame
+        Tagged nodes, ways and areas (EPSG:4326) with columns ``osm_type``, ``osm_id``,
+        ``name``, ``tags`` (dict) and ``geometry``.
+    major_roads : geopandas.GeoDataFrame
+        Lines of major roads (walkable or not), EPSG:4326, columns ``osm_id``,
+        ``highway``, ``name``.
+    bbox : tuple of float or None
+        The file header's bounding box (W, S, E, N), when it has one.
+    counts : dict
+        What was read and dropped, for the run record.
+    """
+
+    source: str
+    way_ids: np.ndarray
+    way_offsets: np.ndarray
+    node_ids: np.ndarray
+    node_lon: np.ndarray
+    node_lat: np.ndarray
+    way_tags: pd.DataFrame
+    features: gpd.GeoDataFrame
+    major_roads: gpd.GeoDataFrame
+    bbox: tuple[float, float, float, float] | None = None
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+_SUPPORTED_SUFFIXES = (".osm.pbf", ".pbf", ".osm", ".osm.bz2", ".osm.gz", ".xml", ".xml.bz2", ".xml.gz")
+
+
+def _check_osm_path(path: Path) -> None:
+    if not path.exists():
+        raise InputNotFoundError(f"OSM file {str(path)!r} does not exist.")
+    if not path.is_file():
+        raise OsmFileError(f"OSM file {str(path)!r} is not a regular file.")
+    name = path.name.lower()
+    if not name.endswith(_SUPPORTED_SUFFIXES):
+        raise OsmFileError(
+            f"OSM file {str(path)!r} has an unknown extension: expected one of "
+            f"{', '.join(_SUPPORTED_SUFFIXES)}."
+        )
+    if path.stat().st_size == 0:
+        raise OsmFileError(f"OSM file {str(path)!r} is empty (0 bytes): expected OpenStreetMap data.")
+
+
+def _header_bbox(path: Path) -> tuple[float, float, float, float] | None:
+    import osmium
+
+    try:
+        reader = osmium.io.Reader(str(path), osmium.osm.osm_entity_bits.NOTHING)
+        try:
+            box = reader.header().box()
+        finally:
+            reader.close()
+    except Exception:  # noqa: BLE001 - a header without box is fine; errors surface in the full read
+        return None
+    if not box.valid():
+        return None
+    return (box.bottom_left.lon, box.bottom_left.lat, box.top_right.lon, box.top_right.lat)
+
+
+def read_osm(path: str | Path, *, progress: bool = True) -> OsmExtract:
+    """Read the walkable ways and the tagged features of a local OSM file.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        An ``.osm.pbf``, ``.osm``, ``.osm.bz2`` or ``.osm.gz`` file.
+    progress : bool, default True
+        Show a progress bar (silent when stderr is not a terminal).
+
+    Returns
+    -------
+    OsmExtract
+
+    Raises
+    ------
+    InputNotFoundError
+        The file does not exist.
+    OsmFileError
+        The file is empty, truncated, corrupt or not OSM data.
+    NoWalkableWaysError
+        The file holds no walkable way.
+    """
+    import osmium
+    from tqdm.auto import tqdm
+
+    path = Path(path)
+    _check_osm_path(path)
+    wkb = osmium.geom.WKBFactory()
+
+    way_ids: list[int] = []
+    way_lengths: list[int] = []
+    node_ids: list[int] = []
+    lons: list[float] = []
+    lats: list[float] = []
+    way_rows: list[tuple[Any, ...]] = []
+    feat_rows: list[tuple[str, int, str | None, dict[str, str], bytes]] = []
+    road_rows: list[tuple[int, str, str | None, bytes]] = []
+    counts = {"nodes_read": 0, "ways_read": 0, "relations_read": 0,
+              "walkable_ways": 0, "ways_missing_nodes": 0, "features": 0}
+
+    processor = (
+        osmium.FileProcessor(str(path))
+        .with_locations()
+        .with_areas(osmium.filter.KeyFilter(*FEATURE_KEYS))
+    )
+    bar = tqdm(desc=f"reading {path.name}", unit=" objects", unit_scale=True,
+               disable=not progress, leave=False, mininterval=0.5)
+    try:
+        for obj in processor:
+            bar.update()
+            if obj.is_node():
+                counts["nodes_read"] += 1
+                tags = obj.tags
+                if len(tags) == 0 or not any(k in tags for k in FEATURE_KEYS):
+                    continue
+                if not obj.location.valid():
+                    continue
+                tag_dict = dict(tags)
+                feat_rows.append(("node", obj.id, tag_dict.get("name"), tag_dict,
+                                  wkb.create_point(obj)))
+            elif obj.is_way():
+                counts["ways_read"] += 1
+                tags = obj.tags
+                if "highway" not in tags:
+                    # Closed feature ways become areas below; open ones (rivers) are kept here.
+                    if any(k in tags for k in ("waterway", "railway", "natural")) and not obj.is_closed():
+                        tag_dict = dict(tags)
+                        try:
+                            feat_rows.append(("way", obj.id, tag_dict.get("name"), tag_dict,
+                                              wkb.create_linestring(obj)))
+                        except (osmium.InvalidLocationError, RuntimeError):
+                            counts["ways_missing_nodes"] += 1
+                    continue
+                tag_dict = dict(tags)
+                highway = tag_dict["highway"]
+                if highway in MAJOR_ROAD_HIGHWAYS:
+                    try:
+                        road_rows.append((obj.id, highway, tag_dict.get("name"),
+                                          wkb.create_linestring(obj)))
+                    except (osmium.InvalidLocationError, RuntimeError):
+                        pass
+                if not is_walkable(tag_dict):
+                    continue
+                # A way clipped by the extract's edge has nodes without locations: keep each
+                # run of located nodes as its own piece rather than losing the whole street.
+                tag_row = tuple(tag_dict.get(k) for k in WAY_TAG_COLUMNS)
+                run_refs: list[int] = []
+                run_lon: list[float] = []
+                run_lat: list[float] = []
+                clipped = False
+                for n in obj.nodes:
+                    loc = n.location
+                    if loc.valid():
+                        run_refs.append(n.ref)
+                        run_lon.append(loc.lon)
+                        run_lat.append(loc.lat)
+                        continue
+                    clipped = True
+                    if len(run_refs) >= 2:
+                        way_ids.append(obj.id)
+                        way_lengths.append(len(run_refs))
+                        node_ids.extend(run_refs)
+                        lons.extend(run_lon)
+                        lats.extend(run_lat)
+                        way_rows.append(tag_row)
+                    run_refs, run_lon, run_lat = [], [], []
+                counts["ways_missing_nodes"] += clipped
+                if len(run_refs) >= 2:
+                    way_ids.append(obj.id)
+                    way_lengths.append(len(run_refs))
+                    node_ids.extend(run_refs)
+                    lons.extend(run_lon)
+                    lats.extend(run_lat)
+                    way_rows.append(tag_row)
+            elif obj.is_relation():
+                counts["relations_read"] += 1
+            elif obj.is_area():
+                tags = obj.tags
+                if "highway" in tags and not any(k in tags for k in FEATURE_KEYS if k != "building"):
+                    continue
+                tag_dict = dict(tags)
+                try:
+                    geom = wkb.create_multipolygon(obj)
+                except (osmium.InvalidLocationError, RuntimeError):
+                    continue
+                osm_type = "way" if obj.from_way() else "relation"
+                feat_rows.append((osm_type, obj.orig_id(), tag_dict.get("name"), tag_dict, geom))
+    except RuntimeError as exc:
+        raise OsmFileError(
+            f"OSM file {str(path)!r} could not be read: {exc}. Expected a complete "
+            "OpenStreetMap .osm.pbf/.osm/.osm.bz2/.osm.gz file; it may be truncated or corrupt."
+        ) from exc
+    finally:
+        bar.close()
+
+    total = counts["nodes_read"] + counts["ways_read"] + counts["relations_read"]
+    if total == 0:
+        raise OsmFileError(f"OSM file {str(path)!r} holds no OpenStreetMap objects.")
+    if not way_ids:
+        raise NoWalkableWaysError(
+            f"OSM file {str(path)!r} holds {counts['ways_read']:,} ways but none a pedestrian "
+            "may use (expected highway=footway/path/steps/residential/... without foot=no)."
+        )
+    counts["walkable_ways"] = len(set(way_ids))
+    counts["walkable_way_pieces"] = len(way_ids)
+    counts["features"] = len(feat_rows)
+
+    offsets = np.zeros(len(way_lengths) + 1, dtype=np.int64)
+    np.cumsum(way_lengths, out=offsets[1:])
+    features = gpd.GeoDataFrame(
+        pd.DataFrame(feat_rows, columns=["osm_type", "osm_id", "name", "tags", "wkb"]).drop(columns="wkb"),
+        geometry=shapely.from_wkb([r[4] for r in feat_rows]) if feat_rows else [],
+        crs="EPSG:4326",
+    )
+    major_roads = gpd.GeoDataFrame(
+        pd.DataFrame(road_rows, columns=["osm_id", "highway", "name", "wkb"]).drop(columns="wkb"),
+        geometry=shapely.from_wkb([r[3] for r in road_rows]) if road_rows else [],
+        crs="EPSG:4326",
+    )
+    log.info(
+        "Read %s: %s nodes, %s ways (%s walkable, %s clipped by missing nodes), %s features",
+        path.name, f"{counts['nodes_read']:,}", f"{counts['ways_read']:,}",
+        f"{counts['walkable_ways']:,}", f"{counts['ways_missing_nodes']:,}", f"{counts['features']:,}",
+    )
+    return OsmExtract(
+        source=str(path),
+        way_ids=np.asarray(way_ids, dtype=np.int64),
+        way_offsets=offsets,
+        node_ids=np.asarray(node_ids, dtype=np.int64),
+        node_lon=np.asarray(lons, dtype=np.float64),
+        node_lat=np.asarray(lats, dtype=np.float64),
+        way_tags=pd.DataFrame(way_rows, columns=list(WAY_TAG_COLUMNS)),
+        features=features,
+        major_roads=major_roads,
+        bbox=_header_bbox(path),
+        counts=counts,
+    )

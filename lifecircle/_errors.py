@@ -1,0 +1,110 @@
+"""Exceptions raised by lifecircle.
+
+Every failure lifecircle can diagnose has its own class, and every class derives from
+:class:`LifecircleError`, so that a script can catch them all with one ``except``.
+Where a failure is also a familiar Python failure (a bad value, a missing file) the
+class derives from that built-in too, in the manner of r5py's
+``class NoCrsError(ValueError, R5pyError)``.
+
+Messages name the file or parameter, what was expected and what was found.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "LifecircleError",
+    "InputFileError",
+    "InputNotFoundError",
+    "OsmFileError",
+    "NoWalkableWaysError",
+    "BoundaryError",
+    "NoCrsError",
+    "FacilitiesFileError",
+    "UnknownCategoryError",
+    "CatalogueError",
+    "OptionError",
+    "MemoryBudgetError",
+    "PopulationError",
+    "CommunitiesError",
+    "DemError",
+    "ProfileError",
+    "StandardError_",
+    "MapAssetError",
+    "DownloadError",
+]
+
+
+class LifecircleError(Exception):
+    """Base class of every error lifecircle raises on purpose."""
+
+
+class InputFileError(ValueError, LifecircleError):
+    """An input file exists but cannot be used (empty, corrupt, wrong content)."""
+
+
+class InputNotFoundError(FileNotFoundError, LifecircleError):
+    """An input file named by the user does not exist."""
+
+
+class OsmFileError(InputFileError):
+    """An OpenStreetMap file is empty, truncated, corrupt or of an unknown format."""
+
+
+class NoWalkableWaysError(InputFileError):
+    """The data holds no way a pedestrian may use inside the study area."""
+
+
+class BoundaryError(InputFileError):
+    """The study-area boundary is unusable or does not overlap the data."""
+
+
+class NoCrsError(InputFileError):
+    """A spatial input has no coordinate reference system and none can be assumed."""
+
+
+class FacilitiesFileError(InputFileError):
+    """A user-supplied facilities file lacks a required column or geometry."""
+
+
+class UnknownCategoryError(ValueError, LifecircleError):
+    """A facility category is not in the catalogue."""
+
+
+class CatalogueError(InputFileError):
+    """A catalogue file (categories, profiles, standards) is malformed."""
+
+
+class OptionError(ValueError, LifecircleError):
+    """An option has a value outside its allowed range."""
+
+
+class MemoryBudgetError(MemoryError, LifecircleError):
+    """The requested computation would need more memory than the machine has."""
+
+
+class PopulationError(InputFileError):
+    """A population input is malformed or does not overlap the study area."""
+
+
+class CommunitiesError(InputFileError):
+    """A communities file is malformed (no polygons, no name column, no CRS)."""
+
+
+class DemError(InputFileError):
+    """An elevation model is malformed, has no CRS or does not cover the area."""
+
+
+class ProfileError(ValueError, LifecircleError):
+    """A walking profile is unknown or its parameters are invalid."""
+
+
+class StandardError_(ValueError, LifecircleError):  # noqa: N801 - StandardError is a py2 builtin name
+    """A planning standard is unknown or malformed."""
+
+
+class MapAssetError(LifecircleError):
+    """A script or stylesheet the offline map needs cannot be found to inline."""
+
+
+class DownloadError(LifecircleError):
+    """Downloading OpenStreetMap data (``--place`` / ``--bbox``) failed."""
