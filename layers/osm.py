@@ -30,6 +30,7 @@ __all__ = [
     "FEATURE_KEYS",
     "WAY_TAG_COLUMNS",
     "is_walkable",
+    "walkable_mask",
     "read_osm",
 ]
 
@@ -102,6 +103,24 @@ def is_walkable(tags: dict[str, str]) -> bool:
     if highway == "service" and tags.get("service") == "private":
         return False
     return True
+
+
+def walkable_mask(tags: pd.DataFrame) -> np.ndarray:
+    """Vectorised :func:`is_walkable` over a table of way tags (columns ``highway``, ``foot``,
+    ``access`` and optionally ``service``; missing columns count as absent tags)."""
+
+    def col(name: str) -> pd.Series:
+        return tags[name] if name in tags else pd.Series([None] * len(tags), index=tags.index)
+
+    highway, foot, access, service = col("highway"), col("foot"), col("access"), col("service")
+    foot_ok = foot.isin(list(_FOOT_ALLOWED))
+    refused = foot.isin(["no", "private"])
+    needs_foot = highway.isin(list(_NEEDS_FOOT_TAG))
+    ordinary = highway.isin(list(WALKABLE_HIGHWAYS))
+    denied = access.isin(list(_ACCESS_DENIED)) & ~foot_ok
+    private_service = (highway == "service") & (service == "private")
+    mask = ~refused & ((needs_foot & foot_ok) | (ordinary & ~denied & ~private_service))
+    return mask.to_numpy(dtype=bool)
 
 
 @dataclass(frozen=True)

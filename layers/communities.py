@@ -1,0 +1,252 @@
+"""Read community boundaries (``--communities FILE``) and study-area boundaries (``--boundary FILE``).
+
+A communities file holds polygons with a name: the 社区 (residents' committee areas) or
+街道 of a district, as a planning office keeps them. Any format GDAL reads works
+(GeoPackage, GeoJSON, Shapefile ...). lifecircle keeps the file's CRS here; the
+pipeline reprojects to its metric CRS.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import NamedTuple
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyproj
+import shapely
+
+from lifecircle._errors import BoundaryError, CommunitiesError, InputNotFoundError, NoCrsError
+from lifecircle.spatial.units import make_unique_names
+
+__all__ = [
+    "NAME_COLUMN_CANDIDATES",
+    "Boundary",
+    "read_communities",
+    "read_boundary",
+]
+
+log = logging.getLogger(__name__)
+
+#: Columns tried, in this order, as the community name when ``name_column`` is not given.
+#: The match ignores case (``NAME`` and ``Name`` match ``name``).
+NAME_COLUMN_CANDIDATES: tuple[str, ...] = (
+    "name", "名称", "社区名称", "社区名", "社区", "community", "community_name", "shequ",
+    "居委会", "村社区", "街道", "name_zh", "name:zh", "name_en", "name:en",
+)
+
+_POLYGONAL = ("Polygon", "MultiPolygon")
+
+
+class Boundary(NamedTuple):
+    """A study-area boundary read from a file.
+
+    Attributes
+    ----------
+    geometry : shapely.Polygon or shapely.MultiPolygon
+        The union of the file's polygons, in ``crs``.
+    crs : pyproj.CRS
+        The file's CRS.
+    """
+
+    geometry: shapely.Polygon | shapely.MultiPolygon
+    crs: pyproj.CRS
+
+
+def _read_vector(path: Path, error: type[Exception], what: str) -> gpd.GeoDataFrame:
+    """Read a vector file, turning a missing or unreadable file into a lifecircle error."""
+    if not path.exists():
+        raise InputNotFoundError(f"{what} file {str(path)!r} does not exist.")
+    if path.is_dir() and path.suffix.lower() not in (".gdb",):
+        raise error(f"{what} file {str(path)!r} is a folder; expected a GeoPackage, GeoJSON or Shapefile.")
+    try:
+        gdf = gpd.read_file(path)
+    except Exception as exc:  # pyogrio/GDAL raise several classes for unreadable data
+        raise error(
+            f"{what} file {str(path)!r} could not be read as a vector layer ({exc}); expected "
+            "polygons in a GeoPackage, GeoJSON, Shapefile or another format GDAL reads."
+        ) from exc
+    if not isinstance(gdf, gpd.GeoDataFrame) or "geometry" not in gdf.columns:
+        raise error(f"{what} file {str(path)!r} has no geometry column; expected polygons.")
+    return gdf
+
+
+def _polygonal_part(geom: shapely.Geometry) -> shapely.Geometry:
+    """The polygons of a geometry (``make_valid`` can return lines beside them)."""
+    parts = shapely.get_parts(geom)
+    parts = parts[np.isin(shapely.get_type_id(parts), (3, 6))]
+    if len(parts) == 0:
+        return shapely.Polygon()
+    return parts[0] if len(parts) == 1 else shapely.union_all(parts)
+
+
+def _repair(geoms: np.ndarray) -> tuple[np.ndarray, int]:
+    """Repair invalid polygons with :func:`shapely.make_valid`; return them and the count."""
+    invalid = ~shapely.is_valid(geoms)
+    if not invalid.any():
+        return geoms, 0
+    geoms = geoms.copy()
+    fixed = shapely.make_valid(geoms[invalid])
+    geoms[invalid] = [_polygonal_part(g) for g in fixed]
+    return geoms, int(invalid.sum())
+
+
+def _find_name_column(gdf: gpd.GeoDataFrame, path: Path, name_column: str | None) -> str:
+    columns = [c for c in gdf.columns if c != gdf.geometry.name]
+    if name_column is not None:
+        if name_column not in columns:
+            raise CommunitiesError(
+                f"communities file {str(path)!r} has no column {name_column!r} (name_column); "
+                f"its columns are: {', '.join(map(str, columns)) or '(none)'}."
+            )
+        return name_column
+    lowered = {str(c).lower(): c for c in reversed(columns)}  # first wins on case clashes
+    for candidate in NAME_COLUMN_CANDIDATES:
+        if candidate.lower() in lowered:
+            return lowered[candidate.lower()]
+    raise CommunitiesError(
+        f"communities file {str(path)!r} has no name column: expected one of "
+        f"{', '.join(NAME_COLUMN_CANDIDATES)} (any case), or name the column explicitly "
+        f"(name_column); its columns are: {', '.join(map(str, columns)) or '(none)'}."
+    )
+
+
+def _names(values: pd.Series) -> list[str]:
+    """Community names as clean strings; blanks become ``社区 <row>`` with a warning."""
+    out: list[str] = []
+    blank = 0
+    for i, value in enumerate(values.tolist(), start=1):
+        if value is None or (isinstance(value, float) and np.isnan(value)) or str(value).strip() == "":
+            out.append(f"社区 {i:03d}")
+            blank += 1
+            continue
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)  # numeric codes read as 101.0 are named 101
+        out.append(str(value).strip())
+    if blank:
+        log.warning("%d communities have no name; named by row number (社区 001 ...)", blank)
+    return out
+
+
+def read_communities(path: str | Path, *, name_column: str | None = None) -> gpd.GeoDataFrame:
+    """Read community polygons with their names.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        A vector file (GeoPackage, GeoJSON, Shapefile ...) of polygons with a CRS.
+    name_column : str, optional
+        The column holding the names. When not given the first column matching
+        :data:`NAME_COLUMN_CANDIDATES` (ignoring case) is used.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Columns ``name`` (unique strings) and ``geometry`` (valid Polygon or
+        MultiPolygon), in the file's CRS, in the file's row order. Rows with an empty
+        geometry are dropped (logged); invalid polygons are repaired with
+        :func:`shapely.make_valid`; repeated names get ``" (2)"``, ``" (3)"`` ...
+        (logged); a blank name becomes ``"社区 <row>"``.
+
+    Raises
+    ------
+    InputNotFoundError
+        The file does not exist.
+    NoCrsError
+        The file has no CRS.
+    CommunitiesError
+        The file cannot be read, holds no polygons, holds other geometries (points,
+        lines), or has no name column.
+    """
+    path = Path(path)
+    gdf = _read_vector(path, CommunitiesError, "communities")
+    if gdf.crs is None:
+        raise NoCrsError(
+            f"communities file {str(path)!r} has no CRS; expected a file with a coordinate "
+            "reference system (e.g. EPSG:4326 or EPSG:4547). Add a .prj or set the CRS in GIS."
+        )
+    column = _find_name_column(gdf, path, name_column)
+    geoms = gdf.geometry.to_numpy()
+    present = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    if not present.any():
+        raise CommunitiesError(
+            f"communities file {str(path)!r} holds no polygons ({len(gdf)} rows, all without geometry)."
+        )
+    kinds = pd.Series(shapely.get_type_id(geoms[present])).map(
+        dict(enumerate(("Point", "LineString", "LinearRing", "Polygon", "MultiPoint",
+                        "MultiLineString", "MultiPolygon", "GeometryCollection")))
+    )
+    other = sorted(set(kinds) - set(_POLYGONAL))
+    if other:
+        counts = kinds[kinds.isin(other)].value_counts()
+        raise CommunitiesError(
+            f"communities file {str(path)!r} must hold polygons only; found "
+            + ", ".join(f"{n} {kind}" for kind, n in counts.items())
+            + f" besides {int(kinds.isin(_POLYGONAL).sum())} polygons."
+        )
+    if not present.all():
+        log.warning("communities file %s: dropped %d rows without geometry", path.name, int((~present).sum()))
+    names = _names(gdf[column][present])
+    geoms, repaired = _repair(geoms[present])
+    if repaired:
+        log.warning("communities file %s: repaired %d invalid polygons with make_valid", path.name, repaired)
+    unique = make_unique_names(names)
+    renamed = sum(a != b for a, b in zip(names, unique))
+    if renamed:
+        log.warning(
+            "communities file %s: %d repeated names made unique with a suffix (e.g. %r)",
+            path.name, renamed, next(b for a, b in zip(names, unique) if a != b),
+        )
+    result = gpd.GeoDataFrame({"name": unique}, geometry=geoms, crs=gdf.crs)
+    log.info("Read %d communities from %s (name column %r)", len(result), path.name, column)
+    return result
+
+
+def read_boundary(path: str | Path) -> Boundary:
+    """Read a study-area boundary: the union of every polygon in a vector file.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        A vector file (GeoPackage, GeoJSON, Shapefile ...) with a CRS. Points and lines
+        in it are ignored (logged).
+
+    Returns
+    -------
+    Boundary
+        ``(geometry, crs)``: the valid union of the polygons in the file's CRS.
+
+    Raises
+    ------
+    InputNotFoundError
+        The file does not exist.
+    BoundaryError
+        The file cannot be read, has no CRS, holds no polygons, or their union is empty.
+    """
+    path = Path(path)
+    gdf = _read_vector(path, BoundaryError, "boundary")
+    if gdf.crs is None:
+        raise BoundaryError(
+            f"boundary file {str(path)!r} has no CRS; expected a file with a coordinate "
+            "reference system (e.g. EPSG:4326)."
+        )
+    geoms = gdf.geometry.to_numpy()
+    geoms = geoms[~(shapely.is_missing(geoms) | shapely.is_empty(geoms))]
+    polygonal = np.isin(shapely.get_type_id(geoms), (3, 6))
+    if not polygonal.any():
+        raise BoundaryError(
+            f"boundary file {str(path)!r} holds no polygons ({len(gdf)} rows, "
+            f"{len(geoms)} non-empty geometries); expected the study area as one or more polygons."
+        )
+    if not polygonal.all():
+        log.warning("boundary file %s: ignored %d non-polygon geometries", path.name, int((~polygonal).sum()))
+    polygons, repaired = _repair(geoms[polygonal])
+    if repaired:
+        log.warning("boundary file %s: repaired %d invalid polygons with make_valid", path.name, repaired)
+    union = _polygonal_part(shapely.union_all(polygons))
+    if union.is_empty or union.area <= 0:
+        raise BoundaryError(f"boundary file {str(path)!r}: the polygons enclose no area.")
+    log.info("Read boundary %s: %d polygons", path.name, len(polygons))
+    return Boundary(geometry=union, crs=pyproj.CRS(gdf.crs))

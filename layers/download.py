@@ -1,0 +1,158 @@
+"""Download OpenStreetMap data by place name or bounding box through osmnx (online).
+
+The download is turned into the same :class:`~lifecircle.layers.osm.OsmExtract` a local
+file gives, so everything downstream is identical. osmnx caches the Overpass responses
+under :data:`lifecircle.settings.cache_folder`, so a second run is offline.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from lifecircle import settings
+from lifecircle._errors import DownloadError, NoWalkableWaysError
+from lifecircle.layers.osm import FEATURE_KEYS, MAJOR_ROAD_HIGHWAYS, WAY_TAG_COLUMNS, OsmExtract, walkable_mask
+
+__all__ = ["download_extract", "extract_from_osmnx"]
+
+log = logging.getLogger(__name__)
+
+#: Overpass filter: every highway that may be walkable; :func:`is_walkable` decides after.
+_HIGHWAY_FILTER = '["highway"]["highway"!~"construction|proposed|raceway|bus_guideway|abandoned|platform"]'
+
+
+def extract_from_osmnx(graph, features: gpd.GeoDataFrame | None, *, source: str) -> OsmExtract:  # noqa: ANN001
+    """Turn an unsimplified-or-simplified osmnx graph and features into an :class:`OsmExtract`.
+
+    Each edge of the graph becomes one "way" whose interior vertices get unique negative
+    ids, so :func:`lifecircle.spatial.network.build_walk_network` splits it only at real
+    OSM nodes.
+
+    Parameters
+    ----------
+    graph : networkx.MultiDiGraph
+        osmnx graph in EPSG:4326.
+    features : geopandas.GeoDataFrame or None
+        From ``osmnx.features_from_*`` (index ``element``/``id``; tag columns).
+    source : str
+        Description for the run record.
+
+    Returns
+    -------
+    OsmExtract
+    """
+    import osmnx as ox
+
+    nodes, edges = ox.convert.graph_to_gdfs(graph)
+    edges = edges.reset_index()
+    a = np.minimum(edges["u"].to_numpy(), edges["v"].to_numpy())
+    b = np.maximum(edges["u"].to_numpy(), edges["v"].to_numpy())
+    edges = edges.assign(_a=a, _b=b, _len=edges.geometry.length).sort_values(["_a", "_b", "_len", "key"])
+    edges = edges.drop_duplicates(["_a", "_b", "_len"]).reset_index(drop=True)
+
+    def first(value):  # noqa: ANN001, ANN202 - osmnx merges tags of simplified edges into lists
+        return value[0] if isinstance(value, list) else value
+
+    tag_table = pd.DataFrame({c: edges[c].map(first) if c in edges else None for c in WAY_TAG_COLUMNS})
+    extra = pd.DataFrame({c: edges[c].map(first) if c in edges else None for c in ("foot", "access", "service")})
+    walkable = walkable_mask(pd.concat([tag_table[["highway"]], extra], axis=1))
+    edges, tag_table = edges[walkable].reset_index(drop=True), tag_table[walkable].reset_index(drop=True)
+    if len(edges) == 0:
+        raise NoWalkableWaysError(f"The download for {source} holds no walkable way.")
+    coords, owner = shapely.get_coordinates(edges.geometry.to_numpy(), return_index=True)
+    counts = np.bincount(owner, minlength=len(edges))
+    offsets = np.zeros(len(edges) + 1, dtype=np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    node_ids = -np.arange(1, len(coords) + 1, dtype=np.int64)  # interior vertices: unique negatives
+    node_ids[offsets[:-1]] = edges["u"].to_numpy()
+    node_ids[offsets[1:] - 1] = edges["v"].to_numpy()
+    major = edges[tag_table["highway"].isin(list(MAJOR_ROAD_HIGHWAYS)).to_numpy()]
+    major_roads = gpd.GeoDataFrame(
+        {"osm_id": major["osmid"].map(first).astype(np.int64).to_numpy(), "highway": major["highway"].map(first).to_numpy(),
+         "name": major["name"].map(first).to_numpy() if "name" in major else None},
+        geometry=major.geometry.to_numpy(), crs="EPSG:4326",
+    )
+    feats = _features_table(features)
+    del nodes
+    return OsmExtract(
+        source=source,
+        way_ids=edges["osmid"].map(first).astype(np.int64).to_numpy(),
+        way_offsets=offsets,
+        node_ids=node_ids,
+        node_lon=coords[:, 0].copy(),
+        node_lat=coords[:, 1].copy(),
+        way_tags=tag_table,
+        features=feats,
+        major_roads=major_roads,
+        bbox=None,
+        counts={"walkable_ways": int(len(edges)), "features": int(len(feats))},
+    )
+
+
+def _features_table(features: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame:
+    if features is None or len(features) == 0:
+        return gpd.GeoDataFrame({"osm_type": [], "osm_id": [], "name": [], "tags": []}, geometry=[], crs="EPSG:4326")
+    f = features.to_crs(4326).reset_index()
+    type_col = "element" if "element" in f else "element_type"
+    tag_cols = [c for c in f.columns if c not in (type_col, "id", "osmid", "geometry", "nodes", "ways")]
+    tags = [{k: str(v) for k, v in row.items() if isinstance(v, str)} for row in f[tag_cols].to_dict("records")]
+    id_col = "id" if "id" in f else "osmid"
+    return gpd.GeoDataFrame(
+        {"osm_type": f[type_col].astype(str).to_numpy(), "osm_id": f[id_col].astype(np.int64).to_numpy(),
+         "name": [t.get("name") for t in tags], "tags": tags},
+        geometry=f.geometry.to_numpy(), crs="EPSG:4326",
+    )
+
+
+def download_extract(*, place: str | None = None, bbox: tuple[float, float, float, float] | None = None) -> OsmExtract:
+    """Download the walking network and features of a place or bbox (online, cached).
+
+    Parameters
+    ----------
+    place : str, optional
+        A geocodable place name, e.g. ``"渝中区, 重庆市"``.
+    bbox : tuple of float, optional
+        ``(west, south, east, north)`` in degrees.
+
+    Returns
+    -------
+    OsmExtract
+
+    Raises
+    ------
+    DownloadError
+        Geocoding or the Overpass download failed (offline, unknown place, server error).
+    """
+    import osmnx as ox
+
+    if (place is None) == (bbox is None):
+        raise DownloadError("Give exactly one of place or bbox to download.")
+    ox.settings.use_cache = True
+    ox.settings.cache_folder = str(settings.cache_folder / "osmnx")
+    ox.settings.useful_tags_way = sorted(set(ox.settings.useful_tags_way) | set(WAY_TAG_COLUMNS) | {"foot", "access", "service"})
+    tags = {k: True for k in FEATURE_KEYS}
+    source = f"place {place!r}" if place else f"bbox {bbox!r}"
+    try:
+        if place is not None:
+            polygon = ox.geocode_to_gdf(place).to_crs(4326).union_all()
+        else:
+            w, s, e, n = bbox  # type: ignore[misc]
+            polygon = shapely.box(w, s, e, n)
+        graph = ox.graph_from_polygon(polygon, custom_filter=_HIGHWAY_FILTER, simplify=True, retain_all=True,
+                                      truncate_by_edge=True)
+        try:
+            features = ox.features_from_polygon(polygon, tags=tags)
+        except ox._errors.InsufficientResponseError:
+            features = None
+    except Exception as exc:  # noqa: BLE001 - osmnx raises many kinds; one clear error for the user
+        raise DownloadError(
+            f"Could not download OpenStreetMap data for {source}: {exc}. This needs internet access "
+            "(Nominatim and Overpass); offline, pass a local file with --osm."
+        ) from exc
+    log.info("Downloaded %s: %s nodes, %s edges", source, f"{len(graph.nodes):,}", f"{len(graph.edges):,}")
+    return extract_from_osmnx(graph, features, source=source)

@@ -1,0 +1,375 @@
+"""Read a user's own facilities file (``--facilities FILE``).
+
+A planner often has a better list of clinics or schools than OpenStreetMap: a CSV
+exported from a spreadsheet or a map service, a GeoJSON or a GeoPackage. Each row is
+one facility with a category column naming a category of the catalogue (its name such
+as ``school``, or its label such as ``学校`` / ``School``).
+
+Formats
+-------
+CSV (``.csv``, ``.txt``, ``.tsv``)
+    Point facilities from a longitude and a latitude column, in degrees of WGS84
+    (EPSG:4326) unless ``crs_hint`` says otherwise. Column names are matched
+    case-insensitively: longitude ``lon``, ``lng``, ``long``, ``longitude``, ``x``,
+    ``经度``; latitude ``lat``, ``latitude``, ``y``, ``纬度``. Encoding UTF-8 (with or
+    without BOM), else GB18030 (files saved by Excel on Chinese Windows).
+GeoJSON (``.geojson``, ``.json``)
+    Always WGS84 (RFC 7946); a legacy ``crs`` member is honoured by the reader.
+GeoPackage, Shapefile, FlatGeobuf (``.gpkg``, ``.shp``, ``.fgb``)
+    Must carry a CRS (else :class:`~lifecircle._errors.NoCrsError`, unless
+    ``crs_hint`` supplies one). A file with several layers needs ``layer``.
+
+Geometries may be points or polygons (a park outline: it is reached at its edge).
+
+Chinese coordinates
+-------------------
+Lists exported from Amap/Gaode or Tencent are in GCJ-02, from Baidu in BD-09: offsets of
+several hundred metres from WGS84, a large share of a 15-minute walk.
+``crs_hint="gcj02"`` or ``"bd09"`` converts them to WGS84 with
+:func:`lifecircle.layers.chinese_coords.gcj02_to_wgs84` /
+:func:`~lifecircle.layers.chinese_coords.bd09_to_wgs84` (imported when needed).
+
+The result is always in EPSG:4326, the CRS of :func:`lifecircle.layers.osm.read_osm`'s
+features, so both sources combine directly.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from lifecircle._errors import (
+    FacilitiesFileError,
+    InputNotFoundError,
+    NoCrsError,
+    OptionError,
+    UnknownCategoryError,
+)
+from lifecircle.layers.catalogue import Catalogue, resolve_category
+
+__all__ = [
+    "CSV_SUFFIXES",
+    "LAT_ALIASES",
+    "LON_ALIASES",
+    "NAME_ALIASES",
+    "VECTOR_SUFFIXES",
+    "read_facilities_file",
+]
+
+log = logging.getLogger(__name__)
+
+CSV_SUFFIXES: tuple[str, ...] = (".csv", ".txt", ".tsv")
+VECTOR_SUFFIXES: tuple[str, ...] = (".geojson", ".json", ".gpkg", ".shp", ".fgb")
+#: Accepted longitude / latitude / name column names (case-insensitive), in order of preference.
+LON_ALIASES: tuple[str, ...] = ("lon", "lng", "long", "longitude", "x", "经度")
+LAT_ALIASES: tuple[str, ...] = ("lat", "latitude", "y", "纬度")
+NAME_ALIASES: tuple[str, ...] = ("name", "名称", "名字", "name_zh", "title")
+_CHINESE = ("gcj02", "bd09")
+_ALLOWED_TYPES = {0: "Point", 3: "Polygon", 4: "MultiPoint", 6: "MultiPolygon"}
+_MAX_LISTED = 8
+
+
+def _rows(positions: np.ndarray, offset: int) -> str:
+    """``'rows 3, 7, 12 (and 4 more)'`` for messages; ``offset`` turns positions into file rows."""
+    shown = ", ".join(str(int(p) + offset) for p in positions[:_MAX_LISTED])
+    more = f" (and {len(positions) - _MAX_LISTED} more)" if len(positions) > _MAX_LISTED else ""
+    return f"{'row' if len(positions) == 1 else 'rows'} {shown}{more}"
+
+
+def _find_column(columns: list[Any], aliases: tuple[str, ...]) -> Any | None:
+    folded = {str(c).strip().casefold(): c for c in reversed(columns)}
+    for alias in aliases:
+        if alias.casefold() in folded:
+            return folded[alias.casefold()]
+    return None
+
+
+def _normalise_hint(crs_hint: str | None) -> tuple[str | None, Any]:
+    """Return (chinese system or None, pyproj CRS or None) for ``crs_hint``."""
+    if crs_hint is None:
+        return None, None
+    if not isinstance(crs_hint, str) or not crs_hint.strip():
+        raise OptionError(f"crs_hint: expected 'gcj02', 'bd09', 'wgs84' or a CRS such as 'EPSG:4547', found {crs_hint!r}.")
+    key = crs_hint.strip().lower().replace("-", "").replace("_", "")
+    if key in _CHINESE:
+        return key, None
+    if key in ("wgs84", "epsg4326"):
+        return None, "EPSG:4326"
+    from pyproj import CRS
+    from pyproj.exceptions import CRSError
+
+    try:
+        return None, CRS.from_user_input(crs_hint.strip())
+    except CRSError as exc:
+        raise OptionError(
+            f"crs_hint: {crs_hint!r} is neither 'gcj02', 'bd09', 'wgs84' nor a CRS pyproj knows ({exc})."
+        ) from exc
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    sep = "\t" if path.suffix.lower() == ".tsv" else ","
+    last: Exception | None = None
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return pd.read_csv(path, sep=sep, encoding=encoding, dtype=str,
+                               keep_default_na=False, skipinitialspace=True)
+        except UnicodeDecodeError as exc:
+            last = exc
+        except pd.errors.EmptyDataError as exc:
+            raise FacilitiesFileError(f"Facilities file {str(path)!r} is empty (no header, no rows).") from exc
+        except (pd.errors.ParserError, csv.Error) as exc:
+            raise FacilitiesFileError(f"Facilities file {str(path)!r} is not a readable CSV table: {exc}") from exc
+    raise FacilitiesFileError(f"Facilities file {str(path)!r} is neither UTF-8 nor GB18030 text: {last}.")
+
+
+def _points_from_csv(df: pd.DataFrame, path: Path, hint_crs: Any) -> gpd.GeoDataFrame:
+    columns = list(df.columns)
+    lon_col = _find_column(columns, LON_ALIASES)
+    lat_col = _find_column(columns, LAT_ALIASES)
+    if lon_col is None or lat_col is None:
+        raise FacilitiesFileError(
+            f"Facilities file {str(path)!r} has no {'longitude' if lon_col is None else 'latitude'} column: "
+            f"expected one of {LON_ALIASES if lon_col is None else LAT_ALIASES} (any case); "
+            f"found columns {[str(c) for c in columns]}."
+        )
+    lon = pd.to_numeric(df[lon_col].str.strip(), errors="coerce").to_numpy(dtype=float)
+    lat = pd.to_numeric(df[lat_col].str.strip(), errors="coerce").to_numpy(dtype=float)
+    bad = np.flatnonzero(~(np.isfinite(lon) & np.isfinite(lat)))
+    if len(bad):
+        raise FacilitiesFileError(
+            f"Facilities file {str(path)!r}: {_rows(bad, 2)} have no numeric {lon_col!r}/{lat_col!r} "
+            f"(first: {df[lon_col].iloc[bad[0]]!r}, {df[lat_col].iloc[bad[0]]!r})."
+        )
+    crs = hint_crs if hint_crs is not None else "EPSG:4326"
+    from pyproj import CRS
+
+    if CRS.from_user_input(crs).is_geographic:
+        _check_lonlat(lon, lat, path, row_offset=2, columns=(lon_col, lat_col))
+    return gpd.GeoDataFrame(df.drop(columns=[lon_col, lat_col]), geometry=gpd.points_from_xy(lon, lat), crs=crs)
+
+
+def _check_lonlat(lon: np.ndarray, lat: np.ndarray, path: Path, *, row_offset: int,
+                  columns: tuple[Any, Any] = ("longitude", "latitude")) -> None:
+    bad = np.flatnonzero(~((np.abs(lon) <= 180) & (np.abs(lat) <= 90)))
+    if len(bad):
+        i = bad[0]
+        swapped = " (are longitude and latitude swapped?)" if abs(lat[i]) <= 180 and abs(lon[i]) <= 90 else ""
+        raise FacilitiesFileError(
+            f"Facilities file {str(path)!r}: {_rows(bad, row_offset)} have coordinates outside "
+            f"longitude -180..180 / latitude -90..90 (first: {columns[0]}={lon[i]!r}, {columns[1]}={lat[i]!r})"
+            f"{swapped}. Expected WGS84 degrees; for projected coordinates pass crs_hint='EPSG:xxxx'."
+        )
+
+
+def _read_vector(path: Path, layer: str | int | None) -> gpd.GeoDataFrame:
+    import pyogrio
+    from pyogrio.errors import DataLayerError, DataSourceError
+
+    try:
+        layers = pyogrio.list_layers(path)
+    except (DataSourceError, DataLayerError, OSError) as exc:
+        raise FacilitiesFileError(f"Facilities file {str(path)!r} cannot be read as {path.suffix} data: {exc}") from exc
+    if len(layers) == 0:
+        raise FacilitiesFileError(f"Facilities file {str(path)!r} holds no layer.")
+    if layer is None and len(layers) > 1:
+        raise FacilitiesFileError(
+            f"Facilities file {str(path)!r} holds {len(layers)} layers ({', '.join(str(n) for n in layers[:, 0])}); "
+            "name the one with the facilities (layer=...)."
+        )
+    try:
+        return gpd.read_file(path, layer=layer, engine="pyogrio")
+    except (DataSourceError, DataLayerError, OSError, ValueError) as exc:
+        raise FacilitiesFileError(f"Facilities file {str(path)!r} cannot be read: {exc}") from exc
+
+
+def _convert_chinese(gdf: gpd.GeoDataFrame, system: str, path: Path) -> gpd.GeoDataFrame:
+    try:
+        from lifecircle.layers import chinese_coords
+    except ImportError as exc:  # the module is optional at this layer
+        raise OptionError(
+            f"crs_hint={system!r} for {str(path)!r} needs lifecircle.layers.chinese_coords, which is not installed."
+        ) from exc
+    convert = chinese_coords.gcj02_to_wgs84 if system == "gcj02" else chinese_coords.bd09_to_wgs84
+
+    def _fn(xy: np.ndarray) -> np.ndarray:
+        lon, lat = convert(xy[:, 0], xy[:, 1])
+        return np.column_stack([lon, lat])
+
+    out = gdf.copy()
+    out.geometry = gpd.GeoSeries(shapely.transform(gdf.geometry.to_numpy(), _fn), crs="EPSG:4326")
+    log.info("Converted %d facilities of %s from %s to WGS84", len(out), path.name, system.upper())
+    return out
+
+
+def read_facilities_file(
+    path: str | Path,
+    *,
+    catalogue: Catalogue,
+    category_column: str = "category",
+    crs_hint: str | None = None,
+    layer: str | int | None = None,
+) -> gpd.GeoDataFrame:
+    """Read a user's facilities file into the catalogue's categories.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        A CSV with longitude/latitude columns, a GeoJSON, a GeoPackage (or Shapefile,
+        FlatGeobuf). See the module documentation for the accepted column names.
+    catalogue : Catalogue
+        The categories the values of ``category_column`` must name (name or label).
+    category_column : str, default "category"
+        Column holding each facility's category (matched case-insensitively).
+    crs_hint : str, optional
+        ``"gcj02"`` or ``"bd09"``: the coordinates are Chinese map coordinates (Amap,
+        Baidu) and are converted to WGS84. ``"wgs84"`` or a CRS (``"EPSG:4547"``): the
+        CRS of a CSV's x/y columns, or of a GeoPackage/Shapefile that has none (a CRS
+        recorded in the file wins). Default: CSV is EPSG:4326; other files must carry a CRS.
+    layer : str or int, optional
+        The layer to read from a file with several.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Columns ``category`` (catalogue names), ``name`` (``None`` where the file has no
+        name column or an empty name) and ``geometry`` (points or polygons), EPSG:4326,
+        in file order, index 0..n-1.
+
+    Raises
+    ------
+    InputNotFoundError
+        ``path`` does not exist.
+    FacilitiesFileError
+        Empty file or table, unknown format, no category or coordinate column (the
+        message lists the columns found), empty category values, missing or
+        non-numeric coordinates, coordinates outside -180..180 / -90..90, missing or
+        unsupported geometries.
+    NoCrsError
+        A GeoPackage/Shapefile without CRS and no ``crs_hint``.
+    UnknownCategoryError
+        Category values not in the catalogue (the message names them and the known ones).
+    OptionError
+        ``crs_hint`` is not understood.
+    """
+    if not isinstance(catalogue, Catalogue):
+        raise OptionError(f"catalogue: expected a Catalogue (load_catalogue()), found {type(catalogue).__name__}.")
+    path = Path(path)
+    if not path.exists():
+        raise InputNotFoundError(f"Facilities file {str(path)!r} does not exist.")
+    if not path.is_file():
+        raise FacilitiesFileError(f"Facilities file {str(path)!r} is not a file.")
+    suffix = path.suffix.lower()
+    if suffix not in CSV_SUFFIXES + VECTOR_SUFFIXES:
+        raise FacilitiesFileError(
+            f"Facilities file {str(path)!r} has an unsupported type {suffix or '(no suffix)'!r}; expected "
+            f"CSV ({', '.join(CSV_SUFFIXES)}) with lon/lat columns, GeoJSON or GeoPackage "
+            f"({', '.join(VECTOR_SUFFIXES)})."
+        )
+    if path.stat().st_size == 0:
+        raise FacilitiesFileError(f"Facilities file {str(path)!r} is empty (0 bytes).")
+    chinese, hint_crs = _normalise_hint(crs_hint)
+
+    if suffix in CSV_SUFFIXES:
+        table = _read_csv(path)
+        row_offset = 2  # header line + 1-based lines
+        if len(table) == 0:
+            raise FacilitiesFileError(
+                f"Facilities file {str(path)!r} has a header ({[str(c) for c in table.columns]}) but no rows."
+            )
+        gdf = _points_from_csv(table, path, hint_crs)
+    else:
+        gdf = _read_vector(path, layer)
+        row_offset = 1
+        if len(gdf) == 0:
+            raise FacilitiesFileError(f"Facilities file {str(path)!r} holds no features.")
+        if gdf.crs is None:
+            if hint_crs is None and chinese is None:
+                raise NoCrsError(
+                    f"Facilities file {str(path)!r} has no coordinate reference system; expected one "
+                    "recorded in the file (or pass crs_hint='EPSG:xxxx', 'wgs84', 'gcj02' or 'bd09')."
+                )
+            gdf = gdf.set_crs(hint_crs if hint_crs is not None else "EPSG:4326")
+
+    cat_col = category_column if category_column in gdf.columns else _find_column(
+        [c for c in gdf.columns if c != gdf.geometry.name], (category_column,)
+    )
+    if cat_col is None:
+        raise FacilitiesFileError(
+            f"Facilities file {str(path)!r} has no {category_column!r} column; found columns "
+            f"{[str(c) for c in gdf.columns if c != gdf.geometry.name]}. Add a column naming each "
+            f"facility's category ({', '.join(catalogue.names)})."
+        )
+
+    raw = gdf[cat_col].astype(object).where(gdf[cat_col].notna(), "").astype(str).str.strip().to_numpy()
+    empty = np.flatnonzero(raw == "")
+    if len(empty):
+        raise FacilitiesFileError(
+            f"Facilities file {str(path)!r}: {_rows(empty, row_offset)} have an empty {str(cat_col)!r}; "
+            f"expected one of {', '.join(catalogue.names)}."
+        )
+    distinct = list(dict.fromkeys(raw.tolist()))
+    mapping = {v: resolve_category(catalogue, v) for v in distinct}
+    unknown = [v for v, r in mapping.items() if r is None]
+    if unknown:
+        raise UnknownCategoryError(
+            f"Facilities file {str(path)!r}, column {str(cat_col)!r}: unknown categories "
+            f"{', '.join(repr(u) for u in unknown)}; known categories: {', '.join(catalogue.names)} "
+            "(names or their labels; add new ones with your own catalogue file)."
+        )
+
+    geoms = gdf.geometry.to_numpy()
+    missing = np.flatnonzero(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    if len(missing):
+        raise FacilitiesFileError(f"Facilities file {str(path)!r}: {_rows(missing, row_offset)} have no geometry.")
+    type_ids = shapely.get_type_id(geoms)
+    wrong = np.flatnonzero(~np.isin(type_ids, list(_ALLOWED_TYPES)))
+    if len(wrong):
+        found = sorted({shapely.get_type_id(g) for g in geoms[wrong]})
+        raise FacilitiesFileError(
+            f"Facilities file {str(path)!r}: {_rows(wrong, row_offset)} have geometries of type "
+            f"{[shapely.GeometryType(t).name for t in found]}; expected points or polygons."
+        )
+
+    if chinese is not None:
+        if gdf.crs is not None and not gdf.crs.equals("EPSG:4326") and gdf.crs.is_geographic is False:
+            raise OptionError(
+                f"crs_hint={crs_hint!r}: {str(path)!r} is in projected {gdf.crs.to_string()}, but "
+                "GCJ-02/BD-09 coordinates are longitude/latitude degrees."
+            )
+        gdf = _convert_chinese(gdf.to_crs("EPSG:4326"), chinese, path)
+    elif gdf.crs is None or not gdf.crs.equals("EPSG:4326"):
+        gdf = gdf.to_crs("EPSG:4326")
+
+    if suffix not in CSV_SUFFIXES:
+        # Coordinates of files with a CRS: catch an inf/NaN or a wrong recorded CRS.
+        b = shapely.bounds(gdf.geometry.to_numpy())
+        bad = np.flatnonzero(~(np.isfinite(b).all(axis=1) & (np.abs(b[:, [0, 2]]) <= 180).all(axis=1)
+                               & (np.abs(b[:, [1, 3]]) <= 90).all(axis=1)))
+        if len(bad):
+            raise FacilitiesFileError(
+                f"Facilities file {str(path)!r}: {_rows(bad, row_offset)} have coordinates that are not valid "
+                f"longitude/latitude in its CRS {gdf.crs.to_string() if gdf.crs else None}; is the recorded CRS right?"
+            )
+
+    name_col = _find_column([c for c in gdf.columns if c not in (cat_col, gdf.geometry.name)], NAME_ALIASES)
+    if name_col is not None:
+        names = gdf[name_col].astype(object).where(gdf[name_col].notna(), None).to_numpy()
+        names = np.array([None if (n is None or str(n).strip() == "") else str(n).strip() for n in names], dtype=object)
+    else:
+        names = np.full(len(gdf), None, dtype=object)
+    out = gpd.GeoDataFrame(
+        {"category": np.array([mapping[v] for v in raw], dtype=object), "name": names},
+        geometry=gpd.GeoSeries(gdf.geometry.to_numpy(), crs="EPSG:4326"),
+        crs="EPSG:4326",
+    )
+    counts = out["category"].value_counts()
+    log.info("Read %d facilities from %s: %s", len(out), path.name,
+             ", ".join(f"{k} {v}" for k, v in counts.items()))
+    return out

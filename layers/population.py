@@ -1,0 +1,357 @@
+"""Read resident-population inputs: points, rasters or polygons with totals.
+
+Three kinds of input are accepted, each returned as a :class:`PopulationInput`:
+
+``points``
+    A CSV with longitude / latitude / population columns in EPSG:4326 (like the GHS-POP
+    extract in ``../shared/data/yuzhong``), or a vector file (GeoJSON, GeoPackage,
+    Shapefile) of points with a population column.
+``raster``
+    A GeoTIFF of people per pixel (WorldPop, GHS-POP). The nodata value, NaN and -- when
+    the file declares no nodata -- GHS-POP's ``-200`` fill count as zero people.
+``polygons``
+    A vector file of areas with a total each (census units, 社区 with 常住人口). Their
+    people are spread to residential buildings by floor area later, in
+    :func:`lifecircle.spatial.population.population_to_cells`.
+
+Optional age groups
+-------------------
+Columns ``share_60plus`` / ``share_0_14`` (fractions 0-1) or counts ``pop_60plus`` /
+``pop_0_14`` (also ``count_*``, ``population_*``) are carried along. Counts are converted
+to shares of the row's population, so every input carries groups as ``share_<group>``.
+
+Column names are matched case-insensitively; :data:`POPULATION_ALIASES`,
+:data:`LON_ALIASES` and :data:`LAT_ALIASES` list the names recognised.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyproj
+import shapely
+
+from lifecircle._errors import InputNotFoundError, NoCrsError, PopulationError
+
+__all__ = [
+    "PopulationInput",
+    "POPULATION_ALIASES",
+    "LON_ALIASES",
+    "LAT_ALIASES",
+    "GROUPS",
+    "read_population",
+]
+
+log = logging.getLogger(__name__)
+
+#: Column names taken as the population count (first match wins, case-insensitive).
+POPULATION_ALIASES: tuple[str, ...] = (
+    "population", "pop", "value", "people", "residents", "count", "total",
+    "常住人口", "人口", "户籍人口",
+)
+#: Column names taken as longitude (EPSG:4326) in a CSV.
+LON_ALIASES: tuple[str, ...] = ("lon", "lng", "long", "longitude", "x", "经度")
+#: Column names taken as latitude (EPSG:4326) in a CSV.
+LAT_ALIASES: tuple[str, ...] = ("lat", "latitude", "y", "纬度")
+#: Population groups that may be carried as shares: name -> accepted column names.
+GROUPS: dict[str, tuple[str, ...]] = {
+    "60plus": ("share_60plus", "pop_60plus", "count_60plus", "population_60plus"),
+    "0_14": ("share_0_14", "pop_0_14", "count_0_14", "population_0_14"),
+}
+
+_VECTOR_SUFFIXES = {".geojson", ".json", ".gpkg", ".shp", ".fgb", ".gml", ".kml", ".zip"}
+_RASTER_SUFFIXES = {".tif", ".tiff", ".vrt", ".img"}
+#: GHS-POP GeoTIFFs fill "no data" with -200 and sometimes declare no nodata value.
+_GHS_FILL = -200.0
+
+
+@dataclass(frozen=True)
+class PopulationInput:
+    """A population input, read and checked, in its own CRS.
+
+    Attributes
+    ----------
+    kind : str
+        ``"points"``, ``"raster"`` or ``"polygons"``.
+    source : pathlib.Path
+        The file read.
+    total : float
+        Sum of people in the input (after nodata became zero).
+    frame : geopandas.GeoDataFrame or None
+        For points and polygons: a float ``population`` column, any ``share_<group>``
+        columns and ``geometry``, in the file's CRS (EPSG:4326 for a CSV). ``None`` for a
+        raster.
+    array : numpy.ndarray or None
+        For a raster: people per pixel, float64, nodata set to 0.
+    transform : affine.Affine or None
+        For a raster: pixel-to-CRS transform of ``array``.
+    crs : pyproj.CRS
+        CRS of ``frame`` or ``array``; never missing.
+    groups : tuple of str
+        Names of the carried group share columns (``share_60plus`` ...).
+    """
+
+    kind: str
+    source: Path
+    total: float
+    crs: pyproj.CRS
+    frame: gpd.GeoDataFrame | None = None
+    array: np.ndarray | None = field(default=None, repr=False)
+    transform: object | None = None
+    groups: tuple[str, ...] = ()
+
+
+def _find_column(columns: list[str], aliases: tuple[str, ...]) -> str | None:
+    lower = {str(c).strip().lower(): c for c in columns}
+    for alias in aliases:
+        if alias.lower() in lower:
+            return lower[alias.lower()]
+    return None
+
+
+def _numeric(values: pd.Series, *, name: str, path: Path) -> np.ndarray:
+    """Column as float64; any non-numeric, infinite or negative value is an error."""
+    num = pd.to_numeric(values, errors="coerce")
+    bad = num.isna() & values.notna() | ~np.isfinite(num.fillna(0.0).to_numpy(dtype=float))
+    if bad.any():
+        first = values[bad].iloc[0]
+        raise PopulationError(
+            f"{path}: column {name!r} must hold numbers; found {int(bad.sum())} non-numeric "
+            f"value(s), e.g. {first!r} in row {int(np.flatnonzero(bad.to_numpy())[0])}."
+        )
+    arr = num.fillna(0.0).to_numpy(dtype=np.float64)
+    if (arr < 0).any():
+        i = int(np.flatnonzero(arr < 0)[0])
+        raise PopulationError(
+            f"{path}: column {name!r} must not be negative; found {int((arr < 0).sum())} negative "
+            f"value(s), e.g. {arr[i]} in row {i}."
+        )
+    return arr
+
+
+def _population_column(columns: list[str], value_column: str | None, path: Path) -> str:
+    if value_column is not None:
+        col = _find_column(columns, (value_column,))
+        if col is None:
+            raise PopulationError(
+                f"{path}: value_column {value_column!r} is not a column; columns found: {list(columns)}."
+            )
+        return col
+    col = _find_column(columns, POPULATION_ALIASES)
+    if col is None:
+        raise PopulationError(
+            f"{path}: no population column; expected one of {list(POPULATION_ALIASES)} "
+            f"(or pass value_column=); columns found: {list(columns)}."
+        )
+    return col
+
+
+def _group_shares(table: pd.DataFrame, population: np.ndarray, path: Path) -> dict[str, np.ndarray]:
+    """Share columns per group, from shares (0-1) or counts (<= population)."""
+    out: dict[str, np.ndarray] = {}
+    columns = list(table.columns)
+    for group, names in GROUPS.items():
+        col = _find_column(columns, names)
+        if col is None:
+            continue
+        vals = _numeric(table[col], name=str(col), path=path)
+        if str(col).lower().startswith("share_"):
+            if (vals > 1.0 + 1e-9).any():
+                raise PopulationError(f"{path}: column {col!r} holds shares and must lie in 0-1; found max {vals.max()}.")
+            share = vals
+        else:
+            if (vals > population * (1 + 1e-9) + 1e-9).any():
+                i = int(np.flatnonzero(vals > population * (1 + 1e-9) + 1e-9)[0])
+                raise PopulationError(
+                    f"{path}: column {col!r} counts people of group {group} and cannot exceed the "
+                    f"population; row {i} has {vals[i]} of {population[i]}."
+                )
+            with np.errstate(divide="ignore", invalid="ignore"):
+                share = np.where(population > 0, vals / np.where(population > 0, population, 1.0), 0.0)
+        out[f"share_{group}"] = np.clip(share, 0.0, 1.0)
+    return out
+
+
+def _read_csv(path: Path, value_column: str | None) -> PopulationInput:
+    try:
+        table = pd.read_csv(path, encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        table = pd.read_csv(path, encoding="gb18030")  # CSVs saved by Excel on Chinese Windows
+    except (pd.errors.EmptyDataError, pd.errors.ParserError) as exc:
+        raise PopulationError(f"{path}: not a readable CSV ({exc}).") from exc
+    columns = list(table.columns)
+    lon_col = _find_column(columns, LON_ALIASES)
+    lat_col = _find_column(columns, LAT_ALIASES)
+    if lon_col is None or lat_col is None:
+        raise PopulationError(
+            f"{path}: a population CSV needs longitude and latitude columns (EPSG:4326), e.g. "
+            f"{list(LON_ALIASES)} and {list(LAT_ALIASES)}; columns found: {columns}."
+        )
+    pop_col = _population_column(columns, value_column, path)
+    if len(table) == 0:
+        raise PopulationError(f"{path}: the CSV has a header but no rows.")
+    pop = _numeric(table[pop_col], name=str(pop_col), path=path)
+    lon = pd.to_numeric(table[lon_col], errors="coerce").to_numpy(dtype=float)
+    lat = pd.to_numeric(table[lat_col], errors="coerce").to_numpy(dtype=float)
+    bad = ~(np.isfinite(lon) & np.isfinite(lat))
+    if bad.any():
+        raise PopulationError(f"{path}: {int(bad.sum())} row(s) have no numeric {lon_col}/{lat_col}, e.g. row {int(np.flatnonzero(bad)[0])}.")
+    if (np.abs(lon) > 180).any() or (np.abs(lat) > 90).any():
+        raise NoCrsError(
+            f"{path}: columns {lon_col!r}/{lat_col!r} must be longitude/latitude in EPSG:4326 "
+            f"(found x from {lon.min():g} to {lon.max():g}, y from {lat.min():g} to {lat.max():g}); "
+            "save projected coordinates as a GeoPackage or GeoJSON with a CRS instead."
+        )
+    data = {"population": pop, **_group_shares(table, pop, path)}
+    frame = gpd.GeoDataFrame(data, geometry=gpd.points_from_xy(lon, lat), crs="EPSG:4326")
+    return _finish("points", path, frame)
+
+
+def _finish(kind: str, path: Path, frame: gpd.GeoDataFrame) -> PopulationInput:
+    groups = tuple(c for c in frame.columns if str(c).startswith("share_"))
+    total = float(frame["population"].sum())
+    log.info("population %s: %d %s, %.0f people, groups %s", path.name, len(frame), kind, total, list(groups))
+    return PopulationInput(kind=kind, source=path, total=total, crs=pyproj.CRS(frame.crs), frame=frame, groups=groups)
+
+
+def _read_vector(path: Path, value_column: str | None, bbox: tuple[float, float, float, float] | None) -> PopulationInput:
+    try:
+        raw = gpd.read_file(path)
+    except Exception as exc:  # pyogrio raises its own DataSourceError family
+        raise PopulationError(f"{path}: cannot read as a vector file ({exc}).") from exc
+    if raw.crs is None:
+        raise NoCrsError(f"{path}: the population file has no CRS; save it with one (e.g. EPSG:4326 or EPSG:4490).")
+    raw = raw[~(raw.geometry.isna() | raw.geometry.is_empty)]
+    if len(raw) == 0:
+        raise PopulationError(f"{path}: no features with a geometry.")
+    if bbox is not None:
+        box = gpd.GeoSeries([shapely.box(*bbox)], crs=4326).to_crs(raw.crs).iloc[0]
+        raw = raw[raw.geometry.intersects(box)]
+    columns = [c for c in raw.columns if c != raw.geometry.name]
+    pop_col = _population_column(columns, value_column, path)
+    pop = _numeric(raw[pop_col], name=str(pop_col), path=path)
+    types = set(raw.geometry.geom_type)
+    if types <= {"Point", "MultiPoint"}:
+        kind = "points"
+        geoms = raw.geometry.to_numpy()
+        if "MultiPoint" in types:  # a MultiPoint's people sit at its centroid
+            geoms = shapely.centroid(geoms)
+    elif types <= {"Polygon", "MultiPolygon"}:
+        kind = "polygons"
+        geoms = shapely.make_valid(raw.geometry.to_numpy())
+    else:
+        raise PopulationError(
+            f"{path}: population features must be all points or all polygons; found {sorted(types)}."
+        )
+    data = {"population": pop, **_group_shares(raw, pop, path)}
+    frame = gpd.GeoDataFrame(data, geometry=gpd.GeoSeries(geoms, index=raw.index, crs=raw.crs).to_numpy(), crs=raw.crs)
+    return _finish(kind, path, frame.reset_index(drop=True))
+
+
+def _read_raster(path: Path, bbox: tuple[float, float, float, float] | None) -> PopulationInput:
+    import rasterio
+    from rasterio.warp import transform_bounds
+    from rasterio.windows import Window, from_bounds
+
+    try:
+        src = rasterio.open(path)
+    except rasterio.errors.RasterioIOError as exc:
+        raise PopulationError(f"{path}: cannot read as a raster ({exc}).") from exc
+    with src:
+        if src.crs is None:
+            raise NoCrsError(f"{path}: the population raster has no CRS; WorldPop/GHS-POP GeoTIFFs carry one.")
+        window = None
+        if bbox is not None:
+            left, bottom, right, top = transform_bounds("EPSG:4326", src.crs, *bbox, densify_pts=21)
+            w = from_bounds(left, bottom, right, top, transform=src.transform)
+            # Round outwards by a pixel and clip to the raster.
+            col0 = max(0, int(np.floor(w.col_off)) - 1)
+            row0 = max(0, int(np.floor(w.row_off)) - 1)
+            col1 = min(src.width, int(np.ceil(w.col_off + w.width)) + 1)
+            row1 = min(src.height, int(np.ceil(w.row_off + w.height)) + 1)
+            window = Window(col0, row0, max(0, col1 - col0), max(0, row1 - row0))
+        array = src.read(1, window=window, masked=False).astype(np.float64)
+        transform = src.window_transform(window) if window is not None else src.transform
+        nodata = src.nodata
+        crs = pyproj.CRS(src.crs.to_wkt())
+    missing = ~np.isfinite(array)
+    if nodata is not None and np.isfinite(nodata):
+        missing |= array == nodata
+    elif nodata is None:
+        missing |= array == _GHS_FILL
+    if (array[~missing] < 0).any():
+        neg = array[~missing][array[~missing] < 0]
+        raise PopulationError(
+            f"{path}: {neg.size} pixel(s) hold negative people (e.g. {neg[0]}) and are not the "
+            f"nodata value ({nodata}); expected counts of people per pixel."
+        )
+    array[missing] = 0.0
+    total = float(array.sum())
+    log.info("population %s: raster %dx%d, %.0f people, %d nodata pixels", path.name, array.shape[1], array.shape[0], total, int(missing.sum()))
+    return PopulationInput(kind="raster", source=path, total=total, crs=crs, array=array, transform=transform)
+
+
+def read_population(
+    path: str | Path,
+    *,
+    value_column: str | None = None,
+    bbox: tuple[float, float, float, float] | None = None,
+) -> PopulationInput:
+    """Read a population file: CSV points, GeoTIFF raster, or vector points/polygons.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        ``.csv`` (lon/lat/population in EPSG:4326), ``.tif``/``.tiff`` (people per
+        pixel), or a vector file (``.geojson``, ``.gpkg``, ``.shp`` ...) of points or
+        polygons with a population column.
+    value_column : str, optional
+        Name of the population column; by default the first of
+        :data:`POPULATION_ALIASES` present. Ignored for rasters (band 1 is read).
+    bbox : tuple of float, optional
+        ``(west, south, east, north)`` in EPSG:4326: read only a raster window covering
+        it (plus a pixel), or only vector features intersecting it. Useful for
+        country-sized rasters. CSV points are never filtered here.
+
+    Returns
+    -------
+    PopulationInput
+
+    Raises
+    ------
+    InputNotFoundError
+        The file does not exist.
+    NoCrsError
+        A vector or raster file has no CRS, or CSV coordinates are not longitude/latitude.
+    PopulationError
+        No population column (the message lists the columns found), a non-numeric or
+        negative value, mixed geometry types, an unreadable file.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputNotFoundError(f"population file not found: {path}")
+    if path.is_dir() and path.suffix.lower() != ".gdb":
+        raise PopulationError(f"{path}: is a folder; expected a CSV, GeoTIFF or vector file.")
+    if path.is_file() and path.stat().st_size == 0:
+        raise PopulationError(f"{path}: the file is empty.")
+    suffix = path.suffix.lower()
+    if suffix in (".csv", ".txt"):
+        result = _read_csv(path, value_column)
+    elif suffix in _RASTER_SUFFIXES:
+        result = _read_raster(path, bbox)
+    elif suffix in _VECTOR_SUFFIXES or suffix == ".gdb" or re.search(r"\.geojson", path.name, re.I):
+        result = _read_vector(path, value_column, bbox)
+    else:
+        raise PopulationError(
+            f"{path}: unknown population file type {suffix!r}; expected .csv, .tif/.tiff, "
+            ".geojson, .gpkg or .shp."
+        )
+    if result.total <= 0:
+        log.warning("population %s holds no people (total 0)", path)
+    return result

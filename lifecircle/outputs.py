@@ -1,0 +1,334 @@
+"""Write a run's results: map.html, results.gpkg, gaps.csv / gaps.xlsx, run.json.
+
+Writes are atomic: every file is first written into a staging folder inside the output
+folder and moved into place (``os.replace``) only once all of them exist, so a crash
+leaves no half-written file. Files are in EPSG:4326 (longitude/latitude).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import platform
+import shutil
+import sys
+import tempfile
+from collections.abc import Iterator, Sequence
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from lifecircle.spatial.coverage import minutes_column
+
+__all__ = [
+    "OUTPUT_FILES",
+    "GAP_HEADERS",
+    "sha256_of",
+    "gap_table",
+    "community_gap_table",
+    "write_outputs",
+    "atomic_staging",
+]
+
+log = logging.getLogger(__name__)
+
+#: The files a run writes (a stable contract).
+OUTPUT_FILES: tuple[str, ...] = ("map.html", "results.gpkg", "gaps.csv", "gaps.xlsx", "community_gaps.csv", "run.json")
+
+#: Column headers of the gap lists per language.
+GAP_HEADERS: dict[str, dict[str, str]] = {
+    "en": {"rank": "rank", "cell_id": "cell_id", "community": "community", "people": "people",
+           "missing": "missing", "n_missing": "n_missing", "lon": "lon", "lat": "lat", "minutes": "minutes_to_{}",
+           "population": "people", "lacks": "lacks", "has": "has", "share": "share_within_{}",
+           "underserved_people": "people_underserved", "underserved_cells": "cells_underserved",
+           "name": "community"},
+    "zh": {"rank": "排名", "cell_id": "网格编号", "community": "社区", "people": "人口",
+           "missing": "缺少的设施", "n_missing": "缺少类别数", "lon": "经度", "lat": "纬度", "minutes": "到{}步行分钟",
+           "population": "人口", "lacks": "缺什么", "has": "有什么", "share": "{}覆盖率",
+           "underserved_people": "服务不足人口", "underserved_cells": "服务不足网格数",
+           "name": "社区"},
+}
+
+#: Fixed GeoPackage timestamp so the same inputs give byte-identical files.
+_GPKG_DATE = "2000-01-01T00:00:00.000Z"
+
+
+def sha256_of(path: str | Path) -> str:
+    """Hex SHA-256 of a file."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _label(category: str, lang: str) -> str:
+    try:
+        from lifecircle.layers.catalogue import load_catalogue
+
+        cat = load_catalogue().categories.get(category) if hasattr(load_catalogue(), "categories") else None
+        if cat is not None:
+            return cat.label_zh if lang == "zh" else cat.label_en
+    except Exception:  # noqa: BLE001 - a label is cosmetic; fall back to the name
+        pass
+    return category
+
+
+def _translate_list(value: str, lang: str) -> str:
+    if not value or lang == "en":
+        return value
+    return "、".join(_label(v, lang) for v in value.split(","))
+
+
+def gap_table(cells: gpd.GeoDataFrame, *, categories: Sequence[str], lang: str = "en") -> pd.DataFrame:
+    """Under-served cells ranked by people affected (then by categories missing, then id).
+
+    Parameters
+    ----------
+    cells : geopandas.GeoDataFrame
+        A run's cells (any CRS).
+    categories : sequence of str
+    lang : {"en", "zh"}
+
+    Returns
+    -------
+    pandas.DataFrame
+        rank, cell_id, community, people, missing, n_missing, minutes per category, lon, lat.
+    """
+    h = GAP_HEADERS[lang]
+    gaps = cells[cells["underserved"]].copy()
+    centres = gpd.GeoSeries(gaps.geometry.centroid, crs=cells.crs).to_crs(4326)
+    gaps["lon"] = centres.x.round(6)
+    gaps["lat"] = centres.y.round(6)
+    gaps["n_missing"] = gaps["missing"].str.count(",") + (gaps["missing"] != "").astype(int)
+    gaps["people"] = gaps["population"].astype(float).round(1)
+    gaps = gaps.sort_values(["people", "n_missing", "cell_id"], ascending=[False, False, True], kind="stable")
+    gaps["rank"] = np.arange(1, len(gaps) + 1)
+    out = pd.DataFrame({
+        h["rank"]: gaps["rank"].to_numpy(),
+        h["cell_id"]: gaps["cell_id"].to_numpy(),
+        h["community"]: gaps["community"].to_numpy(),
+        h["people"]: gaps["people"].to_numpy(),
+        h["missing"]: [_translate_list(m, lang) for m in gaps["missing"]],
+        h["n_missing"]: gaps["n_missing"].to_numpy(),
+    })
+    for cat in categories:
+        out[h["minutes"].format(_label(cat, lang) if lang == "zh" else cat)] = gaps[minutes_column(cat)].round(1).to_numpy()
+    out[h["lon"]] = gaps["lon"].to_numpy()
+    out[h["lat"]] = gaps["lat"].to_numpy()
+    return out
+
+
+def community_gap_table(communities: gpd.GeoDataFrame, cells: pd.DataFrame, *, categories: Sequence[str],
+                        lang: str = "en") -> pd.DataFrame:
+    """Communities ranked by people in under-served cells: has, lacks, shares."""
+    h = GAP_HEADERS[lang]
+    under = cells[cells["underserved"]].groupby("community")
+    people = under["population"].sum()
+    n_cells = under.size()
+    table = pd.DataFrame({
+        h["name"]: communities["name"].to_numpy(),
+        h["population"]: communities["population"].round(1).to_numpy(),
+        h["underserved_people"]: communities["name"].map(people).fillna(0).round(1).to_numpy(),
+        h["underserved_cells"]: communities["name"].map(n_cells).fillna(0).astype(int).to_numpy(),
+        h["has"]: [_translate_list(v, lang) for v in communities["has"].fillna("")],
+        h["lacks"]: [_translate_list(v, lang) for v in communities["lacks"].fillna("")],
+    })
+    for cat in categories:
+        col = f"share_{cat}"
+        table[h["share"].format(_label(cat, lang) if lang == "zh" else cat)] = communities[col].round(3).to_numpy()
+    table = table.sort_values([h["underserved_people"], h["name"]], ascending=[False, True], kind="stable")
+    table.insert(0, h["rank"], np.arange(1, len(table) + 1))
+    return table.reset_index(drop=True)
+
+
+@contextlib.contextmanager
+def atomic_staging(out_dir: str | Path) -> Iterator[Path]:
+    """A staging folder inside ``out_dir``; its files replace the final ones on success only."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".lifecircle-staging-", dir=out))
+    try:
+        yield staging
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    try:
+        for item in sorted(staging.iterdir()):
+            os.replace(item, out / item.name)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _for_file(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """EPSG:4326 copy with object columns made file-friendly (no dicts, no mixed types)."""
+    out = gdf.to_crs(4326)
+    for col in out.columns:
+        if col == out.geometry.name:
+            continue
+        if out[col].dtype == object or str(out[col].dtype) in ("string", "str"):
+            out[col] = out[col].map(lambda v: None if v is None or (isinstance(v, float) and np.isnan(v)) else str(v))
+    return out
+
+
+def _write_gpkg(result, path: Path) -> None:  # noqa: ANN001
+    import pyogrio
+
+    pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": _GPKG_DATE})
+    cells = result.cells.drop(columns=["x", "y"])
+    layers = {
+        "cells": cells,
+        "communities": result.communities,
+        "facilities": result.facilities,
+        "isochrones": result.isochrones,
+    }
+    for name, gdf in layers.items():
+        _for_file(gdf).to_file(path, layer=name, driver="GPKG", engine="pyogrio")
+
+
+def _versions() -> dict[str, str]:
+    names = ["lifecircle", "numpy", "scipy", "pandas", "shapely", "pyproj", "geopandas", "pyogrio", "osmium",
+             "osmnx", "networkx", "rasterio", "folium", "openpyxl", "PyYAML", "tqdm", "pyrosm"]
+    out = {"python": platform.python_version()}
+    for n in names:
+        try:
+            out[n] = metadata.version(n)
+        except metadata.PackageNotFoundError:
+            out[n] = "not installed"
+    return out
+
+
+def _input_files(options) -> dict[str, dict[str, Any]]:  # noqa: ANN001
+    files = {}
+    for key in ("osm", "boundary", "communities", "population", "facilities", "catalogue", "dem", "profiles"):
+        value = getattr(options, key, None)
+        if value is not None and Path(value).is_file():
+            p = Path(value)
+            files[key] = {"path": str(p), "bytes": p.stat().st_size, "sha256": sha256_of(p)}
+    return files
+
+
+def _clean(value: Any) -> Any:
+    """JSON-ready copy: NaN and infinities become null, numpy scalars plain Python."""
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set)):
+        return [_clean(v) for v in value]
+    if isinstance(value, (float, np.floating)):
+        return float(value) if np.isfinite(value) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.bool_):
+        return bool(value)
+    return value
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.floating,)):
+        return None if not np.isfinite(value) else float(value)
+    if isinstance(value, (np.bool_,)):
+        return bool(value)
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, (set, tuple)):
+        return list(value)
+    return str(value)
+
+
+def write_outputs(result, out_dir: str | Path, *, lang: str = "zh", basemap: str = "none",
+                  tianditu_key: str | None = None, write_map: bool = True) -> dict[str, Path]:  # noqa: ANN001
+    """Write every output file of a run atomically.
+
+    Parameters
+    ----------
+    result : lifecircle.pipeline.RunResult
+    out_dir : str or pathlib.Path
+    lang : {"zh", "en"}
+        Language of the map and of the gap lists' headers.
+    basemap : str
+        See :func:`lifecircle.maps.build_map`.
+    tianditu_key : str, optional
+    write_map : bool, default True
+
+    Returns
+    -------
+    dict of str to pathlib.Path
+        Final paths by file name.
+    """
+    import time
+
+    if lang not in GAP_HEADERS:
+        from lifecircle._errors import OptionError
+
+        raise OptionError(f"--lang must be one of {sorted(GAP_HEADERS)}; found {lang!r}.")
+    timings: dict[str, float] = {}
+    out = Path(out_dir)
+    categories = list(result.categories)
+    with atomic_staging(out) as stage:
+        t = time.perf_counter()
+        _write_gpkg(result, stage / "results.gpkg")
+        timings["write_gpkg"] = round(time.perf_counter() - t, 4)
+
+        t = time.perf_counter()
+        gaps = gap_table(result.cells, categories=categories, lang=lang)
+        gaps.to_csv(stage / "gaps.csv", index=False, encoding="utf-8-sig")
+        comm_gaps = community_gap_table(result.communities, result.cells, categories=categories, lang=lang)
+        comm_gaps.to_csv(stage / "community_gaps.csv", index=False, encoding="utf-8-sig")
+        _write_xlsx(stage / "gaps.xlsx", {"cells" if lang == "en" else "网格": gaps,
+                                           "communities" if lang == "en" else "社区": comm_gaps})
+        timings["write_gaps"] = round(time.perf_counter() - t, 4)
+
+        if write_map:
+            t = time.perf_counter()
+            from lifecircle.maps import build_map, save_map
+
+            summary = dict(result.summary)
+            summary.setdefault("data_sources", ["© OpenStreetMap contributors (ODbL)"])
+            fmap = build_map(
+                cells=result.cells, communities=result.communities, facilities=result.facilities,
+                isochrones=result.isochrones, edges=result.network.edges[["highway", "geometry"]],
+                summary=summary, categories=categories, threshold_minutes=result.options.minutes,
+                lang=lang, basemap=basemap, tianditu_key=tianditu_key,
+            )
+            save_map(fmap, stage / "map.html")
+            timings["write_map"] = round(time.perf_counter() - t, 4)
+
+        record = dict(result.record)
+        record["inputs"] = _input_files(result.options)
+        record["output_options"] = {"lang": lang, "basemap": basemap}
+        record["summary"] = result.summary
+        record["counts"] = {
+            "nodes": result.network.n_nodes, "edges": result.network.n_edges,
+            "facilities": record.get("facilities"), "cells": int(len(result.cells)),
+            "communities": int(len(result.communities)), "isochrones": int(len(result.isochrones)),
+        }
+        record["timings_s"] = {**record.get("timings_s", {}), **timings}
+        record["versions"] = _versions()
+        record["command"] = sys.argv
+        with open(stage / "run.json", "w", encoding="utf-8") as fh:
+            json.dump(_clean(record), fh, ensure_ascii=False, indent=2, default=_json_default, allow_nan=False)
+            fh.write("\n")
+    final = {p.name: out / p.name for p in sorted(out.iterdir()) if p.name in OUTPUT_FILES}
+    log.info("Wrote %s to %s", ", ".join(final), out)
+    return final
+
+
+def _write_xlsx(path: Path, sheets: dict[str, pd.DataFrame]) -> None:
+    """An .xlsx with one sheet per table, with fixed document dates (deterministic)."""
+    import datetime as dt
+
+    with pd.ExcelWriter(path, engine="openpyxl") as writer:
+        for name, frame in sheets.items():
+            frame.to_excel(writer, sheet_name=name, index=False)
+        fixed = dt.datetime(2000, 1, 1)
+        writer.book.properties.created = fixed
+        writer.book.properties.modified = fixed

@@ -1,0 +1,142 @@
+"""Scripts and stylesheets inlined into the offline map, read from installed packages.
+
+The map needs only Leaflet: every control (layer switcher, category selector, legend,
+summary panel) is plain HTML/CSS written by :mod:`lifecircle.maps.build`, so folium's
+CDN links to jQuery, Bootstrap, Font Awesome and awesome-markers are dropped. Leaflet's
+``leaflet.js`` and ``leaflet.css`` come from the ``xstatic-leaflet`` wheel (PyPI:
+``XStatic-Leaflet``); the images the stylesheet points to (layer-switcher icon, default
+marker) are turned into ``data:`` URIs. Nothing is copied into this repository and
+nothing is fetched at run time; when a file is missing the build stops with
+:class:`~lifecircle._errors.MapAssetError` rather than silently linking a CDN.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import logging
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from lifecircle._errors import MapAssetError
+
+__all__ = ["InlineAssets", "leaflet_dir", "leaflet_assets", "external_resources", "check_offline"]
+
+log = logging.getLogger(__name__)
+
+_MIME = {".png": "image/png", ".svg": "image/svg+xml", ".gif": "image/gif"}
+
+
+@dataclass(frozen=True)
+class InlineAssets:
+    """Leaflet's script and stylesheet, ready to be placed inside ``<script>``/``<style>``."""
+
+    js: str
+    css: str
+    version: str
+    source: str  # where they were read from, for the log and run.json
+
+
+def leaflet_dir() -> Path:
+    """Folder holding ``leaflet.js`` and ``leaflet.css`` in the installed ``xstatic-leaflet``.
+
+    Raises
+    ------
+    MapAssetError
+        When the package is not installed or lacks the files.
+    """
+    try:
+        import xstatic.pkg.leaflet as xleaflet
+    except ImportError as exc:
+        raise MapAssetError(
+            "the offline map needs Leaflet from the 'XStatic-Leaflet' package, which is not installed "
+            f"({exc}); install it with `pip install XStatic-Leaflet` (conda-forge: xstatic-leaflet)."
+        ) from None
+    base = Path(getattr(xleaflet, "BASE_DIR", Path(xleaflet.__file__).parent / "data"))
+    for name in ("leaflet.js", "leaflet.css"):
+        if not (base / name).is_file():
+            raise MapAssetError(
+                f"the offline map needs {name} from XStatic-Leaflet, but {base / name} does not exist; "
+                "reinstall XStatic-Leaflet."
+            )
+    return base
+
+
+def _data_uri(path: Path) -> str:
+    mime = _MIME.get(path.suffix.lower())
+    if mime is None or not path.is_file():
+        raise MapAssetError(f"leaflet.css refers to {path.name}, which cannot be inlined (expected an image at {path}).")
+    return f"data:{mime};base64,{base64.b64encode(path.read_bytes()).decode('ascii')}"
+
+
+def _inline_css_urls(css: str, base: Path) -> str:
+    def replace(match: re.Match[str]) -> str:
+        target = match.group(2)
+        if target.startswith("data:"):
+            return match.group(0)
+        if re.match(r"^[a-z]+:", target, re.I) or target.startswith("//"):
+            raise MapAssetError(f"leaflet.css refers to an outside resource {target!r}; it cannot be inlined.")
+        return f'url("{_data_uri(base / target)}")'
+
+    return re.sub(r"""url\(\s*(['"]?)([^'")]+)\1\s*\)""", replace, css)
+
+
+@functools.lru_cache(maxsize=1)
+def leaflet_assets() -> InlineAssets:
+    """Leaflet's JavaScript and CSS (images as ``data:`` URIs) from the installed package.
+
+    Returns
+    -------
+    InlineAssets
+
+    Raises
+    ------
+    MapAssetError
+        When a file is missing or the stylesheet refers to something that cannot be inlined.
+    """
+    base = leaflet_dir()
+    js = (base / "leaflet.js").read_text(encoding="utf-8")
+    css = _inline_css_urls((base / "leaflet.css").read_text(encoding="utf-8"), base)
+    # A literal "</script" or "</style" inside would end the element early.
+    if re.search(r"</script", js, re.I) or re.search(r"</style", css, re.I):
+        raise MapAssetError(f"{base}: leaflet.js/leaflet.css contain a closing tag and cannot be inlined.")
+    match = re.search(r'version\s*=\s*"([0-9.]+)"', js) or re.search(r"Leaflet ([0-9.]+)", js)
+    version = match.group(1) if match else "unknown"
+    log.debug("inlining Leaflet %s from %s (%d + %d bytes)", version, base, len(js), len(css))
+    return InlineAssets(js=js, css=css, version=version, source=str(base))
+
+
+_EXTERNAL_PATTERNS = (
+    re.compile(r"""<script\b[^>]*\bsrc\s*=\s*["']?([^"'\s>]+)""", re.I),
+    re.compile(r"""<link\b[^>]*\bhref\s*=\s*["']?([^"'\s>]+)""", re.I),
+    re.compile(r"""<img\b[^>]*\bsrc\s*=\s*["']?([^"'\s>]+)""", re.I),
+    re.compile(r"""@import\s+(?:url\()?\s*["']?([^"')\s;]+)""", re.I),
+    re.compile(r"""url\(\s*["']?((?:https?:)?//[^"')\s]+)""", re.I),
+)
+
+
+def external_resources(html: str) -> list[str]:
+    """Addresses of scripts, stylesheets, images and fonts the page would load from outside.
+
+    ``data:`` URIs do not count. Tile-URL templates inside JavaScript strings are not
+    resources of the page and are not reported.
+    """
+    found: list[str] = []
+    for pattern in _EXTERNAL_PATTERNS:
+        for match in pattern.finditer(html):
+            target = match.group(1)
+            if not target.lower().startswith("data:"):
+                found.append(target)
+    return sorted(set(found))
+
+
+def check_offline(html: str) -> None:
+    """Raise :class:`MapAssetError` when the page links any outside script, stylesheet or image."""
+    outside = external_resources(html)
+    if outside:
+        shown = ", ".join(outside[:5]) + (" ..." if len(outside) > 5 else "")
+        raise MapAssetError(
+            f"the map would load {len(outside)} resource(s) from outside the file ({shown}); "
+            "every script and stylesheet must be inlined."
+        )

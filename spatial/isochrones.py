@@ -1,0 +1,182 @@
+"""Isochrones: the area within a walking time of a facility, from the network itself.
+
+An isochrone here is the union of the street lines reachable within the limit (whole
+edges, and the reachable part of edges cut by the limit) buffered by a frontage depth and
+unioned. Holes (a block no street of which is reached) and separate parts are kept. It is
+never a convex hull, which in a mountain city would cover cliffs and rivers.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import shapely
+
+from lifecircle import settings
+from lifecircle.spatial.costs import check_speed
+from lifecircle.spatial.network import WalkNetwork
+from lifecircle.spatial.travel import ReverseGraph
+
+__all__ = ["reachable_intervals", "line_substrings", "reachable_lines", "isochrone_polygon"]
+
+
+def reachable_intervals(
+    graph: ReverseGraph,
+    node_seconds: np.ndarray,
+    *,
+    limit_seconds: float,
+    access: pd.DataFrame | None = None,
+    leg_speed_kmh: float | None = None,
+) -> pd.DataFrame:
+    """Parts of edges from which a facility is reached within a time limit.
+
+    A point at fraction ``f`` of edge ``(u, v)`` reaches the facility through ``u`` in
+    ``f * seconds_vu + T[u]`` and through ``v`` in ``(1 - f) * seconds_uv + T[v]``; the
+    reachable part from each end is an interval that grows from that end. Edges holding
+    one of the facility's access points are also reached directly along the edge.
+
+    Parameters
+    ----------
+    graph : ReverseGraph
+    node_seconds : numpy.ndarray
+        Seconds from each node to the facility (``inf`` beyond the search).
+    limit_seconds : float
+    access : pandas.DataFrame, optional
+        The facility's access points (``edge``, ``fraction``, ``leg_m``).
+    leg_speed_kmh : float, optional
+        Speed of the off-network leg; default the flat walking speed setting.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``edge``, ``start``, ``end`` (fractions from ``u``, ``start < end``), one row per
+        reachable interval; intervals of one edge may overlap.
+    """
+    t_u = node_seconds[graph.u]
+    t_v = node_seconds[graph.v]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        reach_u = np.where(t_u <= limit_seconds, (limit_seconds - t_u) / graph.seconds_vu, -np.inf)
+        reach_v = np.where(t_v <= limit_seconds, (limit_seconds - t_v) / graph.seconds_uv, -np.inf)
+    reach_u = np.nan_to_num(reach_u, nan=0.0, posinf=1.0, neginf=-1.0)
+    reach_v = np.nan_to_num(reach_v, nan=0.0, posinf=1.0, neginf=-1.0)
+    edges = np.arange(len(graph.u))
+    whole = (reach_u >= 1.0) | (reach_v >= 1.0) | ((reach_u >= 0) & (reach_v >= 0) & (reach_u + reach_v >= 1.0))
+    from_u = ~whole & (reach_u > 0)
+    from_v = ~whole & (reach_v > 0)
+    parts = [
+        pd.DataFrame({"edge": edges[whole], "start": 0.0, "end": 1.0}),
+        pd.DataFrame({"edge": edges[from_u], "start": 0.0, "end": reach_u[from_u]}),
+        pd.DataFrame({"edge": edges[from_v], "start": 1.0 - reach_v[from_v], "end": 1.0}),
+    ]
+    if access is not None and len(access):
+        speed = check_speed(settings.walking_speed_kmh if leg_speed_kmh is None else leg_speed_kmh) / 3.6
+        e = access["edge"].to_numpy(dtype=np.int64)
+        g = access["fraction"].to_numpy(dtype=np.float64)
+        left = limit_seconds - access["leg_m"].to_numpy(dtype=np.float64) / speed
+        ok = left >= 0
+        e, g, left = e[ok], g[ok], left[ok]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            # A point before the access point (f < g) walks forward (u -> v) to it; after it, backward.
+            lo = g - np.nan_to_num(left / graph.seconds_uv[e], nan=0.0, posinf=1.0)
+            hi = g + np.nan_to_num(left / graph.seconds_vu[e], nan=0.0, posinf=1.0)
+        parts.append(pd.DataFrame({"edge": e, "start": np.clip(lo, 0, 1), "end": np.clip(hi, 0, 1)}))
+    out = pd.concat(parts, ignore_index=True)
+    out = out[out["end"] > out["start"]]
+    return out.sort_values(["edge", "start", "end"]).reset_index(drop=True)
+
+
+def line_substrings(lines: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray:
+    """Vectorised ``shapely.ops.substring`` by normalised fractions (``0 <= start < end <= 1``).
+
+    Parameters
+    ----------
+    lines : numpy.ndarray of shapely.LineString
+    start, end : numpy.ndarray
+        Fractions of each line's length.
+
+    Returns
+    -------
+    numpy.ndarray of shapely.LineString
+    """
+    n = len(lines)
+    if n == 0:
+        return np.empty(0, dtype=object)
+    coords, owner = shapely.get_coordinates(lines, return_index=True)
+    seg = np.hypot(np.diff(coords[:, 0]), np.diff(coords[:, 1]))
+    same = owner[1:] == owner[:-1]
+    seg = np.where(same, seg, 0.0)
+    cum = np.concatenate([[0.0], np.cumsum(seg)])
+    first = np.searchsorted(owner, np.arange(n))
+    total = shapely.length(lines)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rel = (cum - cum[first][owner]) / total[owner]
+    interior = (rel > start[owner]) & (rel < end[owner])
+    p0 = shapely.get_coordinates(shapely.line_interpolate_point(lines, start, normalized=True))
+    p1 = shapely.get_coordinates(shapely.line_interpolate_point(lines, end, normalized=True))
+    xy = np.concatenate([p0, coords[interior], p1])
+    idx = np.concatenate([np.arange(n), owner[interior], np.arange(n)])
+    # Order: start point, interior vertices in line order, end point.
+    rank = np.concatenate([np.full(n, -1.0), rel[interior], np.full(n, 2.0)])
+    order = np.lexsort((rank, idx))
+    return shapely.linestrings(xy[order], indices=idx[order])
+
+
+def reachable_lines(network: WalkNetwork, intervals: pd.DataFrame) -> np.ndarray:
+    """Street lines of the reachable intervals (whole edges reuse their geometry)."""
+    geoms = network.edges.geometry.to_numpy()
+    e = intervals["edge"].to_numpy(dtype=np.int64)
+    s = intervals["start"].to_numpy()
+    t = intervals["end"].to_numpy()
+    full = (s <= 0.0) & (t >= 1.0)
+    out = np.empty(len(e), dtype=object)
+    out[full] = geoms[e[full]]
+    if (~full).any():
+        out[~full] = line_substrings(geoms[e[~full]], s[~full], t[~full])
+    return out
+
+
+def isochrone_polygon(
+    network: WalkNetwork,
+    graph: ReverseGraph,
+    node_seconds: np.ndarray,
+    *,
+    limit_seconds: float,
+    buffer_m: float | None = None,
+    access: pd.DataFrame | None = None,
+    leg_speed_kmh: float | None = None,
+    simplify_m: float = 1.0,
+) -> shapely.Geometry:
+    """The area within ``limit_seconds`` of a facility (or a category's facilities).
+
+    Parameters
+    ----------
+    network : WalkNetwork
+    graph : ReverseGraph
+    node_seconds : numpy.ndarray
+        Seconds from each node to the facility (one facility's search, or the
+        multi-source search of a category for the category's union).
+    limit_seconds : float
+    buffer_m : float, optional
+        Frontage depth; default :data:`lifecircle.settings.isochrone_buffer_m`.
+    access : pandas.DataFrame, optional
+        Access points of the facility (or of all facilities of the category).
+    leg_speed_kmh : float, optional
+    simplify_m : float, default 1.0
+        Tolerance of a topology-preserving simplification of the outline, metres.
+
+    Returns
+    -------
+    shapely.Geometry
+        Polygon or MultiPolygon in ``network.crs`` (empty when nothing is reachable).
+    """
+    buffer = settings.isochrone_buffer_m if buffer_m is None else float(buffer_m)
+    intervals = reachable_intervals(
+        graph, node_seconds, limit_seconds=limit_seconds, access=access, leg_speed_kmh=leg_speed_kmh
+    )
+    if len(intervals) == 0:
+        return shapely.Polygon()
+    lines = reachable_lines(network, intervals)
+    area = shapely.buffer(shapely.multilinestrings(lines), buffer, quad_segs=4)
+    if simplify_m > 0:
+        area = shapely.simplify(area, simplify_m, preserve_topology=True)
+    return area

@@ -1,0 +1,285 @@
+"""Where to put the next facilities: greedy maximal covering.
+
+Given existing facilities (fixed) and candidate sites, choose ``count`` sites one at a time,
+each time the one that brings the most not-yet-served people within the walking threshold
+(Church & ReVelle's maximal covering location problem, solved greedily). The greedy choice
+is the standard heuristic for this problem: its total is at least ``1 - 1/e`` (63 %) of the
+best possible one (Nemhauser, Wolsey & Fisher 1978), and every site's *marginal gain* is
+exactly the number of people it newly serves given the sites chosen before it, so the gains
+can be checked by re-running the access computation with the sites added as facilities.
+
+The coverage matrix
+-------------------
+``coverage`` is a ``scipy.sparse`` boolean matrix of shape ``(candidates, cells)``:
+``coverage[i, j]`` is true when cell ``j`` is within the threshold of candidate ``i``
+(walking from the cell to the candidate). :func:`candidate_coverage` builds it with the same
+search as :func:`lifecircle.spatial.travel.nearest_facility` and
+:func:`~lifecircle.spatial.travel.origin_seconds`, so a cell counted as covered by a site is
+exactly a cell whose time to that site, computed as a facility, is within the threshold.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from scipy import sparse
+
+from lifecircle import settings
+from lifecircle._errors import OptionError
+from lifecircle.spatial.costs import check_speed
+from lifecircle.spatial.network import WalkNetwork
+from lifecircle.spatial.travel import EdgeLocation, ReverseGraph, per_facility_node_seconds
+
+__all__ = ["suggest_sites", "candidate_coverage", "node_candidates"]
+
+log = logging.getLogger(__name__)
+
+
+def _check_count(count: int) -> int:
+    if isinstance(count, bool) or not isinstance(count, (int, np.integer)) or count < 1:
+        raise OptionError(f"count must be a whole number >= 1; found {count!r}.")
+    return int(count)
+
+
+def suggest_sites(
+    coverage: sparse.spmatrix | sparse.sparray,
+    cell_population: np.ndarray,
+    already_served: np.ndarray,
+    *,
+    count: int,
+    candidate_ids: np.ndarray | pd.Index | None = None,
+) -> pd.DataFrame:
+    """Choose sites greedily, each adding the most newly served people.
+
+    Parameters
+    ----------
+    coverage : scipy.sparse matrix or array, shape (n_candidates, n_cells)
+        ``True`` (non-zero) where a cell is within the threshold of a candidate.
+    cell_population : numpy.ndarray, shape (n_cells,)
+        Residents per cell (finite, >= 0).
+    already_served : numpy.ndarray of bool, shape (n_cells,)
+        Cells already within the threshold of an existing facility; they add nothing.
+    count : int
+        Number of sites wanted. Fewer are returned when no remaining candidate serves
+        anyone new.
+    candidate_ids : array-like, optional
+        Label of each candidate for the ``site`` column; default the candidate's row.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per chosen site in the order chosen: ``rank`` (1..), ``candidate`` (row in
+        ``coverage``), ``site`` (its label), ``marginal_gain`` (people newly served by this
+        site given the earlier ones), ``cumulative`` (running total of gains),
+        ``new_cells`` (cells newly served).
+
+    Notes
+    -----
+    Each iteration is one sparse matrix-vector product (the gains of all candidates on the
+    still-unserved population), so the cost is ``count`` times the matrix's non-zeros.
+    Ties go to the lowest candidate row, so results are deterministic.
+    """
+    k = _check_count(count)
+    cov = sparse.csr_matrix(coverage, dtype=bool)
+    n_cand, n_cells = cov.shape
+    pop = np.asarray(cell_population, dtype=np.float64)
+    served = np.asarray(already_served, dtype=bool)
+    if pop.shape != (n_cells,):
+        raise OptionError(f"cell_population has shape {pop.shape}; coverage has {n_cells} cells.")
+    if served.shape != (n_cells,):
+        raise OptionError(f"already_served has shape {served.shape}; coverage has {n_cells} cells.")
+    if not np.isfinite(pop).all() or (pop < 0).any():
+        raise OptionError("cell_population must be finite numbers >= 0.")
+    if candidate_ids is None:
+        ids = np.arange(n_cand)
+    else:
+        ids = np.asarray(candidate_ids)
+        if ids.shape != (n_cand,):
+            raise OptionError(f"candidate_ids has {len(ids)} labels; coverage has {n_cand} candidates.")
+    cov.sum_duplicates()
+    cov.eliminate_zeros()
+    weights = cov.astype(np.float64)
+
+    remaining = np.where(served, 0.0, pop)
+    rows: list[dict] = []
+    cumulative = 0.0
+    for rank in range(1, k + 1):
+        # Gains of every candidate on the people still unserved: one sparse product.
+        gains = weights @ remaining
+        best = int(np.argmax(gains)) if n_cand else -1  # first maximum: lowest row wins ties
+        if best < 0 or gains[best] <= 0:
+            log.info("Site suggestion stopped after %d sites: no candidate serves anyone new", rank - 1)
+            break
+        cells = cov.indices[cov.indptr[best] : cov.indptr[best + 1]]
+        newly = cells[remaining[cells] > 0]
+        gain = float(remaining[newly].sum())
+        remaining[cells] = 0.0
+        cumulative += gain
+        rows.append({
+            "rank": rank, "candidate": best, "site": ids[best], "marginal_gain": gain,
+            "cumulative": cumulative, "new_cells": int(len(newly)),
+        })
+    out = pd.DataFrame(rows, columns=["rank", "candidate", "site", "marginal_gain", "cumulative", "new_cells"])
+    out = out.astype({"rank": np.int64, "candidate": np.int64, "marginal_gain": float, "cumulative": float,
+                      "new_cells": np.int64})
+    log.info("Suggested %d sites from %d candidates: %.0f people newly served", len(out), n_cand, cumulative)
+    return out
+
+
+def _same_edge_pairs(origins: EdgeLocation, access: pd.DataFrame) -> pd.DataFrame:
+    """Every (origin, access point) pair on the same edge: the direct walk along it."""
+    ok = np.flatnonzero(origins.matched)
+    left = pd.DataFrame({"o": ok, "edge": origins.edge[ok], "f": origins.fraction[ok]})
+    pairs = left.merge(access[["facility", "edge", "fraction", "leg_m"]], on="edge", how="inner")
+    return pairs.sort_values(["facility", "o"], kind="stable").reset_index(drop=True)
+
+
+def candidate_coverage(
+    graph: ReverseGraph,
+    origins: EdgeLocation,
+    candidates_access: pd.DataFrame,
+    *,
+    limit_seconds: float,
+    n_candidates: int,
+    leg_speed_kmh: float | None = None,
+    memory_budget_bytes: int | None = None,
+) -> sparse.csr_matrix:
+    """Which origins (cells) are within ``limit_seconds`` of each candidate site.
+
+    Each candidate is searched as a facility on its own (one bounded Dijkstra per candidate,
+    in batches, via :func:`lifecircle.spatial.travel.per_facility_node_seconds`); an origin's
+    time is then computed exactly as :func:`~lifecircle.spatial.travel.origin_seconds` does
+    (off-network leg, along its edge to either end, or directly along a shared edge).
+
+    Parameters
+    ----------
+    graph : ReverseGraph
+        From :func:`lifecircle.spatial.travel.reverse_graph`.
+    origins : EdgeLocation
+        Cell centres on the network (:func:`~lifecircle.spatial.travel.locate_on_network`).
+    candidates_access : pandas.DataFrame
+        Access points of the candidates, as from
+        :func:`~lifecircle.spatial.travel.facility_access_points` (``facility`` = candidate row).
+    limit_seconds : float
+        The walking threshold; a cell is covered when its time is at most this.
+    n_candidates : int
+        Number of candidates (rows of the matrix); candidates without access points cover
+        nothing.
+    leg_speed_kmh : float, optional
+        Speed of the off-network legs; default the flat walking speed setting.
+    memory_budget_bytes : int, optional
+        Passed to :func:`~lifecircle.spatial.travel.per_facility_node_seconds`.
+
+    Returns
+    -------
+    scipy.sparse.csr_matrix
+        Boolean, shape ``(n_candidates, n_origins)``.
+    """
+    if not np.isfinite(limit_seconds) or limit_seconds <= 0:
+        raise OptionError(f"limit_seconds must be a positive finite number; found {limit_seconds!r}.")
+    if isinstance(n_candidates, bool) or not isinstance(n_candidates, (int, np.integer)) or n_candidates < 0:
+        raise OptionError(f"n_candidates must be a whole number >= 0; found {n_candidates!r}.")
+    speed = check_speed(settings.walking_speed_kmh if leg_speed_kmh is None else leg_speed_kmh,
+                        name="leg_speed_kmh") / 3.6
+    n_orig = len(origins.edge)
+    if len(candidates_access) and int(candidates_access["facility"].max()) >= n_candidates:
+        raise OptionError(
+            f"candidates_access names candidate {int(candidates_access['facility'].max())} but n_candidates is {n_candidates}."
+        )
+
+    ok = np.flatnonzero(origins.matched)
+    e = origins.edge[ok]
+    f = origins.fraction[ok]
+    # Per origin: seconds from its point to the edge's u end and v end, plus its own leg.
+    to_u = f * graph.seconds_vu[e]
+    to_v = (1.0 - f) * graph.seconds_uv[e]
+    leg = origins.distance_m[ok] / speed
+    ue, ve = graph.u[e], graph.v[e]
+
+    pairs = _same_edge_pairs(origins, candidates_access)
+    pe = pairs["edge"].to_numpy()
+    d = pairs["fraction"].to_numpy() - pairs["f"].to_numpy()
+    direct = np.where(d >= 0, d * graph.seconds_uv[pe], -d * graph.seconds_vu[pe]) + pairs["leg_m"].to_numpy() / speed
+    direct = np.where(np.isnan(direct), np.inf, direct)
+    pair_fac = pairs["facility"].to_numpy()
+    pair_o = pairs["o"].to_numpy()
+    pair_start = np.searchsorted(pair_fac, np.arange(n_candidates + 1))
+    # Map origin rows to positions among matched origins.
+    pos_of = np.full(n_orig, -1, dtype=np.int64)
+    pos_of[ok] = np.arange(len(ok))
+
+    rows: list[np.ndarray] = []
+    cols: list[np.ndarray] = []
+    n_facs = len(np.unique(candidates_access["facility"])) if len(candidates_access) else 0
+    iterator = per_facility_node_seconds(
+        graph, candidates_access, n_facilities=n_candidates, limit_seconds=limit_seconds,
+        leg_speed_kmh=leg_speed_kmh, memory_budget_bytes=memory_budget_bytes,
+    )
+    if settings.use_progress_bars and n_facs > 200:
+        from tqdm.auto import tqdm
+
+        iterator = tqdm(iterator, total=n_facs, desc="candidate sites", unit="site")
+    for fac, node_seconds in iterator:
+        best = np.fmin(to_u + node_seconds[ue], to_v + node_seconds[ve])
+        best = np.where(np.isnan(best), np.inf, best)
+        a, b = pair_start[fac], pair_start[fac + 1]
+        if b > a:
+            np.minimum.at(best, pos_of[pair_o[a:b]], direct[a:b])
+        hit = np.flatnonzero(best + leg <= limit_seconds)
+        if len(hit):
+            rows.append(np.full(len(hit), fac, dtype=np.int64))
+            cols.append(ok[hit])
+    r = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
+    c = np.concatenate(cols) if cols else np.zeros(0, dtype=np.int64)
+    matrix = sparse.csr_matrix((np.ones(len(r), dtype=bool), (r, c)), shape=(n_candidates, n_orig))
+    log.info("Candidate coverage: %d candidates x %d cells, %d pairs within %.0f s",
+             n_candidates, n_orig, matrix.nnz, limit_seconds)
+    return matrix
+
+
+def node_candidates(
+    network: WalkNetwork,
+    *,
+    spacing_m: float | None = None,
+    largest_component_only: bool = True,
+) -> gpd.GeoDataFrame:
+    """Network nodes as candidate sites, optionally thinned to one per grid square.
+
+    Parameters
+    ----------
+    network : WalkNetwork
+    spacing_m : float, optional
+        Keep at most one node per ``spacing_m`` square (the lowest node position in each),
+        which bounds the number of searches; default keep every node.
+    largest_component_only : bool, default True
+        Leave out nodes outside the largest connected component (islands of footpaths
+        where a new facility would serve almost no one).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Columns ``node`` (node position), ``osm_id``, ``geometry`` (points in
+        ``network.crs``), ordered by node position.
+    """
+    nodes = network.nodes
+    keep = np.ones(len(nodes), dtype=bool)
+    if largest_component_only:
+        keep &= nodes["component"].to_numpy() == 0
+    idx = np.flatnonzero(keep)
+    if spacing_m is not None:
+        if not np.isfinite(spacing_m) or spacing_m <= 0:
+            raise OptionError(f"spacing_m must be a positive number of metres; found {spacing_m!r}.")
+        xy = shapely.get_coordinates(nodes.geometry.to_numpy()[idx])
+        gx = np.floor(xy[:, 0] / spacing_m).astype(np.int64)
+        gy = np.floor(xy[:, 1] / spacing_m).astype(np.int64)
+        _, first = np.unique(np.stack([gx, gy], axis=1), axis=0, return_index=True)
+        idx = idx[np.sort(first)]
+    return gpd.GeoDataFrame(
+        {"node": idx, "osm_id": nodes["osm_id"].to_numpy()[idx]},
+        geometry=nodes.geometry.to_numpy()[idx],
+        crs=network.crs,
+    )

@@ -1,0 +1,358 @@
+"""Score communities against a planning standard, tier by tier.
+
+Input
+-----
+A table of population cells (``pandas.DataFrame``), one row per cell, with
+
+``community``
+    the community (社区) the cell belongs to; cells with a missing community are left out;
+``population``
+    residents of the cell (finite, >= 0);
+``minutes_<search key>``
+    walking minutes from the cell to the nearest facility of that set, ``NaN`` where no
+    such facility is reachable or the cell has no access to the network. The search key of
+    a requirement is its category (``minutes_kindergarten``), or for a requirement with a
+    minimum facility size the category and size (``minutes_park_ge50000m2``: times to parks
+    of at least 5 ha; build that set with :func:`requirement_facilities`). See
+    :attr:`lifecircle.layers.standards.Requirement.search_key`.
+
+Leave a column out when the data hold no facility of that set: the requirement is then
+reported as *not assessed*, never as failed by everyone (the OSM extract may simply not
+map that kind of facility). A requirement falls back to its ``fallback_categories`` (e.g.
+``minutes_school`` for a primary school) when its own column is absent.
+
+Thresholds
+----------
+A threshold in metres is network walking distance; it is compared with the cells' minutes
+after conversion at the walking speed (``speed_kmh``, 4.5 km/h by default: 75 m a minute,
+300 m = 4 min). A threshold in minutes is used as is. A cell meets a requirement when its
+minutes are at most the threshold.
+
+Pass and fail
+-------------
+The share of a community's people meeting a requirement is the population-weighted share of
+its cells that meet it. A tier *passes* when every requirement's share is at least
+``target`` (default :data:`lifecircle.settings.coverage_target`, 0.8); it *fails* when any
+assessed requirement is below target; its status is *unknown* when none failed but some
+could not be assessed, or when the community has no residents.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from lifecircle import settings
+from lifecircle._errors import NoCrsError, OptionError
+from lifecircle.layers.standards import Requirement, Standard
+from lifecircle.spatial.costs import check_speed
+
+__all__ = [
+    "MINUTES_PREFIX",
+    "minutes_column",
+    "score_requirements",
+    "score_communities",
+    "requirement_facilities",
+]
+
+log = logging.getLogger(__name__)
+
+#: Prefix of the cells' minutes columns.
+MINUTES_PREFIX = "minutes_"
+
+# Shares are compared with the target with this slack so that e.g. 4/5 meets 0.8 exactly.
+_EPS = 1e-9
+
+
+def minutes_column(search_key: str) -> str:
+    """Column holding minutes to a facility set: ``minutes_<search_key>``."""
+    return f"{MINUTES_PREFIX}{search_key}"
+
+
+def _check_target(target: float | None) -> float:
+    value = settings.coverage_target if target is None else target
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        raise OptionError(f"target must be a share between 0 and 1; found {target!r}.") from None
+    if not np.isfinite(value) or value <= 0 or value > 1:
+        raise OptionError(f"target must be a share in (0, 1]; found {target!r}.")
+    return value
+
+
+def _validated_cells(cells: pd.DataFrame, community_col: str, population_col: str) -> pd.DataFrame:
+    if not isinstance(cells, pd.DataFrame):
+        raise OptionError(f"cells must be a pandas DataFrame; found {type(cells).__name__}.")
+    for col, param in ((community_col, "community_col"), (population_col, "population_col")):
+        if col not in cells.columns:
+            raise OptionError(f"cells has no column {col!r} ({param}); its columns are {list(cells.columns)}.")
+    pop = pd.to_numeric(cells[population_col], errors="coerce").to_numpy(dtype=np.float64)
+    bad = ~np.isfinite(pop) | (pop < 0)
+    if bad.any():
+        raise OptionError(
+            f"cells[{population_col!r}] must be finite numbers >= 0; found {int(bad.sum())} other values "
+            f"(first at row {int(np.flatnonzero(bad)[0])})."
+        )
+    for col in cells.columns:
+        if isinstance(col, str) and col.startswith(MINUTES_PREFIX):
+            values = pd.to_numeric(cells[col], errors="coerce").to_numpy(dtype=np.float64)
+            if (values < 0).any():
+                raise OptionError(f"cells[{col!r}] has negative minutes; expected times >= 0 or NaN.")
+    keep = cells[community_col].notna().to_numpy()
+    if not keep.all():
+        log.info("Scoring leaves out %d cells that lie in no community", int((~keep).sum()))
+    return cells.loc[keep]
+
+
+def _resolve(requirement: Requirement, columns: pd.Index) -> tuple[str | None, str | None]:
+    """The (category, column) a requirement is scored on, or (None, None)."""
+    for category, key in zip(requirement.categories(), requirement.search_keys()):
+        col = minutes_column(key)
+        if col in columns:
+            return category, col
+    return None, None
+
+
+def score_requirements(
+    cells: pd.DataFrame,
+    standard: Standard,
+    *,
+    community_col: str = "community",
+    population_col: str = "population",
+    speed_kmh: float | None = None,
+    target: float | None = None,
+    total_label: str | None = None,
+) -> pd.DataFrame:
+    """Share of each community's people meeting each requirement of a standard.
+
+    Parameters
+    ----------
+    cells : pandas.DataFrame
+        Population cells; see the module docstring for the columns.
+    standard : Standard
+        From :func:`lifecircle.layers.standards.load_standard`.
+    community_col, population_col : str
+        Names of the community and population columns.
+    speed_kmh : float, optional
+        Walking speed converting metre thresholds to minutes; default
+        :data:`lifecircle.settings.walking_speed_kmh`.
+    target : float, optional
+        Share a requirement must reach; default :data:`lifecircle.settings.coverage_target`.
+    total_label : str, optional
+        When given, an extra community of that name holds every scored cell (the whole
+        study area).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per community, tier and requirement (communities sorted, tiers and
+        requirements in the standard's order), with columns ``community``, ``tier``,
+        ``requirement``, ``name``, ``category`` (the category scored; ``None`` when not
+        assessed), ``column``, ``threshold_minutes``, ``population``, ``people_within``,
+        ``share`` (``NaN`` when not assessed or no residents), ``meets_target`` (boolean,
+        ``<NA>`` when ``share`` is ``NaN``), ``assessed``, ``verified``.
+
+    Raises
+    ------
+    OptionError
+        A column is missing, a population is negative or not finite, minutes are negative,
+        or ``speed_kmh`` / ``target`` is out of range.
+    """
+    speed = check_speed(settings.walking_speed_kmh if speed_kmh is None else speed_kmh, name="speed_kmh")
+    goal = _check_target(target)
+    data = _validated_cells(cells, community_col, population_col)
+    pop = pd.to_numeric(data[population_col]).to_numpy(dtype=np.float64)
+    community = data[community_col].to_numpy()
+    if total_label is not None:
+        if (community == total_label).any():
+            raise OptionError(f"total_label {total_label!r} is also the name of a community in cells.")
+        community = np.concatenate([community, np.full(len(community), total_label, dtype=object)])
+        pop = np.concatenate([pop, pop])
+
+    codes, names = pd.factorize(pd.Series(community), sort=True)
+    if total_label is not None:
+        # The study-area total goes last, after the sorted communities.
+        order = [n for n in names if n != total_label] + [total_label]
+        remap = np.array([order.index(n) for n in names])
+        codes, names = remap[codes], pd.Index(order, dtype=object)
+    n_comm = len(names)
+    comm_pop = np.bincount(codes, weights=pop, minlength=n_comm)
+
+    frames = []
+    for tier, req in standard.requirements():
+        category, col = _resolve(req, data.columns)
+        threshold = req.minutes(speed)
+        if col is None:
+            within = np.full(n_comm, np.nan)
+        else:
+            minutes = pd.to_numeric(data[col], errors="coerce").to_numpy(dtype=np.float64)
+            if total_label is not None:
+                minutes = np.concatenate([minutes, minutes])
+            meets = np.nan_to_num(minutes, nan=np.inf) <= threshold + _EPS
+            within = np.bincount(codes, weights=pop * meets, minlength=n_comm)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            share = np.where(comm_pop > 0, within / comm_pop, np.nan)
+        frames.append(pd.DataFrame({
+            "community": names,
+            "tier": tier.key,
+            "requirement": req.key,
+            "name": req.name,
+            "category": category,
+            "column": col,
+            "threshold_minutes": threshold,
+            "population": comm_pop,
+            "people_within": within,
+            "share": share,
+            "meets_target": pd.array(np.where(np.isnan(share), None, share >= goal - _EPS), dtype="boolean"),
+            "assessed": col is not None,
+            "verified": req.verified,
+        }))
+        if col is None:
+            log.info("Requirement %s/%s not assessed: no column among %s", tier.key, req.key,
+                     ", ".join(minutes_column(k) for k in req.search_keys()))
+    out = pd.concat(frames, ignore_index=True)
+    # Communities first, then the standard's order of tiers and requirements.
+    out["_c"] = np.tile(np.arange(n_comm), len(frames))
+    out["_r"] = np.repeat(np.arange(len(frames)), n_comm)
+    out = out.sort_values(["_c", "_r"], kind="stable").drop(columns=["_c", "_r"]).reset_index(drop=True)
+    return out
+
+
+def score_communities(
+    cells: pd.DataFrame,
+    standard: Standard,
+    *,
+    community_col: str = "community",
+    population_col: str = "population",
+    speed_kmh: float | None = None,
+    target: float | None = None,
+    total_label: str | None = None,
+) -> pd.DataFrame:
+    """Pass or fail of each community, tier by tier, with what is missing.
+
+    Parameters are those of :func:`score_requirements`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per community and tier: ``community``, ``tier``, ``tier_name``,
+        ``population``, ``requirements`` (count), ``met`` (count meeting the target),
+        ``min_share`` (lowest assessed share), ``status`` (``"pass"``, ``"fail"`` or
+        ``"unknown"``; see the module docstring), ``passes`` (``status == "pass"``),
+        ``missing`` (tuple of requirement keys below target, in the standard's order),
+        ``not_assessed`` (tuple of requirement keys without data) and ``shares`` (dict of
+        requirement key to share).
+    """
+    goal = _check_target(target)
+    long = score_requirements(
+        cells, standard, community_col=community_col, population_col=population_col,
+        speed_kmh=speed_kmh, target=goal, total_label=total_label,
+    )
+    tier_names = {t.key: t.name for t in standard.tiers}
+    rows = []
+    # Row blocks are contiguous per (community, tier) in score_requirements' order.
+    for (comm, tier), g in long.groupby(["community", "tier"], sort=False):
+        meets = g["meets_target"]
+        assessed = g["assessed"].to_numpy()
+        has_people = float(g["population"].iloc[0]) > 0
+        missing = tuple(g.loc[(meets == False).fillna(False).to_numpy(), "requirement"])  # noqa: E712
+        not_assessed = tuple(g.loc[~assessed, "requirement"])
+        if not has_people:
+            status = "unknown"
+        elif missing:
+            status = "fail"
+        elif not_assessed:
+            status = "unknown"
+        else:
+            status = "pass"
+        shares = g["share"].to_numpy()
+        rows.append({
+            "community": comm,
+            "tier": tier,
+            "tier_name": tier_names[tier],
+            "population": float(g["population"].iloc[0]),
+            "requirements": len(g),
+            "met": int((meets == True).fillna(False).sum()),  # noqa: E712
+            "min_share": float(np.nanmin(shares)) if np.isfinite(shares).any() else np.nan,
+            "status": status,
+            "passes": status == "pass",
+            "missing": missing,
+            "not_assessed": not_assessed,
+            "shares": dict(zip(g["requirement"], shares.tolist())),
+        })
+    out = pd.DataFrame(rows)
+    counts = out["status"].value_counts().to_dict() if len(out) else {}
+    log.info("Scored %d communities on %s: %s", out["community"].nunique() if len(out) else 0, standard.code,
+             ", ".join(f"{v} {k}" for k, v in sorted(counts.items())))
+    return out
+
+
+def _metric(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The frame in a metric CRS (itself if already metric, else its UTM zone)."""
+    crs = gdf.crs
+    if crs is None:
+        raise NoCrsError("facilities have no CRS: cannot measure their areas (set one, e.g. EPSG:4326).")
+    if crs.is_projected and crs.axis_info and crs.axis_info[0].unit_name in ("metre", "meter"):
+        return gdf
+    return gdf.to_crs(gdf.estimate_utm_crs())
+
+
+def requirement_facilities(
+    facilities: gpd.GeoDataFrame,
+    requirement: Requirement,
+    *,
+    area_col: str | None = None,
+) -> gpd.GeoDataFrame:
+    """The facilities that count for a requirement (those of its minimum area).
+
+    Run the search for a requirement with ``min_area_m2`` on this subset and store the
+    minutes as ``minutes_<requirement.search_key>``.
+
+    Parameters
+    ----------
+    facilities : geopandas.GeoDataFrame
+        Facilities of the requirement's category, in any CRS (areas are measured in a
+        metric CRS: the frame's own if metric, else its UTM zone).
+    requirement : Requirement
+    area_col : str, optional
+        A column of areas in m² (from a user's facilities file) used where it holds a
+        number; elsewhere the polygon's area is measured. Points and lines have no area.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The qualifying rows (original index, CRS and columns) plus ``area_m2``. Every row
+        when the requirement has no minimum area.
+
+    Raises
+    ------
+    NoCrsError
+        The facilities have no CRS and areas must be measured.
+    OptionError
+        ``area_col`` is not a column.
+    """
+    if area_col is not None and area_col not in facilities.columns:
+        raise OptionError(f"area_col {area_col!r} is not a column of the facilities; found {list(facilities.columns)}.")
+    out = facilities.copy()
+    if len(out) == 0:
+        out["area_m2"] = pd.Series(dtype=float)
+        return out
+    geoms = out.geometry.to_numpy()
+    is_poly = np.isin(shapely.get_type_id(geoms), [3, 6])  # Polygon, MultiPolygon
+    area = np.full(len(out), np.nan)
+    if is_poly.any():
+        area[is_poly] = _metric(out.loc[is_poly]).geometry.area.to_numpy()
+    if area_col is not None:
+        given = pd.to_numeric(out[area_col], errors="coerce").to_numpy(dtype=np.float64)
+        area = np.where(np.isfinite(given), given, area)
+    out["area_m2"] = area
+    if requirement.min_area_m2 is None:
+        return out
+    keep = np.nan_to_num(area, nan=-1.0) >= requirement.min_area_m2
+    log.info("%s: %d of %d facilities have at least %.0f m² (%s)", requirement.key, int(keep.sum()), len(out),
+             requirement.min_area_m2, requirement.search_key)
+    return out.loc[keep]
