@@ -31,6 +31,7 @@ polygon.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -46,7 +47,6 @@ import shapely
 
 from lifecircle._errors import (
     CatalogueError,
-    FacilitiesFileError,
     InputNotFoundError,
     NoCrsError,
     OptionError,
@@ -393,8 +393,8 @@ def select(catalogue: Catalogue, names: str | Iterable[str] | None) -> list[Cate
     ----------
     catalogue : Catalogue
     names : str, iterable of str or None
-        ``None``: the categories marked ``default`` (all but opt-in ones such as
-        ``primary_school``). A string is split on commas (``"clinic,school,park"``);
+        ``None``: the categories marked ``default`` in the catalogue (bundled: clinic,
+        school, park, as :data:`lifecircle.settings.default_categories`). A string is split on commas (``"clinic,school,park"``);
         ``"all"`` picks every category. Names are case-insensitive; labels (``学校``) work too.
 
     Returns
@@ -411,8 +411,8 @@ def select(catalogue: Catalogue, names: str | Iterable[str] | None) -> list[Cate
     """
     if names is None:
         return [c for c in catalogue if c.default]
-    items = names.split(",") if isinstance(names, str) else list(names)
-    items = [str(n).strip() for n in items if str(n).strip()]
+    raw = [names] if isinstance(names, str) else list(names)
+    items = [part.strip() for item in raw for part in str(item).split(",") if part.strip()]
     if not items:
         raise OptionError(f"categories: no category named (got {names!r}); known: {', '.join(catalogue.names)}.")
     if any(n.casefold() == "all" for n in items):
@@ -431,36 +431,45 @@ def select(catalogue: Catalogue, names: str | Iterable[str] | None) -> list[Cate
 
 
 class _TagTable:
-    """Per-key value columns built once from the ``tags`` dicts, plus lazily computed areas."""
+    """Per-key value codes built once from the ``tags`` dicts, plus lazily computed areas.
+
+    Each key's values are factorised once (``codes[i]`` indexes ``uniques``; -1 = tag
+    absent), so a condition is evaluated on the few distinct values and spread to all
+    features by indexing: no Python loop over features per rule.
+    """
 
     def __init__(self, features: gpd.GeoDataFrame, keys: Iterable[str]) -> None:
         tags = features["tags"].tolist()
         self.n = len(tags)
-        self.columns: dict[str, pd.Series] = {}
+        self.codes: dict[str, tuple[np.ndarray, list[str]]] = {}
         for key in sorted(set(keys)):
-            vals = [t.get(key) if isinstance(t, dict) else None for t in tags]
-            self.columns[key] = pd.Series(vals, dtype=object)
+            try:
+                vals = [t.get(key) for t in tags]
+            except AttributeError:  # a row without a tags dict (None, NaN): no tags
+                vals = [t.get(key) if isinstance(t, dict) else None for t in tags]
+            codes, uniques = pd.factorize(np.array(vals, dtype=object), use_na_sentinel=True)
+            self.codes[key] = (np.asarray(codes), [str(u) for u in uniques])
         self.geometry = np.asarray(features.geometry.array, dtype=object)
         self.crs = features.crs
         self.is_polygon = np.isin(shapely.get_type_id(self.geometry), [3, 6])
         self._area = np.full(self.n, np.nan)
 
     def test(self, cond: Condition) -> np.ndarray:
-        s = self.columns[cond.key]
-        present = np.array(s.notna(), dtype=bool)
+        codes, uniques = self.codes[cond.key]
         if cond.values is None and cond.regex is None:
-            return present
+            return codes >= 0
         if cond.regex is not None:
-            return np.array(s.astype("string").str.contains(cond.regex, regex=True, na=False), dtype=bool)
-        hit = np.array(s.isin(cond.values), dtype=bool)
-        # "clinic;pharmacy": any part of a multi-valued tag may match.
-        multi = present & ~hit & s.astype("string").str.contains(";", regex=False, na=False).to_numpy(dtype=bool)
-        if multi.any():
-            parts = s[multi].astype(str).str.split(";").explode().str.strip()
-            ok = parts.isin(cond.values).groupby(level=0).any()
-            hit[ok.index[ok.to_numpy()]] = True
-        return hit
+            pattern = re.compile(cond.regex)
+            ok = [pattern.search(u) is not None for u in uniques]
+        else:
+            wanted = frozenset(cond.values)
+            # "clinic;pharmacy": any part of a multi-valued tag may match.
+            ok = [u in wanted or (";" in u and any(p.strip() in wanted for p in u.split(";"))) for u in uniques]
+        # Sentinel slot at the end: code -1 (tag absent) never matches.
+        lookup = np.array([*ok, False], dtype=bool)
+        return lookup[codes]
 
+    @functools.cached_property
     def _utm(self) -> str:
         # The UTM zone of the data's centre; computed directly because pyproj's
         # estimate_utm_crs queries its database (~0.1 s a call).
@@ -475,7 +484,7 @@ class _TagTable:
         if todo.any():
             geoms = gpd.GeoSeries(self.geometry[todo], crs=self.crs)
             if self.crs.is_geographic:
-                geoms = geoms.to_crs(self._utm())
+                geoms = geoms.to_crs(self._utm)
             self._area[todo] = np.where(self.is_polygon[todo], geoms.area.to_numpy(), 0.0)
         return self._area
 
@@ -524,9 +533,18 @@ def _dedupe(rows: np.ndarray, table: _TagTable, osm_type: np.ndarray, osm_id: np
     probe = shapely.point_on_surface(geoms)
     inner, outer = tree.query(probe, predicate="within")
     container = poly_idx[outer]
-    dropped = np.zeros(len(rows), dtype=bool)
     beaten = rank[container] < rank[inner]
-    dropped[inner[beaten]] = True
+    inner, container = inner[beaten], container[beaten]
+    # Only a kept polygon can absorb others: a building half inside a campus is dropped,
+    # but a kiosk inside that building yet outside the campus stays. Kept-ness depends
+    # only on better-ranked polygons, so this iteration settles within the nesting depth.
+    dropped = np.zeros(len(rows), dtype=bool)
+    for _ in range(len(rows) + 1):
+        new = np.zeros(len(rows), dtype=bool)
+        new[inner[~dropped[container]]] = True
+        if np.array_equal(new, dropped):
+            break
+        dropped = new
     return rows[~dropped]
 
 
@@ -560,15 +578,18 @@ def match_features(
 
     Raises
     ------
-    FacilitiesFileError, NoCrsError, OptionError
-        ``features`` lacks a column or a CRS; ``categories`` holds something else.
+    OptionError
+        ``features`` is not a GeoDataFrame or lacks a column; ``categories`` holds
+        something other than Category objects.
+    NoCrsError
+        ``features`` has no CRS.
     """
     cats = _as_categories(categories)
     if not isinstance(features, gpd.GeoDataFrame):
         raise OptionError(f"features: expected a GeoDataFrame, found {type(features).__name__}.")
     missing = [c for c in ("osm_type", "osm_id", "tags") if c not in features.columns]
     if missing:
-        raise FacilitiesFileError(
+        raise OptionError(
             f"features: missing columns {missing} (expected osm_type, osm_id, name, tags, geometry "
             f"as read_osm returns); found {list(features.columns)}."
         )
@@ -625,9 +646,10 @@ def match_features(
     labels = np.concatenate([np.full(len(r), name, dtype=object) for name, r in pieces])
     return gpd.GeoDataFrame(
         {
-            "category": labels,
-            "name": [None if (v is None or (isinstance(v, float) and np.isnan(v))) else v for v in names[all_rows]],
-            "osm_type": osm_type[all_rows].astype(object),
+            # object dtype keeps None for a missing name (pandas would turn it into NaN).
+            "category": pd.Series(labels, dtype=object),
+            "name": pd.Series([v if isinstance(v, str) and v else None for v in names[all_rows]], dtype=object),
+            "osm_type": pd.Series(osm_type[all_rows], dtype=object),
             "osm_id": osm_id[all_rows],
         },
         geometry=gpd.GeoSeries(table.geometry[all_rows], crs=features.crs),

@@ -57,8 +57,13 @@ class Dem:
     def bounds(self) -> tuple[float, float, float, float]:
         """``(minx, miny, maxx, maxy)`` of the raster's outline in its own CRS."""
         rows, cols = self.array.shape
-        xs, ys = zip(*(self.transform * (c, r) for c, r in ((0, 0), (cols, 0), (0, rows), (cols, rows))))
+        xs, ys = zip(*(self.pixel_to_xy(c, r) for c, r in ((0, 0), (cols, 0), (0, rows), (cols, rows))))
         return (min(xs), min(ys), max(xs), max(ys))
+
+    def pixel_to_xy(self, col: float, row: float) -> tuple[float, float]:
+        """(x, y) in ``crs`` of a position in (fractional) column, row units."""
+        a, b, c, d, e, f = tuple(self.transform)[:6]
+        return (a * col + b * row + c, d * col + e * row + f)
 
     def valid_footprint(self) -> shapely.Polygon:
         """The bounding rectangle (in ``crs``) of the cells that hold data."""
@@ -66,7 +71,7 @@ class Dem:
         rows = np.flatnonzero(valid.any(axis=1))
         cols = np.flatnonzero(valid.any(axis=0))
         r0, r1, c0, c1 = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
-        corners = [self.transform * (c, r) for c, r in ((c0, r0), (c1, r0), (c1, r1), (c0, r1))]
+        corners = [self.pixel_to_xy(c, r) for c, r in ((c0, r0), (c1, r0), (c1, r1), (c0, r1))]
         return shapely.Polygon(corners)
 
     def summary(self) -> dict[str, object]:
@@ -83,13 +88,24 @@ class Dem:
         }
 
 
-def read_dem(path: str | Path) -> Dem:
-    """Read band 1 of a DEM file.
+def read_dem(
+    path: str | Path,
+    *,
+    bounds: tuple[float, float, float, float] | None = None,
+    bounds_crs: pyproj.CRS | str | int | None = None,
+) -> Dem:
+    """Read band 1 of a DEM file, optionally only the part around an area.
 
     Parameters
     ----------
     path : str or pathlib.Path
         A GeoTIFF (or any raster GDAL reads) with a CRS.
+    bounds : tuple of float, optional
+        ``(minx, miny, maxx, maxy)`` of the study area: only the cells covering it (plus
+        two cells of margin for interpolation) are read, so a province-wide DEM does not
+        have to fit in memory.
+    bounds_crs : pyproj.CRS, str or int, optional
+        CRS of ``bounds``; required with ``bounds``.
 
     Returns
     -------
@@ -102,7 +118,8 @@ def read_dem(path: str | Path) -> Dem:
     InputNotFoundError
         The file does not exist.
     DemError
-        The file cannot be read as a raster, has no CRS, or holds no valid height.
+        The file cannot be read as a raster, has no CRS, holds no valid height, or does
+        not reach ``bounds``.
     """
     import rasterio
     from rasterio.errors import RasterioError
@@ -121,8 +138,15 @@ def read_dem(path: str | Path) -> Dem:
                 )
             if src.count > 1:
                 log.warning("DEM %s has %d bands: using band 1.", path, src.count)
-            data = src.read(1, masked=True)
+            window = None
+            if bounds is not None:
+                window = _window_for(src, bounds, bounds_crs, path)
+            data = src.read(1, masked=True, window=window)
             transform = src.transform
+            if window is not None:  # shift the origin to the window (no Affine `*`: deprecated)
+                a, b, c, d, e, f = tuple(transform)[:6]
+                co, ro = window.col_off, window.row_off
+                transform = Affine(a, b, a * co + b * ro + c, d, e, d * co + e * ro + f)
             crs = pyproj.CRS.from_user_input(src.crs.to_wkt())
     except DemError:
         raise
@@ -142,6 +166,30 @@ def read_dem(path: str | Path) -> Dem:
         s["crs"], s["min_m"], s["max_m"], 100 * s["nodata_share"],
     )
     return dem
+
+
+def _window_for(src, bounds, bounds_crs, path: Path):  # noqa: ANN001, ANN202 - rasterio objects
+    """The raster window covering ``bounds`` (given in ``bounds_crs``) plus two cells."""
+    from rasterio.windows import Window, from_bounds
+
+    if bounds_crs is None:
+        raise DemError(f"read_dem({path}): bounds given without bounds_crs.")
+    crs = pyproj.CRS.from_user_input(bounds_crs)
+    to_dem = pyproj.Transformer.from_crs(crs, pyproj.CRS.from_user_input(src.crs.to_wkt()), always_xy=True)
+    minx, miny, maxx, maxy = to_dem.transform_bounds(*bounds, densify_pts=21)
+    win = from_bounds(minx, miny, maxx, maxy, transform=src.transform)
+    col0 = int(np.floor(win.col_off)) - 2
+    row0 = int(np.floor(win.row_off)) - 2
+    col1 = int(np.ceil(win.col_off + win.width)) + 2
+    row1 = int(np.ceil(win.row_off + win.height)) + 2
+    col0, row0 = max(col0, 0), max(row0, 0)
+    col1, row1 = min(col1, src.width), min(row1, src.height)
+    if col1 <= col0 or row1 <= row0:
+        raise DemError(
+            f"DEM {path} does not overlap the study area: the area's bounds {tuple(round(b, 3) for b in bounds)} "
+            f"({crs.to_string()}) fall outside the raster {tuple(round(b, 3) for b in src.bounds)} ({src.crs})."
+        )
+    return Window(col0, row0, col1 - col0, row1 - row0)
 
 
 def check_dem_overlap(dem: Dem, area_polygon: shapely.Geometry, area_crs: pyproj.CRS | str | int) -> float:

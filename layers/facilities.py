@@ -365,7 +365,9 @@ def read_facilities_file(
     else:
         names = np.full(len(gdf), None, dtype=object)
     out = gpd.GeoDataFrame(
-        {"category": np.array([mapping[v] for v in raw], dtype=object), "name": names},
+        # object dtype keeps None for a missing name (pandas would turn it into NaN).
+        {"category": pd.Series([mapping[v] for v in raw], dtype=object),
+         "name": pd.Series(names, dtype=object)},
         geometry=gpd.GeoSeries(gdf.geometry.to_numpy(), crs="EPSG:4326"),
         crs="EPSG:4326",
     )

@@ -144,7 +144,7 @@ class OsmExtract:
         ``name``, ``tags`` (dict) and ``geometry``.
     major_roads : geopandas.GeoDataFrame
         Lines of major roads (walkable or not), EPSG:4326, columns ``osm_id``,
-        ``highway``, ``name``.
+        ``highway``, ``name``, ``bridge``, ``tunnel``, ``layer``.
     bbox : tuple of float or None
         The file header's bounding box (W, S, E, N), when it has one.
     counts : dict
@@ -235,7 +235,7 @@ def read_osm(path: str | Path, *, progress: bool = True) -> OsmExtract:
     lats: list[float] = []
     way_rows: list[tuple[Any, ...]] = []
     feat_rows: list[tuple[str, int, str | None, dict[str, str], bytes]] = []
-    road_rows: list[tuple[int, str, str | None, bytes]] = []
+    road_rows: list[tuple[Any, ...]] = []
     counts = {"nodes_read": 0, "ways_read": 0, "relations_read": 0,
               "walkable_ways": 0, "ways_missing_nodes": 0, "features": 0}
 
@@ -276,7 +276,8 @@ def read_osm(path: str | Path, *, progress: bool = True) -> OsmExtract:
                 highway = tag_dict["highway"]
                 if highway in MAJOR_ROAD_HIGHWAYS:
                     try:
-                        road_rows.append((obj.id, highway, tag_dict.get("name"),
+                        road_rows.append((obj.id, highway, tag_dict.get("name"), tag_dict.get("bridge"),
+                                          tag_dict.get("tunnel"), tag_dict.get("layer"),
                                           wkb.create_linestring(obj)))
                     except (osmium.InvalidLocationError, RuntimeError):
                         pass
@@ -354,8 +355,8 @@ def read_osm(path: str | Path, *, progress: bool = True) -> OsmExtract:
         crs="EPSG:4326",
     )
     major_roads = gpd.GeoDataFrame(
-        pd.DataFrame(road_rows, columns=["osm_id", "highway", "name", "wkb"]).drop(columns="wkb"),
-        geometry=shapely.from_wkb([r[3] for r in road_rows]) if road_rows else [],
+        pd.DataFrame(road_rows, columns=["osm_id", "highway", "name", "bridge", "tunnel", "layer", "wkb"]).drop(columns="wkb"),
+        geometry=shapely.from_wkb([r[6] for r in road_rows]) if road_rows else [],
         crs="EPSG:4326",
     )
     log.info(

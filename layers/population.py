@@ -71,7 +71,7 @@ _RASTER_SUFFIXES = {".tif", ".tiff", ".vrt", ".img"}
 _GHS_FILL = -200.0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class PopulationInput:
     """A population input, read and checked, in its own CRS.
 

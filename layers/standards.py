@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import yaml
 
 from lifecircle._errors import InputNotFoundError, StandardError_
@@ -33,6 +34,7 @@ __all__ = [
     "load_standard",
     "bundled_standards",
     "standard_path",
+    "requirements_table",
 ]
 
 log = logging.getLogger(__name__)
@@ -229,6 +231,34 @@ class Standard:
             "verified_requirements": sum(r.verified for _, r in reqs),
             "path": str(self.path),
         }
+
+
+def requirements_table(standard: Standard) -> pd.DataFrame:
+    """Every requirement of a standard as one table, for reports and the run record.
+
+    Parameters
+    ----------
+    standard : Standard
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (tier, requirement) in file order: ``tier``, ``tier_name``,
+        ``requirement``, ``name``, ``name_en``, ``category``, ``fallback_categories``
+        (joined by ``", "``), ``threshold_m``, ``threshold_minutes``, ``min_area_m2``,
+        ``search_key``, ``clause``, ``verified``, ``source``.
+    """
+    rows = [
+        {
+            "tier": t.key, "tier_name": t.name, "requirement": r.key, "name": r.name, "name_en": r.name_en,
+            "category": r.category, "fallback_categories": ", ".join(r.fallback_categories),
+            "threshold_m": r.threshold_m, "threshold_minutes": r.threshold_minutes,
+            "min_area_m2": r.min_area_m2, "search_key": r.search_key, "clause": r.clause,
+            "verified": r.verified, "source": r.source,
+        }
+        for t, r in standard.requirements()
+    ]
+    return pd.DataFrame(rows).astype({"threshold_m": float, "threshold_minutes": float, "min_area_m2": float})
 
 
 # --------------------------------------------------------------------------------------

@@ -542,22 +542,18 @@ def communities_for(extract, *, area: shapely.Geometry, network_crs: pyproj.CRS,
 
             raise CommunitiesError(f"--communities {str(communities_file)!r}: no community overlaps the study area.")
         return comm[["name", "geometry"]]
-    from lifecircle.spatial.units import derive_neighbourhood_units
+    from lifecircle.spatial.units import derive_neighbourhood_units, select_places, select_water
 
-    feats = extract.features
-    tags = feats["tags"]
-    is_water = tags.map(lambda t: t.get("natural") == "water" or t.get("waterway") in ("river", "riverbank", "canal")
-                        or t.get("landuse") == "reservoir")
-    is_place = tags.map(lambda t: t.get("place") in ("neighbourhood", "quarter", "suburb")) & feats["name"].notna()
-    water = feats[is_water.to_numpy()].to_crs(network_crs)
-    places = feats[is_place.to_numpy()].to_crs(network_crs)
+    water = select_water(extract.features).to_crs(network_crs)
+    places = select_places(extract.features).to_crs(network_crs)
     roads = extract.major_roads.to_crs(network_crs)
-    return derive_neighbourhood_units(area, major_roads=roads, water=water, places=places, crs=network_crs)
+    units = derive_neighbourhood_units(area, major_roads=roads, water=water, places=places, crs=network_crs)
+    return units[["name", "geometry"]]
 
 
 def _population_for(cells: gpd.GeoDataFrame, extract, options: RunOptions) -> tuple[np.ndarray, str]:  # noqa: ANN001
     """People per cell and a sentence saying where the numbers come from."""
-    from lifecircle.spatial.population import floor_area_weights, population_to_cells
+    from lifecircle.spatial.population import population_fallback, population_to_cells
 
     feats = extract.features
     is_building = feats["tags"].map(lambda t: "building" in t).to_numpy()
@@ -567,12 +563,9 @@ def _population_for(cells: gpd.GeoDataFrame, extract, options: RunOptions) -> tu
 
         pop = read_population(options.population)
         values = population_to_cells(pop, cells, buildings=buildings)
-        return values, f"population from {Path(options.population).name}"
-    weights = floor_area_weights(buildings, cells)
-    if np.nansum(weights) > 0:
-        return weights, ("no population input: cells weighted by residential building floor area from OSM "
-                         "(m², a relative weight, not people)")
-    return np.ones(len(cells)), "no population input and no buildings: every cell weighs 1 (shares are shares of cells)"
+        return values, f"population from {Path(options.population).name} ({pop.kind}, {pop.total:,.0f} people in the file)"
+    fallback = population_fallback(cells, buildings=buildings)
+    return fallback.values, fallback.note
 
 
 def run(options: RunOptions, *, progress: bool = True) -> RunResult:

@@ -73,7 +73,7 @@ def _data_uri(path: Path) -> str:
 def _inline_css_urls(css: str, base: Path) -> str:
     def replace(match: re.Match[str]) -> str:
         target = match.group(2)
-        if target.startswith("data:"):
+        if target.startswith(("data:", "#")):  # "#default#VML" is an old-IE behaviour, not a file
             return match.group(0)
         if re.match(r"^[a-z]+:", target, re.I) or target.startswith("//"):
             raise MapAssetError(f"leaflet.css refers to an outside resource {target!r}; it cannot be inlined.")
@@ -115,6 +115,8 @@ _EXTERNAL_PATTERNS = (
     re.compile(r"""url\(\s*["']?((?:https?:)?//[^"')\s]+)""", re.I),
 )
 
+_DATA_BLOCK = re.compile(r"""<script\b[^>]*\btype\s*=\s*["']application/json["'][^>]*>.*?</script>""", re.I | re.S)
+
 
 def external_resources(html: str) -> list[str]:
     """Addresses of scripts, stylesheets, images and fonts the page would load from outside.
@@ -122,6 +124,8 @@ def external_resources(html: str) -> list[str]:
     ``data:`` URIs do not count. Tile-URL templates inside JavaScript strings are not
     resources of the page and are not reported.
     """
+    # Data blocks are JSON, not markup: their text (OSM names...) cannot load anything.
+    html = _DATA_BLOCK.sub("", html)
     found: list[str] = []
     for pattern in _EXTERNAL_PATTERNS:
         for match in pattern.finditer(html):

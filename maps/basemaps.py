@@ -40,7 +40,7 @@ class Basemap:
 
 _OSM = TileSource(
     url="https://tile.openstreetmap.org/{z}/{x}/{y}.png",
-    attribution="&copy; OpenStreetMap contributors (ODbL) · tiles: openstreetmap.org",
+    attribution="tiles &copy; openstreetmap.org",
 )
 _GAODE = TileSource(
     url="https://webrd0{s}.is.autonavi.com/appmaptile?lang={lang}&size=1&scale=1&style=8&x={x}&y={y}&z={z}",

@@ -14,8 +14,9 @@ for measuring spatial accessibility to primary care physicians", *Health & Place
    residents").
 
 Luo & Qi used three 10-minute driving zones, 0-10, 10-20 and 20-30 minutes, weighted
-1.00, 0.68 and 0.22 (their weights from a Gaussian decay; the same set is used by PySAL's
-``access`` package). A 15-minute walking life circle is half that span, so
+1.00, 0.68 and 0.22, values they took from a Gaussian distance-decay function. (Checked
+against secondary sources and code reusing the same step weights, not against the paper's
+full text, which was not available offline.) A 15-minute walking life circle is half that span, so
 :data:`DEFAULT_BANDS` keeps the three weights and scales each zone to 5 minutes:
 0-5 min 1.00, 5-10 min 0.68, 10-15 min 0.22. A band ``(lo, hi, w)`` holds times
 ``lo < t <= hi`` (the first band also holds ``t == lo``); times outside every band weigh 0.
@@ -48,6 +49,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from scipy import sparse
+from tqdm.auto import tqdm
 
 from lifecircle import settings
 from lifecircle._errors import OptionError
@@ -185,7 +187,7 @@ def e2sfca(
     return score, ratio
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Oversubscription:
     """Which cells and facilities are within reach but over-subscribed.
 
@@ -315,8 +317,6 @@ def cell_facility_seconds(
     matched = np.flatnonzero(origins.matched)
     edge = origins.edge[matched]
     by_facility = {int(f): g for f, g in access.groupby("facility", sort=True)}
-    from tqdm.auto import tqdm
-
     searches = per_facility_node_seconds(
         graph, access, n_facilities=n_facilities, limit_seconds=limit_seconds,
         leg_speed_kmh=leg_speed_kmh, memory_budget_bytes=memory_budget_bytes,

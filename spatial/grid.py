@@ -107,7 +107,7 @@ def make_grid(area: shapely.Geometry, *, cell_size_m: float, crs: pyproj.CRS | s
     cc, rr = np.meshgrid(cols, rows)
     cx = (cc.ravel() + 0.5) * size
     cy = (rr.ravel() + 0.5) * size
-    inside = shapely.contains_xy(area, cx, cy)
+    inside = shapely.intersects_xy(area, cx, cy)  # a centre on the outline counts as inside
     cx, cy = cx[inside], cy[inside]
     col_idx, row_idx = cc.ravel()[inside], rr.ravel()[inside]
     half = size / 2.0

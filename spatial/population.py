@@ -98,7 +98,7 @@ _MAX_SPLIT = 10
 # --------------------------------------------------------------------------- cells
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class _Grid:
     """Lookup from coordinates to cell rows: regular-grid arithmetic or an STRtree."""
 
@@ -324,7 +324,7 @@ def floor_area_weights(
     return out
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class PopulationFallback:
     """Cell weights used when no population input is given, and how to say so.
 

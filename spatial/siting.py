@@ -25,6 +25,7 @@ import logging
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyproj
 import shapely
 from scipy import sparse
 
@@ -32,9 +33,16 @@ from lifecircle import settings
 from lifecircle._errors import OptionError
 from lifecircle.spatial.costs import check_speed
 from lifecircle.spatial.network import WalkNetwork
-from lifecircle.spatial.travel import EdgeLocation, ReverseGraph, per_facility_node_seconds
+from lifecircle.spatial.travel import (
+    EdgeLocation,
+    ReverseGraph,
+    facility_access_points,
+    nearest_facility,
+    origin_seconds,
+    per_facility_node_seconds,
+)
 
-__all__ = ["suggest_sites", "candidate_coverage", "node_candidates"]
+__all__ = ["suggest_sites", "candidate_coverage", "node_candidates", "site_suggestions"]
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +92,7 @@ def suggest_sites(
     Ties go to the lowest candidate row, so results are deterministic.
     """
     k = _check_count(count)
-    cov = sparse.csr_matrix(coverage, dtype=bool)
+    cov = sparse.csr_matrix(coverage, dtype=bool, copy=True)  # sum_duplicates works in place
     n_cand, n_cells = cov.shape
     pop = np.asarray(cell_population, dtype=np.float64)
     served = np.asarray(already_served, dtype=bool)
@@ -222,7 +230,7 @@ def candidate_coverage(
     if settings.use_progress_bars and n_facs > 200:
         from tqdm.auto import tqdm
 
-        iterator = tqdm(iterator, total=n_facs, desc="candidate sites", unit="site")
+        iterator = tqdm(iterator, total=n_facs, desc="candidate sites", unit="site", disable=None)
     for fac, node_seconds in iterator:
         best = np.fmin(to_u + node_seconds[ue], to_v + node_seconds[ve])
         best = np.where(np.isnan(best), np.inf, best)
@@ -283,3 +291,85 @@ def node_candidates(
         geometry=nodes.geometry.to_numpy()[idx],
         crs=network.crs,
     )
+
+
+def site_suggestions(
+    network: WalkNetwork,
+    graph: ReverseGraph,
+    origins: EdgeLocation,
+    cell_population: np.ndarray,
+    existing: gpd.GeoDataFrame,
+    candidates: gpd.GeoDataFrame,
+    *,
+    threshold_minutes: float,
+    count: int,
+    leg_speed_kmh: float | None = None,
+    max_access_distance_m: float | None = None,
+) -> gpd.GeoDataFrame:
+    """Suggest ``count`` new sites for one category, existing facilities fixed.
+
+    Joins the steps: who the existing facilities already serve
+    (:func:`~lifecircle.spatial.travel.nearest_facility`), which cells each candidate would
+    serve (:func:`candidate_coverage`) and the greedy choice (:func:`suggest_sites`).
+
+    Parameters
+    ----------
+    network : WalkNetwork
+    graph : ReverseGraph
+        The search graph of the walking profile in use.
+    origins : EdgeLocation
+        The cells' centres on the network.
+    cell_population : numpy.ndarray
+        People per cell (same order as ``origins``).
+    existing : geopandas.GeoDataFrame
+        The category's facilities, in ``network.crs`` (may be empty).
+    candidates : geopandas.GeoDataFrame
+        Candidate sites in ``network.crs``: points (e.g. :func:`node_candidates`) or
+        polygons of available plots (reached where paths cross their outline).
+    threshold_minutes : float
+        A cell is served when its walk to a facility takes at most this.
+    count : int
+        Sites wanted.
+    leg_speed_kmh : float, optional
+        Speed of off-network legs; default the flat walking speed setting.
+    max_access_distance_m : float, optional
+        How far a facility or candidate may lie from the network; default
+        :data:`lifecircle.settings.max_access_distance_m`.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The chosen candidates' rows (their columns and geometry, ``network.crs``) in the
+        order chosen, with ``rank``, ``candidate`` (row in ``candidates``),
+        ``marginal_gain``, ``cumulative`` and ``new_cells`` first. ``attrs`` hold
+        ``people``, ``people_served_before`` and ``people_served_after``.
+    """
+    if not np.isfinite(threshold_minutes) or threshold_minutes <= 0:
+        raise OptionError(f"threshold_minutes must be a positive number; found {threshold_minutes!r}.")
+    pop = np.asarray(cell_population, dtype=np.float64)
+    if pop.shape != (len(origins.edge),):
+        raise OptionError(f"cell_population has {pop.size} values; there are {len(origins.edge)} origins.")
+    for frame, name in ((existing, "existing"), (candidates, "candidates")):
+        if frame.crs is None or pyproj.CRS(frame.crs) != pyproj.CRS(network.crs):
+            raise OptionError(f"{name} must be in the network's CRS ({network.crs.to_string()}); found {frame.crs}.")
+    limit = float(threshold_minutes) * 60.0
+    existing_access = facility_access_points(existing, network, max_distance_m=max_access_distance_m)
+    node_s, _ = nearest_facility(graph, existing_access, n_facilities=len(existing), leg_speed_kmh=leg_speed_kmh,
+                                 limit_seconds=limit)
+    times = origin_seconds(graph, node_s, origins, access=existing_access, leg_speed_kmh=leg_speed_kmh)
+    served = np.nan_to_num(times, nan=np.inf) <= limit
+    cand_access = facility_access_points(candidates, network, max_distance_m=max_access_distance_m)
+    coverage = candidate_coverage(graph, origins, cand_access, limit_seconds=limit, n_candidates=len(candidates),
+                                  leg_speed_kmh=leg_speed_kmh)
+    chosen = suggest_sites(coverage, pop, served, count=count)
+    rows = candidates.iloc[chosen["candidate"].to_numpy()].reset_index(drop=True)
+    rows = rows.drop(columns=[c for c in chosen.columns if c in rows.columns and c != "geometry"])
+    out = pd.concat([chosen.drop(columns=["site"]).reset_index(drop=True), rows], axis=1)
+    out = gpd.GeoDataFrame(out, geometry=rows.geometry.name, crs=network.crs)
+    before = float(pop[served].sum())
+    out.attrs.update({
+        "people": float(pop.sum()),
+        "people_served_before": before,
+        "people_served_after": before + (float(chosen["cumulative"].iloc[-1]) if len(chosen) else 0.0),
+    })
+    return out

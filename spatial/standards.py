@@ -8,25 +8,28 @@ A table of population cells (``pandas.DataFrame``), one row per cell, with
     the community (社区) the cell belongs to; cells with a missing community are left out;
 ``population``
     residents of the cell (finite, >= 0);
-``minutes_<search key>``
+``minutes_to_<search key>``
     walking minutes from the cell to the nearest facility of that set, ``NaN`` where no
     such facility is reachable or the cell has no access to the network. The search key of
-    a requirement is its category (``minutes_kindergarten``), or for a requirement with a
-    minimum facility size the category and size (``minutes_park_ge50000m2``: times to parks
+    a requirement is its category (``minutes_to_kindergarten``), or for a requirement with a
+    minimum facility size the category and size (``minutes_to_park_ge50000m2``: times to parks
     of at least 5 ha; build that set with :func:`requirement_facilities`). See
     :attr:`lifecircle.layers.standards.Requirement.search_key`.
 
 Leave a column out when the data hold no facility of that set: the requirement is then
 reported as *not assessed*, never as failed by everyone (the OSM extract may simply not
 map that kind of facility). A requirement falls back to its ``fallback_categories`` (e.g.
-``minutes_school`` for a primary school) when its own column is absent.
+``minutes_to_school`` for a primary school) when its own column is absent.
 
 Thresholds
 ----------
 A threshold in metres is network walking distance; it is compared with the cells' minutes
 after conversion at the walking speed (``speed_kmh``, 4.5 km/h by default: 75 m a minute,
 300 m = 4 min). A threshold in minutes is used as is. A cell meets a requirement when its
-minutes are at most the threshold.
+minutes are at most the threshold. Pass the flat speed of the walking profile the minutes
+were computed with, so that "300 m" means the time *that* walker needs for a flat 300 m
+(slopes and stairs on the real route then count against the radius, as they should in a
+mountain city).
 
 Pass and fail
 -------------
@@ -61,15 +64,15 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-#: Prefix of the cells' minutes columns.
-MINUTES_PREFIX = "minutes_"
+#: Prefix of the cells' minutes columns (as :func:`lifecircle.spatial.coverage.minutes_column`).
+MINUTES_PREFIX = "minutes_to_"
 
 # Shares are compared with the target with this slack so that e.g. 4/5 meets 0.8 exactly.
 _EPS = 1e-9
 
 
 def minutes_column(search_key: str) -> str:
-    """Column holding minutes to a facility set: ``minutes_<search_key>``."""
+    """Column holding minutes to a facility set: ``minutes_to_<search_key>``."""
     return f"{MINUTES_PREFIX}{search_key}"
 
 
@@ -177,7 +180,8 @@ def score_requirements(
     if total_label is not None:
         # The study-area total goes last, after the sorted communities.
         order = [n for n in names if n != total_label] + [total_label]
-        remap = np.array([order.index(n) for n in names])
+        position = {n: i for i, n in enumerate(order)}
+        remap = np.array([position[n] for n in names], dtype=np.int64)
         codes, names = remap[codes], pd.Index(order, dtype=object)
     n_comm = len(names)
     comm_pop = np.bincount(codes, weights=pop, minlength=n_comm)
@@ -310,7 +314,7 @@ def requirement_facilities(
     """The facilities that count for a requirement (those of its minimum area).
 
     Run the search for a requirement with ``min_area_m2`` on this subset and store the
-    minutes as ``minutes_<requirement.search_key>``.
+    minutes as ``minutes_to_<requirement.search_key>``.
 
     Parameters
     ----------

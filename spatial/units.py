@@ -256,7 +256,8 @@ def _faces(area: shapely.Geometry, lines: np.ndarray, water_area: shapely.Geomet
         faces = np.array([area], dtype=object)
     # Every face lies wholly inside or wholly outside the area and the water, because
     # their outlines are part of the noded linework: one interior point decides.
-    points = shapely.point_on_surface(faces)
+    with np.errstate(over="ignore", invalid="ignore"):  # degenerate corner faces (area ~1e-200)
+        points = shapely.point_on_surface(faces)
     shapely.prepare(area)
     keep = shapely.contains(area, points)
     if water_area is not None and not water_area.is_empty:

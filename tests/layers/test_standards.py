@@ -9,7 +9,13 @@ from pathlib import Path
 import pytest
 
 from lifecircle._errors import InputNotFoundError, LifecircleError, StandardError_
-from lifecircle.layers.standards import Requirement, bundled_standards, load_standard, standard_path
+from lifecircle.layers.standards import (
+    Requirement,
+    bundled_standards,
+    load_standard,
+    requirements_table,
+    standard_path,
+)
 
 
 def _write(tmp_path: Path, text: str, name: str = "city.yaml") -> Path:
@@ -103,6 +109,15 @@ def test_search_keys() -> None:
     assert std.tier("5min").requirement("kindergarten").search_key == "kindergarten"
     assert std.tier("15min").requirement("middle_school").search_keys() == ("middle_school", "school")
     assert "park_ge4000m2" in std.search_keys()
+
+
+def test_requirements_table() -> None:
+    table = requirements_table(load_standard("gb50180"))
+    assert len(table) == 10
+    assert table["tier"].tolist()[:3] == ["15min"] * 3
+    row = table[(table["tier"] == "5min") & (table["requirement"] == "park")].iloc[0]
+    assert row["min_area_m2"] == 4000 and row["search_key"] == "park_ge4000m2" and row["clause"].startswith("4.0.4")
+    assert table["verified"].dtype == bool and table["threshold_m"].isna().sum() == 3  # the parks
 
 
 def test_frozen() -> None:

@@ -50,15 +50,15 @@ def _cells() -> pd.DataFrame:
 
     Kindergarten threshold 300 m = 4.0 min at 4.5 km/h: A's cells at 3.9 and 4.0 min meet it
     (400 people), the one at 4.01 does not; both of B's meet it.
-    School (only the fallback column minutes_school exists), 10 min: all of A (10 <= 10), half of B.
+    School (only the fallback column minutes_to_school exists), 10 min: all of A (10 <= 10), half of B.
     Parks >= 1 ha, 15 min: A's 100 + 600 people (the NaN cell is unreachable); all of B.
     """
     return pd.DataFrame({
         "community": ["A", "A", "A", "B", "B", "C", None],
         "population": [100.0, 300.0, 600.0, 50.0, 50.0, 0.0, 1000.0],
-        "minutes_kindergarten": [3.9, 4.0, 4.01, 1.0, 2.0, 1.0, 1.0],
-        "minutes_school": [1.0, 10.0, 5.0, 11.0, 3.0, 1.0, 1.0],
-        "minutes_park_ge10000m2": [14.0, np.nan, 15.0, 1.0, 1.0, 1.0, 1.0],
+        "minutes_to_kindergarten": [3.9, 4.0, 4.01, 1.0, 2.0, 1.0, 1.0],
+        "minutes_to_school": [1.0, 10.0, 5.0, 11.0, 3.0, 1.0, 1.0],
+        "minutes_to_park_ge10000m2": [14.0, np.nan, 15.0, 1.0, 1.0, 1.0, 1.0],
     })
 
 
@@ -77,9 +77,12 @@ def test_shares_match_direct_count(toy: Standard) -> None:
     assert _share(long, "A", "school") == pytest.approx(1.0)
     assert _share(long, "B", "school") == pytest.approx(0.5)
     assert _share(long, "A", "park") == pytest.approx(700 / 1000)
-    assert np.isnan(_share(long, "A", "clinic"))  # no minutes_clinic column
+    assert np.isnan(_share(long, "A", "clinic"))  # no minutes_to_clinic column
+    # Unreachable may also be written as inf: same result as NaN.
+    inf = score_requirements(_cells().replace({"minutes_to_park_ge10000m2": {np.nan: np.inf}}), toy)
+    assert _share(inf, "A", "park") == pytest.approx(700 / 1000)
     a_school = long[(long["community"] == "A") & (long["requirement"] == "school")].iloc[0]
-    assert a_school["category"] == "school" and a_school["column"] == "minutes_school"
+    assert a_school["category"] == "school" and a_school["column"] == "minutes_to_school"
     assert a_school["population"] == 1000 and a_school["people_within"] == 1000
     a_kg = long[(long["community"] == "A") & (long["requirement"] == "kg")].iloc[0]
     assert a_kg["threshold_minutes"] == pytest.approx(4.0)
@@ -112,7 +115,7 @@ def test_target_is_a_parameter(toy: Standard) -> None:
 
 
 def test_pass_when_every_requirement_assessed(toy: Standard) -> None:
-    cells = _cells().assign(minutes_clinic=[1.0, 1.0, 20.0, 15.0, 2.0, 1.0, 1.0])
+    cells = _cells().assign(minutes_to_clinic=[1.0, 1.0, 20.0, 15.0, 2.0, 1.0, 1.0])
     out = score_communities(cells, toy)
     b15 = out[(out["community"] == "B") & (out["tier"] == "t15")].iloc[0]
     assert b15["status"] == "pass" and b15["passes"] and b15["missing"] == () and b15["not_assessed"] == ()
@@ -129,10 +132,10 @@ def test_speed_converts_metres_only(toy: Standard) -> None:
 
 
 def test_primary_column_wins_over_fallback(toy: Standard) -> None:
-    cells = _cells().assign(minutes_primary_school=[99.0] * 7)
+    cells = _cells().assign(minutes_to_primary_school=[99.0] * 7)
     long = score_requirements(cells, toy)
     assert _share(long, "A", "school") == 0.0
-    assert set(long.loc[long["requirement"] == "school", "column"]) == {"minutes_primary_school"}
+    assert set(long.loc[long["requirement"] == "school", "column"]) == {"minutes_to_primary_school"}
 
 
 def test_total_label(toy: Standard) -> None:
@@ -141,6 +144,11 @@ def test_total_label(toy: Standard) -> None:
     assert _share(long, "全区", "kg") == pytest.approx((400 + 100) / 1100)
     with pytest.raises(OptionError, match="total_label"):
         score_requirements(_cells(), toy, total_label="A")
+
+
+def test_column_names_match_coverage_module() -> None:
+    coverage = pytest.importorskip("lifecircle.spatial.coverage")
+    assert minutes_column("clinic") == coverage.minutes_column("clinic")
 
 
 def test_gb50180_runs_and_reports_unassessed() -> None:
@@ -167,7 +175,7 @@ def test_input_validation(toy: Standard) -> None:
     with pytest.raises(OptionError, match="finite numbers >= 0"):
         score_communities(_cells().assign(population=[1, np.nan, 1, 1, 1, 1, 1]), toy)
     with pytest.raises(OptionError, match="negative minutes"):
-        score_communities(_cells().assign(minutes_kindergarten=-1.0), toy)
+        score_communities(_cells().assign(minutes_to_kindergarten=-1.0), toy)
     with pytest.raises(OptionError, match="DataFrame"):
         score_communities([1, 2], toy)  # type: ignore[arg-type]
     before = _cells()
@@ -175,7 +183,7 @@ def test_input_validation(toy: Standard) -> None:
     pd.testing.assert_frame_equal(before, _cells())  # input not modified
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=30, deadline=None)
 @given(
     data=st.lists(
         st.tuples(
@@ -188,12 +196,12 @@ def test_input_validation(toy: Standard) -> None:
     target=st.floats(0.05, 1.0),
 )
 def test_property_shares_are_direct_counts(toy: Standard, data: list, target: float) -> None:
-    cells = pd.DataFrame(data, columns=["community", "population", "minutes_clinic"])
+    cells = pd.DataFrame(data, columns=["community", "population", "minutes_to_clinic"])
     long = score_requirements(cells, toy, target=target)
     clinic = long[long["requirement"] == "clinic"].set_index("community")
     for comm, g in cells.groupby("community"):
         pop = g["population"].sum()
-        within = g.loc[g["minutes_clinic"] <= 15, "population"].sum()
+        within = g.loc[g["minutes_to_clinic"] <= 15, "population"].sum()
         row = clinic.loc[comm]
         assert row["people_within"] == pytest.approx(within)
         assert row["people_within"] <= row["population"] + 1e-9
@@ -246,3 +254,50 @@ def test_requirement_facilities_geographic_crs_and_area_column() -> None:
         requirement_facilities(geo, req, area_col="size")
     with pytest.raises(NoCrsError):
         requirement_facilities(geo.set_crs(None, allow_override=True), req)
+
+
+# --- real data: Yuzhong, Chongqing ------------------------------------------------------
+
+
+def test_yuzhong_market_scoring(yuzhong_pbf, yuzhong_population) -> None:  # noqa: ANN001
+    """Markets and supermarkets of the extract against GB 50180's 500 m, per 1 km square."""
+    from lifecircle.layers.osm import read_osm
+    from lifecircle.spatial.costs import flat_costs
+    from lifecircle.spatial.network import build_walk_network
+    from lifecircle.spatial.travel import (
+        facility_access_points,
+        locate_on_network,
+        nearest_facility,
+        origin_seconds,
+        reverse_graph,
+    )
+
+    ex = read_osm(yuzhong_pbf, progress=False)
+    net = build_walk_network(way_ids=ex.way_ids, way_offsets=ex.way_offsets, node_ids=ex.node_ids,
+                             node_lon=ex.node_lon, node_lat=ex.node_lat, way_tags=ex.way_tags)
+    graph = reverse_graph(net, flat_costs(net))
+    tags = ex.features["tags"]
+    is_market = tags.map(lambda t: t.get("amenity") == "marketplace" or t.get("shop") == "supermarket").to_numpy()
+    markets = ex.features.loc[is_market, ["geometry"]].to_crs(net.crs).reset_index(drop=True)
+    access = facility_access_points(markets, net)
+    node_s, _ = nearest_facility(graph, access, n_facilities=len(markets))
+    table = pd.read_csv(yuzhong_population)
+    homes = gpd.GeoSeries(gpd.points_from_xy(table["lon"], table["lat"]), crs=4326).to_crs(net.crs)
+    minutes = origin_seconds(graph, node_s, locate_on_network(homes, net, max_distance_m=150), access=access) / 60
+    square = (np.floor(homes.x / 1000).astype(int).astype(str) + "_" + np.floor(homes.y / 1000).astype(int).astype(str))
+    cells = pd.DataFrame({"community": square.to_numpy(), "population": table["population"].to_numpy(),
+                          minutes_column("market"): minutes})
+    std = load_standard("gb50180")
+    long = score_requirements(cells, std, total_label="all")
+    market = long[long["requirement"] == "market"].set_index("community")
+    threshold = 500 / 75  # 500 m at 4.5 km/h
+    for comm, g in cells.groupby("community"):
+        within = g.loc[g[minutes_column("market")] <= threshold, "population"].sum()
+        assert market.loc[comm, "people_within"] == pytest.approx(within)
+    total_within = cells.loc[cells[minutes_column("market")] <= threshold, "population"].sum()
+    assert market.loc["all", "share"] == pytest.approx(total_within / cells["population"].sum())
+    assert 0 < market.loc["all", "share"] < 0.5  # 9 markets cannot serve most of 720,000 people
+    summary = score_communities(cells, std, total_label="all")
+    ten_all = summary[(summary["community"] == "all") & (summary["tier"] == "10min")].iloc[0]
+    assert ten_all["status"] == "fail" and ten_all["missing"] == ("market",)
+    assert set(ten_all["not_assessed"]) == {"primary_school", "park"}  # no such data: not failed

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from lifecircle._errors import BoundaryError, LifecircleError, NoCrsError, OptionError
@@ -227,7 +227,10 @@ segment = st.tuples(
 ).filter(lambda s: abs(s[0] - s[2]) + abs(s[1] - s[3]) > 1)
 
 
-@settings(max_examples=int(__import__("os").environ.get("HYP_N", 40)), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# A road clipping the corner leaves a face of ~1e-212 m² sharing ~1e-106 m of border: it must
+# still merge (found by hypothesis).
+@example(segments=[(1.0, -1.0, 0.0, 3.564447969462979e-106)], min_area=20_000.0)
 @given(segments=st.lists(segment, min_size=0, max_size=8), min_area=st.sampled_from([0.0, 20_000.0, 100_000.0]))
 def test_units_partition_the_area_whatever_the_roads(segments, min_area):
     major = roads(*[("primary", f"路{i}", [(a, b), (c, d)]) for i, (a, b, c, d) in enumerate(segments)])

@@ -1,0 +1,854 @@
+"""The interactive map of a run: one self-contained, offline HTML file.
+
+:func:`build_map` draws results the pipeline computed (it computes nothing itself):
+travel time per category in minute bands with one category selector, under-served
+cells, isochrones and facilities per category, communities coloured by coverage with
+has/lacks popups, a legend, a summary panel and the attributions. :func:`save_map`
+writes the page atomically after checking that it links nothing from outside.
+
+How the page is put together
+----------------------------
+* Leaflet is the only library; its script and stylesheet are inlined from the installed
+  ``XStatic-Leaflet`` (:mod:`lifecircle.maps.assets`). folium's CDN links (jQuery,
+  Bootstrap, Font Awesome, awesome-markers) are removed per map instance.
+* The data go once into a ``<script type="application/json">`` block: one GeoJSON
+  FeatureCollection per data set (cells, communities, facilities, isochrones, streets),
+  with compact properties (minutes per category as an array). Several layers are built
+  from the same collection in the browser (travel time and under-served cells from the
+  cells; one facilities/isochrone layer per category by filter), and the travel-time
+  layer is restyled when the category selector changes instead of existing once per
+  category. Coordinates are rounded to 6 decimals (0.1 m) after simplification in the
+  input's metric CRS.
+* Safety: every text from data is either escaped in Python with :func:`html.escape`
+  (popups, legend, summary: JSON keys ending in ``html``) or escaped in the browser by
+  the page's ``esc()`` before it reaches ``innerHTML``. The JSON block escapes ``<``,
+  ``>`` and ``&`` so that no data can close the element.
+* Streets are drawn on a canvas in a pane that ignores the pointer (fast, never steals
+  clicks); interactive layers are SVG so that layers stacked in panes all stay clickable.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import logging
+import math
+import os
+import re
+import tempfile
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import folium
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from branca.element import MacroElement
+from jinja2 import Template
+
+from lifecircle._errors import NoCrsError, OptionError
+from lifecircle.layers.chinese_coords import wgs84_to_gcj02
+from lifecircle.maps import style
+from lifecircle.maps.assets import check_offline, leaflet_assets
+from lifecircle.maps.basemaps import resolve_basemap
+
+__all__ = ["build_map", "save_map", "OSM_ATTRIBUTION", "COORD_DECIMALS"]
+
+log = logging.getLogger(__name__)
+
+#: Always shown: the map's streets, facilities and (mostly) the analysis come from OSM.
+OSM_ATTRIBUTION = "© OpenStreetMap contributors (ODbL)"
+#: Decimals of longitude/latitude kept in the page: 1e-6 degree is about 0.1 m.
+COORD_DECIMALS = 6
+
+# Simplification tolerances in metres, applied in the input's metric CRS: far below what a
+# screen shows at street zoom, large enough to drop the vertices of buffered curves.
+_SIMPLIFY_M = {"edges": 1.0, "communities": 2.0, "isochrones": 3.0, "facilities": 1.0}
+
+_MINUTES_PREFIXES = ("minutes_", "minutes_to_")
+
+
+# --------------------------------------------------------------------------------------
+# Input checks and geometry preparation
+# --------------------------------------------------------------------------------------
+
+
+def _check_frame(frame: Any, name: str, columns: Iterable[str], *, optional: bool = True) -> gpd.GeoDataFrame:
+    """Validate one input: a GeoDataFrame with a CRS and the named columns (None -> empty)."""
+    if frame is None:
+        if not optional:
+            raise OptionError(f"{name} is required; found None.")
+        return gpd.GeoDataFrame({c: [] for c in columns}, geometry=[], crs="EPSG:4326")
+    if not isinstance(frame, gpd.GeoDataFrame):
+        raise OptionError(f"{name} must be a GeoDataFrame; found {type(frame).__name__}.")
+    if frame.crs is None and len(frame):
+        raise NoCrsError(f"{name} has no CRS; the map needs to know what its coordinates are (a metric CRS).")
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise OptionError(f"{name} lacks column(s) {', '.join(missing)}; found columns {', '.join(map(str, frame.columns))}.")
+    return frame
+
+
+def _display_geometries(frame: gpd.GeoDataFrame, *, simplify_m: float, shift: str) -> np.ndarray:
+    """Geometries simplified, reprojected to EPSG:4326, shifted for display and rounded."""
+    if len(frame) == 0:
+        return np.array([], dtype=object)
+    geoms = frame.geometry
+    if simplify_m > 0:
+        tol = simplify_m if geoms.crs.is_projected else simplify_m / 111_000.0
+        geoms = gpd.GeoSeries(shapely.simplify(geoms.values, tol, preserve_topology=True), index=geoms.index, crs=geoms.crs)
+    values = np.asarray(geoms.to_crs("EPSG:4326").values, dtype=object)
+
+    def convert(coords: np.ndarray) -> np.ndarray:
+        if shift == "gcj02":
+            lon, lat = wgs84_to_gcj02(coords[:, 0], coords[:, 1])
+            coords = np.column_stack([lon, lat])
+        return np.round(coords, COORD_DECIMALS)
+
+    # One vectorised call over every vertex of every geometry.
+    return shapely.transform(values, convert)
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
+_LONG_NUMBER = re.compile(r"-?\d+\.\d{7,}")
+
+
+def _short_numbers(geojson: str) -> str:
+    # GEOS writes 17 significant digits (29.557123 -> 29.557122999999997); keep 6 decimals.
+    return _LONG_NUMBER.sub(lambda m: f"{float(m.group(0)):.{COORD_DECIMALS}f}".rstrip("0").rstrip("."), geojson)
+
+
+def _feature_collection(geoms: np.ndarray, properties: list[dict[str, Any]]) -> str:
+    """A GeoJSON FeatureCollection as compact text; empty geometries are left out."""
+    texts = [_short_numbers(t) if t else t for t in shapely.to_geojson(geoms)] if len(geoms) else []
+    keep = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms)) if len(geoms) else np.array([], dtype=bool)
+    features = [
+        f'{{"type":"Feature","geometry":{g},"properties":{_json(p)}}}'
+        for g, p, k in zip(texts, properties, keep, strict=True)
+        if k
+    ]
+    return '{"type":"FeatureCollection","features":[' + ",".join(features) + "]}"
+
+
+def _num(value: Any, digits: int = 1) -> float | None:
+    """A finite float rounded for display, else None (JSON null)."""
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        return None
+    return round(x, digits) if math.isfinite(x) else None
+
+
+def _split(value: Any) -> list[str]:
+    """Comma-separated category names -> list (empty for "", None, NaN)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return []
+    if isinstance(value, (list, tuple)):
+        return [str(v).strip() for v in value if str(v).strip()]
+    return [part.strip() for part in str(value).split(",") if part.strip()]
+
+
+def _esc(value: Any) -> str:
+    return html.escape("" if value is None else str(value), quote=True)
+
+
+def _category_stats(summary: Mapping[str, Any], category: str) -> dict[str, Any]:
+    """The summary's per-category dict: ``summary["categories"][cat]`` or ``summary[cat]``."""
+    nested = summary.get("categories")
+    if isinstance(nested, Mapping) and isinstance(nested.get(category), Mapping):
+        return dict(nested[category])
+    if isinstance(summary.get(category), Mapping):
+        return dict(summary[category])
+    return {}
+
+
+def _minutes_column(cells: gpd.GeoDataFrame, category: str) -> str | None:
+    for prefix in _MINUTES_PREFIXES:
+        if f"{prefix}{category}" in cells.columns:
+            return f"{prefix}{category}"
+    return None
+
+
+# --------------------------------------------------------------------------------------
+# HTML fragments built in Python (every data text escaped here)
+# --------------------------------------------------------------------------------------
+
+
+def _join(labels: list[str], lang: str) -> str:
+    return ("、" if lang == "zh" else ", ").join(labels)
+
+
+def _fmt_int(value: Any) -> str:
+    x = _num(value, 0)
+    return "–" if x is None else f"{x:,.0f}"
+
+
+def _fmt_share(value: Any) -> str:
+    x = _num(value, 4)
+    return "–" if x is None else f"{x:.0%}"
+
+
+def _fmt_min(value: Any) -> str:
+    x = _num(value, 1)
+    return "–" if x is None else f"{x:.1f}"
+
+
+def _community_html(row: pd.Series, cats: list[dict[str, Any]], lang: str, threshold: float) -> tuple[str, str]:
+    """Popup of one community, and its short has/lacks block reused in cell popups."""
+    t = lambda key, **kw: _esc(style.text(key, lang, **kw))  # noqa: E731
+    label = {c["name"]: c["label"] for c in cats}
+    no_data = {c["name"] for c in cats if c["noData"]}
+    has = [c for c in _split(row.get("has")) if c not in no_data]
+    lacks = [c for c in _split(row.get("lacks")) if c not in no_data]
+    names = lambda items: _esc(_join([label.get(c, c) for c in items], lang)) if items else t("none")  # noqa: E731
+    hl = (
+        f'<div class="lc-has"><b>{t("has")}</b>: {names(has)}</div>'
+        f'<div class="lc-lacks"><b>{t("lacks")}</b>: {names(lacks)}</div>'
+    )
+    if no_data:
+        hl += f'<div class="lc-nodata"><b>{t("no_data")}</b>: {names(sorted(no_data, key=[c["name"] for c in cats].index))}</div>'
+    rows = []
+    for c in cats:
+        if c["noData"]:
+            cells = f'<td colspan="3">{t("no_data")}</td>'
+        else:
+            n = c["name"]
+            cells = (
+                f'<td>{_fmt_share(row.get(f"share_{n}"))}</td>'
+                f'<td>{_fmt_min(row.get(f"median_{n}"))}</td>'
+                f'<td>{_fmt_min(row.get(f"p90_{n}"))}</td>'
+            )
+        rows.append(f"<tr><th>{_esc(c['label'])}</th>{cells}</tr>")
+    table = (
+        f'<table class="lc-table"><tr><th></th><th>{t("share")}</th><th>{t("median")}</th><th>{t("p90")}</th></tr>'
+        + "".join(rows)
+        + "</table>"
+    )
+    popup = (
+        f'<div class="lc-popup"><div class="lc-popup-title">{_esc(row.get("name"))}</div>'
+        f'<div>{t("population")}: {_fmt_int(row.get("population"))}</div>'
+        f"{table}{hl}</div>"
+    )
+    return popup, hl
+
+
+def _facility_html(row: pd.Series, cat: dict[str, Any], lang: str) -> str:
+    name = row.get("name")
+    if name is None or (isinstance(name, float) and math.isnan(name)) or str(name).strip() == "":
+        name_html = f'<i>{_esc("未命名" if lang == "zh" else "unnamed")}</i>'
+    else:
+        name_html = _esc(name)
+    osm_id = row.get("osm_id")
+    osm = "" if osm_id is None or (isinstance(osm_id, float) and math.isnan(osm_id)) else f'<div class="lc-note">OSM {_esc(osm_id)}</div>'
+    return f'<div class="lc-popup"><div class="lc-popup-title">{name_html}</div><div>{_esc(cat["label"])}</div>{osm}</div>'
+
+
+def _summary_html(summary: Mapping[str, Any], cats: list[dict[str, Any]], lang: str, threshold: float) -> str:
+    t = lambda key, **kw: _esc(style.text(key, lang, **kw))  # noqa: E731
+    items = []
+    for key in ("study_area", "profile", "population_source", "date"):
+        if summary.get(key) not in (None, ""):
+            items.append(f"<tr><th>{t(key)}</th><td>{_esc(summary.get(key))}</td></tr>")
+    items.insert(min(2, len(items)), f"<tr><th>{t('threshold')}</th><td>{_esc(f'{threshold:g}')} {t('minutes')}</td></tr>")
+    rows = []
+    for c in cats:
+        st = c["stats"]
+        if c["noData"]:
+            rows.append(
+                f'<tr class="lc-nodata-row"><th>{_esc(c["label"])}</th><td>{_fmt_int(st.get("facilities", c["count"]))}</td>'
+                f'<td colspan="2">{t("no_data")}</td></tr>'
+            )
+        else:
+            rows.append(
+                f'<tr><th>{_esc(c["label"])}</th><td>{_fmt_int(st.get("facilities", c["count"]))}</td>'
+                f'<td>{_fmt_int(st.get("people_served"))}</td><td>{_fmt_share(st.get("share_served"))}</td></tr>'
+            )
+    per_cat = (
+        f'<table class="lc-table"><tr><th></th><th>{t("facility_count")}</th><th>{t("people_served")}</th>'
+        f'<th>{t("share_served")}</th></tr>' + "".join(rows) + "</table>"
+    )
+    src = "".join(f"<li>{_esc(s)}</li>" for s in _sources(summary))
+    return (
+        f'<details open><summary>{t("summary")}</summary>'
+        f'<div class="lc-summary-title">{t("title")}</div>'
+        f'<table class="lc-table lc-kv">{"".join(items)}</table>{per_cat}'
+        f'<div class="lc-sources"><b>{t("data_sources")}</b><ul>{src}</ul></div></details>'
+    )
+
+
+def _sources(summary: Mapping[str, Any]) -> list[str]:
+    """OSM's attribution first, then the summary's data sources, without repeats."""
+    out = [OSM_ATTRIBUTION]
+    for source in summary.get("data_sources") or []:
+        text_ = str(source).strip()
+        if text_ and text_ not in out:
+            out.append(text_)
+    return out
+
+
+def _swatch(color: str, *, kind: str = "fill", extra: str = "") -> str:
+    css = {
+        "fill": f"background:{color}",
+        "outline": f"border:2px solid {color};background:transparent",
+        "dot": f"background:{color};border-radius:50%;border:1.5px solid #fff;box-shadow:0 0 0 1px #555",
+        "dash": f"border:1.5px dashed {color};background:{color}22",
+    }[kind]
+    return f'<i class="lc-swatch" style="{css};{extra}"></i>'
+
+
+def _legend_html(cats: list[dict[str, Any]], lang: str, threshold: float) -> str:
+    t = lambda key, **kw: _esc(style.text(key, lang, **kw))  # noqa: E731
+    first = _esc(cats[0]["label"]) if cats else ""
+    lines = [f'<details open><summary>{t("legend")}</summary>']
+    # The category name sits in a span the selector rewrites (textContent) when it changes.
+    cat_span = f'<span class="lc-legend-cat">{first}</span>'
+    lines.append(f'<div class="lc-legend-title">{_esc(style.text("travel_time_to", lang, cat="§")).replace("§", cat_span)}</div>')
+    for band in style.MINUTE_BANDS:
+        lines.append(f"<div>{_swatch(band.color)}{_esc(band.label())}</div>")
+    lines.append(f'<div>{_swatch(style.UNREACHABLE_COLOR)}{t("unreachable")}</div>')
+    lines.append(f'<div>{_swatch(style.NO_ACCESS_COLOR, extra="opacity:.6")}{t("no_access")}</div>')
+    lines.append(f'<div>{_swatch(style.NO_DATA_COLOR)}{t("no_data")}</div>')
+    lines.append(f'<div class="lc-legend-title">{t("underserved")}</div>')
+    lines.append(f'<div>{_swatch(style.UNDERSERVED_COLOR, kind="outline")}{t("underserved_note", threshold=f"{threshold:g}")}</div>')
+    lines.append(f'<div class="lc-legend-title">{_esc(style.text("facilities", lang, cat="")).rstrip(": ：")}</div>')
+    for c in cats:
+        note = f' ({t("no_data")})' if c["noData"] else ""
+        lines.append(f'<div>{_swatch(c["color"], kind="dot")}{_esc(c["label"])}{note}</div>')
+    lines.append(f'<div>{_swatch("#555555", kind="dash")}{t("isochrone", threshold=f"{threshold:g}", cat="").rstrip(": ：")}</div>')
+    cov = _esc(style.text("coverage", lang, threshold=f"{threshold:g}", cat="§")).replace("§", cat_span)
+    lines.append(f'<div class="lc-legend-title">{t("communities")}</div><div class="lc-note">{cov}</div>')
+    bounds = [b for b, _ in style.COVERAGE_BINS] + [1.0]
+    for (low, color), high in zip(style.COVERAGE_BINS, bounds[1:], strict=True):
+        label = f"≥ {low:.0%}" if high == 1.0 else f"{low:.0%}–{high:.0%}"
+        lines.append(f"<div>{_swatch(color)}{_esc(label)}</div>")
+    lines.append(f'<div>{_swatch(style.NO_DATA_COLOR)}{t("no_data")}</div>')
+    lines.append("</details>")
+    return "".join(lines)
+
+
+# --------------------------------------------------------------------------------------
+# The page
+# --------------------------------------------------------------------------------------
+
+_CSS = """
+.leaflet-container { font-family: "Noto Sans CJK SC", "Source Han Sans SC", "WenQuanYi Micro Hei", "Microsoft YaHei",
+  "PingFang SC", "Hiragino Sans GB", "Helvetica Neue", Arial, sans-serif; font-size: 13px; background: #f2efe9; }
+.lc-box { background: rgba(255,255,255,.94); padding: 6px 9px; border-radius: 5px; box-shadow: 0 1px 5px rgba(0,0,0,.4);
+  max-width: 320px; line-height: 1.35; }
+.lc-box summary { font-weight: bold; cursor: pointer; }
+.lc-legend { max-height: 42vh; overflow-y: auto; }
+.lc-summary { max-height: 55vh; overflow-y: auto; }
+.leaflet-control-layers-list { max-height: 45vh; overflow-y: auto; }
+.lc-swatch { display: inline-block; width: 14px; height: 11px; margin-right: 6px; vertical-align: -1px; box-sizing: border-box; }
+.lc-legend-title, .lc-summary-title, .lc-popup-title { font-weight: bold; margin-top: 5px; }
+.lc-note { color: #555; font-size: 11px; }
+.lc-table { border-collapse: collapse; margin: 4px 0; }
+.lc-table th, .lc-table td { padding: 1px 5px; text-align: right; border-bottom: 1px solid #eee; font-weight: normal; }
+.lc-table th:first-child { text-align: left; font-weight: bold; white-space: nowrap; }
+.lc-kv td { text-align: left; }
+.lc-sources ul { margin: 2px 0; padding-left: 16px; }
+.lc-nodata, .lc-nodata-row { color: #777; }
+.lc-lacks b { color: #b2182b; }
+.lc-has b { color: #1a7837; }
+.lc-select select { font: inherit; max-width: 200px; }
+.lc-select label { font-weight: bold; margin-right: 4px; }
+"""
+
+_JS = r"""
+(function () {
+  "use strict";
+  var map = __MAP__;
+  var D = JSON.parse(document.getElementById("lifecircle-data").textContent);
+  var ENT = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"};
+  function esc(s) { return String(s === null || s === undefined ? "" : s).replace(/[&<>"']/g, function (c) { return ENT[c]; }); }
+  var T = D.text, cats = D.categories, C = D.colors, state = {k: 0};
+  document.documentElement.lang = D.lang === "zh" ? "zh-CN" : "en";  // picks CJK glyphs
+  map.setMinZoom(8); map.setMaxZoom(19);
+  // Final view before any layer exists: no zoom animation over freshly drawn layers.
+  // On a wide screen keep the district clear of the summary (left) and legend (right) panels.
+  var wide = map.getSize().x > 900;
+  if (D.bounds) { map.fitBounds(D.bounds, {animate: false, paddingTopLeft: [wide ? 300 : 10, 10], paddingBottomRight: [wide ? 230 : 10, 10]}); }
+  function pane(name, z, passive) {
+    var p = map.createPane(name); p.style.zIndex = z;
+    if (passive) { p.style.pointerEvents = "none"; }
+    return name;
+  }
+  pane("lc-edges", 250, true); pane("lc-community-fill", 380); pane("lc-cells", 400); pane("lc-isochrones", 420, true);
+  pane("lc-underserved", 430); pane("lc-community-line", 445, true); pane("lc-facilities", 460);
+
+  function bandColor(m) {
+    for (var i = 0; i < D.bands.length; i++) { if (m < D.bands[i].high || D.bands[i].high === null) { return D.bands[i].color; } }
+    return D.bands[D.bands.length - 1].color;
+  }
+  function coverageColor(s) {
+    var col = C.noData;
+    if (s === null || s === undefined) { return col; }
+    for (var i = 0; i < D.coverage.length; i++) { if (s >= D.coverage[i][0]) { col = D.coverage[i][1]; } }
+    return col;
+  }
+  function cellStyle(f) {
+    var p = f.properties, c = cats[state.k], col, op = 0.62;
+    if (c.noData) { col = C.noData; }
+    else if (!p.a) { col = C.noAccess; }
+    else { var m = p.m[state.k]; col = (m === null) ? C.unreachable : bandColor(m); }
+    return {stroke: false, fillColor: col, fillOpacity: op};
+  }
+  function minutesText(m, c) {
+    if (c.noData) { return esc(T.no_data); }
+    return m === null ? esc(T.unreachable) : esc(m.toFixed(1)) + " " + esc(T.minutes);
+  }
+  var communityHl = {};
+  D.communities.features.forEach(function (f) { communityHl[f.properties.n] = f.properties.hl; });
+  function cellPopup(p) {
+    var h = '<div class="lc-popup"><div class="lc-popup-title">' + esc(p.c || "") + "</div>";
+    h += "<div>" + esc(T.population) + ": " + esc(p.p === null ? "–" : Math.round(p.p)) + "</div>";
+    if (!p.a) { h += "<div>" + esc(T.no_access) + "</div>"; }
+    else {
+      h += '<table class="lc-table">';
+      cats.forEach(function (c, i) { h += "<tr><th>" + esc(c.label) + "</th><td>" + minutesText(p.m[i], c) + "</td></tr>"; });
+      h += "</table>";
+      if (p.x.length) { h += '<div class="lc-lacks"><b>' + esc(T.missing) + "</b>: " + p.x.map(function (i) { return esc(cats[i].label); }).join(esc(T.sep)) + "</div>"; }
+    }
+    if (communityHl[p.c]) { h += '<hr style="margin:4px 0">' + '<div class="lc-note">' + esc(T.community) + "</div>" + communityHl[p.c]; }
+    return h + "</div>";
+  }
+
+  var layers = {};
+  var svgCells = L.svg({pane: "lc-cells"});
+  if (D.edges) {
+    layers.edges = L.geoJSON(D.edges, {
+      renderer: L.canvas({pane: "lc-edges", padding: 0.3}), pane: "lc-edges", interactive: false,
+      style: function (f) { return f.properties.s ? {color: "#8d6e63", weight: 1.3, opacity: 0.9, dashArray: "2 2"} : {color: "#a3a3a3", weight: 0.9, opacity: 0.9}; }
+    });
+  }
+  layers.travel = L.geoJSON(D.cells, {pane: "lc-cells", renderer: svgCells, style: cellStyle,
+    onEachFeature: function (f, l) { l.bindPopup(function () { return cellPopup(f.properties); }, {maxWidth: 320}); }});
+  layers.underserved = L.geoJSON(D.cells, {pane: "lc-underserved", filter: function (f) { return f.properties.u === 1; },
+    style: function () { return {color: C.underserved, weight: 1.2, fillColor: C.underserved, fillOpacity: 0.18}; },
+    onEachFeature: function (f, l) { l.bindPopup(function () { return cellPopup(f.properties); }, {maxWidth: 320}); }});
+  function communityStyle(f) {
+    var c = cats[state.k];
+    return {stroke: false, fillColor: c.noData ? C.noData : coverageColor(f.properties.s[state.k]), fillOpacity: 0.5};
+  }
+  var communityFill = L.geoJSON(D.communities, {pane: "lc-community-fill", style: communityStyle,
+    onEachFeature: function (f, l) { l.bindPopup(f.properties.html, {maxWidth: 340}); l.bindTooltip(esc(f.properties.n), {sticky: true}); }});
+  var communityLine = L.geoJSON(D.communities, {pane: "lc-community-line", interactive: false,
+    style: function () { return {color: "#333", weight: 1.6, opacity: 0.85, fill: false}; }});
+  layers.communities = L.featureGroup([communityFill, communityLine]);
+  layers.isochrones = []; layers.facilities = [];
+  cats.forEach(function (c, i) {
+    layers.isochrones.push(L.geoJSON(D.isochrones, {pane: "lc-isochrones", interactive: false,
+      filter: function (f) { return f.properties.k === i; },
+      style: function () { return {color: c.color, weight: 1.8, dashArray: "5 4", fillColor: c.color, fillOpacity: 0.12}; }}));
+    layers.facilities.push(L.geoJSON(D.facilities, {pane: "lc-facilities",
+      filter: function (f) { return f.properties.k === i; },
+      style: function () { return {color: c.color, weight: 1.5, fillColor: c.color, fillOpacity: 0.25}; },
+      pointToLayer: function (f, latlng) { return L.circleMarker(latlng, {pane: "lc-facilities", radius: 5.5, color: "#ffffff", weight: 1.5, fillColor: c.color, fillOpacity: 1}); },
+      onEachFeature: function (f, l) { l.bindPopup(f.properties.html); l.bindTooltip(f.properties.html); }}));
+  });
+
+  // Basemaps: online tile layers only when chosen; otherwise the streets are the base.
+  var bases = {};
+  if (D.tiles.length) {
+    var tiles = L.layerGroup(D.tiles.map(function (t) {
+      return L.tileLayer(t.url, {subdomains: t.subdomains || "abc", maxZoom: t.maxZoom, attribution: t.attribution});
+    }));
+    bases[esc(D.basemapLabel)] = tiles; bases[esc(T.basemap_none)] = L.layerGroup();
+    tiles.addTo(map);
+  }
+  var overlays = {}, ids = {};
+  function addOverlay(id, label, layer, on) {
+    overlays[esc(label)] = layer; ids[id] = layer;
+    if (on) { layer.addTo(map); }
+  }
+  if (layers.edges) { addOverlay("edges", T.street_network, layers.edges, true); }
+  addOverlay("travel", T.travel_time, layers.travel, true);
+  addOverlay("communities", T.communities, layers.communities, true);
+  addOverlay("underserved", T.underserved, layers.underserved, false);
+  cats.forEach(function (c, i) { addOverlay("isochrone:" + c.name, c.isoLabel, layers.isochrones[i], false); });
+  cats.forEach(function (c, i) { addOverlay("facilities:" + c.name, c.facLabel, layers.facilities[i], !c.noData); });
+
+  // One selector for the category shown by the travel-time and community layers.
+  var Select = L.Control.extend({
+    onAdd: function () {
+      var div = L.DomUtil.create("div", "lc-box lc-select");
+      var label = L.DomUtil.create("label", "", div); label.textContent = T.category;
+      var sel = L.DomUtil.create("select", "", div); sel.id = "lc-category";
+      cats.forEach(function (c, i) {
+        var o = document.createElement("option"); o.value = String(i);
+        o.textContent = c.label + (c.noData ? " (" + T.no_data + ")" : ""); sel.appendChild(o);
+      });
+      L.DomEvent.disableClickPropagation(div);
+      L.DomEvent.on(sel, "change", function () { setCategory(parseInt(sel.value, 10)); });
+      return div;
+    }
+  });
+  function setCategory(k) {
+    state.k = k;
+    layers.travel.setStyle(cellStyle); communityFill.setStyle(communityStyle);
+    var spans = document.querySelectorAll(".lc-legend-cat");
+    for (var i = 0; i < spans.length; i++) { spans[i].textContent = cats[k].label; }
+    var sel = document.getElementById("lc-category"); if (sel) { sel.value = String(k); }
+  }
+  function box(position, cls, inner) {
+    var B = L.Control.extend({onAdd: function () {
+      var div = L.DomUtil.create("div", "lc-box " + cls); div.innerHTML = inner;
+      L.DomEvent.disableClickPropagation(div); L.DomEvent.disableScrollPropagation(div); return div; }});
+    return new B({position: position});
+  }
+  if (cats.length) { new Select({position: "topright"}).addTo(map); }
+  L.control.layers(bases, overlays, {collapsed: false, position: "topright"}).addTo(map);
+  box("bottomright", "lc-legend", D.legendHtml).addTo(map);
+  box("topleft", "lc-summary", D.summaryHtml).addTo(map);
+  L.control.scale({imperial: false}).addTo(map);
+  D.attributions.forEach(function (a) { map.attributionControl.addAttribution(a); });
+  window.lifecircle = {map: map, layers: ids, setCategory: setCategory, categories: cats.map(function (c) { return c.name; })};
+})();
+"""
+
+
+class _LifecircleLayers(MacroElement):
+    """Leaflet (inlined), the page's styles, its data block and the script drawing the layers."""
+
+    _template = Template(
+        """
+        {% macro header(this, kwargs) %}
+<style>{{ this.leaflet_css }}</style>
+<script>{{ this.leaflet_js }}</script>
+<style>{{ this.page_css }}</style>
+        {% endmacro %}
+        {% macro html(this, kwargs) %}
+<script type="application/json" id="lifecircle-data">{{ this.data_json }}</script>
+        {% endmacro %}
+        {% macro script(this, kwargs) %}
+{{ this.page_js }}
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, *, data_json: str, map_name: str) -> None:
+        super().__init__()
+        self._name = "LifecircleLayers"
+        self._id = "lifecircle"
+        assets = leaflet_assets()
+        self.leaflet_css = assets.css
+        self.leaflet_js = assets.js
+        self.page_css = _CSS
+        self.data_json = data_json
+        self.page_js = _JS.replace("__MAP__", map_name)
+
+
+def _script_safe(text: str) -> str:
+    """JSON text that cannot end its ``<script>`` element nor break JavaScript parsing."""
+    return (
+        text.replace("&", "\\u0026")
+        .replace("<", "\\u003c")
+        .replace(">", "\\u003e")
+        .replace("\u2028", "\\u2028")
+        .replace("\u2029", "\\u2029")
+    )
+
+
+def build_map(
+    *,
+    cells: gpd.GeoDataFrame,
+    communities: gpd.GeoDataFrame | None,
+    facilities: gpd.GeoDataFrame | None,
+    isochrones: gpd.GeoDataFrame | None,
+    edges: gpd.GeoDataFrame | None,
+    summary: Mapping[str, Any],
+    categories: list[str] | tuple[str, ...],
+    threshold_minutes: float,
+    lang: str = "zh",
+    basemap: str = "none",
+    tianditu_key: str | None = None,
+) -> folium.Map:
+    """Draw a run's results as an interactive, self-contained Leaflet map.
+
+    Parameters
+    ----------
+    cells : geopandas.GeoDataFrame
+        Grid cells (polygons, any CRS): ``cell_id``, ``community``, ``population``,
+        ``access`` (``"network"``/``"no_access"``), ``minutes_<cat>`` (or
+        ``minutes_to_<cat>``) per category (NaN = unreachable or no access),
+        ``underserved`` (bool), ``missing`` (comma-separated categories).
+    communities : geopandas.GeoDataFrame or None
+        ``name``, ``population``, ``share_<cat>`` (0..1), ``median_<cat>``, ``p90_<cat>``,
+        ``has`` and ``lacks`` (comma-separated), polygons.
+    facilities : geopandas.GeoDataFrame or None
+        ``category``, ``name`` (may be None; drawn as text), ``osm_id``, points or polygons.
+    isochrones : geopandas.GeoDataFrame or None
+        ``category``, ``facility`` (-1 marks the union of a category), ``minutes``,
+        polygons. The map draws the unions; a category without a union row draws its
+        per-facility rows.
+    edges : geopandas.GeoDataFrame or None
+        The walking network's lines (``highway`` optional); drawn as the base when
+        ``basemap="none"``.
+    summary : mapping
+        ``study_area``, ``profile``, ``population_source``, ``date`` (str),
+        ``data_sources`` (list of str), and per category ``{"facilities", "people_served",
+        "share_served", "no_data"}`` under ``summary["categories"][cat]`` or ``summary[cat]``.
+        A category is drawn as "no data" when its ``no_data`` is true, when it is in the
+        list ``summary["no_data"]``, or when ``facilities`` holds none of it.
+    categories : list of str
+        Categories in display order.
+    threshold_minutes : float
+        The life-circle threshold shown in labels.
+    lang : {"zh", "en"}, default "zh"
+    basemap : {"none", "osm", "tianditu", "gaode"}, default "none"
+    tianditu_key : str, optional
+        Required for ``basemap="tianditu"``.
+
+    Returns
+    -------
+    folium.Map
+        A map whose page needs nothing outside itself except the chosen basemap's tiles;
+        write it with :func:`save_map`.
+
+    Raises
+    ------
+    OptionError
+        Bad ``lang``, ``basemap``, key, threshold or categories, or an input lacking a column.
+    NoCrsError
+        An input without a CRS.
+    MapAssetError
+        Leaflet cannot be found to inline.
+    """
+    lang = style.check_lang(lang)
+    base = resolve_basemap(basemap, lang=lang, tianditu_key=tianditu_key)
+    try:
+        threshold = float(threshold_minutes)
+    except (TypeError, ValueError):
+        raise OptionError(f"threshold_minutes must be a number of minutes; found {threshold_minutes!r}.") from None
+    if not math.isfinite(threshold) or threshold <= 0:
+        raise OptionError(f"threshold_minutes must be a positive number of minutes; found {threshold_minutes!r}.")
+    if isinstance(categories, str) or not all(isinstance(c, str) and c for c in categories):
+        raise OptionError(f"categories must be a list of category names; found {categories!r}.")
+    categories = list(dict.fromkeys(categories))
+    if not isinstance(summary, Mapping):
+        raise OptionError(f"summary must be a dict; found {type(summary).__name__}.")
+    cells = _check_frame(cells, "cells", ["community", "population", "access", "underserved", "missing"], optional=False)
+    communities = _check_frame(communities, "communities", ["name"])
+    facilities = _check_frame(facilities, "facilities", ["category"])
+    isochrones = _check_frame(isochrones, "isochrones", ["category"])
+    edges = _check_frame(edges, "edges", [])
+    assets = leaflet_assets()  # fail before the work if Leaflet is missing
+
+    # Categories: label, colour, and "no data" when the data hold no facility of it.
+    fac_counts = facilities["category"].astype(str).value_counts() if len(facilities) else pd.Series(dtype=int)
+    cats: list[dict[str, Any]] = []
+    for name in categories:
+        stats = _category_stats(summary, name)
+        count = int(fac_counts.get(name, 0))
+        listed = summary.get("no_data")
+        in_list = isinstance(listed, (list, tuple, set)) and name in listed
+        no_data = in_list or bool(stats.get("no_data", False)) or (len(facilities) > 0 and count == 0) or (
+            len(facilities) == 0 and int(stats.get("facilities", 0) or 0) == 0
+        )
+        label = style.category_label(name, lang)
+        cats.append(
+            {
+                "name": name,
+                "label": label,
+                "color": style.category_color(name, categories),
+                "noData": no_data,
+                "count": count,
+                "stats": stats,
+                "isoLabel": style.text("isochrone", lang, threshold=f"{threshold:g}", cat=label),
+                "facLabel": style.text("facilities", lang, cat=label) + (f" ({style.text('no_data', lang)})" if no_data else ""),
+            }
+        )
+        if no_data:
+            log.warning("map: category %r has no facilities in the data; drawn as 'no data'", name)
+    index = {c["name"]: i for i, c in enumerate(cats)}
+    minute_cols = []
+    for c in cats:
+        col = _minutes_column(cells, c["name"])
+        if col is None and not c["noData"]:
+            raise OptionError(
+                f"cells lacks column minutes_{c['name']} for category {c['name']!r}; found columns {', '.join(map(str, cells.columns))}."
+            )
+        minute_cols.append(col)
+
+    # Cells: minutes per category as one array per cell; under-served only for categories with data.
+    n = len(cells)
+    minutes = np.full((n, len(cats)), np.nan)
+    for j, col in enumerate(minute_cols):
+        if col is not None and not cats[j]["noData"]:
+            minutes[:, j] = pd.to_numeric(cells[col], errors="coerce").to_numpy(dtype=float)
+    minutes = np.round(minutes, 1)
+    on_network = (cells["access"].astype(str).to_numpy() == "network")
+    population = pd.to_numeric(cells["population"], errors="coerce").to_numpy(dtype=float)
+    underserved = cells["underserved"].fillna(False).astype(bool).to_numpy()
+    missing_idx = [[index[c] for c in _split(v) if c in index and not cats[index[c]]["noData"]] for v in cells["missing"]]
+    # .tolist() turns numpy scalars into Python ones, which json can write.
+    cell_ids = cells["cell_id"].tolist() if "cell_id" in cells.columns else list(range(n))
+    communities_of_cells = cells["community"].tolist()
+    cell_props = [
+        {
+            "id": cid if isinstance(cid, (int, str)) else str(cid),
+            "c": None if comm is None or (isinstance(comm, float) and math.isnan(comm)) else str(comm),
+            "p": _num(pop, 1),
+            "a": int(acc),
+            "m": [None if math.isnan(x) else float(x) for x in row],
+            "u": int(bool(us) and bool(acc) and len(miss) > 0),
+            "x": miss,
+        }
+        for cid, comm, pop, acc, row, us, miss in zip(
+            cell_ids, communities_of_cells, population, on_network, minutes, underserved, missing_idx, strict=True
+        )
+    ]
+    cell_geoms = _display_geometries(cells, simplify_m=0.0, shift=base.shift)
+
+    # Communities with their popups.
+    comm_props = []
+    for _, row in communities.iterrows():
+        popup, hl = _community_html(row, cats, lang, threshold)
+        comm_props.append(
+            {
+                "n": None if row.get("name") is None else str(row.get("name")),
+                "s": [None if c["noData"] else _num(row.get(f"share_{c['name']}"), 4) for c in cats],
+                "html": popup,
+                "hl": hl,
+            }
+        )
+    comm_geoms = _display_geometries(communities, simplify_m=_SIMPLIFY_M["communities"], shift=base.shift)
+
+    # Facilities of the chosen categories; a polygon also gets a dot so that it shows when zoomed out.
+    fac = facilities[facilities["category"].astype(str).isin(index)] if len(facilities) else facilities
+    dropped = len(facilities) - len(fac)
+    if dropped:
+        log.info("map: %d facilities of categories not drawn (%s) left out", dropped, ", ".join(sorted(set(facilities["category"].astype(str)) - set(index))))
+    fac_geoms = _display_geometries(fac, simplify_m=_SIMPLIFY_M["facilities"], shift=base.shift)
+    if len(fac_geoms):
+        is_area = shapely.get_type_id(fac_geoms) >= 3
+        dots = shapely.point_on_surface(fac_geoms[is_area])
+        dots = shapely.transform(dots, lambda c: np.round(c, COORD_DECIMALS))
+        fac_geoms = fac_geoms.copy()
+        fac_geoms[is_area] = shapely.geometrycollections(list(zip(fac_geoms[is_area], dots, strict=True))) if is_area.any() else fac_geoms[is_area]
+    fac_props = [
+        {"k": index[str(cat)], "html": _facility_html(row, cats[index[str(cat)]], lang)}
+        for cat, (_, row) in zip(fac["category"].astype(str), fac.iterrows(), strict=True)
+    ]
+
+    # Isochrones: the category unions (facility == -1) when present.
+    iso = isochrones[isochrones["category"].astype(str).isin(index)] if len(isochrones) else isochrones
+    if len(iso) and "facility" in iso.columns:
+        union = pd.to_numeric(iso["facility"], errors="coerce") == -1
+        has_union = iso.loc[union, "category"].astype(str).unique()
+        iso = iso[union | ~iso["category"].astype(str).isin(has_union)]
+    iso_geoms = _display_geometries(iso, simplify_m=_SIMPLIFY_M["isochrones"], shift=base.shift)
+    iso_props = [{"k": index[str(c)]} for c in iso["category"].astype(str)]
+
+    # Streets: only as the offline base.
+    edges_fc = None
+    if base.name == "none" and len(edges):
+        edge_geoms = _display_geometries(edges, simplify_m=_SIMPLIFY_M["edges"], shift=base.shift)
+        highway = edges["highway"].astype(str).to_numpy() if "highway" in edges.columns else np.full(len(edges), "")
+        edge_props = [{"s": 1} if h == "steps" else {} for h in highway]
+        edges_fc = _feature_collection(edge_geoms, edge_props)
+
+    # Map view: the cells' extent (else any layer's).
+    bounds = None
+    for geoms in (cell_geoms, comm_geoms, fac_geoms, iso_geoms):
+        if len(geoms):
+            minx, miny, maxx, maxy = shapely.total_bounds(geoms)
+            if np.all(np.isfinite([minx, miny, maxx, maxy])):
+                bounds = [[float(miny), float(minx)], [float(maxy), float(maxx)]]
+                break
+    center = [(bounds[0][0] + bounds[1][0]) / 2, (bounds[0][1] + bounds[1][1]) / 2] if bounds else [29.557, 106.577]
+
+    attributions = [_esc(s) for s in _sources(summary)]
+    attributions += [t.attribution for t in base.tiles if t.attribution]  # trusted constants
+    ui_text = dict(style.TEXT[lang])
+    ui_text["sep"] = "、" if lang == "zh" else ", "
+    public_cats = [{k: c[k] for k in ("name", "label", "color", "noData", "isoLabel", "facLabel")} for c in cats]
+    parts = {
+        "categories": _json(public_cats),
+        "text": _json(ui_text),
+        "colors": _json(
+            {
+                "unreachable": style.UNREACHABLE_COLOR,
+                "noAccess": style.NO_ACCESS_COLOR,
+                "noData": style.NO_DATA_COLOR,
+                "underserved": style.UNDERSERVED_COLOR,
+            }
+        ),
+        "bands": _json([{"high": None if math.isinf(b.high) else b.high, "color": b.color} for b in style.MINUTE_BANDS]),
+        "coverage": _json([list(b) for b in style.COVERAGE_BINS]),
+        "cells": _feature_collection(cell_geoms, cell_props),
+        "communities": _feature_collection(comm_geoms, comm_props),
+        "facilities": _feature_collection(fac_geoms, fac_props),
+        "isochrones": _feature_collection(iso_geoms, iso_props),
+        "edges": edges_fc if edges_fc is not None else "null",
+        "tiles": _json([{"url": t.url, "subdomains": t.subdomains, "maxZoom": t.max_zoom, "attribution": t.attribution} for t in base.tiles]),
+        "basemapLabel": _json(base.name),
+        "attributions": _json(attributions),
+        "legendHtml": _json(_legend_html(cats, lang, threshold)),
+        "summaryHtml": _json(_summary_html(summary, cats, lang, threshold)),
+        "bounds": _json(bounds),
+        "lang": _json(lang),
+    }
+    data_json = _script_safe("{" + ",".join(f'"{k}":{v}' for k, v in parts.items()) + "}")
+
+    m = folium.Map(location=center, zoom_start=14, tiles=None, control_scale=False, prefer_canvas=False)
+    m._id = "lifecircle"  # stable element names: the same inputs give the same bytes
+    # folium's defaults link jQuery, Bootstrap, Font Awesome and Leaflet from CDNs; the page
+    # needs only Leaflet, which _LifecircleLayers inlines.
+    m.default_js = []
+    m.default_css = []
+    root = m.get_root()
+    study = summary.get("study_area")
+    root.title = _esc(style.text("title", lang) + (f" · {study}" if study else ""))
+    root.header.add_child(folium.Element(f'<meta name="generator" content="lifecircle (Leaflet {_esc(assets.version)})" />'), name="generator")
+    m.add_child(_LifecircleLayers(data_json=data_json, map_name=m.get_name()))
+    log.info(
+        "map: %d cells, %d communities, %d facilities, %d isochrones, %d street lines, %d categories (%s), basemap %s, %.1f MB of data",
+        len(cell_props), len(comm_props), len(fac_props), len(iso_props), 0 if edges_fc is None else len(edges),
+        len(cats), lang, base.name, len(data_json.encode("utf-8")) / 1e6,
+    )
+    return m
+
+
+def save_map(m: folium.Map, path: str | os.PathLike[str]) -> None:
+    """Write the map as one self-contained HTML file, atomically.
+
+    The page is rendered, checked to link no outside script, stylesheet or image
+    (:func:`lifecircle.maps.assets.check_offline`), written to a temporary file in the
+    target folder and moved into place with :func:`os.replace`, so that a failed run
+    never leaves a half-written map.
+
+    Parameters
+    ----------
+    m : folium.Map
+        A map from :func:`build_map`.
+    path : path-like
+        Output file (its folder must exist).
+
+    Raises
+    ------
+    MapAssetError
+        The page would load something from outside.
+    OptionError
+        The folder of ``path`` does not exist.
+    """
+    target = Path(path)
+    if not target.parent.is_dir():
+        raise OptionError(f"map output folder {target.parent} does not exist.")
+    page = m.get_root().render()
+    check_offline(page)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+            fh.write(page)
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; a map is meant to be shared
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    log.info("map written to %s (%.2f MB)", target, target.stat().st_size / 1e6)

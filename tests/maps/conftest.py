@@ -1,0 +1,174 @@
+"""Synthetic map inputs around Jiefangbei (Yuzhong, Chongqing) in UTM 48N (EPSG:32648).
+
+A 6 x 4 grid of 100 m cells (24 cells) split between two communities, three categories
+of which ``park`` has no facility at all (it must show as "no data"), one clinic whose
+name is hostile HTML, one unnamed clinic and one school campus polygon. Every value is
+written out so that the tests can check it by hand.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pyproj
+import pytest
+import shapely
+
+HOSTILE = "<img src=x onerror=alert(1)>"
+HOSTILE_COMMUNITY = 'Hostile <b>"community"</b> & co'
+CRS = "EPSG:32648"
+CATEGORIES = ["clinic", "school", "park"]
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+
+# Jiefangbei, 106.5770 E 29.5570 N, in UTM 48N, snapped to the 100 m grid.
+_X0, _Y0 = (round(v, -2) for v in pyproj.Transformer.from_crs("EPSG:4326", CRS, always_xy=True).transform(106.5770, 29.5570))
+NX, NY, SIZE = 6, 4, 100.0
+
+
+def _cells() -> gpd.GeoDataFrame:
+    rows = []
+    for j in range(NY):
+        for i in range(NX):
+            x, y = _X0 + i * SIZE, _Y0 + j * SIZE
+            cid = j * NX + i
+            clinic = 2.0 + 4.0 * i  # 2, 6, 10, 14, 18, 22 minutes along x
+            school = 3.0 + 9.0 * j  # 3, 12, 21, 30 minutes along y
+            access = "network"
+            if cid == 23:  # the far corner is a river: no access
+                access, clinic, school = "no_access", math.nan, math.nan
+            if cid == 5:  # on the network, but no school can be reached from it
+                school = math.nan
+            missing = [c for c, v in (("clinic", clinic), ("school", school)) if access == "network" and not (v <= 15)]
+            rows.append(
+                {
+                    "cell_id": cid,
+                    "community": "解放碑社区" if i < 3 else HOSTILE_COMMUNITY,
+                    "population": 100.0 + cid,
+                    "access": access,
+                    "minutes_clinic": clinic,
+                    "minutes_school": school,
+                    "minutes_park": math.nan,
+                    # park has no data: the pipeline may or may not list it; the map must ignore it
+                    "underserved": bool(missing),
+                    "missing": ",".join([*missing, "park"] if access == "network" else []),
+                    "geometry": shapely.box(x, y, x + SIZE, y + SIZE),
+                }
+            )
+    return gpd.GeoDataFrame(rows, crs=CRS)
+
+
+def _communities() -> gpd.GeoDataFrame:
+    west = shapely.box(_X0, _Y0, _X0 + 3 * SIZE, _Y0 + NY * SIZE)
+    east = shapely.box(_X0 + 3 * SIZE, _Y0, _X0 + NX * SIZE, _Y0 + NY * SIZE)
+    return gpd.GeoDataFrame(
+        {
+            "name": ["解放碑社区", HOSTILE_COMMUNITY],
+            "population": [1230.0, 1254.0],
+            "share_clinic": [1.0, 0.25],
+            "share_school": [0.5, 0.45],
+            "share_park": [np.nan, np.nan],
+            "median_clinic": [6.0, 18.0],
+            "median_school": [12.0, 12.0],
+            "median_park": [np.nan, np.nan],
+            "p90_clinic": [10.0, 22.0],
+            "p90_school": [21.0, 21.0],
+            "p90_park": [np.nan, np.nan],
+            "has": ["clinic", ""],
+            "lacks": ["school", "clinic,school"],
+        },
+        geometry=[west, east],
+        crs=CRS,
+    )
+
+
+def _facilities() -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(
+        {
+            "category": ["clinic", "clinic", "school"],
+            "name": [HOSTILE, None, "人民小学"],
+            "osm_id": [1001, 1002, 2001],
+        },
+        geometry=[
+            shapely.Point(_X0 + 50, _Y0 + 150),
+            shapely.Point(_X0 + 60, _Y0 + 350),
+            shapely.box(_X0 + 200, _Y0 + 20, _X0 + 280, _Y0 + 80),
+        ],
+        crs=CRS,
+    )
+
+
+def _isochrones() -> gpd.GeoDataFrame:
+    a = shapely.Point(_X0 + 50, _Y0 + 150).buffer(250)
+    b = shapely.Point(_X0 + 60, _Y0 + 350).buffer(250)
+    s = shapely.box(_X0 + 200, _Y0 + 20, _X0 + 280, _Y0 + 80).buffer(200)
+    return gpd.GeoDataFrame(
+        {
+            "category": ["clinic", "clinic", "clinic", "school"],
+            "facility": [0, 1, -1, 2],
+            "minutes": [15.0] * 4,
+        },
+        geometry=[a, b, a.union(b), s],
+        crs=CRS,
+    )
+
+
+def _edges() -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(
+        {"highway": ["residential", "footway", "steps"]},
+        geometry=[
+            shapely.LineString([(_X0, _Y0 + 150), (_X0 + 600, _Y0 + 150)]),
+            shapely.LineString([(_X0 + 250, _Y0), (_X0 + 250, _Y0 + 400)]),
+            shapely.LineString([(_X0 + 400, _Y0 + 150), (_X0 + 450, _Y0 + 300)]),
+        ],
+        crs=CRS,
+    )
+
+
+def _summary() -> dict:
+    return {
+        "study_area": "渝中区 <Yuzhong>",
+        "profile": "adult",
+        "threshold_minutes": 15,
+        "population_source": "GHS-POP 2015",
+        "categories": {
+            "clinic": {"facilities": 2, "people_served": 1543.0, "share_served": 0.62, "no_data": False},
+            "school": {"facilities": 1, "people_served": 1180.0, "share_served": 0.475, "no_data": False},
+            "park": {"facilities": 0, "people_served": 0.0, "share_served": 0.0, "no_data": True},
+        },
+        "data_sources": ["© OpenStreetMap contributors (ODbL)", "GHS-POP (European Commission JRC)", "NASA SRTM"],
+        "date": "2026-11-22",
+    }
+
+
+@pytest.fixture()
+def map_inputs() -> dict:
+    """Keyword arguments for build_map (fresh copies per test)."""
+    return {
+        "cells": _cells(),
+        "communities": _communities(),
+        "facilities": _facilities(),
+        "isochrones": _isochrones(),
+        "edges": _edges(),
+        "summary": _summary(),
+        "categories": list(CATEGORIES),
+        "threshold_minutes": 15,
+    }
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Path:
+    """Debian's chromium; browser tests skip with a reason when it is absent."""
+    if not CHROMIUM.exists():
+        pytest.skip("browser tests need Debian's chromium at /usr/bin/chromium (apt-get install chromium fonts-wqy-microhei)")
+    pytest.importorskip("playwright.sync_api", reason="browser tests need the playwright package")
+    return CHROMIUM
+
+
+@pytest.fixture(scope="session")
+def artifacts_dir() -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS

@@ -1,0 +1,222 @@
+"""The map in a real browser (Debian's headless chromium through Playwright), offline.
+
+Every request that is not the file itself (or an inline ``data:`` URI) is blocked and
+recorded; the tests assert there are none, that the page raises no JavaScript error,
+and that the layers, the layer toggle, the category selector and the popups work.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from lifecircle.maps import build_map, save_map, style
+from tests.maps.conftest import HOSTILE, HOSTILE_COMMUNITY
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="module")
+def browser(chromium: Path) -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+class Page:
+    """A loaded map page with what it tried to fetch and what went wrong."""
+
+    def __init__(self, browser: object, path: Path) -> None:
+        self.outside: list[str] = []
+        self.errors: list[str] = []
+        self.dialogs: list[str] = []
+        self.page = browser.new_page(viewport={"width": 1280, "height": 860})  # type: ignore[attr-defined]
+        self.page.on("pageerror", lambda e: self.errors.append(f"pageerror: {e}"))
+        self.page.on("console", lambda m: self.errors.append(f"console: {m.text}") if m.type == "error" else None)
+        self.page.on("dialog", self._dialog)
+        self.page.route("**/*", self._route)
+        self.page.goto(path.resolve().as_uri())
+        self.page.wait_for_function("window.lifecircle !== undefined", timeout=10_000)
+
+    def _dialog(self, dialog) -> None:  # noqa: ANN001
+        self.dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    def _route(self, route) -> None:  # noqa: ANN001
+        url = route.request.url
+        if url.startswith(("file://", "data:")):
+            route.continue_()
+        else:
+            self.outside.append(url)
+            route.abort()
+
+    def count(self, selector: str) -> int:
+        return self.page.locator(selector).count()
+
+    def container_point(self, lon: float, lat: float) -> tuple[float, float]:
+        """Page pixel of a WGS84 point, after centring the map on it (clear of the controls)."""
+        pt = self.page.evaluate(
+            "([lat, lon]) => { var m = window.lifecircle.map; m.panTo([lat, lon], {animate: false});"
+            " var p = m.latLngToContainerPoint([lat, lon]);"
+            " var r = m.getContainer().getBoundingClientRect(); return [p.x + r.left, p.y + r.top]; }",
+            [lat, lon],
+        )
+        return float(pt[0]), float(pt[1])
+
+    def toggle(self, label: str) -> None:
+        self.page.locator(".leaflet-control-layers-overlays label", has_text=label).locator("input").click()
+
+    def clean(self) -> None:
+        assert self.outside == [], f"the page tried to load from outside: {self.outside}"
+        assert self.errors == [], f"JavaScript errors: {self.errors}"
+        assert self.dialogs == [], f"a dialog opened (injected script?): {self.dialogs}"
+
+
+@pytest.fixture()
+def map_file(map_inputs: dict, tmp_path: Path) -> Path:
+    path = tmp_path / "map.html"
+    save_map(build_map(**map_inputs), path)
+    return path
+
+
+def _wgs84_point(frame, row: int) -> tuple[float, float]:  # noqa: ANN001
+    p = frame.to_crs("EPSG:4326").geometry.iloc[row].representative_point()
+    return p.x, p.y
+
+
+def test_offline_page_draws_every_layer(browser: object, map_file: Path, artifacts_dir: Path) -> None:
+    page = Page(browser, map_file)
+    page.page.wait_for_timeout(300)
+    page.clean()
+    labels = page.page.locator(".leaflet-control-layers-overlays label").all_inner_texts()
+    labels = [s.strip() for s in labels]
+    assert labels == [
+        "步行路网",
+        "步行时间（分钟）",
+        "社区覆盖率",
+        "服务不足的网格",
+        "15分钟等时圈：医疗卫生",
+        "15分钟等时圈：学校",
+        "15分钟等时圈：公园绿地",
+        "设施：医疗卫生",
+        "设施：学校",
+        "设施：公园绿地 (无数据)",
+    ]
+    assert page.count(".leaflet-lc-cells-pane path") == 24  # one path per cell, all drawn
+    assert page.count(".leaflet-lc-community-fill-pane path") == 2
+    assert page.count(".leaflet-lc-community-line-pane path") == 2
+    # 2 clinic dots + the school campus polygon and its dot; park has no data and no layer content.
+    assert page.count(".leaflet-lc-facilities-pane path") == 4
+    assert page.count(".leaflet-lc-edges-pane canvas") == 1
+    assert page.count(".leaflet-lc-underserved-pane path") == 0  # off by default
+    text = page.page.locator(".lc-summary").inner_text()
+    assert "渝中区 <Yuzhong>" in text and "无数据" in text
+    assert "© OpenStreetMap contributors (ODbL)" in page.page.locator(".leaflet-control-attribution").inner_text()
+    assert "NASA SRTM" in page.page.locator(".leaflet-control-attribution").inner_text()
+    page.page.screenshot(path=str(artifacts_dir / "map_synthetic.png"))
+    page.clean()
+
+
+def test_layer_toggle(browser: object, map_file: Path) -> None:
+    page = Page(browser, map_file)
+    page.toggle(style.text("underserved", "zh"))
+    assert page.count(".leaflet-lc-underserved-pane path") == 15  # as counted by hand in test_build
+    page.toggle(style.text("travel_time", "zh"))
+    assert page.count(".leaflet-lc-cells-pane path") == 0
+    page.toggle(style.text("travel_time", "zh"))
+    assert page.count(".leaflet-lc-cells-pane path") == 24
+    page.toggle("15分钟等时圈：医疗卫生")
+    assert page.count(".leaflet-lc-isochrones-pane path") == 1  # the clinic union only
+    page.clean()
+
+
+def test_category_selector_restyles_cells_and_legend(browser: object, map_file: Path) -> None:
+    page = Page(browser, map_file)
+    fill = "() => { var out = {}; window.lifecircle.layers.travel.eachLayer(function (l) { out[l.feature.properties.id] = l.options.fillColor; }); return out; }"
+    before = page.page.evaluate(fill)
+    assert before["5"] == "#fc8d59"  # clinic 22 min: the 20-30 band
+    page.page.select_option("#lc-category", label="学校")
+    after = page.page.evaluate(fill)
+    assert after["5"] == style.UNREACHABLE_COLOR  # no school reachable from cell 5
+    assert after["0"] == "#1a9850" and after["18"] == "#d73027"  # school 3 min, 30 min
+    assert after["23"] == style.NO_ACCESS_COLOR
+    assert page.page.locator(".lc-legend-cat").first.inner_text() == "学校"
+    page.page.select_option("#lc-category", label="公园绿地 (无数据)")
+    nodata = page.page.evaluate(fill)
+    assert set(nodata.values()) == {style.NO_DATA_COLOR}  # not "everything under-served"
+    page.clean()
+
+
+def test_community_popup_lists_has_and_lacks(browser: object, map_file: Path, map_inputs: dict) -> None:
+    page = Page(browser, map_file)
+    page.toggle(style.text("travel_time", "zh"))  # uncover the community fill
+    x, y = page.container_point(*_wgs84_point(map_inputs["communities"], 1))
+    page.page.mouse.click(x, y)
+    popup = page.page.locator(".leaflet-popup-content")
+    popup.wait_for(timeout=5_000)
+    text = popup.inner_text()
+    assert page.page.locator(".leaflet-popup-content .lc-popup-title").inner_text() == HOSTILE_COMMUNITY
+    assert "有: 无" in text and "缺: 医疗卫生、学校" in text and "无数据: 公园绿地" in text
+    assert "25%" in text and "18.0" in text
+    assert page.count(".leaflet-popup-content b:text-is('\"community\"')") == 0  # the <b> stayed text
+    page.clean()
+
+
+def test_cell_popup_has_minutes_and_community(browser: object, map_file: Path, map_inputs: dict) -> None:
+    page = Page(browser, map_file)
+    x, y = page.container_point(*_wgs84_point(map_inputs["cells"], 5))
+    page.page.mouse.click(x, y)
+    popup = page.page.locator(".leaflet-popup-content")
+    popup.wait_for(timeout=5_000)
+    text = popup.inner_text()
+    assert "22.0 分钟" in text and "不可达" in text and "缺少: 医疗卫生、学校" in text
+    assert HOSTILE_COMMUNITY in text and "缺: 医疗卫生、学校" in text
+    page.clean()
+
+
+def test_hostile_facility_name_shows_as_text(browser: object, map_file: Path, map_inputs: dict) -> None:
+    page = Page(browser, map_file)
+    x, y = page.container_point(*_wgs84_point(map_inputs["facilities"], 0))
+    page.page.mouse.click(x, y)
+    title = page.page.locator(".leaflet-popup-content .lc-popup-title")
+    title.wait_for(timeout=5_000)
+    assert title.inner_text() == HOSTILE
+    assert page.count(".leaflet-popup-content img") == 0
+    assert page.count(".leaflet-container img[src='x']") == 0
+    page.page.wait_for_timeout(200)
+    page.clean()  # includes: no alert dialog
+
+
+def test_english_page(browser: object, map_inputs: dict, tmp_path: Path) -> None:
+    path = tmp_path / "map_en.html"
+    save_map(build_map(**map_inputs, lang="en"), path)
+    page = Page(browser, path)
+    labels = [s.strip() for s in page.page.locator(".leaflet-control-layers-overlays label").all_inner_texts()]
+    assert labels[:4] == ["Walking network", "Walking time (minutes)", "Community coverage", "Under-served cells"]
+    assert "Walking time to Clinic (minutes)" in page.page.locator(".lc-legend").inner_text()
+    page.clean()
+
+
+def test_online_basemap_blocked_offline_still_works(browser: object, map_inputs: dict, tmp_path: Path) -> None:
+    # With basemap=osm the only outside requests are tiles; everything else still draws.
+    path = tmp_path / "map_osm.html"
+    save_map(build_map(**map_inputs, basemap="osm"), path)
+    page = Page(browser, path)
+    page.page.wait_for_timeout(300)
+    assert page.outside and all(u.startswith("https://tile.openstreetmap.org/") for u in page.outside)
+    assert page.count(".leaflet-lc-cells-pane path") == 24
+    assert [e for e in page.errors if "ERR_FAILED" not in e and "Failed to load resource" not in e] == []

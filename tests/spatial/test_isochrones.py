@@ -1,0 +1,107 @@
+"""Isochrones follow the network: cut edges, holes, no convex hulls."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import shapely
+from shapely.ops import substring
+
+from lifecircle.spatial.costs import flat_costs
+from lifecircle.spatial.isochrones import isochrone_polygon, line_substrings, reachable_intervals
+from lifecircle.spatial.travel import facility_access_points, nearest_facility, reverse_graph
+from tests.synthetic import CRS, SPEED_MS, at, network_from_lines, square_network
+
+
+def _setup(net, point):  # noqa: ANN001, ANN202
+    graph = reverse_graph(net, flat_costs(net))
+    fac = gpd.GeoDataFrame({"name": ["f"]}, geometry=[point], crs=CRS)
+    access = facility_access_points(fac, net, max_distance_m=150)
+    secs, _ = nearest_facility(graph, access, n_facilities=1)
+    return graph, access, secs
+
+
+def test_edges_are_cut_where_the_time_runs_out() -> None:
+    # A straight 1,000 m street with the facility at its west end: 5 minutes = 375 m.
+    net = network_from_lines([(0, 0), (1000, 0)], [(0, 1)])
+    graph, access, secs = _setup(net, at(0, 0))
+    iv = reachable_intervals(graph, secs, limit_seconds=300, access=access)
+    assert iv["end"].max() == pytest.approx(375 / 1000)
+    exact = isochrone_polygon(net, graph, secs, limit_seconds=300, buffer_m=10, access=access, method="vector",
+                              simplify_m=0)
+    minx, _, maxx, _ = exact.bounds
+    assert maxx - at(0, 0).x == pytest.approx(385, abs=0.01)
+    assert at(0, 0).x - minx == pytest.approx(10, abs=0.01)
+    fast = isochrone_polygon(net, graph, secs, limit_seconds=300, buffer_m=10, access=access, resolution_m=0.5)
+    minx, _, maxx, _ = fast.bounds
+    assert maxx - at(0, 0).x == pytest.approx(385, abs=1.0)  # within two pixels
+    assert at(0, 0).x - minx == pytest.approx(10, abs=1.0)
+
+
+def test_facility_in_the_middle_of_a_long_edge_reaches_both_ways() -> None:
+    net = network_from_lines([(0, 0), (2000, 0)], [(0, 1)])
+    graph, access, secs = _setup(net, at(1000, 0))
+    assert np.isinf(secs).all() or secs.min() > 300  # both ends 1 km away: beyond 5 minutes
+    iv = reachable_intervals(graph, secs, limit_seconds=300, access=access)
+    assert iv["start"].min() == pytest.approx((1000 - 375) / 2000)
+    assert iv["end"].max() == pytest.approx((1000 + 375) / 2000)
+
+
+def test_ring_street_keeps_its_hole_and_is_no_convex_hull() -> None:
+    # A 400 x 400 m block ringed by streets; its inside is 300 m from every street.
+    net = network_from_lines([(0, 0), (400, 0), (400, 400), (0, 400)], [(0, 1), (1, 2), (2, 3), (3, 0)])
+    graph, access, secs = _setup(net, at(0, 0))
+    poly = isochrone_polygon(net, graph, secs, limit_seconds=3600, buffer_m=50, access=access)
+    assert len(poly.interiors if poly.geom_type == "Polygon" else poly.geoms[0].interiors) == 1
+    assert poly.area < shapely.convex_hull(poly).area * 0.8
+    assert not poly.contains(at(200, 200))
+
+
+def test_unreachable_gives_empty() -> None:
+    net = network_from_lines([(0, 0), (100, 0), (5000, 0), (5100, 0)], [(0, 1), (2, 3)])
+    graph, access, secs = _setup(net, at(0, 0))
+    poly = isochrone_polygon(net, graph, secs, limit_seconds=600, buffer_m=50, access=access)
+    assert not poly.intersects(shapely.LineString([at(5000, 0), at(5100, 0)]))
+
+
+def test_square_isochrone_reaches_exactly_the_expected_points() -> None:
+    net = square_network()
+    graph, access, secs = _setup(net, at(300, 400))
+    limit = 350 / SPEED_MS  # 350 m of walking
+    poly = isochrone_polygon(net, graph, secs, limit_seconds=limit, buffer_m=1, access=access, method="vector",
+                             simplify_m=0)
+    # On B-C (x=300) the reachable part runs 350 m down from C to y=50, not to B.
+    assert poly.contains(at(300, 60)) and not poly.contains(at(300, 40))
+    # On C-D (300 m) the whole edge is reached; on D-A, 50 m below D.
+    assert poly.contains(at(0, 355)) and not poly.contains(at(0, 340))
+
+
+def test_vectorised_substring_matches_shapely() -> None:
+    rng = np.random.default_rng(1)
+    lines = np.array([shapely.LineString(rng.random((k, 2)) * 100) for k in rng.integers(2, 9, 300)])
+    s = rng.random(300) * 0.5
+    t = s + rng.random(300) * 0.5
+    got = line_substrings(lines, s, t)
+    for g, line, a, b in zip(got, lines, s, t):
+        ref = substring(line, a, b, normalized=True)
+        assert shapely.hausdorff_distance(g, ref) < 1e-9
+
+
+@pytest.mark.parametrize("limit_m", [400, 900, 2000])
+def test_raster_and_vector_methods_agree_on_a_real_network(helsinki_pbf, limit_m) -> None:  # noqa: ANN001
+    from lifecircle.layers.osm import read_osm
+    from lifecircle.spatial.network import build_walk_network
+
+    ext = read_osm(helsinki_pbf, progress=False)
+    net = build_walk_network(way_ids=ext.way_ids, way_offsets=ext.way_offsets, node_ids=ext.node_ids,
+                             node_lon=ext.node_lon, node_lat=ext.node_lat, way_tags=ext.way_tags)
+    graph, access, secs = _setup(net, net.nodes.geometry.iloc[len(net.nodes) // 2])
+    kw = dict(limit_seconds=limit_m / SPEED_MS, buffer_m=50, access=access)
+    exact = isochrone_polygon(net, graph, secs, method="vector", **kw)
+    fast = isochrone_polygon(net, graph, secs, **kw)
+    assert fast.symmetric_difference(exact).area < 0.03 * exact.area
+    # Each outline lies within one and a half 5 m pixels of the other (holes narrower than
+    # that may close).
+    assert exact.difference(fast.buffer(7.5)).area < 1.0  # m², pixel-corner specks at most
+    assert fast.difference(exact.buffer(7.5)).area < 1.0
