@@ -42,8 +42,17 @@ nodes). On (b) the facility nodes are tiled with the network.
 
 Each method runs in its own subprocess (clean timings; peak memory = the process's peak
 resident set, reset after loading the problem, minus the resident set before the
-method ran). Times use ``time.perf_counter``; a method whose run takes under
-``--repeat-below`` seconds is repeated (best of 3).
+method ran). Wall times use ``time.perf_counter``, CPU times ``time.process_time`` (all
+threads of the process; a steadier figure on a shared machine, and larger than wall for
+multi-threaded pandana); a method whose run takes under ``--repeat-below`` seconds is
+repeated (best of 3 by wall time).
+
+Printed columns: ``prep s`` (graph build, precompute, access points), ``search s``,
+``total s`` (wall), ``cpu s`` (total CPU), ``x scipy`` = total / bare scipy search (the
+floor), ``x lifecirc`` = total / lifecircle total, ``peak MB``, and the agreement check.
+Below each table: lifecircle's phases and the two targets of issue 2 (lifecircle within
+3x of the bare scipy search; pandana, precompute included, at least 20x slower than
+lifecircle), in wall and CPU time.
 
 Run::
 

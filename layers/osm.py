@@ -222,7 +222,7 @@ def read_osm(path: str | Path, *, progress: bool = True) -> OsmExtract:
         The file holds no walkable way.
     """
     import osmium
-    from tqdm.auto import tqdm
+    from lifecircle._progress import progress_bar
 
     path = Path(path)
     _check_osm_path(path)
@@ -244,8 +244,7 @@ def read_osm(path: str | Path, *, progress: bool = True) -> OsmExtract:
         .with_locations()
         .with_areas(osmium.filter.KeyFilter(*FEATURE_KEYS))
     )
-    bar = tqdm(desc=f"reading {path.name}", unit=" objects", unit_scale=True,
-               disable=not progress, leave=False, mininterval=0.5)
+    bar = progress_bar(desc=f"reading {path.name}", unit=" objects", unit_scale=True, enabled=progress)
     try:
         for obj in processor:
             bar.update()

@@ -31,6 +31,7 @@ __all__ = [
     "OUTPUT_FILES",
     "GAP_HEADERS",
     "sha256_of",
+    "category_labels",
     "gap_table",
     "community_gap_table",
     "write_outputs",
@@ -69,25 +70,26 @@ def sha256_of(path: str | Path) -> str:
     return digest.hexdigest()
 
 
-def _label(category: str, lang: str) -> str:
-    try:
-        from lifecircle.layers.catalogue import load_catalogue
+def category_labels(catalogue_path: str | Path | None = None) -> dict[str, dict[str, str]]:
+    """``{category: {"zh": label, "en": label}}`` from the catalogue (bundled plus the user's)."""
+    from lifecircle.layers.catalogue import load_catalogue
 
-        cat = load_catalogue().categories.get(category) if hasattr(load_catalogue(), "categories") else None
-        if cat is not None:
-            return cat.label_zh if lang == "zh" else cat.label_en
-    except Exception:  # noqa: BLE001 - a label is cosmetic; fall back to the name
-        pass
-    return category
+    catalogue = load_catalogue(catalogue_path) if catalogue_path else load_catalogue()
+    return {name: {"zh": cat.label_zh, "en": cat.label_en} for name, cat in catalogue.categories.items()}
 
 
-def _translate_list(value: str, lang: str) -> str:
+def _label(category: str, lang: str, labels: dict[str, dict[str, str]] | None) -> str:
+    return (labels or {}).get(category, {}).get(lang, category)
+
+
+def _translate_list(value: str, lang: str, labels: dict[str, dict[str, str]] | None) -> str:
     if not value or lang == "en":
         return value
-    return "、".join(_label(v, lang) for v in value.split(","))
+    return "、".join(_label(v, lang, labels) for v in value.split(","))
 
 
-def gap_table(cells: gpd.GeoDataFrame, *, categories: Sequence[str], lang: str = "en") -> pd.DataFrame:
+def gap_table(cells: gpd.GeoDataFrame, *, categories: Sequence[str], lang: str = "en",
+              labels: dict[str, dict[str, str]] | None = None) -> pd.DataFrame:
     """Under-served cells ranked by people affected (then by categories missing, then id).
 
     Parameters
@@ -95,7 +97,10 @@ def gap_table(cells: gpd.GeoDataFrame, *, categories: Sequence[str], lang: str =
     cells : geopandas.GeoDataFrame
         A run's cells (any CRS).
     categories : sequence of str
+        Categories to list minutes for (leave out those with no data).
     lang : {"en", "zh"}
+    labels : dict, optional
+        Category labels per language (:func:`category_labels`); default the raw names.
 
     Returns
     -------
@@ -116,18 +121,18 @@ def gap_table(cells: gpd.GeoDataFrame, *, categories: Sequence[str], lang: str =
         h["cell_id"]: gaps["cell_id"].to_numpy(),
         h["community"]: gaps["community"].to_numpy(),
         h["people"]: gaps["people"].to_numpy(),
-        h["missing"]: [_translate_list(m, lang) for m in gaps["missing"]],
+        h["missing"]: [_translate_list(m, lang, labels) for m in gaps["missing"]],
         h["n_missing"]: gaps["n_missing"].to_numpy(),
     })
     for cat in categories:
-        out[h["minutes"].format(_label(cat, lang) if lang == "zh" else cat)] = gaps[minutes_column(cat)].round(1).to_numpy()
+        out[h["minutes"].format(_label(cat, lang, labels))] = gaps[minutes_column(cat)].round(1).to_numpy()
     out[h["lon"]] = gaps["lon"].to_numpy()
     out[h["lat"]] = gaps["lat"].to_numpy()
     return out
 
 
 def community_gap_table(communities: gpd.GeoDataFrame, cells: pd.DataFrame, *, categories: Sequence[str],
-                        lang: str = "en") -> pd.DataFrame:
+                        lang: str = "en", labels: dict[str, dict[str, str]] | None = None) -> pd.DataFrame:
     """Communities ranked by people in under-served cells: has, lacks, shares."""
     h = GAP_HEADERS[lang]
     under = cells[cells["underserved"]].groupby("community")
@@ -138,12 +143,12 @@ def community_gap_table(communities: gpd.GeoDataFrame, cells: pd.DataFrame, *, c
         h["population"]: communities["population"].round(1).to_numpy(),
         h["underserved_people"]: communities["name"].map(people).fillna(0).round(1).to_numpy(),
         h["underserved_cells"]: communities["name"].map(n_cells).fillna(0).astype(int).to_numpy(),
-        h["has"]: [_translate_list(v, lang) for v in communities["has"].fillna("")],
-        h["lacks"]: [_translate_list(v, lang) for v in communities["lacks"].fillna("")],
+        h["has"]: [_translate_list(v, lang, labels) for v in communities["has"].fillna("")],
+        h["lacks"]: [_translate_list(v, lang, labels) for v in communities["lacks"].fillna("")],
     })
     for cat in categories:
         col = f"share_{cat}"
-        table[h["share"].format(_label(cat, lang) if lang == "zh" else cat)] = communities[col].round(3).to_numpy()
+        table[h["share"].format(_label(cat, lang, labels))] = communities[col].round(3).to_numpy()
     table = table.sort_values([h["underserved_people"], h["name"]], ascending=[False, True], kind="stable")
     table.insert(0, h["rank"], np.arange(1, len(table) + 1))
     return table.reset_index(drop=True)
@@ -279,9 +284,12 @@ def write_outputs(result, out_dir: str | Path, *, lang: str = "zh", basemap: str
         timings["write_gpkg"] = round(time.perf_counter() - t, 4)
 
         t = time.perf_counter()
-        gaps = gap_table(result.cells, categories=categories, lang=lang)
+        labels = category_labels(result.options.catalogue)
+        measured = [c for c in categories if c not in result.no_data]
+        gaps = gap_table(result.cells, categories=measured, lang=lang, labels=labels)
         gaps.to_csv(stage / "gaps.csv", index=False, encoding="utf-8-sig")
-        comm_gaps = community_gap_table(result.communities, result.cells, categories=categories, lang=lang)
+        comm_gaps = community_gap_table(result.communities, result.cells, categories=measured, lang=lang,
+                                        labels=labels)
         comm_gaps.to_csv(stage / "community_gaps.csv", index=False, encoding="utf-8-sig")
         _write_xlsx(stage / "gaps.xlsx", {"cells" if lang == "en" else "网格": gaps,
                                            "communities" if lang == "en" else "社区": comm_gaps})

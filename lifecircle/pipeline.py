@@ -499,7 +499,7 @@ def compute_isochrones(
     progress: bool = True,
 ) -> gpd.GeoDataFrame:
     """Isochrones per category (union of its facilities) and, optionally, per facility."""
-    from tqdm.auto import tqdm
+    from lifecircle._progress import progress_bar
 
     limit = minutes * 60.0
     rows: list[dict[str, Any]] = []
@@ -516,7 +516,7 @@ def compute_isochrones(
         searches = per_facility_node_seconds(graph, acc, n_facilities=len(facilities), limit_seconds=limit,
                                              leg_speed_kmh=leg_speed_kmh)
         n = acc["facility"].nunique()
-        for fac, secs in tqdm(searches, total=n, desc=f"isochrones {cat}", disable=not progress or n < 50, leave=False):
+        for fac, secs in progress_bar(searches, total=n, desc=f"isochrones {cat}", enabled=progress and n >= 50):
             geom = isochrone_polygon(network, graph, secs, limit_seconds=limit, buffer_m=buffer_m,
                                      access=by_facility[fac], leg_speed_kmh=leg_speed_kmh)
             rows.append({"category": cat, "facility": fac, "name": facilities["name"].iloc[fac],

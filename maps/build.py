@@ -332,6 +332,163 @@ def _legend_html(cats: list[dict[str, Any]], lang: str, threshold: float) -> str
 
 
 # --------------------------------------------------------------------------------------
+# One GeoJSON FeatureCollection per data set
+# --------------------------------------------------------------------------------------
+
+
+def _category_info(
+    categories: list[str], *, summary: Mapping[str, Any], facilities: gpd.GeoDataFrame, lang: str, threshold: float
+) -> list[dict[str, Any]]:
+    """Per category: labels, colour, counts and whether it is "no data"."""
+    fac_counts = facilities["category"].astype(str).value_counts() if len(facilities) else pd.Series(dtype=int)
+    listed = summary.get("no_data")
+    cats: list[dict[str, Any]] = []
+    for name in categories:
+        stats = _category_stats(summary, name)
+        count = int(fac_counts.get(name, 0))
+        no_data = (
+            (isinstance(listed, (list, tuple, set)) and name in listed)
+            or bool(stats.get("no_data", False))
+            or (len(facilities) > 0 and count == 0)
+            or (len(facilities) == 0 and int(stats.get("facilities", 0) or 0) == 0)
+        )
+        label = style.category_label(name, lang)
+        no_data_note = f" ({style.text('no_data', lang)})" if no_data else ""
+        cats.append(
+            {
+                "name": name,
+                "label": label,
+                "color": style.category_color(name, categories),
+                "noData": no_data,
+                "count": count,
+                "stats": stats,
+                "isoLabel": style.text("isochrone", lang, threshold=f"{threshold:g}", cat=label),
+                "facLabel": style.text("facilities", lang, cat=label) + no_data_note,
+            }
+        )
+        if no_data:
+            log.warning("map: category %r has no (reachable) facility in the data; drawn as 'no data'", name)
+    return cats
+
+
+def _cell_collection(cells: gpd.GeoDataFrame, cats: list[dict[str, Any]], *, shift: str) -> tuple[str, np.ndarray]:
+    """Cells with minutes per category as one array (``m``), access (``a``), under-served
+    (``u``, only for categories with data) and the missing categories' indices (``x``)."""
+    index = {c["name"]: i for i, c in enumerate(cats)}
+    n = len(cells)
+    minutes = np.full((n, len(cats)), np.nan)
+    for j, c in enumerate(cats):
+        col = _minutes_column(cells, c["name"])
+        if col is None and not c["noData"]:
+            raise OptionError(
+                f"cells lacks column minutes_{c['name']} for category {c['name']!r}; "
+                f"found columns {', '.join(map(str, cells.columns))}."
+            )
+        if col is not None and not c["noData"]:
+            minutes[:, j] = pd.to_numeric(cells[col], errors="coerce").to_numpy(dtype=float)
+    minutes = np.round(minutes, 1)
+    on_network = cells["access"].astype(str).to_numpy() == "network"
+    population = pd.to_numeric(cells["population"], errors="coerce").to_numpy(dtype=float)
+    underserved = cells["underserved"].fillna(False).astype(bool).to_numpy()
+    missing_idx = [[index[c] for c in _split(v) if c in index and not cats[index[c]]["noData"]] for v in cells["missing"]]
+    # .tolist() turns numpy scalars into Python ones, which json can write.
+    cell_ids = cells["cell_id"].tolist() if "cell_id" in cells.columns else list(range(n))
+    props = [
+        {
+            "id": cid if isinstance(cid, (int, str)) else str(cid),
+            "c": None if comm is None or (isinstance(comm, float) and math.isnan(comm)) else str(comm),
+            "p": _num(pop, 1),
+            "a": int(acc),
+            "m": [None if math.isnan(x) else float(x) for x in row],
+            "u": int(bool(us) and bool(acc) and len(miss) > 0),
+            "x": miss,
+        }
+        for cid, comm, pop, acc, row, us, miss in zip(
+            cell_ids, cells["community"].tolist(), population, on_network, minutes, underserved, missing_idx, strict=True
+        )
+    ]
+    geoms = _display_geometries(cells, simplify_m=0.0, shift=shift)
+    return _feature_collection(geoms, props), geoms
+
+
+def _community_collection(
+    communities: gpd.GeoDataFrame, cats: list[dict[str, Any]], *, lang: str, threshold: float, shift: str
+) -> tuple[str, np.ndarray]:
+    """Communities: name (``n``), share per category (``s``), popup and has/lacks HTML."""
+    props = []
+    for _, row in communities.iterrows():
+        popup, hl = _community_html(row, cats, lang, threshold)
+        name = row.get("name")
+        props.append(
+            {
+                "n": None if name is None else str(name),
+                "s": [None if c["noData"] else _num(row.get(f"share_{c['name']}"), 4) for c in cats],
+                "html": popup,
+                "hl": hl,
+            }
+        )
+    geoms = _display_geometries(communities, simplify_m=_SIMPLIFY_M["communities"], shift=shift)
+    return _feature_collection(geoms, props), geoms
+
+
+def _facility_collection(
+    facilities: gpd.GeoDataFrame, cats: list[dict[str, Any]], *, lang: str, shift: str
+) -> tuple[str, np.ndarray, int]:
+    """Facilities of the drawn categories (``k`` = category index) with escaped popups.
+
+    A polygon (park, hospital campus) is sent with a dot on its surface as a
+    GeometryCollection, so that it remains visible when zoomed out.
+    """
+    index = {c["name"]: i for i, c in enumerate(cats)}
+    fac = facilities[facilities["category"].astype(str).isin(index)] if len(facilities) else facilities
+    if len(fac) < len(facilities):
+        others = sorted(set(facilities["category"].astype(str)) - set(index))
+        log.info("map: %d facilities of categories not drawn (%s) left out", len(facilities) - len(fac), ", ".join(others))
+    geoms = _display_geometries(fac, simplify_m=_SIMPLIFY_M["facilities"], shift=shift)
+    if len(geoms):
+        is_area = shapely.get_type_id(geoms) >= 3
+        if is_area.any():
+            dots = shapely.transform(shapely.point_on_surface(geoms[is_area]), lambda c: np.round(c, COORD_DECIMALS))
+            geoms = geoms.copy()
+            geoms[is_area] = shapely.geometrycollections(list(zip(geoms[is_area], dots, strict=True)))
+    props = [
+        {"k": index[cat], "html": _facility_html(row, cats[index[cat]], lang)}
+        for cat, (_, row) in zip(fac["category"].astype(str), fac.iterrows(), strict=True)
+    ]
+    return _feature_collection(geoms, props), geoms, len(props)
+
+
+def _isochrone_collection(isochrones: gpd.GeoDataFrame, cats: list[dict[str, Any]], *, shift: str) -> tuple[str, np.ndarray]:
+    """Isochrones (``k`` = category index): the category unions (``facility == -1``) where present."""
+    index = {c["name"]: i for i, c in enumerate(cats)}
+    iso = isochrones[isochrones["category"].astype(str).isin(index)] if len(isochrones) else isochrones
+    if len(iso) and "facility" in iso.columns:
+        union = pd.to_numeric(iso["facility"], errors="coerce") == -1
+        has_union = iso.loc[union, "category"].astype(str).unique()
+        iso = iso[union | ~iso["category"].astype(str).isin(has_union)]
+    geoms = _display_geometries(iso, simplify_m=_SIMPLIFY_M["isochrones"], shift=shift)
+    props = [{"k": index[c]} for c in iso["category"].astype(str)]
+    return _feature_collection(geoms, props), geoms
+
+
+def _edge_collection(edges: gpd.GeoDataFrame, *, shift: str) -> str:
+    """Street lines; steps flagged (``s``) to be drawn dashed."""
+    geoms = _display_geometries(edges, simplify_m=_SIMPLIFY_M["edges"], shift=shift)
+    highway = edges["highway"].astype(str).to_numpy() if "highway" in edges.columns else np.full(len(edges), "")
+    return _feature_collection(geoms, [{"s": 1} if h == "steps" else {} for h in highway])
+
+
+def _view_bounds(*layers: np.ndarray) -> list[list[float]] | None:
+    """``[[south, west], [north, east]]`` of the first non-empty layer (the cells first)."""
+    for geoms in layers:
+        if len(geoms):
+            minx, miny, maxx, maxy = shapely.total_bounds(geoms)
+            if np.all(np.isfinite([minx, miny, maxx, maxy])):
+                return [[float(miny), float(minx)], [float(maxy), float(maxx)]]
+    return None
+
+
+# --------------------------------------------------------------------------------------
 # The page
 # --------------------------------------------------------------------------------------
 
@@ -372,6 +529,7 @@ _JS = r"""
   // Final view before any layer exists: no zoom animation over freshly drawn layers.
   // On a wide screen keep the district clear of the summary (left) and legend (right) panels.
   var wide = map.getSize().x > 900;
+  map.options.zoomSnap = 0.25;
   if (D.bounds) { map.fitBounds(D.bounds, {animate: false, paddingTopLeft: [wide ? 300 : 10, 10], paddingBottomRight: [wide ? 230 : 10, 10]}); }
   function pane(name, z, passive) {
     var p = map.createPane(name); p.style.zIndex = z;
@@ -432,8 +590,9 @@ _JS = r"""
     style: function () { return {color: C.underserved, weight: 1.2, fillColor: C.underserved, fillOpacity: 0.18}; },
     onEachFeature: function (f, l) { l.bindPopup(function () { return cellPopup(f.properties); }, {maxWidth: 320}); }});
   function communityStyle(f) {
-    var c = cats[state.k];
-    return {stroke: false, fillColor: c.noData ? C.noData : coverageColor(f.properties.s[state.k]), fillOpacity: 0.5};
+    // Under the travel-time cells the coverage fill would only tint them: show it when they are off.
+    var c = cats[state.k], under = map.hasLayer(layers.travel);
+    return {stroke: false, fillColor: c.noData ? C.noData : coverageColor(f.properties.s[state.k]), fillOpacity: under ? 0 : 0.55};
   }
   var communityFill = L.geoJSON(D.communities, {pane: "lc-community-fill", style: communityStyle,
     onEachFeature: function (f, l) { l.bindPopup(f.properties.html, {maxWidth: 340}); l.bindTooltip(esc(f.properties.n), {sticky: true}); }});
@@ -507,6 +666,8 @@ _JS = r"""
   box("topleft", "lc-summary", D.summaryHtml).addTo(map);
   L.control.scale({imperial: false}).addTo(map);
   D.attributions.forEach(function (a) { map.attributionControl.addAttribution(a); });
+  map.on("overlayadd overlayremove", function (e) { if (e.layer === layers.travel) { communityFill.setStyle(communityStyle); } });
+  communityFill.setStyle(communityStyle);
   window.lifecircle = {map: map, layers: ids, setCategory: setCategory, categories: cats.map(function (c) { return c.name; })};
 })();
 """
@@ -639,128 +800,14 @@ def build_map(
     edges = _check_frame(edges, "edges", [])
     assets = leaflet_assets()  # fail before the work if Leaflet is missing
 
-    # Categories: label, colour, and "no data" when the data hold no facility of it.
-    fac_counts = facilities["category"].astype(str).value_counts() if len(facilities) else pd.Series(dtype=int)
-    cats: list[dict[str, Any]] = []
-    for name in categories:
-        stats = _category_stats(summary, name)
-        count = int(fac_counts.get(name, 0))
-        listed = summary.get("no_data")
-        in_list = isinstance(listed, (list, tuple, set)) and name in listed
-        no_data = in_list or bool(stats.get("no_data", False)) or (len(facilities) > 0 and count == 0) or (
-            len(facilities) == 0 and int(stats.get("facilities", 0) or 0) == 0
-        )
-        label = style.category_label(name, lang)
-        cats.append(
-            {
-                "name": name,
-                "label": label,
-                "color": style.category_color(name, categories),
-                "noData": no_data,
-                "count": count,
-                "stats": stats,
-                "isoLabel": style.text("isochrone", lang, threshold=f"{threshold:g}", cat=label),
-                "facLabel": style.text("facilities", lang, cat=label) + (f" ({style.text('no_data', lang)})" if no_data else ""),
-            }
-        )
-        if no_data:
-            log.warning("map: category %r has no facilities in the data; drawn as 'no data'", name)
-    index = {c["name"]: i for i, c in enumerate(cats)}
-    minute_cols = []
-    for c in cats:
-        col = _minutes_column(cells, c["name"])
-        if col is None and not c["noData"]:
-            raise OptionError(
-                f"cells lacks column minutes_{c['name']} for category {c['name']!r}; found columns {', '.join(map(str, cells.columns))}."
-            )
-        minute_cols.append(col)
-
-    # Cells: minutes per category as one array per cell; under-served only for categories with data.
-    n = len(cells)
-    minutes = np.full((n, len(cats)), np.nan)
-    for j, col in enumerate(minute_cols):
-        if col is not None and not cats[j]["noData"]:
-            minutes[:, j] = pd.to_numeric(cells[col], errors="coerce").to_numpy(dtype=float)
-    minutes = np.round(minutes, 1)
-    on_network = (cells["access"].astype(str).to_numpy() == "network")
-    population = pd.to_numeric(cells["population"], errors="coerce").to_numpy(dtype=float)
-    underserved = cells["underserved"].fillna(False).astype(bool).to_numpy()
-    missing_idx = [[index[c] for c in _split(v) if c in index and not cats[index[c]]["noData"]] for v in cells["missing"]]
-    # .tolist() turns numpy scalars into Python ones, which json can write.
-    cell_ids = cells["cell_id"].tolist() if "cell_id" in cells.columns else list(range(n))
-    communities_of_cells = cells["community"].tolist()
-    cell_props = [
-        {
-            "id": cid if isinstance(cid, (int, str)) else str(cid),
-            "c": None if comm is None or (isinstance(comm, float) and math.isnan(comm)) else str(comm),
-            "p": _num(pop, 1),
-            "a": int(acc),
-            "m": [None if math.isnan(x) else float(x) for x in row],
-            "u": int(bool(us) and bool(acc) and len(miss) > 0),
-            "x": miss,
-        }
-        for cid, comm, pop, acc, row, us, miss in zip(
-            cell_ids, communities_of_cells, population, on_network, minutes, underserved, missing_idx, strict=True
-        )
-    ]
-    cell_geoms = _display_geometries(cells, simplify_m=0.0, shift=base.shift)
-
-    # Communities with their popups.
-    comm_props = []
-    for _, row in communities.iterrows():
-        popup, hl = _community_html(row, cats, lang, threshold)
-        comm_props.append(
-            {
-                "n": None if row.get("name") is None else str(row.get("name")),
-                "s": [None if c["noData"] else _num(row.get(f"share_{c['name']}"), 4) for c in cats],
-                "html": popup,
-                "hl": hl,
-            }
-        )
-    comm_geoms = _display_geometries(communities, simplify_m=_SIMPLIFY_M["communities"], shift=base.shift)
-
-    # Facilities of the chosen categories; a polygon also gets a dot so that it shows when zoomed out.
-    fac = facilities[facilities["category"].astype(str).isin(index)] if len(facilities) else facilities
-    dropped = len(facilities) - len(fac)
-    if dropped:
-        log.info("map: %d facilities of categories not drawn (%s) left out", dropped, ", ".join(sorted(set(facilities["category"].astype(str)) - set(index))))
-    fac_geoms = _display_geometries(fac, simplify_m=_SIMPLIFY_M["facilities"], shift=base.shift)
-    if len(fac_geoms):
-        is_area = shapely.get_type_id(fac_geoms) >= 3
-        dots = shapely.point_on_surface(fac_geoms[is_area])
-        dots = shapely.transform(dots, lambda c: np.round(c, COORD_DECIMALS))
-        fac_geoms = fac_geoms.copy()
-        fac_geoms[is_area] = shapely.geometrycollections(list(zip(fac_geoms[is_area], dots, strict=True))) if is_area.any() else fac_geoms[is_area]
-    fac_props = [
-        {"k": index[str(cat)], "html": _facility_html(row, cats[index[str(cat)]], lang)}
-        for cat, (_, row) in zip(fac["category"].astype(str), fac.iterrows(), strict=True)
-    ]
-
-    # Isochrones: the category unions (facility == -1) when present.
-    iso = isochrones[isochrones["category"].astype(str).isin(index)] if len(isochrones) else isochrones
-    if len(iso) and "facility" in iso.columns:
-        union = pd.to_numeric(iso["facility"], errors="coerce") == -1
-        has_union = iso.loc[union, "category"].astype(str).unique()
-        iso = iso[union | ~iso["category"].astype(str).isin(has_union)]
-    iso_geoms = _display_geometries(iso, simplify_m=_SIMPLIFY_M["isochrones"], shift=base.shift)
-    iso_props = [{"k": index[str(c)]} for c in iso["category"].astype(str)]
-
+    cats = _category_info(categories, summary=summary, facilities=facilities, lang=lang, threshold=threshold)
+    cells_fc, cell_geoms = _cell_collection(cells, cats, shift=base.shift)
+    comm_fc, comm_geoms = _community_collection(communities, cats, lang=lang, threshold=threshold, shift=base.shift)
+    fac_fc, fac_geoms, n_fac = _facility_collection(facilities, cats, lang=lang, shift=base.shift)
+    iso_fc, iso_geoms = _isochrone_collection(isochrones, cats, shift=base.shift)
     # Streets: only as the offline base.
-    edges_fc = None
-    if base.name == "none" and len(edges):
-        edge_geoms = _display_geometries(edges, simplify_m=_SIMPLIFY_M["edges"], shift=base.shift)
-        highway = edges["highway"].astype(str).to_numpy() if "highway" in edges.columns else np.full(len(edges), "")
-        edge_props = [{"s": 1} if h == "steps" else {} for h in highway]
-        edges_fc = _feature_collection(edge_geoms, edge_props)
-
-    # Map view: the cells' extent (else any layer's).
-    bounds = None
-    for geoms in (cell_geoms, comm_geoms, fac_geoms, iso_geoms):
-        if len(geoms):
-            minx, miny, maxx, maxy = shapely.total_bounds(geoms)
-            if np.all(np.isfinite([minx, miny, maxx, maxy])):
-                bounds = [[float(miny), float(minx)], [float(maxy), float(maxx)]]
-                break
+    edges_fc = _edge_collection(edges, shift=base.shift) if base.name == "none" and len(edges) else None
+    bounds = _view_bounds(cell_geoms, comm_geoms, fac_geoms, iso_geoms)
     center = [(bounds[0][0] + bounds[1][0]) / 2, (bounds[0][1] + bounds[1][1]) / 2] if bounds else [29.557, 106.577]
 
     attributions = [_esc(s) for s in _sources(summary)]
@@ -781,10 +828,10 @@ def build_map(
         ),
         "bands": _json([{"high": None if math.isinf(b.high) else b.high, "color": b.color} for b in style.MINUTE_BANDS]),
         "coverage": _json([list(b) for b in style.COVERAGE_BINS]),
-        "cells": _feature_collection(cell_geoms, cell_props),
-        "communities": _feature_collection(comm_geoms, comm_props),
-        "facilities": _feature_collection(fac_geoms, fac_props),
-        "isochrones": _feature_collection(iso_geoms, iso_props),
+        "cells": cells_fc,
+        "communities": comm_fc,
+        "facilities": fac_fc,
+        "isochrones": iso_fc,
         "edges": edges_fc if edges_fc is not None else "null",
         "tiles": _json([{"url": t.url, "subdomains": t.subdomains, "maxZoom": t.max_zoom, "attribution": t.attribution} for t in base.tiles]),
         "basemapLabel": _json(base.name),
@@ -809,7 +856,7 @@ def build_map(
     m.add_child(_LifecircleLayers(data_json=data_json, map_name=m.get_name()))
     log.info(
         "map: %d cells, %d communities, %d facilities, %d isochrones, %d street lines, %d categories (%s), basemap %s, %.1f MB of data",
-        len(cell_props), len(comm_props), len(fac_props), len(iso_props), 0 if edges_fc is None else len(edges),
+        len(cells), len(communities), n_fac, len(iso_geoms), 0 if edges_fc is None else len(edges),
         len(cats), lang, base.name, len(data_json.encode("utf-8")) / 1e6,
     )
     return m

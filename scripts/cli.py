@@ -134,7 +134,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "run":
             return _run(args)
     except LifecircleError as exc:
-        log.error("%s", exc)
         print(f"lifecircle: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -22,6 +22,15 @@ HOSTILE_COMMUNITY = 'Hostile <b>"community"</b> & co'
 CRS = "EPSG:32648"
 CATEGORIES = ["clinic", "school", "park"]
 CHROMIUM = Path("/usr/bin/chromium")
+#: Headless chromium that never phones home (updates, sync, safe browsing...).
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 
 # Jiefangbei, 106.5770 E 29.5570 N, in UTM 48N, snapped to the 100 m grid.

@@ -13,18 +13,10 @@ from pathlib import Path
 import pytest
 
 from lifecircle.maps import build_map, save_map, style
-from tests.maps.conftest import HOSTILE, HOSTILE_COMMUNITY
+from tests.maps.conftest import CHROMIUM_ARGS, HOSTILE, HOSTILE_COMMUNITY
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
 
 
 @pytest.fixture(scope="module")
@@ -135,8 +127,11 @@ def test_layer_toggle(browser: object, map_file: Path) -> None:
     page = Page(browser, map_file)
     page.toggle(style.text("underserved", "zh"))
     assert page.count(".leaflet-lc-underserved-pane path") == 15  # as counted by hand in test_build
+    fill = "() => Array.from(document.querySelectorAll('.leaflet-lc-community-fill-pane path')).map(p => p.getAttribute('fill-opacity'))"
+    assert page.page.evaluate(fill) == ["0", "0"]  # hidden under the cells: it would only tint them
     page.toggle(style.text("travel_time", "zh"))
     assert page.count(".leaflet-lc-cells-pane path") == 0
+    assert page.page.evaluate(fill) == ["0.55", "0.55"]  # coverage shows once the cells are off
     page.toggle(style.text("travel_time", "zh"))
     assert page.count(".leaflet-lc-cells-pane path") == 24
     page.toggle("15分钟等时圈：医疗卫生")
@@ -220,3 +215,22 @@ def test_online_basemap_blocked_offline_still_works(browser: object, map_inputs:
     assert page.outside and all(u.startswith("https://tile.openstreetmap.org/") for u in page.outside)
     assert page.count(".leaflet-lc-cells-pane path") == 24
     assert [e for e in page.errors if "ERR_FAILED" not in e and "Failed to load resource" not in e] == []
+
+
+def test_hostile_category_name_stays_text(browser: object, map_inputs: dict, tmp_path: Path) -> None:
+    # A user's own catalogue may name a category anything; it reaches the layer control,
+    # the selector, the legend and popups, always as text.
+    bad = "<img src=y onerror=alert(2)>"
+    map_inputs["categories"] = ["clinic", bad]
+    map_inputs["cells"][f"minutes_{bad}"] = 4.0
+    map_inputs["facilities"].loc[2, "category"] = bad
+    path = tmp_path / "map_bad.html"
+    save_map(build_map(**map_inputs), path)
+    page = Page(browser, path)
+    labels = [s.strip() for s in page.page.locator(".leaflet-control-layers-overlays label").all_inner_texts()]
+    assert f"设施：{bad}" in labels
+    page.page.select_option("#lc-category", label=bad)
+    assert page.page.locator(".lc-legend-cat").first.inner_text() == bad
+    assert page.count("img[src='y']") == 0
+    page.page.wait_for_timeout(200)
+    page.clean()

@@ -180,7 +180,7 @@ def test_yuzhong_map_size_and_offline(yuzhong_map: tuple[Path, float], yuzhong_i
 def test_yuzhong_map_in_browser(yuzhong_map: tuple[Path, float], chromium: Path, artifacts_dir: Path) -> None:
     from playwright.sync_api import sync_playwright
 
-    from tests.maps.test_browser import CHROMIUM_ARGS
+    from tests.maps.conftest import CHROMIUM_ARGS
 
     path, _ = yuzhong_map
     outside: list[str] = []

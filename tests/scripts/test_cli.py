@@ -1,0 +1,229 @@
+"""The command line end to end, and every bad input the issue lists."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+
+from lifecircle.outputs import sha256_of
+from lifecircle.scripts.cli import main
+
+OUTPUTS = {"map.html", "results.gpkg", "gaps.csv", "gaps.xlsx", "community_gaps.csv", "run.json"}
+
+
+def _run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    code = main(["run", "-q", *args])
+    err = capsys.readouterr().err
+    return code, err
+
+
+def _assert_refused(out: Path, code: int, err: str, *words: str) -> None:
+    assert code != 0
+    for w in words:
+        assert w in err, f"{w!r} not in error message: {err}"
+    assert not out.exists() or not any(out.iterdir()), f"partial output left in {out}: {list(out.iterdir())}"
+
+
+@pytest.mark.slow
+def test_default_sample_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "out"
+    code, err = _run(["--out", str(out), "--lang", "en"], capsys)
+    assert code == 0, err
+    assert OUTPUTS <= {p.name for p in out.iterdir()}
+    record = json.loads((out / "run.json").read_text(encoding="utf-8"))
+    assert record["inputs"]["osm"]["path"].endswith("Helsinki.osm.pbf")
+    assert record["inputs"]["osm"]["sha256"] == sha256_of(record["inputs"]["osm"]["path"])
+    assert record["counts"]["nodes"] > 1000 and record["counts"]["cells"] > 100
+    assert set(record["facilities"]) == {"clinic", "school", "park"}
+    assert all(k in record["timings_s"] for k in ("read_osm", "travel_times", "isochrones", "write_gpkg"))
+    assert record["versions"]["numpy"] == np.__version__
+    cells = gpd.read_file(out / "results.gpkg", layer="cells")
+    for col in ("cell_id", "community", "population", "access", "minutes_to_clinic", "minutes_to_school",
+                "minutes_to_park", "underserved", "missing"):
+        assert col in cells.columns
+    assert cells.crs.to_epsg() == 4326
+    assert set(cells["access"]) <= {"network", "no_access"}
+    for layer in ("communities", "facilities", "isochrones"):
+        assert len(gpd.read_file(out / "results.gpkg", layer=layer)) > 0
+    raw = (out / "gaps.csv").read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")  # UTF-8 BOM for Excel on Chinese Windows
+    gaps = pd.read_csv(out / "gaps.csv", encoding="utf-8-sig")
+    assert list(gaps["rank"]) == list(range(1, len(gaps) + 1))
+    assert gaps["people"].is_monotonic_decreasing
+    assert len(gaps) == int(cells["underserved"].sum())
+    html = (out / "map.html").read_text(encoding="utf-8")
+    assert "OpenStreetMap contributors" in html
+
+
+@pytest.mark.slow
+def test_same_inputs_give_the_same_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    digests = []
+    for name in ("a", "b"):
+        out = tmp_path / name
+        code, err = _run(["--out", str(out), "--categories", "clinic,park", "--no-facility-isochrones"], capsys)
+        assert code == 0, err
+        digests.append({f: sha256_of(out / f) for f in ("results.gpkg", "gaps.csv", "community_gaps.csv", "map.html")})
+    assert digests[0] == digests[1]
+
+
+@pytest.mark.slow
+def test_yuzhong_end_to_end(tmp_path: Path, capsys, yuzhong_pbf, yuzhong_boundary, yuzhong_population) -> None:  # noqa: ANN001
+    out = tmp_path / "yz"
+    code, err = _run(["--osm", str(yuzhong_pbf), "--boundary", str(yuzhong_boundary), "--population",
+                      str(yuzhong_population), "--categories", "clinic,school,park,market", "--out", str(out)], capsys)
+    assert code == 0, err
+    record = json.loads((out / "run.json").read_text(encoding="utf-8"))
+    summary = record["summary"]
+    # The extract has no parks: reported as no data, never as everyone under-served.
+    assert summary["categories"]["park"]["no_data"] is True
+    assert summary["categories"]["clinic"]["facilities"] == 38
+    assert summary["categories"]["market"]["facilities"] == 9
+    cells = gpd.read_file(out / "results.gpkg", layer="cells")
+    assert not cells["missing"].str.contains("park").any()
+    assert cells["minutes_to_park"].isna().all()
+    # People within the district from GHS-POP (the file's 720,000 spill across both rivers).
+    assert 250_000 < cells["population"].sum() < 400_000
+    share = summary["categories"]["clinic"]["share_served"]
+    assert 0.05 < share < 0.95
+
+
+def test_help_lists_the_main_options(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["run", "--help"])
+    assert info.value.code == 0
+    text = capsys.readouterr().out
+    for opt in ("--osm", "--place", "--bbox", "--boundary", "--categories", "--cell-size", "--speed", "--minutes",
+                "--communities", "--population", "--facilities", "--out"):
+        assert opt in text
+
+
+# ----------------------------------------------------------------------------- bad input
+
+
+def test_missing_osm_file(tmp_path: Path, capsys) -> None:  # noqa: ANN001
+    out = tmp_path / "out"
+    code, err = _run(["--osm", str(tmp_path / "nowhere.osm.pbf"), "--out", str(out)], capsys)
+    _assert_refused(out, code, err, "nowhere.osm.pbf", "does not exist")
+
+
+def test_empty_osm_file(tmp_path: Path, capsys) -> None:  # noqa: ANN001
+    f = tmp_path / "empty.osm.pbf"
+    f.write_bytes(b"")
+    out = tmp_path / "out"
+    code, err = _run(["--osm", str(f), "--out", str(out)], capsys)
+    _assert_refused(out, code, err, "empty.osm.pbf", "empty")
+
+
+@pytest.mark.parametrize("suffix", [".osm.pbf", ".osm.bz2"])
+def test_truncated_osm_file(tmp_path: Path, capsys, yuzhong_pbf, yuzhong_bz2, suffix) -> None:  # noqa: ANN001
+    src = yuzhong_pbf if suffix == ".osm.pbf" else yuzhong_bz2
+    f = tmp_path / f"cut{suffix}"
+    data = Path(src).read_bytes()
+    f.write_bytes(data[: len(data) // 2])
+    out = tmp_path / "out"
+    code, err = _run(["--osm", str(f), "--out", str(out)], capsys)
+    _assert_refused(out, code, err, f.name, "truncated or corrupt")
+
+
+def test_corrupt_osm_file(tmp_path: Path, capsys) -> None:  # noqa: ANN001
+    f = tmp_path / "noise.osm.pbf"
+    f.write_bytes(np.random.default_rng(0).bytes(4096))
+    out = tmp_path / "out"
+    code, err = _run(["--osm", str(f), "--out", str(out)], capsys)
+    _assert_refused(out, code, err, "noise.osm.pbf")
+
+
+def test_area_without_walkable_ways(tmp_path: Path, capsys) -> None:  # noqa: ANN001
+    f = tmp_path / "building.osm"
+    f.write_text(
+        '<?xml version="1.0"?><osm version="0.6">'
+        '<node id="1" lat="29.55" lon="106.57"/><node id="2" lat="29.551" lon="106.571"/>'
+        '<node id="3" lat="29.551" lon="106.570"/>'
+        '<way id="5"><nd ref="1"/><nd ref="2"/><nd ref="3"/><nd ref="1"/><tag k="building" v="yes"/></way>'
+        '<way id="6"><nd ref="1"/><nd ref="2"/><tag k="highway" v="motorway"/></way></osm>', encoding="utf-8")
+    out = tmp_path / "out"
+    code, err = _run(["--osm", str(f), "--out", str(out)], capsys)
+    _assert_refused(out, code, err, "building.osm", "pedestrian")
+
+
+def test_boundary_that_does_not_overlap(tmp_path: Path, capsys, helsinki_pbf) -> None:  # noqa: ANN001
+    f = tmp_path / "far.geojson"
+    gpd.GeoDataFrame({"name": ["far"]}, geometry=[shapely.box(106.5, 29.5, 106.6, 29.6)], crs=4326).to_file(f)
+    out = tmp_path / "out"
+    code, err = _run(["--osm", str(helsinki_pbf), "--boundary", str(f), "--out", str(out)], capsys)
+    _assert_refused(out, code, err, "far.geojson", "does not overlap")
+
+
+def test_facilities_without_crs(tmp_path: Path, capsys) -> None:  # noqa: ANN001
+    f = tmp_path / "nocrs.gpkg"
+    with pytest.warns(UserWarning, match="crs"):
+        gpd.GeoDataFrame({"category": ["clinic"]}, geometry=[shapely.Point(24.94, 60.17)]).to_file(f)
+    out = tmp_path / "out"
+    code, err = _run(["--facilities", str(f), "--out", str(out)], capsys)
+    _assert_refused(out, code, err, "nocrs.gpkg", "coordinate reference system")
+
+
+def test_facilities_without_category_column(tmp_path: Path, capsys) -> None:  # noqa: ANN001
+    f = tmp_path / "nocat.csv"
+    f.write_text("lon,lat,kind\n24.94,60.17,clinic\n", encoding="utf-8")
+    out = tmp_path / "out"
+    code, err = _run(["--facilities", str(f), "--out", str(out)], capsys)
+    _assert_refused(out, code, err, "nocat.csv", "category")
+
+
+def test_facilities_with_unknown_category(tmp_path: Path, capsys) -> None:  # noqa: ANN001
+    f = tmp_path / "odd.csv"
+    f.write_text("lon,lat,category\n24.94,60.17,spaceport\n", encoding="utf-8")
+    out = tmp_path / "out"
+    code, err = _run(["--facilities", str(f), "--out", str(out)], capsys)
+    _assert_refused(out, code, err, "spaceport")
+
+
+def test_unknown_category_option(tmp_path: Path, capsys) -> None:  # noqa: ANN001
+    out = tmp_path / "out"
+    code, err = _run(["--categories", "clinic,spaceport", "--out", str(out)], capsys)
+    _assert_refused(out, code, err, "spaceport", "clinic")
+
+
+@pytest.mark.parametrize("size", ["0", "-100"])
+def test_cell_size_not_positive(tmp_path: Path, capsys, size: str) -> None:  # noqa: ANN001
+    out = tmp_path / "out"
+    code, err = _run([f"--cell-size={size}", "--out", str(out)], capsys)
+    _assert_refused(out, code, err, "--cell-size", "greater than 0")
+
+
+def test_cell_size_needing_more_memory_than_the_machine(tmp_path: Path, capsys) -> None:  # noqa: ANN001
+    out = tmp_path / "out"
+    code, err = _run(["--cell-size", "0.01", "--out", str(out)], capsys)
+    _assert_refused(out, code, err, "cell_size", "GiB")
+
+
+def test_console_script_exits_non_zero(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "lifecircle.scripts.cli", "run", "--osm", str(tmp_path / "missing.osm.pbf"),
+         "--out", str(tmp_path / "o")], capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 2
+    assert "missing.osm.pbf" in proc.stderr
+    assert not (tmp_path / "o").exists()
+
+
+def test_crash_while_writing_leaves_no_partial_files(tmp_path: Path, monkeypatch, capsys) -> None:  # noqa: ANN001
+    import lifecircle.outputs as outputs
+
+    def boom(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(outputs, "_write_xlsx", boom)
+    out = tmp_path / "out"
+    with pytest.raises(RuntimeError, match="disk full"):
+        main(["run", "-q", "--categories", "clinic", "--no-facility-isochrones", "--out", str(out)])
+    assert out.exists() and list(out.iterdir()) == []
