@@ -149,6 +149,8 @@ class OsmExtract:
         The file header's bounding box (W, S, E, N), when it has one.
     counts : dict
         What was read and dropped, for the run record.
+    date : str or None
+        The data's timestamp from the file header, when it has one.
     """
 
     source: str
@@ -162,6 +164,7 @@ class OsmExtract:
     major_roads: gpd.GeoDataFrame
     bbox: tuple[float, float, float, float] | None = None
     counts: dict[str, int] = field(default_factory=dict)
+    date: str | None = None
 
 
 _SUPPORTED_SUFFIXES = (".osm.pbf", ".pbf", ".osm", ".osm.bz2", ".osm.gz", ".xml", ".xml.bz2", ".xml.gz")
@@ -182,20 +185,22 @@ def _check_osm_path(path: Path) -> None:
         raise OsmFileError(f"OSM file {str(path)!r} is empty (0 bytes): expected OpenStreetMap data.")
 
 
-def _header_bbox(path: Path) -> tuple[float, float, float, float] | None:
+def _header_facts(path: Path) -> tuple[tuple[float, float, float, float] | None, str | None]:
+    """The header's bounding box and data timestamp, where the file records them."""
     import osmium
 
     try:
         reader = osmium.io.Reader(str(path), osmium.osm.osm_entity_bits.NOTHING)
         try:
-            box = reader.header().box()
+            header = reader.header()
+            box = header.box()
+            stamp = header.get("osmosis_replication_timestamp") or header.get("timestamp") or None
         finally:
             reader.close()
-    except Exception:  # noqa: BLE001 - a header without box is fine; errors surface in the full read
-        return None
-    if not box.valid():
-        return None
-    return (box.bottom_left.lon, box.bottom_left.lat, box.top_right.lon, box.top_right.lat)
+    except Exception:  # noqa: BLE001 - a header without facts is fine; errors surface in the full read
+        return None, None
+    bbox = (box.bottom_left.lon, box.bottom_left.lat, box.top_right.lon, box.top_right.lat) if box.valid() else None
+    return bbox, stamp
 
 
 def read_osm(path: str | Path, *, progress: bool = True) -> OsmExtract:
@@ -342,6 +347,7 @@ def read_osm(path: str | Path, *, progress: bool = True) -> OsmExtract:
             f"OSM file {str(path)!r} holds {counts['ways_read']:,} ways but none a pedestrian "
             "may use (expected highway=footway/path/steps/residential/... without foot=no)."
         )
+    bbox, date = _header_facts(path)
     counts["walkable_ways"] = len(set(way_ids))
     counts["walkable_way_pieces"] = len(way_ids)
     counts["features"] = len(feat_rows)
@@ -373,6 +379,7 @@ def read_osm(path: str | Path, *, progress: bool = True) -> OsmExtract:
         way_tags=pd.DataFrame(way_rows, columns=list(WAY_TAG_COLUMNS)),
         features=features,
         major_roads=major_roads,
-        bbox=_header_bbox(path),
+        bbox=bbox,
         counts=counts,
+        date=date,
     )

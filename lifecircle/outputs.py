@@ -300,7 +300,6 @@ def write_outputs(result, out_dir: str | Path, *, lang: str = "zh", basemap: str
             from lifecircle.maps import build_map, save_map
 
             summary = dict(result.summary)
-            summary.setdefault("data_sources", ["© OpenStreetMap contributors (ODbL)"])
             fmap = build_map(
                 cells=result.cells, communities=result.communities, facilities=result.facilities,
                 isochrones=result.isochrones, edges=result.network.edges[["highway", "geometry"]],

@@ -662,6 +662,8 @@ def run(options: RunOptions, *, progress: bool = True) -> RunResult:
         "people_underserved": float(np.nan_to_num(cells.loc[cells["underserved"], "population"]).sum()),
         "communities": int(len(communities)),
         "community_source": "file" if options.communities else "derived from major roads, rivers and the boundary",
+        "data_sources": _data_sources(options),
+        "date": f"OSM data of {extract.date}" if getattr(extract, "date", None) else "OSM data date not recorded in the file",
     }
     record = {
         "options": options.as_record(),
@@ -677,6 +679,26 @@ def run(options: RunOptions, *, progress: bool = True) -> RunResult:
     return RunResult(options=options, network=network, costs=costs, facilities=facilities, cells=cells,
                      communities=comm_summary, isochrones=isochrones, summary=summary, record=record,
                      categories=categories, no_data=no_data)
+
+
+#: Attribution for well-known open population and elevation products, matched on file names.
+_KNOWN_SOURCES: tuple[tuple[str, str], ...] = (
+    ("ghs", "GHS-POP, European Commission JRC (CC BY 4.0)"),
+    ("worldpop", "WorldPop (CC BY 4.0)"),
+    ("srtm", "NASA SRTM"),
+)
+
+
+def _data_sources(options: RunOptions) -> list[str]:
+    """Attribution lines for the map and the record."""
+    sources = ["© OpenStreetMap contributors (ODbL)"]
+    for path in (options.population, options.dem, options.communities, options.facilities):
+        if path is None:
+            continue
+        name = Path(path).name
+        known = [text for key, text in _KNOWN_SOURCES if key in name.lower()]
+        sources.extend(known or [f"{name} (user data)"])
+    return sources
 
 
 def _describe_area(options: RunOptions, extract) -> str:  # noqa: ANN001

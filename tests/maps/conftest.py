@@ -170,8 +170,13 @@ def map_inputs() -> dict:
 
 @pytest.fixture(scope="session")
 def chromium() -> Path:
-    """Debian's chromium; browser tests skip with a reason when it is absent."""
+    """Debian's chromium; browser tests skip with a reason when it is absent, except in CI
+    (``LIFECIRCLE_REQUIRE_BROWSER=1``, set by ``.ci/run``) where that is a failure."""
+    import os
+
     if not CHROMIUM.exists():
+        if os.environ.get("LIFECIRCLE_REQUIRE_BROWSER") == "1":
+            pytest.fail("LIFECIRCLE_REQUIRE_BROWSER=1 but /usr/bin/chromium is missing: .ci/run should install it")
         pytest.skip("browser tests need Debian's chromium at /usr/bin/chromium (apt-get install chromium fonts-wqy-microhei)")
     pytest.importorskip("playwright.sync_api", reason="browser tests need the playwright package")
     return CHROMIUM
