@@ -800,7 +800,8 @@ def format_table(record: dict) -> str:
         xs = f"{e['x_scipy_search']:.1f}" if e.get("x_scipy_search") else "-"
         xl = f"{e['x_lifecircle']:.2f}" if e.get("x_lifecircle") else "-"
         cpu = f"{e['total_cpu_s']:.2f}"
-        lines.append(f"  {method:<17}{e['prep_s']:>9.3f}{e['search_s']:>10.3f}{e['total_s']:>10.3f}{cpu:>8}{xs:>9}{xl:>11}"
+        lines.append(f"  {method:<17}{e['prep_s']:>9.3f}{e['search_s']:>10.3f}{e['total_s']:>10.3f}{cpu:>8}"
+                     f"{xs:>9}{xl:>11}"
                      f"{peak:>9}  {agree}" + (f"  [{e['note']}]" if e["note"] else ""))
     m = record["methods"]
     ok = {k: v for k, v in m.items() if "total_s" in v}

@@ -285,7 +285,7 @@ def validate_options(options: RunOptions) -> RunOptions:
     catalogue = load_catalogue(options.catalogue) if options.catalogue else load_catalogue()
     names = list(options.categories) if options.categories else list(settings.default_categories)
     categories = tuple(c.name for c in select(catalogue, names))
-    profile = get_profile(options.profile, catalogue=load_profiles(options.profiles) if options.profiles else None)
+    profile = get_profile(options.profile, catalogue=load_profiles(extra=options.profiles) if options.profiles else None)
     speed = check_speed(options.speed_kmh if options.speed_kmh is not None else profile.flat_speed_kmh, name="--speed")
     return replace(options, osm=osm, categories=categories, speed_kmh=speed, minutes=minutes)
 
@@ -364,17 +364,18 @@ def walking_costs(network: WalkNetwork, options: RunOptions) -> tuple[pd.DataFra
     """Seconds per edge and direction for the run's profile (terrain-aware with a DEM)."""
     from lifecircle.layers.profiles import get_profile, load_profiles
 
-    profile = get_profile(options.profile, catalogue=load_profiles(options.profiles) if options.profiles else None)
+    profile = get_profile(options.profile, catalogue=load_profiles(extra=options.profiles) if options.profiles else None)
     if options.speed_kmh is not None and options.speed_kmh != profile.flat_speed_kmh:
         profile = replace(profile, flat_speed_kmh=float(options.speed_kmh))
     elevation = None
-    report: dict[str, Any] = {"profile": profile.as_dict()}
+    report: dict[str, Any] = {"profile_parameters": profile.as_dict()}
     if options.dem is not None:
         from lifecircle.layers.elevation import check_dem_overlap, read_dem
         from lifecircle.spatial.terrain import edge_elevation_profile
 
-        dem = read_dem(options.dem)
-        check_dem_overlap(dem, shapely.box(*network.edges.total_bounds), network.crs)
+        # Read only the DEM's window around the network: a province-wide DEM need not fit in memory.
+        dem = read_dem(options.dem, bounds=tuple(network.edges.total_bounds), bounds_crs=network.crs)
+        report["dem_coverage_share"] = check_dem_overlap(dem, shapely.box(*network.edges.total_bounds), network.crs)
         elevation = edge_elevation_profile(network, dem)
     is_flat_adult = options.dem is None and options.profile == "adult" and not _has_incline_or_steps(network)
     if is_flat_adult:
@@ -477,8 +478,9 @@ def compute_cells(
         cells[minutes_column(cat)] = minutes
         # Nearest facility of each cell: the one nearest to the better of its edge's ends.
         e = np.where(where.matched, where.edge, 0)
-        via_u = where.fraction * graph.seconds_vu[e] + secs[graph.u[e]]
-        via_v = (1 - where.fraction) * graph.seconds_uv[e] + secs[graph.v[e]]
+        with np.errstate(invalid="ignore"):
+            via_u = where.fraction * graph.seconds_vu[e] + secs[graph.u[e]]
+            via_v = (1 - where.fraction) * graph.seconds_uv[e] + secs[graph.v[e]]
         best_node = np.where(via_u <= via_v, graph.u[e], graph.v[e])
         cells[f"nearest_{cat}"] = np.where(where.matched & np.isfinite(minutes), nearest_fac[best_node], -1)
     return cells, node_seconds

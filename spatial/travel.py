@@ -248,6 +248,8 @@ class ReverseGraph:
 
 def _min_csr_arrays(rows: np.ndarray, cols: np.ndarray, weights: np.ndarray, n_rows: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """CSR arrays with the minimum weight of duplicate (row, col) pairs kept."""
+    if len(rows) == 0:
+        return np.zeros(n_rows + 1, dtype=np.int64), np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float64)
     order = np.lexsort((weights, cols, rows))
     rows, cols, weights = rows[order], cols[order], weights[order]
     first = np.r_[True, (rows[1:] != rows[:-1]) | (cols[1:] != cols[:-1])]
@@ -294,7 +296,11 @@ def _with_facility_nodes(graph: ReverseGraph, access: pd.DataFrame, n_facilities
     # Walking from u to the access point costs frac * seconds_uv; from v, (1-frac) * seconds_vu.
     rows = np.concatenate([fac, fac]) + graph.n_nodes
     cols = np.concatenate([graph.u[edge], graph.v[edge]])
-    w = np.concatenate([leg + frac * graph.seconds_uv[edge], leg + (1.0 - frac) * graph.seconds_vu[edge]])
+    # An access point AT an end node costs nothing to reach from that node even when the
+    # edge itself is impassable (0 * inf would be nan and drop the arc).
+    to_u = np.where(frac == 0.0, 0.0, frac * graph.seconds_uv[edge])
+    to_v = np.where(frac == 1.0, 0.0, (1.0 - frac) * graph.seconds_vu[edge])
+    w = np.concatenate([leg + to_u, leg + to_v])
     finite = np.isfinite(w)
     n_total = graph.n_nodes + n_facilities
     f_indptr, f_indices, f_data = _min_csr_arrays(rows[finite] - graph.n_nodes, cols[finite], w[finite], n_facilities)
@@ -383,8 +389,9 @@ def origin_seconds(
     e = origins.edge[ok]
     f = origins.fraction[ok]
     # From the origin's point to u walks the edge backwards (v -> u direction), to v forwards.
-    via_u = f * graph.seconds_vu[e] + node_seconds[graph.u[e]]
-    via_v = (1.0 - f) * graph.seconds_uv[e] + node_seconds[graph.v[e]]
+    with np.errstate(invalid="ignore"):
+        via_u = np.where(f == 0.0, 0.0, f * graph.seconds_vu[e]) + node_seconds[graph.u[e]]
+        via_v = np.where(f == 1.0, 0.0, (1.0 - f) * graph.seconds_uv[e]) + node_seconds[graph.v[e]]
     best = np.fmin(via_u, via_v)
     best = np.where(np.isnan(best), np.inf, best)
     if access is not None and len(access):

@@ -71,7 +71,9 @@ def test_tile_network_is_one_stitched_fabric() -> None:
     assert len(stitch) == n_stitch
     # The tile to the right is offset by the grid's width (200 m) plus the gap (50 m): the
     # east node of a band (x=200) meets the west node (x=0) of the next tile 50 m away.
-    horizontal = stitch[(tiled.nodes["tile"].to_numpy()[stitch["v"]] - tiled.nodes["tile"].to_numpy()[stitch["u"]]) == 1]
+    tile_of = tiled.nodes["tile"].to_numpy()
+    horizontal = stitch[tile_of[stitch["v"].to_numpy()] - tile_of[stitch["u"].to_numpy()] == 1]
+    assert len(horizontal) == 3 * 3
     assert np.allclose(horizontal["length_m"], 50.0)
     # Lengths match geometries; tile 4's copy of node 8 sits at (1 * 250 + 200, 1 * 250 + 200).
     assert np.allclose(tiled.edges.geometry.length, tiled.edges["length_m"])

@@ -215,3 +215,25 @@ def test_agrees_with_networkx_on_random_origins_of_yuzhong(yuzhong_pbf) -> None:
             direct = (d * costs["seconds_uv"].iloc[e] if d >= 0 else -d * costs["seconds_vu"].iloc[e]) + r.leg_m / SPEED_MS
             expect = min(expect, where.distance_m[k] / SPEED_MS + direct)
         assert got[k] == pytest.approx(expect, rel=1e-9)
+
+
+def test_facility_at_a_node_of_an_impassable_edge_is_still_reached() -> None:
+    # u(0)-v(1) is stairs a wheelchair cannot use (inf both ways); w(2)-u(0) is a 100 m path.
+    net = network_from_lines([(0, 0), (100, 0), (0, 100)], [(0, 1), (2, 0)])
+    costs = pd.DataFrame({"seconds_uv": [np.inf, 80.0], "seconds_vu": [np.inf, 80.0]})
+    graph = reverse_graph(net, costs)
+    fac = _facilities(at(0, 0))
+    access = pd.DataFrame({"facility": [0], "edge": [0], "fraction": [0.0], "leg_m": [0.0]})
+    secs, which = nearest_facility(graph, access, n_facilities=1)
+    assert secs[0] == 0.0 and secs[2] == pytest.approx(80.0)
+    assert np.isinf(secs[1]) and which[1] == -1
+    del fac
+
+
+def test_only_impassable_access_gives_unreachable_not_a_crash() -> None:
+    net = network_from_lines([(0, 0), (100, 0)], [(0, 1)])
+    costs = pd.DataFrame({"seconds_uv": [np.inf], "seconds_vu": [np.inf]})
+    graph = reverse_graph(net, costs)
+    access = pd.DataFrame({"facility": [0], "edge": [0], "fraction": [0.5], "leg_m": [0.0]})
+    secs, which = nearest_facility(graph, access, n_facilities=1)
+    assert np.isinf(secs).all() and (which == -1).all()

@@ -278,4 +278,4 @@ def test_yuzhong_units(yuzhong_inputs, caplog):
     assert units["area_m2"].median() < 2_000_000
     assert_partition(units, area, tol=1.0)
     # Most units are named after the roads around them (the extract has no place nodes).
-    assert units["name"].str.endswith("片区").mean() > 0.9
+    assert units["name"].str.contains("片区").mean() > 0.9  # "(2)" suffixes may follow
