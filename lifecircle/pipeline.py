@@ -68,7 +68,11 @@ __all__ = [
     "load_extract",
     "study_area",
     "prepare_network",
+    "run_profile",
+    "edge_elevations",
     "walking_costs",
+    "TERRAIN_SCENARIOS",
+    "terrain_comparison",
     "find_facilities",
     "compute_cells",
     "compute_isochrones",
@@ -360,34 +364,126 @@ def prepare_network(extract, *, area: shapely.Geometry | None = None, reach_m: f
     return network
 
 
-def walking_costs(network: WalkNetwork, options: RunOptions) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Seconds per edge and direction for the run's profile (terrain-aware with a DEM)."""
+def run_profile(options: RunOptions):  # noqa: ANN201 - returns WalkingProfile
+    """The run's walking profile, with ``--speed`` applied to its flat speed."""
     from lifecircle.layers.profiles import get_profile, load_profiles
 
     profile = get_profile(options.profile, catalogue=load_profiles(extra=options.profiles) if options.profiles else None)
     if options.speed_kmh is not None and options.speed_kmh != profile.flat_speed_kmh:
         profile = replace(profile, flat_speed_kmh=float(options.speed_kmh))
-    elevation = None
-    report: dict[str, Any] = {"profile_parameters": profile.as_dict()}
-    if options.dem is not None:
-        from lifecircle.layers.elevation import check_dem_overlap, read_dem
-        from lifecircle.spatial.terrain import edge_elevation_profile
+    return profile
 
-        # Read only the DEM's window around the network: a province-wide DEM need not fit in memory.
-        dem = read_dem(options.dem, bounds=tuple(network.edges.total_bounds), bounds_crs=network.crs)
-        report["dem_coverage_share"] = check_dem_overlap(dem, shapely.box(*network.edges.total_bounds), network.crs)
-        elevation = edge_elevation_profile(network, dem)
-    is_flat_adult = options.dem is None and options.profile == "adult" and not _has_incline_or_steps(network)
-    if is_flat_adult:
-        costs = flat_costs(network, speed_kmh=profile.flat_speed_kmh)
+
+def edge_elevations(network: WalkNetwork, dem_path: str | Path) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Rise and fall of every edge from a DEM (read only around the network)."""
+    from lifecircle.layers.elevation import check_dem_overlap, read_dem
+    from lifecircle.spatial.terrain import edge_elevation_profile
+
+    # Read only the DEM's window around the network: a province-wide DEM need not fit in memory.
+    dem = read_dem(dem_path, bounds=tuple(network.edges.total_bounds), bounds_crs=network.crs)
+    coverage = check_dem_overlap(dem, shapely.box(*network.edges.total_bounds), network.crs)
+    return edge_elevation_profile(network, dem), {"dem_coverage_share": coverage}
+
+
+def walking_costs(network: WalkNetwork, options: RunOptions, *,
+                  elevation: pd.DataFrame | None = None) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Seconds per edge and direction for the run's profile.
+
+    Plain distance over speed for an adult on data with no stairs, slopes or DEM; otherwise
+    the terrain model of :func:`lifecircle.spatial.terrain.terrain_costs` (stairs, ``incline``
+    tags, and slopes from ``elevation`` when given).
+    """
+    profile = run_profile(options)
+    report: dict[str, Any] = {"profile_parameters": profile.as_dict()}
+    if elevation is None and options.profile == "adult" and not _has_incline_or_steps(network):
         report["model"] = "flat"
-        return costs, report
+        return flat_costs(network, speed_kmh=profile.flat_speed_kmh), report
     from lifecircle.spatial.terrain import terrain_costs
 
     costs, terrain_report = terrain_costs(network, profile=profile, elevation=elevation)
     report.update(terrain_report)
     report["model"] = "terrain" if elevation is not None else "tags"
     return costs, report
+
+
+#: The scenarios of the terrain table: (label, profile, terrain counted).
+TERRAIN_SCENARIOS: tuple[tuple[str, str, bool], ...] = (
+    ("flat_adult", "adult", False),
+    ("terrain_adult", "adult", True),
+    ("terrain_elderly", "elderly", True),
+    ("terrain_wheelchair", "wheelchair", True),
+)
+
+
+def terrain_comparison(
+    network: WalkNetwork,
+    facilities: gpd.GeoDataFrame,
+    access: dict[str, pd.DataFrame],
+    cells: gpd.GeoDataFrame,
+    *,
+    categories: Sequence[str],
+    minutes: float,
+    max_access_m: float,
+    elevation: pd.DataFrame | None,
+    profiles_path: str | Path | None = None,
+) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
+    """What the terrain costs: share of people within the threshold per category under a
+    flat adult walk and terrain-aware adult, elderly and wheelchair walks.
+
+    Parameters
+    ----------
+    network, facilities, access
+        As in :func:`run`.
+    cells : geopandas.GeoDataFrame
+        The grid with ``population`` and ``access``.
+    categories : sequence of str
+    minutes : float
+    max_access_m : float
+    elevation : pandas.DataFrame or None
+        From :func:`edge_elevations`; without it only stairs and ``incline`` tags count.
+    profiles_path : path, optional
+        Extra profile catalogue.
+
+    Returns
+    -------
+    table : pandas.DataFrame
+        One row per category; columns ``share_<scenario>`` and ``people_<scenario>`` for the
+        scenarios of :data:`TERRAIN_SCENARIOS`.
+    within : dict of str to numpy.ndarray
+        Per scenario, a boolean ``(cells, categories)`` array: cell within the threshold.
+    """
+    from lifecircle.layers.profiles import get_profile, load_profiles
+    from lifecircle.spatial.terrain import terrain_costs
+
+    catalogue = load_profiles(extra=profiles_path) if profiles_path else None
+    centres = gpd.GeoSeries(shapely.points(cells["x"].to_numpy(), cells["y"].to_numpy()), crs=network.crs)
+    where = locate_on_network(centres, network, max_distance_m=max_access_m)
+    pop = np.nan_to_num(cells["population"].to_numpy(dtype=float))
+    weights = pop if pop.sum() > 0 else np.ones(len(cells))
+    on_net = where.matched
+    rows: dict[str, dict[str, float]] = {cat: {"category": cat} for cat in categories}
+    within: dict[str, np.ndarray] = {}
+    for label, name, terrain in TERRAIN_SCENARIOS:
+        profile = get_profile(name, catalogue=catalogue)
+        if terrain:
+            costs, _ = terrain_costs(network, profile=profile, elevation=elevation)
+        else:
+            costs = flat_costs(network, speed_kmh=profile.flat_speed_kmh)
+        graph = reverse_graph(network, costs)
+        hit = np.zeros((len(cells), len(categories)), dtype=bool)
+        for j, cat in enumerate(categories):
+            secs, _ = nearest_facility(graph, access[cat], n_facilities=len(facilities),
+                                       leg_speed_kmh=profile.flat_speed_kmh)
+            cell_secs = origin_seconds(graph, secs, where, access=access[cat], leg_speed_kmh=profile.flat_speed_kmh)
+            hit[:, j] = on_net & (cell_secs <= minutes * 60.0)
+            rows[cat][f"people_{label}"] = float(pop[hit[:, j]].sum())
+            rows[cat][f"share_{label}"] = float(weights[hit[:, j]].sum() / weights[on_net].sum()) if on_net.any() else np.nan
+        within[label] = hit
+    table = pd.DataFrame(list(rows.values()))
+    # A category with no facility at all has no share to compare: no data, not 0 %.
+    empty = [cat for cat in categories if len(access[cat]) == 0]
+    table.loc[table["category"].isin(empty), [c for c in table.columns if c != "category"]] = np.nan
+    return table, within
 
 
 def _has_incline_or_steps(network: WalkNetwork) -> bool:
@@ -600,7 +696,9 @@ def run(options: RunOptions, *, progress: bool = True) -> RunResult:
                           fraction=settings.memory_fraction)
         network = prepare_network(extract, area=area, reach_m=reach_m, crs=crs)
     with timings.measure("costs"):
-        costs, cost_report = walking_costs(network, options)
+        elevation, dem_report = edge_elevations(network, options.dem) if options.dem is not None else (None, {})
+        costs, cost_report = walking_costs(network, options, elevation=elevation)
+        cost_report.update(dem_report)
         graph = reverse_graph(network, costs)
     with timings.measure("facilities"):
         facilities = find_facilities(extract, categories=categories, network_crs=crs, area=area, reach_m=reach_m,
@@ -640,6 +738,18 @@ def run(options: RunOptions, *, progress: bool = True) -> RunResult:
                                              coverage_target=options.coverage_target, facility_counts=fac_counts)
         per_cat = category_summary(cells, categories=categories, threshold_minutes=options.minutes, no_data=no_data,
                                    facility_counts=counts)
+    terrain_table = None
+    if options.dem is not None:
+        with timings.measure("terrain_comparison"):
+            terrain_table, within = terrain_comparison(
+                network, facilities, access, cells, categories=categories, minutes=options.minutes,
+                max_access_m=options.max_access_m, elevation=elevation, profiles_path=options.profiles)
+            # Cells within the threshold on the flat but not for this run's walker on the terrain.
+            here = np.column_stack([cells[minutes_column(c)].to_numpy(dtype=float) <= options.minutes
+                                    for c in categories]) if categories else np.zeros((len(cells), 0), bool)
+            lost = within["flat_adult"] & ~here
+            lost[:, [categories.index(c) for c in no_data]] = False
+            cells["terrain_lost"] = [",".join(c for c, x in zip(categories, row) if x) for row in lost]
     with timings.measure("isochrones"):
         isochrones = compute_isochrones(network, graph, facilities, access, node_seconds, categories=categories,
                                         minutes=options.minutes, buffer_m=options.isochrone_buffer_m,
@@ -647,7 +757,8 @@ def run(options: RunOptions, *, progress: bool = True) -> RunResult:
                                         progress=progress)
 
     cell_order = ["cell_id", "community", "population", "access", *[minutes_column(c) for c in categories],
-                  "underserved", "missing", "snap_m", *[f"nearest_{c}" for c in categories], "x", "y", "geometry"]
+                  "underserved", "missing", *(["terrain_lost"] if "terrain_lost" in cells else []), "snap_m",
+                  *[f"nearest_{c}" for c in categories], "x", "y", "geometry"]
     cells = cells[cell_order]
     summary = {
         "study_area": _describe_area(options, extract),
@@ -665,6 +776,8 @@ def run(options: RunOptions, *, progress: bool = True) -> RunResult:
         "communities": int(len(communities)),
         "community_source": "file" if options.communities else "derived from major roads, rivers and the boundary",
         "data_sources": _data_sources(options),
+        "terrain_comparison": None if terrain_table is None else terrain_table.set_index("category").to_dict("index"),
+        "cells_losing_coverage_to_terrain": None if terrain_table is None else int((cells["terrain_lost"] != "").sum()),
         "date": f"OSM data of {extract.date}" if getattr(extract, "date", None) else "OSM data date not recorded in the file",
     }
     record = {

@@ -112,12 +112,20 @@ def _run(args: argparse.Namespace) -> int:
     s = result.summary
     print(f"Study area: {s['study_area']}; {s['cells']:,} cells of {s['cell_size_m']:g} m "
           f"({s['cells_no_access']:,} without network access); {s['communities']} communities.")
+    print(f"People: {s['population_source']}")
     for cat, info in s["categories"].items():
         if info["no_data"]:
             print(f"  {cat:<14} NO DATA: no {cat} facility in the data")
         else:
-            print(f"  {cat:<14} {info['facilities']:>5} facilities; {info['share_served']:.1%} within "
-                  f"{s['threshold_minutes']:g} min ({s['population_source'].split(':')[0]})")
+            print(f"  {cat:<14} {info['facilities']:>5} facilities; {info['share_served']:.1%} of people "
+                  f"within {s['threshold_minutes']:g} min")
+    if s.get("terrain_comparison"):
+        print("Share within the threshold: flat adult / terrain adult / elderly / wheelchair")
+        for cat, row in s["terrain_comparison"].items():
+            if row.get("share_flat_adult") is None or row["share_flat_adult"] != row["share_flat_adult"]:
+                continue
+            print(f"  {cat:<14} " + " / ".join(f"{row[f'share_{k}']:.1%}" for k in
+                                                 ("flat_adult", "terrain_adult", "terrain_elderly", "terrain_wheelchair")))
     print(f"Under-served cells: {s['cells_underserved']:,}. Files: {', '.join(str(p) for p in paths.values())}")
     return 0
 

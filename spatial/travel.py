@@ -298,8 +298,9 @@ def _with_facility_nodes(graph: ReverseGraph, access: pd.DataFrame, n_facilities
     cols = np.concatenate([graph.u[edge], graph.v[edge]])
     # An access point AT an end node costs nothing to reach from that node even when the
     # edge itself is impassable (0 * inf would be nan and drop the arc).
-    to_u = np.where(frac == 0.0, 0.0, frac * graph.seconds_uv[edge])
-    to_v = np.where(frac == 1.0, 0.0, (1.0 - frac) * graph.seconds_vu[edge])
+    with np.errstate(invalid="ignore"):
+        to_u = np.where(frac == 0.0, 0.0, frac * graph.seconds_uv[edge])
+        to_v = np.where(frac == 1.0, 0.0, (1.0 - frac) * graph.seconds_vu[edge])
     w = np.concatenate([leg + to_u, leg + to_v])
     finite = np.isfinite(w)
     n_total = graph.n_nodes + n_facilities
@@ -401,7 +402,9 @@ def origin_seconds(
         if len(pairs):
             pe = pairs["edge"].to_numpy()
             d = pairs["fraction"].to_numpy() - pairs["f"].to_numpy()
-            direct = np.where(d >= 0, d * graph.seconds_uv[pe], -d * graph.seconds_vu[pe])
+            with np.errstate(invalid="ignore"):  # 0 * inf on impassable edges: handled below
+                direct = np.where(d >= 0, d * graph.seconds_uv[pe], -d * graph.seconds_vu[pe])
+            direct = np.where(d == 0, 0.0, direct)
             direct = direct + pairs["leg_m"].to_numpy() / speed
             direct = np.where(np.isnan(direct), np.inf, direct)
             np.minimum.at(best, pairs["o"].to_numpy(), direct)
