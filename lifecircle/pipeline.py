@@ -202,6 +202,15 @@ class RunResult:
         Study-area totals per category and run facts, for the map and the record.
     record : dict
         Inputs, counts and timings for ``run.json`` (completed by the writer).
+    categories : tuple of str
+        The categories computed, in order.
+    no_data : tuple of str
+        Categories with no reachable facility in the data.
+    extract : OsmExtract
+        The OSM data read (features for further categories, buildings, roads).
+    access : dict of str to pandas.DataFrame
+        Per category, where its facilities join the network
+        (:func:`lifecircle.spatial.travel.facility_access_points`).
     """
 
     options: RunOptions
@@ -215,6 +224,8 @@ class RunResult:
     record: dict[str, Any]
     categories: tuple[str, ...]
     no_data: tuple[str, ...]
+    extract: Any = None
+    access: dict[str, pd.DataFrame] = field(default_factory=dict)
 
 
 # --------------------------------------------------------------------------- validation
@@ -793,7 +804,7 @@ def run(options: RunOptions, *, progress: bool = True) -> RunResult:
     }
     return RunResult(options=options, network=network, costs=costs, facilities=facilities, cells=cells,
                      communities=comm_summary, isochrones=isochrones, summary=summary, record=record,
-                     categories=categories, no_data=no_data)
+                     categories=categories, no_data=no_data, extract=extract, access=access)
 
 
 #: Attribution for well-known open population and elevation products, matched on file names.
