@@ -56,7 +56,7 @@ lifecircle), in wall and CPU time.
 
 Run::
 
-    /work/venv/bin/python benchmarks/bench_nearest.py            # full run (~5-10 min)
+    /work/venv/bin/python benchmarks/bench_nearest.py            # full run (1.5-5 min on 2 cores)
     /work/venv/bin/python benchmarks/bench_nearest.py --quick    # small tiled network
 
 Results are printed and written as JSON to ``benchmarks/results/``.

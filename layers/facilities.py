@@ -52,6 +52,7 @@ from lifecircle._errors import (
     OptionError,
     UnknownCategoryError,
 )
+from lifecircle.layers._columns import LAT_ALIASES, LON_ALIASES, find_column
 from lifecircle.layers.catalogue import Catalogue, resolve_category
 
 __all__ = [
@@ -67,9 +68,7 @@ log = logging.getLogger(__name__)
 
 CSV_SUFFIXES: tuple[str, ...] = (".csv", ".txt", ".tsv")
 VECTOR_SUFFIXES: tuple[str, ...] = (".geojson", ".json", ".gpkg", ".shp", ".fgb")
-#: Accepted longitude / latitude / name column names (case-insensitive), in order of preference.
-LON_ALIASES: tuple[str, ...] = ("lon", "lng", "long", "longitude", "x", "经度")
-LAT_ALIASES: tuple[str, ...] = ("lat", "latitude", "y", "纬度")
+#: Accepted name column names (case-insensitive), in order of preference; lon/lat: layers/_columns.py.
 NAME_ALIASES: tuple[str, ...] = ("name", "名称", "名字", "name_zh", "title")
 _CHINESE = ("gcj02", "bd09")
 _ALLOWED_TYPES = {0: "Point", 3: "Polygon", 4: "MultiPoint", 6: "MultiPolygon"}
@@ -81,14 +80,6 @@ def _rows(positions: np.ndarray, offset: int) -> str:
     shown = ", ".join(str(int(p) + offset) for p in positions[:_MAX_LISTED])
     more = f" (and {len(positions) - _MAX_LISTED} more)" if len(positions) > _MAX_LISTED else ""
     return f"{'row' if len(positions) == 1 else 'rows'} {shown}{more}"
-
-
-def _find_column(columns: list[Any], aliases: tuple[str, ...]) -> Any | None:
-    folded = {str(c).strip().casefold(): c for c in reversed(columns)}
-    for alias in aliases:
-        if alias.casefold() in folded:
-            return folded[alias.casefold()]
-    return None
 
 
 def _normalise_hint(crs_hint: str | None) -> tuple[str | None, Any]:
@@ -131,8 +122,8 @@ def _read_csv(path: Path) -> pd.DataFrame:
 
 def _points_from_csv(df: pd.DataFrame, path: Path, hint_crs: Any) -> gpd.GeoDataFrame:
     columns = list(df.columns)
-    lon_col = _find_column(columns, LON_ALIASES)
-    lat_col = _find_column(columns, LAT_ALIASES)
+    lon_col = find_column(columns, LON_ALIASES)
+    lat_col = find_column(columns, LAT_ALIASES)
     if lon_col is None or lat_col is None:
         raise FacilitiesFileError(
             f"Facilities file {str(path)!r} has no {'longitude' if lon_col is None else 'latitude'} column: "
@@ -297,7 +288,7 @@ def read_facilities_file(
                 )
             gdf = gdf.set_crs(hint_crs if hint_crs is not None else "EPSG:4326")
 
-    cat_col = category_column if category_column in gdf.columns else _find_column(
+    cat_col = category_column if category_column in gdf.columns else find_column(
         [c for c in gdf.columns if c != gdf.geometry.name], (category_column,)
     )
     if cat_col is None:
@@ -358,7 +349,7 @@ def read_facilities_file(
                 f"longitude/latitude in its CRS {gdf.crs.to_string() if gdf.crs else None}; is the recorded CRS right?"
             )
 
-    name_col = _find_column([c for c in gdf.columns if c not in (cat_col, gdf.geometry.name)], NAME_ALIASES)
+    name_col = find_column([c for c in gdf.columns if c not in (cat_col, gdf.geometry.name)], NAME_ALIASES)
     if name_col is not None:
         names = gdf[name_col].astype(object).where(gdf[name_col].notna(), None).to_numpy()
         names = np.array([None if (n is None or str(n).strip() == "") else str(n).strip() for n in names], dtype=object)

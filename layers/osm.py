@@ -1,8 +1,11 @@
 """Read OpenStreetMap files: the walkable ways and the tagged features lifecircle uses.
 
 One reader, pyosmium (libosmium), handles every local format: ``.osm.pbf``, ``.osm``,
-``.osm.bz2`` and ``.osm.gz``. It is also the fastest of the readers we measured (see
-``benchmarks/bench_readers.py``). The result is an :class:`OsmExtract`: walkable ways as
+``.osm.bz2`` and ``.osm.gz``, and assembles multipolygon areas (parks, hospital grounds) in
+the same pass. ``benchmarks/bench_readers.py`` measures it against pyrosm and osmnx:
+osmnx's ``graph_from_xml`` is about 10x slower on Yuzhong; pyrosm reads a walking network
+from ``.pbf`` faster (it reads nothing but ``.pbf``, and buildings and POIs are further
+passes), see the benchmark README for the figures. The result is an :class:`OsmExtract`: walkable ways as
 flat node arrays (for :func:`lifecircle.spatial.network.build_walk_network`) and a
 GeoDataFrame of tagged features (facilities, buildings, major roads, water, places).
 
@@ -241,13 +244,28 @@ def read_osm(path: str | Path, *, progress: bool = True) -> OsmExtract:
     way_rows: list[tuple[Any, ...]] = []
     feat_rows: list[tuple[str, int, str | None, dict[str, str], bytes]] = []
     road_rows: list[tuple[Any, ...]] = []
+    # Counts are of the objects that pass the key filter (ways with highway=*, tagged features).
     counts = {"nodes_read": 0, "ways_read": 0, "relations_read": 0,
               "walkable_ways": 0, "ways_missing_nodes": 0, "features": 0}
 
+    def keep_piece(way_id: int, run: list[tuple[int, float, float]], tag_row: tuple[Any, ...]) -> None:
+        if len(run) < 2:
+            return
+        refs, run_lon, run_lat = zip(*run)
+        way_ids.append(way_id)
+        way_lengths.append(len(run))
+        node_ids.extend(refs)
+        lons.extend(run_lon)
+        lats.extend(run_lat)
+        way_rows.append(tag_row)
+
+    # Only tagged objects with a key lifecircle uses reach Python (node locations are still
+    # stored for the ways): about 6x fewer objects on Yuzhong.
     processor = (
         osmium.FileProcessor(str(path))
         .with_locations()
         .with_areas(osmium.filter.KeyFilter(*FEATURE_KEYS))
+        .with_filter(osmium.filter.KeyFilter("highway", *FEATURE_KEYS))
     )
     bar = progress_bar(desc=f"reading {path.name}", unit=" objects", unit_scale=True, enabled=progress)
     try:
@@ -290,34 +308,18 @@ def read_osm(path: str | Path, *, progress: bool = True) -> OsmExtract:
                 # A way clipped by the extract's edge has nodes without locations: keep each
                 # run of located nodes as its own piece rather than losing the whole street.
                 tag_row = tuple(tag_dict.get(k) for k in WAY_TAG_COLUMNS)
-                run_refs: list[int] = []
-                run_lon: list[float] = []
-                run_lat: list[float] = []
+                run: list[tuple[int, float, float]] = []
                 clipped = False
                 for n in obj.nodes:
                     loc = n.location
                     if loc.valid():
-                        run_refs.append(n.ref)
-                        run_lon.append(loc.lon)
-                        run_lat.append(loc.lat)
+                        run.append((n.ref, loc.lon, loc.lat))
                         continue
                     clipped = True
-                    if len(run_refs) >= 2:
-                        way_ids.append(obj.id)
-                        way_lengths.append(len(run_refs))
-                        node_ids.extend(run_refs)
-                        lons.extend(run_lon)
-                        lats.extend(run_lat)
-                        way_rows.append(tag_row)
-                    run_refs, run_lon, run_lat = [], [], []
+                    keep_piece(obj.id, run, tag_row)
+                    run = []
                 counts["ways_missing_nodes"] += clipped
-                if len(run_refs) >= 2:
-                    way_ids.append(obj.id)
-                    way_lengths.append(len(run_refs))
-                    node_ids.extend(run_refs)
-                    lons.extend(run_lon)
-                    lats.extend(run_lat)
-                    way_rows.append(tag_row)
+                keep_piece(obj.id, run, tag_row)
             elif obj.is_relation():
                 counts["relations_read"] += 1
             elif obj.is_area():
@@ -341,7 +343,10 @@ def read_osm(path: str | Path, *, progress: bool = True) -> OsmExtract:
 
     total = counts["nodes_read"] + counts["ways_read"] + counts["relations_read"]
     if total == 0:
-        raise OsmFileError(f"OSM file {str(path)!r} holds no OpenStreetMap objects.")
+        raise OsmFileError(
+            f"OSM file {str(path)!r} holds no way and no tagged object lifecircle can use "
+            "(expected highway=*, amenity=*, building=*, leisure=* ...)."
+        )
     if not way_ids:
         raise NoWalkableWaysError(
             f"OSM file {str(path)!r} holds {counts['ways_read']:,} ways but none a pedestrian "

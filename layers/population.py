@@ -38,6 +38,7 @@ import pyproj
 import shapely
 
 from lifecircle._errors import InputNotFoundError, NoCrsError, PopulationError
+from lifecircle.layers._columns import LAT_ALIASES, LON_ALIASES, find_column
 
 __all__ = [
     "PopulationInput",
@@ -55,10 +56,6 @@ POPULATION_ALIASES: tuple[str, ...] = (
     "population", "pop", "value", "people", "residents", "count", "total",
     "常住人口", "人口", "户籍人口",
 )
-#: Column names taken as longitude (EPSG:4326) in a CSV.
-LON_ALIASES: tuple[str, ...] = ("lon", "lng", "long", "longitude", "x", "经度")
-#: Column names taken as latitude (EPSG:4326) in a CSV.
-LAT_ALIASES: tuple[str, ...] = ("lat", "latitude", "y", "纬度")
 #: Population groups that may be carried as shares: name -> accepted column names.
 GROUPS: dict[str, tuple[str, ...]] = {
     "60plus": ("share_60plus", "pop_60plus", "count_60plus", "population_60plus"),
@@ -107,14 +104,6 @@ class PopulationInput:
     groups: tuple[str, ...] = ()
 
 
-def _find_column(columns: list[str], aliases: tuple[str, ...]) -> str | None:
-    lower = {str(c).strip().lower(): c for c in columns}
-    for alias in aliases:
-        if alias.lower() in lower:
-            return lower[alias.lower()]
-    return None
-
-
 def _numeric(values: pd.Series, *, name: str, path: Path) -> np.ndarray:
     """Column as float64; any non-numeric, infinite or negative value is an error."""
     num = pd.to_numeric(values, errors="coerce")
@@ -137,13 +126,13 @@ def _numeric(values: pd.Series, *, name: str, path: Path) -> np.ndarray:
 
 def _population_column(columns: list[str], value_column: str | None, path: Path) -> str:
     if value_column is not None:
-        col = _find_column(columns, (value_column,))
+        col = find_column(columns, (value_column,))
         if col is None:
             raise PopulationError(
                 f"{path}: value_column {value_column!r} is not a column; columns found: {list(columns)}."
             )
         return col
-    col = _find_column(columns, POPULATION_ALIASES)
+    col = find_column(columns, POPULATION_ALIASES)
     if col is None:
         raise PopulationError(
             f"{path}: no population column; expected one of {list(POPULATION_ALIASES)} "
@@ -157,7 +146,7 @@ def _group_shares(table: pd.DataFrame, population: np.ndarray, path: Path) -> di
     out: dict[str, np.ndarray] = {}
     columns = list(table.columns)
     for group, names in GROUPS.items():
-        col = _find_column(columns, names)
+        col = find_column(columns, names)
         if col is None:
             continue
         vals = _numeric(table[col], name=str(col), path=path)
@@ -186,8 +175,8 @@ def _read_csv(path: Path, value_column: str | None) -> PopulationInput:
     except (pd.errors.EmptyDataError, pd.errors.ParserError) as exc:
         raise PopulationError(f"{path}: not a readable CSV ({exc}).") from exc
     columns = list(table.columns)
-    lon_col = _find_column(columns, LON_ALIASES)
-    lat_col = _find_column(columns, LAT_ALIASES)
+    lon_col = find_column(columns, LON_ALIASES)
+    lat_col = find_column(columns, LAT_ALIASES)
     if lon_col is None or lat_col is None:
         raise PopulationError(
             f"{path}: a population CSV needs longitude and latitude columns (EPSG:4326), e.g. "

@@ -66,6 +66,14 @@ COORD_DECIMALS = 6
 # Simplification tolerances in metres, applied in the input's metric CRS: far below what a
 # screen shows at street zoom, large enough to drop the vertices of buffered curves.
 _SIMPLIFY_M = {"edges": 1.0, "communities": 2.0, "isochrones": 3.0, "facilities": 1.0}
+#: Per-facility isochrones are an overview drawn as thin outlines: simplified harder, and
+#: harder again (next tolerance) while their data exceed the budget; left out beyond the
+#: last one so that a district with thousands of facilities still gives a page of a few MB.
+#: Yuzhong (61 facilities, raster isochrones): 0.28 MB at 5 m against 1.0 MB at 3 m.
+_FACILITY_ISO_SIMPLIFY_M = (5.0, 10.0, 20.0)
+_FACILITY_ISO_BUDGET_BYTES = 3_000_000
+_TIER_STATUSES = ("pass", "fail", "unknown")
+_TERRAIN_SCENARIOS = ("flat_adult", "terrain_adult", "terrain_elderly", "terrain_wheelchair")
 
 _MINUTES_PREFIXES = ("minutes_", "minutes_to_")
 
@@ -146,9 +154,9 @@ def _num(value: Any, digits: int = 1) -> float | None:
 
 def _split(value: Any) -> list[str]:
     """Comma-separated category names -> list (empty for "", None, NaN)."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
         return []
-    if isinstance(value, (list, tuple)):
+    if isinstance(value, (list, tuple, set, np.ndarray)):
         return [str(v).strip() for v in value if str(v).strip()]
     return [part.strip() for part in str(value).split(",") if part.strip()]
 
@@ -198,7 +206,40 @@ def _fmt_min(value: Any) -> str:
     return "–" if x is None else f"{x:.1f}"
 
 
-def _community_html(row: pd.Series, cats: list[dict[str, Any]], lang: str, threshold: float) -> tuple[str, str]:
+def _tier_label(tier: Any, tier_name: Any, lang: str) -> str:
+    """``"15min"`` -> "15分钟生活圈"; else the tier's own name, else its key (unescaped)."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(?:min|mins|minutes?|分钟)\s*", str(tier))
+    if match:
+        return style.text("tier_minutes", lang, minutes=match.group(1))
+    if tier_name is not None and not (isinstance(tier_name, float) and math.isnan(tier_name)) and str(tier_name).strip():
+        return str(tier_name)
+    return str(tier)
+
+
+def _tiers_html(rows: list[Mapping[str, Any]], lang: str) -> str:
+    """A community's tiers: pass/fail/unknown and the missing (and unassessed) requirements."""
+    t = lambda key, **kw: _esc(style.text(key, lang, **kw))  # noqa: E731
+    labels = lambda items: _esc(_join([style.category_label(i, lang) for i in items], lang))  # noqa: E731
+    lines = []
+    for r in rows:
+        status = r["status"]
+        line = (
+            f'<tr class="lc-tier-{status}"><th>{_esc(_tier_label(r["tier"], r.get("tier_name"), lang))}</th>'
+            f'<td style="color:{style.TIER_STATUS_COLORS[status]}"><b>{t(status)}</b></td><td>'
+        )
+        missing, unassessed = _split(r.get("missing")), _split(r.get("not_assessed"))
+        notes = []
+        if missing:
+            notes.append(f'<span class="lc-lacks"><b>{t("missing")}</b>: {labels(missing)}</span>')
+        if unassessed:
+            notes.append(f'<span class="lc-nodata">{t("not_assessed")}: {labels(unassessed)}</span>')
+        lines.append(line + "<br>".join(notes) + "</td></tr>")
+    return f'<div class="lc-tiers"><b>{t("tiers")}</b><table class="lc-table lc-tier-table">{"".join(lines)}</table></div>'
+
+
+def _community_html(
+    row: pd.Series, cats: list[dict[str, Any]], lang: str, threshold: float, tiers: list[Mapping[str, Any]] | None = None
+) -> tuple[str, str]:
     """Popup of one community, and its short has/lacks block reused in cell popups."""
     t = lambda key, **kw: _esc(style.text(key, lang, **kw))  # noqa: E731
     label = {c["name"]: c["label"] for c in cats}
@@ -232,7 +273,7 @@ def _community_html(row: pd.Series, cats: list[dict[str, Any]], lang: str, thres
     popup = (
         f'<div class="lc-popup"><div class="lc-popup-title">{_esc(row.get("name"))}</div>'
         f'<div>{t("population")}: {_fmt_int(row.get("population"))}</div>'
-        f"{table}{hl}</div>"
+        f"{table}{hl}{_tiers_html(tiers, lang) if tiers else ''}</div>"
     )
     return popup, hl
 
@@ -248,7 +289,61 @@ def _facility_html(row: pd.Series, cat: dict[str, Any], lang: str) -> str:
     return f'<div class="lc-popup"><div class="lc-popup-title">{name_html}</div><div>{_esc(cat["label"])}</div>{osm}</div>'
 
 
-def _summary_html(summary: Mapping[str, Any], cats: list[dict[str, Any]], lang: str, threshold: float) -> str:
+def _terrain_summary_html(summary: Mapping[str, Any], cats: list[dict[str, Any]], lang: str, threshold: float) -> str:
+    """Shares within the threshold per category: flat adult against terrain adult, elderly
+    and wheelchair walks (``summary["terrain_comparison"]``), and the count of cells lost."""
+    t = lambda key, **kw: _esc(style.text(key, lang, **kw))  # noqa: E731
+    table = summary.get("terrain_comparison")
+    if not isinstance(table, Mapping):
+        return ""
+    rows = []
+    for c in cats:
+        entry = table.get(c["name"])
+        if not isinstance(entry, Mapping):
+            continue
+        shares = [_num(entry.get(f"share_{s}"), 4) for s in _TERRAIN_SCENARIOS]
+        if c["noData"] or all(x is None for x in shares):
+            rows.append(f'<tr class="lc-nodata-row"><th>{_esc(c["label"])}</th><td colspan="4">{t("no_data")}</td></tr>')
+        else:
+            rows.append(f'<tr><th>{_esc(c["label"])}</th>' + "".join(f"<td>{_fmt_share(x)}</td>" for x in shares) + "</tr>")
+    if not rows:
+        return ""
+    head = "<tr><th></th>" + "".join(f"<th>{t(s)}</th>" for s in _TERRAIN_SCENARIOS) + "</tr>"
+    lost = summary.get("cells_losing_coverage_to_terrain")
+    lost_html = "" if _num(lost, 0) is None else f'<div>{t("cells_losing")}: <b>{_fmt_int(lost)}</b></div>'
+    return (
+        f'<div class="lc-terrain-summary"><div class="lc-summary-title">{t("terrain_table", threshold=f"{threshold:g}")}</div>'
+        f'<table class="lc-table lc-terrain-table">{head}{"".join(rows)}</table>{lost_html}</div>'
+    )
+
+
+def _tier_summary_html(tiers: pd.DataFrame | None, lang: str, names: Iterable[str] | None = None) -> str:
+    """Communities passing, failing and unknown per tier (of the map's communities, ``names``, if any)."""
+    if tiers is not None and names is not None:
+        tiers = tiers[tiers["community"].astype(str).isin(set(names))]
+    if tiers is None or len(tiers) == 0:
+        return ""
+    t = lambda key, **kw: _esc(style.text(key, lang, **kw))  # noqa: E731
+    rows = []
+    for tier, group in tiers.groupby("tier", sort=False):
+        counts = group["status"].value_counts()
+        name = group["tier_name"].iloc[0] if "tier_name" in group.columns else None
+        rows.append(
+            f"<tr><th>{_esc(_tier_label(tier, name, lang))}</th><td>"
+            + t("tier_counts", pass_=int(counts.get("pass", 0)), fail=int(counts.get("fail", 0)), unknown=int(counts.get("unknown", 0)))
+            + "</td></tr>"
+        )
+    return f'<div class="lc-summary-title">{t("tiers")}</div><table class="lc-table lc-kv lc-tier-summary">{"".join(rows)}</table>'
+
+
+def _summary_html(
+    summary: Mapping[str, Any],
+    cats: list[dict[str, Any]],
+    lang: str,
+    threshold: float,
+    tiers: pd.DataFrame | None = None,
+    community_names: Iterable[str] | None = None,
+) -> str:
     t = lambda key, **kw: _esc(style.text(key, lang, **kw))  # noqa: E731
     items = []
     for key in ("study_area", "profile", "population_source", "date"):
@@ -277,6 +372,7 @@ def _summary_html(summary: Mapping[str, Any], cats: list[dict[str, Any]], lang: 
         f'<details open><summary>{t("summary")}</summary>'
         f'<div class="lc-summary-title">{t("title")}</div>'
         f'<table class="lc-table lc-kv">{"".join(items)}</table>{per_cat}'
+        f"{_terrain_summary_html(summary, cats, lang, threshold)}{_tier_summary_html(tiers, lang, community_names)}"
         f'<div class="lc-sources"><b>{t("data_sources")}</b><ul>{src}</ul></div></details>'
     )
 
@@ -297,11 +393,15 @@ def _swatch(color: str, *, kind: str = "fill", extra: str = "") -> str:
         "outline": f"border:2px solid {color};background:transparent",
         "dot": f"background:{color};border-radius:50%;border:1.5px solid #fff;box-shadow:0 0 0 1px #555",
         "dash": f"border:1.5px dashed {color};background:{color}22",
+        "line": f"border:1px solid {color};background:transparent;height:9px;border-radius:40%",
+        "hatch": f"border:1.5px dashed {color};background:repeating-linear-gradient(45deg,{color} 0 1.5px,transparent 1.5px 4.5px)",
     }[kind]
     return f'<i class="lc-swatch" style="{css};{extra}"></i>'
 
 
-def _legend_html(cats: list[dict[str, Any]], lang: str, threshold: float) -> str:
+def _legend_html(
+    cats: list[dict[str, Any]], lang: str, threshold: float, *, terrain: bool = False, sites: bool = False, facility_iso: bool = False
+) -> str:
     t = lambda key, **kw: _esc(style.text(key, lang, **kw))  # noqa: E731
     first = _esc(cats[0]["label"]) if cats else ""
     lines = [f'<details open><summary>{t("legend")}</summary>']
@@ -315,11 +415,18 @@ def _legend_html(cats: list[dict[str, Any]], lang: str, threshold: float) -> str
     lines.append(f'<div>{_swatch(style.NO_DATA_COLOR)}{t("no_data")}</div>')
     lines.append(f'<div class="lc-legend-title">{t("underserved")}</div>')
     lines.append(f'<div>{_swatch(style.UNDERSERVED_COLOR, kind="outline")}{t("underserved_note", threshold=f"{threshold:g}")}</div>')
+    if terrain:
+        lines.append(f'<div class="lc-legend-title">{t("terrain_lost")}</div>')
+        lines.append(f'<div>{_swatch(style.TERRAIN_LOST_COLOR, kind="hatch")}{t("terrain_lost_note", threshold=f"{threshold:g}")}</div>')
     lines.append(f'<div class="lc-legend-title">{_esc(style.text("facilities", lang, cat="")).rstrip(": ：")}</div>')
     for c in cats:
         note = f' ({t("no_data")})' if c["noData"] else ""
         lines.append(f'<div>{_swatch(c["color"], kind="dot")}{_esc(c["label"])}{note}</div>')
     lines.append(f'<div>{_swatch("#555555", kind="dash")}{t("isochrone", threshold=f"{threshold:g}", cat="").rstrip(": ：")}</div>')
+    if facility_iso:
+        lines.append(f'<div>{_swatch("#555555", kind="line")}{t("facility_isochrones", threshold=f"{threshold:g}")}</div>')
+    if sites:
+        lines.append(f'<div><i class="lc-swatch lc-site-swatch">1</i>{t("sites")}</div>')
     cov = _esc(style.text("coverage", lang, threshold=f"{threshold:g}", cat="§")).replace("§", cat_span)
     lines.append(f'<div class="lc-legend-title">{t("communities")}</div><div class="lc-note">{cov}</div>')
     bounds = [b for b, _ in style.COVERAGE_BINS] + [1.0]
@@ -371,9 +478,13 @@ def _category_info(
     return cats
 
 
-def _cell_collection(cells: gpd.GeoDataFrame, cats: list[dict[str, Any]], *, shift: str) -> tuple[str, np.ndarray]:
+def _cell_collection(cells: gpd.GeoDataFrame, cats: list[dict[str, Any]], *, shift: str) -> tuple[str, np.ndarray, int]:
     """Cells with minutes per category as one array (``m``), access (``a``), under-served
-    (``u``, only for categories with data) and the missing categories' indices (``x``)."""
+    (``u``, only for categories with data), the missing categories' indices (``x``) and,
+    with a ``terrain_lost`` column, the indices of the categories lost to terrain (``t``,
+    only on cells that lose one; no-data and unknown categories left out).
+
+    Also returns the number of cells losing coverage to terrain."""
     index = {c["name"]: i for i, c in enumerate(cats)}
     n = len(cells)
     minutes = np.full((n, len(cats)), np.nan)
@@ -393,6 +504,12 @@ def _cell_collection(cells: gpd.GeoDataFrame, cats: list[dict[str, Any]], *, shi
     missing_idx = [[index[c] for c in _split(v) if c in index and not cats[index[c]]["noData"]] for v in cells["missing"]]
     # .tolist() turns numpy scalars into Python ones, which json can write.
     cell_ids = cells["cell_id"].tolist() if "cell_id" in cells.columns else list(range(n))
+    if "terrain_lost" in cells.columns:
+        lost_idx = [
+            sorted({index[c] for c in _split(v) if c in index and not cats[index[c]]["noData"]}) for v in cells["terrain_lost"]
+        ]
+    else:
+        lost_idx = [[] for _ in range(n)]
     props = [
         {
             "id": cid if isinstance(cid, (int, str)) else str(cid),
@@ -402,22 +519,37 @@ def _cell_collection(cells: gpd.GeoDataFrame, cats: list[dict[str, Any]], *, shi
             "m": [None if math.isnan(x) else float(x) for x in row],
             "u": int(bool(us) and bool(acc) and len(miss) > 0),
             "x": miss,
+            **({"t": lost} if lost else {}),
         }
-        for cid, comm, pop, acc, row, us, miss in zip(
-            cell_ids, cells["community"].tolist(), population, on_network, minutes, underserved, missing_idx, strict=True
+        for cid, comm, pop, acc, row, us, miss, lost in zip(
+            cell_ids, cells["community"].tolist(), population, on_network, minutes, underserved, missing_idx, lost_idx, strict=True
         )
     ]
     geoms = _display_geometries(cells, simplify_m=0.0, shift=shift)
-    return _feature_collection(geoms, props), geoms
+    return _feature_collection(geoms, props), geoms, sum(1 for x in lost_idx if x)
 
 
 def _community_collection(
-    communities: gpd.GeoDataFrame, cats: list[dict[str, Any]], *, lang: str, threshold: float, shift: str
+    communities: gpd.GeoDataFrame,
+    cats: list[dict[str, Any]],
+    *,
+    lang: str,
+    threshold: float,
+    shift: str,
+    tiers: pd.DataFrame | None = None,
 ) -> tuple[str, np.ndarray]:
-    """Communities: name (``n``), share per category (``s``), popup and has/lacks HTML."""
+    """Communities: name (``n``), share per category (``s``), popup (with the standard's
+    tiers when given) and has/lacks HTML."""
+    by_name: dict[str, list[dict[str, Any]]] = {}
+    if tiers is not None:
+        for rec in tiers.to_dict("records"):
+            by_name.setdefault(str(rec["community"]), []).append(rec)
+        unknown = sorted(set(by_name) - set(communities["name"].astype(str)))
+        if unknown:
+            log.info("map: tiers of %d name(s) not among the communities left out (%s)", len(unknown), ", ".join(unknown[:5]))
     props = []
     for _, row in communities.iterrows():
-        popup, hl = _community_html(row, cats, lang, threshold)
+        popup, hl = _community_html(row, cats, lang, threshold, by_name.get(str(row.get("name"))))
         name = row.get("name")
         props.append(
             {
@@ -471,6 +603,105 @@ def _isochrone_collection(isochrones: gpd.GeoDataFrame, cats: list[dict[str, Any
     return _feature_collection(geoms, props), geoms
 
 
+def _facility_isochrone_collection(isochrones: gpd.GeoDataFrame, cats: list[dict[str, Any]], *, shift: str) -> tuple[str, int]:
+    """Per-facility isochrones (``k`` = category index) of categories whose union is drawn.
+
+    Simplified at the first tolerance of :data:`_FACILITY_ISO_SIMPLIFY_M` that keeps their
+    data within :data:`_FACILITY_ISO_BUDGET_BYTES`; left out (empty collection) if none does.
+    """
+    empty = '{"type":"FeatureCollection","features":[]}'
+    if len(isochrones) == 0 or "facility" not in isochrones.columns:
+        return empty, 0
+    index = {c["name"]: i for i, c in enumerate(cats)}
+    cat = isochrones["category"].astype(str)
+    facility = pd.to_numeric(isochrones["facility"], errors="coerce")
+    has_union = cat[facility == -1].unique()
+    iso = isochrones[cat.isin(index) & cat.isin(has_union) & (facility >= 0)]
+    if len(iso) == 0:
+        return empty, 0
+    # Facility order within a category: the same drawing order for the same inputs.
+    order = np.lexsort((pd.to_numeric(iso["facility"]).to_numpy(), iso["category"].astype(str).map(index).to_numpy()))
+    iso = iso.iloc[order]
+    props = [{"k": index[c]} for c in iso["category"].astype(str)]
+    for tol in _FACILITY_ISO_SIMPLIFY_M:
+        fc = _feature_collection(_display_geometries(iso, simplify_m=tol, shift=shift), props)
+        if len(fc.encode("utf-8")) <= _FACILITY_ISO_BUDGET_BYTES:
+            log.info("map: %d per-facility isochrones, simplified at %g m: %.2f MB", len(iso), tol, len(fc.encode("utf-8")) / 1e6)
+            return fc, len(iso)
+    log.warning(
+        "map: %d per-facility isochrones exceed %.1f MB even simplified at %g m; left out of the map (they are in the results file)",
+        len(iso), _FACILITY_ISO_BUDGET_BYTES / 1e6, _FACILITY_ISO_SIMPLIFY_M[-1],
+    )
+    return empty, 0
+
+
+def _site_html(row: Mapping[str, Any], label: str, lang: str) -> str:
+    t = lambda key, **kw: _esc(style.text(key, lang, **kw))  # noqa: E731
+    extra = ""
+    if "cumulative" in row:
+        extra = f'<div>{t("cumulative_gain")}: {_fmt_int(row.get("cumulative"))}</div>'
+    return (
+        f'<div class="lc-popup"><div class="lc-popup-title">{t("site_title", rank=_rank_text(row.get("rank")))}</div>'
+        f"<div>{_esc(label)}</div>"
+        f'<div>{t("marginal_gain")}: <b>{_fmt_int(row.get("marginal_gain"))}</b></div>{extra}</div>'
+    )
+
+
+def _rank_text(rank: Any) -> str:
+    x = _num(rank, 3)
+    if x is None:
+        return "" if rank is None else str(rank)
+    return f"{x:g}"
+
+
+def _site_collection(
+    sites: gpd.GeoDataFrame, cats: list[dict[str, Any]], categories: list[str], *, lang: str, shift: str
+) -> tuple[str, np.ndarray]:
+    """Suggested sites: rank (``r``), colour (``col``), popup (``html``); points (the
+    representative point of any other geometry), drawn categories first in their order,
+    then by rank."""
+    if len(sites) == 0:
+        return '{"type":"FeatureCollection","features":[]}', np.array([], dtype=object)
+    index = {c["name"]: i for i, c in enumerate(cats)}
+    cat = sites["category"].astype(str)
+    rank = pd.to_numeric(sites["rank"], errors="coerce").fillna(np.inf).to_numpy()
+    order = np.lexsort((np.arange(len(sites)), rank, cat.map(lambda c: index.get(c, len(index))).to_numpy()))
+    sites = sites.iloc[order]
+    pts = sites.geometry.copy()
+    not_point = ~pts.geom_type.isin(["Point"]) & ~pts.is_empty & pts.notna()
+    if not_point.any():
+        pts[not_point] = pts[not_point].representative_point()
+    geoms = _display_geometries(gpd.GeoDataFrame(geometry=pts, crs=sites.crs), simplify_m=0.0, shift=shift)
+    all_cats = list(dict.fromkeys([*categories, *cat.tolist()]))
+    props = []
+    for rec in sites.drop(columns=sites.geometry.name).to_dict("records"):
+        c = str(rec["category"])
+        label = cats[index[c]]["label"] if c in index else style.category_label(c, lang)
+        props.append(
+            {
+                "r": _rank_text(rec.get("rank")),
+                "col": cats[index[c]]["color"] if c in index else style.category_color(c, all_cats),
+                "html": _site_html(rec, label, lang),
+            }
+        )
+    return _feature_collection(geoms, props), geoms
+
+
+def _check_tiers(tiers: Any) -> pd.DataFrame | None:
+    """Validate the per-community standard results (``community``, ``tier``, ``status``, ``missing``)."""
+    if tiers is None:
+        return None
+    if not isinstance(tiers, pd.DataFrame):
+        raise OptionError(f"tiers must be a DataFrame; found {type(tiers).__name__}.")
+    missing = [c for c in ("community", "tier", "status", "missing") if c not in tiers.columns]
+    if missing:
+        raise OptionError(f"tiers lacks column(s) {', '.join(missing)}; found columns {', '.join(map(str, tiers.columns))}.")
+    bad = sorted(set(tiers["status"].astype(str)) - set(_TIER_STATUSES))
+    if bad:
+        raise OptionError(f"tiers status must be one of {', '.join(_TIER_STATUSES)}; found {', '.join(map(repr, bad))}.")
+    return tiers
+
+
 def _edge_collection(edges: gpd.GeoDataFrame, *, shift: str) -> str:
     """Street lines; steps flagged (``s``) to be drawn dashed."""
     geoms = _display_geometries(edges, simplify_m=_SIMPLIFY_M["edges"], shift=shift)
@@ -514,6 +745,16 @@ _CSS = """
 .lc-has b { color: #1a7837; }
 .lc-select select { font: inherit; max-width: 200px; }
 .lc-select label { font-weight: bold; margin-right: 4px; }
+.lc-terrain b { color: #543005; }
+.lc-tier-table td { text-align: left; }
+.lc-terrain-table th, .lc-terrain-table td { padding: 1px 3px; }
+.lc-terrain-table tr:first-child th { white-space: nowrap; font-size: 11px; }
+.lc-site { background: transparent; border: none; }
+.lc-site span, .lc-site-swatch { display: block; width: 22px; height: 22px; line-height: 17px; border-radius: 50%; background: #fff;
+  border: 3px solid #333; box-sizing: border-box; text-align: center; font-weight: bold; font-size: 11px; color: #222;
+  font-style: normal; box-shadow: 0 1px 4px rgba(0,0,0,.55); }
+i.lc-site-swatch { display: inline-block; width: 16px; height: 16px; line-height: 12px; border-width: 2px; font-size: 9px;
+  margin-right: 6px; vertical-align: -3px; }
 """
 
 _JS = r"""
@@ -538,6 +779,15 @@ _JS = r"""
   }
   pane("lc-edges", 250, true); pane("lc-community-fill", 380); pane("lc-cells", 400); pane("lc-isochrones", 420, true);
   pane("lc-underserved", 430); pane("lc-community-line", 445, true); pane("lc-facilities", 460);
+  pane("lc-facility-isochrones", 415, true); pane("lc-terrain", 435); pane("lc-sites", 620);
+  // The hatch of the terrain layer: an SVG pattern any SVG path of the page can fill with.
+  var NS = "http://www.w3.org/2000/svg", defs = document.createElementNS(NS, "svg");
+  defs.setAttribute("width", "0"); defs.setAttribute("height", "0"); defs.setAttribute("aria-hidden", "true");
+  defs.style.position = "absolute";
+  defs.innerHTML = '<defs><pattern id="lc-hatch" patternUnits="userSpaceOnUse" width="7" height="7" patternTransform="rotate(45)">' +
+    '<rect width="7" height="7" fill="#ffffff" fill-opacity="0.25"></rect>' +
+    '<line x1="0" y1="0" x2="0" y2="7" stroke="' + C.terrain + '" stroke-width="2.2"></line></pattern></defs>';
+  document.body.appendChild(defs);
 
   function bandColor(m) {
     for (var i = 0; i < D.bands.length; i++) { if (m < D.bands[i].high || D.bands[i].high === null) { return D.bands[i].color; } }
@@ -571,6 +821,7 @@ _JS = r"""
       cats.forEach(function (c, i) { h += "<tr><th>" + esc(c.label) + "</th><td>" + minutesText(p.m[i], c) + "</td></tr>"; });
       h += "</table>";
       if (p.x.length) { h += '<div class="lc-lacks"><b>' + esc(T.missing) + "</b>: " + p.x.map(function (i) { return esc(cats[i].label); }).join(esc(T.sep)) + "</div>"; }
+      if (p.t && p.t.length) { h += '<div class="lc-terrain"><b>' + esc(D.labels.terrainLost) + "</b>: " + p.t.map(function (i) { return esc(cats[i].label); }).join(esc(T.sep)) + "</div>"; }
     }
     if (communityHl[p.c]) { h += '<hr style="margin:4px 0">' + '<div class="lc-note">' + esc(T.community) + "</div>" + communityHl[p.c]; }
     return h + "</div>";
@@ -599,6 +850,35 @@ _JS = r"""
   var communityLine = L.geoJSON(D.communities, {pane: "lc-community-line", interactive: false,
     style: function () { return {color: "#333", weight: 1.6, opacity: 0.85, fill: false}; }});
   layers.communities = L.featureGroup([communityFill, communityLine]);
+  if (D.terrain) {
+    layers.terrain = L.geoJSON(D.cells, {pane: "lc-terrain", filter: function (f) { return !!(f.properties.t && f.properties.t.length); },
+      style: function () { return {color: C.terrain, weight: 1.4, dashArray: "4 3", fillColor: "url(#lc-hatch)", fillOpacity: 0.9}; },
+      onEachFeature: function (f, l) { l.bindPopup(function () { return cellPopup(f.properties); }, {maxWidth: 320}); }});
+  }
+  if (D.facilityIsochrones) {
+    // One layer that shows the selected category's per-facility isochrones (built on first use).
+    layers.facilityIsochrones = L.layerGroup(); layers.facilityIsochronesByCat = {};
+  }
+  function showFacilityIsochrones() {
+    if (!layers.facilityIsochrones) { return; }
+    var k = state.k, c = cats[k], by = layers.facilityIsochronesByCat;
+    if (!by[k]) {
+      by[k] = L.geoJSON(D.facilityIsochrones, {pane: "lc-facility-isochrones", interactive: false,
+        filter: function (f) { return f.properties.k === k; },
+        style: function () { return {color: c.color, weight: 1.1, opacity: 0.8, fill: false}; }});
+    }
+    layers.facilityIsochrones.clearLayers(); layers.facilityIsochrones.addLayer(by[k]);
+  }
+  showFacilityIsochrones();
+  if (D.sites) {
+    layers.sites = L.geoJSON(D.sites, {pane: "lc-sites",
+      pointToLayer: function (f, latlng) {
+        var p = f.properties;
+        return L.marker(latlng, {pane: "lc-sites", keyboard: false, icon: L.divIcon({className: "lc-site", iconSize: [22, 22],
+          html: '<span style="border-color:' + esc(p.col) + '">' + esc(p.r) + "</span>"})});
+      },
+      onEachFeature: function (f, l) { l.bindPopup(f.properties.html, {maxWidth: 300}); }});
+  }
   layers.isochrones = []; layers.facilities = [];
   cats.forEach(function (c, i) {
     layers.isochrones.push(L.geoJSON(D.isochrones, {pane: "lc-isochrones", interactive: false,
@@ -629,8 +909,11 @@ _JS = r"""
   addOverlay("travel", T.travel_time, layers.travel, true);
   addOverlay("communities", T.communities, layers.communities, true);
   addOverlay("underserved", T.underserved, layers.underserved, false);
+  if (layers.terrain) { addOverlay("terrain", D.labels.terrain, layers.terrain, false); }
   cats.forEach(function (c, i) { addOverlay("isochrone:" + c.name, c.isoLabel, layers.isochrones[i], false); });
+  if (layers.facilityIsochrones) { addOverlay("facility-isochrones", D.labels.facilityIsochrones, layers.facilityIsochrones, false); }
   cats.forEach(function (c, i) { addOverlay("facilities:" + c.name, c.facLabel, layers.facilities[i], !c.noData); });
+  if (layers.sites) { addOverlay("sites", D.labels.sites, layers.sites, true); }
 
   // One selector for the category shown by the travel-time and community layers.
   var Select = L.Control.extend({
@@ -649,7 +932,7 @@ _JS = r"""
   });
   function setCategory(k) {
     state.k = k;
-    layers.travel.setStyle(cellStyle); communityFill.setStyle(communityStyle);
+    layers.travel.setStyle(cellStyle); communityFill.setStyle(communityStyle); showFacilityIsochrones();
     var spans = document.querySelectorAll(".lc-legend-cat");
     for (var i = 0; i < spans.length; i++) { spans[i].textContent = cats[k].label; }
     var sel = document.getElementById("lc-category"); if (sel) { sel.value = String(k); }
@@ -728,6 +1011,9 @@ def build_map(
     lang: str = "zh",
     basemap: str = "none",
     tianditu_key: str | None = None,
+    sites: gpd.GeoDataFrame | None = None,
+    tiers: pd.DataFrame | None = None,
+    facility_isochrones: bool = True,
 ) -> folium.Map:
     """Draw a run's results as an interactive, self-contained Leaflet map.
 
@@ -737,7 +1023,11 @@ def build_map(
         Grid cells (polygons, any CRS): ``cell_id``, ``community``, ``population``,
         ``access`` (``"network"``/``"no_access"``), ``minutes_<cat>`` (or
         ``minutes_to_<cat>``) per category (NaN = unreachable or no access),
-        ``underserved`` (bool), ``missing`` (comma-separated categories).
+        ``underserved`` (bool), ``missing`` (comma-separated categories); optionally
+        ``terrain_lost`` (comma-separated categories the cell reaches within the threshold
+        as a flat adult but not for this run's walker on the terrain, ``""`` when none):
+        when present, a layer hatches the cells that lose coverage and their popups list
+        what they lose.
     communities : geopandas.GeoDataFrame or None
         ``name``, ``population``, ``share_<cat>`` (0..1), ``median_<cat>``, ``p90_<cat>``,
         ``has`` and ``lacks`` (comma-separated), polygons.
@@ -746,7 +1036,9 @@ def build_map(
     isochrones : geopandas.GeoDataFrame or None
         ``category``, ``facility`` (-1 marks the union of a category), ``minutes``,
         polygons. The map draws the unions; a category without a union row draws its
-        per-facility rows.
+        per-facility rows. The per-facility rows of categories with a union form one more
+        layer, off by default, that follows the category selector (see
+        ``facility_isochrones``).
     edges : geopandas.GeoDataFrame or None
         The walking network's lines (``highway`` optional); drawn as the base when
         ``basemap="none"``.
@@ -755,7 +1047,10 @@ def build_map(
         ``data_sources`` (list of str), and per category ``{"facilities", "people_served",
         "share_served", "no_data"}`` under ``summary["categories"][cat]`` or ``summary[cat]``.
         A category is drawn as "no data" when its ``no_data`` is true, when it is in the
-        list ``summary["no_data"]``, or when ``facilities`` holds none of it.
+        list ``summary["no_data"]``, or when ``facilities`` holds none of it. Optionally
+        ``terrain_comparison`` (``{category: {"share_flat_adult", "share_terrain_adult",
+        "share_terrain_elderly", "share_terrain_wheelchair", ...}}``, None/NaN for no data)
+        and ``cells_losing_coverage_to_terrain`` (int), shown as a table in the summary panel.
     categories : list of str
         Categories in display order.
     threshold_minutes : float
@@ -764,6 +1059,20 @@ def build_map(
     basemap : {"none", "osm", "tianditu", "gaode"}, default "none"
     tianditu_key : str, optional
         Required for ``basemap="tianditu"``.
+    sites : geopandas.GeoDataFrame, optional
+        Suggested new facility sites: ``category``, ``rank``, ``marginal_gain`` (people
+        newly served), optionally ``cumulative``; points (other geometries are drawn at a
+        representative point). Drawn as numbered markers in the layer "suggested sites".
+    tiers : pandas.DataFrame, optional
+        Per-community results of a life-circle standard
+        (:func:`lifecircle.spatial.standards.score_communities`): ``community`` (matched to
+        ``communities["name"]``), ``tier`` (e.g. ``"15min"``), ``status`` (``"pass"``,
+        ``"fail"`` or ``"unknown"``), ``missing`` (tuple or comma-separated requirement
+        keys), optionally ``tier_name`` and ``not_assessed``. Community popups then list
+        each tier; the summary counts communities per tier and status.
+    facility_isochrones : bool, default True
+        Send the per-facility isochrones (simplified at 5 m or more, left out when larger
+        than about 3 MB); False leaves them out.
 
     Returns
     -------
@@ -798,13 +1107,20 @@ def build_map(
     facilities = _check_frame(facilities, "facilities", ["category"])
     isochrones = _check_frame(isochrones, "isochrones", ["category"])
     edges = _check_frame(edges, "edges", [])
+    site_frame = None if sites is None else _check_frame(sites, "sites", ["category", "rank", "marginal_gain"])
+    tiers = _check_tiers(tiers)
     assets = leaflet_assets()  # fail before the work if Leaflet is missing
 
     cats = _category_info(categories, summary=summary, facilities=facilities, lang=lang, threshold=threshold)
-    cells_fc, cell_geoms = _cell_collection(cells, cats, shift=base.shift)
-    comm_fc, comm_geoms = _community_collection(communities, cats, lang=lang, threshold=threshold, shift=base.shift)
+    cells_fc, cell_geoms, n_terrain = _cell_collection(cells, cats, shift=base.shift)
+    has_terrain = "terrain_lost" in cells.columns
+    comm_fc, comm_geoms = _community_collection(communities, cats, lang=lang, threshold=threshold, shift=base.shift, tiers=tiers)
     fac_fc, fac_geoms, n_fac = _facility_collection(facilities, cats, lang=lang, shift=base.shift)
     iso_fc, iso_geoms = _isochrone_collection(isochrones, cats, shift=base.shift)
+    fiso_fc, n_fiso = _facility_isochrone_collection(isochrones, cats, shift=base.shift) if facility_isochrones else (None, 0)
+    sites_fc, site_geoms = (None, np.array([], dtype=object)) if site_frame is None else _site_collection(
+        site_frame, cats, categories, lang=lang, shift=base.shift
+    )
     # Streets: only as the offline base.
     edges_fc = _edge_collection(edges, shift=base.shift) if base.name == "none" and len(edges) else None
     bounds = _view_bounds(cell_geoms, comm_geoms, fac_geoms, iso_geoms)
@@ -824,6 +1140,7 @@ def build_map(
                 "noAccess": style.NO_ACCESS_COLOR,
                 "noData": style.NO_DATA_COLOR,
                 "underserved": style.UNDERSERVED_COLOR,
+                "terrain": style.TERRAIN_LOST_COLOR,
             }
         ),
         "bands": _json([{"high": None if math.isinf(b.high) else b.high, "color": b.color} for b in style.MINUTE_BANDS]),
@@ -832,12 +1149,27 @@ def build_map(
         "communities": comm_fc,
         "facilities": fac_fc,
         "isochrones": iso_fc,
+        "facilityIsochrones": fiso_fc if n_fiso else "null",
+        "terrain": _json(has_terrain),
+        "sites": sites_fc if sites_fc is not None else "null",
+        "labels": _json(
+            {
+                "terrain": style.text("terrain_lost", lang),
+                "sites": style.text("sites", lang),
+                "facilityIsochrones": style.text("facility_isochrones", lang, threshold=f"{threshold:g}"),
+                "terrainLost": style.text("terrain_lost_cats", lang),
+            }
+        ),
         "edges": edges_fc if edges_fc is not None else "null",
         "tiles": _json([{"url": t.url, "subdomains": t.subdomains, "maxZoom": t.max_zoom, "attribution": t.attribution} for t in base.tiles]),
         "basemapLabel": _json(base.name),
         "attributions": _json(attributions),
-        "legendHtml": _json(_legend_html(cats, lang, threshold)),
-        "summaryHtml": _json(_summary_html(summary, cats, lang, threshold)),
+        "legendHtml": _json(
+            _legend_html(cats, lang, threshold, terrain=has_terrain, sites=sites_fc is not None, facility_iso=n_fiso > 0)
+        ),
+        "summaryHtml": _json(_summary_html(
+                summary, cats, lang, threshold, tiers, communities["name"].astype(str).tolist() if len(communities) else None
+            )),
         "bounds": _json(bounds),
         "lang": _json(lang),
     }
@@ -855,9 +1187,11 @@ def build_map(
     root.header.add_child(folium.Element(f'<meta name="generator" content="lifecircle (Leaflet {_esc(assets.version)})" />'), name="generator")
     m.add_child(_LifecircleLayers(data_json=data_json, map_name=m.get_name()))
     log.info(
-        "map: %d cells, %d communities, %d facilities, %d isochrones, %d street lines, %d categories (%s), basemap %s, %.1f MB of data",
-        len(cells), len(communities), n_fac, len(iso_geoms), 0 if edges_fc is None else len(edges),
-        len(cats), lang, base.name, len(data_json.encode("utf-8")) / 1e6,
+        "map: %d cells (%s losing coverage to terrain), %d communities%s, %d facilities, %d isochrones + %d per facility, "
+        "%d suggested sites, %d street lines, %d categories (%s), basemap %s, %.1f MB of data",
+        len(cells), n_terrain if has_terrain else "no terrain column", len(communities),
+        "" if tiers is None else f" ({tiers['tier'].nunique()} standard tiers)", n_fac, len(iso_geoms), n_fiso,
+        len(site_geoms), 0 if edges_fc is None else len(edges), len(cats), lang, base.name, len(data_json.encode("utf-8")) / 1e6,
     )
     return m
 

@@ -19,6 +19,8 @@ __all__ = [
     "NO_ACCESS_COLOR",
     "NO_DATA_COLOR",
     "UNDERSERVED_COLOR",
+    "TERRAIN_LOST_COLOR",
+    "TIER_STATUS_COLORS",
     "COVERAGE_BINS",
     "CATEGORY_LABELS",
     "CATEGORY_COLORS",
@@ -66,6 +68,11 @@ NO_ACCESS_COLOR = "#bdbdbd"
 NO_DATA_COLOR = "#8c8c8c"
 #: Outline of under-served cells.
 UNDERSERVED_COLOR = "#b2182b"
+#: Hatching and dashed outline of cells that lose coverage when terrain is counted (a dark
+#: brown: earth, and apart from the travel-time bands and the under-served red).
+TERRAIN_LOST_COLOR = "#543005"
+#: Pass/fail/unknown of a community against a life-circle tier.
+TIER_STATUS_COLORS: dict[str, str] = {"pass": "#1a7837", "fail": "#b2182b", "unknown": "#777777"}
 
 #: Community coverage (share of people within the threshold) bins: (lower bound, colour).
 COVERAGE_BINS: tuple[tuple[float, str], ...] = (
@@ -91,6 +98,9 @@ CATEGORY_LABELS: dict[str, dict[str, str]] = {
     "sports": {"zh": "体育设施", "en": "Sports"},
     "community_centre": {"zh": "社区服务中心", "en": "Community centre"},
     "bus_stop": {"zh": "公交站", "en": "Bus stop"},
+    # Requirement keys of the GB 50180 standard catalogue (lifecircle.layers.standards).
+    "health_centre": {"zh": "社区卫生服务中心", "en": "Community health centre"},
+    "health_station": {"zh": "社区卫生服务站", "en": "Community health station"},
 }
 
 #: Facility colours of the catalogue's categories (distinct hues, none of them the
@@ -151,6 +161,27 @@ TEXT: dict[str, dict[str, str]] = {
         "basemap_none": "无底图（离线）",
         "basemap": "底图",
         "steps": "台阶",
+        "terrain_lost": "计入地形后失去覆盖的网格",
+        "terrain_lost_note": "平地成人{threshold}分钟内可达，计入地形（坡度、台阶）后本次步行者不可达",
+        "terrain_lost_cats": "计入地形后失去",
+        "terrain_table": "地形的影响：{threshold}分钟内可达人口比例",
+        "flat_adult": "平地·成人",
+        "terrain_adult": "地形·成人",
+        "terrain_elderly": "地形·老人",
+        "terrain_wheelchair": "地形·轮椅",
+        "cells_losing": "计入地形后失去覆盖的网格数",
+        "sites": "建议新增设施点",
+        "site_title": "建议新增设施点 #{rank}",
+        "marginal_gain": "新增覆盖人口",
+        "cumulative_gain": "累计新增覆盖人口",
+        "facility_isochrones": "各设施{threshold}分钟等时圈（当前类型）",
+        "tiers": "生活圈标准",
+        "tier_minutes": "{minutes}分钟生活圈",
+        "pass": "达标",
+        "fail": "未达标",
+        "unknown": "未知",
+        "not_assessed": "未评估",
+        "tier_counts": "达标 {pass_} · 未达标 {fail} · 未知 {unknown}",
     },
     "en": {
         "title": "15-minute life circle: walking access",
@@ -194,6 +225,27 @@ TEXT: dict[str, dict[str, str]] = {
         "basemap_none": "No basemap (offline)",
         "basemap": "Basemap",
         "steps": "steps",
+        "terrain_lost": "Cells that lose coverage when terrain is counted",
+        "terrain_lost_note": "within {threshold} min for a flat adult, not for this walker on the terrain (slopes, stairs)",
+        "terrain_lost_cats": "Lost to terrain",
+        "terrain_table": "Terrain: share of people within {threshold} min",
+        "flat_adult": "flat adult",
+        "terrain_adult": "terrain adult",
+        "terrain_elderly": "terrain elderly",
+        "terrain_wheelchair": "terrain wheelchair",
+        "cells_losing": "Cells losing coverage to terrain",
+        "sites": "Suggested sites",
+        "site_title": "Suggested site #{rank}",
+        "marginal_gain": "People newly served",
+        "cumulative_gain": "Newly served, cumulative",
+        "facility_isochrones": "{threshold}-min isochrone per facility (selected category)",
+        "tiers": "Life-circle standard",
+        "tier_minutes": "{minutes}-min life circle",
+        "pass": "pass",
+        "fail": "fail",
+        "unknown": "unknown",
+        "not_assessed": "not assessed",
+        "tier_counts": "pass {pass_} · fail {fail} · unknown {unknown}",
     },
 }
 

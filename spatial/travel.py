@@ -99,9 +99,9 @@ def locate_on_network(points: gpd.GeoSeries, network: WalkNetwork, *, max_distan
     if n == 0:
         return EdgeLocation(edge, fraction, distance)
     geoms = np.asarray(points.geometry.to_numpy() if hasattr(points, "geometry") else points)
-    tree = shapely.STRtree(network.edges.geometry.to_numpy())
-    (pt_idx, edge_idx), dist = tree.query_nearest(
-        geoms, max_distance=max_distance_m, return_distance=True, all_matches=True
+    # The edges' spatial index is built once and cached by geopandas on the table.
+    (pt_idx, edge_idx), dist = network.edges.sindex.nearest(
+        geoms, max_distance=max_distance_m, return_distance=True, return_all=True
     )
     if len(pt_idx):
         # all_matches returns every equally-near edge: keep the lowest edge row per point.
@@ -187,16 +187,14 @@ def facility_access_points(
     if len(poly_rows):
         polys = geoms[poly_rows]
         # Nodes inside or within tol of the outline.
-        node_tree = shapely.STRtree(network.nodes.geometry.to_numpy())
-        p_idx, n_idx = node_tree.query(polys, predicate="dwithin", distance=tol)
+        p_idx, n_idx = network.nodes.sindex.query(polys, predicate="dwithin", distance=tol)
         if len(p_idx):
             e, f = _node_as_edge_position(network, n_idx)
             parts.append(pd.DataFrame({"facility": poly_rows[p_idx], "edge": e, "fraction": f, "leg_m": 0.0}))
         # Where edges cross the outline.
         outlines = shapely.boundary(polys)
         edge_geoms = network.edges.geometry.to_numpy()
-        edge_tree = shapely.STRtree(edge_geoms)
-        p_idx2, e_idx = edge_tree.query(outlines, predicate="intersects")
+        p_idx2, e_idx = network.edges.sindex.query(outlines, predicate="intersects")
         if len(p_idx2):
             crossings = shapely.intersection(edge_geoms[e_idx], outlines[p_idx2])
             pts, which = shapely.get_parts(shapely.extract_unique_points(crossings), return_index=True)
@@ -210,8 +208,8 @@ def facility_access_points(
         touched[p_idx2] = True
         lonely = np.flatnonzero(~touched)
         if len(lonely):
-            (q_idx, e_idx3), dist = edge_tree.query_nearest(
-                polys[lonely], max_distance=max_d, return_distance=True, all_matches=False
+            (q_idx, e_idx3), dist = network.edges.sindex.nearest(
+                polys[lonely], max_distance=max_d, return_distance=True, return_all=False
             )
             if len(q_idx):
                 lines = shapely.shortest_line(edge_geoms[e_idx3], polys[lonely][q_idx])
@@ -247,16 +245,24 @@ class ReverseGraph:
 
 
 def _min_csr_arrays(rows: np.ndarray, cols: np.ndarray, weights: np.ndarray, n_rows: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """CSR arrays with the minimum weight of duplicate (row, col) pairs kept."""
+    """CSR arrays with the minimum weight of duplicate (row, col) pairs kept.
+
+    One sort on a combined integer key, then ``minimum.reduceat`` over equal keys: a sparse
+    matrix built from a multigraph's arcs would *sum* parallel arcs instead.
+    """
     if len(rows) == 0:
         return np.zeros(n_rows + 1, dtype=np.int64), np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float64)
-    order = np.lexsort((weights, cols, rows))
-    rows, cols, weights = rows[order], cols[order], weights[order]
-    first = np.r_[True, (rows[1:] != rows[:-1]) | (cols[1:] != cols[:-1])]
-    rows, cols, weights = rows[first], cols[first], weights[first]
+    n_cols = int(cols.max()) + 1
+    key = rows.astype(np.int64) * n_cols + cols.astype(np.int64)
+    order = np.argsort(key, kind="stable")
+    key = key[order]
+    starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+    weights = np.minimum.reduceat(weights[order].astype(np.float64), starts)
+    key = key[starts]
+    rows, cols = key // n_cols, key % n_cols
     indptr = np.zeros(n_rows + 1, dtype=np.int64)
     np.cumsum(np.bincount(rows, minlength=n_rows), out=indptr[1:])
-    return indptr, cols.astype(np.int32), weights.astype(np.float64)
+    return indptr, cols.astype(np.int32), weights
 
 
 def reverse_graph(network: WalkNetwork, costs: pd.DataFrame) -> ReverseGraph:

@@ -168,6 +168,67 @@ def map_inputs() -> dict:
     }
 
 
+#: Hostile text reaching the page through the new inputs (a site's category, a missing requirement).
+HOSTILE_SITE = "<img src=z onerror=alert(3)>"
+HOSTILE_REQ = "<b>x</b>"
+#: Cells that lose coverage to terrain, by hand, consistent with the minutes above (the
+#: lost category is beyond 15 min here): 4 clinic (18 min), 12 school (21 min), 16 both.
+#: Cell 13 lists only the no-data park and cell 17 an unknown category: neither is drawn.
+TERRAIN_LOST = {4: "clinic", 12: "school", 16: "clinic,school", 13: "park", 17: "mystery"}
+
+
+def _terrain_comparison() -> dict:
+    return {
+        "clinic": {"share_flat_adult": 0.8, "share_terrain_adult": 0.62, "share_terrain_elderly": 0.414,
+                   "share_terrain_wheelchair": 0.05, "people_flat_adult": 1987.2},
+        "school": {"share_flat_adult": 0.55, "share_terrain_adult": 0.475, "share_terrain_elderly": math.nan,
+                   "share_terrain_wheelchair": 0.0, "people_flat_adult": 1366.2},
+        "park": {"share_flat_adult": None, "share_terrain_adult": None, "share_terrain_elderly": None,
+                 "share_terrain_wheelchair": None},
+    }
+
+
+def _sites() -> gpd.GeoDataFrame:
+    # Given out of order: the map sorts them by drawn category, then rank.
+    return gpd.GeoDataFrame(
+        {
+            "category": ["school", "clinic", HOSTILE_SITE, "clinic"],
+            "rank": [1, 2, 1, 1],
+            "marginal_gain": [88.4, 120.6, 5.0, 1321.5],
+        },
+        geometry=[
+            shapely.Point(_X0 + 350, _Y0 + 350),
+            shapely.Point(_X0 + 450, _Y0 + 50),
+            shapely.Point(_X0 + 150, _Y0 + 250),
+            shapely.box(_X0 + 520, _Y0 + 120, _X0 + 580, _Y0 + 180),  # a plot: drawn at a point inside
+        ],
+        crs=CRS,
+    )
+
+
+def _tiers():  # noqa: ANN202
+    import pandas as pd
+
+    return pd.DataFrame(
+        {
+            "community": ["解放碑社区", "解放碑社区", HOSTILE_COMMUNITY, HOSTILE_COMMUNITY, "Nowhere"],
+            "tier": ["15min", "10min", "15min", "5min", "15min"],
+            "status": ["pass", "fail", "unknown", "fail", "pass"],
+            "missing": [(), ("market", "primary_school"), "", f"kindergarten,{HOSTILE_REQ}", ()],
+            "not_assessed": [(), (), ("health_centre",), (), ()],
+        }
+    )
+
+
+@pytest.fixture()
+def full_inputs(map_inputs: dict) -> dict:
+    """map_inputs plus what a run with a DEM, a standard and site suggestions adds."""
+    cells = map_inputs["cells"].copy()
+    cells["terrain_lost"] = [TERRAIN_LOST.get(i, "") for i in cells["cell_id"]]
+    summary = dict(map_inputs["summary"], terrain_comparison=_terrain_comparison(), cells_losing_coverage_to_terrain=3)
+    return {**map_inputs, "cells": cells, "summary": summary, "sites": _sites(), "tiers": _tiers()}
+
+
 @pytest.fixture(scope="session")
 def chromium() -> Path:
     """Debian's chromium; browser tests skip with a reason when it is absent, except in CI

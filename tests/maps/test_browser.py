@@ -104,6 +104,7 @@ def test_offline_page_draws_every_layer(browser: object, map_file: Path, artifac
         "15分钟等时圈：医疗卫生",
         "15分钟等时圈：学校",
         "15分钟等时圈：公园绿地",
+        "各设施15分钟等时圈（当前类型）",  # the clinic's two per-facility rows (school: no union)
         "设施：医疗卫生",
         "设施：学校",
         "设施：公园绿地 (无数据)",
@@ -233,4 +234,60 @@ def test_hostile_category_name_stays_text(browser: object, map_inputs: dict, tmp
     assert page.page.locator(".lc-legend-cat").first.inner_text() == bad
     assert page.count("img[src='y']") == 0
     page.page.wait_for_timeout(200)
+    page.clean()
+
+
+def test_terrain_sites_and_facility_isochrones(browser: object, full_inputs: dict, tmp_path: Path) -> None:
+    from tests.maps.conftest import HOSTILE_SITE
+
+    path = tmp_path / "map_full.html"
+    save_map(build_map(**full_inputs), path)
+    page = Page(browser, path)
+    labels = [s.strip() for s in page.page.locator(".leaflet-control-layers-overlays label").all_inner_texts()]
+    assert labels.index("服务不足的网格") + 1 == labels.index("计入地形后失去覆盖的网格")
+    assert labels[-1] == "建议新增设施点"
+    # Terrain layer: off by default; on, it hatches the 3 cells counted by hand (test_build_extras).
+    assert page.count(".leaflet-lc-terrain-pane path") == 0
+    page.toggle("计入地形后失去覆盖的网格")
+    assert page.count(".leaflet-lc-terrain-pane path") == 3
+    fills = page.page.evaluate("() => Array.from(document.querySelectorAll('.leaflet-lc-terrain-pane path')).map(p => p.getAttribute('fill'))")
+    assert fills == ["url(#lc-hatch)"] * 3
+    x, y = page.container_point(*_wgs84_point(full_inputs["cells"], 16))
+    page.page.mouse.click(x, y)
+    popup = page.page.locator(".leaflet-popup-content")
+    popup.wait_for(timeout=5_000)
+    assert "计入地形后失去: 医疗卫生、学校" in popup.inner_text()
+    page.page.evaluate("window.lifecircle.map.closePopup()")
+    # Suggested sites: on by default, one numbered marker each; popups are text.
+    assert page.count(".leaflet-lc-sites-pane .lc-site") == 4
+    assert sorted(page.page.locator(".lc-site span").all_inner_texts()) == ["1", "1", "1", "2"]
+    x, y = page.container_point(*_wgs84_point(full_inputs["sites"], 3))  # the clinic plot, rank 1
+    page.page.mouse.click(x, y)
+    title = page.page.locator(".leaflet-popup-content .lc-popup-title")
+    title.wait_for(timeout=5_000)
+    assert title.inner_text() == "建议新增设施点 #1"
+    assert "新增覆盖人口: 1,322" in page.page.locator(".leaflet-popup-content").inner_text()
+    page.page.evaluate("window.lifecircle.map.closePopup()")
+    x, y = page.container_point(*_wgs84_point(full_inputs["sites"], 2))
+    page.page.mouse.click(x, y)
+    page.page.locator(".leaflet-popup-content", has_text=HOSTILE_SITE).wait_for(timeout=5_000)
+    assert page.count("img[src='z']") == 0
+    # Per-facility isochrones follow the category selector.
+    page.toggle("各设施15分钟等时圈（当前类型）")
+    assert page.count(".leaflet-lc-facility-isochrones-pane path") == 2
+    page.page.select_option("#lc-category", label="学校")
+    assert page.count(".leaflet-lc-facility-isochrones-pane path") == 0
+    page.page.select_option("#lc-category", label="医疗卫生")
+    assert page.count(".leaflet-lc-facility-isochrones-pane path") == 2
+    # Tiers in the community popup.
+    page.toggle(style.text("travel_time", "zh"))
+    page.toggle("计入地形后失去覆盖的网格")
+    page.page.evaluate("window.lifecircle.map.closePopup()")
+    x, y = page.container_point(*_wgs84_point(full_inputs["communities"], 0))
+    page.page.mouse.click(x, y)
+    popup.wait_for(timeout=5_000)
+    text = popup.inner_text()
+    assert "15分钟生活圈" in text and "达标" in text and "缺少: 菜市场/超市、小学" in text
+    page.page.wait_for_timeout(200)
+    page.page.screenshot(path=str(tmp_path / "full.png"))
     page.clean()

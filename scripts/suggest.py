@@ -1,0 +1,135 @@
+"""``lifecircle suggest``: where the next facilities of a category should go.
+
+Runs the main job with the usual options, then chooses ``--count`` sites that bring the
+most not-yet-served people within the threshold (greedy maximal covering, existing
+facilities fixed; :func:`lifecircle.planning.suggest`), and writes ``sites.gpkg`` and
+``sites.csv`` (UTF-8 with BOM, for Excel) into ``--out``, atomically.
+
+Registered on the ``lifecircle`` command by :mod:`lifecircle.scripts.cli`::
+
+    from lifecircle.scripts import suggest as suggest_cmd
+    suggest_cmd.add_parser(sub)                      # in build_parser()
+    ...
+    if args.command == "suggest":                    # in main()
+        return suggest_cmd.main(args)
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+__all__ = ["SITE_FILES", "add_parser", "main"]
+
+log = logging.getLogger(__name__)
+
+#: The files ``lifecircle suggest`` writes.
+SITE_FILES: tuple[str, ...] = ("sites.gpkg", "sites.csv")
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--count must be a whole number >= 1; found {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"--count must be a whole number >= 1; found {text!r}")
+    return value
+
+
+def _spacing(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--spacing must be metres > 0; found {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"--spacing must be metres > 0; found {text!r}")
+    return value
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Register ``lifecircle suggest`` (with every option of ``lifecircle run``)."""
+    from lifecircle.scripts.cli import _add_common
+
+    p = subparsers.add_parser(
+        "suggest",
+        help="propose new sites for a category that serve the most people not yet within the threshold",
+        description="Greedy maximal covering: each site adds the most newly served people, existing facilities "
+                    "fixed. Writes sites.gpkg and sites.csv to --out.",
+    )
+    site = p.add_argument_group("sites")
+    site.add_argument("--category", required=True, help="category to site, e.g. clinic")
+    site.add_argument("--count", type=_count, default=5, help="number of sites (default 5)")
+    site.add_argument("--candidates", type=Path,
+                      help="available plots: GeoPackage/GeoJSON (points or polygons) or CSV lon/lat; "
+                           "default: street-network nodes")
+    site.add_argument("--candidates-crs", choices=["wgs84", "gcj02", "bd09"],
+                      help="coordinates of --candidates (Amap/Gaode: gcj02, Baidu: bd09)")
+    site.add_argument("--spacing", type=_spacing,
+                      help="with network-node candidates, keep one node per square of this many metres")
+    _add_common(p)
+    p.set_defaults(command="suggest")
+    return p
+
+
+def _for_file(sites):  # noqa: ANN001, ANN202
+    out = sites.to_crs(4326)
+    for col in out.columns:
+        if col != out.geometry.name and out[col].dtype == object:
+            out[col] = out[col].map(lambda v: None if v is None else str(v))
+    return out
+
+
+def main(args: argparse.Namespace) -> int:
+    """Run the job, suggest sites, write ``sites.gpkg`` / ``sites.csv``; return the exit status.
+
+    Raises
+    ------
+    LifecircleError
+        Any bad input (the ``lifecircle`` entry point prints it and exits with 2).
+    """
+    from dataclasses import replace
+
+    import pandas as pd
+    import pyogrio
+
+    from lifecircle._errors import OptionError
+    from lifecircle.outputs import atomic_staging
+    from lifecircle.pipeline import run
+    from lifecircle.planning import read_candidates, suggest
+    from lifecircle.scripts.cli import _options
+
+    if args.candidates is not None and args.spacing is not None:
+        raise OptionError("--spacing thins network-node candidates; it cannot be used with --candidates.")
+    candidates = None
+    if args.candidates is not None:
+        hint = None if args.candidates_crs in (None, "wgs84") else args.candidates_crs
+        candidates = read_candidates(args.candidates, crs_hint=hint)  # checked before the long run
+    options = _options(args)
+    # The category must be computed to know who is already served; without --categories only it.
+    cats = tuple(options.categories or ())
+    options = replace(options, categories=cats if args.category in cats else (*cats, args.category))
+    result = run(options)
+    sites = suggest(result, category=args.category, count=args.count, candidates=candidates, spacing_m=args.spacing)
+
+    files = _for_file(sites)
+    table = pd.DataFrame(files.drop(columns=files.geometry.name))
+    table["lon"] = files.geometry.representative_point().x.round(6)
+    table["lat"] = files.geometry.representative_point().y.round(6)
+    with atomic_staging(args.out) as stage:
+        pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": "2000-01-01T00:00:00.000Z"})
+        files.to_file(stage / "sites.gpkg", layer="sites", driver="GPKG", engine="pyogrio")
+        table.to_csv(stage / "sites.csv", index=False, encoding="utf-8-sig")
+
+    a = sites.attrs
+    print(f"{args.category}: {a['people_served_before']:,.0f} of {a['people']:,.0f} people within "
+          f"{options.minutes:g} min now; {len(sites)} sites from {a['candidates']:,} candidates:")
+    for row in table.itertuples(index=False):
+        print(f"  site {row.rank}: +{row.marginal_gain:,.0f} people (total +{row.cumulative:,.0f}) "
+              f"at {row.lon:.6f}, {row.lat:.6f}")
+    if len(sites) < args.count:
+        print(f"  only {len(sites)} of {args.count} sites: no other candidate serves anyone new")
+    print(f"After: {a['people_served_after']:,.0f} people ({a['people_served_after'] / max(a['people'], 1e-12):.1%}). "
+          f"Files: {Path(args.out) / 'sites.gpkg'}, {Path(args.out) / 'sites.csv'}")
+    return 0
