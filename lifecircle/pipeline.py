@@ -73,6 +73,9 @@ __all__ = [
     "walking_costs",
     "TERRAIN_SCENARIOS",
     "terrain_comparison",
+    "within_threshold",
+    "GROUP_PROFILES",
+    "group_coverage",
     "find_facilities",
     "compute_cells",
     "compute_isochrones",
@@ -417,6 +420,77 @@ def walking_costs(network: WalkNetwork, options: RunOptions, *,
     return costs, report
 
 
+def within_threshold(network: WalkNetwork, costs: pd.DataFrame, facilities: gpd.GeoDataFrame,
+                     access: dict[str, pd.DataFrame], where, *, categories: Sequence[str], minutes: float,  # noqa: ANN001
+                     leg_speed_kmh: float) -> np.ndarray:
+    """Boolean ``(origins, categories)``: origin within ``minutes`` of the category under ``costs``.
+
+    ``where`` is the origins' :class:`~lifecircle.spatial.travel.EdgeLocation`; origins
+    without network access are never within.
+    """
+    graph = reverse_graph(network, costs)
+    hit = np.zeros((len(where.edge), len(categories)), dtype=bool)
+    for j, cat in enumerate(categories):
+        secs, _ = nearest_facility(graph, access[cat], n_facilities=len(facilities), leg_speed_kmh=leg_speed_kmh)
+        cell_secs = origin_seconds(graph, secs, where, access=access[cat], leg_speed_kmh=leg_speed_kmh)
+        hit[:, j] = where.matched & (cell_secs <= minutes * 60.0)
+    return hit
+
+
+#: Walking profile used for each population group's coverage.
+GROUP_PROFILES: dict[str, str | None] = {"60plus": "elderly", "0_14": None}  # None: the run's profile
+
+
+def group_coverage(
+    network: WalkNetwork,
+    facilities: gpd.GeoDataFrame,
+    access: dict[str, pd.DataFrame],
+    cells: gpd.GeoDataFrame,
+    group_people: dict[str, np.ndarray],
+    *,
+    categories: Sequence[str],
+    minutes: float,
+    max_access_m: float,
+    options: RunOptions,
+    elevation: pd.DataFrame | None,
+) -> dict[str, dict[str, Any]]:
+    """Coverage of population groups with the walking profile that matches them.
+
+    Older residents (60+) are counted with the ``elderly`` profile (on the terrain when a DEM
+    is given); other groups with the run's profile.
+
+    Returns
+    -------
+    dict
+        ``{group: {"profile", "people", "categories": {category: {"people_served", "share_served"}}}}``.
+    """
+    from lifecircle.layers.profiles import get_profile, load_profiles
+    from lifecircle.spatial.terrain import terrain_costs
+
+    catalogue = load_profiles(extra=options.profiles) if options.profiles else None
+    centres = gpd.GeoSeries(shapely.points(cells["x"].to_numpy(), cells["y"].to_numpy()), crs=network.crs)
+    where = locate_on_network(centres, network, max_distance_m=max_access_m)
+    out: dict[str, dict[str, Any]] = {}
+    for group, people in group_people.items():
+        name = GROUP_PROFILES.get(group) or options.profile
+        profile = get_profile(name, catalogue=catalogue)
+        costs, _ = terrain_costs(network, profile=profile, elevation=elevation)
+        hit = within_threshold(network, costs, facilities, access, where, categories=categories, minutes=minutes,
+                               leg_speed_kmh=profile.flat_speed_kmh)
+        reachable = np.nan_to_num(people) * where.matched
+        total = float(reachable.sum())
+        out[group] = {
+            "profile": name,
+            "people": float(np.nan_to_num(people).sum()),
+            "categories": {
+                cat: {"people_served": float(reachable[hit[:, j]].sum()),
+                      "share_served": float(reachable[hit[:, j]].sum() / total) if total > 0 else None}
+                for j, cat in enumerate(categories) if len(access[cat])
+            },
+        }
+    return out
+
+
 #: The scenarios of the terrain table: (label, profile, terrain counted).
 TERRAIN_SCENARIOS: tuple[tuple[str, str, bool], ...] = (
     ("flat_adult", "adult", False),
@@ -480,13 +554,9 @@ def terrain_comparison(
             costs, _ = terrain_costs(network, profile=profile, elevation=elevation)
         else:
             costs = flat_costs(network, speed_kmh=profile.flat_speed_kmh)
-        graph = reverse_graph(network, costs)
-        hit = np.zeros((len(cells), len(categories)), dtype=bool)
+        hit = within_threshold(network, costs, facilities, access, where, categories=categories, minutes=minutes,
+                               leg_speed_kmh=profile.flat_speed_kmh)
         for j, cat in enumerate(categories):
-            secs, _ = nearest_facility(graph, access[cat], n_facilities=len(facilities),
-                                       leg_speed_kmh=profile.flat_speed_kmh)
-            cell_secs = origin_seconds(graph, secs, where, access=access[cat], leg_speed_kmh=profile.flat_speed_kmh)
-            hit[:, j] = on_net & (cell_secs <= minutes * 60.0)
             rows[cat][f"people_{label}"] = float(pop[hit[:, j]].sum())
             rows[cat][f"share_{label}"] = float(weights[hit[:, j]].sum() / weights[on_net].sum()) if on_net.any() else np.nan
         within[label] = hit
@@ -660,8 +730,9 @@ def communities_for(extract, *, area: shapely.Geometry, network_crs: pyproj.CRS,
     return units[["name", "geometry"]]
 
 
-def _population_for(cells: gpd.GeoDataFrame, extract, options: RunOptions) -> tuple[np.ndarray, str]:  # noqa: ANN001
-    """People per cell and a sentence saying where the numbers come from."""
+def _population_for(cells: gpd.GeoDataFrame, extract, options: RunOptions
+                    ) -> tuple[np.ndarray, str, dict[str, np.ndarray]]:  # noqa: ANN001
+    """People per cell, a sentence saying where the numbers come from, and group people per cell."""
     from lifecircle.spatial.population import population_fallback, population_to_cells
 
     feats = extract.features
@@ -672,9 +743,12 @@ def _population_for(cells: gpd.GeoDataFrame, extract, options: RunOptions) -> tu
 
         pop = read_population(options.population)
         values = population_to_cells(pop, cells, buildings=buildings)
-        return values, f"population from {Path(options.population).name} ({pop.kind}, {pop.total:,.0f} people in the file)"
+        groups = {g.removeprefix("share_"): population_to_cells(pop, cells, buildings=buildings, group=g)
+                  for g in pop.groups}
+        return (values, f"population from {Path(options.population).name} ({pop.kind}, "
+                f"{pop.total:,.0f} people in the file)", groups)
     fallback = population_fallback(cells, buildings=buildings)
-    return fallback.values, fallback.note
+    return fallback.values, fallback.note, {}
 
 
 def run(options: RunOptions, *, progress: bool = True) -> RunResult:
@@ -732,8 +806,10 @@ def run(options: RunOptions, *, progress: bool = True) -> RunResult:
                                             cell_size_m=options.cell_size_m, max_access_m=options.max_access_m,
                                             leg_speed_kmh=speed)
     with timings.measure("population"):
-        population, population_source = _population_for(cells, extract, options)
+        population, population_source, group_people = _population_for(cells, extract, options)
         cells["population"] = population
+        for group, people in group_people.items():
+            cells[f"population_{group}"] = people
     with timings.measure("communities"):
         communities = communities_for(extract, area=area, network_crs=crs, communities_file=options.communities)
         cells["community"] = assign_communities(cells, communities)
@@ -749,6 +825,12 @@ def run(options: RunOptions, *, progress: bool = True) -> RunResult:
                                              coverage_target=options.coverage_target, facility_counts=fac_counts)
         per_cat = category_summary(cells, categories=categories, threshold_minutes=options.minutes, no_data=no_data,
                                    facility_counts=counts)
+    groups = None
+    if group_people:
+        with timings.measure("group_coverage"):
+            groups = group_coverage(network, facilities, access, cells, group_people, categories=categories,
+                                    minutes=options.minutes, max_access_m=options.max_access_m, options=options,
+                                    elevation=elevation)
     terrain_table = None
     if options.dem is not None:
         with timings.measure("terrain_comparison"):
@@ -767,7 +849,7 @@ def run(options: RunOptions, *, progress: bool = True) -> RunResult:
                                         leg_speed_kmh=speed, per_facility=options.facility_isochrones,
                                         progress=progress)
 
-    cell_order = ["cell_id", "community", "population", "access", *[minutes_column(c) for c in categories],
+    cell_order = ["cell_id", "community", "population", *[f"population_{g}" for g in group_people], "access", *[minutes_column(c) for c in categories],
                   "underserved", "missing", *(["terrain_lost"] if "terrain_lost" in cells else []), "snap_m",
                   *[f"nearest_{c}" for c in categories], "x", "y", "geometry"]
     cells = cells[cell_order]
@@ -787,6 +869,7 @@ def run(options: RunOptions, *, progress: bool = True) -> RunResult:
         "communities": int(len(communities)),
         "community_source": "file" if options.communities else "derived from major roads, rivers and the boundary",
         "data_sources": _data_sources(options),
+        "groups": groups,
         "terrain_comparison": None if terrain_table is None else terrain_table.set_index("category").to_dict("index"),
         "cells_losing_coverage_to_terrain": None if terrain_table is None else int((cells["terrain_lost"] != "").sum()),
         "date": f"OSM data of {extract.date}" if getattr(extract, "date", None) else "OSM data date not recorded in the file",

@@ -65,8 +65,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-#: Headers of the planning lists per language: those of :data:`lifecircle.outputs.GAP_HEADERS`
-#: plus the columns added here.
 def _planning_headers() -> dict[str, dict[str, str]]:
     from lifecircle.outputs import GAP_HEADERS
 
@@ -81,6 +79,8 @@ def _planning_headers() -> dict[str, dict[str, str]]:
     return {lang: {**GAP_HEADERS[lang], **extra[lang]} for lang in GAP_HEADERS}
 
 
+#: Headers of the planning lists per language: those of :data:`lifecircle.outputs.GAP_HEADERS`
+#: plus the columns added here.
 PLANNING_HEADERS: dict[str, dict[str, str]] = _planning_headers()
 
 
@@ -344,7 +344,7 @@ def _read_table(path: Path) -> pd.DataFrame:
     if path.suffix.lower() in (".csv", ".txt", ".tsv"):
         for enc in ("utf-8-sig", "gb18030"):
             try:
-                return pd.read_csv(path, encoding=enc, sep=None, engine="python", dtype=str)
+                return pd.read_csv(path, encoding=enc, sep="\t" if path.suffix.lower() == ".tsv" else ",", dtype=str)
             except UnicodeDecodeError:
                 continue
         raise FacilitiesFileError(f"Facilities file {str(path)!r} is neither UTF-8 nor GB18030 text.")

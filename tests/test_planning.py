@@ -360,3 +360,28 @@ def test_yuzhong_figures_and_suggestions(yuzhong_pbf: Path, yuzhong_boundary: Pa
     sites = planning.suggest(result, category="clinic", count=5, spacing_m=100)
     assert len(sites) == 5 and (sites["marginal_gain"] > 0).all()
     _check_gains_reproduce(result, sites, "clinic")
+
+
+def test_read_candidates(tmp_path: Path) -> None:
+    from lifecircle._errors import FacilitiesFileError
+    from lifecircle.layers.chinese_coords import wgs84_to_gcj02
+
+    lon, lat = np.array([106.5700, 106.5800]), np.array([29.5550, 29.5600])
+    glon, glat = wgs84_to_gcj02(lon, lat)
+    csv = tmp_path / "plots.csv"
+    pd.DataFrame({"地块": ["A", "B"], "经度": glon, "纬度": glat}).to_csv(csv, index=False, encoding="utf-8-sig")
+    plots = planning.read_candidates(csv, crs_hint="gcj02")
+    assert list(plots["地块"]) == ["A", "B"] and plots.crs.to_epsg() == 4326
+    # GCJ-02 is ~300-500 m off in Chongqing; back in WGS84 within a millimetre-scale tolerance.
+    np.testing.assert_allclose(plots.geometry.x, lon, atol=1e-7)
+    np.testing.assert_allclose(plots.geometry.y, lat, atol=1e-7)
+    gpkg = tmp_path / "plots.gpkg"
+    gpd.GeoDataFrame({"id": [1]}, geometry=[_box(0, 0, 50, 50)], crs=CRS).to_file(gpkg)
+    assert planning.read_candidates(gpkg).crs == CRS
+    bad = tmp_path / "bad.csv"
+    bad.write_text("lon,lat\n106.5,abc\n", encoding="utf-8")
+    with pytest.raises(FacilitiesFileError, match="rows 2"):
+        planning.read_candidates(bad)
+    (tmp_path / "empty.gpkg").write_bytes(b"")
+    with pytest.raises(FacilitiesFileError, match="empty"):
+        planning.read_candidates(tmp_path / "empty.gpkg")

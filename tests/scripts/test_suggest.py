@@ -9,7 +9,7 @@ import geopandas as gpd
 import pandas as pd
 import pytest
 
-from lifecircle._errors import InputNotFoundError, OptionError
+from lifecircle._errors import FacilitiesFileError, InputNotFoundError, OptionError
 from lifecircle.scripts import suggest as suggest_cmd
 
 
@@ -69,7 +69,7 @@ def test_bad_candidates_are_refused_before_the_run(tmp_path: Path) -> None:
                                 "--out", str(out)]))
     plots = tmp_path / "plots.csv"
     plots.write_text("x_coord,y_coord\n1,2\n", encoding="utf-8")
-    with pytest.raises(Exception, match="longitude and latitude"):
+    with pytest.raises(FacilitiesFileError, match="longitude and latitude"):
         suggest_cmd.main(_args(["--category", "clinic", "--candidates", str(plots), "--out", str(out)]))
     with pytest.raises(OptionError, match="--spacing"):
         suggest_cmd.main(_args(["--category", "clinic", "--candidates", str(plots), "--spacing", "50",
