@@ -747,6 +747,7 @@ _CSS = """
 .lc-select label { font-weight: bold; margin-right: 4px; }
 .lc-terrain b { color: #543005; }
 .lc-tier-table td { text-align: left; }
+.lc-tier-table th, .lc-tier-table td:nth-child(2) { white-space: nowrap; vertical-align: top; }
 .lc-terrain-table th, .lc-terrain-table td { padding: 1px 3px; }
 .lc-terrain-table tr:first-child th { white-space: nowrap; font-size: 11px; }
 .lc-site { background: transparent; border: none; }

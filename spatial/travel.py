@@ -254,8 +254,16 @@ def _min_csr_arrays(rows: np.ndarray, cols: np.ndarray, weights: np.ndarray, n_r
         return np.zeros(n_rows + 1, dtype=np.int64), np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float64)
     n_cols = int(cols.max()) + 1
     key = rows.astype(np.int64) * n_cols + cols.astype(np.int64)
-    order = np.argsort(key, kind="stable")
-    key = key[order]
+    index_bits = int(len(key)).bit_length()
+    if (int(n_rows) * n_cols).bit_length() + index_bits <= 63:
+        # Sort (key, position) packed in one int64: a plain sort is ~5x faster than argsort.
+        packed = (key << index_bits) | np.arange(len(key), dtype=np.int64)
+        packed.sort()
+        order = packed & ((1 << index_bits) - 1)
+        key = packed >> index_bits
+    else:  # pragma: no cover - networks beyond ~10^9 node pairs x 10^6 arcs
+        order = np.argsort(key, kind="stable")
+        key = key[order]
     starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
     weights = np.minimum.reduceat(weights[order].astype(np.float64), starts)
     key = key[starts]
