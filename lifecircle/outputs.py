@@ -183,17 +183,66 @@ def _for_file(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return out
 
 
-def _write_gpkg(result, path: Path) -> None:  # noqa: ANN001
+def _with_capacity(result, plan) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:  # noqa: ANN001
+    """Cells and facilities with the plan's capacity scores as columns (copies)."""
+    cells, facilities = result.cells, result.facilities
+    if plan is None or not plan.capacity:
+        return cells, facilities
+    cells, facilities = cells.copy(), facilities.copy()
+    for cat, cap in plan.capacity.items():
+        cells[f"capacity_score_{cat}"] = cap["score"]
+        cells[f"oversubscribed_{cat}"] = cap["oversubscribed"].cells
+        rows = np.flatnonzero(facilities["category"].to_numpy() == cat)
+        if len(rows) == len(cap["ratio"]):
+            if "supply_ratio" not in facilities:
+                facilities["supply_ratio"] = np.nan
+                facilities["oversubscribed"] = False
+            facilities.loc[facilities.index[rows], "supply_ratio"] = cap["ratio"]
+            facilities.loc[facilities.index[rows], "oversubscribed"] = cap["oversubscribed"].facilities
+    return cells, facilities
+
+
+def _plan_record(plan, result) -> dict[str, Any]:  # noqa: ANN001
+    out: dict[str, Any] = {}
+    if plan.tiers is not None:
+        counts = plan.tiers.groupby(["tier", "status"]).size().unstack(fill_value=0)
+        out["standard"] = {"id": getattr(plan.standard, "id", None),
+                           "tiers": {t: {k: int(v) for k, v in row.items()} for t, row in counts.iterrows()}}
+    if plan.sites is not None:
+        lonlat = plan.sites.to_crs(4326)
+        out["sites"] = [{"category": r.category, "rank": int(r.rank), "marginal_gain": float(r.marginal_gain),
+                         "lon": round(g.x, 6), "lat": round(g.y, 6)}
+                        for r, g in zip(plan.sites.itertuples(), lonlat.geometry.representative_point())]
+    if plan.capacity:
+        out["capacity"] = {c: {"column": v["column"], "reference_capacity_per_resident": v["oversubscribed"].reference,
+                               "cells_oversubscribed": int(v["oversubscribed"].cells.sum()),
+                               "facilities_oversubscribed": int(v["oversubscribed"].facilities.sum())}
+                           for c, v in plan.capacity.items()}
+    return out
+
+
+def _write_gpkg(result, path: Path, *, cells=None, facilities=None, plan=None) -> None:  # noqa: ANN001
     import pyogrio
 
     pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": _GPKG_DATE})
-    cells = result.cells.drop(columns=["x", "y"])
+    cells = (result.cells if cells is None else cells).drop(columns=["x", "y"])
     layers = {
         "cells": cells,
         "communities": result.communities,
-        "facilities": result.facilities,
+        "facilities": result.facilities if facilities is None else facilities,
         "isochrones": result.isochrones,
     }
+    if plan is not None and plan.sites is not None:
+        layers["sites"] = plan.sites
+    if plan is not None and plan.tiers is not None:
+        tiers = plan.tiers.copy()
+        for col in tiers.columns:
+            if tiers[col].map(lambda v: isinstance(v, (tuple, list, dict))).any():
+                tiers[col] = tiers[col].map(lambda v: ",".join(map(str, v)) if isinstance(v, (tuple, list))
+                                            else json.dumps(v, ensure_ascii=False, default=_json_default))
+        geoms = result.communities.set_index("name").geometry
+        layers["community_tiers"] = gpd.GeoDataFrame(
+            tiers, geometry=tiers["community"].map(geoms).to_numpy(), crs=result.communities.crs)
     for name, gdf in layers.items():
         _for_file(gdf).to_file(path, layer=name, driver="GPKG", engine="pyogrio")
 
@@ -250,7 +299,7 @@ def _json_default(value: Any) -> Any:
 
 
 def write_outputs(result, out_dir: str | Path, *, lang: str = "zh", basemap: str = "none",
-                  tianditu_key: str | None = None, write_map: bool = True) -> dict[str, Path]:  # noqa: ANN001
+                  tianditu_key: str | None = None, write_map: bool = True, plan=None) -> dict[str, Path]:  # noqa: ANN001
     """Write every output file of a run atomically.
 
     Parameters
@@ -263,6 +312,9 @@ def write_outputs(result, out_dir: str | Path, *, lang: str = "zh", basemap: str
         See :func:`lifecircle.maps.build_map`.
     tianditu_key : str, optional
     write_map : bool, default True
+    plan : lifecircle.planning.PlanResult, optional
+        Standards tiers, suggested sites and capacity scores to add: layers ``sites`` and
+        ``community_tiers`` in the GeoPackage, columns in the gap lists and on the map.
 
     Returns
     -------
@@ -278,18 +330,25 @@ def write_outputs(result, out_dir: str | Path, *, lang: str = "zh", basemap: str
     timings: dict[str, float] = {}
     out = Path(out_dir)
     categories = list(result.categories)
+    cells, facilities = _with_capacity(result, plan)
     with atomic_staging(out) as stage:
         t = time.perf_counter()
-        _write_gpkg(result, stage / "results.gpkg")
+        _write_gpkg(result, stage / "results.gpkg", cells=cells, facilities=facilities, plan=plan)
         timings["write_gpkg"] = round(time.perf_counter() - t, 4)
 
         t = time.perf_counter()
         labels = category_labels(result.options.catalogue)
         measured = [c for c in categories if c not in result.no_data]
-        gaps = gap_table(result.cells, categories=measured, lang=lang, labels=labels)
+        if plan is not None and (plan.tiers is not None or plan.sites is not None):
+            from lifecircle.planning import planning_gap_tables
+
+            gaps, comm_gaps = planning_gap_tables(result, tiers=plan.tiers, sites=plan.sites, lang=lang,
+                                                  standard=plan.standard)
+        else:
+            gaps = gap_table(result.cells, categories=measured, lang=lang, labels=labels)
+            comm_gaps = community_gap_table(result.communities, result.cells, categories=measured, lang=lang,
+                                            labels=labels)
         gaps.to_csv(stage / "gaps.csv", index=False, encoding="utf-8-sig")
-        comm_gaps = community_gap_table(result.communities, result.cells, categories=measured, lang=lang,
-                                        labels=labels)
         comm_gaps.to_csv(stage / "community_gaps.csv", index=False, encoding="utf-8-sig")
         _write_xlsx(stage / "gaps.xlsx", {"cells" if lang == "en" else "网格": gaps,
                                            "communities" if lang == "en" else "社区": comm_gaps})
@@ -300,8 +359,14 @@ def write_outputs(result, out_dir: str | Path, *, lang: str = "zh", basemap: str
             from lifecircle.maps import build_map, save_map
 
             summary = dict(result.summary)
+            extra = {}
+            if plan is not None and plan.sites is not None:
+                extra["sites"] = plan.sites
+            if plan is not None and plan.tiers is not None:
+                extra["tiers"] = plan.tiers
             fmap = build_map(
-                cells=result.cells, communities=result.communities, facilities=result.facilities,
+                **extra,
+                cells=cells, communities=result.communities, facilities=facilities,
                 isochrones=result.isochrones, edges=result.network.edges[["highway", "geometry"]],
                 summary=summary, categories=categories, threshold_minutes=result.options.minutes,
                 lang=lang, basemap=basemap, tianditu_key=tianditu_key,
@@ -319,6 +384,8 @@ def write_outputs(result, out_dir: str | Path, *, lang: str = "zh", basemap: str
             "communities": int(len(result.communities)), "isochrones": int(len(result.isochrones)),
         }
         record["timings_s"] = {**record.get("timings_s", {}), **timings}
+        if plan is not None:
+            record["plan"] = _plan_record(plan, result)
         record["versions"] = _versions()
         record["command"] = sys.argv
         with open(stage / "run.json", "w", encoding="utf-8") as fh:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +62,8 @@ __all__ = [
     "read_candidates",
     "suggest",
     "planning_gap_tables",
+    "PlanResult",
+    "plan",
 ]
 
 log = logging.getLogger(__name__)
@@ -809,3 +812,72 @@ def planning_gap_tables(
         gained = pd.Series(pop * (served_by > 0)).groupby(cells["community"].to_numpy()).sum()
         comm[h["people_served_by_sites"]] = comm[h["name"]].map(gained).fillna(0.0).round(1).to_numpy()
     return cells_table, comm
+
+
+@dataclass(frozen=True)
+class PlanResult:
+    """What :func:`plan` adds to a run. Any part not asked for is ``None``.
+
+    Attributes
+    ----------
+    standard : Standard or None
+    requirements, tiers : pandas.DataFrame or None
+        From :func:`standard_scores`.
+    sites : geopandas.GeoDataFrame or None
+        Suggested sites of every category asked for, ranked per category (run's CRS).
+    capacity : dict
+        Per category: ``{"score": cell array, "ratio": facility array, "oversubscribed":
+        Oversubscription, "column": capacity column}``.
+    """
+
+    standard: Standard | None = None
+    requirements: pd.DataFrame | None = None
+    tiers: pd.DataFrame | None = None
+    sites: gpd.GeoDataFrame | None = None
+    capacity: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+def plan(
+    result: Any,
+    *,
+    standard: str | Path | None = None,
+    suggest_count: int = 0,
+    suggest_categories: Sequence[str] | None = None,
+    capacity: dict[str, str] | None = None,
+) -> PlanResult:
+    """Run the planning steps asked for on a finished run.
+
+    Parameters
+    ----------
+    result : lifecircle.pipeline.RunResult
+    standard : str or path, optional
+        ``"gb50180"`` or a guideline YAML: communities scored tier by tier.
+    suggest_count : int, default 0
+        Sites to suggest per category (0: none).
+    suggest_categories : sequence of str, optional
+        Categories to suggest sites for; default every measured category of the run.
+    capacity : dict of str to str, optional
+        ``{category: capacity column}`` for the E2SFCA supply-to-demand score.
+
+    Returns
+    -------
+    PlanResult
+    """
+    _check_result(result)
+    if suggest_count < 0:
+        raise OptionError(f"--suggest must be a number of sites >= 0; found {suggest_count!r}.")
+    std = requirements = tiers = sites = None
+    if standard is not None:
+        std = _as_standard(standard)
+        requirements, tiers = standard_scores(result, std)
+    if suggest_count > 0:
+        cats = list(suggest_categories) if suggest_categories else [c for c in result.categories if c not in result.no_data]
+        frames = [suggest(result, category=c, count=suggest_count) for c in cats]
+        frames = [f for f in frames if len(f)]
+        if frames:
+            sites = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry", crs=frames[0].crs)
+    cap: dict[str, dict[str, Any]] = {}
+    for category, column in (capacity or {}).items():
+        score, ratio, over = capacity_scores(result, category=category, capacity_column=column)
+        cap[category] = {"score": score, "ratio": ratio, "oversubscribed": over, "column": column}
+    return PlanResult(standard=std, requirements=requirements, tiers=tiers, sites=sites, capacity=cap)

@@ -30,6 +30,13 @@ def _bbox(text: str) -> tuple[float, float, float, float]:
     return parts  # type: ignore[return-value]
 
 
+def _capacity(text: str) -> tuple[str, str]:
+    category, sep, column = text.partition("=")
+    if not sep or not category.strip() or not column.strip():
+        raise argparse.ArgumentTypeError(f"--capacity must be CATEGORY=COLUMN, e.g. clinic=beds; found {text!r}")
+    return category.strip(), column.strip()
+
+
 def _categories(text: str) -> list[str]:
     return [c.strip() for c in text.split(",") if c.strip()]
 
@@ -69,8 +76,19 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
 
 
+def _add_planning(p: argparse.ArgumentParser) -> None:
+    plan = p.add_argument_group("planning (standards, capacity, new sites)")
+    plan.add_argument("--standard", help="score communities tier by tier: gb50180, or a guideline YAML file")
+    plan.add_argument("--suggest", type=int, default=0, metavar="N",
+                      help="suggest N new sites per category (greedy maximal covering; default 0: none)")
+    plan.add_argument("--capacity", type=_capacity, action="append", metavar="CATEGORY=COLUMN",
+                      help="E2SFCA supply-to-demand score from a capacity column or OSM tag, e.g. clinic=beds (repeatable)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``lifecircle`` command."""
+    from lifecircle.scripts import suggest as suggest_cmd
+
     parser = argparse.ArgumentParser(
         prog="lifecircle",
         description="Walking access to everyday services (15-minute life circles) from OpenStreetMap.",
@@ -78,6 +96,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     run = sub.add_parser("run", help="the main job: travel times, gaps, isochrones, map (default: bundled sample)")
     _add_common(run)
+    _add_planning(run)
+    suggest_cmd.add_parser(sub)
     return parser
 
 
@@ -107,8 +127,21 @@ def _run(args: argparse.Namespace) -> int:
 
     if args.basemap == "tianditu" and not args.tianditu_key:
         raise OptionError("--basemap tianditu needs your key: pass --tianditu-key KEY.")
+    if args.suggest < 0:
+        raise OptionError(f"--suggest must be a number of sites >= 0; found {args.suggest}.")
+    if args.standard is not None:
+        from lifecircle.layers.standards import load_standard
+
+        load_standard(args.standard)  # a bad standard fails before the run, not after it
     result = run(_options(args))
-    paths = write_outputs(result, args.out, lang=args.lang, basemap=args.basemap, tianditu_key=args.tianditu_key)
+    plan = None
+    if args.standard is not None or args.suggest > 0 or args.capacity:
+        from lifecircle.planning import plan as make_plan
+
+        plan = make_plan(result, standard=args.standard, suggest_count=args.suggest,
+                         capacity=dict(args.capacity or []))
+    paths = write_outputs(result, args.out, lang=args.lang, basemap=args.basemap, tianditu_key=args.tianditu_key,
+                          plan=plan)
     s = result.summary
     print(f"Study area: {s['study_area']}; {s['cells']:,} cells of {s['cell_size_m']:g} m "
           f"({s['cells_no_access']:,} without network access); {s['communities']} communities.")
@@ -126,6 +159,14 @@ def _run(args: argparse.Namespace) -> int:
                 continue
             print(f"  {cat:<14} " + " / ".join(f"{row[f'share_{k}']:.1%}" for k in
                                                  ("flat_adult", "terrain_adult", "terrain_elderly", "terrain_wheelchair")))
+    if plan is not None and plan.tiers is not None:
+        counts = plan.tiers.groupby(["tier", "status"]).size().unstack(fill_value=0)
+        print(f"Standard {args.standard}: communities per tier and status")
+        for tier, row in counts.iterrows():
+            print(f"  {tier:<8} " + ", ".join(f"{k} {int(v)}" for k, v in row.items()))
+    if plan is not None and plan.sites is not None:
+        for r in plan.sites.itertuples():
+            print(f"  suggested {r.category} site {int(r.rank)}: +{r.marginal_gain:,.0f} people")
     print(f"Under-served cells: {s['cells_underserved']:,}. Files: {', '.join(str(p) for p in paths.values())}")
     return 0
 
@@ -141,6 +182,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "run":
             return _run(args)
+        if args.command == "suggest":
+            from lifecircle.scripts import suggest as suggest_cmd
+
+            return suggest_cmd.main(args)
     except LifecircleError as exc:
         print(f"lifecircle: error: {exc}", file=sys.stderr)
         return 2

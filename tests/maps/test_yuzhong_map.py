@@ -122,7 +122,16 @@ def yuzhong_inputs(yuzhong_pbf: Path, yuzhong_boundary: Path) -> dict:
         near = shapely.STRtree(net.edges.geometry.values).query(fac.geometry[fac["category"] == cat].buffer(900).union_all(), predicate="intersects")
         poly = shapely.union_all(shapely.buffer(net.edges.geometry.values[near], 50.0, quad_segs=4))
         iso_rows.append({"category": cat, "facility": -1, "minutes": THRESHOLD, "geometry": poly})
+    # Per-facility stand-ins: the category's area clipped to 900 m around each facility.
+    for cat, union in [(r["category"], r["geometry"]) for r in iso_rows]:
+        for k, geom in zip(np.flatnonzero(fac["category"] == cat), fac.geometry[fac["category"] == cat], strict=True):
+            iso_rows.append({"category": cat, "facility": int(k), "minutes": THRESHOLD,
+                             "geometry": union.intersection(geom.centroid.buffer(900.0))})
     isochrones = gpd.GeoDataFrame(iso_rows, crs=crs)
+    # Terrain stand-in: cells 10-15 min from a clinic or school "lose" it on the slopes.
+    cells["terrain_lost"] = [
+        ",".join(c for c in ("clinic", "school") if 10.0 < minutes[c][k] <= THRESHOLD) for k in range(len(cells))
+    ]
     summary = {
         "study_area": "渝中区, 重庆市",
         "profile": "adult",
@@ -171,6 +180,8 @@ def test_yuzhong_map_size_and_offline(yuzhong_map: tuple[Path, float], yuzhong_i
     data = json.loads(block)
     parts = {k: len(json.dumps(v, ensure_ascii=False, separators=(",", ":")).encode()) for k, v in data.items()}
     print("  data parts (MB): " + ", ".join(f"{k} {v / 1e6:.2f}" for k, v in sorted(parts.items(), key=lambda kv: -kv[1])[:6]))
+    assert len(data["facilityIsochrones"]["features"]) == int((yuzhong_inputs["isochrones"]["facility"] >= 0).sum())
+    assert sum(1 for f in data["cells"]["features"] if "t" in f["properties"]) == int((yuzhong_inputs["cells"]["terrain_lost"] != "").sum())
     assert external_resources(page) == []
     assert "<img src=x" not in page
     assert seconds < 30
