@@ -227,3 +227,36 @@ def test_crash_while_writing_leaves_no_partial_files(tmp_path: Path, monkeypatch
     with pytest.raises(RuntimeError, match="disk full"):
         main(["run", "-q", "--categories", "clinic", "--no-facility-isochrones", "--out", str(out)])
     assert out.exists() and list(out.iterdir()) == []
+
+
+@pytest.mark.slow
+def test_planning_options_add_tiers_sites_and_capacity(tmp_path: Path, capsys) -> None:  # noqa: ANN001
+    out = tmp_path / "plan"
+    code, err = _run(["--categories", "clinic,school", "--standard", "gb50180", "--suggest", "2",
+                      "--no-facility-isochrones", "--lang", "en", "--out", str(out)], capsys)
+    assert code == 0, err
+    record = json.loads((out / "run.json").read_text(encoding="utf-8"))
+    sites = record["plan"]["sites"]
+    assert {s["category"] for s in sites} <= {"clinic", "school"} and sites
+    gains = [s["marginal_gain"] for s in sites if s["category"] == sites[0]["category"]]
+    assert gains == sorted(gains, reverse=True)  # greedy gains never grow
+    layers = gpd.read_file(out / "results.gpkg", layer="sites")
+    assert len(layers) == len(sites)
+    tiers = gpd.read_file(out / "results.gpkg", layer="community_tiers")
+    assert set(tiers["status"]) <= {"pass", "fail", "unknown"}
+    assert set(tiers["tier"]) == {"15min", "10min", "5min"}
+    gaps = pd.read_csv(out / "gaps.csv", encoding="utf-8-sig")
+    assert "tier_failures" in gaps.columns or any("tier" in c for c in gaps.columns)
+
+
+def test_unknown_standard_is_refused_before_the_run(tmp_path: Path, capsys) -> None:  # noqa: ANN001
+    out = tmp_path / "out"
+    code, err = _run(["--standard", "gb99999", "--out", str(out)], capsys)
+    _assert_refused(out, code, err, "gb99999")
+
+
+def test_malformed_capacity_option(capsys) -> None:  # noqa: ANN001
+    with pytest.raises(SystemExit) as info:
+        main(["run", "--capacity", "beds"])
+    assert info.value.code == 2
+    assert "CATEGORY=COLUMN" in capsys.readouterr().err
