@@ -49,7 +49,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from scipy import sparse
-from tqdm.auto import tqdm
+from lifecircle._progress import progress_bar
 
 from lifecircle import settings
 from lifecircle._errors import OptionError
@@ -321,9 +321,8 @@ def cell_facility_seconds(
         graph, access, n_facilities=n_facilities, limit_seconds=limit_seconds,
         leg_speed_kmh=leg_speed_kmh, memory_budget_bytes=memory_budget_bytes,
     )
-    for fac, node_seconds in tqdm(
+    for fac, node_seconds in progress_bar(
         searches, total=len(by_facility), desc="cell-facility times", unit="facility",
-        disable=not settings.use_progress_bars, leave=False,
     ):
         acc = by_facility[fac]
         # Only origins on an edge with a reached end, or on one of the facility's own edges.
