@@ -52,7 +52,8 @@ def extract_from_osmnx(graph, features: gpd.GeoDataFrame | None, *, source: str)
     edges = edges.reset_index()
     a = np.minimum(edges["u"].to_numpy(), edges["v"].to_numpy())
     b = np.maximum(edges["u"].to_numpy(), edges["v"].to_numpy())
-    edges = edges.assign(_a=a, _b=b, _len=edges.geometry.length).sort_values(["_a", "_b", "_len", "key"])
+    # osmnx gives edge lengths in metres; the geometry is in degrees.
+    edges = edges.assign(_a=a, _b=b, _len=edges["length"]).sort_values(["_a", "_b", "_len", "key"])
     edges = edges.drop_duplicates(["_a", "_b", "_len"]).reset_index(drop=True)
 
     def first(value):  # noqa: ANN001, ANN202 - osmnx merges tags of simplified edges into lists

@@ -30,6 +30,8 @@ from lifecircle.spatial.coverage import minutes_column
 __all__ = [
     "OUTPUT_FILES",
     "GAP_HEADERS",
+    "WEIGHT_HEADERS",
+    "people_header",
     "sha256_of",
     "category_labels",
     "gap_table",
@@ -56,6 +58,20 @@ GAP_HEADERS: dict[str, dict[str, str]] = {
            "underserved_people": "服务不足人口", "underserved_cells": "服务不足网格数",
            "name": "社区"},
 }
+
+#: Header of the people columns when no population was given (the weights are not people).
+WEIGHT_HEADERS: dict[str, dict[str, str]] = {
+    "floor_area": {"en": "weight (residential floor area m², not people)", "zh": "权重(住宅建筑面积m²,非人口)"},
+    "equal": {"en": "weight (1 per cell, not people)", "zh": "权重(每网格1,非人口)"},
+}
+
+
+def people_header(lang: str, population_kind: str = "people") -> str:
+    """Header of the people column: people, or the stated fallback weight."""
+    if population_kind in WEIGHT_HEADERS:
+        return WEIGHT_HEADERS[population_kind][lang]
+    return GAP_HEADERS[lang]["people"]
+
 
 #: Fixed GeoPackage timestamp so the same inputs give byte-identical files.
 _GPKG_DATE = "2000-01-01T00:00:00.000Z"
@@ -89,7 +105,7 @@ def _translate_list(value: str, lang: str, labels: dict[str, dict[str, str]] | N
 
 
 def gap_table(cells: gpd.GeoDataFrame, *, categories: Sequence[str], lang: str = "en",
-              labels: dict[str, dict[str, str]] | None = None) -> pd.DataFrame:
+              labels: dict[str, dict[str, str]] | None = None, population_kind: str = "people") -> pd.DataFrame:
     """Under-served cells ranked by people affected (then by categories missing, then id).
 
     Parameters
@@ -101,6 +117,9 @@ def gap_table(cells: gpd.GeoDataFrame, *, categories: Sequence[str], lang: str =
     lang : {"en", "zh"}
     labels : dict, optional
         Category labels per language (:func:`category_labels`); default the raw names.
+    population_kind : str
+        ``"people"``, or a fallback weight (``"floor_area"``, ``"equal"``) whose column
+        header then says it is not people.
 
     Returns
     -------
@@ -128,11 +147,12 @@ def gap_table(cells: gpd.GeoDataFrame, *, categories: Sequence[str], lang: str =
         out[h["minutes"].format(_label(cat, lang, labels))] = gaps[minutes_column(cat)].round(1).to_numpy()
     out[h["lon"]] = gaps["lon"].to_numpy()
     out[h["lat"]] = gaps["lat"].to_numpy()
-    return out
+    return out.rename(columns={h["people"]: people_header(lang, population_kind)})
 
 
 def community_gap_table(communities: gpd.GeoDataFrame, cells: pd.DataFrame, *, categories: Sequence[str],
-                        lang: str = "en", labels: dict[str, dict[str, str]] | None = None) -> pd.DataFrame:
+                        lang: str = "en", labels: dict[str, dict[str, str]] | None = None,
+                        population_kind: str = "people") -> pd.DataFrame:
     """Communities ranked by people in under-served cells: has, lacks, shares."""
     h = GAP_HEADERS[lang]
     under = cells[cells["underserved"]].groupby("community")
@@ -151,6 +171,10 @@ def community_gap_table(communities: gpd.GeoDataFrame, cells: pd.DataFrame, *, c
         table[h["share"].format(_label(cat, lang, labels))] = communities[col].round(3).to_numpy()
     table = table.sort_values([h["underserved_people"], h["name"]], ascending=[False, True], kind="stable")
     table.insert(0, h["rank"], np.arange(1, len(table) + 1))
+    if population_kind in WEIGHT_HEADERS:
+        weight = people_header(lang, population_kind)
+        table = table.rename(columns={h["population"]: weight,
+                                      h["underserved_people"]: f"{h['underserved_people']}: {weight}"})
     return table.reset_index(drop=True)
 
 
@@ -243,8 +267,12 @@ def _write_gpkg(result, path: Path, *, cells=None, facilities=None, plan=None) -
         geoms = result.communities.set_index("name").geometry
         layers["community_tiers"] = gpd.GeoDataFrame(
             tiers, geometry=tiers["community"].map(geoms).to_numpy(), crs=result.communities.crs)
+    # Say where the people numbers come from in the file itself (GeoPackage metadata).
+    about = {"population_source": str(result.summary.get("population_source", "")),
+             "population_kind": str(result.summary.get("population_kind", "people")),
+             "attribution": "; ".join(result.summary.get("data_sources", []))}
     for name, gdf in layers.items():
-        _for_file(gdf).to_file(path, layer=name, driver="GPKG", engine="pyogrio")
+        _for_file(gdf).to_file(path, layer=name, driver="GPKG", engine="pyogrio", layer_metadata=about)
 
 
 def _versions() -> dict[str, str]:
@@ -345,9 +373,10 @@ def write_outputs(result, out_dir: str | Path, *, lang: str = "zh", basemap: str
             gaps, comm_gaps = planning_gap_tables(result, tiers=plan.tiers, sites=plan.sites, lang=lang,
                                                   standard=plan.standard)
         else:
-            gaps = gap_table(result.cells, categories=measured, lang=lang, labels=labels)
+            kind = result.summary.get("population_kind", "people")
+            gaps = gap_table(result.cells, categories=measured, lang=lang, labels=labels, population_kind=kind)
             comm_gaps = community_gap_table(result.communities, result.cells, categories=measured, lang=lang,
-                                            labels=labels)
+                                            labels=labels, population_kind=kind)
         gaps.to_csv(stage / "gaps.csv", index=False, encoding="utf-8-sig")
         comm_gaps.to_csv(stage / "community_gaps.csv", index=False, encoding="utf-8-sig")
         _write_xlsx(stage / "gaps.xlsx", {"cells" if lang == "en" else "网格": gaps,

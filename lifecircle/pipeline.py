@@ -731,8 +731,9 @@ def communities_for(extract, *, area: shapely.Geometry, network_crs: pyproj.CRS,
 
 
 def _population_for(cells: gpd.GeoDataFrame, extract, options: RunOptions
-                    ) -> tuple[np.ndarray, str, dict[str, np.ndarray]]:  # noqa: ANN001
-    """People per cell, a sentence saying where the numbers come from, and group people per cell."""
+                    ) -> tuple[np.ndarray, str, dict[str, np.ndarray], str]:  # noqa: ANN001
+    """People per cell, a sentence saying where the numbers come from, group people per cell,
+    and what the numbers are: ``"people"``, or the fallback ``"floor_area"`` / ``"equal"``."""
     from lifecircle.spatial.population import population_fallback, population_to_cells
 
     feats = extract.features
@@ -746,9 +747,9 @@ def _population_for(cells: gpd.GeoDataFrame, extract, options: RunOptions
         groups = {g.removeprefix("share_"): population_to_cells(pop, cells, buildings=buildings, group=g)
                   for g in pop.groups}
         return (values, f"population from {Path(options.population).name} ({pop.kind}, "
-                f"{pop.total:,.0f} people in the file)", groups)
+                f"{pop.total:,.0f} people in the file)", groups, "people")
     fallback = population_fallback(cells, buildings=buildings)
-    return fallback.values, fallback.note, {}
+    return fallback.values, fallback.note, {}, fallback.method
 
 
 def run(options: RunOptions, *, progress: bool = True) -> RunResult:
@@ -806,7 +807,7 @@ def run(options: RunOptions, *, progress: bool = True) -> RunResult:
                                             cell_size_m=options.cell_size_m, max_access_m=options.max_access_m,
                                             leg_speed_kmh=speed)
     with timings.measure("population"):
-        population, population_source, group_people = _population_for(cells, extract, options)
+        population, population_source, group_people, population_kind = _population_for(cells, extract, options)
         cells["population"] = population
         for group, people in group_people.items():
             cells[f"population_{group}"] = people
@@ -860,6 +861,7 @@ def run(options: RunOptions, *, progress: bool = True) -> RunResult:
         "threshold_minutes": options.minutes,
         "cell_size_m": options.cell_size_m,
         "population_source": population_source,
+        "population_kind": population_kind,
         "categories": per_cat,
         "no_data": list(no_data),
         "cells": int(len(cells)),

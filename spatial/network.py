@@ -35,7 +35,6 @@ __all__ = [
     "WalkNetwork",
     "utm_crs_for",
     "build_walk_network",
-    "network_from_osmnx",
     "clip_network",
     "to_networkx",
 ]
@@ -243,66 +242,6 @@ def build_walk_network(
         f"{s['nodes_outside_largest_component']:,}",
     )
     return network
-
-
-def network_from_osmnx(graph, *, crs: pyproj.CRS | str | None = None) -> WalkNetwork:  # noqa: ANN001
-    """Convert an osmnx graph (e.g. from ``ox.graph_from_place``) to a :class:`WalkNetwork`.
-
-    Parallel and reciprocal edges of the osmnx MultiDiGraph collapse into one two-way edge
-    (the shortest), since every walkable edge is walked both ways.
-
-    Parameters
-    ----------
-    graph : networkx.MultiDiGraph
-        An unprojected osmnx graph (EPSG:4326 node ``x``/``y``).
-    crs : pyproj.CRS or str, optional
-        Metric CRS; default the UTM zone of the graph's centre.
-
-    Returns
-    -------
-    WalkNetwork
-    """
-    import osmnx as ox
-
-    from lifecircle.layers.osm import WAY_TAG_COLUMNS
-
-    nodes_gdf, edges_gdf = ox.convert.graph_to_gdfs(graph)
-    if len(edges_gdf) == 0:
-        raise NoWalkableWaysError("The downloaded graph has no edges.")
-    edges_gdf = edges_gdf.reset_index()
-    a = np.minimum(edges_gdf["u"].to_numpy(), edges_gdf["v"].to_numpy())
-    b = np.maximum(edges_gdf["u"].to_numpy(), edges_gdf["v"].to_numpy())
-    edges_gdf = edges_gdf.assign(_a=a, _b=b).sort_values(["_a", "_b", "length"])
-    edges_gdf = edges_gdf.drop_duplicates(["_a", "_b"]).drop(columns=["_a", "_b"])
-    if crs is None:
-        c = nodes_gdf.union_all().centroid
-        crs = utm_crs_for(c.x, c.y)
-    crs = pyproj.CRS(crs)
-    edges_m = edges_gdf.to_crs(crs)
-    node_osm = np.sort(nodes_gdf.index.to_numpy().astype(np.int64))
-    nodes_m = nodes_gdf.to_crs(crs).loc[node_osm]
-    u = np.searchsorted(node_osm, edges_m["u"].to_numpy())
-    v = np.searchsorted(node_osm, edges_m["v"].to_numpy())
-
-    def _first(value):  # noqa: ANN001, ANN202 - osmnx stores merged tags as lists
-        return value[0] if isinstance(value, list) else value
-
-    table = {
-        "u": u,
-        "v": v,
-        "osm_way_id": edges_m["osmid"].map(_first).astype(np.int64).to_numpy(),
-        "length_m": edges_m.geometry.length.to_numpy(),
-    }
-    for col in WAY_TAG_COLUMNS:
-        table[col] = edges_m[col].map(_first).to_numpy() if col in edges_m else None
-    edges = gpd.GeoDataFrame(table, geometry=edges_m.geometry.to_numpy(), crs=crs)
-    keep = (edges["length_m"] > 0) & (edges["u"] != edges["v"])
-    edges = edges[keep].reset_index(drop=True)
-    labels = _component_labels(len(node_osm), edges["u"].to_numpy(), edges["v"].to_numpy())
-    nodes = gpd.GeoDataFrame(
-        {"osm_id": node_osm, "component": labels}, geometry=nodes_m.geometry.to_numpy(), crs=crs
-    )
-    return WalkNetwork(nodes=nodes, edges=edges, crs=crs)
 
 
 def clip_network(network: WalkNetwork, area: shapely.Geometry) -> WalkNetwork:

@@ -47,3 +47,14 @@ def test_environment_yml_and_pyproject_name_the_same_dependencies() -> None:
 def test_environment_yml_uses_conda_forge() -> None:
     env = yaml.safe_load((REPO / "environment.yml").read_text(encoding="utf-8"))
     assert env["channels"] == ["conda-forge"]
+
+
+def test_sockets_are_blocked_in_tests() -> None:
+    import socket
+
+    import pytest
+
+    with pytest.raises(RuntimeError, match="must not touch the network"):
+        socket.create_connection(("198.51.100.1", 80), timeout=1)
+    with pytest.raises(RuntimeError, match="must not touch the network"):
+        socket.socket().connect(("198.51.100.1", 80))

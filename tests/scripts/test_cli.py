@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 import shapely
 
-from lifecircle.outputs import sha256_of
+from lifecircle.outputs import people_header, sha256_of
 from lifecircle.scripts.cli import main
 
 OUTPUTS = {"map.html", "results.gpkg", "gaps.csv", "gaps.xlsx", "community_gaps.csv", "run.json"}
@@ -57,7 +57,11 @@ def test_default_sample_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture
     assert raw.startswith(b"\xef\xbb\xbf")  # UTF-8 BOM for Excel on Chinese Windows
     gaps = pd.read_csv(out / "gaps.csv", encoding="utf-8-sig")
     assert list(gaps["rank"]) == list(range(1, len(gaps) + 1))
-    assert gaps["people"].is_monotonic_decreasing
+    # No population input: the column says it holds floor-area weights, not people.
+    assert record["summary"]["population_kind"] == "floor_area"
+    weight = people_header("en", "floor_area")
+    assert weight in gaps.columns and "people" not in gaps.columns
+    assert gaps[weight].is_monotonic_decreasing
     assert len(gaps) == int(cells["underserved"].sum())
     html = (out / "map.html").read_text(encoding="utf-8")
     assert "OpenStreetMap contributors" in html
@@ -260,3 +264,15 @@ def test_malformed_capacity_option(capsys) -> None:  # noqa: ANN001
         main(["run", "--capacity", "beds"])
     assert info.value.code == 2
     assert "CATEGORY=COLUMN" in capsys.readouterr().err
+
+
+def test_dem_that_does_not_overlap(tmp_path: Path, capsys, yuzhong_dem) -> None:  # noqa: ANN001
+    out = tmp_path / "out"
+    code, err = _run(["--dem", str(yuzhong_dem), "--out", str(out)], capsys)  # Chongqing DEM, Helsinki sample
+    _assert_refused(out, code, err, yuzhong_dem.name, "overlap")
+
+
+def test_unknown_profile(tmp_path: Path, capsys) -> None:  # noqa: ANN001
+    out = tmp_path / "out"
+    code, err = _run(["--profile", "astronaut", "--out", str(out)], capsys)
+    _assert_refused(out, code, err, "astronaut", "elderly")
