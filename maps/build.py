@@ -350,6 +350,8 @@ def _summary_html(
         if summary.get(key) not in (None, ""):
             items.append(f"<tr><th>{t(key)}</th><td>{_esc(summary.get(key))}</td></tr>")
     items.insert(min(2, len(items)), f"<tr><th>{t('threshold')}</th><td>{_esc(f'{threshold:g}')} {t('minutes')}</td></tr>")
+    # Without a population input the numbers are fallback weights: say so in the header.
+    served_key = "people_served" if summary.get("population_kind", "people") == "people" else "weight_served"
     rows = []
     for c in cats:
         st = c["stats"]
@@ -364,7 +366,7 @@ def _summary_html(
                 f'<td>{_fmt_int(st.get("people_served"))}</td><td>{_fmt_share(st.get("share_served"))}</td></tr>'
             )
     per_cat = (
-        f'<table class="lc-table"><tr><th></th><th>{t("facility_count")}</th><th>{t("people_served")}</th>'
+        f'<table class="lc-table"><tr><th></th><th>{t("facility_count")}</th><th>{t(served_key)}</th>'
         f'<th>{t("share_served")}</th></tr>' + "".join(rows) + "</table>"
     )
     src = "".join(f"<li>{_esc(s)}</li>" for s in _sources(summary))

@@ -150,7 +150,8 @@ def _run(args: argparse.Namespace) -> int:
         if info["no_data"]:
             print(f"  {cat:<14} NO DATA: no {cat} facility in the data")
         else:
-            print(f"  {cat:<14} {info['facilities']:>5} facilities; {info['share_served']:.1%} of people "
+            whom = "of people" if s.get("population_kind", "people") == "people" else "of the weight (not people)"
+            print(f"  {cat:<14} {info['facilities']:>5} facilities; {info['share_served']:.1%} {whom} "
                   f"within {s['threshold_minutes']:g} min")
     if s.get("terrain_comparison"):
         print("Share within the threshold: flat adult / terrain adult / elderly / wheelchair")

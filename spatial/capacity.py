@@ -175,7 +175,8 @@ def e2sfca(
     use = w > 0
     rows, cols, w = rows[use], cols[use], w[use]
     demand = np.bincount(cols, weights=pop[rows] * w, minlength=len(cap))
-    with np.errstate(divide="ignore", invalid="ignore"):
+    # over: a vanishing (denormal) demand gives an infinite ratio, dropped below as non-finite.
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         ratio = np.where(demand > 0, cap / np.where(demand > 0, demand, 1.0), np.nan)
     contrib = ratio[cols] * w
     ok = np.isfinite(contrib)

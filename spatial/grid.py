@@ -15,9 +15,10 @@ __all__ = ["BYTES_PER_CELL", "estimate_cells", "check_grid_budget", "make_grid"]
 
 log = logging.getLogger(__name__)
 
-#: Rough memory a cell costs through a run (polygon, centre, a dozen float columns per
-#: category, GeoPackage and map encoding), measured on Yuzhong and rounded up.
-BYTES_PER_CELL: int = 4096
+#: Memory a cell costs through a whole run (polygon, centre, columns per category,
+#: GeoPackage and map encoding): peak RSS grew by 5.9 KB per cell from 2,341 cells (100 m)
+#: to 37,591 cells (25 m) on Yuzhong; rounded up.
+BYTES_PER_CELL: int = 8192
 
 
 def _check_cell_size(cell_size_m: float) -> float:

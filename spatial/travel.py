@@ -76,7 +76,13 @@ class EdgeLocation:
         return self.edge >= 0
 
 
-def locate_on_network(points: gpd.GeoSeries, network: WalkNetwork, *, max_distance_m: float) -> EdgeLocation:
+def locate_on_network(
+    points: gpd.GeoSeries,
+    network: WalkNetwork,
+    *,
+    max_distance_m: float,
+    prefer_main_component: bool = True,
+) -> EdgeLocation:
     """Join each point to the nearest point of the nearest edge within a distance.
 
     Parameters
@@ -86,6 +92,11 @@ def locate_on_network(points: gpd.GeoSeries, network: WalkNetwork, *, max_distan
     network : WalkNetwork
     max_distance_m : float
         Points farther than this from every edge stay unmatched (``edge == -1``).
+    prefer_main_component : bool, default True
+        When the nearest edge lies on a fragment cut off from the main (largest) network
+        (a courtyard path whose link OSM lacks), join the nearest main-network edge instead
+        if one is within ``max_distance_m``: a resident there can walk across to the street.
+        Fragments stay the answer where nothing else is within reach (a true island).
 
     Returns
     -------
@@ -104,15 +115,32 @@ def locate_on_network(points: gpd.GeoSeries, network: WalkNetwork, *, max_distan
         geoms, max_distance=max_distance_m, return_distance=True, return_all=True
     )
     if len(pt_idx):
-        # all_matches returns every equally-near edge: keep the lowest edge row per point.
+        # return_all gives every equally-near edge: keep the lowest edge row per point.
         order = np.lexsort((edge_idx, pt_idx))
         pt_idx, edge_idx, dist = pt_idx[order], edge_idx[order], dist[order]
         first = np.r_[True, pt_idx[1:] != pt_idx[:-1]]
         pt_idx, edge_idx, dist = pt_idx[first], edge_idx[first], dist[first]
-        lines = network.edges.geometry.to_numpy()[edge_idx]
         edge[pt_idx] = edge_idx
-        fraction[pt_idx] = np.clip(shapely.line_locate_point(lines, geoms[pt_idx], normalized=True), 0.0, 1.0)
         distance[pt_idx] = dist
+    if prefer_main_component and len(pt_idx):
+        on_main = network.nodes["component"].to_numpy()[network.edges["u"].to_numpy()] == 0
+        stray = np.flatnonzero((edge >= 0) & ~on_main[np.maximum(edge, 0)])
+        if len(stray):
+            q_idx, cand = network.edges.sindex.query(geoms[stray], predicate="dwithin", distance=max_distance_m)
+            keep = on_main[cand]
+            q_idx, cand = q_idx[keep], cand[keep]
+            if len(q_idx):
+                d = shapely.distance(geoms[stray][q_idx], network.edges.geometry.to_numpy()[cand])
+                order = np.lexsort((cand, d, q_idx))
+                q_idx, cand, d = q_idx[order], cand[order], d[order]
+                first = np.r_[True, q_idx[1:] != q_idx[:-1]]
+                rows = stray[q_idx[first]]
+                edge[rows] = cand[first]
+                distance[rows] = d[first]
+    matched = np.flatnonzero(edge >= 0)
+    if len(matched):
+        lines = network.edges.geometry.to_numpy()[edge[matched]]
+        fraction[matched] = np.clip(shapely.line_locate_point(lines, geoms[matched], normalized=True), 0.0, 1.0)
     return EdgeLocation(edge, fraction, distance)
 
 

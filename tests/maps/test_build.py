@@ -310,3 +310,11 @@ def test_pipeline_column_names(map_inputs: dict) -> None:
     data = _data(_page(build_map(**{**map_inputs, "cells": cells})))
     cells_by_id = {f["properties"]["id"]: f["properties"] for f in data["cells"]["features"]}
     assert cells_by_id[14]["m"] == [10.0, 21.0, None]
+
+
+def test_fallback_weights_are_not_called_people(map_inputs: dict) -> None:
+    people = _page(build_map(**map_inputs, lang="en"))
+    assert "People served" in people and "Weight served (not people)" not in people
+    summary = dict(map_inputs["summary"], population_kind="floor_area")
+    weights = _page(build_map(**{**map_inputs, "summary": summary}, lang="en"))
+    assert "Weight served (not people)" in weights and "People served" not in weights

@@ -237,3 +237,18 @@ def test_only_impassable_access_gives_unreachable_not_a_crash() -> None:
     access = pd.DataFrame({"facility": [0], "edge": [0], "fraction": [0.5], "leg_m": [0.0]})
     secs, which = nearest_facility(graph, access, n_facilities=1)
     assert np.isinf(secs).all() and (which == -1).all()
+
+
+def test_origins_prefer_the_main_network_over_a_cut_off_fragment() -> None:
+    # A long main street (component 0) and a 20 m courtyard path 30 m away from a point
+    # that is 60 m from the street: the point joins the street, not the fragment.
+    net = network_from_lines([(0, 0), (1000, 0), (490, 90), (510, 90)], [(0, 1), (2, 3)])
+    assert net.nodes["component"].tolist() == [0, 0, 1, 1]
+    pts = gpd.GeoSeries([at(500, 60), at(500, 400)], crs=CRS)
+    near = locate_on_network(pts, net, max_distance_m=150, prefer_main_component=False)
+    assert near.edge.tolist() == [1, -1]
+    main = locate_on_network(pts, net, max_distance_m=150)
+    assert main.edge.tolist() == [0, -1] and main.distance_m[0] == pytest.approx(60)
+    # With the street out of reach, the fragment is still the answer.
+    far = locate_on_network(gpd.GeoSeries([at(500, 100)], crs=CRS), net, max_distance_m=50)
+    assert far.edge.tolist() == [1]
