@@ -19,13 +19,17 @@ import tempfile
 from collections.abc import Iterator, Sequence
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
 from lifecircle.spatial.coverage import minutes_column
+
+if TYPE_CHECKING:  # imported for type hints only: the pipeline imports this module's users
+    from lifecircle.pipeline import RunOptions, RunResult
+    from lifecircle.planning import PlanResult
 
 __all__ = [
     "OUTPUT_FILES",
@@ -207,7 +211,7 @@ def _for_file(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return out
 
 
-def _with_capacity(result, plan) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:  # noqa: ANN001
+def _with_capacity(result: RunResult, plan: PlanResult | None) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
     """Cells and facilities with the plan's capacity scores as columns (copies)."""
     cells, facilities = result.cells, result.facilities
     if plan is None or not plan.capacity:
@@ -226,7 +230,7 @@ def _with_capacity(result, plan) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:  
     return cells, facilities
 
 
-def _plan_record(plan, result) -> dict[str, Any]:  # noqa: ANN001
+def _plan_record(plan: PlanResult, result: RunResult) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if plan.tiers is not None:
         counts = plan.tiers.groupby(["tier", "status"]).size().unstack(fill_value=0)
@@ -245,7 +249,8 @@ def _plan_record(plan, result) -> dict[str, Any]:  # noqa: ANN001
     return out
 
 
-def _write_gpkg(result, path: Path, *, cells=None, facilities=None, plan=None) -> None:  # noqa: ANN001
+def _write_gpkg(result: RunResult, path: Path, *, cells: gpd.GeoDataFrame | None = None,
+                facilities: gpd.GeoDataFrame | None = None, plan: PlanResult | None = None) -> None:
     import pyogrio
 
     pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": _GPKG_DATE})
@@ -287,7 +292,7 @@ def _versions() -> dict[str, str]:
     return out
 
 
-def _input_files(options) -> dict[str, dict[str, Any]]:  # noqa: ANN001
+def _input_files(options: RunOptions) -> dict[str, dict[str, Any]]:
     files = {}
     for key in ("osm", "boundary", "communities", "population", "facilities", "catalogue", "dem", "profiles"):
         value = getattr(options, key, None)
@@ -326,8 +331,9 @@ def _json_default(value: Any) -> Any:
     return str(value)
 
 
-def write_outputs(result, out_dir: str | Path, *, lang: str = "zh", basemap: str = "none",
-                  tianditu_key: str | None = None, write_map: bool = True, plan=None) -> dict[str, Path]:  # noqa: ANN001
+def write_outputs(result: RunResult, out_dir: str | Path, *, lang: str = "zh", basemap: str = "none",
+                  tianditu_key: str | None = None, write_map: bool = True,
+                  plan: PlanResult | None = None) -> dict[str, Path]:
     """Write every output file of a run atomically.
 
     Parameters

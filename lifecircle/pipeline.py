@@ -49,7 +49,9 @@ from lifecircle.spatial.coverage import (
 from lifecircle.spatial.grid import check_grid_budget, make_grid
 from lifecircle.spatial.isochrones import isochrone_polygon
 from lifecircle.spatial.network import WalkNetwork, build_walk_network, clip_network, utm_crs_for
+from lifecircle.layers.osm import OsmExtract
 from lifecircle.spatial.travel import (
+    EdgeLocation,
     ReverseGraph,
     available_memory_bytes,
     facility_access_points,
@@ -227,7 +229,7 @@ class RunResult:
     record: dict[str, Any]
     categories: tuple[str, ...]
     no_data: tuple[str, ...]
-    extract: Any = None
+    extract: OsmExtract | None = None
     access: dict[str, pd.DataFrame] = field(default_factory=dict)
 
 
@@ -311,7 +313,7 @@ def validate_options(options: RunOptions) -> RunOptions:
 # --------------------------------------------------------------------------- steps
 
 
-def load_extract(options: RunOptions):  # noqa: ANN201 - returns OsmExtract
+def load_extract(options: RunOptions) -> OsmExtract:
     """Read the OSM data: a local file, or a download by place name / bbox through osmnx."""
     if options.place is not None or options.bbox is not None:
         from lifecircle.layers.download import download_extract
@@ -322,7 +324,7 @@ def load_extract(options: RunOptions):  # noqa: ANN201 - returns OsmExtract
     return read_osm(options.osm)
 
 
-def study_area(extract, network_crs: pyproj.CRS, *, boundary: str | Path | None = None) -> shapely.Geometry:  # noqa: ANN001
+def study_area(extract: OsmExtract, network_crs: pyproj.CRS, *, boundary: str | Path | None = None) -> shapely.Geometry:
     """The study area polygon in the metric CRS: the boundary file, else the data's extent.
 
     Raises
@@ -357,8 +359,8 @@ def _lonlat_bounds(geom: shapely.Geometry, crs: Any) -> tuple[float, ...]:
     return tuple(round(float(v), 4) for v in b)
 
 
-def prepare_network(extract, *, area: shapely.Geometry | None = None, reach_m: float = 0.0,
-                    crs: pyproj.CRS | None = None) -> WalkNetwork:  # noqa: ANN001
+def prepare_network(extract: OsmExtract, *, area: shapely.Geometry | None = None, reach_m: float = 0.0,
+                    crs: pyproj.CRS | None = None) -> WalkNetwork:
     """Build the walking network and keep the part within ``reach_m`` of the study area.
 
     The margin lets people near the edge reach facilities just outside the area.
@@ -421,7 +423,7 @@ def walking_costs(network: WalkNetwork, options: RunOptions, *,
 
 
 def within_threshold(network: WalkNetwork, costs: pd.DataFrame, facilities: gpd.GeoDataFrame,
-                     access: dict[str, pd.DataFrame], where, *, categories: Sequence[str], minutes: float,  # noqa: ANN001
+                     access: dict[str, pd.DataFrame], where: EdgeLocation, *, categories: Sequence[str], minutes: float,
                      leg_speed_kmh: float) -> np.ndarray:
     """Boolean ``(origins, categories)``: origin within ``minutes`` of the category under ``costs``.
 
@@ -573,9 +575,9 @@ def _has_incline_or_steps(network: WalkNetwork) -> bool:
                 or ("conveying" in edges and edges["conveying"].notna().any()))
 
 
-def find_facilities(extract, *, categories: Sequence[str], network_crs: pyproj.CRS, area: shapely.Geometry,
+def find_facilities(extract: OsmExtract, *, categories: Sequence[str], network_crs: pyproj.CRS, area: shapely.Geometry,
                     reach_m: float, catalogue_path: str | Path | None = None,
-                    facilities_file: str | Path | None = None, facilities_crs: str | None = None) -> gpd.GeoDataFrame:  # noqa: ANN001
+                    facilities_file: str | Path | None = None, facilities_crs: str | None = None) -> gpd.GeoDataFrame:
     """Facilities of the chosen categories from the OSM features and the user's file.
 
     Facilities within ``reach_m`` of the study area count (a clinic just across the
@@ -708,8 +710,8 @@ def compute_isochrones(
     return iso
 
 
-def communities_for(extract, *, area: shapely.Geometry, network_crs: pyproj.CRS,
-                    communities_file: str | Path | None = None) -> gpd.GeoDataFrame:  # noqa: ANN001
+def communities_for(extract: OsmExtract, *, area: shapely.Geometry, network_crs: pyproj.CRS,
+                    communities_file: str | Path | None = None) -> gpd.GeoDataFrame:
     """Community polygons: the user's file, else neighbourhood units derived from the data."""
     if communities_file is not None:
         from lifecircle.layers.communities import read_communities
@@ -730,8 +732,8 @@ def communities_for(extract, *, area: shapely.Geometry, network_crs: pyproj.CRS,
     return units[["name", "geometry"]]
 
 
-def _population_for(cells: gpd.GeoDataFrame, extract, options: RunOptions
-                    ) -> tuple[np.ndarray, str, dict[str, np.ndarray], str]:  # noqa: ANN001
+def _population_for(cells: gpd.GeoDataFrame, extract: OsmExtract, options: RunOptions
+                    ) -> tuple[np.ndarray, str, dict[str, np.ndarray], str]:
     """People per cell, a sentence saying where the numbers come from, group people per cell,
     and what the numbers are: ``"people"``, or the fallback ``"floor_area"`` / ``"equal"``."""
     from lifecircle.spatial.population import population_fallback, population_to_cells
@@ -912,7 +914,7 @@ def _data_sources(options: RunOptions) -> list[str]:
     return sources
 
 
-def _describe_area(options: RunOptions, extract) -> str:  # noqa: ANN001
+def _describe_area(options: RunOptions, extract: OsmExtract) -> str:
     if options.boundary is not None:
         return f"{Path(options.boundary).name} within {Path(extract.source).name}"
     if options.place is not None:

@@ -143,6 +143,9 @@ def _run(args: argparse.Namespace) -> int:
     paths = write_outputs(result, args.out, lang=args.lang, basemap=args.basemap, tianditu_key=args.tianditu_key,
                           plan=plan)
     s = result.summary
+    net = result.network.summary()
+    print(f"Walking network: {net['nodes']:,} nodes, {net['edges']:,} edges, {net['length_km']:,.1f} km; "
+          f"{net['components']} connected parts ({net['nodes_outside_largest_component']:,} nodes off the main one).")
     print(f"Study area: {s['study_area']}; {s['cells']:,} cells of {s['cell_size_m']:g} m "
           f"({s['cells_no_access']:,} without network access); {s['communities']} communities.")
     print(f"People: {s['population_source']}")
