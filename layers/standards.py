@@ -25,7 +25,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from lifecircle._errors import InputNotFoundError, StandardError_
+from lifecircle._errors import InputNotFoundError, StandardsError
 
 __all__ = [
     "Requirement",
@@ -94,7 +94,7 @@ class Requirement:
         if self.threshold_minutes is not None:
             return float(self.threshold_minutes)
         if not (isinstance(speed_kmh, (int, float)) and math.isfinite(speed_kmh) and speed_kmh > 0):
-            raise StandardError_(f"speed_kmh must be a positive number of km/h; found {speed_kmh!r}.")
+            raise StandardsError(f"speed_kmh must be a positive number of km/h; found {speed_kmh!r}.")
         return float(self.threshold_m) / (float(speed_kmh) * 1000.0 / 60.0)  # type: ignore[arg-type]
 
     def categories(self) -> tuple[str, ...]:
@@ -160,11 +160,11 @@ class Tier:
     requirements: tuple[Requirement, ...]
 
     def requirement(self, key: str) -> Requirement:
-        """The requirement with this key (``StandardError_`` if there is none)."""
+        """The requirement with this key (``StandardsError`` if there is none)."""
         for r in self.requirements:
             if r.key == key:
                 return r
-        raise StandardError_(
+        raise StandardsError(
             f"tier {self.key!r} has no requirement {key!r}; it has {', '.join(r.key for r in self.requirements)}."
         )
 
@@ -193,11 +193,11 @@ class Standard:
     path: Path
 
     def tier(self, key: str) -> Tier:
-        """The tier with this key (``StandardError_`` if there is none)."""
+        """The tier with this key (``StandardsError`` if there is none)."""
         for t in self.tiers:
             if t.key == key:
                 return t
-        raise StandardError_(f"{self.path.name}: no tier {key!r}; it has {', '.join(t.key for t in self.tiers)}.")
+        raise StandardsError(f"{self.path.name}: no tier {key!r}; it has {', '.join(t.key for t in self.tiers)}.")
 
     def categories(self) -> tuple[str, ...]:
         """Every category the requirements name (fallbacks included), in first-use order."""
@@ -281,7 +281,7 @@ def standard_path(name_or_path: str | Path) -> Path:
     ------
     InputNotFoundError
         A path was given and does not exist.
-    StandardError_
+    StandardsError
         Neither a bundled name nor a path.
     """
     text = str(name_or_path)
@@ -293,7 +293,7 @@ def standard_path(name_or_path: str | Path) -> Path:
         if not path.exists():
             raise InputNotFoundError(f"Standard file {path} does not exist.")
         return path
-    raise StandardError_(
+    raise StandardsError(
         f"Unknown standard {text!r}: expected one of {', '.join(bundled_standards())} "
         f"or the path of a YAML file in the same format."
     )
@@ -316,7 +316,7 @@ def load_standard(name_or_path: str | Path) -> Standard:
     ------
     InputNotFoundError
         The file does not exist.
-    StandardError_
+    StandardsError
         Unknown name, unreadable YAML, or a missing / malformed value; the message names
         the file and the key (``tiers[1].requirements[0].threshold_m``).
     """
@@ -324,9 +324,9 @@ def load_standard(name_or_path: str | Path) -> Standard:
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
-        raise StandardError_(f"{path}: not valid YAML ({exc}).") from None
+        raise StandardsError(f"{path}: not valid YAML ({exc}).") from None
     except UnicodeDecodeError:
-        raise StandardError_(f"{path}: not UTF-8 text.") from None
+        raise StandardsError(f"{path}: not UTF-8 text.") from None
     standard = _parse_standard(raw, path)
     s = standard.summary()
     log.info(
@@ -342,8 +342,8 @@ class _Ctx:
     def __init__(self, path: Path) -> None:
         self.path = path
 
-    def fail(self, key: str, expected: str, found: Any) -> StandardError_:
-        return StandardError_(f"{self.path}: {key}: expected {expected}; found {found!r}.")
+    def fail(self, key: str, expected: str, found: Any) -> StandardsError:
+        return StandardsError(f"{self.path}: {key}: expected {expected}; found {found!r}.")
 
 
 def _join(where: str, key: str) -> str:
@@ -353,7 +353,7 @@ def _join(where: str, key: str) -> str:
 def _get(ctx: _Ctx, mapping: dict, key: str, where: str, *, required: bool = True) -> Any:
     if key not in mapping or mapping[key] is None:
         if required:
-            raise StandardError_(f"{ctx.path}: {_join(where, key)}: required key is missing.")
+            raise StandardsError(f"{ctx.path}: {_join(where, key)}: required key is missing.")
         return None
     return mapping[key]
 
@@ -416,7 +416,7 @@ def _parse_requirement(ctx: _Ctx, raw: Any, where: str) -> Requirement:
     t_m = _positive(ctx, raw, "threshold_m", where)
     t_min = _positive(ctx, raw, "threshold_minutes", where)
     if (t_m is None) == (t_min is None):
-        raise StandardError_(
+        raise StandardsError(
             f"{ctx.path}: {where}: expected exactly one of threshold_m (metres) or threshold_minutes; "
             f"found {'both' if t_m is not None else 'neither'}."
         )

@@ -28,7 +28,7 @@ __all__ = [
     "CommunitiesError",
     "DemError",
     "ProfileError",
-    "StandardError_",
+    "StandardsError",
     "MapAssetError",
     "DownloadError",
 ]
@@ -98,7 +98,7 @@ class ProfileError(ValueError, LifecircleError):
     """A walking profile is unknown or its parameters are invalid."""
 
 
-class StandardError_(ValueError, LifecircleError):  # noqa: N801 - StandardError is a py2 builtin name
+class StandardsError(ValueError, LifecircleError):
     """A planning standard is unknown or malformed."""
 
 

@@ -33,7 +33,7 @@ from scipy import sparse
 from scipy.sparse import csgraph
 
 from lifecircle import settings
-from lifecircle._errors import MemoryBudgetError, OptionError
+from lifecircle._errors import OptionError
 from lifecircle.spatial.costs import check_speed
 from lifecircle.spatial.network import WalkNetwork
 
@@ -438,7 +438,6 @@ def origin_seconds(
     best = np.fmin(via_u, via_v)
     best = np.where(np.isnan(best), np.inf, best)
     if access is not None and len(access):
-        o_idx = np.flatnonzero(ok)
         left = pd.DataFrame({"o": np.arange(len(e)), "edge": e, "f": f})
         pairs = left.merge(access[["edge", "fraction", "leg_m"]], on="edge", how="inner")
         if len(pairs):
@@ -450,7 +449,6 @@ def origin_seconds(
             direct = direct + pairs["leg_m"].to_numpy() / speed
             direct = np.where(np.isnan(direct), np.inf, direct)
             np.minimum.at(best, pairs["o"].to_numpy(), direct)
-        del o_idx
     out[ok] = best + origins.distance_m[ok] / speed
     return out
 
@@ -507,9 +505,8 @@ def per_facility_node_seconds(
     matrix = _with_facility_nodes(graph, access, n_facilities, speed)
     n_total = matrix.shape[0]
     budget = memory_budget_bytes or min(512 * 1024**2, available_memory_bytes() // 4)
+    # A batch's dense result is 8 bytes per node per facility (doubled for csgraph's work arrays).
     batch = max(1, int(budget // (8 * n_total * 2)))
-    if batch < 1:
-        raise MemoryBudgetError("Not enough memory for even one facility search.")
     facilities = np.unique(access["facility"].to_numpy())
     for start in range(0, len(facilities), batch):
         chunk = facilities[start : start + batch]

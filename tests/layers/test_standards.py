@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from lifecircle._errors import InputNotFoundError, LifecircleError, StandardError_
+from lifecircle._errors import InputNotFoundError, LifecircleError, StandardsError
 from lifecircle.layers.standards import (
     Requirement,
     bundled_standards,
@@ -85,7 +85,7 @@ def test_name_resolution_variants(tmp_path: Path) -> None:
 
 
 def test_unknown_name_and_missing_file(tmp_path: Path) -> None:
-    with pytest.raises(StandardError_, match="Unknown standard 'gb99999'.*gb50180"):
+    with pytest.raises(StandardsError, match="Unknown standard 'gb99999'.*gb50180"):
         load_standard("gb99999")
     with pytest.raises(InputNotFoundError, match="nope.yaml"):
         load_standard(tmp_path / "nope.yaml")
@@ -99,7 +99,7 @@ def test_minutes_conversion() -> None:
     assert req.minutes(3.6) == pytest.approx(5.0)  # 300 m at 60 m/min
     park = load_standard("gb50180").tier("10min").requirement("park")
     assert park.minutes(4.5) == 10.0 and park.minutes(2.0) == 10.0
-    with pytest.raises(StandardError_):
+    with pytest.raises(StandardsError):
         req.minutes(0)
 
 
@@ -146,23 +146,23 @@ def test_frozen() -> None:
 def test_invalid_values_name_file_and_key(tmp_path: Path, old: str, new: str, key: str) -> None:
     assert old in MINIMAL
     path = _write(tmp_path, MINIMAL.replace(old, new, 1))
-    with pytest.raises(StandardError_) as info:
+    with pytest.raises(StandardsError) as info:
         load_standard(path)
     message = str(info.value)
     assert str(path) in message and key in message
 
 
 def test_missing_keys_and_duplicates(tmp_path: Path) -> None:
-    with pytest.raises(StandardError_, match=r"city.yaml: tiers: required key is missing"):
+    with pytest.raises(StandardsError, match=r"city.yaml: tiers: required key is missing"):
         load_standard(_write(tmp_path, "id: city\ntitle: x\n"))
-    with pytest.raises(StandardError_, match=r"tiers\[0\].requirements: expected a non-empty list"):
+    with pytest.raises(StandardsError, match=r"tiers\[0\].requirements: expected a non-empty list"):
         load_standard(_write(tmp_path, "id: c\ntitle: x\ntiers:\n  - key: a\n    verified: true\n    requirements: []\n"))
     dup = MINIMAL + "  - key: t15\n    verified: false\n    requirements:\n      - {key: a, category: a, threshold_m: 5, verified: true}\n"
-    with pytest.raises(StandardError_, match="unique tier keys"):
+    with pytest.raises(StandardsError, match="unique tier keys"):
         load_standard(_write(tmp_path, dup))
-    with pytest.raises(StandardError_, match="not valid YAML"):
+    with pytest.raises(StandardsError, match="not valid YAML"):
         load_standard(_write(tmp_path, "id: [unclosed\n"))
-    with pytest.raises(StandardError_, match="top level"):
+    with pytest.raises(StandardsError, match="top level"):
         load_standard(_write(tmp_path, "- just\n- a list\n"))
 
 
