@@ -1235,4 +1235,4 @@ def save_map(m: folium.Map, path: str | os.PathLike[str]) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    log.info("map written to %s (%.2f MB)", target, target.stat().st_size / 1e6)
+    log.info("map %s: %.2f MB, self-contained", target.name, target.stat().st_size / 1e6)

@@ -63,6 +63,12 @@ def test_default_sample_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture
     assert weight in gaps.columns and "people" not in gaps.columns
     assert gaps[weight].is_monotonic_decreasing
     assert len(gaps) == int(cells["underserved"].sum())
+    sheets = pd.read_excel(out / "gaps.xlsx", sheet_name=None)
+    assert list(sheets) == ["cells", "communities"]
+    pd.testing.assert_frame_equal(sheets["cells"].astype(str), gaps.astype(str), check_dtype=False)
+    communities = pd.read_csv(out / "community_gaps.csv", encoding="utf-8-sig")
+    assert {"community", "has", "lacks"} <= set(communities.columns)
+    assert len(communities) == len(gpd.read_file(out / "results.gpkg", layer="communities"))
     html = (out / "map.html").read_text(encoding="utf-8")
     assert "OpenStreetMap contributors" in html
 
