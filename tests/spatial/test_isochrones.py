@@ -6,6 +6,8 @@ import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from shapely.ops import substring
 
 from lifecircle.spatial.costs import flat_costs
@@ -105,3 +107,32 @@ def test_raster_and_vector_methods_agree_on_a_real_network(helsinki_pbf, limit_m
     # that may close).
     assert exact.difference(fast.buffer(7.5)).area < 1.0  # m², pixel-corner specks at most
     assert fast.difference(exact.buffer(7.5)).area < 1.0
+
+
+@settings(max_examples=20, deadline=None)
+@given(
+    n=st.integers(2, 5),
+    factors=st.lists(st.floats(1.0, 2.5), min_size=40, max_size=40),
+    source=st.integers(0, 24),
+    limit_m=st.floats(50, 800),
+)
+def test_isochrone_holds_every_reached_node_and_no_unreached_one(n, factors, source, limit_m) -> None:  # noqa: ANN001
+    from tests.synthetic import grid_network
+
+    net = grid_network(n, 100.0, np.array(factors[: 2 * n * (n - 1)]))
+    graph, access, secs = _setup(net, net.nodes.geometry.iloc[source % (n * n)])
+    limit = limit_m / SPEED_MS
+    poly = isochrone_polygon(net, graph, secs, limit_seconds=limit, buffer_m=5, access=access, method="vector",
+                             simplify_m=0)
+    nodes = net.nodes.geometry.to_numpy()
+    reached = secs <= limit
+    assert shapely.contains_xy(poly.buffer(1e-6), shapely.get_x(nodes[reached]), shapely.get_y(nodes[reached])).all()
+    # On a straight lattice (no kinked edge passing near other nodes) a node more than the
+    # buffer beyond the limit is outside.
+    net = grid_network(n, 100.0)
+    graph, access, secs = _setup(net, net.nodes.geometry.iloc[source % (n * n)])
+    poly = isochrone_polygon(net, graph, secs, limit_seconds=limit, buffer_m=5, access=access, method="vector",
+                             simplify_m=0)
+    nodes = net.nodes.geometry.to_numpy()
+    far = secs > limit + 10 / SPEED_MS
+    assert not shapely.contains_xy(poly, shapely.get_x(nodes[far]), shapely.get_y(nodes[far])).any()
