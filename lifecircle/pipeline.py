@@ -57,6 +57,7 @@ from lifecircle.spatial.travel import (
     facility_access_points,
     locate_on_network,
     nearest_facility,
+    origin_nearest,
     origin_seconds,
     per_facility_node_seconds,
     reverse_graph,
@@ -651,17 +652,11 @@ def compute_cells(
         n_fac = len(facilities)
         secs, nearest_fac = nearest_facility(graph, acc, n_facilities=n_fac, leg_speed_kmh=leg_speed_kmh)
         node_seconds[cat] = secs
-        cell_secs = origin_seconds(graph, secs, where, access=acc, leg_speed_kmh=leg_speed_kmh)
+        cell_secs, cell_fac = origin_nearest(graph, secs, nearest_fac, where, access=acc, leg_speed_kmh=leg_speed_kmh)
         minutes = cell_secs / 60.0
         minutes[~np.isfinite(minutes)] = np.nan  # unreachable and no-access cells are empty
         cells[minutes_column(cat)] = minutes
-        # Nearest facility of each cell: the one nearest to the better of its edge's ends.
-        e = np.where(where.matched, where.edge, 0)
-        with np.errstate(invalid="ignore"):
-            via_u = where.fraction * graph.seconds_vu[e] + secs[graph.u[e]]
-            via_v = (1 - where.fraction) * graph.seconds_uv[e] + secs[graph.v[e]]
-        best_node = np.where(via_u <= via_v, graph.u[e], graph.v[e])
-        cells[f"nearest_{cat}"] = np.where(where.matched & np.isfinite(minutes), nearest_fac[best_node], -1)
+        cells[f"nearest_{cat}"] = cell_fac
     return cells, node_seconds
 
 

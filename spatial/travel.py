@@ -45,6 +45,7 @@ __all__ = [
     "reverse_graph",
     "nearest_facility",
     "origin_seconds",
+    "origin_nearest",
     "per_facility_node_seconds",
     "available_memory_bytes",
 ]
@@ -426,8 +427,36 @@ def origin_seconds(
         Seconds per origin: ``inf`` where no facility is reachable, ``nan`` where the
         origin has no access to the network.
     """
+    seconds, _ = origin_nearest(graph, node_seconds, None, origins, access=access, leg_speed_kmh=leg_speed_kmh)
+    return seconds
+
+
+def origin_nearest(
+    graph: ReverseGraph,
+    node_seconds: np.ndarray,
+    node_facility: np.ndarray | None,
+    origins: EdgeLocation,
+    *,
+    access: pd.DataFrame | None = None,
+    leg_speed_kmh: float | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Seconds from each origin to the nearest facility, and which facility that is.
+
+    As :func:`origin_seconds`, plus the facility: the one nearest to the better end of the
+    origin's edge (``node_facility`` from :func:`nearest_facility`), or the facility whose
+    access point on the same edge is reached directly when that is quicker.
+
+    Returns
+    -------
+    seconds : numpy.ndarray
+        As :func:`origin_seconds`.
+    facility : numpy.ndarray
+        Facility row per origin; ``-1`` where none is reachable, the origin has no access,
+        or ``node_facility`` is ``None``.
+    """
     speed = check_speed(settings.walking_speed_kmh if leg_speed_kmh is None else leg_speed_kmh, name="leg_speed_kmh") / 3.6
     out = np.full(len(origins.edge), np.nan)
+    which = np.full(len(origins.edge), -1, dtype=np.int64)
     ok = origins.matched
     e = origins.edge[ok]
     f = origins.fraction[ok]
@@ -435,11 +464,15 @@ def origin_seconds(
     with np.errstate(invalid="ignore"):
         via_u = np.where(f == 0.0, 0.0, f * graph.seconds_vu[e]) + node_seconds[graph.u[e]]
         via_v = np.where(f == 1.0, 0.0, (1.0 - f) * graph.seconds_uv[e]) + node_seconds[graph.v[e]]
-    best = np.fmin(via_u, via_v)
-    best = np.where(np.isnan(best), np.inf, best)
+    via_u = np.where(np.isnan(via_u), np.inf, via_u)
+    via_v = np.where(np.isnan(via_v), np.inf, via_v)
+    best = np.minimum(via_u, via_v)
+    fac = np.full(len(e), -1, dtype=np.int64)
+    if node_facility is not None:
+        fac = np.where(via_u <= via_v, node_facility[graph.u[e]], node_facility[graph.v[e]])
     if access is not None and len(access):
         left = pd.DataFrame({"o": np.arange(len(e)), "edge": e, "f": f})
-        pairs = left.merge(access[["edge", "fraction", "leg_m"]], on="edge", how="inner")
+        pairs = left.merge(access[["edge", "fraction", "leg_m", "facility"]], on="edge", how="inner")
         if len(pairs):
             pe = pairs["edge"].to_numpy()
             d = pairs["fraction"].to_numpy() - pairs["f"].to_numpy()
@@ -448,9 +481,17 @@ def origin_seconds(
             direct = np.where(d == 0, 0.0, direct)
             direct = direct + pairs["leg_m"].to_numpy() / speed
             direct = np.where(np.isnan(direct), np.inf, direct)
-            np.minimum.at(best, pairs["o"].to_numpy(), direct)
+            # Best direct walk per origin (ties: lowest facility row), then keep it where quicker.
+            order = np.lexsort((pairs["facility"].to_numpy(), direct, pairs["o"].to_numpy()))
+            o_sorted = pairs["o"].to_numpy()[order]
+            first = order[np.r_[True, o_sorted[1:] != o_sorted[:-1]]]
+            o_first = pairs["o"].to_numpy()[first]
+            quicker = direct[first] < best[o_first]
+            best[o_first[quicker]] = direct[first][quicker]
+            fac[o_first[quicker]] = pairs["facility"].to_numpy()[first][quicker]
     out[ok] = best + origins.distance_m[ok] / speed
-    return out
+    which[ok] = np.where(np.isfinite(best), fac, -1)
+    return out, which
 
 
 def available_memory_bytes() -> int:

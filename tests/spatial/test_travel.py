@@ -252,3 +252,19 @@ def test_origins_prefer_the_main_network_over_a_cut_off_fragment() -> None:
     # With the street out of reach, the fragment is still the answer.
     far = locate_on_network(gpd.GeoSeries([at(500, 100)], crs=CRS), net, max_distance_m=50)
     assert far.edge.tolist() == [1]
+
+
+def test_nearest_facility_of_an_origin_counts_the_direct_walk_along_its_edge() -> None:
+    from lifecircle.spatial.travel import origin_nearest
+
+    # Two facilities: f0 at node A (0,0); f1 in the middle of B-C at (300, 200).
+    net = square_network()
+    facilities = _facilities(at(0, 0), at(300, 200))
+    graph, access, secs, which = _search(net, facilities)
+    # Origin 10 m off B-C at 100 m from B: f1 is 100 m away along the edge; via B then A 400 m.
+    where = locate_on_network(gpd.GeoSeries([at(310, 100), at(150, -10)], crs=CRS), net, max_distance_m=150)
+    got, fac = origin_nearest(graph, secs, which, where, access=access)
+    assert fac.tolist() == [1, 0]
+    assert got[0] == pytest.approx((10 + 100) / SPEED_MS)
+    assert got[1] == pytest.approx((10 + 150) / SPEED_MS)
+    np.testing.assert_allclose(got, origin_seconds(graph, secs, where, access=access))
