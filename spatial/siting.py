@@ -29,9 +29,8 @@ import pyproj
 import shapely
 from scipy import sparse
 
-from lifecircle import settings
 from lifecircle._errors import OptionError
-from lifecircle.spatial.costs import check_speed
+from lifecircle.spatial.capacity import cell_facility_seconds
 from lifecircle.spatial.network import WalkNetwork
 from lifecircle.spatial.travel import (
     EdgeLocation,
@@ -39,7 +38,6 @@ from lifecircle.spatial.travel import (
     facility_access_points,
     nearest_facility,
     origin_seconds,
-    per_facility_node_seconds,
 )
 
 __all__ = ["suggest_sites", "candidate_coverage", "node_candidates", "site_suggestions"]
@@ -138,14 +136,6 @@ def suggest_sites(
     return out
 
 
-def _same_edge_pairs(origins: EdgeLocation, access: pd.DataFrame) -> pd.DataFrame:
-    """Every (origin, access point) pair on the same edge: the direct walk along it."""
-    ok = np.flatnonzero(origins.matched)
-    left = pd.DataFrame({"o": ok, "edge": origins.edge[ok], "f": origins.fraction[ok]})
-    pairs = left.merge(access[["facility", "edge", "fraction", "leg_m"]], on="edge", how="inner")
-    return pairs.sort_values(["facility", "o"], kind="stable").reset_index(drop=True)
-
-
 def candidate_coverage(
     graph: ReverseGraph,
     origins: EdgeLocation,
@@ -191,59 +181,20 @@ def candidate_coverage(
         raise OptionError(f"limit_seconds must be a positive finite number; found {limit_seconds!r}.")
     if isinstance(n_candidates, bool) or not isinstance(n_candidates, (int, np.integer)) or n_candidates < 0:
         raise OptionError(f"n_candidates must be a whole number >= 0; found {n_candidates!r}.")
-    speed = check_speed(settings.walking_speed_kmh if leg_speed_kmh is None else leg_speed_kmh,
-                        name="leg_speed_kmh") / 3.6
     n_orig = len(origins.edge)
     if len(candidates_access) and int(candidates_access["facility"].max()) >= n_candidates:
         raise OptionError(
             f"candidates_access names candidate {int(candidates_access['facility'].max())} but n_candidates is {n_candidates}."
         )
-
-    ok = np.flatnonzero(origins.matched)
-    e = origins.edge[ok]
-    f = origins.fraction[ok]
-    # Per origin: seconds from its point to the edge's u end and v end, plus its own leg.
-    to_u = f * graph.seconds_vu[e]
-    to_v = (1.0 - f) * graph.seconds_uv[e]
-    leg = origins.distance_m[ok] / speed
-    ue, ve = graph.u[e], graph.v[e]
-
-    pairs = _same_edge_pairs(origins, candidates_access)
-    pe = pairs["edge"].to_numpy()
-    d = pairs["fraction"].to_numpy() - pairs["f"].to_numpy()
-    direct = np.where(d >= 0, d * graph.seconds_uv[pe], -d * graph.seconds_vu[pe]) + pairs["leg_m"].to_numpy() / speed
-    direct = np.where(np.isnan(direct), np.inf, direct)
-    pair_fac = pairs["facility"].to_numpy()
-    pair_o = pairs["o"].to_numpy()
-    pair_start = np.searchsorted(pair_fac, np.arange(n_candidates + 1))
-    # Map origin rows to positions among matched origins.
-    pos_of = np.full(n_orig, -1, dtype=np.int64)
-    pos_of[ok] = np.arange(len(ok))
-
-    rows: list[np.ndarray] = []
-    cols: list[np.ndarray] = []
-    n_facs = len(np.unique(candidates_access["facility"])) if len(candidates_access) else 0
-    iterator = per_facility_node_seconds(
-        graph, candidates_access, n_facilities=n_candidates, limit_seconds=limit_seconds,
-        leg_speed_kmh=leg_speed_kmh, memory_budget_bytes=memory_budget_bytes,
-    )
-    if settings.use_progress_bars and n_facs > 200:
-        from tqdm.auto import tqdm
-
-        iterator = tqdm(iterator, total=n_facs, desc="candidate sites", unit="site", disable=None)
-    for fac, node_seconds in iterator:
-        best = np.fmin(to_u + node_seconds[ue], to_v + node_seconds[ve])
-        best = np.where(np.isnan(best), np.inf, best)
-        a, b = pair_start[fac], pair_start[fac + 1]
-        if b > a:
-            np.minimum.at(best, pos_of[pair_o[a:b]], direct[a:b])
-        hit = np.flatnonzero(best + leg <= limit_seconds)
-        if len(hit):
-            rows.append(np.full(len(hit), fac, dtype=np.int64))
-            cols.append(ok[hit])
-    r = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
-    c = np.concatenate(cols) if cols else np.zeros(0, dtype=np.int64)
-    matrix = sparse.csr_matrix((np.ones(len(r), dtype=bool), (r, c)), shape=(n_candidates, n_orig))
+    # The origins x candidates times within the limit, one bounded search per candidate (the
+    # same arithmetic as every other origin time: lifecircle.spatial.travel.origin_seconds).
+    times = cell_facility_seconds(graph, candidates_access, origins, n_facilities=n_candidates,
+                                  limit_seconds=limit_seconds, leg_speed_kmh=leg_speed_kmh,
+                                  memory_budget_bytes=memory_budget_bytes).tocsc()
+    # Its CSC arrays are the CSR arrays of the transpose; every stored entry (explicit zeros
+    # too) is a covered pair.
+    matrix = sparse.csr_matrix((np.ones(times.nnz, dtype=bool), times.indices, times.indptr),
+                               shape=(n_candidates, n_orig))
     log.info("Candidate coverage: %d candidates x %d cells, %d pairs within %.0f s",
              n_candidates, n_orig, matrix.nnz, limit_seconds)
     return matrix
