@@ -42,6 +42,7 @@ __all__ = [
     "community_gap_table",
     "write_outputs",
     "atomic_staging",
+    "check_output_folder",
 ]
 
 log = logging.getLogger(__name__)
@@ -182,10 +183,35 @@ def community_gap_table(communities: gpd.GeoDataFrame, cells: pd.DataFrame, *, c
     return table.reset_index(drop=True)
 
 
+def check_output_folder(out_dir: str | Path) -> Path:
+    """Check that ``out_dir`` is (or can become) a writable folder, before any work.
+
+    Raises
+    ------
+    OptionError
+        It exists and is not a folder, or it cannot be created or written to.
+    """
+    from lifecircle._errors import OptionError
+
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise OptionError(f"--out {str(out)!r} exists and is not a folder: expected an output folder.")
+    probe = out
+    while not probe.exists():  # the nearest existing parent must be writable to create it
+        probe = probe.parent
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise OptionError(f"--out {str(out)!r} cannot be written: {str(probe)!r} is not writable.")
+    return out
+
+
 @contextlib.contextmanager
 def atomic_staging(out_dir: str | Path) -> Iterator[Path]:
-    """A staging folder inside ``out_dir``; its files replace the final ones on success only."""
-    out = Path(out_dir)
+    """A staging folder inside ``out_dir``; its files replace the final ones on success only.
+
+    Files move into place in name order, so ``run.json`` comes last: a ``run.json`` newer
+    than the other files marks a complete set even if the machine stops mid-move.
+    """
+    out = check_output_folder(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".lifecircle-staging-", dir=out))
     try:
@@ -432,12 +458,32 @@ def write_outputs(result: RunResult, out_dir: str | Path, *, lang: str = "zh", b
 
 
 def _write_xlsx(path: Path, sheets: dict[str, pd.DataFrame]) -> None:
-    """An .xlsx with one sheet per table, with fixed document dates (deterministic)."""
-    import datetime as dt
+    """An .xlsx with one sheet per table, byte-identical for identical tables.
 
-    with pd.ExcelWriter(path, engine="openpyxl") as writer:
+    openpyxl stamps the save time into ``docProps/core.xml`` and every zip entry; both are
+    rewritten with a fixed date.
+    """
+    import datetime as dt
+    import io
+    import re
+    import zipfile
+
+    buffer = io.BytesIO()
+    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
         for name, frame in sheets.items():
             frame.to_excel(writer, sheet_name=name, index=False)
         fixed = dt.datetime(2000, 1, 1)
         writer.book.properties.created = fixed
         writer.book.properties.modified = fixed
+    stamp = "2000-01-01T00:00:00Z"
+    with zipfile.ZipFile(io.BytesIO(buffer.getvalue())) as src, zipfile.ZipFile(path, "w") as dst:
+        for info in src.infolist():
+            data = src.read(info.filename)
+            if info.filename == "docProps/core.xml":
+                text = data.decode("utf-8")
+                text = re.sub(r"(<dcterms:(?:created|modified)[^>]*>)[^<]*(</dcterms:)", rf"\g<1>{stamp}\g<2>", text)
+                data = text.encode("utf-8")
+            fixed_info = zipfile.ZipInfo(info.filename, date_time=(2000, 1, 1, 0, 0, 0))
+            fixed_info.compress_type = zipfile.ZIP_DEFLATED
+            fixed_info.external_attr = info.external_attr
+            dst.writestr(fixed_info, data)

@@ -68,6 +68,8 @@ __all__ = [
     "RunResult",
     "Timings",
     "validate_options",
+    "InputLayers",
+    "read_inputs",
     "load_extract",
     "study_area",
     "prepare_network",
@@ -311,6 +313,82 @@ def validate_options(options: RunOptions) -> RunOptions:
     return replace(options, osm=osm, categories=categories, speed_kmh=speed, minutes=minutes)
 
 
+@dataclass(frozen=True)
+class InputLayers:
+    """The user's small input files, read and checked before any long step.
+
+    Attributes
+    ----------
+    boundary : lifecircle.layers.communities.Boundary or None
+    facilities : geopandas.GeoDataFrame or None
+        ``--facilities`` (EPSG:4326), categories checked against the catalogue.
+    communities : geopandas.GeoDataFrame or None
+        ``--communities`` (its own CRS), ``name`` and ``geometry``.
+    population : lifecircle.layers.population.PopulationInput or None
+    """
+
+    boundary: Any = None
+    facilities: gpd.GeoDataFrame | None = None
+    communities: gpd.GeoDataFrame | None = None
+    population: Any = None
+
+
+def read_inputs(options: RunOptions) -> InputLayers:
+    """Read and check the boundary, facilities, communities and population files, and the
+    DEM's header, before the OSM data is read: a bad file fails in seconds, not after the run.
+
+    With a boundary, the grid's memory is estimated here too.
+
+    Raises
+    ------
+    BoundaryError, FacilitiesFileError, UnknownCategoryError, NoCrsError, CommunitiesError,
+    PopulationError, DemError, MemoryBudgetError
+    """
+    boundary = facilities = communities = population = None
+    if options.boundary is not None:
+        from lifecircle.layers.communities import read_boundary
+
+        boundary = read_boundary(options.boundary)
+        c = gpd.GeoSeries([boundary.geometry], crs=boundary.crs).to_crs(4326).iloc[0].centroid
+        metric = gpd.GeoSeries([boundary.geometry], crs=boundary.crs).to_crs(utm_crs_for(c.x, c.y)).iloc[0]
+        check_grid_budget(metric, cell_size_m=options.cell_size_m, available_bytes=available_memory_bytes(),
+                          fraction=settings.memory_fraction)
+    if options.facilities is not None:
+        from lifecircle.layers.catalogue import load_catalogue
+        from lifecircle.layers.facilities import read_facilities_file
+
+        catalogue = load_catalogue(options.catalogue) if options.catalogue else load_catalogue()
+        facilities = read_facilities_file(
+            options.facilities, catalogue=catalogue,
+            crs_hint=None if options.facilities_crs in (None, "wgs84") else options.facilities_crs)
+    if options.communities is not None:
+        from lifecircle.layers.communities import read_communities
+
+        communities = read_communities(options.communities)
+    if options.population is not None:
+        from lifecircle.layers.population import read_population
+
+        population = read_population(options.population)
+    if options.dem is not None:
+        _check_dem_header(options.dem)
+    return InputLayers(boundary=boundary, facilities=facilities, communities=communities, population=population)
+
+
+def _check_dem_header(path: str | Path) -> None:
+    """The DEM opens as a raster and has a CRS (its pixels are read later, around the network)."""
+    import rasterio
+
+    from lifecircle._errors import DemError
+
+    try:
+        with rasterio.open(path) as src:
+            crs = src.crs
+    except rasterio.errors.RasterioIOError as exc:
+        raise DemError(f"--dem {str(path)!r} is not a readable raster: {exc}. Expected a GeoTIFF.") from exc
+    if crs is None:
+        raise DemError(f"DEM {str(path)!r} has no CRS: expected a GeoTIFF with a coordinate reference system.")
+
+
 # --------------------------------------------------------------------------- steps
 
 
@@ -325,8 +403,12 @@ def load_extract(options: RunOptions) -> OsmExtract:
     return read_osm(options.osm)
 
 
-def study_area(extract: OsmExtract, network_crs: pyproj.CRS, *, boundary: str | Path | None = None) -> shapely.Geometry:
-    """The study area polygon in the metric CRS: the boundary file, else the data's extent.
+def study_area(extract: OsmExtract, network_crs: pyproj.CRS, *, boundary: Any = None,
+               label: str | Path | None = None) -> shapely.Geometry:
+    """The study area polygon in the metric CRS: the boundary, else the data's extent.
+
+    ``boundary`` is a file path or a :class:`~lifecircle.layers.communities.Boundary`;
+    ``label`` names it in messages (default the path).
 
     Raises
     ------
@@ -342,15 +424,22 @@ def study_area(extract: OsmExtract, network_crs: pyproj.CRS, *, boundary: str | 
             if header.intersects(data_box):
                 return header.intersection(data_box)
         return data_box
-    from lifecircle.layers.communities import read_boundary
+    from lifecircle.layers.communities import Boundary, read_boundary
 
-    polygon, crs = read_boundary(boundary)
+    polygon, crs = boundary if isinstance(boundary, Boundary) else read_boundary(boundary)
+    name = str(label if label is not None else ("the boundary" if isinstance(boundary, Boundary) else boundary))
     area = gpd.GeoSeries([polygon], crs=crs).to_crs(network_crs).iloc[0]
     if not area.intersects(data_box):
         raise BoundaryError(
-            f"--boundary {str(boundary)!r} does not overlap the OSM data: the boundary covers "
+            f"--boundary {name!r} does not overlap the OSM data: the boundary covers "
             f"{_lonlat_bounds(polygon, crs)} but the data covers "
             f"{tuple(round(v, 4) for v in (np.min(extract.node_lon), np.min(extract.node_lat), np.max(extract.node_lon), np.max(extract.node_lat)))}."
+        )
+    share = area.intersection(data_box).area / area.area if area.area > 0 else 0.0
+    if share < 0.95:
+        log.warning(
+            "--boundary %r: only %.0f%% of it lies within the OSM data's extent; cells outside the data "
+            "will show as 'no access'. Use an extract that covers the whole boundary.", name, 100 * share,
         )
     return area
 
@@ -391,15 +480,21 @@ def run_profile(options: RunOptions):  # noqa: ANN201 - returns WalkingProfile
     return profile
 
 
-def edge_elevations(network: WalkNetwork, dem_path: str | Path) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Rise and fall of every edge from a DEM (read only around the network)."""
+def edge_elevations(network: WalkNetwork, dem_path: str | Path, *,
+                    area: shapely.Geometry | None = None) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Rise and fall of every edge from a DEM (read only around the network).
+
+    ``area`` (the study area, in ``network.crs``) is what the coverage share and its
+    warning refer to; edges beyond the DEM are counted separately by the terrain model.
+    """
     from lifecircle.layers.elevation import check_dem_overlap, read_dem
     from lifecircle.spatial.terrain import edge_elevation_profile
 
     # Read only the DEM's window around the network: a province-wide DEM need not fit in memory.
     dem = read_dem(dem_path, bounds=tuple(network.edges.total_bounds), bounds_crs=network.crs)
-    coverage = check_dem_overlap(dem, shapely.box(*network.edges.total_bounds), network.crs)
-    return edge_elevation_profile(network, dem), {"dem_coverage_share": coverage}
+    coverage = check_dem_overlap(dem, area if area is not None else shapely.box(*network.edges.total_bounds),
+                                 network.crs)
+    return edge_elevation_profile(network, dem), {"dem_coverage_share_of_study_area": coverage}
 
 
 def walking_costs(network: WalkNetwork, options: RunOptions, *,
@@ -475,8 +570,10 @@ def group_coverage(
     where = locate_on_network(centres, network, max_distance_m=max_access_m)
     out: dict[str, dict[str, Any]] = {}
     for group, people in group_people.items():
-        name = GROUP_PROFILES.get(group) or options.profile
-        profile = get_profile(name, catalogue=catalogue)
+        name = GROUP_PROFILES.get(group)
+        # Groups without a profile of their own walk as the run's walker (--speed included).
+        profile = get_profile(name, catalogue=catalogue) if name else run_profile(options)
+        name = name or options.profile
         costs, _ = terrain_costs(network, profile=profile, elevation=elevation)
         hit = within_threshold(network, costs, facilities, access, where, categories=categories, minutes=minutes,
                                leg_speed_kmh=profile.flat_speed_kmh)
@@ -578,7 +675,8 @@ def _has_incline_or_steps(network: WalkNetwork) -> bool:
 
 def find_facilities(extract: OsmExtract, *, categories: Sequence[str], network_crs: pyproj.CRS, area: shapely.Geometry,
                     reach_m: float, catalogue_path: str | Path | None = None,
-                    facilities_file: str | Path | None = None, facilities_crs: str | None = None) -> gpd.GeoDataFrame:
+                    facilities_file: str | Path | None = None, facilities_crs: str | None = None,
+                    user_facilities: gpd.GeoDataFrame | None = None) -> gpd.GeoDataFrame:
     """Facilities of the chosen categories from the OSM features and the user's file.
 
     Facilities within ``reach_m`` of the study area count (a clinic just across the
@@ -598,11 +696,12 @@ def find_facilities(extract: OsmExtract, *, categories: Sequence[str], network_c
     found = found.assign(source="osm")
     frames = [found]
     if facilities_file is not None:
-        from lifecircle.layers.facilities import read_facilities_file
+        if user_facilities is None:
+            from lifecircle.layers.facilities import read_facilities_file
 
-        user = read_facilities_file(facilities_file, catalogue=catalogue,
-                                    crs_hint=None if facilities_crs in (None, "wgs84") else facilities_crs)
-        user = user[user["category"].isin(list(categories))]
+            user_facilities = read_facilities_file(facilities_file, catalogue=catalogue,
+                                                   crs_hint=None if facilities_crs in (None, "wgs84") else facilities_crs)
+        user = user_facilities[user_facilities["category"].isin(list(categories))]
         user = user.assign(source=Path(facilities_file).name, osm_type=None, osm_id=None)
         frames.append(user.to_crs(found.crs))
     allf = pd.concat(frames, ignore_index=True)
@@ -706,12 +805,14 @@ def compute_isochrones(
 
 
 def communities_for(extract: OsmExtract, *, area: shapely.Geometry, network_crs: pyproj.CRS,
-                    communities_file: str | Path | None = None) -> gpd.GeoDataFrame:
-    """Community polygons: the user's file, else neighbourhood units derived from the data."""
+                    communities_file: str | Path | None = None,
+                    communities: gpd.GeoDataFrame | None = None) -> gpd.GeoDataFrame:
+    """Community polygons: the user's file (or its pre-read table), else neighbourhood units
+    derived from the data."""
     if communities_file is not None:
         from lifecircle.layers.communities import read_communities
 
-        comm = read_communities(communities_file).to_crs(network_crs)
+        comm = (communities if communities is not None else read_communities(communities_file)).to_crs(network_crs)
         comm = comm[comm.intersects(area)].reset_index(drop=True)
         if len(comm) == 0:
             from lifecircle._errors import CommunitiesError
@@ -727,7 +828,7 @@ def communities_for(extract: OsmExtract, *, area: shapely.Geometry, network_crs:
     return units[["name", "geometry"]]
 
 
-def _population_for(cells: gpd.GeoDataFrame, extract: OsmExtract, options: RunOptions
+def _population_for(cells: gpd.GeoDataFrame, extract: OsmExtract, options: RunOptions, population: Any = None
                     ) -> tuple[np.ndarray, str, dict[str, np.ndarray], str]:
     """People per cell, a sentence saying where the numbers come from, group people per cell,
     and what the numbers are: ``"people"``, or the fallback ``"floor_area"`` / ``"equal"``."""
@@ -739,7 +840,7 @@ def _population_for(cells: gpd.GeoDataFrame, extract: OsmExtract, options: RunOp
     if options.population is not None:
         from lifecircle.layers.population import read_population
 
-        pop = read_population(options.population)
+        pop = population if population is not None else read_population(options.population)
         values = population_to_cells(pop, cells, buildings=buildings)
         groups = {g.removeprefix("share_"): population_to_cells(pop, cells, buildings=buildings, group=g)
                   for g in pop.groups}
@@ -765,6 +866,7 @@ def run(options: RunOptions, *, progress: bool = True) -> RunResult:
     timings = Timings()
     with timings.measure("validate"):
         options = validate_options(options)
+        inputs = read_inputs(options)
     categories = tuple(options.categories or ())
     speed = float(options.speed_kmh)
     reach_m = options.minutes * 60.0 * speed / 3.6  # a walker can cross the boundary
@@ -774,19 +876,20 @@ def run(options: RunOptions, *, progress: bool = True) -> RunResult:
     with timings.measure("network"):
         c_lon, c_lat = float(np.median(extract.node_lon)), float(np.median(extract.node_lat))
         crs = utm_crs_for(c_lon, c_lat)
-        area = study_area(extract, crs, boundary=options.boundary)
+        area = study_area(extract, crs, boundary=inputs.boundary, label=options.boundary)
         check_grid_budget(area, cell_size_m=options.cell_size_m, available_bytes=available_memory_bytes(),
                           fraction=settings.memory_fraction)
         network = prepare_network(extract, area=area, reach_m=reach_m, crs=crs)
     with timings.measure("costs"):
-        elevation, dem_report = edge_elevations(network, options.dem) if options.dem is not None else (None, {})
+        elevation, dem_report = (edge_elevations(network, options.dem, area=area) if options.dem is not None
+                                 else (None, {}))
         costs, cost_report = walking_costs(network, options, elevation=elevation)
         cost_report.update(dem_report)
         graph = reverse_graph(network, costs)
     with timings.measure("facilities"):
         facilities = find_facilities(extract, categories=categories, network_crs=crs, area=area, reach_m=reach_m,
                                      catalogue_path=options.catalogue, facilities_file=options.facilities,
-                                     facilities_crs=options.facilities_crs)
+                                     facilities_crs=options.facilities_crs, user_facilities=inputs.facilities)
         access_all = facility_access_points(facilities, network, max_distance_m=options.max_access_m)
         facilities["reachable"] = np.isin(np.arange(len(facilities)), access_all["facility"].to_numpy())
         access = {cat: access_all[facilities["category"].to_numpy()[access_all["facility"].to_numpy()] == cat]
@@ -803,13 +906,20 @@ def run(options: RunOptions, *, progress: bool = True) -> RunResult:
         cells, node_seconds = compute_cells(network, graph, facilities, access, area=area, categories=categories,
                                             cell_size_m=options.cell_size_m, max_access_m=options.max_access_m,
                                             leg_speed_kmh=speed)
+    if not (cells["access"] == "network").any():
+        raise OptionError(
+            f"No grid cell lies within --max-access {options.max_access_m:g} m of a walkable way: nothing can be "
+            "measured. Expected a distance of tens to hundreds of metres (default 150)."
+        )
     with timings.measure("population"):
-        population, population_source, group_people, population_kind = _population_for(cells, extract, options)
+        population, population_source, group_people, population_kind = _population_for(
+            cells, extract, options, population=inputs.population)
         cells["population"] = population
         for group, people in group_people.items():
             cells[f"population_{group}"] = people
     with timings.measure("communities"):
-        communities = communities_for(extract, area=area, network_crs=crs, communities_file=options.communities)
+        communities = communities_for(extract, area=area, network_crs=crs, communities_file=options.communities,
+                                      communities=inputs.communities)
         cells["community"] = assign_communities(cells, communities)
     with timings.measure("coverage"):
         flags = flag_underserved(cells, categories=categories, threshold_minutes=options.minutes, no_data=no_data)
@@ -835,10 +945,17 @@ def run(options: RunOptions, *, progress: bool = True) -> RunResult:
             terrain_table, within = terrain_comparison(
                 network, facilities, access, cells, categories=categories, minutes=options.minutes,
                 max_access_m=options.max_access_m, elevation=elevation, profiles_path=options.profiles)
-            # Cells within the threshold on the flat but not for this run's walker on the terrain.
+            # Cells this run's walker reaches on the flat but not on the terrain: the same profile
+            # and speed both times, so the difference is the terrain's alone.
+            walker = run_profile(options)
+            centres = gpd.GeoSeries(shapely.points(cells["x"].to_numpy(), cells["y"].to_numpy()), crs=crs)
+            where = locate_on_network(centres, network, max_distance_m=options.max_access_m)
+            on_flat = within_threshold(network, flat_costs(network, speed_kmh=walker.flat_speed_kmh), facilities,
+                                       access, where, categories=categories, minutes=options.minutes,
+                                       leg_speed_kmh=walker.flat_speed_kmh)
             here = np.column_stack([cells[minutes_column(c)].to_numpy(dtype=float) <= options.minutes
                                     for c in categories]) if categories else np.zeros((len(cells), 0), bool)
-            lost = within["flat_adult"] & ~here
+            lost = on_flat & ~here
             lost[:, [categories.index(c) for c in no_data]] = False
             cells["terrain_lost"] = [",".join(c for c, x in zip(categories, row) if x) for row in lost]
     with timings.measure("isochrones"):

@@ -125,6 +125,9 @@ def _run(args: argparse.Namespace) -> int:
     from lifecircle.outputs import write_outputs
     from lifecircle.pipeline import run
 
+    from lifecircle.outputs import check_output_folder
+
+    check_output_folder(args.out)  # an unusable --out fails now, not after the run
     if args.basemap == "tianditu" and not args.tianditu_key:
         raise OptionError("--basemap tianditu needs your key: pass --tianditu-key KEY.")
     if args.suggest < 0:
@@ -150,8 +153,13 @@ def _run(args: argparse.Namespace) -> int:
           f"({s['cells_no_access']:,} without network access); {s['communities']} communities.")
     print(f"People: {s['population_source']}")
     for cat, info in s["categories"].items():
-        if info["no_data"]:
+        if info["no_data"] and info["facilities"] > 0:
+            print(f"  {cat:<14} NO DATA: {info['facilities']} facilities but none within "
+                  f"{result.options.max_access_m:g} m of a walkable way")
+        elif info["no_data"]:
             print(f"  {cat:<14} NO DATA: no {cat} facility in the data")
+        elif info["share_served"] is None:
+            print(f"  {cat:<14} {info['facilities']:>5} facilities; no cell with network access to measure")
         else:
             whom = "of people" if s.get("population_kind", "people") == "people" else "of the weight (not people)"
             print(f"  {cat:<14} {info['facilities']:>5} facilities; {info['share_served']:.1%} {whom} "

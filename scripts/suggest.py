@@ -95,11 +95,12 @@ def main(args: argparse.Namespace) -> int:
     import pyogrio
 
     from lifecircle._errors import OptionError
-    from lifecircle.outputs import atomic_staging
+    from lifecircle.outputs import atomic_staging, check_output_folder
     from lifecircle.pipeline import run
     from lifecircle.planning import read_candidates, suggest
     from lifecircle.scripts.cli import _options
 
+    check_output_folder(args.out)
     if args.candidates is not None and args.spacing is not None:
         raise OptionError("--spacing thins network-node candidates; it cannot be used with --candidates.")
     candidates = None

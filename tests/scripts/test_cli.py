@@ -80,7 +80,8 @@ def test_same_inputs_give_the_same_files(tmp_path: Path, capsys: pytest.CaptureF
         out = tmp_path / name
         code, err = _run(["--out", str(out), "--categories", "clinic,park", "--no-facility-isochrones"], capsys)
         assert code == 0, err
-        digests.append({f: sha256_of(out / f) for f in ("results.gpkg", "gaps.csv", "community_gaps.csv", "map.html")})
+        digests.append({f: sha256_of(out / f)
+                        for f in ("results.gpkg", "gaps.csv", "gaps.xlsx", "community_gaps.csv", "map.html")})
     assert digests[0] == digests[1]
 
 
@@ -282,3 +283,53 @@ def test_unknown_profile(tmp_path: Path, capsys) -> None:  # noqa: ANN001
     out = tmp_path / "out"
     code, err = _run(["--profile", "astronaut", "--out", str(out)], capsys)
     _assert_refused(out, code, err, "astronaut", "elderly")
+
+
+def test_out_that_is_a_file_is_refused_before_the_run(tmp_path: Path, capsys, monkeypatch) -> None:  # noqa: ANN001
+    import lifecircle.pipeline as pipeline
+
+    monkeypatch.setattr(pipeline, "run", lambda *a, **k: pytest.fail("the run started"))
+    afile = tmp_path / "afile"
+    afile.write_text("keep me", encoding="utf-8")
+    code, err = _run(["--out", str(afile)], capsys)
+    assert code == 2 and "is not a folder" in err
+    assert afile.read_text(encoding="utf-8") == "keep me"
+
+
+def test_no_cell_with_network_access_is_an_error_not_a_crash(tmp_path: Path, capsys) -> None:  # noqa: ANN001
+    out = tmp_path / "out"
+    code, err = _run(["--max-access", "0.0001", "--categories", "clinic", "--no-facility-isochrones",
+                      "--out", str(out)], capsys)
+    _assert_refused(out, code, err, "--max-access", "No grid cell")
+
+
+def test_bad_input_files_fail_before_the_osm_data_is_read(tmp_path: Path, capsys, monkeypatch) -> None:  # noqa: ANN001
+    import lifecircle.layers.osm as osm
+
+    monkeypatch.setattr(osm, "read_osm", lambda *a, **k: pytest.fail("read the OSM data before checking inputs"))
+    facilities = tmp_path / "nocat.csv"
+    facilities.write_text("lon,lat,kind\n24.94,60.17,clinic\n", encoding="utf-8")
+    communities = tmp_path / "noname.geojson"
+    gpd.GeoDataFrame({"code": [1]}, geometry=[shapely.box(24.93, 60.16, 24.96, 60.18)], crs=4326).to_file(communities)
+    population = tmp_path / "nopop.csv"
+    population.write_text("lon,lat,height\n24.94,60.17,3\n", encoding="utf-8")
+    for args, word in ((["--facilities", str(facilities)], "category"), (["--communities", str(communities)], "name"),
+                       (["--population", str(population)], "population")):
+        out = tmp_path / "out"
+        code, err = _run([*args, "--out", str(out)], capsys)
+        _assert_refused(out, code, err, word)
+
+
+def test_boundary_partly_outside_the_data_warns(tmp_path: Path, caplog, helsinki_pbf) -> None:  # noqa: ANN001
+    import logging
+
+    from lifecircle import pipeline
+    from lifecircle.layers.osm import read_osm
+    from lifecircle.spatial.network import utm_crs_for
+
+    f = tmp_path / "half.geojson"
+    gpd.GeoDataFrame({"name": ["half"]}, geometry=[shapely.box(24.945, 60.165, 24.99, 60.175)], crs=4326).to_file(f)
+    ext = read_osm(helsinki_pbf, progress=False)
+    with caplog.at_level(logging.WARNING, logger="lifecircle.pipeline"):
+        pipeline.study_area(ext, utm_crs_for(24.94, 60.17), boundary=f)
+    assert "half.geojson" in caplog.text and "lies within the OSM data" in caplog.text
