@@ -102,3 +102,20 @@ def grid_network(n: int, spacing: float, lengths: np.ndarray | None = None) -> W
             normal = np.array([-(b - a)[1], (b - a)[0]]) / spacing
             geoms.append(shapely.LineString([a, mid + normal * h, b]))
     return network_from_lines(nodes, edges, geometries=geoms)
+
+
+def write_geotiff(path, z: np.ndarray, *, x0: float, y0: float, cell: float,  # noqa: ANN001
+                  crs: str | None = "EPSG:32648", nodata: float | None = None):  # noqa: ANN201
+    """Write a one-band GeoTIFF whose top-left corner is (x0, y0); ``crs=None`` leaves it out."""
+    import rasterio
+    from affine import Affine
+
+    profile = {"driver": "GTiff", "width": z.shape[1], "height": z.shape[0], "count": 1, "dtype": str(z.dtype),
+               "transform": Affine(cell, 0.0, x0, 0.0, -cell, y0)}
+    if crs is not None:
+        profile["crs"] = crs
+    if nodata is not None:
+        profile["nodata"] = nodata
+    with rasterio.open(path, "w", **profile) as dst:
+        dst.write(z, 1)
+    return path

@@ -5,26 +5,17 @@ from __future__ import annotations
 import numpy as np
 import pyproj
 import pytest
-import rasterio
 import shapely
-from affine import Affine
 
 from lifecircle._errors import DemError, InputNotFoundError
 from lifecircle.layers.elevation import check_dem_overlap, read_dem
+from tests.synthetic import write_geotiff
 
 X0, Y0 = 600_000.0, 3_270_000.0
 
 
 def write(path, z, *, crs="EPSG:32648", nodata=None, cell=10.0):
-    prof = {"driver": "GTiff", "width": z.shape[1], "height": z.shape[0], "count": 1, "dtype": str(z.dtype),
-            "transform": Affine(cell, 0.0, X0, 0.0, -cell, Y0)}
-    if crs is not None:
-        prof["crs"] = crs
-    if nodata is not None:
-        prof["nodata"] = nodata
-    with rasterio.open(path, "w", **prof) as dst:
-        dst.write(z, 1)
-    return path
+    return write_geotiff(path, z, x0=X0, y0=Y0, cell=cell, crs=crs, nodata=nodata)
 
 
 def test_read_int16_with_nodata_gives_float_nan(tmp_path):

@@ -33,6 +33,7 @@ from lifecircle.spatial.terrain import (
     terrain_costs,
 )
 from lifecircle.spatial.travel import nearest_facility, reverse_graph
+from tests.synthetic import write_geotiff
 
 CRS = pyproj.CRS.from_epsg(32648)
 X0, Y0 = 600_000.0, 3_270_000.0  # a spot in UTM 48N (Chongqing's zone)
@@ -78,15 +79,7 @@ def write_dem(path, func, *, crs=CRS, x0=X0 - 500, y0=Y0 + 500, cell=10.0, n=100
     rows = y0 - Y0 - (np.arange(n) * cell + cell / 2)
     xx, yy = np.meshgrid(cols, rows)
     z = func(xx, yy).astype(np.float32)
-    profile = {"driver": "GTiff", "width": n, "height": n, "count": 1, "dtype": "float32",
-               "transform": Affine(cell, 0.0, x0, 0.0, -cell, y0)}
-    if crs is not None:
-        profile["crs"] = crs
-    if nodata is not None:
-        profile["nodata"] = nodata
-    with rasterio.open(path, "w", **profile) as dst:
-        dst.write(z, 1)
-    return path
+    return write_geotiff(path, z, x0=x0, y0=y0, cell=cell, crs=crs, nodata=nodata)
 
 
 def hill_elevation(network: WalkNetwork, z_node: np.ndarray) -> pd.DataFrame:
