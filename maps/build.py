@@ -19,6 +19,11 @@ How the page is put together
   layer is restyled when the category selector changes instead of existing once per
   category. Coordinates are rounded to 6 decimals (0.1 m) after simplification in the
   input's metric CRS.
+* No text from data passes through a template engine. folium/branca (Jinja) render only
+  a frame holding three fixed markers; the title, Leaflet, the page's own stylesheet and
+  script (package files in ``maps/static``) and the data block are put in at those markers
+  afterwards by plain string operations (:class:`_Page`). Jinja would otherwise compile
+  ``{{ }}``, ``{% %}`` and ``{#`` in a name: branca compiles a macro's output again.
 * Safety: every text from data is either escaped in Python with :func:`html.escape`
   (popups, legend, summary: JSON keys ending in ``html``) or escaped in the browser by
   the page's ``esc()`` before it reaches ``innerHTML``. The JSON block escapes ``<``,
@@ -29,6 +34,7 @@ How the page is put together
 
 from __future__ import annotations
 
+import functools
 import html
 import json
 import logging
@@ -37,6 +43,7 @@ import os
 import re
 import tempfile
 from collections.abc import Iterable, Mapping
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -45,10 +52,10 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from branca.element import MacroElement
+from branca.element import Figure, MacroElement
 from jinja2 import Template
 
-from lifecircle._errors import NoCrsError, OptionError
+from lifecircle._errors import MapAssetError, NoCrsError, OptionError
 from lifecircle.layers.chinese_coords import wgs84_to_gcj02
 from lifecircle.maps import style
 from lifecircle.maps.assets import check_offline, leaflet_assets
@@ -725,269 +732,72 @@ def _view_bounds(*layers: np.ndarray) -> list[list[float]] | None:
 # The page
 # --------------------------------------------------------------------------------------
 
-_CSS = """
-.leaflet-container { font-family: "Noto Sans CJK SC", "Source Han Sans SC", "WenQuanYi Micro Hei", "Microsoft YaHei",
-  "PingFang SC", "Hiragino Sans GB", "Helvetica Neue", Arial, sans-serif; font-size: 13px; background: #f2efe9; }
-.lc-box { background: rgba(255,255,255,.94); padding: 6px 9px; border-radius: 5px; box-shadow: 0 1px 5px rgba(0,0,0,.4);
-  max-width: 320px; line-height: 1.35; }
-.lc-box summary { font-weight: bold; cursor: pointer; }
-.lc-legend { max-height: 42vh; overflow-y: auto; }
-.lc-summary { max-height: 55vh; overflow-y: auto; }
-.leaflet-control-layers-list { max-height: 45vh; overflow-y: auto; }
-.lc-swatch { display: inline-block; width: 14px; height: 11px; margin-right: 6px; vertical-align: -1px; box-sizing: border-box; }
-.lc-legend-title, .lc-summary-title, .lc-popup-title { font-weight: bold; margin-top: 5px; }
-.lc-note { color: #555; font-size: 11px; }
-.lc-table { border-collapse: collapse; margin: 4px 0; }
-.lc-table th, .lc-table td { padding: 1px 5px; text-align: right; border-bottom: 1px solid #eee; font-weight: normal; }
-.lc-table th:first-child { text-align: left; font-weight: bold; white-space: nowrap; }
-.lc-kv td { text-align: left; }
-.lc-sources ul { margin: 2px 0; padding-left: 16px; }
-.lc-nodata, .lc-nodata-row { color: #777; }
-.lc-lacks b { color: #b2182b; }
-.lc-has b { color: #1a7837; }
-.lc-select select { font: inherit; max-width: 200px; }
-.lc-select label { font-weight: bold; margin-right: 4px; }
-.lc-terrain b { color: #543005; }
-.lc-tier-table td { text-align: left; }
-.lc-tier-table th, .lc-tier-table td:nth-child(2) { white-space: nowrap; vertical-align: top; }
-.lc-terrain-table th, .lc-terrain-table td { padding: 1px 3px; }
-.lc-terrain-table tr:first-child th { white-space: nowrap; font-size: 11px; }
-.lc-site { background: transparent; border: none; }
-.lc-site span, .lc-site-swatch { display: block; width: 22px; height: 22px; line-height: 17px; border-radius: 50%; background: #fff;
-  border: 3px solid #333; box-sizing: border-box; text-align: center; font-weight: bold; font-size: 11px; color: #222;
-  font-style: normal; box-shadow: 0 1px 4px rgba(0,0,0,.55); }
-i.lc-site-swatch { display: inline-block; width: 16px; height: 16px; line-height: 12px; border-width: 2px; font-size: 9px;
-  margin-right: 6px; vertical-align: -3px; }
-"""
-
-_JS = r"""
-(function () {
-  "use strict";
-  var map = __MAP__;
-  var D = JSON.parse(document.getElementById("lifecircle-data").textContent);
-  var ENT = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"};
-  function esc(s) { return String(s === null || s === undefined ? "" : s).replace(/[&<>"']/g, function (c) { return ENT[c]; }); }
-  var T = D.text, cats = D.categories, C = D.colors, state = {k: 0};
-  document.documentElement.lang = D.lang === "zh" ? "zh-CN" : "en";  // picks CJK glyphs
-  map.setMinZoom(8); map.setMaxZoom(19);
-  // Final view before any layer exists: no zoom animation over freshly drawn layers.
-  // On a wide screen keep the district clear of the summary (left) and legend (right) panels.
-  var wide = map.getSize().x > 900;
-  map.options.zoomSnap = 0.25;
-  if (D.bounds) { map.fitBounds(D.bounds, {animate: false, paddingTopLeft: [wide ? 300 : 10, 10], paddingBottomRight: [wide ? 230 : 10, 10]}); }
-  function pane(name, z, passive) {
-    var p = map.createPane(name); p.style.zIndex = z;
-    if (passive) { p.style.pointerEvents = "none"; }
-    return name;
-  }
-  pane("lc-edges", 250, true); pane("lc-community-fill", 380); pane("lc-cells", 400); pane("lc-isochrones", 420, true);
-  pane("lc-underserved", 430); pane("lc-community-line", 445, true); pane("lc-facilities", 460);
-  pane("lc-facility-isochrones", 415, true); pane("lc-terrain", 435); pane("lc-sites", 620);
-  // The hatch of the terrain layer: an SVG pattern any SVG path of the page can fill with.
-  var NS = "http://www.w3.org/2000/svg", defs = document.createElementNS(NS, "svg");
-  defs.setAttribute("width", "0"); defs.setAttribute("height", "0"); defs.setAttribute("aria-hidden", "true");
-  defs.style.position = "absolute";
-  defs.innerHTML = '<defs><pattern id="lc-hatch" patternUnits="userSpaceOnUse" width="7" height="7" patternTransform="rotate(45)">' +
-    '<rect width="7" height="7" fill="#ffffff" fill-opacity="0.25"></rect>' +
-    '<line x1="0" y1="0" x2="0" y2="7" stroke="' + C.terrain + '" stroke-width="2.2"></line></pattern></defs>';
-  document.body.appendChild(defs);
-
-  function bandColor(m) {
-    for (var i = 0; i < D.bands.length; i++) { if (m < D.bands[i].high || D.bands[i].high === null) { return D.bands[i].color; } }
-    return D.bands[D.bands.length - 1].color;
-  }
-  function coverageColor(s) {
-    var col = C.noData;
-    if (s === null || s === undefined) { return col; }
-    for (var i = 0; i < D.coverage.length; i++) { if (s >= D.coverage[i][0]) { col = D.coverage[i][1]; } }
-    return col;
-  }
-  function cellStyle(f) {
-    var p = f.properties, c = cats[state.k], col, op = 0.62;
-    if (c.noData) { col = C.noData; }
-    else if (!p.a) { col = C.noAccess; }
-    else { var m = p.m[state.k]; col = (m === null) ? C.unreachable : bandColor(m); }
-    return {stroke: false, fillColor: col, fillOpacity: op};
-  }
-  function minutesText(m, c) {
-    if (c.noData) { return esc(T.no_data); }
-    return m === null ? esc(T.unreachable) : esc(m.toFixed(1)) + " " + esc(T.minutes);
-  }
-  var communityHl = {};
-  D.communities.features.forEach(function (f) { communityHl[f.properties.n] = f.properties.hl; });
-  function cellPopup(p) {
-    var h = '<div class="lc-popup"><div class="lc-popup-title">' + esc(p.c || "") + "</div>";
-    h += "<div>" + esc(T.population) + ": " + esc(p.p === null ? "–" : Math.round(p.p)) + "</div>";
-    if (!p.a) { h += "<div>" + esc(T.no_access) + "</div>"; }
-    else {
-      h += '<table class="lc-table">';
-      cats.forEach(function (c, i) { h += "<tr><th>" + esc(c.label) + "</th><td>" + minutesText(p.m[i], c) + "</td></tr>"; });
-      h += "</table>";
-      if (p.x.length) { h += '<div class="lc-lacks"><b>' + esc(T.missing) + "</b>: " + p.x.map(function (i) { return esc(cats[i].label); }).join(esc(T.sep)) + "</div>"; }
-      if (p.t && p.t.length) { h += '<div class="lc-terrain"><b>' + esc(D.labels.terrainLost) + "</b>: " + p.t.map(function (i) { return esc(cats[i].label); }).join(esc(T.sep)) + "</div>"; }
-    }
-    if (communityHl[p.c]) { h += '<hr style="margin:4px 0">' + '<div class="lc-note">' + esc(T.community) + "</div>" + communityHl[p.c]; }
-    return h + "</div>";
-  }
-
-  var layers = {};
-  var svgCells = L.svg({pane: "lc-cells"});
-  if (D.edges) {
-    layers.edges = L.geoJSON(D.edges, {
-      renderer: L.canvas({pane: "lc-edges", padding: 0.3}), pane: "lc-edges", interactive: false,
-      style: function (f) { return f.properties.s ? {color: "#8d6e63", weight: 1.3, opacity: 0.9, dashArray: "2 2"} : {color: "#a3a3a3", weight: 0.9, opacity: 0.9}; }
-    });
-  }
-  layers.travel = L.geoJSON(D.cells, {pane: "lc-cells", renderer: svgCells, style: cellStyle,
-    onEachFeature: function (f, l) { l.bindPopup(function () { return cellPopup(f.properties); }, {maxWidth: 320}); }});
-  layers.underserved = L.geoJSON(D.cells, {pane: "lc-underserved", filter: function (f) { return f.properties.u === 1; },
-    style: function () { return {color: C.underserved, weight: 1.2, fillColor: C.underserved, fillOpacity: 0.18}; },
-    onEachFeature: function (f, l) { l.bindPopup(function () { return cellPopup(f.properties); }, {maxWidth: 320}); }});
-  function communityStyle(f) {
-    // Under the travel-time cells the coverage fill would only tint them: show it when they are off.
-    var c = cats[state.k], under = map.hasLayer(layers.travel);
-    return {stroke: false, fillColor: c.noData ? C.noData : coverageColor(f.properties.s[state.k]), fillOpacity: under ? 0 : 0.55};
-  }
-  var communityFill = L.geoJSON(D.communities, {pane: "lc-community-fill", style: communityStyle,
-    onEachFeature: function (f, l) { l.bindPopup(f.properties.html, {maxWidth: 340}); l.bindTooltip(esc(f.properties.n), {sticky: true}); }});
-  var communityLine = L.geoJSON(D.communities, {pane: "lc-community-line", interactive: false,
-    style: function () { return {color: "#333", weight: 1.6, opacity: 0.85, fill: false}; }});
-  layers.communities = L.featureGroup([communityFill, communityLine]);
-  if (D.terrain) {
-    layers.terrain = L.geoJSON(D.cells, {pane: "lc-terrain", filter: function (f) { return !!(f.properties.t && f.properties.t.length); },
-      style: function () { return {color: C.terrain, weight: 1.4, dashArray: "4 3", fillColor: "url(#lc-hatch)", fillOpacity: 0.9}; },
-      onEachFeature: function (f, l) { l.bindPopup(function () { return cellPopup(f.properties); }, {maxWidth: 320}); }});
-  }
-  if (D.facilityIsochrones) {
-    // One layer that shows the selected category's per-facility isochrones (built on first use).
-    layers.facilityIsochrones = L.layerGroup(); layers.facilityIsochronesByCat = {};
-  }
-  function showFacilityIsochrones() {
-    if (!layers.facilityIsochrones) { return; }
-    var k = state.k, c = cats[k], by = layers.facilityIsochronesByCat;
-    if (!by[k]) {
-      by[k] = L.geoJSON(D.facilityIsochrones, {pane: "lc-facility-isochrones", interactive: false,
-        filter: function (f) { return f.properties.k === k; },
-        style: function () { return {color: c.color, weight: 1.1, opacity: 0.8, fill: false}; }});
-    }
-    layers.facilityIsochrones.clearLayers(); layers.facilityIsochrones.addLayer(by[k]);
-  }
-  showFacilityIsochrones();
-  if (D.sites) {
-    layers.sites = L.geoJSON(D.sites, {pane: "lc-sites",
-      pointToLayer: function (f, latlng) {
-        var p = f.properties;
-        return L.marker(latlng, {pane: "lc-sites", keyboard: false, icon: L.divIcon({className: "lc-site", iconSize: [22, 22],
-          html: '<span style="border-color:' + esc(p.col) + '">' + esc(p.r) + "</span>"})});
-      },
-      onEachFeature: function (f, l) { l.bindPopup(f.properties.html, {maxWidth: 300}); }});
-  }
-  layers.isochrones = []; layers.facilities = [];
-  cats.forEach(function (c, i) {
-    layers.isochrones.push(L.geoJSON(D.isochrones, {pane: "lc-isochrones", interactive: false,
-      filter: function (f) { return f.properties.k === i; },
-      style: function () { return {color: c.color, weight: 1.8, dashArray: "5 4", fillColor: c.color, fillOpacity: 0.12}; }}));
-    layers.facilities.push(L.geoJSON(D.facilities, {pane: "lc-facilities",
-      filter: function (f) { return f.properties.k === i; },
-      style: function () { return {color: c.color, weight: 1.5, fillColor: c.color, fillOpacity: 0.25}; },
-      pointToLayer: function (f, latlng) { return L.circleMarker(latlng, {pane: "lc-facilities", radius: 5.5, color: "#ffffff", weight: 1.5, fillColor: c.color, fillOpacity: 1}); },
-      onEachFeature: function (f, l) { l.bindPopup(f.properties.html); l.bindTooltip(f.properties.html); }}));
-  });
-
-  // Basemaps: online tile layers only when chosen; otherwise the streets are the base.
-  var bases = {};
-  if (D.tiles.length) {
-    var tiles = L.layerGroup(D.tiles.map(function (t) {
-      return L.tileLayer(t.url, {subdomains: t.subdomains || "abc", maxZoom: t.maxZoom, attribution: t.attribution});
-    }));
-    bases[esc(D.basemapLabel)] = tiles; bases[esc(T.basemap_none)] = L.layerGroup();
-    tiles.addTo(map);
-  }
-  var overlays = {}, ids = {};
-  function addOverlay(id, label, layer, on) {
-    overlays[esc(label)] = layer; ids[id] = layer;
-    if (on) { layer.addTo(map); }
-  }
-  if (layers.edges) { addOverlay("edges", T.street_network, layers.edges, true); }
-  addOverlay("travel", T.travel_time, layers.travel, true);
-  addOverlay("communities", T.communities, layers.communities, true);
-  addOverlay("underserved", T.underserved, layers.underserved, false);
-  if (layers.terrain) { addOverlay("terrain", D.labels.terrain, layers.terrain, false); }
-  cats.forEach(function (c, i) { addOverlay("isochrone:" + c.name, c.isoLabel, layers.isochrones[i], false); });
-  if (layers.facilityIsochrones) { addOverlay("facility-isochrones", D.labels.facilityIsochrones, layers.facilityIsochrones, false); }
-  cats.forEach(function (c, i) { addOverlay("facilities:" + c.name, c.facLabel, layers.facilities[i], !c.noData); });
-  if (layers.sites) { addOverlay("sites", D.labels.sites, layers.sites, true); }
-
-  // One selector for the category shown by the travel-time and community layers.
-  var Select = L.Control.extend({
-    onAdd: function () {
-      var div = L.DomUtil.create("div", "lc-box lc-select");
-      var label = L.DomUtil.create("label", "", div); label.textContent = T.category;
-      var sel = L.DomUtil.create("select", "", div); sel.id = "lc-category";
-      cats.forEach(function (c, i) {
-        var o = document.createElement("option"); o.value = String(i);
-        o.textContent = c.label + (c.noData ? " (" + T.no_data + ")" : ""); sel.appendChild(o);
-      });
-      L.DomEvent.disableClickPropagation(div);
-      L.DomEvent.on(sel, "change", function () { setCategory(parseInt(sel.value, 10)); });
-      return div;
-    }
-  });
-  function setCategory(k) {
-    state.k = k;
-    layers.travel.setStyle(cellStyle); communityFill.setStyle(communityStyle); showFacilityIsochrones();
-    var spans = document.querySelectorAll(".lc-legend-cat");
-    for (var i = 0; i < spans.length; i++) { spans[i].textContent = cats[k].label; }
-    var sel = document.getElementById("lc-category"); if (sel) { sel.value = String(k); }
-  }
-  function box(position, cls, inner) {
-    var B = L.Control.extend({onAdd: function () {
-      var div = L.DomUtil.create("div", "lc-box " + cls); div.innerHTML = inner;
-      L.DomEvent.disableClickPropagation(div); L.DomEvent.disableScrollPropagation(div); return div; }});
-    return new B({position: position});
-  }
-  if (cats.length) { new Select({position: "topright"}).addTo(map); }
-  L.control.layers(bases, overlays, {collapsed: false, position: "topright"}).addTo(map);
-  box("bottomright", "lc-legend", D.legendHtml).addTo(map);
-  box("topleft", "lc-summary", D.summaryHtml).addTo(map);
-  L.control.scale({imperial: false}).addTo(map);
-  D.attributions.forEach(function (a) { map.attributionControl.addAttribution(a); });
-  map.on("overlayadd overlayremove", function (e) { if (e.layer === layers.travel) { communityFill.setStyle(communityStyle); } });
-  communityFill.setStyle(communityStyle);
-  window.lifecircle = {map: map, layers: ids, setCategory: setCategory, categories: cats.map(function (c) { return c.name; })};
-})();
-"""
+_STATIC = "lifecircle.maps"
+#: Markers in the rendered folium page where the page's own parts go. The frame that
+#: folium/branca render holds no text from data, so each marker is found exactly once.
+_HEAD_MARK = "<!--lifecircle:head-->"
+_BODY_MARK = "<!--lifecircle:body-->"
+_SCRIPT_MARK = "/*lifecircle:script*/"
 
 
-class _LifecircleLayers(MacroElement):
-    """Leaflet (inlined), the page's styles, its data block and the script drawing the layers."""
+@functools.cache
+def _static_text(name: str) -> str:
+    """The page's own script or stylesheet, shipped as package data in ``maps/static``."""
+    try:
+        return resources.files(_STATIC).joinpath("static", name).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise MapAssetError(
+            f"the map's {name} is missing from the installed package ({exc}); reinstall lifecircle."
+        ) from None
+
+
+class _Markers(MacroElement):
+    """Places the three markers in folium's page; their content comes after rendering.
+
+    Its template is a constant: no value from data ever reaches Jinja, which would compile
+    ``{{ }}``, ``{% %}`` and ``{# #}`` in it (branca compiles a macro's output again).
+    """
 
     _template = Template(
-        """
-        {% macro header(this, kwargs) %}
-<style>{{ this.leaflet_css }}</style>
-<script>{{ this.leaflet_js }}</script>
-<style>{{ this.page_css }}</style>
-        {% endmacro %}
-        {% macro html(this, kwargs) %}
-<script type="application/json" id="lifecircle-data">{{ this.data_json }}</script>
-        {% endmacro %}
-        {% macro script(this, kwargs) %}
-{{ this.page_js }}
-        {% endmacro %}
+        f"""
+        {{% macro header(this, kwargs) %}}
+{_HEAD_MARK}
+        {{% endmacro %}}
+        {{% macro html(this, kwargs) %}}
+{_BODY_MARK}
+        {{% endmacro %}}
+        {{% macro script(this, kwargs) %}}
+{_SCRIPT_MARK}
+        {{% endmacro %}}
         """
     )
 
-    def __init__(self, *, data_json: str, map_name: str) -> None:
+    def __init__(self) -> None:
         super().__init__()
         self._name = "LifecircleLayers"
         self._id = "lifecircle"
-        assets = leaflet_assets()
-        self.leaflet_css = assets.css
-        self.leaflet_js = assets.js
-        self.page_css = _CSS
-        self.data_json = data_json
-        self.page_js = _JS.replace("__MAP__", map_name)
+
+
+class _Page(Figure):
+    """The HTML page: folium renders the frame, then the title, Leaflet, the page's styles,
+    the data block and the page's script are put in at the markers by plain string
+    operations, so no text from data passes through a template engine."""
+
+    def __init__(self, *, head: str, body: str, script: str) -> None:
+        super().__init__()
+        self._inserts = {_HEAD_MARK: head, _BODY_MARK: body, _SCRIPT_MARK: script}
+
+    def render(self, **kwargs: Any) -> str:
+        return _fill(super().render(**kwargs), self._inserts)
+
+
+def _fill(frame: str, inserts: Mapping[str, str]) -> str:
+    """``frame`` with each marker replaced by its text, in one pass (inserted text is never searched)."""
+    pieces = re.split("(" + "|".join(re.escape(k) for k in inserts) + ")", frame)
+    found = pieces[1::2]
+    if sorted(found) != sorted(inserts):
+        raise MapAssetError(f"the rendered map page holds the markers {found}; expected each of {list(inserts)} once.")
+    return "".join(inserts[p] if i % 2 else p for i, p in enumerate(pieces))
 
 
 def _script_safe(text: str) -> str:
@@ -1112,7 +922,8 @@ def build_map(
     edges = _check_frame(edges, "edges", [])
     site_frame = None if sites is None else _check_frame(sites, "sites", ["category", "rank", "marginal_gain"])
     tiers = _check_tiers(tiers)
-    assets = leaflet_assets()  # fail before the work if Leaflet is missing
+    assets = leaflet_assets()  # fail before the work if Leaflet or the page's files are missing
+    page_css, page_js = _static_text("lifecircle.css"), _static_text("lifecircle.js")
 
     cats = _category_info(categories, summary=summary, facilities=facilities, lang=lang, threshold=threshold)
     cells_fc, cell_geoms, n_terrain = _cell_collection(cells, cats, shift=base.shift)
@@ -1181,14 +992,21 @@ def build_map(
     m = folium.Map(location=center, zoom_start=14, tiles=None, control_scale=False, prefer_canvas=False)
     m._id = "lifecircle"  # stable element names: the same inputs give the same bytes
     # folium's defaults link jQuery, Bootstrap, Font Awesome and Leaflet from CDNs; the page
-    # needs only Leaflet, which _LifecircleLayers inlines.
+    # needs only Leaflet, which is inlined.
     m.default_js = []
     m.default_css = []
-    root = m.get_root()
     study = summary.get("study_area")
-    root.title = _esc(style.text("title", lang) + (f" · {study}" if study else ""))
-    root.header.add_child(folium.Element(f'<meta name="generator" content="lifecircle (Leaflet {_esc(assets.version)})" />'), name="generator")
-    m.add_child(_LifecircleLayers(data_json=data_json, map_name=m.get_name()))
+    title = _esc(style.text("title", lang) + (f" · {study}" if study else ""))
+    head = (
+        f"<title>{title}</title>\n"
+        f'<meta name="generator" content="lifecircle (Leaflet {_esc(assets.version)})" />\n'
+        f"<style>{assets.css}</style>\n<script>{assets.js}</script>\n<style>{page_css}</style>"
+    )
+    body = f'<script type="application/json" id="lifecircle-data">{data_json}</script>'
+    script = page_js.replace("__MAP__", m.get_name())
+    # Data reach the page only at render time, by string operations after folium's Jinja.
+    _Page(head=head, body=body, script=script).add_child(m)
+    m.add_child(_Markers())
     log.info(
         "map: %d cells (%s losing coverage to terrain), %d communities%s, %d facilities, %d isochrones + %d per facility, "
         "%d suggested sites, %d street lines, %d categories (%s), basemap %s, %.1f MB of data",
