@@ -291,3 +291,33 @@ def test_terrain_sites_and_facility_isochrones(browser: object, full_inputs: dic
     page.page.wait_for_timeout(200)
     page.page.screenshot(path=str(tmp_path / "full.png"))
     page.clean()
+
+
+def test_template_and_script_text_in_names_stays_text(browser: object, map_inputs: dict, tmp_path: Path) -> None:
+    # Names that look like a template, or that try to end the data block and start a script,
+    # show as written in the popup, the tooltip and the summary; nothing runs.
+    math_name, img, close = "{{ 7*7 }} {# x", "<img src=x onerror=window.__pwned=1>", "</script><script>window.__pwned=1</script>"
+    map_inputs["facilities"].loc[0, "name"] = f"{math_name} {img}"
+    map_inputs["communities"].loc[1, "name"] = close
+    map_inputs["cells"]["community"] = map_inputs["cells"]["community"].replace(HOSTILE_COMMUNITY, close)
+    map_inputs["summary"]["study_area"] = "{% for x in range(3) %}loop{% endfor %}"
+    path = tmp_path / "map_template.html"
+    save_map(build_map(**map_inputs), path)
+    page = Page(browser, path)
+    x, y = page.container_point(*_wgs84_point(map_inputs["facilities"], 0))
+    page.page.mouse.click(x, y)
+    title = page.page.locator(".leaflet-popup-content .lc-popup-title")
+    title.wait_for(timeout=5_000)
+    assert title.inner_text() == f"{math_name} {img}"
+    page.page.evaluate("window.lifecircle.map.closePopup()")
+    page.toggle(style.text("travel_time", "zh"))  # uncover the community fill
+    x, y = page.container_point(*_wgs84_point(map_inputs["communities"], 1))
+    page.page.mouse.click(x, y)
+    title.wait_for(timeout=5_000)
+    assert title.inner_text() == close
+    assert page.page.title() == "15分钟生活圈步行可达性 · {% for x in range(3) %}loop{% endfor %}"
+    assert "{% for x in range(3) %}loop{% endfor %}" in page.page.locator(".lc-summary").inner_text()
+    page.page.wait_for_timeout(200)
+    assert page.page.evaluate("typeof window.__pwned") == "undefined"
+    assert page.count("img[src='x']") == 0
+    page.clean()
