@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from lifecircle.spatial.coverage import minutes_column
+from lifecircle.spreadsheets import write_csv, write_xlsx
 
 if TYPE_CHECKING:  # imported for type hints only: the pipeline imports this module's users
     from lifecircle.pipeline import RunOptions, RunResult
@@ -409,10 +410,12 @@ def write_outputs(result: RunResult, out_dir: str | Path, *, lang: str = "zh", b
             gaps = gap_table(result.cells, categories=measured, lang=lang, labels=labels, population_kind=kind)
             comm_gaps = community_gap_table(result.communities, result.cells, categories=measured, lang=lang,
                                             labels=labels, population_kind=kind)
-        gaps.to_csv(stage / "gaps.csv", index=False, encoding="utf-8-sig")
-        comm_gaps.to_csv(stage / "community_gaps.csv", index=False, encoding="utf-8-sig")
+        write_csv(gaps, stage / "gaps.csv")
+        write_csv(comm_gaps, stage / "community_gaps.csv")
         _write_xlsx(stage / "gaps.xlsx", {"cells" if lang == "en" else "网格": gaps,
-                                           "communities" if lang == "en" else "社区": comm_gaps})
+                                           "communities" if lang == "en" else "社区": comm_gaps},
+                    full_copies={"cells": "gaps.csv", "网格": "gaps.csv",
+                                 "communities": "community_gaps.csv", "社区": "community_gaps.csv"})
         timings["write_gaps"] = round(time.perf_counter() - t, 4)
 
         if write_map:
@@ -457,33 +460,6 @@ def write_outputs(result: RunResult, out_dir: str | Path, *, lang: str = "zh", b
     return final
 
 
-def _write_xlsx(path: Path, sheets: dict[str, pd.DataFrame]) -> None:
-    """An .xlsx with one sheet per table, byte-identical for identical tables.
-
-    openpyxl stamps the save time into ``docProps/core.xml`` and every zip entry; both are
-    rewritten with a fixed date.
-    """
-    import datetime as dt
-    import io
-    import re
-    import zipfile
-
-    buffer = io.BytesIO()
-    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
-        for name, frame in sheets.items():
-            frame.to_excel(writer, sheet_name=name, index=False)
-        fixed = dt.datetime(2000, 1, 1)
-        writer.book.properties.created = fixed
-        writer.book.properties.modified = fixed
-    stamp = "2000-01-01T00:00:00Z"
-    with zipfile.ZipFile(io.BytesIO(buffer.getvalue())) as src, zipfile.ZipFile(path, "w") as dst:
-        for info in src.infolist():
-            data = src.read(info.filename)
-            if info.filename == "docProps/core.xml":
-                text = data.decode("utf-8")
-                text = re.sub(r"(<dcterms:(?:created|modified)[^>]*>)[^<]*(</dcterms:)", rf"\g<1>{stamp}\g<2>", text)
-                data = text.encode("utf-8")
-            fixed_info = zipfile.ZipInfo(info.filename, date_time=(2000, 1, 1, 0, 0, 0))
-            fixed_info.compress_type = zipfile.ZIP_DEFLATED
-            fixed_info.external_attr = info.external_attr
-            dst.writestr(fixed_info, data)
+def _write_xlsx(path: Path, sheets: dict[str, pd.DataFrame], *, full_copies: dict[str, str] | None = None) -> None:
+    """The gap lists as an .xlsx: string cells, Excel's limits, fixed bytes (:func:`write_xlsx`)."""
+    write_xlsx(path, sheets, full_copies=full_copies)

@@ -99,6 +99,7 @@ def main(args: argparse.Namespace) -> int:
     from lifecircle.pipeline import run
     from lifecircle.planning import read_candidates, suggest
     from lifecircle.scripts.cli import _options
+    from lifecircle.spreadsheets import write_csv
 
     check_output_folder(args.out)
     if args.candidates is not None and args.spacing is not None:
@@ -121,7 +122,7 @@ def main(args: argparse.Namespace) -> int:
     with atomic_staging(args.out) as stage:
         pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": "2000-01-01T00:00:00.000Z"})
         files.to_file(stage / "sites.gpkg", layer="sites", driver="GPKG", engine="pyogrio")
-        table.to_csv(stage / "sites.csv", index=False, encoding="utf-8-sig")
+        write_csv(table, stage / "sites.csv")
 
     a = sites.attrs
     print(f"{args.category}: {a['people_served_before']:,.0f} of {a['people']:,.0f} people within "

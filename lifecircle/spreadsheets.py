@@ -1,0 +1,189 @@
+"""Tables written for spreadsheets (CSV and XLSX) without live formulas, within Excel's limits.
+
+Text in the tables comes from data (OpenStreetMap names, community names, catalogue
+labels) and is hostile: a name such as ``=HYPERLINK("http://x","y")`` must never become a
+formula when a planner opens the file.
+
+* CSV (:func:`write_csv`): a text cell starting with ``=``, ``+``, ``-``, ``@``, tab or
+  carriage return gets a leading ``'`` (OWASP's advice for CSV injection); numbers,
+  negative ones included, are written unchanged (:func:`neutralise_formulas`).
+* XLSX (:func:`write_xlsx`): every text cell is an explicit string cell, so ``=1+1``
+  shows as text; at most :data:`MAX_ROWS` rows per sheet (the gap tables are ranked by
+  people, so the top rows are kept) and :data:`MAX_CELL_CHARS` characters per cell. A cut
+  is said in a note sheet (opened first) pointing at the CSV that holds every row.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+import zipfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+__all__ = ["FORMULA_PREFIXES", "MAX_ROWS", "MAX_CELL_CHARS", "neutralise_formulas", "write_csv", "write_xlsx"]
+
+#: First characters that make a spreadsheet read a CSV cell as a formula (OWASP).
+FORMULA_PREFIXES: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r")
+#: Excel's rows per sheet, the header row included.
+MAX_ROWS = 1_048_576
+#: Excel's characters per cell.
+MAX_CELL_CHARS = 32_767
+
+#: Characters XML 1.0 (and so XLSX) cannot hold; replaced by U+FFFD in the workbook.
+_ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+_NOTE_SHEET = "note 说明"
+_FIXED_DATE = dt.datetime(2000, 1, 1)
+
+
+def _neutral(value: Any) -> Any:
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``frame`` whose text cells (and headers) cannot start a formula.
+
+    Text starting with one of :data:`FORMULA_PREFIXES` gets a leading ``'``. Only values
+    that are ``str`` change: numeric columns, and numbers inside object columns, stay
+    as they are (``-3.5`` is still a number).
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+
+    Returns
+    -------
+    pandas.DataFrame
+    """
+    out = frame.copy()
+    for i, col in enumerate(out.columns):
+        if out[col].dtype == object or isinstance(out[col].dtype, pd.StringDtype):
+            out.isetitem(i, out.iloc[:, i].map(_neutral))
+    return out.rename(columns=lambda c: _neutral(c) if isinstance(c, str) else c)
+
+
+def write_csv(frame: pd.DataFrame, path: str | Path) -> None:
+    """Write ``frame`` as CSV for spreadsheets: UTF-8 with a BOM (Excel on Chinese
+    Windows), no index, text neutralised with :func:`neutralise_formulas`."""
+    neutralise_formulas(frame).to_csv(path, index=False, encoding="utf-8-sig")
+
+
+def _cell_text(value: str) -> tuple[str, bool]:
+    """Text fit for one XLSX cell, and whether it was cut."""
+    text = _ILLEGAL_XML.sub("\ufffd", value)
+    if len(text) > MAX_CELL_CHARS:
+        return text[: MAX_CELL_CHARS - 1] + "…", True
+    return text, False
+
+
+def write_xlsx(path: str | Path, sheets: Mapping[str, pd.DataFrame], *, full_copies: Mapping[str, str] | None = None) -> None:
+    """An .xlsx with one sheet per table: text as string cells, within Excel's limits,
+    byte-identical for identical tables.
+
+    Parameters
+    ----------
+    path : path-like
+    sheets : mapping of str to pandas.DataFrame
+        Sheet name -> table (ranked: a table longer than :data:`MAX_ROWS` keeps its top rows).
+    full_copies : mapping of str to str, optional
+        Sheet name -> the file holding the whole table (e.g. ``"gaps.csv"``), named in the
+        note when the sheet is cut.
+
+    Notes
+    -----
+    openpyxl stamps the save time into ``docProps/core.xml`` and every zip entry; both are
+    rewritten with a fixed date.
+    """
+    full_copies = full_copies or {}
+    notes: list[str] = []
+    buffer = io.BytesIO()
+    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
+        for name, frame in sheets.items():
+            rows = len(frame)
+            kept = frame.iloc[: MAX_ROWS - 1] if rows + 1 > MAX_ROWS else frame
+            where = full_copies.get(name, "the CSV file")
+            if len(kept) < rows:
+                notes.append(
+                    f"Sheet {name!r} holds the first {len(kept):,} of {rows:,} rows (Excel allows {MAX_ROWS:,} rows "
+                    f"per sheet); {where} holds every row. / 工作表“{name}”只含前 {len(kept):,} 行（共 {rows:,} 行，"
+                    f"Excel 每表最多 {MAX_ROWS:,} 行）；{where} 含全部行。"
+                )
+            kept, cut = _fit_text(kept)
+            kept.to_excel(writer, sheet_name=name, index=False)
+            _mark_text_cells(writer.sheets[name], kept)
+            if cut:
+                notes.append(
+                    f"Sheet {name!r}: text longer than {MAX_CELL_CHARS:,} characters (Excel's cell limit) is cut and "
+                    f"ends with '…'; {where} holds the whole text. / 工作表“{name}”中超过 {MAX_CELL_CHARS:,} 个字符的"
+                    f"文字已截断（以“…”结尾）；{where} 含全文。"
+                )
+        if notes:
+            note = writer.book.create_sheet(_NOTE_SHEET)
+            for i, text in enumerate(notes, start=1):
+                note.cell(row=i, column=1).value = text
+                note.cell(row=i, column=1).data_type = "s"
+            note.column_dimensions["A"].width = 120
+            writer.book.active = len(writer.book.sheetnames) - 1  # opened first
+            for ws in writer.book.worksheets:
+                ws.sheet_view.tabSelected = ws.title == _NOTE_SHEET
+        writer.book.properties.created = _FIXED_DATE
+        writer.book.properties.modified = _FIXED_DATE
+    _fixed_zip(buffer.getvalue(), Path(path))
+
+
+def _text_columns(frame: pd.DataFrame) -> list[int]:
+    return [j for j in range(frame.shape[1]) if frame.dtypes.iloc[j] == object or isinstance(frame.dtypes.iloc[j], pd.StringDtype)]
+
+
+def _fit_text(frame: pd.DataFrame) -> tuple[pd.DataFrame, bool]:
+    """``frame`` with text an XLSX cell can hold (no XML-illegal characters, at most
+    :data:`MAX_CELL_CHARS`), and whether any text was cut."""
+    out = frame.copy()
+    cut = False
+
+    def fit(value: Any) -> Any:
+        nonlocal cut
+        if not isinstance(value, str):
+            return value
+        text, was_cut = _cell_text(value)
+        cut |= was_cut
+        return text
+
+    for j in _text_columns(out):
+        out.isetitem(j, out.iloc[:, j].map(fit))
+    out.columns = [fit(c) for c in out.columns]
+    return out, cut
+
+
+def _mark_text_cells(ws: Any, frame: pd.DataFrame) -> None:
+    """Make every text cell of ``ws`` (written from ``frame``) an explicit string cell:
+    openpyxl would store ``=1+1`` as a formula."""
+    for row in ws.iter_rows(min_row=1, max_row=1):  # the header
+        for cell in row:
+            if isinstance(cell.value, str):
+                cell.data_type = "s"
+    for j in _text_columns(frame):
+        for (cell,) in ws.iter_rows(min_row=2, max_row=len(frame) + 1, min_col=j + 1, max_col=j + 1):
+            if isinstance(cell.value, str):
+                cell.data_type = "s"
+
+
+def _fixed_zip(data: bytes, path: Path) -> None:
+    stamp = "2000-01-01T00:00:00Z"
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(path, "w") as dst:
+        for info in src.infolist():
+            content = src.read(info.filename)
+            if info.filename == "docProps/core.xml":
+                text = content.decode("utf-8")
+                text = re.sub(r"(<dcterms:(?:created|modified)[^>]*>)[^<]*(</dcterms:)", rf"\g<1>{stamp}\g<2>", text)
+                content = text.encode("utf-8")
+            fixed_info = zipfile.ZipInfo(info.filename, date_time=(2000, 1, 1, 0, 0, 0))
+            fixed_info.compress_type = zipfile.ZIP_DEFLATED
+            fixed_info.external_attr = info.external_attr
+            dst.writestr(fixed_info, content)
