@@ -25,7 +25,7 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["FORMULA_PREFIXES", "MAX_ROWS", "MAX_CELL_CHARS", "neutralise_formulas", "write_csv", "write_xlsx"]
+__all__ = ["FORMULA_PREFIXES", "MAX_CELL_CHARS", "MAX_ROWS", "neutralise_formulas", "write_csv", "write_xlsx"]
 
 #: First characters that make a spreadsheet read a CSV cell as a formula (OWASP).
 FORMULA_PREFIXES: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r")
