@@ -52,7 +52,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from branca.element import Figure, MacroElement
+from branca.element import Element, Figure, MacroElement
 from jinja2 import Template
 
 from lifecircle._errors import MapAssetError, NoCrsError, OptionError
@@ -735,6 +735,8 @@ def _view_bounds(*layers: np.ndarray) -> list[list[float]] | None:
 _STATIC = "lifecircle.maps"
 #: Markers in the rendered folium page where the page's own parts go. The frame that
 #: folium/branca render holds no text from data, so each marker is found exactly once.
+_TITLE_MARK = "<!--lifecircle:title-->"
+_META_MARK = "<!--lifecircle:meta-->"
 _HEAD_MARK = "<!--lifecircle:head-->"
 _BODY_MARK = "<!--lifecircle:body-->"
 _SCRIPT_MARK = "/*lifecircle:script*/"
@@ -783,9 +785,11 @@ class _Page(Figure):
     the data block and the page's script are put in at the markers by plain string
     operations, so no text from data passes through a template engine."""
 
-    def __init__(self, *, head: str, body: str, script: str) -> None:
-        super().__init__()
-        self._inserts = {_HEAD_MARK: head, _BODY_MARK: body, _SCRIPT_MARK: script}
+    def __init__(self, *, title: str, meta: str, head: str, body: str, script: str) -> None:
+        # branca writes ``title`` as a value (never compiled); the marker keeps even that out.
+        super().__init__(title=_TITLE_MARK)
+        self.header.add_child(Element(_META_MARK), name="generator")
+        self._inserts = {_TITLE_MARK: title, _META_MARK: meta, _HEAD_MARK: head, _BODY_MARK: body, _SCRIPT_MARK: script}
 
     def render(self, **kwargs: Any) -> str:
         return _fill(super().render(**kwargs), self._inserts)
@@ -997,15 +1001,12 @@ def build_map(
     m.default_css = []
     study = summary.get("study_area")
     title = _esc(style.text("title", lang) + (f" · {study}" if study else ""))
-    head = (
-        f"<title>{title}</title>\n"
-        f'<meta name="generator" content="lifecircle (Leaflet {_esc(assets.version)})" />\n'
-        f"<style>{assets.css}</style>\n<script>{assets.js}</script>\n<style>{page_css}</style>"
-    )
+    meta = f'<meta name="generator" content="lifecircle (Leaflet {_esc(assets.version)})" />'
+    head = f"<style>{assets.css}</style>\n<script>{assets.js}</script>\n<style>{page_css}</style>"
     body = f'<script type="application/json" id="lifecircle-data">{data_json}</script>'
     script = page_js.replace("__MAP__", m.get_name())
     # Data reach the page only at render time, by string operations after folium's Jinja.
-    _Page(head=head, body=body, script=script).add_child(m)
+    _Page(title=title, meta=meta, head=head, body=body, script=script).add_child(m)
     m.add_child(_Markers())
     log.info(
         "map: %d cells (%s losing coverage to terrain), %d communities%s, %d facilities, %d isochrones + %d per facility, "

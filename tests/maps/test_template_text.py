@@ -82,7 +82,7 @@ def test_template_text_is_written_literally_and_never_run(hostile: tuple[dict, l
     # Each marker was replaced exactly once; the data's copies of them stay in the data block.
     block = _DATA_RE.search(page)
     outside = page[: block.start()] + page[block.end() :]
-    assert "lifecircle:head" not in outside and "lifecircle:body" not in outside and "lifecircle:script" not in outside
+    assert not re.search(r"lifecircle:(title|meta|head|body|script)", outside)
     assert block.group(1).count("/*lifecircle:script*/") == 1
 
 
@@ -93,7 +93,7 @@ def test_the_frame_folium_renders_holds_no_data(hostile: tuple[dict, list[Path]]
     frame = build_mod.Figure.render(m.get_root())
     for text in (MATH, COMMENT, OPEN_LOOP, "lipsum", "lifecircle-data"):
         assert text not in frame
-    for marker in (build_mod._HEAD_MARK, build_mod._BODY_MARK, build_mod._SCRIPT_MARK):
+    for marker in (build_mod._TITLE_MARK, build_mod._META_MARK, build_mod._HEAD_MARK, build_mod._BODY_MARK, build_mod._SCRIPT_MARK):
         assert frame.count(marker) == 1
 
 
