@@ -116,3 +116,5 @@ def test_page_script_and_styles_come_from_package_files() -> None:
     assert "__MAP__" in js and "lifecircle-data" in js
     assert ".lc-popup-title" in css
     assert build_mod._static_text("lifecircle.js") == js
+    with pytest.raises(MapAssetError, match="nope.js"):
+        build_mod._static_text("nope.js")
