@@ -118,3 +118,17 @@ def test_page_script_and_styles_come_from_package_files() -> None:
     assert build_mod._static_text("lifecircle.js") == js
     with pytest.raises(MapAssetError, match="nope.js"):
         build_mod._static_text("nope.js")
+
+
+def test_page_files_are_declared_as_package_data() -> None:
+    # A non-editable install ships only declared data files: every file in maps/static must be.
+    import fnmatch
+    import tomllib
+
+    root = Path(__file__).resolve().parents[2]
+    config = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]
+    assert config["package-dir"]["lifecircle.maps"] == "maps"
+    patterns = config["package-data"]["lifecircle.maps"]
+    files = sorted(p.relative_to(root / "maps").as_posix() for p in (root / "maps" / "static").iterdir())
+    assert files == ["static/lifecircle.css", "static/lifecircle.js"]
+    assert all(any(fnmatch.fnmatch(f, pat) for pat in patterns) for f in files)
