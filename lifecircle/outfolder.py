@@ -39,9 +39,9 @@ except ImportError:  # pragma: no cover - Windows
 
 __all__ = [
     "LOCK_NAME",
+    "atomic_staging",
     "check_output_folder",
     "output_lock",
-    "atomic_staging",
     "writing",
 ]
 
@@ -315,14 +315,15 @@ def _signals_deferred() -> Iterator[None]:
         return
     pending: list[int] = []
     previous: dict[int, Any] = {}
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    caught: int
+    for caught in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(ValueError, OSError):
-            previous[sig] = signal.signal(sig, lambda s, _f: pending.append(s))
+            previous[caught] = signal.signal(caught, lambda s, _f: pending.append(s))
     try:
         yield
     finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+        for caught, handler in previous.items():
+            signal.signal(caught, handler)
         for sig in dict.fromkeys(pending):
             handler = previous.get(sig)
             if callable(handler):

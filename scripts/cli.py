@@ -11,7 +11,7 @@ import contextlib
 import logging
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from lifecircle import settings
@@ -200,7 +200,7 @@ def _raise_terminated(signum: int, frame: object) -> None:
 
 
 @contextlib.contextmanager
-def _terminate_as_interrupt():  # noqa: ANN202
+def _terminate_as_interrupt() -> Iterator[None]:
     """SIGTERM stops the run like Ctrl-C (staging cleaned, previous files kept); restored after."""
     try:
         previous = signal.signal(signal.SIGTERM, _raise_terminated)
