@@ -336,7 +336,7 @@ def _swap(out: Path, staging: Path, backup: Path, new: list[str], old: list[str]
     """Old set aside, new set in; undone on any error. Raises OutputError naming the file."""
     aside: list[str] = []
     moved_in: list[str] = []
-    step = ""
+    step = "record the swap"
     try:
         _write_journal(backup, phase="aside", old=old, new=new)
         for name in old:
