@@ -83,10 +83,11 @@ def _is_disk_full(exc: BaseException | None) -> bool:
     return False
 
 
-def check_output_folder(out_dir: str | Path) -> Path:
-    """Create ``out_dir`` if needed and prove it writable (a probe file is written and deleted).
+def check_output_folder(out_dir: str | Path, *, keep: bool = False) -> Path:
+    """Prove that ``out_dir`` is, or can be created as, a folder one can write files into.
 
-    Call it before any expensive work.
+    The folder is created if needed and a probe file is written and deleted in it; folders
+    this created are removed again unless ``keep`` (always when the check fails). Call it before any expensive work.
 
     Raises
     ------
@@ -99,29 +100,41 @@ def check_output_folder(out_dir: str | Path) -> Path:
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise OutputError(f"--out {_show(out)} exists and is not a folder: expected an output folder; found a file.")
+    created, proven = [], False
+    missing = out
+    while not os.path.lexists(missing) and missing != missing.parent:
+        created.append(missing)
+        missing = missing.parent
     try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        parent = out.parent
-        while parent != parent.parent and not os.path.lexists(parent):
-            parent = parent.parent
-        found = (f"{_show(parent)} is a file, not a folder" if os.path.lexists(parent) and not parent.is_dir()
-                 else f"{_reason(exc)} (creating it in {_show(parent)})")
-        raise OutputError(f"--out {_show(out)} cannot be created: expected a folder lifecircle can create and "
-                          f"write to; found: {found}.") from None
-    probe = out / f"{_PROBE}{os.getpid()}-{secrets.token_hex(4)}"
-    try:
-        fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
-            os.write(fd, b"lifecircle")
-        finally:
-            os.close(fd)
-            probe.unlink()
-    except OSError as exc:
-        if _is_disk_full(exc):
-            raise OutputError(f"--out {_show(out)}: disk full (a test file could not be written).") from None
-        raise OutputError(f"--out {_show(out)} cannot be written: expected a folder you can write to; "
-                          f"found: {_reason(exc)}.") from None
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            parent = out.parent
+            while parent != parent.parent and not os.path.lexists(parent):
+                parent = parent.parent
+            found = (f"{_show(parent)} is a file, not a folder" if os.path.lexists(parent) and not parent.is_dir()
+                     else f"{_reason(exc)} (creating it in {_show(parent)})")
+            raise OutputError(f"--out {_show(out)} cannot be created: expected a folder lifecircle can create and "
+                              f"write to; found: {found}.") from None
+        probe = out / f"{_PROBE}{os.getpid()}-{secrets.token_hex(4)}"
+        try:
+            fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            try:
+                os.write(fd, b"lifecircle")
+            finally:
+                os.close(fd)
+                probe.unlink()
+        except OSError as exc:
+            if _is_disk_full(exc):
+                raise OutputError(f"--out {_show(out)}: disk full (a test file could not be written).") from None
+            raise OutputError(f"--out {_show(out)} cannot be written: expected a folder you can write to; "
+                              f"found: {_reason(exc)}.") from None
+        proven = True
+    finally:
+        if not (keep and proven):
+            for folder in created:  # deepest first
+                with contextlib.suppress(OSError):
+                    folder.rmdir()
     return out
 
 
@@ -196,7 +209,7 @@ def output_lock(out_dir: str | Path) -> Iterator[Path]:
         The folder cannot be created or written.
     """
     existed = os.path.isdir(out_dir) if str(out_dir).strip() else True
-    out = check_output_folder(out_dir)
+    out = check_output_folder(out_dir, keep=True)
     key = os.path.realpath(out)
     if key in _held:
         _held[key] += 1

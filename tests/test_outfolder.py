@@ -167,7 +167,7 @@ def test_lock_stops_a_second_process_at_once(tmp_path: Path) -> None:
         code = ("import sys\nfrom lifecircle.outfolder import output_lock\n"
                 "with output_lock(sys.argv[1]):\n    pass\n")
         start = time.monotonic()
-        proc = subprocess.run([sys.executable, "-c", code, str(out)], capture_output=True, text=True, timeout=60)
+        proc = subprocess.run([sys.executable, "-c", code, str(out)], capture_output=True, text=True, timeout=60, check=False)
         assert time.monotonic() - start < 30
         assert proc.returncode != 0
         assert "OutputLockedError" in proc.stderr
