@@ -87,7 +87,8 @@ def check_output_folder(out_dir: str | Path, *, keep: bool = False) -> Path:
     """Prove that ``out_dir`` is, or can be created as, a folder one can write files into.
 
     The folder is created if needed and a probe file is written and deleted in it; folders
-    this created are removed again unless ``keep`` (always when the check fails). Call it before any expensive work.
+    this created are removed again unless ``keep`` (always when the check fails). Call it
+    before any expensive work.
 
     Raises
     ------
@@ -275,6 +276,7 @@ def _restore(out: Path, backup: Path) -> None:
             target = out / name
             if target.is_file() or target.is_symlink():
                 target.unlink()
+        _write_journal(backup, **{**journal, "phase": "aside"})  # from here on, names in --out are old files
     for item in sorted(backup.iterdir()):
         if item.name.startswith(_JOURNAL):
             continue
@@ -291,7 +293,8 @@ def _clean_leftovers(out: Path) -> None:
     for entry in entries:  # backups first: they may need files back before anything is deleted
         if entry.name.startswith(_BACKUP) and entry.name not in _active and entry.is_dir(follow_symlinks=False):
             try:
-                _restore(out, Path(entry.path))
+                with _signals_deferred():
+                    _restore(out, Path(entry.path))
                 log.warning("Restored the previous files in %s: a run was stopped while replacing them.", out)
             except OSError as exc:
                 log.warning("Could not restore the previous files from %s: %s", entry.path, _reason(exc))
@@ -367,6 +370,8 @@ def _swap(out: Path, staging: Path, backup: Path, new: list[str], old: list[str]
         try:
             for name in reversed(moved_in):
                 os.replace(out / name, staging / name)
+            if moved_in:
+                _write_journal(backup, phase="aside", old=old, new=new)  # for a run killed while undoing
             for name in reversed(aside):
                 os.replace(backup / name, out / name)
         except OSError as undo:
