@@ -109,8 +109,10 @@ def test_disk_full_while_writing_keeps_the_previous_set(tmp_path: Path, capsys: 
     monkeypatch.setattr(outputs, "_write_xlsx", full)
     out = tmp_path / "out"
     old = _old_set(out)
+    before = signal.getsignal(signal.SIGTERM)
     code = main(["run", "-q", *FAST, "--out", str(out)])
     err = capsys.readouterr().err
+    assert signal.getsignal(signal.SIGTERM) is before  # the command's SIGTERM handler is gone again
     assert code == 2, err
     assert f"disk full while writing {str(out / 'gaps.xlsx')!r}" in err
     assert "Traceback" not in err
