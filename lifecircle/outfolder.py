@@ -348,6 +348,30 @@ def _signals_deferred() -> Iterator[None]:
                 signal.raise_signal(sig)
 
 
+def _flush(out: Path, path: Path) -> None:
+    """fsync a staged file (errors name it) or, for the output folder itself, its entries."""
+    if path == out:
+        with contextlib.suppress(OSError, AttributeError):
+            fd = os.open(path, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        return
+    if not path.is_file() or path.is_symlink():
+        return
+    try:
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        what = "disk full while writing" if _is_disk_full(exc) else "could not write"
+        raise OutputError(f"{what} {_show(out / path.name)}: {_reason(exc)}. The previous files in --out are "
+                          "kept unchanged.") from exc
+
+
 def _swap(out: Path, staging: Path, backup: Path, new: list[str], old: list[str]) -> None:
     """Old set aside, new set in; undone on any error. Raises OutputError naming the file."""
     aside: list[str] = []
@@ -432,6 +456,8 @@ def atomic_staging(out_dir: str | Path, *, replaces: Iterable[str] = (), manifes
                                       "files in --out are kept unchanged.") from exc
                 raise
             new = sorted(p.name for p in staging.iterdir())
+            for name in new:  # on disk before the swap: a late "disk full" is reported now, not lost
+                _flush(out, staging / name)
             members = _plain_names(replaces) | _manifest_names(out, manifest) | set(new)
             old = sorted(n for n in members if os.path.lexists(out / n))
             for name in old:
@@ -442,6 +468,7 @@ def atomic_staging(out_dir: str | Path, *, replaces: Iterable[str] = (), manifes
             backup.mkdir()
             with _signals_deferred():
                 _swap(out, staging, backup, new, old)
+            _flush(out, out)
         finally:
             _current.pop(str(staging), None)
             for leftover in (staging, staging.with_name(staging.name + "-old")):

@@ -245,3 +245,20 @@ def test_unusable_out_is_refused(tmp_path: Path, bad: str) -> None:
         outfolder.check_output_folder(target)
     assert "expected" in str(info.value) and "found" in str(info.value)
     assert (tmp_path / "file").read_text(encoding="utf-8") == "x"
+
+
+def test_disk_full_reported_only_when_flushing_keeps_the_previous_set(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    # With delayed allocation a full disk can surface at fsync, after every write "succeeded".
+    out = tmp_path / "out"
+    _fill(out, OLD)
+
+    def full(fd: int) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(outfolder.os, "fsync", full)
+    with pytest.raises(OutputError, match="disk full while writing") as info:
+        _write_new(out)
+    assert str(out / "a.csv") in str(info.value)
+    assert _contents(out) == OLD
+    assert _hidden(out) == []
