@@ -99,7 +99,12 @@ def check_output_folder(out_dir: str | Path, *, keep: bool = False) -> Path:
     if not str(out_dir).strip():
         raise OutputError("--out is empty: expected the path of an output folder; found ''.")
     out = Path(out_dir)
-    if out.exists() and not out.is_dir():
+    try:
+        not_a_folder = out.exists() and not out.is_dir()
+    except (OSError, ValueError) as exc:  # a name too long, a NUL byte
+        raise OutputError(f"--out {_show(out)} cannot be used: expected the path of an output folder; found: "
+                          f"{_reason(exc) if isinstance(exc, OSError) else exc}.") from None
+    if not_a_folder:
         raise OutputError(f"--out {_show(out)} exists and is not a folder: expected an output folder; found a file.")
     created, proven = [], False
     missing = out

@@ -45,7 +45,7 @@ def no_osm_read(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(pipeline, "run", lambda *a, **k: pytest.fail("the run started before checking --out"))
 
 
-@pytest.mark.parametrize("where", ["/proc/lifecircle-out", "below-a-file", "read-only"])
+@pytest.mark.parametrize("where", ["/proc/lifecircle-out", "below-a-file", "read-only", "x" * 300, "x/" * 3000])
 def test_unusable_out_exits_2_before_any_work(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                              monkeypatch: pytest.MonkeyPatch, no_osm_read: None, where: str) -> None:
     if where == "below-a-file":
@@ -72,7 +72,7 @@ def test_unusable_out_exits_2_before_any_work(tmp_path: Path, capsys: pytest.Cap
     code = main(["run", "-q", "--out", out])
     err = capsys.readouterr().err
     assert code == 2, err
-    assert "--out" in err and out in err and "expected" in err and "found" in err
+    assert "--out" in err and out[:150] in err and "expected" in err and "found" in err
     assert "Traceback" not in err
 
 
