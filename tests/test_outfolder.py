@@ -13,6 +13,8 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from lifecircle import outfolder
 from lifecircle._errors import LifecircleError, OutputError, OutputLockedError
@@ -261,4 +263,44 @@ def test_disk_full_reported_only_when_flushing_keeps_the_previous_set(tmp_path: 
         _write_new(out)
     assert str(out / "a.csv") in str(info.value)
     assert _contents(out) == OLD
+    assert _hidden(out) == []
+
+
+_NAMES = ["map.html", "results.gpkg", "gaps.csv", "gaps.xlsx", "run.json", "extra.txt"]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(old_names=st.sets(st.sampled_from(_NAMES)), new_names=st.sets(st.sampled_from(_NAMES), min_size=1),
+       user_names=st.sets(st.sampled_from(["notes.txt", "photo.jpg", "gaps.csv.bak"])),
+       fail_at=st.one_of(st.none(), st.integers(min_value=0, max_value=20)))
+def test_the_folder_always_holds_one_whole_set(tmp_path_factory: pytest.TempPathFactory,
+                                               monkeypatch: pytest.MonkeyPatch, old_names: set[str],
+                                               new_names: set[str], user_names: set[str], fail_at: int | None) -> None:
+    out = tmp_path_factory.mktemp("prop") / "out"
+    old = {n: f"old {n}".encode() for n in old_names}
+    if old_names:
+        old["run.json"] = json.dumps({"outputs": sorted(old_names | {"run.json"})}).encode()
+    new = {n: f"new {n}".encode() for n in new_names}
+    user = {n: b"user" for n in user_names}
+    _fill(out, {**old, **user})
+    real = os.replace
+    calls: list[object] = []
+
+    def maybe_fail(src, dst):  # noqa: ANN001, ANN202
+        calls.append(src)
+        if fail_at is not None and len(calls) - 1 == fail_at:
+            raise PermissionError(errno.EACCES, "locked")
+        return real(src, dst)
+
+    monkeypatch.setattr(outfolder.os, "replace", maybe_fail)
+    try:
+        with atomic_staging(out, manifest="run.json") as stage:
+            for name, data in new.items():
+                writing(stage / name).write_bytes(data)
+    except OutputError:
+        pass
+    finally:
+        monkeypatch.setattr(outfolder.os, "replace", real)
+    after = _contents(out)
+    assert after in ({**old, **user}, {**new, **user}), (sorted(after), fail_at)
     assert _hidden(out) == []
