@@ -13,10 +13,10 @@ import time
 from pathlib import Path
 
 import pytest
+from lifecircle.scripts.cli import main
 
 from lifecircle.outfolder import LOCK_NAME, output_lock
 from lifecircle.outputs import OUTPUT_FILES
-from lifecircle.scripts.cli import main
 
 FAST = ["--categories", "clinic", "--no-facility-isochrones", "--lang", "en"]
 
@@ -39,6 +39,7 @@ def _files(out: Path) -> dict[str, bytes]:
 @pytest.fixture
 def no_osm_read(monkeypatch: pytest.MonkeyPatch) -> None:
     import lifecircle.layers.osm as osm
+
     import lifecircle.pipeline as pipeline
 
     monkeypatch.setattr(osm, "read_osm", lambda *a, **k: pytest.fail("read the OSM data before checking --out"))
