@@ -33,7 +33,7 @@ def _old_set(out: Path) -> dict[str, bytes]:
 
 
 def _files(out: Path) -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in out.iterdir()}
+    return {p.name: p.read_bytes() for p in out.iterdir() if not p.is_dir()}
 
 
 @pytest.fixture
@@ -98,6 +98,7 @@ def test_second_run_on_a_locked_out_stops_at_once(tmp_path: Path) -> None:
     assert "Traceback" not in proc.stderr
     assert took < 20, f"the second run took {took:.1f} s to stop"
     assert _files(out) == old
+    assert sorted(p.name for p in out.iterdir()) == sorted(old)
 
 
 def test_disk_full_while_writing_keeps_the_previous_set(tmp_path: Path, capsys: pytest.CaptureFixture[str],
@@ -118,6 +119,7 @@ def test_disk_full_while_writing_keeps_the_previous_set(tmp_path: Path, capsys: 
     assert f"disk full while writing {str(out / 'gaps.xlsx')!r}" in err
     assert "Traceback" not in err
     assert _files(out) == old
+    assert sorted(p.name for p in out.iterdir()) == sorted(old)
 
 
 _PAUSED_RUN = textwrap.dedent("""
@@ -158,5 +160,22 @@ def test_sigterm_while_writing_keeps_the_previous_set(tmp_path: Path) -> None:
             proc.kill()
     assert proc.returncode == 143, err
     assert "interrupted" in err and "Traceback" not in err
-    assert _files(out) == old  # the complete previous set; no staging folder, no lock file left
+    assert _files(out) == old  # the complete previous set
+    assert sorted(p.name for p in out.iterdir()) == sorted(old)  # no staging folder, no lock file left
     assert not (out / LOCK_NAME).exists()
+
+
+def test_a_folder_named_map_html_keeps_the_previous_set(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "out"
+    old = _old_set(out)
+    (out / "map.html").unlink()
+    (out / "map.html").mkdir()
+    (out / "map.html" / "inside.txt").write_bytes(b"user data")
+    old.pop("map.html")
+    code = main(["run", "-q", *FAST, "--out", str(out)])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert "folder named 'map.html'" in err and "Traceback" not in err
+    assert _files(out) == old
+    assert (out / "map.html" / "inside.txt").read_bytes() == b"user data"
+    assert not [p for p in out.iterdir() if p.name.startswith(".lifecircle")]
