@@ -31,6 +31,8 @@ __all__ = [
     "StandardsError",
     "MapAssetError",
     "DownloadError",
+    "OutputError",
+    "OutputLockedError",
 ]
 
 
@@ -108,3 +110,11 @@ class MapAssetError(LifecircleError):
 
 class DownloadError(LifecircleError):
     """Downloading OpenStreetMap data (``--place`` / ``--bbox``) failed."""
+
+
+class OutputError(OSError, LifecircleError):
+    """The output folder cannot be created, written or replaced (disk full, locked file, not a folder)."""
+
+
+class OutputLockedError(OutputError):
+    """Another run holds the output folder's lock."""

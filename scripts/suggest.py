@@ -95,7 +95,7 @@ def main(args: argparse.Namespace) -> int:
     import pyogrio
 
     from lifecircle._errors import OptionError
-    from lifecircle.outputs import atomic_staging, check_output_folder
+    from lifecircle.outputs import atomic_staging, check_output_folder, writing
     from lifecircle.pipeline import run
     from lifecircle.planning import read_candidates, suggest
     from lifecircle.scripts.cli import _options
@@ -119,10 +119,10 @@ def main(args: argparse.Namespace) -> int:
     table = pd.DataFrame(files.drop(columns=files.geometry.name))
     table["lon"] = files.geometry.representative_point().x.round(6)
     table["lat"] = files.geometry.representative_point().y.round(6)
-    with atomic_staging(args.out) as stage:
+    with atomic_staging(args.out, replaces=("sites.gpkg", "sites.csv")) as stage:
         pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": "2000-01-01T00:00:00.000Z"})
-        files.to_file(stage / "sites.gpkg", layer="sites", driver="GPKG", engine="pyogrio")
-        write_csv(table, stage / "sites.csv")
+        files.to_file(writing(stage / "sites.gpkg"), layer="sites", driver="GPKG", engine="pyogrio")
+        write_csv(table, writing(stage / "sites.csv"))
 
     a = sites.attrs
     print(f"{args.category}: {a['people_served_before']:,.0f} of {a['people']:,.0f} people within "

@@ -237,7 +237,7 @@ def test_crash_while_writing_leaves_no_partial_files(tmp_path: Path, monkeypatch
     out = tmp_path / "out"
     with pytest.raises(RuntimeError, match="disk full"):
         main(["run", "-q", "--categories", "clinic", "--no-facility-isochrones", "--out", str(out)])
-    assert out.exists() and list(out.iterdir()) == []
+    assert not out.exists()  # the folder this run created is removed again, empty
 
 
 @pytest.mark.slow
