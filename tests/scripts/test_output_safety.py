@@ -130,8 +130,8 @@ _PAUSED_RUN = textwrap.dedent("""
 
     real = outputs._write_xlsx
 
-    def paused(path, sheets):
-        real(path, sheets)  # half of the new set is in the staging folder now
+    def paused(path, sheets, **kwargs):
+        real(path, sheets, **kwargs)  # half of the new set is in the staging folder now
         Path(sys.argv[1]).write_text("writing")
         time.sleep(120)
 
