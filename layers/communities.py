@@ -19,7 +19,7 @@ import pyproj
 import shapely
 
 from lifecircle._errors import BoundaryError, CommunitiesError, InputNotFoundError, NoCrsError
-from lifecircle.spatial.units import make_unique_names
+from lifecircle._names import make_unique_names
 
 __all__ = [
     "NAME_COLUMN_CANDIDATES",

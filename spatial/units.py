@@ -38,15 +38,13 @@ from scipy import sparse
 from scipy.sparse import csgraph
 
 from lifecircle._errors import BoundaryError, NoCrsError, OptionError
+from lifecircle._names import make_unique_names
 
 __all__ = [
     "DEFAULT_MIN_UNIT_AREA_M2",
     "UNIT_BARRIER_HIGHWAYS",
     "PLACE_RANKS",
     "derive_neighbourhood_units",
-    "select_water",
-    "select_places",
-    "make_unique_names",
 ]
 
 log = logging.getLogger(__name__)
@@ -74,102 +72,9 @@ PLACE_RANKS: dict[str, int] = {
     "locality": 5,
 }
 
-#: Water tags (as in :func:`select_water`): natural=water, waterway=river/riverbank/canal.
-_WATERWAYS = frozenset({"river", "riverbank", "canal"})
-
 # Roads within this distance of a unit's outline run along it (noding moves lines by
 # far less; dual carriageways sit 10-30 m apart, and the nearer one is on the edge).
 _ALONG_TOLERANCE_M = 1.0
-
-
-def make_unique_names(names: Iterable[str]) -> list[str]:
-    """Make names unique by adding ``" (2)"``, ``" (3)"`` ... to repeats, in order.
-
-    Parameters
-    ----------
-    names : iterable of str
-        Names in their final order; the first occurrence keeps its name.
-
-    Returns
-    -------
-    list of str
-        Unique names, same length and order. A suffixed name never collides with a
-        name already in the list.
-    """
-    names = [str(n) for n in names]
-    taken = set(names)
-    seen: set[str] = set()
-    out: list[str] = []
-    for name in names:
-        if name not in seen:
-            seen.add(name)
-            out.append(name)
-            continue
-        k = 2
-        while f"{name} ({k})" in taken:
-            k += 1
-        new = f"{name} ({k})"
-        taken.add(new)
-        seen.add(new)
-        out.append(new)
-    return out
-
-
-def _tags_column(gdf: gpd.GeoDataFrame, key: str) -> pd.Series:
-    """The values of ``key`` from a ``key`` column or from the ``tags`` dicts of OSM features."""
-    if key in gdf.columns:
-        return gdf[key]
-    if "tags" in gdf.columns:
-        return gdf["tags"].map(lambda t: t.get(key) if isinstance(t, dict) else None)
-    return pd.Series([None] * len(gdf), index=gdf.index, dtype=object)
-
-
-def select_water(features: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """Select the rivers and water bodies from OSM features.
-
-    Parameters
-    ----------
-    features : geopandas.GeoDataFrame
-        OSM features with a ``tags`` column of dicts (as
-        :attr:`lifecircle.layers.osm.OsmExtract.features`) or ``natural`` / ``waterway``
-        columns.
-
-    Returns
-    -------
-    geopandas.GeoDataFrame
-        The rows tagged ``natural=water`` or ``waterway=river|riverbank|canal`` (lines
-        and polygons), same CRS and columns.
-    """
-    natural = _tags_column(features, "natural")
-    waterway = _tags_column(features, "waterway")
-    keep = (natural == "water") | waterway.isin(_WATERWAYS)
-    return features.loc[keep.to_numpy(dtype=bool)].copy()
-
-
-def select_places(features: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """Select named places that can name a unit from OSM features.
-
-    Parameters
-    ----------
-    features : geopandas.GeoDataFrame
-        OSM features with ``name`` and a ``tags`` column of dicts or a ``place`` column.
-
-    Returns
-    -------
-    geopandas.GeoDataFrame
-        Columns ``name``, ``place``, ``geometry`` for the named features whose ``place``
-        is one of :data:`PLACE_RANKS`, same CRS.
-    """
-    place = _tags_column(features, "place")
-    name = features["name"] if "name" in features.columns else pd.Series(None, index=features.index)
-    named = name.notna() & (name.astype(str).str.strip() != "")
-    keep = (place.isin(PLACE_RANKS.keys()) & named).to_numpy(dtype=bool)
-    out = gpd.GeoDataFrame(
-        {"name": name[keep].astype(str).str.strip().to_numpy(), "place": place[keep].to_numpy()},
-        geometry=features.geometry[keep].to_numpy(),
-        crs=features.crs,
-    )
-    return out
 
 
 def _to_crs(gdf: gpd.GeoDataFrame | None, crs: pyproj.CRS, what: str) -> gpd.GeoDataFrame | None:
@@ -349,7 +254,7 @@ def _place_names(units: np.ndarray, places: gpd.GeoDataFrame | None) -> list[str
         return out
     points = shapely.point_on_surface(places.geometry.to_numpy()[named])
     place_name = names.astype(str).str.strip().to_numpy()[named]
-    kind = _tags_column(places, "place").to_numpy()[named]
+    kind = (places["place"] if "place" in places.columns else pd.Series(None, index=places.index, dtype=object)).to_numpy()[named]
     rank = np.array([PLACE_RANKS.get(k, len(PLACE_RANKS)) for k in kind])
     tree = shapely.STRtree(units)
     point_i, unit_i = tree.query(points, predicate="within")
@@ -384,12 +289,12 @@ def derive_neighbourhood_units(
         needed. Only :data:`UNIT_BARRIER_HIGHWAYS` bound units (ramps do not); without a
         ``highway`` column every line does. ``None`` or empty: no road barriers.
     water : geopandas.GeoDataFrame or None, optional
-        Rivers (lines) and water bodies (polygons), e.g. :func:`select_water` of the OSM
+        Rivers (lines) and water bodies (polygons), e.g. :func:`lifecircle.layers.features.select_water` of the OSM
         features. Lines and polygon outlines bound units; water polygons are removed
         from the units.
     places : geopandas.GeoDataFrame or None, optional
         Named places (points or areas) with ``name`` and ``place`` (or ``tags``)
-        columns, e.g. :func:`select_places` of the OSM features.
+        columns, e.g. :func:`lifecircle.layers.features.select_places` of the OSM features.
     min_area_m2 : float, default :data:`DEFAULT_MIN_UNIT_AREA_M2` (100,000 m² = 10 ha)
         Faces smaller than this are merged into the neighbour they share the longest
         border with. A small face with no neighbour (an island) stays on its own.

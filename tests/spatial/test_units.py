@@ -14,12 +14,9 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from lifecircle._errors import BoundaryError, LifecircleError, NoCrsError, OptionError
-from lifecircle.spatial.units import (
-    derive_neighbourhood_units,
-    make_unique_names,
-    select_places,
-    select_water,
-)
+from lifecircle._names import make_unique_names
+from lifecircle.layers.features import select_places, select_water
+from lifecircle.spatial.units import PLACE_RANKS, derive_neighbourhood_units
 
 UTM = "EPSG:32648"
 # A 1 km x 1 km study area: x 0..1000, y 0..1000 metres.
@@ -215,6 +212,12 @@ def test_bad_area_and_layer_without_crs_are_refused():
     with pytest.raises(NoCrsError, match="major_roads"):
         derive_neighbourhood_units(SQUARE, major_roads=no_crs, crs=UTM)
     assert issubclass(NoCrsError, LifecircleError)
+
+
+def test_place_keys_are_the_ranked_places():
+    from lifecircle.layers.features import PLACE_KEYS
+
+    assert tuple(PLACE_RANKS) == PLACE_KEYS
 
 
 def test_make_unique_names():
