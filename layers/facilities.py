@@ -53,7 +53,7 @@ from lifecircle._errors import (
     UnknownCategoryError,
 )
 from lifecircle.layers._columns import LAT_ALIASES, LON_ALIASES, find_column
-from lifecircle.layers.catalogue import Catalogue, resolve_category
+from lifecircle.layers.catalogue import Catalogue, match_features, resolve_category, select
 
 __all__ = [
     "CSV_SUFFIXES",
@@ -62,6 +62,7 @@ __all__ = [
     "NAME_ALIASES",
     "VECTOR_SUFFIXES",
     "read_facilities_file",
+    "find_facilities",
 ]
 
 log = logging.getLogger(__name__)
@@ -366,3 +367,85 @@ def read_facilities_file(
     log.info("Read %d facilities from %s: %s", len(out), path.name,
              ", ".join(f"{k} {v}" for k, v in counts.items()))
     return out
+
+
+def find_facilities(
+    features: gpd.GeoDataFrame,
+    *,
+    catalogue: Catalogue,
+    categories: list[str] | tuple[str, ...],
+    crs: Any,
+    area: shapely.Geometry,
+    reach_m: float,
+    user_facilities: gpd.GeoDataFrame | None = None,
+    source_name: str | None = None,
+    file_row_column: str | None = None,
+) -> gpd.GeoDataFrame:
+    """Facilities of the chosen categories from the OSM features and the user's file.
+
+    Facilities within ``reach_m`` of the study area count (a clinic just across the
+    boundary serves people inside it).
+
+    Parameters
+    ----------
+    features : geopandas.GeoDataFrame
+        OSM features (:attr:`lifecircle.layers.osm.OsmExtract.features`).
+    catalogue : Catalogue
+        The category catalogue (:func:`lifecircle.layers.catalogue.load_catalogue`).
+    categories : sequence of str
+        Categories to keep, in output order.
+    crs : pyproj.CRS
+        The metric CRS of ``area`` and of the result.
+    area : shapely.Geometry
+        The study area in ``crs``.
+    reach_m : float
+        Margin around the area within which facilities count.
+    user_facilities : geopandas.GeoDataFrame, optional
+        The user's facilities (:func:`read_facilities_file`), added to the OSM ones.
+    source_name : str, optional
+        The ``source`` value of the user's facilities (their file name).
+    file_row_column : str, optional
+        Also return, in a column of this name, each facility's row in ``user_facilities``
+        (-1 for OSM facilities).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``category``, ``name``, ``source`` (``osm`` or ``source_name``), ``osm_type``,
+        ``osm_id``, geometry in ``crs``; ordered by category then source and id.
+
+    Examples
+    --------
+    >>> from lifecircle.testing import small_model
+    >>> model = small_model()
+    >>> found = find_facilities(model.extract.features, catalogue=model.catalogue, categories=["clinic"],
+    ...                         crs=model.crs, area=model.area, reach_m=model.reach_m)
+    >>> found[["category", "name", "source"]].values.tolist()
+    [['clinic', 'West clinic', 'osm']]
+    """
+    chosen = select(catalogue, list(categories))
+    found = match_features(features, chosen)
+    found = found.assign(source="osm")
+    if file_row_column is not None:
+        found[file_row_column] = -1
+    frames = [found]
+    if user_facilities is not None:
+        user = user_facilities
+        if file_row_column is not None:
+            user = user.assign(**{file_row_column: np.arange(len(user))})
+        user = user[user["category"].isin(list(categories))]
+        user = user.assign(source=source_name or "facilities file", osm_type=None, osm_id=None)
+        frames.append(user.to_crs(found.crs))
+    allf = pd.concat(frames, ignore_index=True)
+    allf = gpd.GeoDataFrame(allf, geometry="geometry", crs=found.crs).to_crs(crs)
+    near = allf.intersects(area.buffer(reach_m))
+    allf = allf[near.to_numpy()].copy()
+    allf["category"] = pd.Categorical(allf["category"], categories=list(categories), ordered=True)
+    allf = allf.sort_values(["category", "source", "osm_type", "osm_id"], na_position="last", kind="stable")
+    allf["category"] = allf["category"].astype(str)
+    cols = ["category", "name", "source", "osm_type", "osm_id", *([file_row_column] if file_row_column else []),
+            "geometry"]
+    allf = allf[[c for c in cols if c in allf.columns]].reset_index(drop=True)
+    counts = allf["category"].value_counts()
+    log.info("Facilities: %s", ", ".join(f"{c} {int(counts.get(c, 0)):,}" for c in categories))
+    return allf

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import time
+from dataclasses import dataclass, field
 from typing import Any
 
 from lifecircle import settings
 
-__all__ = ["progress_bar"]
+__all__ = ["progress_bar", "Timings"]
 
 
 def progress_bar(iterable: Any = None, *, enabled: bool = True, **kwargs: Any) -> Any:  # noqa: ANN401
@@ -20,3 +22,26 @@ def progress_bar(iterable: Any = None, *, enabled: bool = True, **kwargs: Any) -
     kwargs.setdefault("leave", False)
     kwargs.setdefault("mininterval", 0.5)
     return tqdm(iterable, disable=None if show else True, **kwargs)
+
+
+@dataclass
+class Timings:
+    """Seconds spent per step, in order."""
+
+    steps: dict[str, float] = field(default_factory=dict)
+
+    def measure(self, name: str) -> _Timer:
+        """Context manager adding the time of a block under ``name``."""
+        return _Timer(self, name)
+
+
+class _Timer:
+    def __init__(self, timings: Timings, name: str) -> None:
+        self.timings, self.name = timings, name
+
+    def __enter__(self) -> _Timer:
+        self.start = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.timings.steps[self.name] = round(self.timings.steps.get(self.name, 0.0) + time.perf_counter() - self.start, 4)

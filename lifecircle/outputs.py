@@ -16,29 +16,34 @@ import sys
 from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+import shapely
+
+from lifecircle._errors import OptionError
+from lifecircle.layers.catalogue import Catalogue
+from lifecircle.layers.standards import Standard, load_standard
 from lifecircle.outfolder import atomic_staging, check_output_folder, writing
+from lifecircle.pipeline import RunOptions, RunResult
+from lifecircle.planning import PlanResult, served_by_sites
 from lifecircle.spatial.coverage import minutes_column
 from lifecircle.spreadsheets import write_csv, write_xlsx
-
-if TYPE_CHECKING:  # imported for type hints only: the pipeline imports this module's users
-    from lifecircle.pipeline import RunOptions, RunResult
-    from lifecircle.planning import PlanResult
 
 __all__ = [
     "OUTPUT_FILES",
     "GAP_HEADERS",
+    "PLANNING_HEADERS",
     "WEIGHT_HEADERS",
     "people_header",
     "sha256_of",
     "category_labels",
     "gap_table",
     "community_gap_table",
+    "planning_gap_tables",
     "write_outputs",
     "atomic_staging",
     "check_output_folder",
@@ -71,6 +76,23 @@ WEIGHT_HEADERS: dict[str, dict[str, str]] = {
 }
 
 
+def _planning_headers() -> dict[str, dict[str, str]]:
+    extra = {
+        "en": {"tier_failures": "tier_failures", "site": "suggested_site", "site_m": "suggested_site_m",
+               "served_by_site": "served_by_site", "sites_in": "suggested_sites_in_community",
+               "people_served_by_sites": "people_served_by_sites", "failed_tiers": "failed_tiers"},
+        "zh": {"tier_failures": "未达标要求", "site": "最近建议新址", "site_m": "距建议新址(米)",
+               "served_by_site": "可由建议新址服务", "sites_in": "社区内建议新址",
+               "people_served_by_sites": "建议新址新增服务人口", "failed_tiers": "未达标生活圈"},
+    }
+    return {lang: {**GAP_HEADERS[lang], **extra[lang]} for lang in GAP_HEADERS}
+
+
+#: Headers of the planning lists per language: those of :data:`GAP_HEADERS` plus the
+#: columns the standards and suggested sites add.
+PLANNING_HEADERS: dict[str, dict[str, str]] = _planning_headers()
+
+
 def people_header(lang: str, population_kind: str = "people") -> str:
     """Header of the people column: people, or the stated fallback weight."""
     if population_kind in WEIGHT_HEADERS:
@@ -95,7 +117,10 @@ def category_labels(catalogue_path: str | Path | None = None) -> dict[str, dict[
     """``{category: {"zh": label, "en": label}}`` from the catalogue (bundled plus the user's)."""
     from lifecircle.layers.catalogue import load_catalogue
 
-    catalogue = load_catalogue(catalogue_path) if catalogue_path else load_catalogue()
+    return _labels_of(load_catalogue(catalogue_path) if catalogue_path else load_catalogue())
+
+
+def _labels_of(catalogue: Catalogue) -> dict[str, dict[str, str]]:
     return {name: {"zh": cat.label_zh, "en": cat.label_en} for name, cat in catalogue.categories.items()}
 
 
@@ -183,6 +208,127 @@ def community_gap_table(communities: gpd.GeoDataFrame, cells: pd.DataFrame, *, c
     return table.reset_index(drop=True)
 
 
+def planning_gap_tables(
+    result: Any,
+    *,
+    tiers: pd.DataFrame | None = None,
+    sites: gpd.GeoDataFrame | None = None,
+    served_by_site: np.ndarray | None = None,
+    lang: str = "en",
+    standard: str | Path | Standard | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The urban-renewal lists: cells and communities ranked by people affected.
+
+    Parameters
+    ----------
+    result : lifecircle.pipeline.RunResult
+    tiers : pandas.DataFrame, optional
+        The ``tiers`` of :func:`lifecircle.planning.standard_scores`: adds each cell's unmet requirements
+        (``tier:requirement``) and each community's failed tiers with what they miss.
+    sites : geopandas.GeoDataFrame, optional
+        From :func:`lifecircle.planning.suggest`: adds each cell's nearest suggested site (rank and
+        straight-line metres) and whether a site would bring it within the threshold
+        (rank of the first that does, blank if none); per community the sites inside it
+        and the people they would newly serve there.
+    served_by_site : numpy.ndarray, optional
+        :func:`lifecircle.planning.served_by_sites` of ``sites`` (as :func:`lifecircle.planning.plan`
+        keeps it); computed when not given.
+    lang : {"en", "zh"}
+        Headers and category / requirement names (:data:`PLANNING_HEADERS`).
+    standard : str, pathlib.Path or Standard, optional
+        For the names of tiers and requirements; default the one ``tiers`` was scored on.
+
+    Returns
+    -------
+    cells_table : pandas.DataFrame
+        Cells that are under-served (some category beyond the threshold) or fail a
+        requirement of the standard, ranked by people, then number of missing categories,
+        then cell id: the columns of :func:`gap_table` plus
+        ``tier_failures``, ``suggested_site``, ``suggested_site_m``, ``served_by_site``.
+    communities_table : pandas.DataFrame
+        The columns of :func:`community_gap_table` plus
+        ``failed_tiers``, ``suggested_sites_in_community``, ``people_served_by_sites``;
+        ranked by people in under-served cells.
+    """
+    if lang not in PLANNING_HEADERS:
+        raise OptionError(f"--lang must be one of {sorted(PLANNING_HEADERS)}; found {lang!r}.")
+    h = PLANNING_HEADERS[lang]
+    cells = result.cells
+    labels = _labels_of(result.model.catalogue)
+    measured = [c for c in result.categories if c not in result.no_data]
+
+    std = None
+    if standard is not None:
+        std = standard if isinstance(standard, Standard) else load_standard(standard)
+    elif tiers is not None and tiers.attrs.get("path"):
+        std = load_standard(Path(tiers.attrs["path"]))
+    names: dict[tuple[str, str], str] = {}
+    tier_names: dict[str, str] = {}
+    if std is not None:
+        for t, r in std.requirements():
+            names[(t.key, r.key)] = r.name if lang == "zh" else r.key
+            tier_names[t.key] = t.name if lang == "zh" else t.key
+    sep = "、" if lang == "zh" else ", "
+
+    failures: list[tuple[tuple[str, str], ...]] = [()] * len(cells)
+    if tiers is not None:
+        failures = list(tiers.attrs.get("cell_failures") or failures)
+        if len(failures) != len(cells):
+            raise OptionError(f"tiers were scored on {len(failures)} cells; this run has {len(cells)}.")
+    def describe(pairs: Sequence[tuple[str, str]]) -> str:
+        """``"tier: req, req; tier: req"`` in the standard's order."""
+        by_tier: dict[str, list[str]] = {}
+        for t, r in pairs:
+            by_tier.setdefault(t, []).append(names.get((t, r), r))
+        return "; ".join(f"{tier_names.get(t, t)}: {sep.join(rs)}" for t, rs in by_tier.items())
+
+    fail_text = np.array([describe(f) for f in failures], dtype=object)
+    has_fail = np.array([len(f) > 0 for f in failures], dtype=bool)
+    pop = np.nan_to_num(cells["population"].to_numpy(dtype=np.float64), nan=0.0)
+    listed = cells["underserved"].to_numpy(dtype=bool) | (has_fail & (pop > 0))
+
+    base = gap_table(cells.assign(underserved=listed), categories=measured, lang=lang, labels=labels)
+    pos = pd.Index(cells["cell_id"]).get_indexer(base[h["cell_id"]])
+    insert_at = base.columns.get_loc(h["n_missing"]) + 1
+    base.insert(insert_at, h["tier_failures"], fail_text[pos])
+
+    served_by = np.zeros(len(cells), dtype=np.int64)
+    if sites is not None and len(sites):
+        site_m = sites.to_crs(result.network.crs)
+        centres = shapely.points(cells["x"].to_numpy(), cells["y"].to_numpy())
+        tree = shapely.STRtree(site_m.geometry.to_numpy())
+        c_idx, s_idx = tree.query_nearest(centres, return_distance=False, all_matches=False)
+        nearest = np.zeros(len(cells), dtype=np.int64)
+        nearest[c_idx] = site_m["rank"].to_numpy()[s_idx]
+        dist = np.full(len(cells), np.nan)
+        dist[c_idx] = shapely.distance(centres[c_idx], site_m.geometry.to_numpy()[s_idx])
+        served_by = served_by_site if served_by_site is not None else served_by_sites(result, sites)
+        base[h["site"]] = nearest[pos]
+        base[h["site_m"]] = np.round(dist[pos], 0)
+        base[h["served_by_site"]] = pd.array(np.where(served_by[pos] > 0, served_by[pos], None), dtype="Int64")
+    cells_table = base
+
+    comm = community_gap_table(result.communities, cells, categories=measured, lang=lang, labels=labels)
+    if tiers is not None and len(tiers):
+        failed = tiers[tiers["status"] == "fail"]
+        text = failed.groupby("community", sort=False).apply(
+            lambda g: describe([(t, r) for t, miss in zip(g["tier"], g["missing"]) for r in miss]),
+            include_groups=False,
+        )
+        comm[h["failed_tiers"]] = comm[h["name"]].map(text).fillna("").to_numpy()
+    if sites is not None and len(sites):
+        site_m = sites.to_crs(result.network.crs)
+        polys = result.communities
+        s_idx, p_idx = shapely.STRtree(polys.geometry.to_numpy()).query(site_m.geometry.to_numpy(),
+                                                                        predicate="intersects")
+        inside = pd.Series(site_m["rank"].to_numpy()[s_idx]).groupby(polys["name"].to_numpy()[p_idx]).apply(
+            lambda r: ",".join(str(v) for v in sorted(set(r))))
+        comm[h["sites_in"]] = comm[h["name"]].map(inside).fillna("").to_numpy()
+        gained = pd.Series(pop * (served_by > 0)).groupby(cells["community"].to_numpy()).sum()
+        comm[h["people_served_by_sites"]] = comm[h["name"]].map(gained).fillna(0.0).round(1).to_numpy()
+    return cells_table, comm
+
+
 def _for_file(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """EPSG:4326 copy with object columns made file-friendly (no dicts, no mixed types)."""
     out = gdf.to_crs(4326)
@@ -256,9 +402,9 @@ def _write_gpkg(result: RunResult, path: Path, *, cells: gpd.GeoDataFrame | None
         layers["community_tiers"] = gpd.GeoDataFrame(
             tiers, geometry=tiers["community"].map(geoms).to_numpy(), crs=result.communities.crs)
     # Say where the people numbers come from in the file itself (GeoPackage metadata).
-    about = {"population_source": str(result.summary.get("population_source", "")),
-             "population_kind": str(result.summary.get("population_kind", "people")),
-             "attribution": "; ".join(result.summary.get("data_sources", []))}
+    about = {"population_source": str(result.summary.population_source),
+             "population_kind": str(result.summary.population_kind),
+             "attribution": "; ".join(result.summary.data_sources)}
     for name, gdf in layers.items():
         _for_file(gdf).to_file(path, layer=name, driver="GPKG", engine="pyogrio", layer_metadata=about)
 
@@ -279,7 +425,7 @@ def _input_files(options: RunOptions) -> dict[str, dict[str, Any]]:
     files = {}
     for key in ("osm", "boundary", "communities", "population", "facilities", "catalogue", "dem", "profiles"):
         value = getattr(options, key, None)
-        if value is not None and Path(value).is_file():
+        if isinstance(value, (str, Path)) and Path(value).is_file():
             p = Path(value)
             files[key] = {"path": str(p), "bytes": p.stat().st_size, "sha256": sha256_of(p)}
     return files
@@ -341,8 +487,6 @@ def write_outputs(result: RunResult, out_dir: str | Path, *, lang: str = "zh", b
     import time
 
     if lang not in GAP_HEADERS:
-        from lifecircle._errors import OptionError
-
         raise OptionError(f"--lang must be one of {sorted(GAP_HEADERS)}; found {lang!r}.")
     timings: dict[str, float] = {}
     out = Path(out_dir)
@@ -354,15 +498,14 @@ def write_outputs(result: RunResult, out_dir: str | Path, *, lang: str = "zh", b
         timings["write_gpkg"] = round(time.perf_counter() - t, 4)
 
         t = time.perf_counter()
-        labels = category_labels(result.options.catalogue)
+        labels = _labels_of(result.model.catalogue)
         measured = [c for c in categories if c not in result.no_data]
         if plan is not None and (plan.tiers is not None or plan.sites is not None):
-            from lifecircle.planning import planning_gap_tables
-
-            gaps, comm_gaps = planning_gap_tables(result, tiers=plan.tiers, sites=plan.sites, lang=lang,
+            gaps, comm_gaps = planning_gap_tables(result, tiers=plan.tiers, sites=plan.sites,
+                                                  served_by_site=plan.served_by_site, lang=lang,
                                                   standard=plan.standard)
         else:
-            kind = result.summary.get("population_kind", "people")
+            kind = result.summary.population_kind
             gaps = gap_table(result.cells, categories=measured, lang=lang, labels=labels, population_kind=kind)
             comm_gaps = community_gap_table(result.communities, result.cells, categories=measured, lang=lang,
                                             labels=labels, population_kind=kind)
@@ -378,7 +521,7 @@ def write_outputs(result: RunResult, out_dir: str | Path, *, lang: str = "zh", b
             t = time.perf_counter()
             from lifecircle.maps import build_map, save_map
 
-            summary = dict(result.summary)
+            summary = result.summary.as_dict()
             extra = {}
             if plan is not None and plan.sites is not None:
                 extra["sites"] = plan.sites
@@ -397,7 +540,7 @@ def write_outputs(result: RunResult, out_dir: str | Path, *, lang: str = "zh", b
         record = dict(result.record)
         record["inputs"] = _input_files(result.options)
         record["output_options"] = {"lang": lang, "basemap": basemap}
-        record["summary"] = result.summary
+        record["summary"] = result.summary.as_dict()
         record["counts"] = {
             "nodes": result.network.n_nodes, "edges": result.network.n_edges,
             "facilities": record.get("facilities"), "cells": int(len(result.cells)),

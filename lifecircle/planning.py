@@ -1,18 +1,20 @@
 """Planning on top of a run: standards tier by tier, capacity, new sites, renewal lists.
 
-Issue 4 ("people, standards and plans") joins a finished :class:`lifecircle.pipeline.RunResult`
-to the building blocks in :mod:`lifecircle.spatial.standards`, :mod:`lifecircle.spatial.capacity`
+Joins a finished :class:`lifecircle.pipeline.RunResult` to the building blocks in :mod:`lifecircle.spatial.standards`, :mod:`lifecircle.spatial.capacity`
 and :mod:`lifecircle.spatial.siting`::
 
-    from lifecircle import pipeline, planning
-    result = pipeline.run(pipeline.RunOptions(osm="yuzhong.osm.pbf", population="ghs.csv"))
+    import lifecircle
+    from lifecircle import planning
+    result = lifecircle.run(osm="yuzhong.osm.pbf", population="ghs.csv")
     requirements, tiers = planning.standard_scores(result, "gb50180")
     sites = planning.suggest(result, category="clinic", count=5)
-    cells_table, communities_table = planning.planning_gap_tables(result, tiers=tiers, sites=sites)
 
-Every function reuses the run's network, walking costs (its profile, terrain included),
-cells, population and options (threshold, speed, access distance); nothing is read again
-except OSM features for categories the run did not compute (from ``result.extract``).
+Every function reuses the run's model (:class:`lifecircle.model.Model`): its reversed
+graph (the walker's costs, terrain included), the cells located on the network, the
+catalogue, the study area, the facilities and the options (threshold, speed, access
+distance); nothing is read or rebuilt again. Facilities of categories the run did not
+compute are found in the model's OSM features and ``--facilities`` file as the run finds
+them. Headers and translations belong to the writers (:mod:`lifecircle.outputs`).
 Inputs are never modified. GeoDataFrames returned are in the run's metric CRS
 (``result.network.crs``); tables carry longitude/latitude in EPSG:4326.
 """
@@ -31,7 +33,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from lifecircle._errors import FacilitiesFileError, InputNotFoundError, NoCrsError, OptionError
+from lifecircle._errors import FacilitiesFileError, InputNotFoundError, NoCrsError, OptionError, UnknownCategoryError
+from lifecircle.layers.facilities import LAT_ALIASES, LON_ALIASES, find_facilities
 from lifecircle.layers.standards import Standard, load_standard
 from lifecircle.spatial.capacity import (
     DEFAULT_BANDS,
@@ -42,110 +45,55 @@ from lifecircle.spatial.capacity import (
 )
 from lifecircle.spatial.coverage import minutes_column
 from lifecircle.spatial.siting import candidate_coverage, node_candidates, site_suggestions
-from lifecircle.spatial.standards import requirement_facilities, score_communities, score_requirements
-from lifecircle.spatial.travel import (
-    EdgeLocation,
-    ReverseGraph,
-    facility_access_points,
-    locate_on_network,
-    nearest_facility,
-    origin_seconds,
-    reverse_graph,
+from lifecircle.spatial.standards import (
+    requirement_facilities,
+    resolve_requirement,
+    score_communities,
+    score_requirements,
 )
+from lifecircle.spatial.travel import facility_access_points, nearest_facility, origin_seconds
 
 __all__ = [
-    "PLANNING_HEADERS",
     "standard_minutes",
     "standard_scores",
     "facility_capacities",
     "capacity_scores",
     "read_candidates",
     "suggest",
-    "planning_gap_tables",
+    "served_by_sites",
     "PlanResult",
     "plan",
 ]
 
 log = logging.getLogger(__name__)
 
-def _planning_headers() -> dict[str, dict[str, str]]:
-    from lifecircle.outputs import GAP_HEADERS
-
-    extra = {
-        "en": {"tier_failures": "tier_failures", "site": "suggested_site", "site_m": "suggested_site_m",
-               "served_by_site": "served_by_site", "sites_in": "suggested_sites_in_community",
-               "people_served_by_sites": "people_served_by_sites", "failed_tiers": "failed_tiers"},
-        "zh": {"tier_failures": "未达标要求", "site": "最近建议新址", "site_m": "距建议新址(米)",
-               "served_by_site": "可由建议新址服务", "sites_in": "社区内建议新址",
-               "people_served_by_sites": "建议新址新增服务人口", "failed_tiers": "未达标生活圈"},
-    }
-    return {lang: {**GAP_HEADERS[lang], **extra[lang]} for lang in GAP_HEADERS}
-
-
-#: Headers of the planning lists per language: those of :data:`lifecircle.outputs.GAP_HEADERS`
-#: plus the columns added here.
-PLANNING_HEADERS: dict[str, dict[str, str]] = _planning_headers()
-
-
 # --------------------------------------------------------------------------- helpers
 
 
 def _check_result(result: Any) -> None:
-    for name in ("options", "network", "costs", "facilities", "cells", "communities", "categories"):
+    for name in ("model", "cells", "communities"):
         if not hasattr(result, name):
             raise OptionError(f"result must be a lifecircle.pipeline.RunResult; it has no {name!r}.")
-
-
-def _speed(result: Any) -> float:
-    return float(result.options.speed_kmh)
-
-
-def _origins(result: Any) -> EdgeLocation:
-    """Cell centres on the network, exactly as the run joined them."""
-    cells = result.cells
-    centres = gpd.GeoSeries(shapely.points(cells["x"].to_numpy(), cells["y"].to_numpy()), crs=result.network.crs)
-    return locate_on_network(centres, result.network, max_distance_m=result.options.max_access_m)
 
 
 def _population(result: Any) -> np.ndarray:
     return np.nan_to_num(result.cells["population"].to_numpy(dtype=np.float64), nan=0.0)
 
 
-class _NoExtract(OptionError):
-    """A category the run did not compute, and no OSM data to find it in."""
-
-
-def _extra_facilities(result: Any, category: str, extract: Any = None) -> gpd.GeoDataFrame:
-    """Facilities of a category the run did not compute, found as the run would have."""
-    from lifecircle.pipeline import find_facilities, study_area
-
-    extract = extract if extract is not None else getattr(result, "extract", None)
-    if extract is None:
-        raise _NoExtract(
-            f"category {category!r} was not computed by the run and the run holds no OSM extract: "
-            "pass extract= (lifecircle.pipeline.load_extract(result.options))."
-        )
-    opts = result.options
-    area = study_area(extract, result.network.crs, boundary=opts.boundary)
-    reach_m = opts.minutes * 60.0 * _speed(result) / 3.6
-    return find_facilities(extract, categories=(category,), network_crs=result.network.crs, area=area,
-                           reach_m=reach_m, catalogue_path=opts.catalogue, facilities_file=opts.facilities,
-                           facilities_crs=opts.facilities_crs)
-
-
-def _category_facilities(result: Any, category: str, extract: Any = None) -> gpd.GeoDataFrame:
-    """The category's facilities (the run's if it computed them), index 0..n-1."""
-    if category in tuple(result.categories):
-        fac = result.facilities
-        return fac[fac["category"].to_numpy() == category].reset_index(drop=True)
-    return _extra_facilities(result, category, extract).reset_index(drop=True)
-
-
-def _known_categories(result: Any) -> set[str]:
-    from lifecircle.layers.catalogue import load_catalogue
-
-    cat = load_catalogue(result.options.catalogue) if result.options.catalogue else load_catalogue()
-    return set(cat.names)
+def _category_facilities(result: Any, category: str) -> tuple[gpd.GeoDataFrame, np.ndarray]:
+    """The category's facilities (the run's if it computed them, else found as the run would
+    have), index 0..n-1, and each one's row in the ``--facilities`` file (-1: OSM)."""
+    model = result.model
+    if category in model.categories:
+        mask = model.facilities["category"].to_numpy() == category
+        return model.category_facilities(category), model.facility_file_rows[mask]
+    opts = model.options
+    found = find_facilities(model.extract.features, catalogue=model.catalogue, categories=(category,), crs=model.crs,
+                            area=model.area, reach_m=model.reach_m, user_facilities=model.user_facilities,
+                            source_name=Path(opts.facilities).name if opts.facilities is not None else None,
+                            file_row_column="file_row")
+    rows = found.pop("file_row").to_numpy(dtype=np.int64)
+    return found.reset_index(drop=True), rows
 
 
 # --------------------------------------------------------------------------- standards
@@ -155,8 +103,7 @@ def _as_standard(standard: str | Path | Standard) -> Standard:
     return standard if isinstance(standard, Standard) else load_standard(standard)
 
 
-def standard_minutes(result: Any, standard: str | Path | Standard = "gb50180", *,
-                     extract: Any = None) -> pd.DataFrame:
+def standard_minutes(result: Any, standard: str | Path | Standard = "gb50180") -> pd.DataFrame:
     """Minutes from every cell to each facility set a standard asks for.
 
     A requirement is searched on ``minutes_to_<search_key>`` (its category, or
@@ -178,8 +125,6 @@ def standard_minutes(result: Any, standard: str | Path | Standard = "gb50180", *
     result : lifecircle.pipeline.RunResult
     standard : str, pathlib.Path or Standard, default "gb50180"
         A bundled standard's name, a YAML file, or a loaded :class:`Standard`.
-    extract : OsmExtract, optional
-        The run's OSM data, when ``result.extract`` is not set.
 
     Returns
     -------
@@ -193,8 +138,9 @@ def standard_minutes(result: Any, standard: str | Path | Standard = "gb50180", *
     cells = result.cells
     out = pd.DataFrame({"community": cells["community"].to_numpy(), "population": _population(result)},
                        index=cells.index)
-    known = _known_categories(result)
-    no_data = set(getattr(result, "no_data", ()))
+    model = result.model
+    known = set(model.catalogue.names)
+    no_data = set(model.no_data)
     wanted: list[tuple[str, Any, str]] = []  # (search_key, requirement, category) to search
     seen: set[str] = set()
     for _, req in std.requirements():
@@ -203,7 +149,7 @@ def standard_minutes(result: Any, standard: str | Path | Standard = "gb50180", *
                 continue
             seen.add(key)
             col = minutes_column(key)
-            if key == cat and cat in result.categories and col in cells.columns:
+            if key == cat and cat in model.categories and col in cells.columns:
                 if cat not in no_data:
                     out[col] = cells[col].to_numpy(dtype=np.float64)
                 continue
@@ -213,24 +159,15 @@ def standard_minutes(result: Any, standard: str | Path | Standard = "gb50180", *
             wanted.append((key, req, cat))
     if not wanted:
         return out
-    graph = reverse_graph(result.network, result.costs)
-    origins = _origins(result)
-    speed = _speed(result)
-    by_category: dict[str, gpd.GeoDataFrame | None] = {}
+    graph, origins, speed = model.graph, model.origins, model.speed_kmh
+    by_category: dict[str, gpd.GeoDataFrame] = {}
     for key, req, cat in wanted:
         if cat not in by_category:
-            try:
-                by_category[cat] = _category_facilities(result, cat, extract)
-            except _NoExtract:
-                log.warning("Standard %s: %s not computed by the run and no OSM extract to find it in: "
-                            "not assessed on it", std.id, cat)
-                by_category[cat] = None
+            by_category[cat] = _category_facilities(result, cat)[0]
         fac = by_category[cat]
-        if fac is None:
-            continue
         if req.min_area_m2 is not None and key != cat:
             fac = requirement_facilities(fac, _with_area(req, cat)).reset_index(drop=True)
-        access = facility_access_points(fac, result.network, max_distance_m=result.options.max_access_m)
+        access = facility_access_points(fac, model.network, max_distance_m=model.max_access_m)
         if len(access) == 0:
             log.warning("Standard %s: no reachable facility for %s (%d in the data): not assessed on it",
                         std.id, key, len(fac))
@@ -259,12 +196,10 @@ def _cell_failures(minutes: pd.DataFrame, std: Standard, speed_kmh: float,
     facility is reachable (NaN); a cell without network access is listed as such by the
     run, not as failing.
     """
-    from lifecircle.spatial.standards import _resolve  # the scorer's own choice of column
-
     columns: list[np.ndarray] = []
     pairs: list[tuple[str, str]] = []
     for tier, req in std.requirements():
-        _, col = _resolve(req, minutes.columns)
+        _, col = resolve_requirement(req, minutes.columns)
         if col is None:
             continue
         m = np.nan_to_num(minutes[col].to_numpy(dtype=np.float64), nan=np.inf)
@@ -281,7 +216,6 @@ def standard_scores(
     standard: str | Path | Standard = "gb50180",
     *,
     target: float | None = None,
-    extract: Any = None,
     total_label: str | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Score every community against a planning standard, tier by tier.
@@ -293,8 +227,6 @@ def standard_scores(
     target : float, optional
         Share of a community's people a requirement must reach; default the run's
         ``coverage_target``.
-    extract : OsmExtract, optional
-        When ``result.extract`` is not set and the standard needs other categories.
     total_label : str, optional
         Also score the whole study area as a community of this name.
 
@@ -314,8 +246,8 @@ def standard_scores(
     _check_result(result)
     std = _as_standard(standard)
     goal = result.options.coverage_target if target is None else target
-    minutes = standard_minutes(result, std, extract=extract)
-    speed = _speed(result)
+    minutes = standard_minutes(result, std)
+    speed = result.model.speed_kmh
     reqs = score_requirements(minutes, std, speed_kmh=speed, target=goal, total_label=total_label)
     tiers = score_communities(minutes, std, speed_kmh=speed, target=goal, total_label=total_label)
     tiers.attrs.update({"standard": std.id, "path": str(std.path),
@@ -361,8 +293,7 @@ def facility_capacities(result: Any, *, category: str, capacity_column: str) -> 
 
     1. a column ``capacity_column`` of ``result.facilities`` (when the run kept one);
     2. the column of that name in the run's ``--facilities`` file, for the facilities that
-       came from it (matched on position: the file's rows of this category, in file
-       order, within the study area's reach, are the run's rows of that source);
+       came from it (each facility remembers its row in the file: :attr:`lifecircle.model.Model.facility_file_rows`);
     3. the OSM tag of that key (``beds``, ``capacity``, ``capacity:persons`` ...) on the
        facility's OSM object (``result.extract.features``).
 
@@ -374,36 +305,23 @@ def facility_capacities(result: Any, *, category: str, capacity_column: str) -> 
     numpy.ndarray
         One value per facility of ``category`` in ``result.facilities`` order.
     """
-    fac = _category_facilities(result, category)
+    fac, file_rows = _category_facilities(result, category)
     cap = np.full(len(fac), np.nan)
     if capacity_column in fac.columns:
         cap = np.array([_parse_number(v) for v in fac[capacity_column]], dtype=np.float64)
-    src = result.options.facilities
-    if src is not None and np.isnan(cap).any():
-        path = Path(src)
-        mine = np.flatnonzero(fac["source"].to_numpy() == path.name) if "source" in fac.columns else np.array([], int)
-        if len(mine):
-            table = _read_table(path)
-            col = next((c for c in table.columns if str(c).strip().lower() == capacity_column.lower()), None)
-            if col is not None:
-                from lifecircle.layers.catalogue import load_catalogue
-                from lifecircle.layers.facilities import read_facilities_file
-
-                catalogue = load_catalogue(result.options.catalogue) if result.options.catalogue else load_catalogue()
-                crs_hint = None if result.options.facilities_crs in (None, "wgs84") else result.options.facilities_crs
-                user = read_facilities_file(path, catalogue=catalogue, crs_hint=crs_hint)
-                rows = np.flatnonzero(user["category"].to_numpy() == category)
-                # The run kept the rows near the study area; match them by geometry.
-                geoms = user.geometry.iloc[rows].to_crs(result.network.crs).to_numpy()
-                tree = shapely.STRtree(geoms)
-                f_idx, g_idx = tree.query(fac.geometry.to_numpy()[mine], predicate="dwithin", distance=0.01)
-                values = table[col].to_numpy(dtype=object)[rows]
-                first = pd.Series(g_idx).groupby(f_idx).min()
-                for i, g in first.items():
-                    if np.isnan(cap[mine[i]]):
-                        cap[mine[i]] = _parse_number(values[g])
-    extract = getattr(result, "extract", None)
-    if extract is not None and np.isnan(cap).any() and "osm_id" in fac.columns:
+    src = result.model.options.facilities
+    mine = np.flatnonzero(file_rows >= 0)
+    if src is not None and len(mine) and np.isnan(cap).any():
+        # Only the capacity column is read here; the facilities themselves are the model's.
+        table = _read_table(Path(src))
+        col = next((c for c in table.columns if str(c).strip().lower() == capacity_column.lower()), None)
+        if col is not None:
+            values = table[col].to_numpy(dtype=object)[file_rows[mine]]
+            for i, value in zip(mine, values):
+                if np.isnan(cap[i]):
+                    cap[i] = _parse_number(value)
+    extract = result.model.extract
+    if np.isnan(cap).any() and "osm_id" in fac.columns:
         feats = extract.features
         tag_value = feats["tags"].map(lambda t: t.get(capacity_column) if isinstance(t, dict) else None)
         known = tag_value.notna().to_numpy()
@@ -475,7 +393,8 @@ def capacity_scores(
     _check_result(result)
     if (capacity_column is None) == (capacities is None):
         raise OptionError("Give exactly one of capacity_column (a column or OSM tag) and capacities (values).")
-    fac = _category_facilities(result, category)
+    model = result.model
+    fac = _category_facilities(result, category)[0]
     if capacities is not None:
         cap = np.asarray(capacities, dtype=np.float64)
         if cap.shape != (len(fac),):
@@ -490,16 +409,14 @@ def capacity_scores(
         )
     use_bands = DEFAULT_BANDS if bands is None else tuple(bands)
     limit = float(np.asarray(use_bands, dtype=float)[:, 1].max()) * 60.0
-    graph = reverse_graph(result.network, result.costs)
-    origins = _origins(result)
     sub = fac.iloc[np.flatnonzero(known)].reset_index(drop=True)
-    access = facility_access_points(sub, result.network, max_distance_m=result.options.max_access_m)
-    times = cell_facility_seconds(graph, access, origins, n_facilities=len(sub), limit_seconds=limit,
-                                  leg_speed_kmh=_speed(result))
+    access = facility_access_points(sub, model.network, max_distance_m=model.max_access_m)
+    times = cell_facility_seconds(model.graph, access, model.origins, n_facilities=len(sub), limit_seconds=limit,
+                                  leg_speed_kmh=model.speed_kmh)
     pop = _population(result)
     score, ratio_known = e2sfca(pop, times, cap[known], bands=use_bands)
     over = oversubscribed(score, times, cell_population=pop, facility_ratio=ratio_known,
-                          threshold_minutes=result.options.minutes, share=share, reference=reference)
+                          threshold_minutes=model.minutes, share=share, reference=reference)
     ratio = np.full(len(fac), np.nan)
     ratio[known] = ratio_known
     fac_flags = np.zeros(len(fac), dtype=bool)
@@ -522,8 +439,6 @@ def read_candidates(path: str | Path, *, crs_hint: str | None = None) -> gpd.Geo
     ------
     InputNotFoundError, FacilitiesFileError, NoCrsError
     """
-    from lifecircle.layers.facilities import LAT_ALIASES, LON_ALIASES
-
     p = Path(path)
     if not p.exists():
         raise InputNotFoundError(f"--candidates file {str(p)!r} does not exist.")
@@ -577,7 +492,6 @@ def suggest(
     count: int,
     candidates: gpd.GeoDataFrame | None = None,
     spacing_m: float | None = None,
-    extract: Any = None,
 ) -> gpd.GeoDataFrame:
     """Where ``count`` new facilities of a category would serve the most people.
 
@@ -598,7 +512,7 @@ def suggest(
     ----------
     result : lifecircle.pipeline.RunResult
     category : str
-        A category of the catalogue (the run's, or found in ``result.extract``).
+        A category of the catalogue (the run's, or found in the model's OSM features).
     count : int
         Sites wanted; fewer when no candidate serves anyone new.
     candidates : geopandas.GeoDataFrame, optional
@@ -606,8 +520,6 @@ def suggest(
         largest connected component (:func:`lifecircle.spatial.siting.node_candidates`).
     spacing_m : float, optional
         With node candidates, keep one node per square of this size (fewer searches).
-    extract : OsmExtract, optional
-        For a category the run did not compute, when ``result.extract`` is not set.
 
     Returns
     -------
@@ -621,11 +533,10 @@ def suggest(
     _check_result(result)
     if isinstance(count, bool) or not isinstance(count, (int, np.integer)) or count < 1:
         raise OptionError(f"--count must be a whole number >= 1; found {count!r}.")
-    if category not in _known_categories(result):
-        from lifecircle._errors import UnknownCategoryError
-
+    model = result.model
+    if category not in model.catalogue:
         raise UnknownCategoryError(f"--category {category!r} is not in the catalogue.")
-    network = result.network
+    network = model.network
     if candidates is None:
         cand = node_candidates(network, spacing_m=spacing_m)
     else:
@@ -636,20 +547,19 @@ def suggest(
         if len(candidates) == 0:
             raise OptionError("candidates is empty: expected at least one plot.")
         cand = candidates.to_crs(network.crs).reset_index(drop=True)
-    existing = _category_facilities(result, category, extract)
+    existing = _category_facilities(result, category)[0]
     existing = gpd.GeoDataFrame(existing[["geometry"]], geometry="geometry", crs=network.crs)
-    graph = reverse_graph(network, result.costs)
     sites = site_suggestions(
-        network, graph, _origins(result), _population(result), existing, cand,
-        threshold_minutes=float(result.options.minutes), count=int(count), leg_speed_kmh=_speed(result),
-        max_access_distance_m=result.options.max_access_m,
+        network, model.graph, model.origins, _population(result), existing, cand,
+        threshold_minutes=model.minutes, count=int(count), leg_speed_kmh=model.speed_kmh,
+        max_access_distance_m=model.max_access_m,
     )
     attrs = dict(sites.attrs)
     sites = sites.drop(columns=[c for c in ("category",) if c in sites.columns])
     sites.insert(0, "category", category)
     first = ["category", "rank", "marginal_gain", "cumulative", "new_cells", "candidate"]
     sites = sites[first + [c for c in sites.columns if c not in first]]
-    attrs.update({"category": category, "threshold_minutes": float(result.options.minutes), "candidates": len(cand)})
+    attrs.update({"category": category, "threshold_minutes": model.minutes, "candidates": len(cand)})
     sites.attrs = attrs
     for _, row in sites.iterrows():
         log.info("Site %d for %s: +%.0f people (cumulative %.0f)", row["rank"], category, row["marginal_gain"],
@@ -657,30 +567,43 @@ def suggest(
     return sites
 
 
-def _served_now(result: Any, category: str, graph: ReverseGraph, origins: EdgeLocation) -> np.ndarray:
+def _served_now(result: Any, category: str) -> np.ndarray:
     """Cells within the threshold of an existing facility of the category."""
-    limit = float(result.options.minutes)
+    model = result.model
+    limit = model.minutes
     col = minutes_column(category)
-    if category in tuple(result.categories) and col in result.cells.columns:
+    if category in model.categories and col in result.cells.columns:
         return np.nan_to_num(result.cells[col].to_numpy(dtype=np.float64), nan=np.inf) <= limit
-    existing = _category_facilities(result, category)
-    access = facility_access_points(existing, result.network, max_distance_m=result.options.max_access_m)
-    secs, _ = nearest_facility(graph, access, n_facilities=len(existing), leg_speed_kmh=_speed(result),
+    existing = _category_facilities(result, category)[0]
+    access = facility_access_points(existing, model.network, max_distance_m=model.max_access_m)
+    secs, _ = nearest_facility(model.graph, access, n_facilities=len(existing), leg_speed_kmh=model.speed_kmh,
                                limit_seconds=limit * 60.0)
-    times = origin_seconds(graph, secs, origins, access=access, leg_speed_kmh=_speed(result))
+    times = origin_seconds(model.graph, secs, model.origins, access=access, leg_speed_kmh=model.speed_kmh)
     return np.nan_to_num(times, nan=np.inf) <= limit * 60.0
 
 
-def _served_by_sites(result: Any, sites: gpd.GeoDataFrame) -> np.ndarray:
-    """Per cell, the rank of the first suggested site that newly brings it within the threshold (0: none)."""
-    graph = reverse_graph(result.network, result.costs)
-    origins = _origins(result)
+def served_by_sites(result: Any, sites: gpd.GeoDataFrame) -> np.ndarray:
+    """Per cell, the rank of the first suggested site that newly brings it within the threshold.
+
+    Parameters
+    ----------
+    result : lifecircle.pipeline.RunResult
+    sites : geopandas.GeoDataFrame
+        From :func:`suggest` (one category).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``int64`` per cell of ``result.cells``: the site's rank, 0 when no site brings it
+        newly within the threshold.
+    """
+    model = result.model
     category = str(sites.attrs.get("category", sites["category"].iloc[0]))
-    taken = _served_now(result, category, graph, origins)
-    sites = sites.to_crs(result.network.crs).reset_index(drop=True)
-    access = facility_access_points(sites, result.network, max_distance_m=result.options.max_access_m)
-    coverage = candidate_coverage(graph, origins, access, limit_seconds=float(result.options.minutes) * 60.0,
-                                  n_candidates=len(sites), leg_speed_kmh=_speed(result))
+    taken = _served_now(result, category)
+    sites = sites.to_crs(model.crs).reset_index(drop=True)
+    access = facility_access_points(sites, model.network, max_distance_m=model.max_access_m)
+    coverage = candidate_coverage(model.graph, model.origins, access, limit_seconds=model.minutes * 60.0,
+                                  n_candidates=len(sites), leg_speed_kmh=model.speed_kmh)
     out = np.zeros(len(result.cells), dtype=np.int64)
     for i in np.argsort(sites["rank"].to_numpy(), kind="stable"):
         cells = coverage.indices[coverage.indptr[i]: coverage.indptr[i + 1]]
@@ -688,130 +611,6 @@ def _served_by_sites(result: Any, sites: gpd.GeoDataFrame) -> np.ndarray:
         out[new] = int(sites["rank"].iloc[i])
         taken[new] = True
     return out
-
-
-# --------------------------------------------------------------------------- renewal lists
-
-
-def planning_gap_tables(
-    result: Any,
-    *,
-    tiers: pd.DataFrame | None = None,
-    sites: gpd.GeoDataFrame | None = None,
-    lang: str = "en",
-    standard: str | Path | Standard | None = None,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The urban-renewal lists: cells and communities ranked by people affected.
-
-    Parameters
-    ----------
-    result : lifecircle.pipeline.RunResult
-    tiers : pandas.DataFrame, optional
-        The ``tiers`` of :func:`standard_scores`: adds each cell's unmet requirements
-        (``tier:requirement``) and each community's failed tiers with what they miss.
-    sites : geopandas.GeoDataFrame, optional
-        From :func:`suggest`: adds each cell's nearest suggested site (rank and
-        straight-line metres) and whether a site would bring it within the threshold
-        (rank of the first that does, blank if none); per community the sites inside it
-        and the people they would newly serve there.
-    lang : {"en", "zh"}
-        Headers and category / requirement names (as :data:`lifecircle.outputs.GAP_HEADERS`,
-        plus :data:`PLANNING_HEADERS`).
-    standard : str, pathlib.Path or Standard, optional
-        For the names of tiers and requirements; default the one ``tiers`` was scored on.
-
-    Returns
-    -------
-    cells_table : pandas.DataFrame
-        Cells that are under-served (some category beyond the threshold) or fail a
-        requirement of the standard, ranked by people, then number of missing categories,
-        then cell id: the columns of :func:`lifecircle.outputs.gap_table` plus
-        ``tier_failures``, ``suggested_site``, ``suggested_site_m``, ``served_by_site``.
-    communities_table : pandas.DataFrame
-        The columns of :func:`lifecircle.outputs.community_gap_table` plus
-        ``failed_tiers``, ``suggested_sites_in_community``, ``people_served_by_sites``;
-        ranked by people in under-served cells.
-    """
-    from lifecircle.outputs import category_labels, community_gap_table, gap_table
-
-    _check_result(result)
-    if lang not in PLANNING_HEADERS:
-        raise OptionError(f"--lang must be one of {sorted(PLANNING_HEADERS)}; found {lang!r}.")
-    h = PLANNING_HEADERS[lang]
-    cells = result.cells
-    labels = category_labels(result.options.catalogue)
-    measured = [c for c in result.categories if c not in result.no_data]
-
-    std = None
-    if standard is not None:
-        std = _as_standard(standard)
-    elif tiers is not None and tiers.attrs.get("path"):
-        std = load_standard(Path(tiers.attrs["path"]))
-    names: dict[tuple[str, str], str] = {}
-    tier_names: dict[str, str] = {}
-    if std is not None:
-        for t, r in std.requirements():
-            names[(t.key, r.key)] = r.name if lang == "zh" else r.key
-            tier_names[t.key] = t.name if lang == "zh" else t.key
-    sep = "、" if lang == "zh" else ", "
-
-    failures: list[tuple] = [()] * len(cells)
-    if tiers is not None:
-        failures = list(tiers.attrs.get("cell_failures") or failures)
-        if len(failures) != len(cells):
-            raise OptionError(f"tiers were scored on {len(failures)} cells; this run has {len(cells)}.")
-    def describe(pairs: Sequence[tuple[str, str]]) -> str:
-        """``"tier: req, req; tier: req"`` in the standard's order."""
-        by_tier: dict[str, list[str]] = {}
-        for t, r in pairs:
-            by_tier.setdefault(t, []).append(names.get((t, r), r))
-        return "; ".join(f"{tier_names.get(t, t)}: {sep.join(rs)}" for t, rs in by_tier.items())
-
-    fail_text = np.array([describe(f) for f in failures], dtype=object)
-    has_fail = np.array([len(f) > 0 for f in failures], dtype=bool)
-    pop = _population(result)
-    listed = cells["underserved"].to_numpy(dtype=bool) | (has_fail & (pop > 0))
-
-    base = gap_table(cells.assign(underserved=listed), categories=measured, lang=lang, labels=labels)
-    pos = pd.Index(cells["cell_id"]).get_indexer(base[h["cell_id"]])
-    insert_at = base.columns.get_loc(h["n_missing"]) + 1
-    base.insert(insert_at, h["tier_failures"], fail_text[pos])
-
-    served_by = np.zeros(len(cells), dtype=np.int64)
-    if sites is not None and len(sites):
-        site_m = sites.to_crs(result.network.crs)
-        centres = shapely.points(cells["x"].to_numpy(), cells["y"].to_numpy())
-        tree = shapely.STRtree(site_m.geometry.to_numpy())
-        c_idx, s_idx = tree.query_nearest(centres, return_distance=False, all_matches=False)
-        nearest = np.zeros(len(cells), dtype=np.int64)
-        nearest[c_idx] = site_m["rank"].to_numpy()[s_idx]
-        dist = np.full(len(cells), np.nan)
-        dist[c_idx] = shapely.distance(centres[c_idx], site_m.geometry.to_numpy()[s_idx])
-        served_by = _served_by_sites(result, sites)
-        base[h["site"]] = nearest[pos]
-        base[h["site_m"]] = np.round(dist[pos], 0)
-        base[h["served_by_site"]] = pd.array(np.where(served_by[pos] > 0, served_by[pos], None), dtype="Int64")
-    cells_table = base
-
-    comm = community_gap_table(result.communities, cells, categories=measured, lang=lang, labels=labels)
-    if tiers is not None and len(tiers):
-        failed = tiers[tiers["status"] == "fail"]
-        text = failed.groupby("community", sort=False).apply(
-            lambda g: describe([(t, r) for t, miss in zip(g["tier"], g["missing"]) for r in miss]),
-            include_groups=False,
-        )
-        comm[h["failed_tiers"]] = comm[h["name"]].map(text).fillna("").to_numpy()
-    if sites is not None and len(sites):
-        site_m = sites.to_crs(result.network.crs)
-        polys = result.communities
-        s_idx, p_idx = shapely.STRtree(polys.geometry.to_numpy()).query(site_m.geometry.to_numpy(),
-                                                                        predicate="intersects")
-        inside = pd.Series(site_m["rank"].to_numpy()[s_idx]).groupby(polys["name"].to_numpy()[p_idx]).apply(
-            lambda r: ",".join(str(v) for v in sorted(set(r))))
-        comm[h["sites_in"]] = comm[h["name"]].map(inside).fillna("").to_numpy()
-        gained = pd.Series(pop * (served_by > 0)).groupby(cells["community"].to_numpy()).sum()
-        comm[h["people_served_by_sites"]] = comm[h["name"]].map(gained).fillna(0.0).round(1).to_numpy()
-    return cells_table, comm
 
 
 @dataclass(frozen=True)
@@ -828,6 +627,9 @@ class PlanResult:
     capacity : dict
         Per category: ``{"score": cell array, "ratio": facility array, "oversubscribed":
         Oversubscription, "column": capacity column}``.
+    served_by_site : numpy.ndarray or None
+        Per cell, the rank of the first suggested site that newly brings
+        it within the threshold (:func:`served_by_sites`; 0: none), for the renewal lists.
     """
 
     standard: Standard | None = None
@@ -835,6 +637,7 @@ class PlanResult:
     tiers: pd.DataFrame | None = None
     sites: gpd.GeoDataFrame | None = None
     capacity: dict[str, dict[str, Any]] = field(default_factory=dict)
+    served_by_site: np.ndarray | None = None
 
 
 def plan(
@@ -880,4 +683,6 @@ def plan(
     for category, column in (capacity or {}).items():
         score, ratio, over = capacity_scores(result, category=category, capacity_column=column)
         cap[category] = {"score": score, "ratio": ratio, "oversubscribed": over, "column": column}
-    return PlanResult(standard=std, requirements=requirements, tiers=tiers, sites=sites, capacity=cap)
+    served = served_by_sites(result, sites) if sites is not None and len(sites) else None
+    return PlanResult(standard=std, requirements=requirements, tiers=tiers, sites=sites, capacity=cap,
+                      served_by_site=served)

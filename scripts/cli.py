@@ -16,8 +16,9 @@ from pathlib import Path
 
 from lifecircle import settings
 from lifecircle._errors import LifecircleError, OptionError
+from lifecircle.options import RunOptions
 
-__all__ = ["main", "console_main", "build_parser"]
+__all__ = ["main", "console_main", "build_parser", "add_common_arguments", "options_from_args"]
 
 log = logging.getLogger("lifecircle")
 
@@ -49,7 +50,7 @@ def _categories(text: str) -> list[str]:
     return [c.strip() for c in text.split(",") if c.strip()]
 
 
-def _add_common(p: argparse.ArgumentParser) -> None:
+def add_common_arguments(p: argparse.ArgumentParser) -> None:
     src = p.add_argument_group("data")
     src.add_argument("--osm", type=Path, help="local OSM file (.osm.pbf, .osm, .osm.bz2, .osm.gz); default: bundled Helsinki sample")
     src.add_argument("--place", help='place name to download through osmnx (online), e.g. "渝中区, 重庆市"')
@@ -103,7 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     run = sub.add_parser("run", help="the main job: travel times, gaps, isochrones, map (default: bundled sample)")
-    _add_common(run)
+    add_common_arguments(run)
     _add_planning(run)
     suggest_cmd.add_parser(sub)
     return parser
@@ -116,9 +117,8 @@ def _configure_logging(args: argparse.Namespace) -> None:
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
 
 
-def _options(args: argparse.Namespace):  # noqa: ANN202
-    from lifecircle.pipeline import RunOptions
-
+def options_from_args(args: argparse.Namespace) -> RunOptions:
+    """The run options of parsed command-line arguments."""
     return RunOptions(
         osm=args.osm, place=args.place, bbox=args.bbox, boundary=args.boundary, communities=args.communities,
         population=args.population, facilities=args.facilities, facilities_crs=args.facilities_crs,
@@ -144,7 +144,7 @@ def _run(args: argparse.Namespace) -> int:
         from lifecircle.layers.standards import load_standard
 
         load_standard(args.standard)  # a bad standard fails before the run, not after it
-    result = run(_options(args))
+    result = run(options_from_args(args))
     plan = None
     if args.standard is not None or args.suggest > 0 or args.capacity:
         from lifecircle.planning import plan as make_plan
@@ -153,7 +153,7 @@ def _run(args: argparse.Namespace) -> int:
                          capacity=dict(args.capacity or []))
     paths = write_outputs(result, args.out, lang=args.lang, basemap=args.basemap, tianditu_key=args.tianditu_key,
                           plan=plan)
-    s = result.summary
+    s = result.summary.as_dict()
     net = result.network.summary()
     print(f"Walking network: {net['nodes']:,} nodes, {net['edges']:,} edges, {net['length_km']:,.1f} km; "
           f"{net['components']} connected parts ({net['nodes_outside_largest_component']:,} nodes off the main one).")

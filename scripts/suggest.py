@@ -50,7 +50,7 @@ def _spacing(text: str) -> float:
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Register ``lifecircle suggest`` (with every option of ``lifecircle run``)."""
-    from lifecircle.scripts.cli import _add_common
+    from lifecircle.scripts.cli import add_common_arguments
 
     p = subparsers.add_parser(
         "suggest",
@@ -68,7 +68,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                       help="coordinates of --candidates (Amap/Gaode: gcj02, Baidu: bd09)")
     site.add_argument("--spacing", type=_spacing,
                       help="with network-node candidates, keep one node per square of this many metres")
-    _add_common(p)
+    add_common_arguments(p)
     p.set_defaults(command="suggest")
     return p
 
@@ -98,7 +98,7 @@ def main(args: argparse.Namespace) -> int:
     from lifecircle.outputs import atomic_staging, check_output_folder, writing
     from lifecircle.pipeline import run
     from lifecircle.planning import read_candidates, suggest
-    from lifecircle.scripts.cli import _options
+    from lifecircle.scripts.cli import options_from_args
     from lifecircle.spreadsheets import write_csv
 
     check_output_folder(args.out)
@@ -108,7 +108,7 @@ def main(args: argparse.Namespace) -> int:
     if args.candidates is not None:
         hint = None if args.candidates_crs in (None, "wgs84") else args.candidates_crs
         candidates = read_candidates(args.candidates, crs_hint=hint)  # checked before the long run
-    options = _options(args)
+    options = options_from_args(args)
     # The category must be computed to know who is already served; without --categories only it.
     cats = tuple(options.categories or ())
     options = replace(options, categories=cats if args.category in cats else (*cats, args.category))

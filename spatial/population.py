@@ -35,6 +35,7 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
@@ -43,7 +44,9 @@ import pyproj
 import shapely
 
 from lifecircle._errors import NoCrsError, OptionError, PopulationError
-from lifecircle.layers.population import PopulationInput
+
+if TYPE_CHECKING:  # the data layer's record type, for hints only
+    from lifecircle.layers.population import PopulationInput
 
 __all__ = [
     "DEFAULT_LEVELS",

@@ -43,6 +43,7 @@ could not be assessed, or when the community has no residents.
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
@@ -51,12 +52,15 @@ import shapely
 
 from lifecircle import settings
 from lifecircle._errors import NoCrsError, OptionError
-from lifecircle.layers.standards import Requirement, Standard
 from lifecircle.spatial.costs import check_speed
+
+if TYPE_CHECKING:  # record types of the data layer, for hints only
+    from lifecircle.layers.standards import Requirement, Standard
 
 __all__ = [
     "MINUTES_PREFIX",
     "minutes_column",
+    "resolve_requirement",
     "score_requirements",
     "score_communities",
     "requirement_facilities",
@@ -111,8 +115,21 @@ def _validated_cells(cells: pd.DataFrame, community_col: str, population_col: st
     return cells.loc[keep]
 
 
-def _resolve(requirement: Requirement, columns: pd.Index) -> tuple[str | None, str | None]:
-    """The (category, column) a requirement is scored on, or (None, None)."""
+def resolve_requirement(requirement: Requirement, columns: pd.Index) -> tuple[str | None, str | None]:
+    """The (category, column) a requirement is scored on, or (None, None).
+
+    Parameters
+    ----------
+    requirement : Requirement
+    columns : pandas.Index
+        The columns of the minutes table (``minutes_to_<search_key>``).
+
+    Returns
+    -------
+    tuple
+        The first of the requirement's categories (its own, then its fallbacks) whose
+        column is present, and that column; ``(None, None)`` when none is.
+    """
     for category, key in zip(requirement.categories(), requirement.search_keys()):
         col = minutes_column(key)
         if col in columns:
@@ -188,7 +205,7 @@ def score_requirements(
 
     frames = []
     for tier, req in standard.requirements():
-        category, col = _resolve(req, data.columns)
+        category, col = resolve_requirement(req, data.columns)
         threshold = req.minutes(speed)
         if col is None:
             within = np.full(n_comm, np.nan)

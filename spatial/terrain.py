@@ -80,7 +80,7 @@ from __future__ import annotations
 
 import logging
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -91,9 +91,11 @@ from scipy.sparse import csgraph
 from scipy.sparse.linalg import spsolve
 
 from lifecircle._errors import DemError, OptionError
-from lifecircle.layers.elevation import Dem
-from lifecircle.layers.profiles import WalkingProfile, get_profile
 from lifecircle.spatial.network import WalkNetwork
+
+if TYPE_CHECKING:  # record types of the data layer, for hints only
+    from lifecircle.layers.elevation import Dem
+    from lifecircle.layers.profiles import WalkingProfile
 
 __all__ = [
     "ELEVATION_COLUMNS",
@@ -545,7 +547,7 @@ def _walk_seconds(profile: WalkingProfile, length, up_len, rise, down_len, fall)
 def terrain_costs(
     network: WalkNetwork,
     *,
-    profile: WalkingProfile | str,
+    profile: WalkingProfile,
     elevation: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Seconds to walk every edge each way for one walking profile, with terrain and tags.
@@ -553,7 +555,8 @@ def terrain_costs(
     Parameters
     ----------
     network : WalkNetwork
-    profile : WalkingProfile or str
+    profile : WalkingProfile
+        The walker (:func:`lifecircle.layers.profiles.get_profile`).
         A profile or a name in the shipped catalogue.
     elevation : pandas.DataFrame, optional
         From :func:`edge_elevation_profile`. Without it, only the tags (``incline``,
@@ -572,12 +575,16 @@ def terrain_costs(
 
     Raises
     ------
-    ProfileError
-        Unknown profile name.
+    OptionError
+        ``profile`` is a name, not a profile.
     OptionError
         ``elevation`` does not match the network's edges.
     """
-    profile = get_profile(profile)
+    if isinstance(profile, str):
+        raise OptionError(
+            f"profile must be a WalkingProfile; found the name {profile!r}: pass "
+            f"lifecircle.layers.profiles.get_profile({profile!r})."
+        )
     edges = network.edges
     n = len(edges)
     length = edges["length_m"].to_numpy(dtype=np.float64)

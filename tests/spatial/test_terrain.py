@@ -129,7 +129,7 @@ def test_hill_home_at_bottom_takes_longer_to_clinic_than_back(plane_dem):
     assert elev.loc[0, "grade_max"] == pytest.approx(0.1, abs=1e-9)
     assert elev.loc[0, "elevation_source"] == "dem"
 
-    costs, report = terrain_costs(net, profile="adult", elevation=elev)
+    costs, report = terrain_costs(net, profile=get_profile("adult"), elevation=elev)
     v_flat = 4.5 / 3.6
     up_expected = 100.0 / (v_flat * tobler_kmh(0.1) / tobler_kmh(0.0))  # 113.53 s
     down_expected = 100.0 / (v_flat * min(1.0, tobler_kmh(-0.1) / tobler_kmh(0.0)))  # 80 s
@@ -219,7 +219,7 @@ def test_edges_off_the_dem_are_flat_and_counted(tmp_path, caplog):
     assert list(elev["elevation_source"]) == ["dem", "flat"]
     assert elev.loc[1, "rise_m"] == 0 and elev.loc[1, "fall_m"] == 0
     assert "1 edge(s) have no DEM height" in caplog.text
-    _, report = terrain_costs(net, profile="adult", elevation=elev)
+    _, report = terrain_costs(net, profile=get_profile("adult"), elevation=elev)
     assert report["elevation"]["flat"] == 1 and report["elevation"]["dem"] == 1
 
 
@@ -277,7 +277,7 @@ def test_wheelchair_cannot_use_steps_or_escalators_but_can_use_elevators_and_ram
     assert report["impassable_by_reason"] == {"steps": 1, "steeper_than_max_grade": 0, "elevator": 0,
                                               "escalator": 1, "wheelchair_no": 1}
     # The adult uses the escalator only in its direction, at 0.5 m/s * cos 30 horizontally.
-    adult_costs, rep = terrain_costs(net, profile="adult")
+    adult_costs, rep = terrain_costs(net, profile=get_profile("adult"))
     assert adult_costs.loc[2, "seconds_uv"] == pytest.approx(30.0 / (0.5 * math.cos(math.radians(30))))
     assert np.isinf(adult_costs.loc[2, "seconds_vu"])
     assert rep["escalator_edges"] == 1 and rep["one_way_edges"] == 1
@@ -286,7 +286,7 @@ def test_wheelchair_cannot_use_steps_or_escalators_but_can_use_elevators_and_ram
 def test_wheelchair_blocked_above_max_grade_both_ways():
     net = make_network([(0, 0), (100, 0), (0, 10), (100, 10)], [(0, 1), (2, 3)],
                        tags={"incline": ["7%", "-9%"]})
-    costs, report = terrain_costs(net, profile="wheelchair")
+    costs, report = terrain_costs(net, profile=get_profile("wheelchair"))
     assert np.isfinite(costs.loc[0]).all()
     assert np.isinf(costs.loc[1]).all()
     assert report["impassable_by_reason"]["steeper_than_max_grade"] == 1
@@ -316,7 +316,7 @@ def test_malformed_incline_falls_back_to_flat_counted_and_logged(caplog):
     net = make_network([(0, 0), (100, 0), (200, 0), (300, 0)], [(0, 1), (1, 2), (2, 3)],
                        tags={"incline": ["steep", "12", "up"]})
     with caplog.at_level(logging.WARNING, logger="lifecircle.spatial.terrain"):
-        costs, report = terrain_costs(net, profile="adult")
+        costs, report = terrain_costs(net, profile=get_profile("adult"))
     flat = flat_costs(net, speed_kmh=4.5)
     np.testing.assert_allclose(costs.loc[[0, 1]].to_numpy(), flat.loc[[0, 1]].to_numpy())
     assert report["incline_malformed"] == 2
@@ -333,7 +333,7 @@ def test_incline_tag_sets_direction_of_dem_climb(plane_dem):
     # The plane rises eastwards, but the way is tagged as going down from u (west) to v (east).
     net = make_network([(0, 0), (100, 0)], [(0, 1)], tags={"incline": ["down"]})
     elev = edge_elevation_profile(net, plane_dem)
-    costs, report = terrain_costs(net, profile="adult", elevation=elev)
+    costs, report = terrain_costs(net, profile=get_profile("adult"), elevation=elev)
     assert costs.loc[0, "seconds_uv"] < costs.loc[0, "seconds_vu"]
     assert report["incline_overrode_dem_direction"] == 1
 
@@ -341,9 +341,11 @@ def test_incline_tag_sets_direction_of_dem_climb(plane_dem):
 def test_bad_arguments():
     net = make_network([(0, 0), (100, 0)], [(0, 1)])
     with pytest.raises(ProfileError, match="adult, elderly, wheelchair"):
-        terrain_costs(net, profile="marathon")
+        get_profile("marathon")
+    with pytest.raises(OptionError, match="get_profile"):
+        terrain_costs(net, profile="adult")
     with pytest.raises(OptionError, match="edge_elevation_profile"):
-        terrain_costs(net, profile="adult", elevation=pd.DataFrame({"rise_m": [1.0, 2.0]}))
+        terrain_costs(net, profile=get_profile("adult"), elevation=pd.DataFrame({"rise_m": [1.0, 2.0]}))
 
 
 def test_dem_not_overlapping_network_is_an_error(tmp_path):
@@ -405,7 +407,7 @@ def test_slower_profile_never_gives_shorter_times(z, steps, slow, harder):
     for limit in (60.0, 120.0, 300.0):  # so never covers more nodes
         assert (t_slow <= limit).sum() <= (t_fast <= limit).sum()
     # The catalogue's profiles are ordered too: elderly never faster than adult.
-    eld, _ = terrain_costs(net, profile="elderly", elevation=elev)
+    eld, _ = terrain_costs(net, profile=get_profile("elderly"), elevation=elev)
     assert (eld.to_numpy() >= fast.to_numpy() - 1e-9).all()
 
 
@@ -431,7 +433,7 @@ def test_making_an_edge_steeper_never_shortens_any_time(z, steps, edge, factor, 
 def test_wheelchair_routes_never_use_steps(z, steps):
     net = grid_network(steps)
     elev = hill_elevation(net, np.array(z))
-    costs, _ = terrain_costs(net, profile="wheelchair", elevation=elev)
+    costs, _ = terrain_costs(net, profile=get_profile("wheelchair"), elevation=elev)
     is_steps = (net.edges["highway"] == "steps").to_numpy()
     assert np.isinf(costs.loc[is_steps].to_numpy()).all()
     graph = to_networkx(net, costs)
@@ -461,7 +463,7 @@ def test_yuzhong_terrain_differs_from_flat(yuzhong, record_property):
     net, dem, feats = yuzhong
     t0 = time.perf_counter()
     elev = edge_elevation_profile(net, dem)
-    adult, rep = terrain_costs(net, profile="adult", elevation=elev)
+    adult, rep = terrain_costs(net, profile=get_profile("adult"), elevation=elev)
     elapsed = time.perf_counter() - t0
     assert elapsed < 10  # vectorised: under a second for 6,000 edges
     flat = flat_costs(net, speed_kmh=4.5)
@@ -482,7 +484,7 @@ def test_yuzhong_terrain_differs_from_flat(yuzhong, record_property):
     access = facility_access_points(hosp, net)
     t_flat, _ = nearest_facility(reverse_graph(net, flat), access, n_facilities=len(hosp))
     t_adult, _ = nearest_facility(reverse_graph(net, adult), access, n_facilities=len(hosp))
-    eld, _ = terrain_costs(net, profile="elderly", elevation=elev)
+    eld, _ = terrain_costs(net, profile=get_profile("elderly"), elevation=elev)
     t_eld, _ = nearest_facility(reverse_graph(net, eld), access, n_facilities=len(hosp))
     ok = np.isfinite(t_flat)
     change_min = np.median(t_adult[ok] - t_flat[ok]) / 60
@@ -492,7 +494,7 @@ def test_yuzhong_terrain_differs_from_flat(yuzhong, record_property):
     record_property("steep_edge_share", rep["steep_edge_share"])
     record_property("median_change_minutes_to_hospital_adult", round(float(change_min), 2))
 
-    wc, wrep = terrain_costs(net, profile="wheelchair", elevation=elev)
+    wc, wrep = terrain_costs(net, profile=get_profile("wheelchair"), elevation=elev)
     steps = (net.edges["highway"] == "steps").to_numpy()
     assert np.isinf(wc.loc[steps].to_numpy()).all()
     assert wrep["impassable_by_reason"]["steps"] + wrep["escalator_edges"] == rep["stairs_edges"]
@@ -515,5 +517,5 @@ def test_handrail_missing_slows_elderly_on_stairs_only():
     costs, _ = terrain_costs(net, profile=eld)
     assert costs.loc[1, "seconds_uv"] == pytest.approx(20 * eld.stairs_seconds_per_step_up)  # 20 treads = 6 m
     assert costs.loc[0, "seconds_uv"] == pytest.approx(20 * eld.stairs_seconds_per_step_up * eld.stairs_no_handrail_factor)
-    adult_costs, _ = terrain_costs(net, profile="adult")
+    adult_costs, _ = terrain_costs(net, profile=get_profile("adult"))
     assert adult_costs.loc[0, "seconds_uv"] == pytest.approx(adult_costs.loc[1, "seconds_uv"])

@@ -1,0 +1,312 @@
+"""The options of a run, checked, and the user's input files, read before any long step.
+
+:class:`RunOptions` holds every option (the command line's and the notebook's);
+:func:`validate_options` checks them and resolves defaults; :func:`read_inputs` reads the
+small input files (boundary, facilities, communities, population) so that a bad file fails
+in seconds; :func:`load_extract` reads the OSM data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pyproj
+import shapely
+
+from lifecircle import settings
+from lifecircle._errors import InputFileError, InputNotFoundError, NoCrsError, OptionError
+from lifecircle.layers.osm import OsmExtract
+from lifecircle.spatial.costs import check_speed
+from lifecircle.spatial.grid import check_grid_budget
+from lifecircle.spatial.network import utm_crs_for
+from lifecircle.spatial.travel import available_memory_bytes
+
+__all__ = ["RunOptions", "validate_options", "InputLayers", "read_inputs", "load_extract", "boundary_label"]
+
+#: What ``boundary`` may be: a polygon file, a GeoDataFrame, or a shapely geometry (EPSG:4326).
+BoundaryLike = Any
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """Every option of a run. Paths may be ``str`` or :class:`pathlib.Path`.
+
+    Attributes
+    ----------
+    osm : path, optional
+        Local OSM file. With neither ``osm``, ``place`` nor ``bbox``, the bundled sample.
+    place : str, optional
+        Place name to download through osmnx (online), e.g. ``"渝中区, 重庆市"``.
+    bbox : tuple of float, optional
+        ``(west, south, east, north)`` to download through osmnx (online).
+    boundary : path, geopandas.GeoDataFrame or shapely geometry, optional
+        Polygon clipping the study area: a file, a GeoDataFrame (with a CRS; its polygons
+        are merged), or a shapely geometry in longitude/latitude (EPSG:4326).
+    communities : path, optional
+        Polygons with a name column; without it, neighbourhood units are derived.
+    population : path, optional
+        CSV of lon/lat/population points, a GeoTIFF raster, or polygons with totals.
+    facilities : path, optional
+        Extra facilities (CSV lon/lat, GeoJSON, GeoPackage) with a category column.
+    facilities_crs : str, optional
+        ``"gcj02"`` or ``"bd09"`` for facility files in Chinese web-map coordinates.
+    categories : sequence of str, optional
+        Categories to compute; default :data:`lifecircle.settings.default_categories`.
+    catalogue : path, optional
+        Extra category catalogue (YAML) merged over the bundled one.
+    cell_size_m, speed_kmh, minutes, max_access_m, isochrone_buffer_m, coverage_target
+        See :mod:`lifecircle.settings`.
+    profile : str
+        Walking profile name (``adult``, ``elderly``, ``wheelchair``...).
+    profiles : path, optional
+        Extra profile catalogue (YAML).
+    dem : path, optional
+        Elevation GeoTIFF for terrain-aware walking.
+    facility_isochrones : bool
+        Also compute one isochrone per facility (the category unions are always computed).
+    """
+
+    osm: str | Path | None = None
+    place: str | None = None
+    bbox: tuple[float, float, float, float] | None = None
+    boundary: str | Path | gpd.GeoDataFrame | shapely.Geometry | None = None
+    communities: str | Path | None = None
+    population: str | Path | None = None
+    facilities: str | Path | None = None
+    facilities_crs: str | None = None
+    categories: Sequence[str] | None = None
+    catalogue: str | Path | None = None
+    cell_size_m: float = settings.cell_size_m
+    speed_kmh: float | None = None
+    minutes: float = settings.threshold_minutes
+    max_access_m: float = settings.max_access_distance_m
+    isochrone_buffer_m: float = settings.isochrone_buffer_m
+    coverage_target: float = settings.coverage_target
+    profile: str = "adult"
+    profiles: str | Path | None = None
+    dem: str | Path | None = None
+    facility_isochrones: bool = True
+
+    def as_record(self) -> dict[str, Any]:
+        """The options as JSON-ready values."""
+        out = {}
+        for key in (f.name for f in fields(self)):
+            value = getattr(self, key)
+            if key == "boundary" and value is not None and not isinstance(value, (str, Path)):
+                value = boundary_label(value)
+            elif isinstance(value, Path):
+                value = str(value)
+            elif isinstance(value, tuple):
+                value = list(value)
+            out[key] = value
+        return out
+
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def _existing(path: str | Path | None, option: str) -> Path | None:
+    if path is None:
+        return None
+    p = Path(path)
+    if not p.exists():
+        raise InputNotFoundError(f"{option} file {str(p)!r} does not exist.")
+    if p.is_file() and p.stat().st_size == 0:
+        raise InputFileError(f"{option} file {str(p)!r} is empty (0 bytes).")
+    return p
+
+
+def _positive(value: float, option: str, *, upper: float | None = None) -> float:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise OptionError(f"{option} must be a number; found {value!r}.") from None
+    if not np.isfinite(v) or v <= 0 or (upper is not None and v > upper):
+        bound = f" and at most {upper:g}" if upper is not None else ""
+        raise OptionError(f"{option} must be greater than 0{bound}; found {value!r}.")
+    return v
+
+
+def validate_options(options: RunOptions) -> RunOptions:
+    """Check every option and input path before any expensive work.
+
+    Returns
+    -------
+    RunOptions
+        With defaults resolved (speed, categories, the sample file when no source given).
+
+    Raises
+    ------
+    OptionError, InputNotFoundError, InputFileError, UnknownCategoryError, ProfileError
+    """
+    sources = [s for s in (options.osm, options.place, options.bbox) if s is not None]
+    if len(sources) > 1:
+        raise OptionError("Give only one of --osm, --place and --bbox.")
+    osm = options.osm
+    if not sources:
+        from lifecircle.layers.sample import default_sample_path
+
+        osm = default_sample_path()
+    _existing(osm, "--osm")
+    if options.bbox is not None:
+        w, s, e, n = (float(x) for x in options.bbox)
+        if not (-180 <= w < e <= 180 and -90 <= s < n <= 90):
+            raise OptionError(f"--bbox must be W,S,E,N in degrees with W<E and S<N; found {options.bbox!r}.")
+    boundary_path = options.boundary if isinstance(options.boundary, (str, Path)) else None
+    for path, name in ((boundary_path, "--boundary"), (options.communities, "--communities"),
+                       (options.population, "--population"), (options.facilities, "--facilities"),
+                       (options.catalogue, "--catalogue"), (options.dem, "--dem"), (options.profiles, "--profiles")):
+        _existing(path, name)
+    _positive(options.cell_size_m, "--cell-size")
+    minutes = _positive(options.minutes, "--minutes", upper=240)
+    _positive(options.max_access_m, "--max-access")
+    _positive(options.isochrone_buffer_m, "--isochrone-buffer")
+    target = float(options.coverage_target)
+    if not 0 < target <= 1:
+        raise OptionError(f"--coverage-target must be in (0, 1]; found {options.coverage_target!r}.")
+    if options.facilities_crs not in (None, "wgs84", "gcj02", "bd09"):
+        raise OptionError(f"--facilities-crs must be wgs84, gcj02 or bd09; found {options.facilities_crs!r}.")
+
+    from lifecircle.layers.catalogue import load_catalogue, select
+    from lifecircle.layers.profiles import get_profile, load_profiles
+
+    catalogue = load_catalogue(options.catalogue) if options.catalogue else load_catalogue()
+    names = list(options.categories) if options.categories else list(settings.default_categories)
+    categories = tuple(c.name for c in select(catalogue, names))
+    profile = get_profile(options.profile, catalogue=load_profiles(extra=options.profiles) if options.profiles else None)
+    speed = check_speed(options.speed_kmh if options.speed_kmh is not None else profile.flat_speed_kmh, name="--speed")
+    return replace(options, osm=osm, categories=categories, speed_kmh=speed, minutes=minutes)
+
+
+@dataclass(frozen=True)
+class InputLayers:
+    """The user's small input files, read and checked before any long step.
+
+    Attributes
+    ----------
+    boundary : lifecircle.layers.communities.Boundary or None
+    facilities : geopandas.GeoDataFrame or None
+        ``--facilities`` (EPSG:4326), categories checked against the catalogue.
+    communities : geopandas.GeoDataFrame or None
+        ``--communities`` (its own CRS), ``name`` and ``geometry``.
+    population : lifecircle.layers.population.PopulationInput or None
+    catalogue : lifecircle.layers.catalogue.Catalogue or None
+        The category catalogue (bundled plus ``--catalogue``), read once for the run.
+    profiles : dict of str to WalkingProfile or None
+        The walking profiles (bundled plus ``--profiles``), read once for the run.
+    """
+
+    boundary: Any = None
+    facilities: gpd.GeoDataFrame | None = None
+    communities: gpd.GeoDataFrame | None = None
+    population: Any = None
+    catalogue: Any = None
+    profiles: Any = None
+
+
+def read_inputs(options: RunOptions) -> InputLayers:
+    """Read and check the boundary, facilities, communities and population files, and the
+    DEM's header, before the OSM data is read: a bad file fails in seconds, not after the run.
+
+    With a boundary, the grid's memory is estimated here too.
+
+    Raises
+    ------
+    BoundaryError, FacilitiesFileError, UnknownCategoryError, NoCrsError, CommunitiesError,
+    PopulationError, DemError, MemoryBudgetError
+    """
+    from lifecircle.layers.catalogue import load_catalogue
+    from lifecircle.layers.profiles import load_profiles
+
+    catalogue = load_catalogue(options.catalogue) if options.catalogue else load_catalogue()
+    profiles = load_profiles(extra=options.profiles) if options.profiles else load_profiles()
+    boundary = facilities = communities = population = None
+    if options.boundary is not None:
+        boundary = _boundary(options.boundary)
+        c = gpd.GeoSeries([boundary.geometry], crs=boundary.crs).to_crs(4326).iloc[0].centroid
+        metric = gpd.GeoSeries([boundary.geometry], crs=boundary.crs).to_crs(utm_crs_for(c.x, c.y)).iloc[0]
+        check_grid_budget(metric, cell_size_m=options.cell_size_m, available_bytes=available_memory_bytes(),
+                          fraction=settings.memory_fraction)
+    if options.facilities is not None:
+        from lifecircle.layers.facilities import read_facilities_file
+
+        facilities = read_facilities_file(
+            options.facilities, catalogue=catalogue,
+            crs_hint=None if options.facilities_crs in (None, "wgs84") else options.facilities_crs)
+    if options.communities is not None:
+        from lifecircle.layers.communities import read_communities
+
+        communities = read_communities(options.communities)
+    if options.population is not None:
+        from lifecircle.layers.population import read_population
+
+        population = read_population(options.population)
+    if options.dem is not None:
+        _check_dem_header(options.dem)
+    return InputLayers(boundary=boundary, facilities=facilities, communities=communities, population=population,
+                       catalogue=catalogue, profiles=profiles)
+
+
+def _check_dem_header(path: str | Path) -> None:
+    """The DEM opens as a raster and has a CRS (its pixels are read later, around the network)."""
+    import rasterio
+
+    from lifecircle._errors import DemError
+
+    try:
+        with rasterio.open(path) as src:
+            crs = src.crs
+    except rasterio.errors.RasterioIOError as exc:
+        raise DemError(f"--dem {str(path)!r} is not a readable raster: {exc}. Expected a GeoTIFF.") from exc
+    if crs is None:
+        raise DemError(f"DEM {str(path)!r} has no CRS: expected a GeoTIFF with a coordinate reference system.")
+
+
+
+def load_extract(options: RunOptions) -> OsmExtract:
+    """Read the OSM data: a local file, or a download by place name / bbox through osmnx."""
+    if options.place is not None or options.bbox is not None:
+        from lifecircle.layers.download import download_extract
+
+        return download_extract(place=options.place, bbox=options.bbox)
+    from lifecircle.layers.osm import read_osm
+
+    return read_osm(options.osm)
+
+
+def boundary_label(boundary: Any) -> str:
+    """How messages and the run record name a boundary: its path, or what object it is."""
+    if boundary is None or isinstance(boundary, (str, Path)):
+        return str(boundary)
+    if isinstance(boundary, gpd.GeoDataFrame | gpd.GeoSeries):
+        return f"<{type(boundary).__name__} of {len(boundary)} rows>"
+    return f"<{getattr(boundary, 'geom_type', type(boundary).__name__)}>"
+
+
+def _boundary(boundary: Any) -> Any:
+    """The boundary as a :class:`lifecircle.layers.communities.Boundary` (polygon and CRS)."""
+    from lifecircle.layers.communities import Boundary, read_boundary
+
+    if isinstance(boundary, (str, Path)):
+        return read_boundary(boundary)
+    if isinstance(boundary, gpd.GeoDataFrame | gpd.GeoSeries):
+        if boundary.crs is None:
+            raise NoCrsError("boundary GeoDataFrame has no CRS; set one (e.g. gdf.set_crs(4326)).")
+        geoms = boundary.geometry if isinstance(boundary, gpd.GeoDataFrame) else boundary
+        polygons = geoms[geoms.geom_type.isin(["Polygon", "MultiPolygon"])]
+        if len(polygons) == 0:
+            raise OptionError(f"boundary holds no polygon; found {sorted(set(geoms.geom_type))}.")
+        return Boundary(shapely.union_all(polygons.to_numpy()), pyproj.CRS.from_user_input(boundary.crs))
+    if isinstance(boundary, shapely.Geometry):
+        if boundary.geom_type not in ("Polygon", "MultiPolygon") or boundary.is_empty:
+            raise OptionError(f"boundary must be a polygon in longitude/latitude; found {boundary.geom_type}.")
+        return Boundary(boundary, pyproj.CRS.from_epsg(4326))
+    raise OptionError(
+        f"boundary must be a polygon file, a GeoDataFrame or a shapely polygon; found {type(boundary).__name__}."
+    )

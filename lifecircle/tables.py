@@ -1,0 +1,186 @@
+"""The run's summary: study-area totals and facts, for the map, the record and the reader.
+
+:func:`run_summary` assembles a :class:`RunSummary` from the model and the result frames;
+:meth:`RunSummary.as_dict` is what ``run.json`` and the map receive.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from lifecircle.options import RunOptions
+from lifecircle.layers.osm import OsmExtract
+
+__all__ = ["RunSummary", "run_summary", "data_sources", "describe_area", "KNOWN_SOURCES"]
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """Study-area totals per category and the facts of a run.
+
+    Attributes
+    ----------
+    study_area : str
+        What was studied (file names or place).
+    profile : str
+    speed_kmh : float
+    threshold_minutes : float
+    cell_size_m : float
+    population_source : str
+        Where the people numbers come from.
+    population_kind : str
+        ``people``, or the fallback ``floor_area`` / ``equal``.
+    categories : dict
+        Per category: facilities, people and cells within the threshold
+        (:func:`lifecircle.spatial.coverage.category_summary`).
+    no_data : list of str
+    cells, cells_no_access, cells_underserved : int
+    people_underserved : float
+    communities : int
+    community_source : str
+    data_sources : list of str
+        Attribution lines.
+    groups : dict or None
+        Coverage of population groups (:func:`lifecircle.spatial.scenarios.group_coverage`).
+    terrain_comparison : dict or None
+        Per category, the shares of :func:`lifecircle.spatial.scenarios.terrain_comparison`.
+    cells_losing_coverage_to_terrain : int or None
+    date : str
+        The OSM data's date.
+    """
+
+    study_area: str
+    profile: str
+    speed_kmh: float
+    threshold_minutes: float
+    cell_size_m: float
+    population_source: str
+    population_kind: str
+    categories: dict[str, Any]
+    no_data: list[str]
+    cells: int
+    cells_no_access: int
+    cells_underserved: int
+    people_underserved: float
+    communities: int
+    community_source: str
+    data_sources: list[str]
+    groups: dict[str, Any] | None
+    terrain_comparison: dict[str, Any] | None
+    cells_losing_coverage_to_terrain: int | None
+    date: str
+
+    def as_dict(self) -> dict[str, Any]:
+        """The summary as a plain dict, in field order (``run.json`` → ``summary``)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+def run_summary(options: RunOptions, extract: OsmExtract, *, cells: gpd.GeoDataFrame, categories_summary: dict[str, Any],
+                no_data: tuple[str, ...], n_communities: int, population_source: str, population_kind: str,
+                groups: dict[str, Any] | None, terrain_table: pd.DataFrame | None) -> RunSummary:
+    """Assemble the summary of a run.
+
+    Parameters
+    ----------
+    options : RunOptions
+        The checked options.
+    extract : OsmExtract
+        The OSM data (its file and date).
+    cells : geopandas.GeoDataFrame
+        The run's cells (``access``, ``underserved``, ``population``, ``terrain_lost``).
+    categories_summary : dict
+        :func:`lifecircle.spatial.coverage.category_summary`.
+    no_data : tuple of str
+    n_communities : int
+    population_source, population_kind : str
+    groups : dict or None
+    terrain_table : pandas.DataFrame or None
+
+    Returns
+    -------
+    RunSummary
+    """
+    return RunSummary(
+        study_area=describe_area(options, extract),
+        profile=options.profile,
+        speed_kmh=float(options.speed_kmh),
+        threshold_minutes=options.minutes,
+        cell_size_m=options.cell_size_m,
+        population_source=population_source,
+        population_kind=population_kind,
+        categories=categories_summary,
+        no_data=list(no_data),
+        cells=int(len(cells)),
+        cells_no_access=int((cells["access"] == "no_access").sum()),
+        cells_underserved=int(cells["underserved"].sum()),
+        people_underserved=float(np.nan_to_num(cells.loc[cells["underserved"], "population"]).sum()),
+        communities=int(n_communities),
+        community_source="file" if options.communities else "derived from major roads, rivers and the boundary",
+        data_sources=data_sources(options),
+        groups=groups,
+        terrain_comparison=None if terrain_table is None else terrain_table.set_index("category").to_dict("index"),
+        cells_losing_coverage_to_terrain=None if terrain_table is None else int((cells["terrain_lost"] != "").sum()),
+        date=f"OSM data of {extract.date}" if getattr(extract, "date", None) else "OSM data date not recorded in the file",
+    )
+
+
+#: Attribution for well-known open population and elevation products, matched on file names.
+KNOWN_SOURCES: tuple[tuple[str, str], ...] = (
+    ("ghs", "GHS-POP, European Commission JRC (CC BY 4.0)"),
+    ("worldpop", "WorldPop (CC BY 4.0)"),
+    ("srtm", "NASA SRTM"),
+)
+
+
+def data_sources(options: RunOptions) -> list[str]:
+    """Attribution lines for the map and the record.
+
+    Parameters
+    ----------
+    options : RunOptions
+
+    Returns
+    -------
+    list of str
+        OpenStreetMap's, then one per input file (a known product's attribution, else the
+        file's name marked as user data).
+
+    Examples
+    --------
+    >>> data_sources(RunOptions(population="ghs_pop_2020.csv"))
+    ['© OpenStreetMap contributors (ODbL)', 'GHS-POP, European Commission JRC (CC BY 4.0)']
+    """
+    sources = ["© OpenStreetMap contributors (ODbL)"]
+    for path in (options.population, options.dem, options.communities, options.facilities):
+        if path is None:
+            continue
+        name = Path(path).name
+        known = [text for key, text in KNOWN_SOURCES if key in name.lower()]
+        sources.extend(known or [f"{name} (user data)"])
+    return sources
+
+
+def describe_area(options: RunOptions, extract: OsmExtract) -> str:
+    """What was studied, in words: ``"<boundary> within <data file>"``, the place, or the file.
+
+    Parameters
+    ----------
+    options : RunOptions
+    extract : OsmExtract
+
+    Returns
+    -------
+    str
+    """
+    if options.boundary is not None:
+        what = Path(options.boundary).name if isinstance(options.boundary, (str, Path)) else "boundary"
+        return f"{what} within {Path(extract.source).name}"
+    if options.place is not None:
+        return str(options.place)
+    return Path(extract.source).name
