@@ -19,61 +19,54 @@
 # Open it in Jupyter with `jupytext --to notebook examples/walkthrough.py`.
 
 # %%
-import numpy as np
+import shapely
 
-from lifecircle import pipeline
-from lifecircle.layers.osm import read_osm
-from lifecircle.layers.sample import default_sample_path
-from lifecircle.spatial.costs import flat_costs
-from lifecircle.spatial.coverage import minutes_column
-from lifecircle.spatial.network import utm_crs_for
-from lifecircle.spatial.travel import facility_access_points, reverse_graph
+import lifecircle
 
-OSM = default_sample_path()
-extract = read_osm(OSM, progress=False)
+OSM = lifecircle.sample_path()
+extract = lifecircle.read_osm(OSM, progress=False)
 extract.counts
 
 # %% [markdown]
-# ## The walking network
-# Ways a pedestrian may use, split at junctions, in the local UTM zone (metres).
+# ## The model: study area, walking network, costs, facilities, cells on the network
+# Built once; it knows its metric CRS (the data's UTM zone) and how far a walker gets
+# within the threshold, so nothing is computed by hand.
 
 # %%
-crs = utm_crs_for(float(np.median(extract.node_lon)), float(np.median(extract.node_lat)))
-area = pipeline.study_area(extract, crs)
-network = pipeline.prepare_network(extract, area=area, reach_m=1125, crs=crs)
-network.summary()
+categories = ["clinic", "school", "park"]
+model = lifecircle.build_model(osm=OSM, categories=categories, extract=extract)
+print(model.crs, f"{model.reach_m:.0f} m reach")
+model.network.summary()
 
 # %% [markdown]
 # ## Facilities from the category catalogue
 # Polygon facilities (parks, hospital grounds) are reached at their outline, not their centroid.
 
 # %%
-categories = ["clinic", "school", "park"]
-facilities = pipeline.find_facilities(extract, categories=categories, network_crs=crs, area=area, reach_m=1125)
-facilities.groupby("category").size()
+model.facilities.groupby("category").size()
 
 # %% [markdown]
 # ## Minutes from every 100 m cell to the nearest facility of each category
 # One multi-source Dijkstra per category on the reversed graph (time from home *to* the facility).
 
 # %%
-costs = flat_costs(network, speed_kmh=4.5)
-graph = reverse_graph(network, costs)
-access_all = facility_access_points(facilities, network)
-access = {c: access_all[facilities["category"].to_numpy()[access_all["facility"].to_numpy()] == c] for c in categories}
-cells, node_seconds = pipeline.compute_cells(network, graph, facilities, access, area=area, categories=categories,
-                                             cell_size_m=100, max_access_m=150, leg_speed_kmh=4.5)
-cells[[minutes_column(c) for c in categories]].describe().round(1)
+cells, node_seconds = lifecircle.compute_cells(model.graph, model.grid, model.origins, model.access,
+                                               n_facilities=len(model.facilities), categories=categories,
+                                               leg_speed_kmh=model.speed_kmh)
+cells[[lifecircle.minutes_column(c) for c in categories]].describe().round(1)
 
 # %% [markdown]
 # ## Or everything at once
-# `pipeline.run` validates the inputs first, then does all of the above plus population,
-# communities, under-served cells and isochrones.
+# `lifecircle.run` validates the inputs first, then does all of the above plus population,
+# communities, under-served cells and isochrones. The boundary may be a file, a
+# GeoDataFrame or a shapely polygon in longitude/latitude.
 
 # %%
-result = pipeline.run(pipeline.RunOptions(osm=OSM, categories=categories), progress=False)
+west, south, east, north = extract.bbox or (24.935, 60.164, 24.954, 60.180)
+boundary = shapely.box(west, south, east, north)
+result = lifecircle.run(osm=OSM, boundary=boundary, categories=categories, progress=False)
 result.communities[["name", "population", "has", "lacks"] + [f"share_{c}" for c in categories]].round(2)
 
 # %%
-print(f"{result.summary['cells_underserved']} of {result.summary['cells']} cells lack at least one category")
+print(f"{result.summary.cells_underserved} of {result.summary.cells} cells lack at least one category")
 result.cells.loc[result.cells["underserved"], ["cell_id", "community", "missing"]].head()

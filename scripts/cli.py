@@ -12,25 +12,13 @@ import logging
 import signal
 import sys
 from collections.abc import Iterator, Sequence
-from pathlib import Path
 
-from lifecircle import settings
 from lifecircle._errors import LifecircleError, OptionError
-from lifecircle.options import RunOptions
+from lifecircle.scripts.arguments import add_common_arguments, options_from_args
 
-__all__ = ["main", "console_main", "build_parser", "add_common_arguments", "options_from_args"]
+__all__ = ["main", "console_main", "build_parser"]
 
 log = logging.getLogger("lifecircle")
-
-
-def _bbox(text: str) -> tuple[float, float, float, float]:
-    try:
-        parts = tuple(float(v) for v in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"--bbox must be W,S,E,N numbers; found {text!r}") from None
-    if len(parts) != 4:
-        raise argparse.ArgumentTypeError(f"--bbox must have 4 numbers W,S,E,N; found {text!r}")
-    return parts  # type: ignore[return-value]
 
 
 def _capacity(text: str) -> tuple[str, str]:
@@ -38,51 +26,6 @@ def _capacity(text: str) -> tuple[str, str]:
     if not sep or not category.strip() or not column.strip():
         raise argparse.ArgumentTypeError(f"--capacity must be CATEGORY=COLUMN, e.g. clinic=beds; found {text!r}")
     return category.strip(), column.strip()
-
-
-def _out_folder(text: str) -> Path:
-    if not text.strip():
-        raise argparse.ArgumentTypeError(f"expected the path of an output folder; found {text!r}")
-    return Path(text)
-
-
-def _categories(text: str) -> list[str]:
-    return [c.strip() for c in text.split(",") if c.strip()]
-
-
-def add_common_arguments(p: argparse.ArgumentParser) -> None:
-    src = p.add_argument_group("data")
-    src.add_argument("--osm", type=Path, help="local OSM file (.osm.pbf, .osm, .osm.bz2, .osm.gz); default: bundled Helsinki sample")
-    src.add_argument("--place", help='place name to download through osmnx (online), e.g. "渝中区, 重庆市"')
-    src.add_argument("--bbox", type=_bbox, help="W,S,E,N in degrees to download through osmnx (online)")
-    src.add_argument("--boundary", type=Path, help="polygon file clipping the study area")
-    src.add_argument("--communities", type=Path, help="community (社区) polygons with a name column")
-    src.add_argument("--population", type=Path, help="CSV lon/lat/population points, GeoTIFF raster, or polygons with totals")
-    src.add_argument("--facilities", type=Path, help="extra facilities: CSV lon/lat, GeoJSON or GeoPackage with a category column")
-    src.add_argument("--facilities-crs", choices=["wgs84", "gcj02", "bd09"], help="coordinates of --facilities (Amap/Gaode: gcj02, Baidu: bd09)")
-    src.add_argument("--catalogue", type=Path, help="extra facility-category catalogue (YAML)")
-    src.add_argument("--dem", type=Path, help="elevation GeoTIFF for terrain-aware walking")
-    src.add_argument("--profiles", type=Path, help="extra walking-profile catalogue (YAML)")
-    opt = p.add_argument_group("analysis")
-    opt.add_argument("--categories", type=_categories, help=f"comma-separated categories (default {','.join(settings.default_categories)})")
-    opt.add_argument("--profile", default="adult", help="walking profile: adult, elderly, wheelchair, ... (default adult)")
-    opt.add_argument("--speed", type=float, help=f"flat walking speed, km/h (default: the profile's; adult {settings.walking_speed_kmh})")
-    opt.add_argument("--minutes", type=float, default=settings.threshold_minutes, help="walking-time threshold (default 15)")
-    opt.add_argument("--cell-size", type=float, default=settings.cell_size_m, help="grid cell size, metres (default 100)")
-    opt.add_argument("--max-access", type=float, default=settings.max_access_distance_m,
-                     help="cells farther than this from any walkable way have no access, metres (default 150)")
-    opt.add_argument("--isochrone-buffer", type=float, default=settings.isochrone_buffer_m, help="metres (default 50)")
-    opt.add_argument("--coverage-target", type=float, default=settings.coverage_target,
-                     help="share of a community's people within the threshold for it to 'have' a category (default 0.8)")
-    opt.add_argument("--no-facility-isochrones", action="store_true", help="only compute the per-category isochrones")
-    out = p.add_argument_group("output")
-    out.add_argument("--out", type=_out_folder, default=Path("out"), help="output folder (default out/)")
-    out.add_argument("--lang", choices=["zh", "en"], default="zh", help="language of the map and gap lists (default zh)")
-    out.add_argument("--basemap", choices=["none", "osm", "tianditu", "gaode"], default="none",
-                     help="map background (default none: offline, the street network)")
-    out.add_argument("--tianditu-key", help="your Tianditu key for --basemap tianditu")
-    p.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
-    p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
 
 
 def _add_planning(p: argparse.ArgumentParser) -> None:
@@ -115,18 +58,6 @@ def _configure_logging(args: argparse.Namespace) -> None:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S")
     for noisy in ("fiona", "pyogrio", "rasterio", "urllib3", "matplotlib"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
-
-
-def options_from_args(args: argparse.Namespace) -> RunOptions:
-    """The run options of parsed command-line arguments."""
-    return RunOptions(
-        osm=args.osm, place=args.place, bbox=args.bbox, boundary=args.boundary, communities=args.communities,
-        population=args.population, facilities=args.facilities, facilities_crs=args.facilities_crs,
-        categories=args.categories, catalogue=args.catalogue, cell_size_m=args.cell_size, speed_kmh=args.speed,
-        minutes=args.minutes, max_access_m=args.max_access, isochrone_buffer_m=args.isochrone_buffer,
-        coverage_target=args.coverage_target, profile=args.profile, profiles=args.profiles, dem=args.dem,
-        facility_isochrones=not args.no_facility_isochrones,
-    )
 
 
 def _run(args: argparse.Namespace) -> int:

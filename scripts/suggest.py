@@ -50,7 +50,7 @@ def _spacing(text: str) -> float:
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Register ``lifecircle suggest`` (with every option of ``lifecircle run``)."""
-    from lifecircle.scripts.cli import add_common_arguments
+    from lifecircle.scripts.arguments import add_common_arguments
 
     p = subparsers.add_parser(
         "suggest",
@@ -98,7 +98,7 @@ def main(args: argparse.Namespace) -> int:
     from lifecircle.outputs import atomic_staging, check_output_folder, writing
     from lifecircle.pipeline import run
     from lifecircle.planning import read_candidates, suggest
-    from lifecircle.scripts.cli import options_from_args
+    from lifecircle.scripts.arguments import options_from_args
     from lifecircle.spreadsheets import write_csv
 
     check_output_folder(args.out)

@@ -26,7 +26,6 @@ Everything here works in one metric CRS; inputs in another CRS are reprojected t
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
 from typing import Any
 
 import geopandas as gpd
