@@ -34,6 +34,7 @@ __all__ = [
     "SMALL_NETWORK_NODES",
     "small_network_file",
     "small_model",
+    "model_from_network",
     "assert_minutes_equal",
     "assert_outputs_identical",
 ]
@@ -124,6 +125,68 @@ def small_model(**options: Any) -> Any:
 
     options = {"categories": ("clinic", "school"), "cell_size_m": 100.0, **options}
     return build_model(osm=small_network_file(), **options)
+
+
+def model_from_network(network: Any, facilities: Any, *, area: Any, categories: Sequence[str],
+                       cell_size_m: float = 100.0, speed_kmh: float = 4.5, minutes: float = 15.0,
+                       max_access_m: float = 150.0, extract: Any = None,
+                       options: dict[str, Any] | None = None) -> Any:
+    """A :class:`lifecircle.model.Model` around a hand-made network and facilities (flat walking).
+
+    For tests that need exact distances: the costs are distance over ``speed_kmh``, the
+    grid covers ``area``, the catalogue and profiles are the bundled ones.
+
+    Parameters
+    ----------
+    network : WalkNetwork
+        E.g. from ``tests/synthetic.py``.
+    facilities : geopandas.GeoDataFrame
+        ``category``, ``name`` (and optionally ``source``, ``osm_type``, ``osm_id``), in
+        ``network.crs``.
+    area : shapely.Geometry
+        The study area in ``network.crs``.
+    categories : sequence of str
+    cell_size_m, speed_kmh, minutes, max_access_m : float
+    extract : OsmExtract-like, optional
+        Something with ``features`` (OSM tags for capacities, other categories).
+    options : dict, optional
+        Further :class:`lifecircle.options.RunOptions` fields (``facilities``, ``catalogue`` ...).
+
+    Returns
+    -------
+    lifecircle.model.Model
+    """
+    import geopandas as gpd
+    import shapely
+
+    from lifecircle.layers.catalogue import load_catalogue
+    from lifecircle.layers.profiles import load_profiles
+    from lifecircle.model import Model, run_profile
+    from lifecircle.options import RunOptions
+    from lifecircle.spatial.costs import flat_costs
+    from lifecircle.spatial.grid import make_grid
+    from lifecircle.spatial.travel import facility_access_points, locate_on_network, reverse_graph
+
+    opts = RunOptions(categories=tuple(categories), speed_kmh=speed_kmh, minutes=minutes, cell_size_m=cell_size_m,
+                      max_access_m=max_access_m, **(options or {}))
+    profiles = load_profiles()
+    costs = flat_costs(network, speed_kmh=speed_kmh)
+    access_all = facility_access_points(facilities, network, max_distance_m=max_access_m)
+    facilities = facilities.assign(reachable=np.isin(np.arange(len(facilities)), access_all["facility"]))
+    cat_of = facilities["category"].to_numpy()[access_all["facility"].to_numpy()]
+    access = {c: access_all[cat_of == c] for c in categories}
+    grid = make_grid(area, cell_size_m=cell_size_m, crs=network.crs)
+    centres = gpd.GeoSeries(shapely.points(grid["x"].to_numpy(), grid["y"].to_numpy()), crs=network.crs)
+    return Model(
+        options=opts, crs=network.crs, input_crs=pyproj.CRS.from_epsg(4326), area=area,
+        reach_m=minutes * 60.0 * speed_kmh / 3.6, extract=extract, network=network, costs=costs,
+        cost_report={"model": "flat"}, elevation=None, graph=reverse_graph(network, costs),
+        catalogue=load_catalogue(), profile=run_profile(opts, profiles), profiles=profiles,
+        categories=tuple(categories), facilities=facilities,
+        facility_file_rows=np.full(len(facilities), -1, dtype=np.int64), user_facilities=None, access=access,
+        no_data=tuple(c for c in categories if len(access[c]) == 0), grid=grid,
+        origins=locate_on_network(centres, network, max_distance_m=max_access_m),
+    )
 
 
 def assert_minutes_equal(cells: pd.DataFrame, category: str, expected: Sequence[float] | np.ndarray, *,

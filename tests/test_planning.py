@@ -16,6 +16,7 @@ the street from x = 800 to 1,000 (reached at x = 800, nodes 900 and 1,000 inside
 from __future__ import annotations
 
 import textwrap
+from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -25,11 +26,12 @@ import pandas as pd
 import pytest
 import shapely
 
-from lifecircle import planning
+from lifecircle import outputs, planning
 from lifecircle._errors import OptionError
 from lifecircle.layers.standards import load_standard
-from lifecircle.pipeline import RunOptions, RunResult, compute_cells, run
-from lifecircle.spatial.costs import flat_costs
+from lifecircle.pipeline import RunOptions, RunResult, run
+from lifecircle.spatial.access import compute_cells
+from lifecircle.testing import model_from_network
 from lifecircle.spatial.coverage import assign_communities, flag_underserved, summarise_communities
 from lifecircle.spatial.travel import facility_access_points, nearest_facility, origin_seconds, reverse_graph
 from tests.synthetic import CRS, ORIGIN, at, network_from_lines
@@ -64,36 +66,36 @@ def street_result(*, minutes: float = 15.0, facilities: gpd.GeoDataFrame | None 
                   options: dict | None = None, extract: object = None) -> RunResult:
     """The hand-made run of the module docstring, built with the pipeline's own steps."""
     network = network_from_lines([(x, 100.0) for x in range(0, 1001, 100)], [(i, i + 1) for i in range(10)])
-    costs = flat_costs(network, speed_kmh=4.5)
-    graph = reverse_graph(network, costs)
     if facilities is None:
         facilities = gpd.GeoDataFrame(
             {"category": ["clinic", "park", "park"], "name": ["c0", "small", "big"], "source": "osm",
              "osm_type": ["node", "way", "way"], "osm_id": [1, 2, 3]},
             geometry=[at(0, 100), _box(0, 110, 60, 170), _box(800, 40, 1000, 160)], crs=CRS)
     categories = ("clinic", "school", "park")
-    access_all = facility_access_points(facilities, network, max_distance_m=150)
-    facilities = facilities.assign(reachable=np.isin(np.arange(len(facilities)), access_all["facility"]))
-    cat_of = facilities["category"].to_numpy()[access_all["facility"].to_numpy()]
-    access = {c: access_all[cat_of == c] for c in categories}
-    area = _box(0, 0, 1000, 200)
-    cells, _ = compute_cells(network, graph, facilities, access, area=area, categories=categories,
-                             cell_size_m=200, max_access_m=150, leg_speed_kmh=4.5)
+    model = model_from_network(network, facilities, area=_box(0, 0, 1000, 200), categories=categories,
+                               cell_size_m=200, speed_kmh=4.5, minutes=minutes,
+                               extract=extract if extract is not None else SimpleNamespace(features=_no_features()),
+                               options=options)
+    cells, _ = compute_cells(model.graph, model.grid, model.origins, model.access,
+                             n_facilities=len(model.facilities), categories=categories, leg_speed_kmh=4.5)
     assert np.allclose(cells["x"] - ORIGIN[0], CELL_X) and np.allclose(cells["y"] - ORIGIN[1], 100)
     cells["population"] = PEOPLE
     communities = gpd.GeoDataFrame({"name": ["west", "east"]}, geometry=[_box(0, 0, 400, 200), _box(400, 0, 1000, 200)],
                                    crs=CRS)
     cells["community"] = assign_communities(cells, communities)
     no_data = ("school",)
+    model = replace(model, no_data=no_data)
     flags = flag_underserved(cells, categories=categories, threshold_minutes=minutes, no_data=no_data)
     cells["underserved"] = flags["underserved"].to_numpy()
     cells["missing"] = flags["missing"].to_numpy()
     summary = summarise_communities(cells, communities, categories=categories, threshold_minutes=minutes,
                                     no_data=no_data, coverage_target=0.8)
-    opts = RunOptions(categories=categories, speed_kmh=4.5, minutes=minutes, cell_size_m=200, **(options or {}))
-    return RunResult(options=opts, network=network, costs=costs, facilities=facilities, cells=cells,
-                     communities=summary, isochrones=gpd.GeoDataFrame(geometry=[], crs=CRS), summary={}, record={},
-                     categories=categories, no_data=no_data, extract=extract, access=access)
+    return RunResult(model=model, cells=cells, communities=summary, isochrones=gpd.GeoDataFrame(geometry=[], crs=CRS),
+                     summary=None, record={})
+
+
+def _no_features() -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame({"osm_type": [], "osm_id": [], "name": [], "tags": []}, geometry=[], crs=4326)
 
 
 @pytest.fixture(scope="module")
@@ -264,6 +266,8 @@ def test_capacity_from_osm_tags_and_from_the_facilities_file(tmp_path: Path) -> 
     fac.loc[2, ["source", "osm_type", "osm_id"]] = [csv.name, None, None]
     result = street_result(facilities=fac, extract=SimpleNamespace(features=feats),
                            options={"facilities": csv})
+    # The run remembers where each facility came from: the third clinic is the file's first row.
+    result = replace(result, model=replace(result.model, facility_file_rows=np.array([-1, -1, 0])))
     np.testing.assert_array_equal(planning.facility_capacities(result, category="clinic", capacity_column="beds"),
                                   [10.0, 20.0, 30.0])
     with pytest.raises(OptionError, match="capacity"):
@@ -319,8 +323,8 @@ def test_suggest_gains_reproduce_on_helsinki(helsinki_clinic: RunResult) -> None
 def test_planning_gap_tables_on_helsinki(helsinki_clinic: RunResult) -> None:
     _, tiers = planning.standard_scores(helsinki_clinic, "gb50180")
     sites = planning.suggest(helsinki_clinic, category="clinic", count=3, spacing_m=50)
-    cells, comms = planning.planning_gap_tables(helsinki_clinic, tiers=tiers, sites=sites, lang="en")
-    h = planning.PLANNING_HEADERS["en"]
+    cells, comms = outputs.planning_gap_tables(helsinki_clinic, tiers=tiers, sites=sites, lang="en")
+    h = outputs.PLANNING_HEADERS["en"]
     assert list(cells[h["rank"]]) == list(range(1, len(cells) + 1))
     assert cells[h["people"]].is_monotonic_decreasing
     # Every under-served cell with people is listed; served_by_site totals the suggested gains.
@@ -330,16 +334,16 @@ def test_planning_gap_tables_on_helsinki(helsinki_clinic: RunResult) -> None:
     ranks = set(cells[h["served_by_site"]].dropna().astype(int))
     assert ranks <= set(sites["rank"])
     assert (cells[h["site_m"]] >= 0).all()
-    zh_cells, zh_comms = planning.planning_gap_tables(helsinki_clinic, tiers=tiers, sites=sites, lang="zh")
+    zh_cells, zh_comms = outputs.planning_gap_tables(helsinki_clinic, tiers=tiers, sites=sites, lang="zh")
     assert "未达标要求" in zh_cells.columns and "社区" in zh_comms.columns and zh_cells.shape == cells.shape
     with pytest.raises(OptionError, match="lang"):
-        planning.planning_gap_tables(helsinki_clinic, lang="fr")
+        outputs.planning_gap_tables(helsinki_clinic, lang="fr")
 
 
 def test_gap_tables_tier_failures_on_the_street(toy_standard) -> None:  # noqa: ANN001
     result = street_result()
     _, tiers = planning.standard_scores(result, toy_standard)
-    cells, comms = planning.planning_gap_tables(result, tiers=tiers, lang="zh")
+    cells, comms = outputs.planning_gap_tables(result, tiers=tiers, lang="zh")
     # Nobody is under-served at 15 minutes, but every cell fails a requirement of tier a.
     assert len(cells) == 5 and list(cells["人口"]) == [500.0, 400.0, 300.0, 200.0, 100.0]
     assert list(cells["未达标要求"]) == ["甲级: 诊所"] * 3 + ["甲级: 大公园"] * 2
@@ -356,7 +360,7 @@ def test_yuzhong_figures_and_suggestions(yuzhong_pbf: Path, yuzhong_boundary: Pa
     for cat in ("clinic", "school"):
         served = _served_people(result, cat)
         assert 0 < served < pop.sum()
-        assert served == pytest.approx(result.summary["categories"][cat]["people_served"], rel=1e-9)
+        assert served == pytest.approx(result.summary.categories[cat]["people_served"], rel=1e-9)
     sites = planning.suggest(result, category="clinic", count=5, spacing_m=100)
     assert len(sites) == 5 and (sites["marginal_gain"] > 0).all()
     _check_gains_reproduce(result, sites, "clinic")

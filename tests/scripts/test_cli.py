@@ -323,13 +323,16 @@ def test_bad_input_files_fail_before_the_osm_data_is_read(tmp_path: Path, capsys
 def test_boundary_partly_outside_the_data_warns(tmp_path: Path, caplog, helsinki_pbf) -> None:  # noqa: ANN001
     import logging
 
-    from lifecircle import pipeline
+    from lifecircle.layers.communities import read_boundary
     from lifecircle.layers.osm import read_osm
+    from lifecircle.spatial.area import study_area
     from lifecircle.spatial.network import utm_crs_for
 
     f = tmp_path / "half.geojson"
     gpd.GeoDataFrame({"name": ["half"]}, geometry=[shapely.box(24.945, 60.165, 24.99, 60.175)], crs=4326).to_file(f)
     ext = read_osm(helsinki_pbf, progress=False)
-    with caplog.at_level(logging.WARNING, logger="lifecircle.pipeline"):
-        pipeline.study_area(ext, utm_crs_for(24.94, 60.17), boundary=f)
+    boundary = read_boundary(f)
+    with caplog.at_level(logging.WARNING, logger="lifecircle.spatial.area"):
+        study_area(ext.node_lon, ext.node_lat, crs=utm_crs_for(24.94, 60.17), boundary=boundary.geometry,
+                   boundary_crs=boundary.crs, label=str(f))
     assert "half.geojson" in caplog.text and "lies within the OSM data" in caplog.text
