@@ -26,7 +26,7 @@ import pyproj
 import shapely
 
 from lifecircle.layers.osm import WAY_TAG_COLUMNS
-from lifecircle.spatial.network import WalkNetwork, _component_labels
+from lifecircle.spatial.network import WalkNetwork, _component_labels, build_walk_network
 
 CRS = pyproj.CRS.from_epsg(32648)
 ORIGIN = (600_000.0, 3_270_000.0)
@@ -36,6 +36,14 @@ SPEED_MS = 4.5 / 3.6
 def at(x: float, y: float) -> shapely.Point:
     """A point at local coordinates (metres from ORIGIN)."""
     return shapely.Point(ORIGIN[0] + x, ORIGIN[1] + y)
+
+
+def network_from_extract(extract: object) -> WalkNetwork:
+    """The whole walking network of an OSM extract (no clipping), in the data's UTM zone."""
+    return build_walk_network(
+        way_ids=extract.way_ids, way_offsets=extract.way_offsets, node_ids=extract.node_ids,  # type: ignore[attr-defined]
+        node_lon=extract.node_lon, node_lat=extract.node_lat, way_tags=extract.way_tags,  # type: ignore[attr-defined]
+    )
 
 
 def network_from_lines(

@@ -12,7 +12,30 @@ import shapely
 
 from lifecircle._errors import DownloadError
 from lifecircle.layers import download
-from lifecircle.spatial.network import build_walk_network
+from tests.synthetic import network_from_extract
+
+
+def _osmnx_settings() -> dict:
+    import copy
+    import inspect
+
+    import osmnx as ox
+
+    plain = (bool, int, float, str, list, tuple, dict, set, type(None), Path)
+    return {k: copy.deepcopy(v) for k, v in vars(ox.settings).items()
+            if not k.startswith("_") and isinstance(v, plain) and not inspect.ismodule(v)}
+
+
+@pytest.fixture(autouse=True)
+def restore_osmnx_settings():  # noqa: ANN201
+    """download_extract configures osmnx's global settings (cache, tags): put them back."""
+    import osmnx as ox
+
+    before = _osmnx_settings()
+    yield
+    for key, value in before.items():
+        setattr(ox.settings, key, value)
+    assert _osmnx_settings() == before
 
 
 @pytest.fixture()
@@ -42,8 +65,7 @@ def test_download_by_place_gives_a_usable_extract(fake_osmnx, tmp_path, monkeypa
     ext = download.download_extract(place="渝中区, 重庆市")
     assert fake_osmnx["place"] == "渝中区, 重庆市"
     assert fake_osmnx["graph"]["custom_filter"].startswith('["highway"]')
-    net = build_walk_network(way_ids=ext.way_ids, way_offsets=ext.way_offsets, node_ids=ext.node_ids,
-                             node_lon=ext.node_lon, node_lat=ext.node_lat, way_tags=ext.way_tags)
+    net = network_from_extract(ext)
     assert net.n_edges > 1000
     assert (net.edges["highway"] == "steps").any()
     assert not net.edges["highway"].isin(["motorway", "trunk"]).any()  # no foot=yes on those here

@@ -21,6 +21,7 @@ import pytest
 import shapely
 
 from lifecircle.maps import build_map, external_resources, save_map
+from tests.synthetic import network_from_extract
 
 pytestmark = pytest.mark.slow
 
@@ -53,17 +54,9 @@ def _facilities(features: gpd.GeoDataFrame, crs) -> gpd.GeoDataFrame:  # noqa: A
 def yuzhong_inputs(yuzhong_pbf: Path, yuzhong_boundary: Path) -> dict:
     from lifecircle.layers.osm import read_osm
     from lifecircle.spatial.grid import make_grid
-    from lifecircle.spatial.network import build_walk_network
 
     osm = read_osm(yuzhong_pbf, progress=False)
-    net = build_walk_network(
-        way_ids=osm.way_ids,
-        way_offsets=osm.way_offsets,
-        node_ids=osm.node_ids,
-        node_lon=osm.node_lon,
-        node_lat=osm.node_lat,
-        way_tags=osm.way_tags,
-    )
+    net = network_from_extract(osm)
     crs = net.crs
     area = gpd.read_file(yuzhong_boundary).to_crs(crs).union_all()
     cells = make_grid(area, cell_size_m=100.0, crs=crs)

@@ -21,6 +21,7 @@ from lifecircle.spatial.capacity import (
 )
 from lifecircle.spatial.network import WalkNetwork
 from lifecircle.spatial.travel import facility_access_points, locate_on_network, reverse_graph
+from tests.synthetic import network_from_extract
 
 INF = np.inf
 
@@ -231,15 +232,11 @@ def test_real_yuzhong_hospitals(yuzhong_pbf, yuzhong_population, yuzhong_boundar
     from lifecircle.layers.osm import read_osm
     from lifecircle.layers.population import read_population
     from lifecircle.spatial.costs import flat_costs
-    from lifecircle.spatial.network import build_walk_network
     from lifecircle.spatial.population import population_to_cells
     from lifecircle.spatial.travel import nearest_facility, origin_seconds
 
     extract = read_osm(yuzhong_pbf, progress=False)
-    net = build_walk_network(
-        way_ids=extract.way_ids, way_offsets=extract.way_offsets, node_ids=extract.node_ids,
-        node_lon=extract.node_lon, node_lat=extract.node_lat, way_tags=extract.way_tags,
-    )
+    net = network_from_extract(extract)
     area = gpd.read_file(yuzhong_boundary).to_crs(net.crs).geometry.union_all()
     x0, y0, x1, y1 = (np.floor(np.asarray(area.bounds) / 100) * 100).tolist()
     nx, ny = int((x1 - x0) / 100) + 1, int((y1 - y0) / 100) + 1

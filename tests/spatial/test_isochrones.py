@@ -13,7 +13,7 @@ from shapely.ops import substring
 from lifecircle.spatial.costs import flat_costs
 from lifecircle.spatial.isochrones import isochrone_polygon, line_substrings, reachable_intervals
 from lifecircle.spatial.travel import facility_access_points, nearest_facility, reverse_graph
-from tests.synthetic import CRS, SPEED_MS, at, network_from_lines, square_network
+from tests.synthetic import network_from_extract, CRS, SPEED_MS, at, network_from_lines, square_network
 
 
 def _setup(net, point):  # noqa: ANN001, ANN202
@@ -93,11 +93,9 @@ def test_vectorised_substring_matches_shapely() -> None:
 @pytest.mark.parametrize("limit_m", [400, 900, 2000])
 def test_raster_and_vector_methods_agree_on_a_real_network(helsinki_pbf, limit_m) -> None:  # noqa: ANN001
     from lifecircle.layers.osm import read_osm
-    from lifecircle.spatial.network import build_walk_network
 
     ext = read_osm(helsinki_pbf, progress=False)
-    net = build_walk_network(way_ids=ext.way_ids, way_offsets=ext.way_offsets, node_ids=ext.node_ids,
-                             node_lon=ext.node_lon, node_lat=ext.node_lat, way_tags=ext.way_tags)
+    net = network_from_extract(ext)
     graph, access, secs = _setup(net, net.nodes.geometry.iloc[len(net.nodes) // 2])
     kw = dict(limit_seconds=limit_m / SPEED_MS, buffer_m=50, access=access)
     exact = isochrone_polygon(net, graph, secs, method="vector", **kw)

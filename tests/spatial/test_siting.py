@@ -23,6 +23,7 @@ from lifecircle.spatial.travel import (
     origin_seconds,
     reverse_graph,
 )
+from tests.synthetic import network_from_extract
 
 CRS = pyproj.CRS.from_epsg(32648)
 X0, Y0 = 500000.0, 3270000.0
@@ -242,11 +243,9 @@ def test_node_candidates_thinning() -> None:
 def test_yuzhong_suggestions_reproduce_on_rerun(yuzhong_pbf, yuzhong_population) -> None:  # noqa: ANN001
     """Hospital footprints as clinics, GHS-POP points as homes, 10-minute threshold."""
     from lifecircle.layers.osm import read_osm
-    from lifecircle.spatial.network import build_walk_network
 
     ex = read_osm(yuzhong_pbf, progress=False)
-    net = build_walk_network(way_ids=ex.way_ids, way_offsets=ex.way_offsets, node_ids=ex.node_ids,
-                             node_lon=ex.node_lon, node_lat=ex.node_lat, way_tags=ex.way_tags)
+    net = network_from_extract(ex)
     graph = reverse_graph(net, flat_costs(net))
     table = pd.read_csv(yuzhong_population)
     homes = gpd.GeoSeries(gpd.points_from_xy(table["lon"], table["lat"]), crs=4326).to_crs(net.crs)

@@ -20,6 +20,7 @@ from lifecircle.spatial.standards import (
     score_communities,
     score_requirements,
 )
+from tests.synthetic import network_from_extract
 
 TOY = """
 id: toy
@@ -147,7 +148,8 @@ def test_total_label(toy: Standard) -> None:
 
 
 def test_column_names_match_coverage_module() -> None:
-    coverage = pytest.importorskip("lifecircle.spatial.coverage")
+    from lifecircle.spatial import coverage
+
     assert minutes_column("clinic") == coverage.minutes_column("clinic")
 
 
@@ -263,7 +265,6 @@ def test_yuzhong_market_scoring(yuzhong_pbf, yuzhong_population) -> None:  # noq
     """Markets and supermarkets of the extract against GB 50180's 500 m, per 1 km square."""
     from lifecircle.layers.osm import read_osm
     from lifecircle.spatial.costs import flat_costs
-    from lifecircle.spatial.network import build_walk_network
     from lifecircle.spatial.travel import (
         facility_access_points,
         locate_on_network,
@@ -273,8 +274,7 @@ def test_yuzhong_market_scoring(yuzhong_pbf, yuzhong_population) -> None:  # noq
     )
 
     ex = read_osm(yuzhong_pbf, progress=False)
-    net = build_walk_network(way_ids=ex.way_ids, way_offsets=ex.way_offsets, node_ids=ex.node_ids,
-                             node_lon=ex.node_lon, node_lat=ex.node_lat, way_tags=ex.way_tags)
+    net = network_from_extract(ex)
     graph = reverse_graph(net, flat_costs(net))
     tags = ex.features["tags"]
     is_market = tags.map(lambda t: t.get("amenity") == "marketplace" or t.get("shop") == "supermarket").to_numpy()

@@ -33,7 +33,7 @@ from lifecircle.spatial.terrain import (
     terrain_costs,
 )
 from lifecircle.spatial.travel import nearest_facility, reverse_graph
-from tests.synthetic import write_geotiff
+from tests.synthetic import network_from_extract, write_geotiff
 
 CRS = pyproj.CRS.from_epsg(32648)
 X0, Y0 = 600_000.0, 3_270_000.0  # a spot in UTM 48N (Chongqing's zone)
@@ -413,7 +413,7 @@ def test_slower_profile_never_gives_shorter_times(z, steps, slow, harder):
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(z=heights, steps=steps_masks, edge=st.integers(0, N_GRID_EDGES - 1), factor=st.floats(1.0, 5.0),
-       profile=st.sampled_from(["adult", "elderly", "wheelchair"]))
+       profile=st.sampled_from(["adult", "elderly", "wheelchair"]).map(get_profile))
 def test_making_an_edge_steeper_never_shortens_any_time(z, steps, edge, factor, profile):
     net = grid_network(steps)
     elev = hill_elevation(net, np.array(z))
@@ -451,11 +451,9 @@ def test_wheelchair_routes_never_use_steps(z, steps):
 def yuzhong(yuzhong_pbf, yuzhong_dem):
     from lifecircle.layers.osm import read_osm
 
-    from lifecircle.spatial.network import build_walk_network
 
     ex = read_osm(yuzhong_pbf, progress=False)
-    net = build_walk_network(way_ids=ex.way_ids, way_offsets=ex.way_offsets, node_ids=ex.node_ids,
-                             node_lon=ex.node_lon, node_lat=ex.node_lat, way_tags=ex.way_tags)
+    net = network_from_extract(ex)
     return net, read_dem(yuzhong_dem), ex.features
 
 

@@ -21,7 +21,7 @@ from lifecircle.spatial.travel import (
     per_facility_node_seconds,
     reverse_graph,
 )
-from tests.synthetic import CRS, SPEED_MS, at, grid_network, network_from_lines, square_network
+from tests.synthetic import network_from_extract, CRS, SPEED_MS, at, grid_network, network_from_lines, square_network
 
 
 def _facilities(*geoms: shapely.Geometry) -> gpd.GeoDataFrame:
@@ -185,11 +185,9 @@ def test_adding_a_facility_never_increases_any_time(n, factors, fac_nodes, extra
 
 def test_agrees_with_networkx_on_random_origins_of_yuzhong(yuzhong_pbf) -> None:  # noqa: ANN001
     from lifecircle.layers.osm import read_osm
-    from lifecircle.spatial.network import build_walk_network
 
     ext = read_osm(yuzhong_pbf, progress=False)
-    net = build_walk_network(way_ids=ext.way_ids, way_offsets=ext.way_offsets, node_ids=ext.node_ids,
-                             node_lon=ext.node_lon, node_lat=ext.node_lat, way_tags=ext.way_tags)
+    net = network_from_extract(ext)
     costs = flat_costs(net)
     rng = np.random.default_rng(20261122)
     facilities = _facilities(*net.nodes.geometry.to_numpy()[rng.choice(net.n_nodes, 25, replace=False)])
