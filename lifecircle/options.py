@@ -136,6 +136,10 @@ def _positive(value: float, option: str, *, upper: float | None = None) -> float
 def validate_options(options: RunOptions) -> RunOptions:
     """Check every option and input path before any expensive work.
 
+    Parameters
+    ----------
+    options : RunOptions
+
     Returns
     -------
     RunOptions
@@ -214,7 +218,17 @@ def read_inputs(options: RunOptions) -> InputLayers:
     """Read and check the boundary, facilities, communities and population files, and the
     DEM's header, before the OSM data is read: a bad file fails in seconds, not after the run.
 
-    With a boundary, the grid's memory is estimated here too.
+    With a boundary, the grid's memory is estimated here too. The category catalogue and the
+    walking profiles are read here, once for the run.
+
+    Parameters
+    ----------
+    options : RunOptions
+        Checked (:func:`validate_options`).
+
+    Returns
+    -------
+    InputLayers
 
     Raises
     ------
@@ -270,7 +284,17 @@ def _check_dem_header(path: str | Path) -> None:
 
 
 def load_extract(options: RunOptions) -> OsmExtract:
-    """Read the OSM data: a local file, or a download by place name / bbox through osmnx."""
+    """Read the OSM data: a local file, or a download by place name / bbox through osmnx.
+
+    Parameters
+    ----------
+    options : RunOptions
+        Checked (:func:`validate_options`): ``osm``, ``place`` or ``bbox``.
+
+    Returns
+    -------
+    OsmExtract
+    """
     if options.place is not None or options.bbox is not None:
         from lifecircle.layers.download import download_extract
 
@@ -281,7 +305,22 @@ def load_extract(options: RunOptions) -> OsmExtract:
 
 
 def boundary_label(boundary: Any) -> str:
-    """How messages and the run record name a boundary: its path, or what object it is."""
+    """How messages and the run record name a boundary: its path, or what object it is.
+
+    Parameters
+    ----------
+    boundary : path, geopandas.GeoDataFrame, shapely geometry or None
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> import shapely
+    >>> boundary_label("district.geojson"), boundary_label(shapely.box(0, 0, 1, 1))
+    ('district.geojson', '<Polygon>')
+    """
     if boundary is None or isinstance(boundary, (str, Path)):
         return str(boundary)
     if isinstance(boundary, gpd.GeoDataFrame | gpd.GeoSeries):

@@ -12,6 +12,7 @@ MODULES = [
     "lifecircle.pipeline",
     "lifecircle.model",
     "lifecircle.tables",
+    "lifecircle.options",
     "lifecircle.testing",
     "lifecircle.layers.facilities",
     "lifecircle.spatial.access",
