@@ -501,7 +501,7 @@ def test_yuzhong_terrain_differs_from_flat(yuzhong, record_property):
 def test_no_dem_no_tags_is_flat_at_profile_speed():
     net = make_network([(0, 0), (100, 0), (100, 50)], [(0, 1), (1, 2)])
     for name in ("adult", "elderly", "wheelchair"):
-        costs, report = terrain_costs(net, profile=name)
+        costs, report = terrain_costs(net, profile=get_profile(name))
         speed = get_profile(name).flat_speed_kmh
         np.testing.assert_allclose(costs.to_numpy(), flat_costs(net, speed_kmh=speed).to_numpy())
         assert report["elevation"] is None and report["impassable_edges"] == 0
