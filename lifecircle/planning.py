@@ -111,7 +111,7 @@ def standard_minutes(result: Any, standard: str | Path | Standard = "gb50180") -
     fallback categories. Columns the run already holds are reused as they are; every
     other set is searched with the run's network, walking costs, access distance and
     speed (the same search as the run's): facilities of categories the run did not
-    compute are found in ``result.extract`` (plus the run's ``--facilities`` file) as
+    compute are found in ``result.model.extract`` (plus the run's ``--facilities`` file) as
     the run finds them; parks of a minimum size are those of
     :func:`lifecircle.spatial.standards.requirement_facilities` (polygon areas measured
     in the metric CRS).
@@ -295,7 +295,7 @@ def facility_capacities(result: Any, *, category: str, capacity_column: str) -> 
     2. the column of that name in the run's ``--facilities`` file, for the facilities that
        came from it (each facility remembers its row in the file: :attr:`lifecircle.model.Model.facility_file_rows`);
     3. the OSM tag of that key (``beds``, ``capacity``, ``capacity:persons`` ...) on the
-       facility's OSM object (``result.extract.features``).
+       facility's OSM object (``result.model.extract.features``).
 
     Values are read as the first number in the text (``"120"``, ``"约120张"``); anything
     else is unknown.
