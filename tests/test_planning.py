@@ -279,6 +279,25 @@ def test_capacity_from_osm_tags_and_from_the_facilities_file(tmp_path: Path) -> 
 # --------------------------------------------------------------------------- suggestion
 
 
+def test_planning_reuses_the_model_and_reads_nothing_again(monkeypatch, toy_standard) -> None:  # noqa: ANN001
+    import importlib
+
+    result = street_result(facilities=_three_clinics())
+
+    def refuse(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        raise AssertionError("planning rebuilt or re-read something the model holds")
+
+    for module in ("lifecircle.planning", "lifecircle.spatial.siting", "lifecircle.spatial.capacity",
+                   "lifecircle.spatial.travel", "lifecircle.layers.catalogue", "lifecircle.layers.facilities",
+                   "lifecircle.layers.communities", "lifecircle.layers.profiles"):
+        mod = importlib.import_module(module)
+        for name in ("reverse_graph", "load_catalogue", "read_facilities_file", "read_boundary", "load_profiles"):
+            if hasattr(mod, name):
+                monkeypatch.setattr(mod, name, refuse)
+    planning.plan(result, standard=toy_standard, suggest_count=1, suggest_categories=["clinic"])
+    planning.capacity_scores(result, category="clinic", capacities=BEDS)
+
+
 def test_suggest_on_the_street_by_hand() -> None:
     """5-minute threshold (375 m): the clinic at x=0 serves the cells at 100 and 300 (300 people).
     Nodes at x = 600, 700, 800 each bring all three eastern cells within 375 m (1,200 people);
