@@ -30,7 +30,14 @@ from lifecircle.layers.catalogue import Catalogue
 from lifecircle.layers.facilities import find_facilities
 from lifecircle.layers.osm import OsmExtract
 from lifecircle.layers.profiles import WalkingProfile, get_profile
-from lifecircle.options import InputLayers, RunOptions, boundary_label, load_extract, read_inputs, validate_options
+from lifecircle.options import (
+    InputLayers,
+    RunOptions,
+    boundary_label,
+    load_extract,
+    read_inputs,
+    validate_options,
+)
 from lifecircle.spatial.area import local_metric_crs, study_area
 from lifecircle.spatial.costs import flat_costs
 from lifecircle.spatial.grid import check_grid_budget, make_grid

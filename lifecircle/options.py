@@ -19,7 +19,12 @@ import pyproj
 import shapely
 
 from lifecircle import settings
-from lifecircle._errors import InputFileError, InputNotFoundError, NoCrsError, OptionError
+from lifecircle._errors import (
+    InputFileError,
+    InputNotFoundError,
+    NoCrsError,
+    OptionError,
+)
 from lifecircle.layers.osm import OsmExtract
 from lifecircle.spatial.costs import check_speed
 from lifecircle.spatial.grid import check_grid_budget

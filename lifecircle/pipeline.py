@@ -33,8 +33,15 @@ from lifecircle._progress import Timings
 from lifecircle.layers.features import select_buildings, select_places, select_water
 from lifecircle.layers.osm import OsmExtract
 from lifecircle.model import Model, build_model, group_profiles
-from lifecircle.options import InputLayers, RunOptions, load_extract, read_inputs, validate_options
+from lifecircle.options import (
+    InputLayers,
+    RunOptions,
+    load_extract,
+    read_inputs,
+    validate_options,
+)
 from lifecircle.spatial.access import compute_cells, compute_isochrones
+from lifecircle.spatial.costs import flat_costs
 from lifecircle.spatial.coverage import (
     assign_communities,
     category_summary,
@@ -42,8 +49,12 @@ from lifecircle.spatial.coverage import (
     minutes_column,
     summarise_communities,
 )
-from lifecircle.spatial.costs import flat_costs
-from lifecircle.spatial.scenarios import group_coverage, lost_to_terrain, terrain_comparison, within_threshold
+from lifecircle.spatial.scenarios import (
+    group_coverage,
+    lost_to_terrain,
+    terrain_comparison,
+    within_threshold,
+)
 from lifecircle.spatial.units import derive_neighbourhood_units
 from lifecircle.tables import RunSummary, run_summary
 
@@ -202,8 +213,8 @@ def population_for(cells: gpd.GeoDataFrame, extract: OsmExtract, *, population: 
         values = population_to_cells(population, cells, buildings=buildings)
         groups = {g.removeprefix("share_"): population_to_cells(population, cells, buildings=buildings, group=g)
                   for g in population.groups}
-        return (values, f"population from {Path(label).name if label is not None else 'the input'} "
-                f"({population.kind}, {population.total:,.0f} people in the file)", groups, "people")
+        return (values, (f"population from {Path(label).name if label is not None else 'the input'} "
+                f"({population.kind}, {population.total:,.0f} people in the file)"), groups, "people")
     fallback = population_fallback(cells, buildings=buildings)
     return fallback.values, fallback.note, {}, fallback.method
 

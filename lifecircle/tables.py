@@ -14,8 +14,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from lifecircle.options import RunOptions
 from lifecircle.layers.osm import OsmExtract
+from lifecircle.options import RunOptions
 
 __all__ = ["RunSummary", "run_summary", "data_sources", "describe_area", "KNOWN_SOURCES"]
 
@@ -116,7 +116,7 @@ def run_summary(options: RunOptions, extract: OsmExtract, *, cells: gpd.GeoDataF
         population_kind=population_kind,
         categories=categories_summary,
         no_data=list(no_data),
-        cells=int(len(cells)),
+        cells=len(cells),
         cells_no_access=int((cells["access"] == "no_access").sum()),
         cells_underserved=int(cells["underserved"].sum()),
         people_underserved=float(np.nan_to_num(cells.loc[cells["underserved"], "population"]).sum()),

@@ -165,7 +165,11 @@ def model_from_network(network: Any, facilities: Any, *, area: Any, categories: 
     from lifecircle.options import RunOptions
     from lifecircle.spatial.costs import flat_costs
     from lifecircle.spatial.grid import make_grid
-    from lifecircle.spatial.travel import facility_access_points, locate_on_network, reverse_graph
+    from lifecircle.spatial.travel import (
+        facility_access_points,
+        locate_on_network,
+        reverse_graph,
+    )
 
     opts = RunOptions(categories=tuple(categories), speed_kmh=speed_kmh, minutes=minutes, cell_size_m=cell_size_m,
                       max_access_m=max_access_m, **(options or {}))

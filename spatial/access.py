@@ -13,8 +13,6 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-
-from lifecircle._progress import progress_bar
 from lifecircle.spatial.coverage import minutes_column
 from lifecircle.spatial.isochrones import isochrone_polygon
 from lifecircle.spatial.network import WalkNetwork
@@ -25,6 +23,8 @@ from lifecircle.spatial.travel import (
     origin_nearest,
     per_facility_node_seconds,
 )
+
+from lifecircle._progress import progress_bar
 
 __all__ = ["compute_cells", "compute_isochrones"]
 

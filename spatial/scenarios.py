@@ -14,11 +14,15 @@ from typing import TYPE_CHECKING, Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-
 from lifecircle.spatial.costs import flat_costs
 from lifecircle.spatial.network import WalkNetwork
 from lifecircle.spatial.terrain import terrain_costs
-from lifecircle.spatial.travel import EdgeLocation, nearest_facility, origin_seconds, reverse_graph
+from lifecircle.spatial.travel import (
+    EdgeLocation,
+    nearest_facility,
+    origin_seconds,
+    reverse_graph,
+)
 
 if TYPE_CHECKING:  # the profile record type, for hints only
     from lifecircle.layers.profiles import WalkingProfile

@@ -30,7 +30,7 @@ def result() -> lifecircle.RunResult:
     return lifecircle.run(osm=small_network_file(), categories=["clinic", "school"], cell_size_m=100, progress=False)
 
 
-def test_model_knows_its_crs_and_reach(model) -> None:  # noqa: ANN001
+def test_model_knows_its_crs_and_reach(model) -> None:
     assert model.crs.to_epsg() == 32648  # Chongqing's UTM zone, from the data alone
     assert model.input_crs == pyproj.CRS.from_epsg(4326)
     assert model.reach_m == pytest.approx(15 * 75.0)  # 15 minutes at 4.5 km/h
@@ -39,12 +39,12 @@ def test_model_knows_its_crs_and_reach(model) -> None:  # noqa: ANN001
     assert model.area.bounds[3] - model.area.bounds[1] == pytest.approx(200, abs=0.5)
 
 
-def test_model_is_frozen(model) -> None:  # noqa: ANN001
+def test_model_is_frozen(model) -> None:
     with pytest.raises(dataclasses.FrozenInstanceError):
         model.costs = None  # type: ignore[misc]
 
 
-def test_model_facilities_and_their_access(model) -> None:  # noqa: ANN001
+def test_model_facilities_and_their_access(model) -> None:
     assert model.facilities[["category", "name", "source"]].values.tolist() == [
         ["clinic", "West clinic", "osm"], ["school", "East school", "osm"]]
     assert model.facilities["reachable"].tolist() == [True, True]
@@ -54,7 +54,7 @@ def test_model_facilities_and_their_access(model) -> None:  # noqa: ANN001
     assert len(model.origins.edge) == len(model.grid) == 18 and model.origins.matched.all()
 
 
-def test_run_reuses_the_model_and_measures_hand_checkable_minutes(result) -> None:  # noqa: ANN001
+def test_run_reuses_the_model_and_measures_hand_checkable_minutes(result) -> None:
     # Cells of the southern row lie 50 m north of the street; their centres at x = 50 ... 850.
     # The clinic joins the street 20 m south of N1; a cell is 50 m off the street; 75 m/min.
     south = result.cells.iloc[9:]
@@ -65,7 +65,7 @@ def test_run_reuses_the_model_and_measures_hand_checkable_minutes(result) -> Non
     assert result.categories == ("clinic", "school") and result.no_data == ()
 
 
-def test_summary_is_typed_and_keeps_its_order(result) -> None:  # noqa: ANN001
+def test_summary_is_typed_and_keeps_its_order(result) -> None:
     summary = result.summary
     assert isinstance(summary, lifecircle.RunSummary)
     d = summary.as_dict()
@@ -74,7 +74,7 @@ def test_summary_is_typed_and_keeps_its_order(result) -> None:  # noqa: ANN001
     assert summary.cells_underserved == int(result.cells["underserved"].sum())
 
 
-def test_boundary_as_file_geodataframe_or_shapely_gives_the_same_cells(tmp_path) -> None:  # noqa: ANN001
+def test_boundary_as_file_geodataframe_or_shapely_gives_the_same_cells(tmp_path) -> None:
     lonlat = gpd.GeoSeries([shapely.box(-100, -100, 500, 300)], crs=32648)
     # Local metres (as in lifecircle.testing) to the true UTM coordinates, then to degrees.
     polygon_utm = shapely.affinity.translate(lonlat.iloc[0], 600_000, 3_270_000)
@@ -102,13 +102,13 @@ def test_bad_boundaries_and_mixed_calls_are_refused() -> None:
         lifecircle.run(osm=small_network_file(), no_such_option=1)
 
 
-def test_communities_for_derives_units_without_a_file(model) -> None:  # noqa: ANN001
+def test_communities_for_derives_units_without_a_file(model) -> None:
     units = lifecircle.communities_for(model.extract, area=model.area, crs=model.crs)
     assert list(units.columns) == ["name", "geometry"] and len(units) >= 1
     assert units.union_all().area == pytest.approx(model.area.area, rel=1e-6)
 
 
-def test_population_for_falls_back_to_a_stated_weight(model) -> None:  # noqa: ANN001
+def test_population_for_falls_back_to_a_stated_weight(model) -> None:
     values, source, groups, kind = lifecircle.population_for(model.grid, model.extract)
     assert kind in ("floor_area", "equal") and groups == {} and len(values) == len(model.grid)
     assert source

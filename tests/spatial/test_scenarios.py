@@ -12,7 +12,6 @@ import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
-
 from lifecircle.layers.profiles import load_profiles
 from lifecircle.spatial.costs import flat_costs
 from lifecircle.spatial.scenarios import (
@@ -23,13 +22,14 @@ from lifecircle.spatial.scenarios import (
     within_threshold,
 )
 from lifecircle.spatial.travel import facility_access_points, locate_on_network
+
 from tests.synthetic import CRS, ORIGIN, at, network_from_lines
 
 PROFILES = load_profiles()
 
 
 @pytest.fixture(scope="module")
-def street():  # noqa: ANN201
+def street():
     net = network_from_lines([(0, 0), (2000, 0)], [(0, 1)])
     facilities = gpd.GeoDataFrame({"category": ["clinic"], "name": ["c"]}, geometry=[at(0, 0)], crs=CRS)
     access = {"clinic": facility_access_points(facilities, net, max_distance_m=150)}
@@ -42,7 +42,7 @@ def test_the_profiles_walk_the_speeds_the_module_docstring_uses() -> None:
     assert [PROFILES[n].flat_speed_kmh for n in ("adult", "elderly", "wheelchair")] == [4.5, 3.6, 3.0]
 
 
-def test_within_threshold_marks_what_each_walker_reaches(street) -> None:  # noqa: ANN001
+def test_within_threshold_marks_what_each_walker_reaches(street) -> None:
     net, facilities, access, origins = street
     adult = within_threshold(net, flat_costs(net, speed_kmh=4.5), facilities, access, origins,
                              categories=["clinic"], minutes=15, leg_speed_kmh=4.5)
@@ -52,7 +52,7 @@ def test_within_threshold_marks_what_each_walker_reaches(street) -> None:  # noq
     assert elderly[:, 0].tolist() == [True, False]
 
 
-def test_older_residents_are_counted_with_their_own_walker(street) -> None:  # noqa: ANN001
+def test_older_residents_are_counted_with_their_own_walker(street) -> None:
     net, facilities, access, origins = street
     groups = {"60plus": np.array([10.0, 40.0]), "0_14": np.array([5.0, 5.0])}
     out = group_coverage(net, facilities, access, origins, groups,
@@ -65,7 +65,7 @@ def test_older_residents_are_counted_with_their_own_walker(street) -> None:  # n
     assert out["0_14"]["categories"]["clinic"] == {"people_served": 10.0, "share_served": 1.0}
 
 
-def test_terrain_table_people_and_shares_per_walker(street) -> None:  # noqa: ANN001
+def test_terrain_table_people_and_shares_per_walker(street) -> None:
     net, facilities, access, origins = street
     table, within = terrain_comparison(net, facilities, access, origins, np.array([100.0, 50.0]),
                                        profiles=PROFILES, categories=["clinic"], minutes=15, elevation=None)
@@ -77,7 +77,7 @@ def test_terrain_table_people_and_shares_per_walker(street) -> None:  # noqa: AN
     assert row["people_terrain_wheelchair"] == 100.0
 
 
-def test_a_category_without_facilities_has_no_terrain_shares(street) -> None:  # noqa: ANN001
+def test_a_category_without_facilities_has_no_terrain_shares(street) -> None:
     net, facilities, access, origins = street
     empty = {"clinic": access["clinic"], "school": access["clinic"].iloc[:0]}
     table, _ = terrain_comparison(net, facilities, empty, origins, np.array([1.0, 1.0]), profiles=PROFILES,
