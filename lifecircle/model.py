@@ -34,9 +34,8 @@ from lifecircle.options import (
     InputLayers,
     RunOptions,
     boundary_label,
+    check_inputs,
     load_extract,
-    read_inputs,
-    validate_options,
 )
 from lifecircle.spatial.area import local_metric_crs, study_area
 from lifecircle.spatial.costs import flat_costs
@@ -371,8 +370,7 @@ def build_model(options: RunOptions | None = None, *, inputs: InputLayers | None
     timings = timings if timings is not None else Timings()
     if inputs is None:
         with timings.measure("validate"):
-            options = validate_options(options)
-            inputs = read_inputs(options)
+            options, inputs = check_inputs(options)
     categories = tuple(options.categories or ())
     walker = run_profile(options, inputs.profiles)
     reach_m = options.minutes * 60.0 * float(options.speed_kmh) / 3.6  # a walker can cross the boundary

@@ -31,7 +31,8 @@ from lifecircle.spatial.grid import check_grid_budget
 from lifecircle.spatial.network import utm_crs_for
 from lifecircle.spatial.travel import available_memory_bytes
 
-__all__ = ["RunOptions", "validate_options", "InputLayers", "read_inputs", "load_extract", "boundary_label"]
+__all__ = ["RunOptions", "validate_options", "InputLayers", "read_inputs", "check_inputs", "load_extract",
+           "boundary_label"]
 
 #: What ``boundary`` may be: a polygon file, a GeoDataFrame, or a shapely geometry (EPSG:4326).
 BoundaryLike = Any
@@ -154,6 +155,11 @@ def validate_options(options: RunOptions) -> RunOptions:
     ------
     OptionError, InputNotFoundError, InputFileError, UnknownCategoryError, ProfileError
     """
+    return _validated(options)[0]
+
+
+def _validated(options: RunOptions) -> tuple[RunOptions, Any, Any]:
+    """The checked options, the category catalogue and the walking profiles."""
     sources = [s for s in (options.osm, options.place, options.bbox) if s is not None]
     if len(sources) > 1:
         raise OptionError("Give only one of --osm, --place and --bbox.")
@@ -188,9 +194,27 @@ def validate_options(options: RunOptions) -> RunOptions:
     catalogue = load_catalogue(options.catalogue) if options.catalogue else load_catalogue()
     names = list(options.categories) if options.categories else list(settings.default_categories)
     categories = tuple(c.name for c in select(catalogue, names))
-    profile = get_profile(options.profile, catalogue=load_profiles(extra=options.profiles) if options.profiles else None)
+    profiles = load_profiles(extra=options.profiles) if options.profiles else load_profiles()
+    profile = get_profile(options.profile, catalogue=profiles)
     speed = check_speed(options.speed_kmh if options.speed_kmh is not None else profile.flat_speed_kmh, name="--speed")
-    return replace(options, osm=osm, categories=categories, speed_kmh=speed, minutes=minutes)
+    return replace(options, osm=osm, categories=categories, speed_kmh=speed, minutes=minutes), catalogue, profiles
+
+
+def check_inputs(options: RunOptions) -> tuple[RunOptions, InputLayers]:
+    """:func:`validate_options`, then :func:`read_inputs`, reading the catalogue and profiles once.
+
+    Parameters
+    ----------
+    options : RunOptions
+
+    Returns
+    -------
+    options : RunOptions
+        With defaults resolved.
+    inputs : InputLayers
+    """
+    checked, catalogue, profiles = _validated(options)
+    return checked, read_inputs(checked, catalogue=catalogue, profiles=profiles)
 
 
 @dataclass(frozen=True)
@@ -219,7 +243,7 @@ class InputLayers:
     profiles: Any = None
 
 
-def read_inputs(options: RunOptions) -> InputLayers:
+def read_inputs(options: RunOptions, *, catalogue: Any = None, profiles: Any = None) -> InputLayers:
     """Read and check the boundary, facilities, communities and population files, and the
     DEM's header, before the OSM data is read: a bad file fails in seconds, not after the run.
 
@@ -230,6 +254,8 @@ def read_inputs(options: RunOptions) -> InputLayers:
     ----------
     options : RunOptions
         Checked (:func:`validate_options`).
+    catalogue, profiles : optional
+        Already read (:func:`check_inputs`); read here otherwise.
 
     Returns
     -------
@@ -243,8 +269,10 @@ def read_inputs(options: RunOptions) -> InputLayers:
     from lifecircle.layers.catalogue import load_catalogue
     from lifecircle.layers.profiles import load_profiles
 
-    catalogue = load_catalogue(options.catalogue) if options.catalogue else load_catalogue()
-    profiles = load_profiles(extra=options.profiles) if options.profiles else load_profiles()
+    if catalogue is None:
+        catalogue = load_catalogue(options.catalogue) if options.catalogue else load_catalogue()
+    if profiles is None:
+        profiles = load_profiles(extra=options.profiles) if options.profiles else load_profiles()
     boundary = facilities = communities = population = None
     if options.boundary is not None:
         boundary = _boundary(options.boundary)

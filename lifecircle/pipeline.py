@@ -36,6 +36,7 @@ from lifecircle.model import Model, build_model, group_profiles
 from lifecircle.options import (
     InputLayers,
     RunOptions,
+    check_inputs,
     load_extract,
     read_inputs,
     validate_options,
@@ -65,6 +66,7 @@ __all__ = [
     "validate_options",
     "InputLayers",
     "read_inputs",
+    "check_inputs",
     "load_extract",
     "communities_for",
     "population_for",
@@ -258,8 +260,7 @@ def run(options: RunOptions | None = None, *, progress: bool = True, **fields: A
         raise OptionError("Give either options or keywords, not both.")
     timings = Timings()
     with timings.measure("validate"):
-        options = validate_options(options)
-        inputs = read_inputs(options)
+        options, inputs = check_inputs(options)
     model = build_model(options, inputs=inputs, timings=timings)
     categories, no_data, crs = model.categories, model.no_data, model.crs
     with timings.measure("travel_times"):
