@@ -27,6 +27,13 @@ loop over rules x features), and removes duplicates: a point or a polygon lying 
 a larger polygon of the same category (a hospital node in its hospital's footprint, a
 school building in its school grounds) is the same facility and counts once, as the
 polygon.
+
+:func:`match_sites` goes further, as a run does: the parts of one facility (the building
+footprints of a hospital campus, a shop mapped as a node and a way) become one *site*
+that keeps every part's outline, and a quality report lists every feature merged or
+excluded, with the reason. ``exclude`` may also be a list of entries, each excluding a
+feature when all its conditions hold, with a ``reason``; ``expected_per_10k`` states how
+many facilities per 10,000 people a planning standard expects (:func:`assess_completeness`).
 """
 
 from __future__ import annotations
@@ -55,12 +62,18 @@ from lifecircle._errors import (
 
 __all__ = [
     "BUNDLED_CATALOGUE",
+    "INCOMPLETE_BELOW",
+    "QA_COLUMNS",
     "Catalogue",
     "Category",
     "Condition",
+    "Exclusion",
+    "ExpectedDensity",
     "Rule",
+    "assess_completeness",
     "load_catalogue",
     "match_features",
+    "match_sites",
     "resolve_category",
     "select",
 ]
@@ -72,7 +85,8 @@ BUNDLED_CATALOGUE: Path = Path(__file__).with_name("categories.yaml")
 
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 _COLOUR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
-_CATEGORY_KEYS = frozenset({"label_zh", "label_en", "colour", "rules", "exclude", "default", "description"})
+_CATEGORY_KEYS = frozenset({"label_zh", "label_en", "colour", "rules", "exclude", "default", "description",
+                            "expected_per_10k"})
 _RULE_RESERVED = frozenset({"not", "min_area_m2"})
 
 
@@ -116,6 +130,53 @@ class Rule:
 
 
 @dataclass(frozen=True)
+class Exclusion:
+    """A reason never to count a feature in a category: all its conditions hold.
+
+    Attributes
+    ----------
+    conditions : tuple of Condition
+        All must hold for the feature to be excluded.
+    reason : str
+        Why, in words (written to ``facility_qa.csv``); default: the conditions.
+    """
+
+    conditions: tuple[Condition, ...]
+    reason: str = ""
+
+    def describe(self) -> str:
+        """The reason, or the conditions in words when no reason was given."""
+        return self.reason or " and ".join(_describe_condition(c) for c in self.conditions)
+
+
+@dataclass(frozen=True)
+class ExpectedDensity:
+    """How many facilities of a category a planning standard expects per 10,000 people.
+
+    Attributes
+    ----------
+    value : float
+        Facilities per 10,000 residents the standard implies.
+    source : str
+        Where the value comes from (standard and clause, or the reasoning).
+    verified : bool
+        False where the value could not be checked against the standard's text.
+    """
+
+    value: float
+    source: str = ""
+    verified: bool = False
+
+
+def _describe_condition(cond: Condition) -> str:
+    if cond.regex is not None:
+        return f"{cond.key} matches {cond.regex!r}"
+    if cond.values is None:
+        return f"{cond.key}=*"
+    return f"{cond.key}={'|'.join(cond.values)}"
+
+
+@dataclass(frozen=True)
 class Category:
     """A facility category.
 
@@ -137,6 +198,11 @@ class Category:
         Free text explaining the choice of tags.
     source : str
         The file (or ``"<mapping>"``) the entry came from.
+    exclusions : tuple of Exclusion
+        The exclusions with their reasons; when empty, each condition of ``exclude`` is
+        one exclusion.
+    expected : ExpectedDensity or None
+        Facilities per 10,000 people a planning standard expects (for the completeness check).
     """
 
     name: str
@@ -148,6 +214,13 @@ class Category:
     default: bool = True
     description: str = ""
     source: str = ""
+    exclusions: tuple[Exclusion, ...] = ()
+    expected: ExpectedDensity | None = None
+
+    @property
+    def all_exclusions(self) -> tuple[Exclusion, ...]:
+        """Every exclusion, whichever way it was given."""
+        return self.exclusions or tuple(Exclusion((c,)) for c in self.exclude)
 
 
 @dataclass(frozen=True)
@@ -160,10 +233,14 @@ class Catalogue:
         Read-only mapping; bundled entries first, then new entries of the extra files.
     sources : tuple of str
         The files merged, in order (for the run record).
+    poi_types : Mapping of str to str or None
+        Extra POI type codes or type texts (Amap/Baidu exports) mapped to category names,
+        from the catalogues' ``poi_types`` key (see :mod:`lifecircle.layers.poi_types`).
     """
 
     categories: Mapping[str, Category] = field(default_factory=lambda: MappingProxyType({}))
     sources: tuple[str, ...] = ()
+    poi_types: Mapping[str, str | None] = field(default_factory=lambda: MappingProxyType({}))
 
     def __getitem__(self, name: str) -> Category:
         return self.categories[name]
@@ -271,7 +348,8 @@ def _parse_category(name: Any, raw: Any, source: str) -> Category:
     if not isinstance(rules_raw, list) or not rules_raw:
         raise CatalogueError(f"{where}: rules must be a non-empty list, found {rules_raw!r}.")
     rules = tuple(_parse_rule(r, f"{where}, rule {i + 1}") for i, r in enumerate(rules_raw))
-    exclude = _parse_conditions(raw["exclude"], f"{where}, 'exclude'") if "exclude" in raw else ()
+    exclude, exclusions = _parse_exclude(raw.get("exclude"), where)
+    expected = _parse_expected(raw.get("expected_per_10k"), where)
     default = raw.get("default", True)
     if not isinstance(default, bool):
         raise CatalogueError(f"{where}: default must be true or false, found {default!r}.")
@@ -279,7 +357,45 @@ def _parse_category(name: Any, raw: Any, source: str) -> Category:
     if not isinstance(description, str):
         raise CatalogueError(f"{where}: description must be text, found {description!r}.")
     return Category(name, raw["label_zh"].strip(), raw["label_en"].strip(), colour.lower(), rules,
-                    exclude, default, description.strip(), source)
+                    exclude, default, description.strip(), source, exclusions, expected)
+
+
+def _parse_exclude(raw: Any, where: str) -> tuple[tuple[Condition, ...], tuple[Exclusion, ...]]:
+    """``exclude`` as a mapping (any condition excludes) or a list of {conditions..., reason}."""
+    if raw is None:
+        return (), ()
+    if isinstance(raw, list):
+        if not raw:
+            raise CatalogueError(f"{where}, 'exclude': an empty list; leave the key out instead.")
+        out = []
+        for i, item in enumerate(raw):
+            at = f"{where}, 'exclude' entry {i + 1}"
+            if not isinstance(item, dict):
+                raise CatalogueError(f"{at}: expected a mapping of tag conditions (and a reason), found {item!r}.")
+            reason = item.get("reason", "")
+            if not isinstance(reason, str):
+                raise CatalogueError(f"{at}: reason must be text, found {reason!r}.")
+            conds = {k: v for k, v in item.items() if k != "reason"}
+            out.append(Exclusion(_parse_conditions(conds, at), reason.strip()))
+        return (), tuple(out)
+    conditions = _parse_conditions(raw, f"{where}, 'exclude'")
+    return conditions, tuple(Exclusion((c,)) for c in conditions)
+
+
+def _parse_expected(raw: Any, where: str) -> ExpectedDensity | None:
+    if raw is None:
+        return None
+    at = f"{where}, 'expected_per_10k'"
+    if not isinstance(raw, dict) or "value" not in raw or set(raw) - {"value", "source", "verified"}:
+        raise CatalogueError(f"{at}: expected a mapping with value (and source, verified), found {raw!r}.")
+    value = raw["value"]
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value) or value <= 0:
+        raise CatalogueError(f"{at}: value must be a number > 0 (facilities per 10,000 people), found {value!r}.")
+    source = raw.get("source", "")
+    verified = raw.get("verified", False)
+    if not isinstance(source, str) or not isinstance(verified, bool):
+        raise CatalogueError(f"{at}: source must be text and verified true or false, found {source!r}, {verified!r}.")
+    return ExpectedDensity(float(value), source.strip(), verified)
 
 
 def _read_yaml(path: str | Path) -> tuple[dict[str, Any], str]:
@@ -303,9 +419,11 @@ def _parse_document(data: Any, source: str) -> dict[str, Category]:
             f"Catalogue {source}: expected a mapping with a 'categories' key "
             f"(see {BUNDLED_CATALOGUE.name}), found {type(data).__name__}."
         )
-    unknown = sorted(set(data) - {"version", "categories"})
+    unknown = sorted(set(data) - {"version", "categories", "poi_types"})
     if unknown:
-        raise CatalogueError(f"Catalogue {source}: unknown top-level keys {unknown}; allowed: categories, version.")
+        raise CatalogueError(
+            f"Catalogue {source}: unknown top-level keys {unknown}; allowed: categories, poi_types, version."
+        )
     version = data.get("version", 1)
     if version != 1:
         raise CatalogueError(f"Catalogue {source}: version {version!r} is not supported (expected 1).")
@@ -345,6 +463,7 @@ def load_catalogue(
     base, source = _read_yaml(BUNDLED_CATALOGUE if path is None else path)
     merged = _parse_document(base, source)
     sources = [source]
+    poi_types: dict[str, str | None] = _parse_poi_types(base, source)
     if extra is None:
         extras: list[Any] = []
     elif isinstance(extra, (str, Path, Mapping)):
@@ -359,13 +478,34 @@ def load_catalogue(
         else:
             raise CatalogueError(f"extra catalogue must be a path or a mapping, found {type(item).__name__}.")
         entries = _parse_document(data, src)
+        poi_types.update(_parse_poi_types(data, src))
         replaced = sorted(set(entries) & set(merged))
         if replaced:
             log.info("Catalogue %s replaces categories %s", src, ", ".join(replaced))
         merged.update(entries)
         sources.append(src)
     log.info("Catalogue: %d categories (%s)", len(merged), ", ".join(merged))
-    return Catalogue(MappingProxyType(merged), tuple(sources))
+    unknown_targets = sorted({c for c in poi_types.values() if c is not None and c not in merged})
+    if unknown_targets:
+        raise CatalogueError(
+            f"Catalogue poi_types map to unknown categories {unknown_targets}; known: {', '.join(merged)}."
+        )
+    return Catalogue(MappingProxyType(merged), tuple(sources), MappingProxyType(poi_types))
+
+
+def _parse_poi_types(data: Any, source: str) -> dict[str, str | None]:
+    """The optional ``poi_types`` mapping: a type code (``"090300"``) or type text -> category."""
+    raw = data.get("poi_types") if isinstance(data, dict) else None
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict) or not all(isinstance(k, str) and k.strip()
+                                            and (v is None or (isinstance(v, str) and v.strip()))
+                                            for k, v in raw.items()):
+        raise CatalogueError(
+            f"Catalogue {source}: poi_types must map type codes or type texts (quoted strings, e.g. "
+            f"\"090300\" or \"诊所\") to category names or null (not a facility); found {raw!r}."
+        )
+    return {k.strip(): (v.strip() if isinstance(v, str) else None) for k, v in raw.items()}
 
 
 # --------------------------------------------------------------------------- selecting
@@ -478,6 +618,19 @@ class _TagTable:
         zone = int(np.clip(np.floor((lon + 180.0) / 6.0) + 1, 1, 60))
         return f"EPSG:{(32600 if lat >= 0 else 32700) + zone}"
 
+    def metric(self, rows: np.ndarray) -> np.ndarray:
+        """Geometries of ``rows`` in metres (the data's UTM zone when it is in degrees)."""
+        geoms = gpd.GeoSeries(self.geometry[rows], crs=self.crs)
+        if self.crs is not None and self.crs.is_geographic:
+            geoms = geoms.to_crs(self._utm)
+        return np.asarray(geoms.array, dtype=object)
+
+    def from_metric(self, geom: Any) -> Any:
+        """One geometry from :meth:`metric`'s CRS back to the data's CRS."""
+        if self.crs is None or not self.crs.is_geographic:
+            return geom
+        return gpd.GeoSeries([geom], crs=self._utm).to_crs(self.crs).iloc[0]
+
     def area_m2(self, mask: np.ndarray) -> np.ndarray:
         """Metric areas of the polygons in ``mask`` (0 for points and lines)."""
         todo = mask & np.isnan(self._area)
@@ -548,6 +701,77 @@ def _dedupe(rows: np.ndarray, table: _TagTable, osm_type: np.ndarray, osm_id: np
     return rows[~dropped]
 
 
+def _check_features(features: Any) -> None:
+    if not isinstance(features, gpd.GeoDataFrame):
+        raise OptionError(f"features: expected a GeoDataFrame, found {type(features).__name__}.")
+    missing = [c for c in ("osm_type", "osm_id", "tags") if c not in features.columns]
+    if missing:
+        raise OptionError(
+            f"features: missing columns {missing} (expected osm_type, osm_id, name, tags, geometry "
+            f"as read_osm returns); found {list(features.columns)}."
+        )
+    if features.crs is None and len(features):
+        raise NoCrsError("features: the GeoDataFrame has no CRS (read_osm returns EPSG:4326).")
+
+
+@dataclass
+class _Matched:
+    """Rows of ``features`` per category after the rules and exclusions (no deduplication)."""
+
+    table: _TagTable | None
+    osm_type: np.ndarray
+    osm_id: np.ndarray
+    names: np.ndarray
+    rows: list[np.ndarray]
+
+
+def _match(features: gpd.GeoDataFrame, cats: list[Category]) -> tuple[_Matched, list[tuple[str, int, str]]]:
+    """Apply the rules and exclusions; return the rows per category and the excluded (category, row, reason)."""
+    _check_features(features)
+    n = len(features)
+    osm_type = features["osm_type"].astype(str).to_numpy() if n else np.array([], dtype=object)
+    osm_id = features["osm_id"].to_numpy() if n else np.array([], dtype=np.int64)
+    names = features["name"].to_numpy(dtype=object) if "name" in features.columns else np.full(n, None)
+    if not cats or n == 0:
+        return _Matched(None, osm_type, osm_id, names, [np.array([], dtype=np.int64) for _ in cats]), []
+    keys: set[str] = {"building", *_FACILITY_KEYS}
+    for cat in cats:
+        for excl in cat.all_exclusions:
+            keys.update(c.key for c in excl.conditions)
+        for rule in cat.rules:
+            keys.update(c.key for c in rule.conditions + rule.exclusions)
+    table = _TagTable(features, keys)
+    cache: dict[Condition, np.ndarray] = {}
+
+    def test(cond: Condition) -> np.ndarray:
+        if cond not in cache:
+            cache[cond] = table.test(cond)
+        return cache[cond]
+
+    per_cat: list[np.ndarray] = []
+    excluded: list[tuple[str, int, str]] = []
+    for cat in cats:
+        mask = np.zeros(table.n, dtype=bool)
+        for rule in cat.rules:
+            hit = np.ones(table.n, dtype=bool)
+            for cond in rule.conditions:
+                hit &= test(cond)
+            for cond in rule.exclusions:
+                hit &= ~test(cond)
+            if rule.min_area_m2 is not None and hit.any():
+                hit &= table.is_polygon
+                hit &= table.area_m2(hit) >= rule.min_area_m2
+            mask |= hit
+        for excl in cat.all_exclusions:
+            hit = mask.copy()
+            for cond in excl.conditions:
+                hit &= test(cond)
+            excluded.extend((cat.name, int(r), excl.describe()) for r in np.flatnonzero(hit))
+            mask &= ~hit
+        per_cat.append(np.flatnonzero(mask))
+    return _Matched(table, osm_type, osm_id, names, per_cat), excluded
+
+
 def match_features(
     features: gpd.GeoDataFrame,
     categories: Category | Catalogue | Iterable[Category],
@@ -585,51 +809,16 @@ def match_features(
         ``features`` has no CRS.
     """
     cats = _as_categories(categories)
-    if not isinstance(features, gpd.GeoDataFrame):
-        raise OptionError(f"features: expected a GeoDataFrame, found {type(features).__name__}.")
-    missing = [c for c in ("osm_type", "osm_id", "tags") if c not in features.columns]
-    if missing:
-        raise OptionError(
-            f"features: missing columns {missing} (expected osm_type, osm_id, name, tags, geometry "
-            f"as read_osm returns); found {list(features.columns)}."
-        )
-    if features.crs is None and len(features):
-        raise NoCrsError("features: the GeoDataFrame has no CRS (read_osm returns EPSG:4326).")
+    _check_features(features)
     if not cats or len(features) == 0:
         return _empty_result(features.crs)
 
-    keys: set[str] = set()
-    for cat in cats:
-        keys.update(c.key for c in cat.exclude)
-        for rule in cat.rules:
-            keys.update(c.key for c in rule.conditions + rule.exclusions)
-    table = _TagTable(features, keys)
-    cache: dict[Condition, np.ndarray] = {}
-
-    def test(cond: Condition) -> np.ndarray:
-        if cond not in cache:
-            cache[cond] = table.test(cond)
-        return cache[cond]
-
-    osm_type = features["osm_type"].astype(str).to_numpy()
-    osm_id = features["osm_id"].to_numpy()
-    names = features["name"].to_numpy(dtype=object) if "name" in features.columns else np.full(table.n, None)
+    matched, _ = _match(features, cats)
+    if matched.table is None:
+        return _empty_result(features.crs)
+    table, osm_type, osm_id, names = matched.table, matched.osm_type, matched.osm_id, matched.names
     pieces: list[tuple[str, np.ndarray]] = []
-    for cat in cats:
-        mask = np.zeros(table.n, dtype=bool)
-        for rule in cat.rules:
-            hit = np.ones(table.n, dtype=bool)
-            for cond in rule.conditions:
-                hit &= test(cond)
-            for cond in rule.exclusions:
-                hit &= ~test(cond)
-            if rule.min_area_m2 is not None and hit.any():
-                hit &= table.is_polygon
-                hit &= table.area_m2(hit) >= rule.min_area_m2
-            mask |= hit
-        for cond in cat.exclude:
-            mask &= ~test(cond)
-        rows = np.flatnonzero(mask)
+    for cat, rows in zip(cats, matched.rows):
         n_matched = len(rows)
         if deduplicate:
             rows = _dedupe(rows, table, osm_type, osm_id)
@@ -655,3 +844,357 @@ def match_features(
         geometry=gpd.GeoSeries(table.geometry[all_rows], crs=features.crs),
         crs=features.crs,
     )
+
+
+# --------------------------------------------------------------------------- sites
+
+#: Columns of the quality report of :func:`match_sites` (``facility_qa.csv``).
+QA_COLUMNS: tuple[str, ...] = ("osm_type", "osm_id", "name", "category", "action", "reason", "site_id")
+
+#: Tags that make a building a facility of its own rather than a part of one.
+_FACILITY_KEYS: tuple[str, ...] = ("amenity", "healthcare", "shop", "leisure", "social_facility", "office")
+#: A building whose name says what facility it is (a hospital, a school) anchors a site; a
+#: building named 门诊楼, ③急诊楼 or 第一住院部A区 is a part of one.
+_FACILITY_NAME_RE = re.compile(
+    r"医院|卫生院|卫生服务|卫生室|卫生站|诊所|学校|小学|中学|学院|幼儿园|托儿所|托育|养老|敬老|福利院|市场|超市"
+    r"|(?i:hospital|clinic|school|kindergarten|market)"
+)
+
+
+class _UnionFind:
+    def __init__(self, n: int) -> None:
+        self.parent = np.arange(n)
+
+    def find(self, i: int) -> int:
+        root = i
+        while self.parent[root] != root:
+            root = self.parent[root]
+        while self.parent[i] != root:
+            self.parent[i], i = root, self.parent[i]
+        return int(root)
+
+    def union(self, a: int, b: int) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            self.parent[max(ra, rb)] = min(ra, rb)
+
+    def roots(self) -> np.ndarray:
+        return np.array([self.find(i) for i in range(len(self.parent))], dtype=np.int64)
+
+
+def _osm_label(osm_type: Any, osm_id: Any) -> str:
+    return f"{osm_type}/{osm_id}"
+
+
+def _group_sites(rows: np.ndarray, table: _TagTable, names: np.ndarray, operators: np.ndarray,
+                 osm_type: np.ndarray, osm_id: np.ndarray, *, part_distance_m: float,
+                 same_name_distance_m: float) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Group one category's features into sites.
+
+    Returns the site number of each row (0..k-1, in the order of each site's first
+    member), whether each row is a building part, and the reason each row joined its site
+    ("" for a row alone).
+    """
+    n = len(rows)
+    uf = _UnionFind(n)
+    reason = [""] * n
+    geoms = table.metric(rows)
+    poly = table.is_polygon[rows]
+    has_building = table.codes["building"][0][rows] >= 0
+    own_facility = np.zeros(n, dtype=bool)
+    for key in _FACILITY_KEYS:
+        own_facility |= table.codes[key][0][rows] >= 0
+    named_as_facility = np.array([isinstance(v, str) and _FACILITY_NAME_RE.search(v) is not None
+                                  for v in names[rows]], dtype=bool)
+    is_part = poly & has_building & ~own_facility & ~named_as_facility
+    label = [_osm_label(osm_type[r], osm_id[r]) for r in rows]
+
+    # (a) Inside a larger polygon of the same category: one site with it.
+    if poly.any() and n > 1:
+        area = np.where(poly, shapely.area(geoms), 0.0)
+        poly_idx = np.flatnonzero(poly)
+        poly_geoms = geoms[poly_idx].copy()
+        invalid = ~shapely.is_valid(poly_geoms)
+        if invalid.any():
+            poly_geoms[invalid] = shapely.make_valid(poly_geoms[invalid])
+        inner, outer = shapely.STRtree(poly_geoms).query(shapely.point_on_surface(geoms), predicate="within")
+        container = poly_idx[outer]
+        keep = (container != inner) & (area[container] > area[inner])
+        inner, container = inner[keep], container[keep]
+        if len(inner):
+            # The largest container holds the whole site (a campus around its buildings).
+            order = np.lexsort((-area[container], inner))
+            first = np.unique(inner[order], return_index=True)[1]
+            for i, c in zip(inner[order][first], container[order][first]):
+                uf.union(int(i), int(c))
+                reason[i] = f"inside {label[c]} of the same category"
+
+    # (b) The same name or operator close by: one facility mapped twice or in several objects.
+    def norm(values: np.ndarray) -> np.ndarray:
+        return np.array(["".join(str(v).split()).casefold() if isinstance(v, str) and v.strip() else ""
+                         for v in values], dtype=object)
+
+    name_key, operator_key = norm(names[rows]), norm(operators[rows])
+    tree = shapely.STRtree(geoms)
+    if n > 1:
+        a, b = tree.query(geoms, predicate="dwithin", distance=same_name_distance_m)
+        keep = a < b
+        a, b = a[keep], b[keep]
+        same = ((name_key[a] != "") & (name_key[a] == name_key[b])) | \
+               ((operator_key[a] != "") & (operator_key[a] == operator_key[b]))
+        for i, j in zip(a[same], b[same]):
+            uf.union(int(i), int(j))
+            why = "same operator" if operator_key[i] and operator_key[i] == operator_key[j] else "same name"
+            for x, y in ((i, j), (j, i)):
+                if not reason[x]:
+                    reason[x] = f"{why} as {label[y]} within {same_name_distance_m:g} m"
+
+    # (c) Building parts (footprints tagged only as a building of the facility's kind) close
+    # to each other form a site; (d) such a group joins the nearest anchored site in reach.
+    if is_part.any() and n > 1:
+        a, b = tree.query(geoms, predicate="dwithin", distance=part_distance_m)
+        keep = a != b
+        a, b = a[keep], b[keep]
+        roots = uf.roots()
+        anchored = np.zeros(n, dtype=bool)
+        anchored[np.unique(roots[~is_part])] = True
+        free = ~anchored[roots]
+        pp = (a < b) & is_part[a] & is_part[b] & free[a] & free[b]
+        for i, j in zip(a[pp], b[pp]):
+            uf.union(int(i), int(j))
+            for x, y in ((i, j), (j, i)):
+                if not reason[x]:
+                    reason[x] = f"building of the same kind within {part_distance_m:g} m of {label[y]}"
+        roots = uf.roots()
+        to_anchor = is_part[a] & free[a] & ~free[b]
+        if to_anchor.any():
+            pa, pb = a[to_anchor], b[to_anchor]
+            dist = shapely.distance(geoms[pa], geoms[pb])
+            order = np.lexsort((pb, dist, roots[pa]))
+            first = np.unique(roots[pa][order], return_index=True)[1]
+            for i, j in zip(pa[order][first], pb[order][first]):
+                uf.union(int(i), int(j))
+                reason[i] = f"building of the same kind within {part_distance_m:g} m of {label[j]}"
+    roots = uf.roots()
+    _, site = np.unique(roots, return_inverse=True)
+    return site, is_part, reason
+
+
+def match_sites(
+    features: gpd.GeoDataFrame,
+    categories: Category | Catalogue | Iterable[Category],
+    *,
+    part_distance_m: float = 50.0,
+    same_name_distance_m: float = 100.0,
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """Assign OSM features to categories and merge the parts of one facility into a site.
+
+    A hospital mapped as eight building footprints is one hospital: counts, gaps and
+    completeness are per site. Within one category, features are one site when
+
+    (a) one lies inside a larger polygon of the category (a building in its campus, a
+        node in its footprint);
+    (b) they have the same name or the same ``operator`` and lie within
+        ``same_name_distance_m`` of each other (a node and a way of one shop);
+    (c) they are *building parts*: polygons with a ``building`` tag, none of the tags
+        that make a facility of their own (``amenity``, ``healthcare``, ``shop``,
+        ``leisure``, ``social_facility``, ``office``) and no name saying what facility
+        they are (医院, 诊所, 学校 ...; a building named 门诊楼 or 第一住院部A区 is a part),
+        within ``part_distance_m`` of each other (outline to outline, chained); a group
+        of parts joins the nearest other site within ``part_distance_m``, so parts never
+        bridge two named facilities.
+
+    A site keeps its parts: its geometry is a MultiPolygon of the parts' outlines (not
+    dissolved; points as ~2 m discs; parts inside another part left out), so every part's
+    outline is an entrance for reaching it.
+
+    Parameters
+    ----------
+    features : geopandas.GeoDataFrame
+        As for :func:`match_features`.
+    categories : Category, Catalogue or iterable of Category
+    part_distance_m, same_name_distance_m : float
+        Distances of rules (c) and (b), metres.
+
+    Returns
+    -------
+    sites : geopandas.GeoDataFrame
+        As :func:`match_features`, one row per site, plus ``site_id``
+        (``<category>/<osm_type>/<osm_id>`` of its main part) and ``parts`` (number of
+        features merged).
+    qa : geopandas.GeoDataFrame
+        One row per feature excluded (it matched a rule but an ``exclude`` entry too),
+        merged into a site, or kept as a site of several parts: columns
+        :data:`QA_COLUMNS` and the feature's geometry, in the CRS of ``features``.
+    """
+    cats = _as_categories(categories)
+    for value, option in ((part_distance_m, "part_distance_m"), (same_name_distance_m, "same_name_distance_m")):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value) or value < 0:
+            raise OptionError(f"{option}: expected a distance in metres >= 0, found {value!r}.")
+    matched, excluded = _match(features, cats)
+    crs = features.crs
+    qa_rows: list[dict[str, Any]] = []
+    qa_geoms: list[Any] = []
+    if matched.table is None:
+        return _site_result(crs), _qa_frame(qa_rows, qa_geoms, crs, excluded, matched)
+    table, osm_type, osm_id, names = matched.table, matched.osm_type, matched.osm_id, matched.names
+    operators = np.array([t.get("operator") if isinstance(t, dict) else None for t in features["tags"]], dtype=object)
+    out_cat: list[str] = []
+    out_rows: list[int] = []
+    out_geom: list[Any] = []
+    out_name: list[Any] = []
+    out_parts: list[int] = []
+    out_site: list[str] = []
+    for cat, rows in zip(cats, matched.rows):
+        if not len(rows):
+            continue
+        site, is_part, reason = _group_sites(rows, table, names, operators, osm_type, osm_id,
+                                             part_distance_m=float(part_distance_m),
+                                             same_name_distance_m=float(same_name_distance_m))
+        poly = table.is_polygon[rows]
+        area = np.where(poly, table.area_m2(np.isin(np.arange(table.n), rows[poly]))[rows], 0.0)
+        # Main part: a facility of its own before a building part, polygons before points,
+        # the largest first, then by OSM id.
+        rank = np.lexsort((osm_id[rows], osm_type[rows], -area, ~poly, is_part))
+        # Members of each site in rank order, sites contiguous (one sort, not one scan per site).
+        by_site = rank[np.argsort(site[rank], kind="stable")]
+        bounds = np.flatnonzero(np.diff(site[by_site])) + 1
+        for members in np.split(by_site, bounds):
+            main = members[0]
+            r = rows[main]
+            sid = f"{cat.name}/{_osm_label(osm_type[r], osm_id[r])}"
+            named = [names[rows[m]] for m in members if isinstance(names[rows[m]], str) and names[rows[m]]]
+            out_cat.append(cat.name)
+            out_rows.append(int(r))
+            out_name.append(named[0] if named else None)
+            out_parts.append(len(members))
+            out_site.append(sid)
+            if len(members) == 1:
+                out_geom.append(table.geometry[r])
+                continue
+            # Parts inside another part (a building in its campus) add no entrance.
+            outer = [m for m in members if not reason[m].startswith("inside ")] or [main]
+            out_geom.append(_parts_outline(table.geometry[rows[outer]], table.is_polygon[rows[outer]],
+                                           disc=2e-5 if table.crs is not None and table.crs.is_geographic else 2.0))
+            qa_rows.append({"osm_type": osm_type[r], "osm_id": osm_id[r], "name": names[r], "category": cat.name,
+                            "action": "site", "reason": f"main part of a site of {len(members)} parts",
+                            "site_id": sid})
+            qa_geoms.append(table.geometry[r])
+            for m in members[1:]:
+                q = rows[m]
+                qa_rows.append({"osm_type": osm_type[q], "osm_id": osm_id[q], "name": names[q],
+                                "category": cat.name, "action": "merged", "reason": reason[m], "site_id": sid})
+                qa_geoms.append(table.geometry[q])
+    order = np.lexsort((np.array(osm_id[out_rows]), np.array(osm_type[out_rows], dtype=str),
+                        np.array([[c.name for c in cats].index(c) for c in out_cat])))
+    sites = gpd.GeoDataFrame(
+        {"category": pd.Series(np.array(out_cat, dtype=object)[order], dtype=object),
+         "name": pd.Series([v if isinstance(v, str) and v else None for v in np.array(out_name, dtype=object)[order]],
+                           dtype=object),
+         "osm_type": pd.Series(osm_type[out_rows][order], dtype=object),
+         "osm_id": osm_id[out_rows][order],
+         "site_id": pd.Series(np.array(out_site, dtype=object)[order], dtype=object),
+         "parts": np.array(out_parts, dtype=np.int64)[order]},
+        geometry=gpd.GeoSeries(np.array(out_geom, dtype=object)[order], crs=crs), crs=crs,
+    )
+    for cat in cats:
+        n_sites = int((sites["category"] == cat.name).sum())
+        n_parts = int(sites.loc[sites["category"] == cat.name, "parts"].sum())
+        if n_parts > n_sites:
+            log.info("Category %s: %d features merged into %d sites", cat.name, n_parts, n_sites)
+    return sites, _qa_frame(qa_rows, qa_geoms, crs, excluded, matched)
+
+
+def _parts_outline(geoms: np.ndarray, is_polygon: np.ndarray, *, disc: float) -> Any:
+    """A MultiPolygon of the parts' own polygons (not dissolved, so each part keeps its
+    outline and :func:`lifecircle.spatial.travel.facility_access_points` reaches each one); a point
+    or line part becomes a tiny disc (about 2 m) around it."""
+    parts: list[Any] = []
+    for g, is_poly in zip(geoms, is_polygon):
+        if not is_poly:
+            g = shapely.buffer(g, disc)  # ~2 m (in degrees or metres): a marker, not a footprint
+        parts.extend(p for p in shapely.get_parts(g) if shapely.get_type_id(p) == 3)
+    return shapely.MultiPolygon(parts)
+
+
+def _site_result(crs: Any) -> gpd.GeoDataFrame:
+    empty = _empty_result(crs)
+    empty["site_id"] = pd.Series([], dtype=object)
+    empty["parts"] = pd.Series([], dtype=np.int64)
+    return empty[["category", "name", "osm_type", "osm_id", "site_id", "parts", "geometry"]]
+
+
+def _qa_frame(rows: list[dict[str, Any]], geoms: list[Any], crs: Any, excluded: list[tuple[str, int, str]],
+              matched: _Matched) -> gpd.GeoDataFrame:
+    for cat, r, why in excluded:
+        rows.append({"osm_type": matched.osm_type[r], "osm_id": matched.osm_id[r], "name": matched.names[r],
+                     "category": cat, "action": "excluded", "reason": why, "site_id": None})
+        geoms.append(matched.table.geometry[r] if matched.table is not None else None)
+    frame = pd.DataFrame(rows, columns=list(QA_COLUMNS))
+    frame["name"] = [v if isinstance(v, str) and v else None for v in frame["name"]]
+    frame = frame.astype({"osm_type": object, "name": object, "category": object, "action": object,
+                          "reason": object, "site_id": object})
+    qa = gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms, crs=crs), crs=crs)
+    qa = qa.sort_values(["category", "action", "site_id", "osm_type", "osm_id"], na_position="last", kind="stable")
+    return qa.reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------- completeness
+
+#: A category with fewer facilities per 10,000 people than this share of the standard's
+#: expectation is reported as "likely incomplete" data.
+INCOMPLETE_BELOW: float = 0.5
+
+
+def assess_completeness(
+    counts: Mapping[str, int],
+    people: float | None,
+    categories: Iterable[Category],
+    *,
+    below: float = INCOMPLETE_BELOW,
+) -> dict[str, dict[str, Any]]:
+    """Facilities per 10,000 people against each category's expected density.
+
+    Parameters
+    ----------
+    counts : Mapping of str to int
+        Facilities (sites) per category inside the study area.
+    people : float or None
+        Residents of the study area; ``None`` or 0 when the run has no population
+        (weights are not people): nothing can be assessed.
+    categories : iterable of Category
+        The run's categories; those without ``expected`` are not assessed.
+    below : float, default :data:`INCOMPLETE_BELOW`
+        Ratio (found / expected) under which the data is "likely incomplete".
+
+    Returns
+    -------
+    dict
+        Per category: ``facilities``, ``per_10k`` (``None`` without people),
+        ``expected_per_10k``, ``expected_source``, ``expected_verified``, ``ratio`` and
+        ``likely_incomplete`` (``True``/``False``; ``None`` when not assessable). When
+        the data is likely incomplete, coverage computed from it is a lower bound.
+    """
+    if not 0 < below <= 1:
+        raise OptionError(f"below: expected a ratio in (0, 1], found {below!r}.")
+    out: dict[str, dict[str, Any]] = {}
+    for cat in categories:
+        n = int(counts.get(cat.name, 0))
+        per_10k = n / people * 10_000 if people else None
+        exp = cat.expected
+        ratio = per_10k / exp.value if (exp is not None and per_10k is not None) else None
+        out[cat.name] = {
+            "facilities": n,
+            "per_10k": None if per_10k is None else round(per_10k, 3),
+            "expected_per_10k": None if exp is None else exp.value,
+            "expected_source": None if exp is None else exp.source,
+            "expected_verified": None if exp is None else exp.verified,
+            "ratio": None if ratio is None else round(ratio, 3),
+            "likely_incomplete": None if ratio is None else bool(ratio < below),
+        }
+        if exp is not None and ratio is not None and ratio < below:
+            log.warning(
+                "Category %s: %d facilities, %.2f per 10,000 people, %.0f%% of the %.2g a standard expects: the "
+                "data is likely incomplete and its coverage is a lower bound.", cat.name, n, per_10k, ratio * 100,
+                exp.value)
+    return out

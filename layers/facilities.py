@@ -37,6 +37,8 @@ from __future__ import annotations
 
 import csv
 import logging
+import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -53,16 +55,21 @@ from lifecircle._errors import (
     UnknownCategoryError,
 )
 from lifecircle.layers._columns import LAT_ALIASES, LON_ALIASES, find_column
-from lifecircle.layers.catalogue import Catalogue, match_features, resolve_category, select
+from lifecircle.layers.catalogue import Catalogue, match_sites, resolve_category, select
 
 __all__ = [
     "CSV_SUFFIXES",
     "LAT_ALIASES",
+    "LOCATION_ALIASES",
     "LON_ALIASES",
     "NAME_ALIASES",
+    "TYPECODE_ALIASES",
+    "TYPE_ALIASES",
     "VECTOR_SUFFIXES",
-    "read_facilities_file",
+    "completeness_for",
     "find_facilities",
+    "find_facility_sites",
+    "read_facilities_file",
 ]
 
 log = logging.getLogger(__name__)
@@ -71,6 +78,12 @@ CSV_SUFFIXES: tuple[str, ...] = (".csv", ".txt", ".tsv")
 VECTOR_SUFFIXES: tuple[str, ...] = (".geojson", ".json", ".gpkg", ".shp", ".fgb")
 #: Accepted name column names (case-insensitive), in order of preference; lon/lat: layers/_columns.py.
 NAME_ALIASES: tuple[str, ...] = ("name", "名称", "名字", "name_zh", "title")
+#: A single "longitude,latitude" column (Amap exports: ``location``).
+LOCATION_ALIASES: tuple[str, ...] = ("location", "lnglat", "lonlat", "坐标", "经纬度")
+#: POI type text columns (Amap ``type``, Baidu ``tag``), used when there is no category column.
+TYPE_ALIASES: tuple[str, ...] = ("type", "tag", "类型", "分类", "poi_type")
+#: POI type code columns (Amap ``typecode``).
+TYPECODE_ALIASES: tuple[str, ...] = ("typecode", "type_code", "typecodes", "类型编码", "分类编码")
 _CHINESE = ("gcj02", "bd09")
 _ALLOWED_TYPES = {0: "Point", 3: "Polygon", 4: "MultiPoint", 6: "MultiPolygon"}
 _MAX_LISTED = 8
@@ -121,14 +134,37 @@ def _read_csv(path: Path) -> pd.DataFrame:
     raise FacilitiesFileError(f"Facilities file {str(path)!r} is neither UTF-8 nor GB18030 text: {last}.")
 
 
+def _split_location(df: pd.DataFrame, path: Path) -> tuple[pd.DataFrame, str | None]:
+    """A copy with ``lon``/``lat`` columns split from a one-column ``"lng,lat"`` location."""
+    columns = list(df.columns)
+    if find_column(columns, LON_ALIASES) is not None and find_column(columns, LAT_ALIASES) is not None:
+        return df, None
+    loc_col = find_column(columns, LOCATION_ALIASES)
+    if loc_col is None:
+        return df, None
+    parts = df[loc_col].astype(str).str.strip().str.split(r"\s*[,，]\s*", regex=True)
+    bad = np.flatnonzero(parts.map(len).to_numpy() != 2)
+    if len(bad):
+        raise FacilitiesFileError(
+            f"Facilities file {str(path)!r}: {_rows(bad, 2)} have a {str(loc_col)!r} that is not "
+            f"\"longitude,latitude\" (first: {df[loc_col].iloc[bad[0]]!r})."
+        )
+    out = df.drop(columns=[loc_col]).copy()
+    out["lon"] = parts.str[0].to_numpy()
+    out["lat"] = parts.str[1].to_numpy()
+    return out, str(loc_col)
+
+
 def _points_from_csv(df: pd.DataFrame, path: Path, hint_crs: Any) -> gpd.GeoDataFrame:
+    df, _ = _split_location(df, path)
     columns = list(df.columns)
     lon_col = find_column(columns, LON_ALIASES)
     lat_col = find_column(columns, LAT_ALIASES)
     if lon_col is None or lat_col is None:
         raise FacilitiesFileError(
             f"Facilities file {str(path)!r} has no {'longitude' if lon_col is None else 'latitude'} column: "
-            f"expected one of {LON_ALIASES if lon_col is None else LAT_ALIASES} (any case); "
+            f"expected one of {LON_ALIASES if lon_col is None else LAT_ALIASES} (any case), or one "
+            f"\"lng,lat\" column named one of {LOCATION_ALIASES} (Amap's location); "
             f"found columns {[str(c) for c in columns]}."
         )
     lon = pd.to_numeric(df[lon_col].str.strip(), errors="coerce").to_numpy(dtype=float)
@@ -179,6 +215,49 @@ def _read_vector(path: Path, layer: str | int | None) -> gpd.GeoDataFrame:
         return gpd.read_file(path, layer=layer, engine="pyogrio")
     except (DataSourceError, DataLayerError, OSError, ValueError) as exc:
         raise FacilitiesFileError(f"Facilities file {str(path)!r} cannot be read: {exc}") from exc
+
+
+def _categories_from_poi_types(gdf: gpd.GeoDataFrame, path: Path, catalogue: Catalogue,
+                               category_column: str) -> tuple[gpd.GeoDataFrame, dict[str, str], str]:
+    """Categories of a POI export from its type text / type code columns; unmatched rows dropped."""
+    columns = [c for c in gdf.columns if c != gdf.geometry.name]
+    type_col = find_column(columns, TYPE_ALIASES)
+    code_col = find_column(columns, TYPECODE_ALIASES)
+    if type_col is None and code_col is None:
+        raise FacilitiesFileError(
+            f"Facilities file {str(path)!r} has no {category_column!r} column and no POI type column; found "
+            f"columns {[str(c) for c in columns]}. Add a column naming each facility's category "
+            f"({', '.join(catalogue.names)}), or keep the type/typecode columns of an Amap or Baidu export "
+            f"(type: one of {TYPE_ALIASES}, code: one of {TYPECODE_ALIASES})."
+        )
+    from lifecircle.layers.poi_types import classify_poi, load_poi_types
+
+    table = load_poi_types(catalogue.poi_types)
+
+    def text(col: Any) -> list[Any]:
+        if col is None:
+            return []
+        return [v if isinstance(v, str) else (None if v is None or (isinstance(v, float) and np.isnan(v))
+                                              else str(v)) for v in gdf[col].tolist()]
+
+    found = classify_poi(text(type_col), text(code_col), table)
+    known = np.array([c is not None and c in catalogue for c in found], dtype=bool)
+    if not known.any():
+        seen = pd.Series(text(type_col) or text(code_col)).value_counts().head(5)
+        raise FacilitiesFileError(
+            f"Facilities file {str(path)!r} has no {category_column!r} column (found columns "
+            f"{[str(c) for c in columns]}), and none of its {len(gdf)} rows has a POI type that maps to a "
+            f"category (most common: {', '.join(f'{k!r} ({v})' for k, v in seen.items())}). Add a column naming "
+            f"each facility's category ({', '.join(catalogue.names)}), or map the types in your catalogue file "
+            "under 'poi_types' (see layers/poi_types.yaml)."
+        )
+    if (~known).any():
+        log.info("%s: %d of %d POIs have a type that is not an everyday facility or is not in the type table; "
+                 "skipped", path.name, int((~known).sum()), len(gdf))
+    out = gdf.loc[known].copy()
+    out["category"] = found[known]
+    cats = list(dict.fromkeys(out["category"].tolist()))
+    return out.reset_index(drop=True), {c: c for c in cats}, "category"
 
 
 def _convert_chinese(gdf: gpd.GeoDataFrame, system: str, path: Path) -> gpd.GeoDataFrame:
@@ -293,28 +372,25 @@ def read_facilities_file(
         [c for c in gdf.columns if c != gdf.geometry.name], (category_column,)
     )
     if cat_col is None:
-        raise FacilitiesFileError(
-            f"Facilities file {str(path)!r} has no {category_column!r} column; found columns "
-            f"{[str(c) for c in gdf.columns if c != gdf.geometry.name]}. Add a column naming each "
-            f"facility's category ({', '.join(catalogue.names)})."
-        )
-
-    raw = gdf[cat_col].astype(object).where(gdf[cat_col].notna(), "").astype(str).str.strip().to_numpy()
-    empty = np.flatnonzero(raw == "")
-    if len(empty):
-        raise FacilitiesFileError(
-            f"Facilities file {str(path)!r}: {_rows(empty, row_offset)} have an empty {str(cat_col)!r}; "
-            f"expected one of {', '.join(catalogue.names)}."
-        )
-    distinct = list(dict.fromkeys(raw.tolist()))
-    mapping = {v: resolve_category(catalogue, v) for v in distinct}
-    unknown = [v for v, r in mapping.items() if r is None]
-    if unknown:
-        raise UnknownCategoryError(
-            f"Facilities file {str(path)!r}, column {str(cat_col)!r}: unknown categories "
-            f"{', '.join(repr(u) for u in unknown)}; known categories: {', '.join(catalogue.names)} "
-            "(names or their labels; add new ones with your own catalogue file)."
-        )
+        gdf, mapping, cat_col = _categories_from_poi_types(gdf, path, catalogue, category_column)
+        raw = gdf[cat_col].to_numpy(dtype=object)
+    else:
+        raw = gdf[cat_col].astype(object).where(gdf[cat_col].notna(), "").astype(str).str.strip().to_numpy()
+        empty = np.flatnonzero(raw == "")
+        if len(empty):
+            raise FacilitiesFileError(
+                f"Facilities file {str(path)!r}: {_rows(empty, row_offset)} have an empty {str(cat_col)!r}; "
+                f"expected one of {', '.join(catalogue.names)}."
+            )
+        distinct = list(dict.fromkeys(raw.tolist()))
+        mapping = {v: resolve_category(catalogue, v) for v in distinct}
+        unknown = [v for v, r in mapping.items() if r is None]
+        if unknown:
+            raise UnknownCategoryError(
+                f"Facilities file {str(path)!r}, column {str(cat_col)!r}: unknown categories "
+                f"{', '.join(repr(u) for u in unknown)}; known categories: {', '.join(catalogue.names)} "
+                "(names or their labels; add new ones with your own catalogue file)."
+            )
 
     geoms = gdf.geometry.to_numpy()
     missing = np.flatnonzero(shapely.is_missing(geoms) | shapely.is_empty(geoms))
@@ -384,7 +460,42 @@ def find_facilities(
     """Facilities of the chosen categories from the OSM features and the user's file.
 
     Facilities within ``reach_m`` of the study area count (a clinic just across the
-    boundary serves people inside it).
+    boundary serves people inside it). OSM features of one facility (the buildings of a
+    hospital campus) are one site (:func:`lifecircle.layers.catalogue.match_sites`); see
+    :func:`find_facility_sites` for the parameters and the quality report.
+
+    Examples
+    --------
+    >>> from lifecircle.testing import small_model
+    >>> model = small_model()
+    >>> found = find_facilities(model.extract.features, catalogue=model.catalogue, categories=["clinic"],
+    ...                         crs=model.crs, area=model.area, reach_m=model.reach_m)
+    >>> found[["category", "name", "source"]].values.tolist()
+    [['clinic', 'West clinic', 'osm']]
+    """
+    return find_facility_sites(features, catalogue=catalogue, categories=categories, crs=crs, area=area,
+                               reach_m=reach_m, user_facilities=user_facilities, source_name=source_name,
+                               file_row_column=file_row_column)[0]
+
+
+def find_facility_sites(
+    features: gpd.GeoDataFrame,
+    *,
+    catalogue: Catalogue,
+    categories: list[str] | tuple[str, ...],
+    crs: Any,
+    area: shapely.Geometry,
+    reach_m: float,
+    user_facilities: gpd.GeoDataFrame | None = None,
+    source_name: str | None = None,
+    file_row_column: str | None = None,
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """Facilities (as sites) of the chosen categories, and the quality report.
+
+    OSM features go through :func:`lifecircle.layers.catalogue.match_sites` (exclusions,
+    then the parts of one facility merged into a site). Rows of the user's file are
+    facilities as given, except that a category's exclusions on ``name`` apply to them
+    too (a POI export's 诊所 named 口腔诊所 is dental care).
 
     Parameters
     ----------
@@ -410,42 +521,96 @@ def find_facilities(
 
     Returns
     -------
-    geopandas.GeoDataFrame
+    facilities : geopandas.GeoDataFrame
         ``category``, ``name``, ``source`` (``osm`` or ``source_name``), ``osm_type``,
-        ``osm_id``, geometry in ``crs``; ordered by category then source and id.
-
-    Examples
-    --------
-    >>> from lifecircle.testing import small_model
-    >>> model = small_model()
-    >>> found = find_facilities(model.extract.features, catalogue=model.catalogue, categories=["clinic"],
-    ...                         crs=model.crs, area=model.area, reach_m=model.reach_m)
-    >>> found[["category", "name", "source"]].values.tolist()
-    [['clinic', 'West clinic', 'osm']]
+        ``osm_id``, ``site_id``, ``parts``, geometry in ``crs``; ordered by category then
+        source and id.
+    qa : geopandas.GeoDataFrame
+        Features merged or excluded (:data:`lifecircle.layers.catalogue.QA_COLUMNS`,
+        ``source``), geometry in ``crs``.
     """
     chosen = select(catalogue, list(categories))
-    found = match_features(features, chosen)
+    found, qa = match_sites(features, chosen)
     found = found.assign(source="osm")
+    qa = qa.assign(source="osm")
     if file_row_column is not None:
         found[file_row_column] = -1
-    frames = [found]
+    frames, qa_frames = [found], [qa]
     if user_facilities is not None:
+        label = source_name or "facilities file"
         user = user_facilities
         if file_row_column is not None:
             user = user.assign(**{file_row_column: np.arange(len(user))})
-        user = user[user["category"].isin(list(categories))]
-        user = user.assign(source=source_name or "facilities file", osm_type=None, osm_id=None)
-        frames.append(user.to_crs(found.crs))
+        user = user[user["category"].isin(list(categories))].reset_index(drop=True)
+        user = user.assign(source=label, osm_type=None, osm_id=None, parts=1,
+                           site_id=[f"{c}/{label}/{r}" for c, r in zip(user["category"], np.arange(len(user)) + 1)])
+        reasons = _name_exclusions(user, catalogue)
+        dropped = reasons != ""
+        if dropped.any():
+            q = user.loc[dropped, ["category", "name", "geometry"]].copy()
+            q["action"], q["reason"], q["site_id"] = "excluded", reasons[dropped], None
+            q["osm_type"], q["osm_id"], q["source"] = None, None, label
+            qa_frames.append(gpd.GeoDataFrame(q, geometry="geometry", crs=user.crs).to_crs(found.crs))
+            log.info("%s: %d rows excluded by the catalogue's name rules (see facility_qa.csv)", label,
+                     int(dropped.sum()))
+        frames.append(user.loc[~dropped].to_crs(found.crs))
     allf = pd.concat(frames, ignore_index=True)
     allf = gpd.GeoDataFrame(allf, geometry="geometry", crs=found.crs).to_crs(crs)
-    near = allf.intersects(area.buffer(reach_m))
-    allf = allf[near.to_numpy()].copy()
+    allq = gpd.GeoDataFrame(pd.concat(qa_frames, ignore_index=True), geometry="geometry", crs=found.crs).to_crs(crs)
+    reach = area.buffer(reach_m)
+    allf = allf[allf.intersects(reach).to_numpy()].copy()
+    allq = allq[allq.intersects(reach).to_numpy()].reset_index(drop=True)
+    allf["parts"] = allf["parts"].astype(np.int64)
     allf["category"] = pd.Categorical(allf["category"], categories=list(categories), ordered=True)
     allf = allf.sort_values(["category", "source", "osm_type", "osm_id"], na_position="last", kind="stable")
     allf["category"] = allf["category"].astype(str)
-    cols = ["category", "name", "source", "osm_type", "osm_id", *([file_row_column] if file_row_column else []),
-            "geometry"]
+    cols = ["category", "name", "source", "osm_type", "osm_id", "site_id", "parts",
+            *([file_row_column] if file_row_column else []), "geometry"]
     allf = allf[[c for c in cols if c in allf.columns]].reset_index(drop=True)
     counts = allf["category"].value_counts()
     log.info("Facilities: %s", ", ".join(f"{c} {int(counts.get(c, 0)):,}" for c in categories))
-    return allf
+    return allf, allq
+
+
+def _name_exclusions(frame: pd.DataFrame, catalogue: Catalogue) -> np.ndarray:
+    """The reason each row's name excludes it from its category ("" if none)."""
+    out = np.full(len(frame), "", dtype=object)
+    names = frame["name"].to_numpy(dtype=object)
+    cats = frame["category"].to_numpy(dtype=object)
+    for name in dict.fromkeys(cats.tolist()):
+        for excl in catalogue[name].all_exclusions:
+            if any(c.key != "name" for c in excl.conditions):
+                continue
+            hit = (cats == name) & (out == "")
+            for cond in excl.conditions:
+                if cond.regex is not None:
+                    pattern = re.compile(cond.regex)
+                    ok = np.array([isinstance(v, str) and pattern.search(v) is not None for v in names], dtype=bool)
+                elif cond.values is not None:
+                    ok = np.isin(names, list(cond.values))
+                else:
+                    ok = np.array([isinstance(v, str) and bool(v) for v in names], dtype=bool)
+                hit &= ok
+            out[hit] = excl.describe()
+    return out
+
+
+def completeness_for(
+    facilities: gpd.GeoDataFrame,
+    *,
+    area: Any,
+    people: float | None,
+    categories: Sequence[str],
+    catalogue: Catalogue,
+) -> dict[str, dict[str, Any]]:
+    """:func:`lifecircle.layers.catalogue.assess_completeness` for a run's facilities.
+
+    Counts the sites whose representative point lies inside ``area`` (a shapely geometry
+    in the CRS of ``facilities``); ``people`` are the residents of that area (``None``
+    when the run has weights instead of people).
+    """
+    from lifecircle.layers.catalogue import assess_completeness
+
+    inside = facilities.geometry.representative_point().within(area).to_numpy() if len(facilities) else np.zeros(0, bool)
+    counts = facilities.loc[inside, "category"].value_counts().to_dict() if len(facilities) else {}
+    return assess_completeness(counts, people, select(catalogue, list(categories)))

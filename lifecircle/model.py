@@ -27,7 +27,7 @@ from lifecircle import settings
 from lifecircle._errors import NoWalkableWaysError, OptionError
 from lifecircle._progress import Timings
 from lifecircle.layers.catalogue import Catalogue
-from lifecircle.layers.facilities import find_facilities
+from lifecircle.layers.facilities import find_facility_sites
 from lifecircle.layers.osm import OsmExtract
 from lifecircle.layers.profiles import WalkingProfile, get_profile
 from lifecircle.options import (
@@ -118,6 +118,8 @@ class Model:
         The cells: ``cell_id``, ``x``, ``y``, geometry.
     origins : EdgeLocation
         The cell centres located on the network (``grid`` order).
+    facility_qa : geopandas.GeoDataFrame or None
+        Features merged into sites or excluded, and why (``facility_qa.csv``).
     """
 
     options: RunOptions
@@ -142,6 +144,7 @@ class Model:
     no_data: tuple[str, ...]
     grid: gpd.GeoDataFrame
     origins: EdgeLocation
+    facility_qa: gpd.GeoDataFrame | None = None
 
     @property
     def speed_kmh(self) -> float:
@@ -394,7 +397,7 @@ def build_model(options: RunOptions | None = None, *, inputs: InputLayers | None
         cost_report.update(dem_report)
         graph = reverse_graph(network, costs)
     with timings.measure("facilities"):
-        facilities = find_facilities(
+        facilities, facility_qa = find_facility_sites(
             extract.features, catalogue=inputs.catalogue, categories=categories, crs=crs, area=area, reach_m=reach_m,
             user_facilities=inputs.facilities,
             source_name=Path(options.facilities).name if options.facilities is not None else None,
@@ -416,6 +419,7 @@ def build_model(options: RunOptions | None = None, *, inputs: InputLayers | None
         elevation=elevation, graph=graph, catalogue=inputs.catalogue, profile=walker, profiles=inputs.profiles,
         categories=categories, facilities=facilities, facility_file_rows=file_rows,
         user_facilities=inputs.facilities, access=access, no_data=no_data, grid=grid, origins=origins,
+        facility_qa=facility_qa,
     )
 
 

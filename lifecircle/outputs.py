@@ -48,12 +48,17 @@ __all__ = [
     "atomic_staging",
     "check_output_folder",
     "writing",
+    "facility_qa_table",
+    "likely_incomplete",
+    "mark_incomplete",
+    "INCOMPLETE_NOTE",
 ]
 
 log = logging.getLogger(__name__)
 
 #: The files a run writes (a stable contract).
-OUTPUT_FILES: tuple[str, ...] = ("map.html", "results.gpkg", "gaps.csv", "gaps.xlsx", "community_gaps.csv", "run.json")
+OUTPUT_FILES: tuple[str, ...] = ("map.html", "results.gpkg", "gaps.csv", "gaps.xlsx", "community_gaps.csv",
+                                  "facility_qa.csv", "run.json")
 
 #: Column headers of the gap lists per language.
 GAP_HEADERS: dict[str, dict[str, str]] = {
@@ -329,6 +334,52 @@ def planning_gap_tables(
     return cells_table, comm
 
 
+#: Added to a category's column headers when its data is likely incomplete.
+INCOMPLETE_NOTE: dict[str, str] = {"en": " (likely incomplete data: coverage is a lower bound, ≥)",
+                                   "zh": "（数据可能不全：覆盖率为下限，≥）"}
+
+
+def likely_incomplete(summary: dict[str, Any]) -> list[str]:
+    """Categories whose facility data the run judged likely incomplete (``summary["completeness"]``)."""
+    verdicts = summary.get("completeness") or {}
+    return [c for c, v in verdicts.items() if isinstance(v, dict) and v.get("likely_incomplete")]
+
+
+def mark_incomplete(table: pd.DataFrame, categories: Sequence[str], *, lang: str,
+                    labels: dict[str, dict[str, str]] | None = None) -> pd.DataFrame:
+    """Rename the minutes and share columns of ``categories`` to say the data is likely incomplete."""
+    if not categories:
+        return table
+    h = GAP_HEADERS[lang]
+    renames = {}
+    for cat in categories:
+        label = _label(cat, lang, labels)
+        for key in ("minutes", "share"):
+            header = h[key].format(label)
+            if header in table.columns:
+                renames[header] = header + INCOMPLETE_NOTE[lang]
+    return table.rename(columns=renames)
+
+
+def facility_qa_table(qa: gpd.GeoDataFrame | None) -> pd.DataFrame:
+    """``facility_qa.csv``: every feature merged into a site or excluded, and why.
+
+    Columns osm_type, osm_id, name, category, action (``site``: the main part of a site
+    of several parts, ``merged``, ``excluded``), reason, site_id, source, lon, lat (a
+    point on the feature, WGS84). Written with :func:`lifecircle.spreadsheets.write_csv`,
+    so no name from the data becomes a live formula.
+    """
+    columns = ["osm_type", "osm_id", "name", "category", "action", "reason", "site_id", "source", "lon", "lat"]
+    if qa is None or len(qa) == 0:
+        return pd.DataFrame({c: pd.Series([], dtype=object) for c in columns})
+    pts = qa.geometry.to_crs(4326).representative_point()
+    out = pd.DataFrame({c: qa[c].to_numpy(dtype=object) if c in qa.columns else None for c in columns[:-2]})
+    out["osm_id"] = pd.array([None if v is None or (isinstance(v, float) and np.isnan(v)) else int(v)
+                              for v in out["osm_id"]], dtype="Int64")  # ids stay integers beside blanks
+    out["lon"], out["lat"] = pts.x.round(7).to_numpy(), pts.y.round(7).to_numpy()
+    return out
+
+
 def _for_file(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """EPSG:4326 copy with object columns made file-friendly (no dicts, no mixed types)."""
     out = gdf.to_crs(4326)
@@ -392,6 +443,8 @@ def _write_gpkg(result: RunResult, path: Path, *, cells: gpd.GeoDataFrame | None
     }
     if plan is not None and plan.sites is not None:
         layers["sites"] = plan.sites
+    if getattr(result, "facility_qa", None) is not None:
+        layers["facility_qa"] = result.facility_qa
     if plan is not None and plan.tiers is not None:
         tiers = plan.tiers.copy()
         for col in tiers.columns:
@@ -509,8 +562,12 @@ def write_outputs(result: RunResult, out_dir: str | Path, *, lang: str = "zh", b
             gaps = gap_table(result.cells, categories=measured, lang=lang, labels=labels, population_kind=kind)
             comm_gaps = community_gap_table(result.communities, result.cells, categories=measured, lang=lang,
                                             labels=labels, population_kind=kind)
+        incomplete = likely_incomplete(result.summary.as_dict())
+        gaps = mark_incomplete(gaps, incomplete, lang=lang, labels=labels)
+        comm_gaps = mark_incomplete(comm_gaps, incomplete, lang=lang, labels=labels)
         write_csv(gaps, writing(stage / "gaps.csv"))
         write_csv(comm_gaps, writing(stage / "community_gaps.csv"))
+        write_csv(facility_qa_table(getattr(result, "facility_qa", None)), writing(stage / "facility_qa.csv"))
         _write_xlsx(writing(stage / "gaps.xlsx"), {"cells" if lang == "en" else "网格": gaps,
                                            "communities" if lang == "en" else "社区": comm_gaps},
                     full_copies={"cells": "gaps.csv", "网格": "gaps.csv",
@@ -547,6 +604,10 @@ def write_outputs(result: RunResult, out_dir: str | Path, *, lang: str = "zh", b
             "communities": int(len(result.communities)), "isochrones": int(len(result.isochrones)),
         }
         record["timings_s"] = {**record.get("timings_s", {}), **timings}
+        qa = getattr(result, "facility_qa", None)
+        if qa is not None:
+            record["facility_qa"] = {action: qa.loc[qa["action"] == action, "category"].value_counts().sort_index().to_dict()
+                                     for action in ("site", "merged", "excluded")}
         if plan is not None:
             record["plan"] = _plan_record(plan, result)
         record["versions"] = _versions()

@@ -18,7 +18,7 @@ EPSG:4326.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -112,6 +112,11 @@ class RunResult:
     def options(self) -> RunOptions:
         """The checked options (``model.options``)."""
         return self.model.options
+
+    @property
+    def facility_qa(self) -> gpd.GeoDataFrame | None:
+        """Features merged into sites or excluded, and why (``model.facility_qa``)."""
+        return self.model.facility_qa
 
     @property
     def network(self) -> Any:
@@ -284,6 +289,13 @@ def run(options: RunOptions | None = None, *, progress: bool = True, **fields: A
         cells["community"] = assign_communities(cells, communities)
     with timings.measure("coverage"):
         comm_summary, per_cat = _coverage(model, cells, communities)
+        from lifecircle.layers.facilities import completeness_for
+
+        completeness = completeness_for(
+            model.facilities, area=model.area, categories=model.categories, catalogue=model.catalogue,
+            people=float(np.nan_to_num(cells["population"]).sum()) if population_kind == "people" else None)
+        for cat, verdict in completeness.items():  # coverage from incomplete data is a lower bound
+            per_cat[cat]["likely_incomplete"] = verdict["likely_incomplete"]
     groups = None
     if group_people:
         with timings.measure("group_coverage"):
@@ -308,6 +320,7 @@ def run(options: RunOptions | None = None, *, progress: bool = True, **fields: A
     summary = run_summary(options, model.extract, cells=cells, categories_summary=per_cat, no_data=no_data,
                           n_communities=len(communities), population_source=population_source,
                           population_kind=population_kind, groups=groups, terrain_table=terrain_table)
+    summary = replace(summary, completeness=completeness)
     record = {
         "options": options.as_record(),
         "source": model.extract.source,

@@ -53,6 +53,9 @@ class RunSummary:
     cells_losing_coverage_to_terrain : int or None
     date : str
         The OSM data's date.
+    completeness : dict or None
+        Per category, facilities per 10,000 people against the standard's expectation
+        (:func:`lifecircle.layers.catalogue.assess_completeness`).
     """
 
     study_area: str
@@ -75,6 +78,7 @@ class RunSummary:
     terrain_comparison: dict[str, Any] | None
     cells_losing_coverage_to_terrain: int | None
     date: str
+    completeness: dict[str, Any] | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """The summary as a plain dict, in field order (``run.json`` → ``summary``)."""

@@ -372,6 +372,11 @@ def _summary_html(
                 f'<tr><th>{_esc(c["label"])}</th><td>{_fmt_int(st.get("facilities", c["count"]))}</td>'
                 f'<td>{_fmt_int(st.get("people_served"))}</td><td>{_fmt_share(st.get("share_served"))}</td></tr>'
             )
+            if st.get("likely_incomplete"):  # too few facilities for the standard: a lower bound
+                rows[-1] = rows[-1].replace(
+                    f'<td>{_fmt_share(st.get("share_served"))}</td></tr>',
+                    f'<td>≥ {_fmt_share(st.get("share_served"))} <small class="lc-incomplete">'
+                    f'({t("likely_incomplete")})</small></td></tr>')
     per_cat = (
         f'<table class="lc-table"><tr><th></th><th>{t("facility_count")}</th><th>{t(served_key)}</th>'
         f'<th>{t("share_served")}</th></tr>' + "".join(rows) + "</table>"

@@ -40,7 +40,8 @@ def add_common_arguments(p: argparse.ArgumentParser) -> None:
     src.add_argument("--boundary", type=Path, help="polygon file clipping the study area")
     src.add_argument("--communities", type=Path, help="community (社区) polygons with a name column")
     src.add_argument("--population", type=Path, help="CSV lon/lat/population points, GeoTIFF raster, or polygons with totals")
-    src.add_argument("--facilities", type=Path, help="extra facilities: CSV lon/lat, GeoJSON or GeoPackage with a category column")
+    src.add_argument("--facilities", type=Path, help="extra facilities: CSV lon/lat (or a location lng,lat column), GeoJSON or GeoPackage with a "
+                     "category column, or an Amap/Baidu POI export with type/typecode columns")
     src.add_argument("--facilities-crs", choices=["wgs84", "gcj02", "bd09"], help="coordinates of --facilities (Amap/Gaode: gcj02, Baidu: bd09)")
     src.add_argument("--catalogue", type=Path, help="extra facility-category catalogue (YAML)")
     src.add_argument("--dem", type=Path, help="elevation GeoTIFF for terrain-aware walking")

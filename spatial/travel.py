@@ -174,7 +174,8 @@ def facility_access_points(
     facility (a park, a hospital campus) is reached where walkable edges cross its
     outline and at every network node inside it (or within ``polygon_tolerance_m`` of
     it), never at its centroid; a polygon no edge touches is reached at the network point
-    nearest its outline, with the gap walked as an off-network leg.
+    nearest its outline, with the gap walked as an off-network leg. Each polygon of a
+    MultiPolygon (the parts of one site) counts on its own.
 
     Parameters
     ----------
@@ -214,7 +215,10 @@ def facility_access_points(
 
     poly_rows = np.flatnonzero(is_poly)
     if len(poly_rows):
-        polys = geoms[poly_rows]
+        # Each polygon of a MultiPolygon (the buildings of one hospital site) is reached at
+        # its own outline: a part no edge touches still gets its nearest network point.
+        polys, part_of = shapely.get_parts(geoms[poly_rows], return_index=True)
+        poly_rows = poly_rows[part_of]
         # Nodes inside or within tol of the outline.
         p_idx, n_idx = network.nodes.sindex.query(polys, predicate="dwithin", distance=tol)
         if len(p_idx):

@@ -28,6 +28,7 @@ from lifecircle.layers.catalogue import (
     Category,
     load_catalogue,
     match_features,
+    match_sites,
     resolve_category,
     select,
 )
@@ -551,15 +552,40 @@ def test_yuzhong_categories(catalogue: Catalogue, yuzhong_features: gpd.GeoDataF
     counts = out["category"].value_counts().to_dict()
     assert counts.get("clinic") == 38
     assert counts.get("school") == 14
-    assert counts.get("market") == 2 + 7
+    # Less the wholesale markets (大正小商品市场, 菜园坝水果市场) and a department store
+    # tagged shop=supermarket (Galerie ROBINSON).
+    assert counts.get("market") == 2 + 7 - 3
     for empty in ("kindergarten", "park", "elderly_care"):
         assert empty not in counts
     clinic = out[out.category == "clinic"]
     assert set(clinic.geom_type) == {"MultiPolygon"}
     assert "①门诊楼" in set(clinic["name"])
     market = out[out.category == "market"]
-    assert {"永辉超市", "菜园坝水果市场", "学田湾大阳沟菜市场"} <= set(market["name"])
+    assert {"永辉超市", "学田湾大阳沟菜市场"} <= set(market["name"])
+    assert not {"菜园坝水果市场", "大正小商品市场", "Galerie ROBINSON"} & set(market["name"])
     assert out.crs == yuzhong_features.crs
+
+
+def test_yuzhong_hospital_campuses_are_sites(catalogue: Catalogue, yuzhong_features: gpd.GeoDataFrame) -> None:
+    # 38 building=hospital footprints of a few campuses (①门诊楼…⑧康复楼; 第一住院部A/B/C区, many
+    # unnamed): counted per site, every footprint kept as a part and listed in the report.
+    sites, qa = match_sites(yuzhong_features, select(catalogue, "clinic,market"))
+    clinic = sites[sites["category"] == "clinic"]
+    assert 3 <= len(clinic) <= 6
+    assert int(clinic["parts"].sum()) == 38
+    ward = clinic[clinic["parts"] == clinic["parts"].max()]
+    assert ward["parts"].iloc[0] >= 20
+    first = qa[(qa["category"] == "clinic") & qa["name"].isin(["①门诊楼", "⑧康复楼"])]
+    assert len(first) == 2 and first["site_id"].nunique() == 1
+    assert set(qa.loc[qa["category"] == "clinic", "action"]) == {"site", "merged"}
+    # Every footprint of a multi-part site is listed (a single-footprint site is not).
+    assert len(qa[(qa["category"] == "clinic")]) == 38 - int((clinic["parts"] == 1).sum())
+    # Parts stay separate polygons so that each outline is an entrance.
+    parts_geoms = sum(len(g.geoms) for g in clinic.geometry)
+    assert parts_geoms == 38
+    excluded = qa[(qa["category"] == "market") & (qa["action"] == "excluded")]
+    assert set(excluded["name"]) == {"菜园坝水果市场", "大正小商品市场", "Galerie ROBINSON"}
+    assert excluded["reason"].str.len().gt(0).all()
 
 
 def test_yuzhong_small_garden_is_not_a_park(catalogue: Catalogue, yuzhong_features: gpd.GeoDataFrame) -> None:

@@ -320,3 +320,12 @@ def test_fallback_weights_are_not_called_people(map_inputs: dict) -> None:
     summary = dict(map_inputs["summary"], population_kind="floor_area")
     weights = _page(build_map(**{**map_inputs, "summary": summary}, lang="en"))
     assert cell.format("Weight served (not people)") in weights and cell.format("People served") not in weights
+
+
+def test_likely_incomplete_share_is_a_lower_bound(map_inputs: dict) -> None:
+    map_inputs["summary"]["categories"]["clinic"]["likely_incomplete"] = True
+    summary = _data(_page(build_map(**map_inputs)))["summaryHtml"]
+    assert "<td>≥ 62% <small class=\"lc-incomplete\">(数据可能不全，覆盖率为下限)</small></td>" in summary
+    assert "<td>1</td><td>1,180</td><td>48%</td>" in summary  # school: not flagged, unchanged
+    english = _data(_page(build_map(**map_inputs, lang="en")))["summaryHtml"]
+    assert "≥ 62% <small class=\"lc-incomplete\">(likely incomplete data: coverage is a lower bound)" in english

@@ -95,8 +95,19 @@ def test_yuzhong_end_to_end(tmp_path: Path, capsys, yuzhong_pbf, yuzhong_boundar
     summary = record["summary"]
     # The extract has no parks: reported as no data, never as everyone under-served.
     assert summary["categories"]["park"]["no_data"] is True
-    assert summary["categories"]["clinic"]["facilities"] == 38
-    assert summary["categories"]["market"]["facilities"] == 9
+    # 38 hospital footprints of a few campuses, counted per site.
+    assert 3 <= summary["categories"]["clinic"]["facilities"] <= 6
+    assert record["facilities"]["clinic"] == summary["categories"]["clinic"]["facilities"]
+    # 2 marketplaces + 7 supermarkets, less two wholesale markets and a department store.
+    assert summary["categories"]["market"]["facilities"] == 6
+    qa = pd.read_csv(out / "facility_qa.csv", encoding="utf-8-sig")
+    excluded = set(qa.loc[(qa["category"] == "market") & (qa["action"] == "excluded"), "name"])
+    assert {"大正小商品市场", "菜园坝水果市场", "Galerie ROBINSON"} == excluded
+    assert (qa.loc[qa["category"] == "clinic", "action"] == "merged").sum() >= 30
+    assert len(gpd.read_file(out / "results.gpkg", layer="facility_qa")) == len(qa)
+    # Four hospitals for 300,000 people: far below the standard's expectation, so flagged.
+    assert summary["completeness"]["clinic"]["likely_incomplete"] is True
+    assert summary["categories"]["clinic"]["likely_incomplete"] is True
     cells = gpd.read_file(out / "results.gpkg", layer="cells")
     assert not cells["missing"].str.contains("park").any()
     assert cells["minutes_to_park"].isna().all()

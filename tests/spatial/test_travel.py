@@ -99,6 +99,20 @@ def test_polygon_touching_no_edge_is_reached_at_its_nearest_outline_point() -> N
     assert secs[0] >= (100 + 20) / SPEED_MS - 1e-9
 
 
+def test_every_part_of_a_multipolygon_site_is_an_entrance() -> None:
+    # Street 0-1 along y=0 (400 m). A hospital site of two buildings: one the street crosses
+    # (x 0..40), one 20 m north of the street's far end that no edge touches (x 300..360).
+    net = network_from_lines([(0, 0), (400, 0)], [(0, 1)])
+    crossed = shapely.box(*at(0, -10).coords[0], *at(40, 10).coords[0])
+    aside = shapely.box(*at(300, 20).coords[0], *at(360, 60).coords[0])
+    _, access, secs, _ = _search(net, _facilities(shapely.MultiPolygon([crossed, aside])))
+    assert (access["facility"] == 0).all()
+    # The far building is reached at the street point below it (20 m leg), not only at the
+    # near building 360 m away: node 1 (x=400) walks 40 m to x=360, then 20 m.
+    assert access["leg_m"].max() == pytest.approx(20)
+    assert secs[1] == pytest.approx((40 + 20) / SPEED_MS)
+
+
 def test_parallel_edges_take_the_minimum_not_the_sum() -> None:
     straight = shapely.LineString([at(0, 0), at(300, 0)])
     detour = shapely.LineString([at(0, 0), at(150, 200), at(300, 0)])  # 500 m
