@@ -18,7 +18,7 @@ EPSG:4326.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -319,8 +319,8 @@ def run(options: RunOptions | None = None, *, progress: bool = True, **fields: A
     cells = cells[cell_order]
     summary = run_summary(options, model.extract, cells=cells, categories_summary=per_cat, no_data=no_data,
                           n_communities=len(communities), population_source=population_source,
-                          population_kind=population_kind, groups=groups, terrain_table=terrain_table)
-    summary = replace(summary, completeness=completeness)
+                          population_kind=population_kind, groups=groups, terrain_table=terrain_table,
+                          completeness=completeness)
     record = {
         "options": options.as_record(),
         "source": model.extract.source,

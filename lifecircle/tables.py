@@ -51,11 +51,11 @@ class RunSummary:
     terrain_comparison : dict or None
         Per category, the shares of :func:`lifecircle.spatial.scenarios.terrain_comparison`.
     cells_losing_coverage_to_terrain : int or None
-    date : str
-        The OSM data's date.
     completeness : dict or None
         Per category, facilities per 10,000 people against the standard's expectation
         (:func:`lifecircle.layers.catalogue.assess_completeness`).
+    date : str
+        The OSM data's date.
     """
 
     study_area: str
@@ -77,8 +77,8 @@ class RunSummary:
     groups: dict[str, Any] | None
     terrain_comparison: dict[str, Any] | None
     cells_losing_coverage_to_terrain: int | None
+    completeness: dict[str, Any] | None
     date: str
-    completeness: dict[str, Any] | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """The summary as a plain dict, in field order (``run.json`` → ``summary``)."""
@@ -87,7 +87,8 @@ class RunSummary:
 
 def run_summary(options: RunOptions, extract: OsmExtract, *, cells: gpd.GeoDataFrame, categories_summary: dict[str, Any],
                 no_data: tuple[str, ...], n_communities: int, population_source: str, population_kind: str,
-                groups: dict[str, Any] | None, terrain_table: pd.DataFrame | None) -> RunSummary:
+                groups: dict[str, Any] | None, terrain_table: pd.DataFrame | None,
+                completeness: dict[str, Any] | None = None) -> RunSummary:
     """Assemble the summary of a run.
 
     Parameters
@@ -105,6 +106,8 @@ def run_summary(options: RunOptions, extract: OsmExtract, *, cells: gpd.GeoDataF
     population_source, population_kind : str
     groups : dict or None
     terrain_table : pandas.DataFrame or None
+    completeness : dict or None
+        Per category, :func:`lifecircle.layers.catalogue.assess_completeness`.
 
     Returns
     -------
@@ -130,6 +133,7 @@ def run_summary(options: RunOptions, extract: OsmExtract, *, cells: gpd.GeoDataF
         groups=groups,
         terrain_comparison=None if terrain_table is None else terrain_table.set_index("category").to_dict("index"),
         cells_losing_coverage_to_terrain=None if terrain_table is None else int((cells["terrain_lost"] != "").sum()),
+        completeness=completeness,
         date=f"OSM data of {extract.date}" if getattr(extract, "date", None) else "OSM data date not recorded in the file",
     )
 
