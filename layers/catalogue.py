@@ -58,6 +58,7 @@ from lifecircle._errors import (
     NoCrsError,
     OptionError,
     UnknownCategoryError,
+    brief,
 )
 
 __all__ = [
@@ -265,73 +266,73 @@ class Catalogue:
 
 def _parse_condition(key: Any, value: Any, where: str) -> Condition:
     if not isinstance(key, str) or not key.strip():
-        raise CatalogueError(f"{where}: tag keys must be non-empty strings, found {key!r}.")
+        raise CatalogueError(f"{where}: tag keys must be non-empty strings, found {brief(key)}.")
     if isinstance(value, str):
         if value == "*":
             return Condition(key)
         if not value:
-            raise CatalogueError(f"{where}: key {key!r} has an empty value; expected a value, a list or \"*\".")
+            raise CatalogueError(f"{where}: key {brief(key)} has an empty value; expected a value, a list or \"*\".")
         return Condition(key, (value,))
     if isinstance(value, list):
         if not value:
-            raise CatalogueError(f"{where}: key {key!r} has an empty list of values.")
+            raise CatalogueError(f"{where}: key {brief(key)} has an empty list of values.")
         bad = [v for v in value if not isinstance(v, str) or not v]
         if bad:
             raise CatalogueError(
-                f"{where}: key {key!r} has values {bad!r} that are not non-empty strings; "
+                f"{where}: key {brief(key)} has values {brief(bad)} that are not non-empty strings; "
                 "quote values YAML reads as numbers or booleans (\"1\", \"no\", \"yes\")."
             )
         if "*" in value:
-            raise CatalogueError(f"{where}: key {key!r}: \"*\" must stand alone, not inside a list.")
+            raise CatalogueError(f"{where}: key {brief(key)}: \"*\" must stand alone, not inside a list.")
         return Condition(key, tuple(dict.fromkeys(value)))
     if isinstance(value, dict):
         if set(value) != {"regex"} or not isinstance(value["regex"], str) or not value["regex"]:
             raise CatalogueError(
-                f"{where}: key {key!r} has mapping {value!r}; the only mapping form is {{regex: \"pattern\"}}."
+                f"{where}: key {brief(key)} has mapping {brief(value)}; the only mapping form is {{regex: \"pattern\"}}."
             )
         try:
             re.compile(value["regex"])
         except re.error as exc:
-            raise CatalogueError(f"{where}: key {key!r} has an invalid regex {value['regex']!r}: {exc}.") from exc
+            raise CatalogueError(f"{where}: key {brief(key)} has an invalid regex {brief(value['regex'])}: {exc}.") from exc
         return Condition(key, None, value["regex"])
     raise CatalogueError(
-        f"{where}: key {key!r} has value {value!r} ({type(value).__name__}); expected a string, "
+        f"{where}: key {brief(key)} has value {brief(value)} ({type(value).__name__}); expected a string, "
         "a list of strings, \"*\" or {regex: \"pattern\"} (quote numbers and yes/no)."
     )
 
 
 def _parse_conditions(mapping: Any, where: str) -> tuple[Condition, ...]:
     if not isinstance(mapping, dict) or not mapping:
-        raise CatalogueError(f"{where}: expected a non-empty mapping of tag key to values, found {mapping!r}.")
+        raise CatalogueError(f"{where}: expected a non-empty mapping of tag key to values, found {brief(mapping)}.")
     return tuple(_parse_condition(k, v, where) for k, v in mapping.items())
 
 
 def _parse_rule(raw: Any, where: str) -> Rule:
     if not isinstance(raw, dict) or not raw:
-        raise CatalogueError(f"{where}: a rule must be a non-empty mapping of tag key to values, found {raw!r}.")
+        raise CatalogueError(f"{where}: a rule must be a non-empty mapping of tag key to values, found {brief(raw)}.")
     tags = {k: v for k, v in raw.items() if k not in _RULE_RESERVED}
     if not tags:
-        raise CatalogueError(f"{where}: the rule has no tag condition (only {sorted(raw)!r}).")
+        raise CatalogueError(f"{where}: the rule has no tag condition (only {brief(sorted(map(str, raw)))}).")
     conditions = _parse_conditions(tags, where)
     exclusions = _parse_conditions(raw["not"], f"{where}, 'not'") if "not" in raw else ()
     min_area = raw.get("min_area_m2")
     if min_area is not None:
         if isinstance(min_area, bool) or not isinstance(min_area, (int, float)) or not np.isfinite(min_area) \
                 or min_area < 0:
-            raise CatalogueError(f"{where}: min_area_m2 must be a number >= 0, found {min_area!r}.")
+            raise CatalogueError(f"{where}: min_area_m2 must be a number >= 0, found {brief(min_area)}.")
         min_area = float(min_area)
     return Rule(conditions, exclusions, min_area)
 
 
 def _parse_category(name: Any, raw: Any, source: str) -> Category:
-    where = f"catalogue {source}, category {name!r}"
+    where = f"catalogue {source}, category {brief(name)}"
     if not isinstance(name, str) or not _NAME_RE.match(name):
         raise CatalogueError(
             f"{where}: category names must be lower-case letters, digits and '_' starting with a letter "
             "(they become column names)."
         )
     if not isinstance(raw, dict):
-        raise CatalogueError(f"{where}: expected a mapping with label_zh, label_en, colour, rules; found {raw!r}.")
+        raise CatalogueError(f"{where}: expected a mapping with label_zh, label_en, colour, rules; found {brief(raw)}.")
     unknown = sorted(set(raw) - _CATEGORY_KEYS)
     if unknown:
         raise CatalogueError(f"{where}: unknown keys {unknown}; allowed: {sorted(_CATEGORY_KEYS)}.")
@@ -340,22 +341,22 @@ def _parse_category(name: Any, raw: Any, source: str) -> Category:
         raise CatalogueError(f"{where}: missing {missing}.")
     for key in ("label_zh", "label_en"):
         if not isinstance(raw[key], str) or not raw[key].strip():
-            raise CatalogueError(f"{where}: {key} must be a non-empty string, found {raw[key]!r}.")
+            raise CatalogueError(f"{where}: {key} must be a non-empty string, found {brief(raw[key])}.")
     colour = raw["colour"]
     if not isinstance(colour, str) or not _COLOUR_RE.match(colour):
-        raise CatalogueError(f"{where}: colour must be \"#rrggbb\" (quoted), found {colour!r}.")
+        raise CatalogueError(f"{where}: colour must be \"#rrggbb\" (quoted), found {brief(colour)}.")
     rules_raw = raw["rules"]
     if not isinstance(rules_raw, list) or not rules_raw:
-        raise CatalogueError(f"{where}: rules must be a non-empty list, found {rules_raw!r}.")
+        raise CatalogueError(f"{where}: rules must be a non-empty list, found {brief(rules_raw)}.")
     rules = tuple(_parse_rule(r, f"{where}, rule {i + 1}") for i, r in enumerate(rules_raw))
     exclude, exclusions = _parse_exclude(raw.get("exclude"), where)
     expected = _parse_expected(raw.get("expected_per_10k"), where)
     default = raw.get("default", True)
     if not isinstance(default, bool):
-        raise CatalogueError(f"{where}: default must be true or false, found {default!r}.")
+        raise CatalogueError(f"{where}: default must be true or false, found {brief(default)}.")
     description = raw.get("description", "")
     if not isinstance(description, str):
-        raise CatalogueError(f"{where}: description must be text, found {description!r}.")
+        raise CatalogueError(f"{where}: description must be text, found {brief(description)}.")
     return Category(name, raw["label_zh"].strip(), raw["label_en"].strip(), colour.lower(), rules,
                     exclude, default, description.strip(), source, exclusions, expected)
 
@@ -399,18 +400,9 @@ def _parse_expected(raw: Any, where: str) -> ExpectedDensity | None:
 
 
 def _read_yaml(path: str | Path) -> tuple[dict[str, Any], str]:
-    import yaml
+    from lifecircle.layers._yaml import read_yaml
 
-    path = Path(path)
-    if not path.is_file():
-        raise InputNotFoundError(f"Catalogue file {str(path)!r} does not exist.")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
-    except UnicodeDecodeError as exc:
-        raise CatalogueError(f"Catalogue file {str(path)!r} is not UTF-8 text: {exc}.") from exc
-    except yaml.YAMLError as exc:
-        raise CatalogueError(f"Catalogue file {str(path)!r} is not valid YAML: {exc}") from exc
-    return data, str(path)
+    return read_yaml(path, error=CatalogueError, what="Catalogue file"), str(path)
 
 
 def _parse_document(data: Any, source: str) -> dict[str, Category]:
@@ -426,10 +418,10 @@ def _parse_document(data: Any, source: str) -> dict[str, Category]:
         )
     version = data.get("version", 1)
     if version != 1:
-        raise CatalogueError(f"Catalogue {source}: version {version!r} is not supported (expected 1).")
+        raise CatalogueError(f"Catalogue {source}: version {brief(version)} is not supported (expected 1).")
     cats = data["categories"]
     if not isinstance(cats, dict) or not cats:
-        raise CatalogueError(f"Catalogue {source}: 'categories' must be a non-empty mapping, found {cats!r}.")
+        raise CatalogueError(f"Catalogue {source}: 'categories' must be a non-empty mapping, found {brief(cats)}.")
     return {name: _parse_category(name, raw, source) for name, raw in cats.items()}
 
 
@@ -554,7 +546,7 @@ def select(catalogue: Catalogue, names: str | Iterable[str] | None) -> list[Cate
     raw = [names] if isinstance(names, str) else list(names)
     items = [part.strip() for item in raw for part in str(item).split(",") if part.strip()]
     if not items:
-        raise OptionError(f"categories: no category named (got {names!r}); known: {', '.join(catalogue.names)}.")
+        raise OptionError(f"categories: no category named (got {brief(names)}); known: {', '.join(catalogue.names)}.")
     if any(n.casefold() == "all" for n in items):
         return list(catalogue)
     resolved = [(n, resolve_category(catalogue, n)) for n in items]

@@ -17,8 +17,9 @@ import numpy as np
 import pandas as pd
 import pyproj
 import shapely
+import shapely.ops
 
-from lifecircle._errors import BoundaryError, CommunitiesError, InputNotFoundError, NoCrsError
+from lifecircle._errors import BoundaryError, CommunitiesError, InputNotFoundError, NoCrsError, brief, plain_number
 from lifecircle._names import make_unique_names
 
 __all__ = [
@@ -26,6 +27,8 @@ __all__ = [
     "Boundary",
     "read_communities",
     "read_boundary",
+    "boundary_mismatch_hint",
+    "far_boundary_parts",
 ]
 
 log = logging.getLogger(__name__)
@@ -65,7 +68,7 @@ def _read_vector(path: Path, error: type[Exception], what: str) -> gpd.GeoDataFr
         gdf = gpd.read_file(path)
     except Exception as exc:  # pyogrio/GDAL raise several classes for unreadable data
         raise error(
-            f"{what} file {str(path)!r} could not be read as a vector layer ({exc}); expected "
+            f"{what} file {str(path)!r} could not be read as a vector layer ({brief(str(exc), limit=200)}); expected "
             "polygons in a GeoPackage, GeoJSON, Shapefile or another format GDAL reads."
         ) from exc
     if not isinstance(gdf, gpd.GeoDataFrame) or "geometry" not in gdf.columns:
@@ -80,6 +83,15 @@ def _polygonal_part(geom: shapely.Geometry) -> shapely.Geometry:
     if len(parts) == 0:
         return shapely.Polygon()
     return parts[0] if len(parts) == 1 else shapely.union_all(parts)
+
+
+def _check_finite(geoms: np.ndarray, error: type[Exception], what: str) -> None:
+    """Refuse NaN or infinite coordinates (GEOS cannot compute with them)."""
+    coords, owner = shapely.get_coordinates(geoms, return_index=True)
+    bad = ~np.isfinite(coords).all(axis=1)
+    if bad.any():
+        raise error(f"{what}: feature {int(owner[np.flatnonzero(bad)[0]]) + 1} has coordinates that are not finite "
+                    "numbers (NaN or infinity); expected longitude/latitude or metres.")
 
 
 def _repair(geoms: np.ndarray) -> tuple[np.ndarray, int]:
@@ -98,7 +110,7 @@ def _find_name_column(gdf: gpd.GeoDataFrame, path: Path, name_column: str | None
     if name_column is not None:
         if name_column not in columns:
             raise CommunitiesError(
-                f"communities file {str(path)!r} has no column {name_column!r} (name_column); "
+                f"communities file {str(path)!r} has no column {brief(name_column)} (name_column); "
                 f"its columns are: {', '.join(map(str, columns)) or '(none)'}."
             )
         return name_column
@@ -108,8 +120,8 @@ def _find_name_column(gdf: gpd.GeoDataFrame, path: Path, name_column: str | None
             return lowered[candidate.lower()]
     raise CommunitiesError(
         f"communities file {str(path)!r} has no name column: expected one of "
-        f"{', '.join(NAME_COLUMN_CANDIDATES)} (any case), or name the column explicitly "
-        f"(name_column); its columns are: {', '.join(map(str, columns)) or '(none)'}."
+        f"{', '.join(NAME_COLUMN_CANDIDATES)} (any case): rename the column holding the names to 'name'; "
+        f"its columns are: {brief(', '.join(map(str, columns)), limit=200) or '(none)'}."
     )
 
 
@@ -189,6 +201,7 @@ def read_communities(path: str | Path, *, name_column: str | None = None) -> gpd
     if not present.all():
         log.warning("communities file %s: dropped %d rows without geometry", path.name, int((~present).sum()))
     names = _names(gdf[column][present])
+    _check_finite(geoms[present], CommunitiesError, f"communities file {str(path)!r}")
     geoms, repaired = _repair(geoms[present])
     if repaired:
         log.warning("communities file %s: repaired %d invalid polygons with make_valid", path.name, repaired)
@@ -234,6 +247,7 @@ def read_boundary(path: str | Path) -> Boundary:
         )
     geoms = gdf.geometry.to_numpy()
     geoms = geoms[~(shapely.is_missing(geoms) | shapely.is_empty(geoms))]
+    _check_finite(geoms, BoundaryError, f"boundary file {str(path)!r}")
     polygonal = np.isin(shapely.get_type_id(geoms), (3, 6))
     if not polygonal.any():
         raise BoundaryError(
@@ -248,5 +262,100 @@ def read_boundary(path: str | Path) -> Boundary:
     union = _polygonal_part(shapely.union_all(polygons))
     if union.is_empty or union.area <= 0:
         raise BoundaryError(f"boundary file {str(path)!r}: the polygons enclose no area.")
+    crs = pyproj.CRS(gdf.crs)
+    _check_boundary_coordinates(union, crs, path)
     log.info("Read boundary %s: %d polygons", path.name, len(polygons))
-    return Boundary(geometry=union, crs=pyproj.CRS(gdf.crs))
+    return Boundary(geometry=union, crs=crs)
+
+
+def _span(lo: float, hi: float) -> str:
+    return f"{plain_number(round(lo, 4))} to {plain_number(round(hi, 4))}"
+
+
+def _check_boundary_coordinates(geom: shapely.Geometry, crs: pyproj.CRS, path: Path) -> None:
+    """Refuse coordinates that cannot be what the CRS says: projected metres in a file read as
+    longitude/latitude (a GeoJSON without a ``crs`` member always is), or latitude first."""
+    minx, miny, maxx, maxy = (float(v) for v in geom.bounds)
+    found = f"x from {_span(minx, maxx)}, y from {_span(miny, maxy)}"
+    if not np.isfinite([minx, miny, maxx, maxy]).all():
+        raise BoundaryError(f"boundary file {str(path)!r} has coordinates that are not numbers ({found}).")
+    if crs.is_geographic:
+        if max(abs(minx), abs(maxx)) <= 180 and max(abs(miny), abs(maxy)) <= 90:
+            return
+        if max(abs(minx), abs(maxx)) <= 90 and max(abs(miny), abs(maxy)) <= 180:
+            raise BoundaryError(
+                f"boundary file {str(path)!r}: longitude and latitude look swapped ({found}, but latitude "
+                "must lie within -90..90). GeoJSON lists longitude first: [lon, lat]."
+            )
+        raise BoundaryError(
+            f"boundary file {str(path)!r} is read as longitude/latitude ({crs.to_string()}), but its coordinates "
+            f"look like projected metres ({found}). A GeoJSON without a 'crs' member is always longitude/latitude: "
+            "save the boundary with its CRS (e.g. as a GeoPackage with EPSG:32648) or in longitude/latitude."
+        )
+    lon_lat = gpd.GeoSeries([geom], crs=crs).to_crs(4326).total_bounds
+    if not np.isfinite(lon_lat).all():
+        raise BoundaryError(
+            f"boundary file {str(path)!r}: its coordinates ({found}) do not convert to longitude/latitude from its "
+            f"CRS {crs.to_string()}; is the recorded CRS right?"
+        )
+
+
+def boundary_mismatch_hint(geom: shapely.Geometry, crs: pyproj.CRS,
+                           data_bounds: tuple[float, float, float, float]) -> str:
+    """Why a boundary that misses the OSM data probably does: latitude and longitude swapped,
+    or a wrong CRS putting it far away; ``""`` when no cause stands out.
+
+    ``data_bounds`` is the data's (west, south, east, north) in degrees.
+    """
+    box = shapely.box(*data_bounds)
+    if crs.is_geographic:
+        swapped = shapely.transform(geom, lambda xy: xy[:, ::-1])
+        if swapped.intersects(box):
+            return (" Its longitude and latitude look swapped: swapped, it overlaps the data. GeoJSON lists "
+                    "longitude first: [lon, lat].")
+    lon_lat = gpd.GeoSeries([geom], crs=crs).to_crs(4326).iloc[0]
+    geod = pyproj.Geod(ellps="WGS84")
+    a, b = lon_lat.centroid, box.centroid
+    km = geod.inv(a.x, a.y, b.x, b.y)[2] / 1000.0
+    return f" The boundary lies about {km:,.0f} km from the data; is its CRS ({crs.to_string()}) right?"
+
+
+def far_boundary_parts(boundary: Boundary, *, limit_km: float = 50.0) -> str | None:
+    """Describe boundary parts lying more than ``limit_km`` from its largest part (or a single
+    polygon spanning more than ten times that), or ``None``.
+
+    A stray part far away (a wrong coordinate, a part of another district) makes the study
+    area's extent huge; the message says so instead of blaming the cell size.
+    """
+    lon_lat = gpd.GeoSeries([boundary.geometry], crs=boundary.crs).to_crs(4326).iloc[0]
+    parts = [p for p in shapely.get_parts(lon_lat) if not p.is_empty]
+    geod = pyproj.Geod(ellps="WGS84")
+    far_part = _far_part(parts, geod, limit_km) if len(parts) > 1 else None
+    if far_part is not None:
+        return far_part
+    w, s, e, n = lon_lat.bounds
+    km = max(geod.inv(w, (s + n) / 2, e, (s + n) / 2)[2], geod.inv((w + e) / 2, s, (w + e) / 2, n)[2]) / 1000.0
+    if km <= 10 * limit_km:
+        return None
+    return (f"it spans about {km:,.0f} km (longitude {w:.4f} to {e:.4f}, latitude {s:.4f} to {n:.4f}): "
+            "is one of its coordinates wrong")
+
+
+def _far_part(parts: list, geod: pyproj.Geod, limit_km: float) -> str | None:
+    areas = [abs(geod.geometry_area_perimeter(p)[0]) for p in parts]
+    main = parts[int(np.argmax(areas))]
+    far = []
+    for i, p in enumerate(parts):
+        if p is main:
+            continue
+        a, b = shapely.ops.nearest_points(main, p)
+        km = geod.inv(a.x, a.y, b.x, b.y)[2] / 1000.0
+        if km > limit_km:
+            far.append((km, i))
+    if not far:
+        return None
+    km, i = max(far)
+    c = parts[i].centroid
+    more = f" ({len(far)} parts lie farther than {limit_km:g} km)" if len(far) > 1 else ""
+    return (f"part {i + 1} of its {len(parts)} polygons (around lon {c.x:.4f}, lat {c.y:.4f}) lies about "
+            f"{km:,.0f} km from the largest part{more}: is it meant to be there")

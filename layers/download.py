@@ -15,7 +15,7 @@ import pandas as pd
 import shapely
 
 from lifecircle import settings
-from lifecircle._errors import DownloadError, NoWalkableWaysError
+from lifecircle._errors import DownloadError, NoWalkableWaysError, brief, plain_number
 from lifecircle.layers.osm import FEATURE_KEYS, MAJOR_ROAD_HIGHWAYS, WAY_TAG_COLUMNS, OsmExtract, walkable_mask
 
 __all__ = ["download_extract", "extract_from_osmnx"]
@@ -110,6 +110,26 @@ def _features_table(features: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame:
     )
 
 
+def _host(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    return urlsplit(url).hostname or url
+
+
+def _reachable(url: str, *, timeout_s: float = 5.0) -> bool:
+    """Whether a TCP connection to the URL's host opens within ``timeout_s``."""
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        with socket.create_connection((parts.hostname or "", port), timeout=timeout_s):
+            return True
+    except Exception:  # noqa: BLE001 - DNS failure, refused, timeout, blocked: all mean offline
+        return False
+
+
 def download_extract(*, place: str | None = None, bbox: tuple[float, float, float, float] | None = None) -> OsmExtract:
     """Download the walking network and features of a place or bbox (online, cached).
 
@@ -137,7 +157,14 @@ def download_extract(*, place: str | None = None, bbox: tuple[float, float, floa
     ox.settings.cache_folder = str(settings.cache_folder / "osmnx")
     ox.settings.useful_tags_way = sorted(set(ox.settings.useful_tags_way) | set(WAY_TAG_COLUMNS) | {"foot", "access", "service"})
     tags = {k: True for k in FEATURE_KEYS}
-    source = f"place {place!r}" if place else f"bbox {bbox!r}"
+    source = f"place {brief(place)}" if place else f"bbox {tuple(plain_number(v) for v in bbox)}"  # type: ignore[union-attr]
+    online = _reachable(ox.settings.overpass_url)
+    if not online:
+        # Offline, osmnx would wait 60 s for Overpass's status before every request; without the
+        # wait a cached area still loads at once and anything else fails at once.
+        log.info("Overpass (%s) is not reachable: using the download cache only", ox.settings.overpass_url)
+    rate_limit = ox.settings.overpass_rate_limit
+    ox.settings.overpass_rate_limit = rate_limit and online
     try:
         if place is not None:
             polygon = ox.geocode_to_gdf(place).to_crs(4326).union_all()
@@ -151,9 +178,13 @@ def download_extract(*, place: str | None = None, bbox: tuple[float, float, floa
         except ox._errors.InsufficientResponseError:
             features = None
     except Exception as exc:  # noqa: BLE001 - osmnx raises many kinds; one clear error for the user
+        cause = ("no network: Overpass (" + _host(ox.settings.overpass_url) + ") cannot be reached" if not online
+                 else brief(str(exc), limit=200))
         raise DownloadError(
-            f"Could not download OpenStreetMap data for {source}: {exc}. This needs internet access "
+            f"Could not download OpenStreetMap data for {source}: {cause}. This needs internet access "
             "(Nominatim and Overpass); offline, pass a local file with --osm."
         ) from exc
+    finally:
+        ox.settings.overpass_rate_limit = rate_limit
     log.info("Downloaded %s: %s nodes, %s edges", source, f"{len(graph.nodes):,}", f"{len(graph.edges):,}")
     return extract_from_osmnx(graph, features, source=source)

@@ -20,7 +20,7 @@ import pyproj
 import shapely
 from affine import Affine
 
-from lifecircle._errors import DemError, InputNotFoundError
+from lifecircle._errors import DemError, InputNotFoundError, brief
 
 __all__ = ["Dem", "read_dem", "check_dem_overlap"]
 
@@ -151,13 +151,14 @@ def read_dem(
     except DemError:
         raise
     except (RasterioError, OSError) as exc:
-        raise DemError(f"DEM {path} cannot be read as a raster: {exc}") from None
+        raise DemError(f"DEM {path} cannot be read as a raster: {brief(str(exc), limit=200)}") from None
     array = np.ma.filled(data.astype(np.float64), np.nan)
     array[~np.isfinite(array)] = np.nan
     if transform.is_degenerate:
         raise DemError(f"DEM {path} has a degenerate geotransform {tuple(transform)[:6]}: expected cells of non-zero size.")
     if not np.isfinite(array).any():
         raise DemError(f"DEM {path} holds only nodata cells: expected heights in metres.")
+    _check_heights(array, path)
     dem = Dem(array=array, transform=transform, crs=crs, path=path)
     s = dem.summary()
     log.info(
@@ -190,6 +191,24 @@ def _window_for(src, bounds, bounds_crs, path: Path):  # noqa: ANN001, ANN202 - 
             f"({crs.to_string()}) fall outside the raster {tuple(round(b, 3) for b in src.bounds)} ({src.crs})."
         )
     return Window(col0, row0, col1 - col0, row1 - row0)
+
+
+#: Heights no place on the Earth's surface reaches, in metres: above Everest (8,849 m), a
+#: median above the highest towns, below the deepest ocean floor.
+MAX_HEIGHT_M, MAX_MEDIAN_HEIGHT_M, MIN_HEIGHT_M = 9_000.0, 6_000.0, -11_000.0
+
+
+def _check_heights(array: np.ndarray, path: Path) -> None:
+    """Refuse heights that cannot be metres of the Earth's surface (a DEM in millimetres or
+    centimetres, or an undeclared nodata filler): every slope would come out 1,000 times steeper."""
+    valid = array[np.isfinite(array)]
+    top, median, low = float(valid.max()), float(np.median(valid)), float(valid.min())
+    if top > MAX_HEIGHT_M or median > MAX_MEDIAN_HEIGHT_M or low < MIN_HEIGHT_M:
+        raise DemError(
+            f"--dem {str(path)!r}: heights from {low:,.0f} to {top:,.0f} (median {median:,.0f}) are not plausible "
+            f"metres for the Earth's surface (Everest is 8,849 m). Is the DEM in millimetres or centimetres, or is "
+            "its nodata value not declared? Expected heights in metres."
+        )
 
 
 def check_dem_overlap(dem: Dem, area_polygon: shapely.Geometry, area_crs: pyproj.CRS | str | int) -> float:

@@ -53,6 +53,8 @@ from lifecircle._errors import (
     NoCrsError,
     OptionError,
     UnknownCategoryError,
+    brief,
+    plain_number,
 )
 from lifecircle.layers._columns import LAT_ALIASES, LON_ALIASES, find_column
 from lifecircle.layers.catalogue import Catalogue, match_sites, resolve_category, select
@@ -70,6 +72,8 @@ __all__ = [
     "find_facilities",
     "find_facility_sites",
     "read_facilities_file",
+    "check_facilities_near_area",
+    "check_capacity_sources",
 ]
 
 log = logging.getLogger(__name__)
@@ -101,7 +105,8 @@ def _normalise_hint(crs_hint: str | None) -> tuple[str | None, Any]:
     if crs_hint is None:
         return None, None
     if not isinstance(crs_hint, str) or not crs_hint.strip():
-        raise OptionError(f"crs_hint: expected 'gcj02', 'bd09', 'wgs84' or a CRS such as 'EPSG:4547', found {crs_hint!r}.")
+        raise OptionError(f"--facilities-crs (crs_hint): expected 'gcj02', 'bd09', 'wgs84' or a CRS such as 'EPSG:4547', "
+                          f"found {brief(crs_hint)}.")
     key = crs_hint.strip().lower().replace("-", "").replace("_", "")
     if key in _CHINESE:
         return key, None
@@ -114,7 +119,7 @@ def _normalise_hint(crs_hint: str | None) -> tuple[str | None, Any]:
         return None, CRS.from_user_input(crs_hint.strip())
     except CRSError as exc:
         raise OptionError(
-            f"crs_hint: {crs_hint!r} is neither 'gcj02', 'bd09', 'wgs84' nor a CRS pyproj knows ({exc})."
+            f"--facilities-crs (crs_hint): {brief(crs_hint)} is neither 'gcj02', 'bd09', 'wgs84' nor a CRS pyproj knows."
         ) from exc
 
 
@@ -130,7 +135,7 @@ def _read_csv(path: Path) -> pd.DataFrame:
         except pd.errors.EmptyDataError as exc:
             raise FacilitiesFileError(f"Facilities file {str(path)!r} is empty (no header, no rows).") from exc
         except (pd.errors.ParserError, csv.Error) as exc:
-            raise FacilitiesFileError(f"Facilities file {str(path)!r} is not a readable CSV table: {exc}") from exc
+            raise FacilitiesFileError(f"Facilities file {str(path)!r} is not a readable CSV table: {brief(str(exc), limit=200)}") from exc
     raise FacilitiesFileError(f"Facilities file {str(path)!r} is neither UTF-8 nor GB18030 text: {last}.")
 
 
@@ -173,7 +178,7 @@ def _points_from_csv(df: pd.DataFrame, path: Path, hint_crs: Any) -> gpd.GeoData
     if len(bad):
         raise FacilitiesFileError(
             f"Facilities file {str(path)!r}: {_rows(bad, 2)} have no numeric {lon_col!r}/{lat_col!r} "
-            f"(first: {df[lon_col].iloc[bad[0]]!r}, {df[lat_col].iloc[bad[0]]!r})."
+            f"(first: {brief(df[lon_col].iloc[bad[0]])}, {brief(df[lat_col].iloc[bad[0]])})."
         )
     crs = hint_crs if hint_crs is not None else "EPSG:4326"
     from pyproj import CRS
@@ -191,8 +196,10 @@ def _check_lonlat(lon: np.ndarray, lat: np.ndarray, path: Path, *, row_offset: i
         swapped = " (are longitude and latitude swapped?)" if abs(lat[i]) <= 180 and abs(lon[i]) <= 90 else ""
         raise FacilitiesFileError(
             f"Facilities file {str(path)!r}: {_rows(bad, row_offset)} have coordinates outside "
-            f"longitude -180..180 / latitude -90..90 (first: {columns[0]}={lon[i]!r}, {columns[1]}={lat[i]!r})"
-            f"{swapped}. Expected WGS84 degrees; for projected coordinates pass crs_hint='EPSG:xxxx'."
+            f"longitude -180..180 / latitude -90..90 (first: {str(columns[0])[:40]}={plain_number(lon[i])}, "
+            f"{str(columns[1])[:40]}={plain_number(lat[i])})"
+            f"{swapped}. Expected WGS84 degrees (Amap/Baidu ones with --facilities-crs gcj02 or bd09); save projected "
+            "coordinates as a GeoPackage with their CRS."
         )
 
 
@@ -203,7 +210,7 @@ def _read_vector(path: Path, layer: str | int | None) -> gpd.GeoDataFrame:
     try:
         layers = pyogrio.list_layers(path)
     except (DataSourceError, DataLayerError, OSError) as exc:
-        raise FacilitiesFileError(f"Facilities file {str(path)!r} cannot be read as {path.suffix} data: {exc}") from exc
+        raise FacilitiesFileError(f"Facilities file {str(path)!r} cannot be read as {path.suffix} data: {brief(str(exc), limit=200)}") from exc
     if len(layers) == 0:
         raise FacilitiesFileError(f"Facilities file {str(path)!r} holds no layer.")
     if layer is None and len(layers) > 1:
@@ -214,7 +221,7 @@ def _read_vector(path: Path, layer: str | int | None) -> gpd.GeoDataFrame:
     try:
         return gpd.read_file(path, layer=layer, engine="pyogrio")
     except (DataSourceError, DataLayerError, OSError, ValueError) as exc:
-        raise FacilitiesFileError(f"Facilities file {str(path)!r} cannot be read: {exc}") from exc
+        raise FacilitiesFileError(f"Facilities file {str(path)!r} cannot be read: {brief(str(exc), limit=200)}") from exc
 
 
 def _categories_from_poi_types(gdf: gpd.GeoDataFrame, path: Path, catalogue: Catalogue,
@@ -265,7 +272,7 @@ def _convert_chinese(gdf: gpd.GeoDataFrame, system: str, path: Path) -> gpd.GeoD
         from lifecircle.layers import chinese_coords
     except ImportError as exc:  # the module is optional at this layer
         raise OptionError(
-            f"crs_hint={system!r} for {str(path)!r} needs lifecircle.layers.chinese_coords, which is not installed."
+            f"--facilities-crs {system} for {str(path)!r} needs lifecircle.layers.chinese_coords, which is not installed."
         ) from exc
     convert = chinese_coords.gcj02_to_wgs84 if system == "gcj02" else chinese_coords.bd09_to_wgs84
 
@@ -364,7 +371,7 @@ def read_facilities_file(
             if hint_crs is None and chinese is None:
                 raise NoCrsError(
                     f"Facilities file {str(path)!r} has no coordinate reference system; expected one "
-                    "recorded in the file (or pass crs_hint='EPSG:xxxx', 'wgs84', 'gcj02' or 'bd09')."
+                    "recorded in the file (or, for longitude/latitude, --facilities-crs wgs84, gcj02 or bd09)."
                 )
             gdf = gdf.set_crs(hint_crs if hint_crs is not None else "EPSG:4326")
 
@@ -408,7 +415,7 @@ def read_facilities_file(
     if chinese is not None:
         if gdf.crs is not None and not gdf.crs.equals("EPSG:4326") and gdf.crs.is_geographic is False:
             raise OptionError(
-                f"crs_hint={crs_hint!r}: {str(path)!r} is in projected {gdf.crs.to_string()}, but "
+                f"--facilities-crs {brief(crs_hint)}: {str(path)!r} is in projected {gdf.crs.to_string()}, but "
                 "GCJ-02/BD-09 coordinates are longitude/latitude degrees."
             )
         gdf = _convert_chinese(gdf.to_crs("EPSG:4326"), chinese, path)

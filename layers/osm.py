@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from lifecircle._errors import InputNotFoundError, NoWalkableWaysError, OsmFileError
+from lifecircle._errors import InputNotFoundError, NoWalkableWaysError, OsmFileError, brief
 
 __all__ = [
     "OsmExtract",
@@ -206,6 +206,21 @@ def _header_facts(path: Path) -> tuple[tuple[float, float, float, float] | None,
     return bbox, stamp
 
 
+def _read_failure(path: Path, exc: BaseException) -> str:
+    """The message for a file libosmium refuses, naming the likely cause."""
+    import osmium
+
+    said = brief(str(exc), limit=160)
+    if isinstance(exc, osmium.InvalidLocationError) or "coordinate" in str(exc):
+        return (f"OSM file {str(path)!r} has a node whose coordinates are not usable ({said}): expected "
+                "numbers, longitude -180..180 and latitude -90..90.")
+    if "too long" in str(exc):
+        return (f"OSM file {str(path)!r} has a tag key or value longer than OpenStreetMap allows "
+                f"(255 characters; {said}).")
+    return (f"OSM file {str(path)!r} could not be read: {said}. Expected a complete "
+            "OpenStreetMap .osm.pbf/.osm/.osm.bz2/.osm.gz file; it may be truncated or corrupt.")
+
+
 def read_osm(path: str | Path, *, progress: bool = True) -> OsmExtract:
     """Read the walkable ways and the tagged features of a local OSM file.
 
@@ -333,11 +348,8 @@ def read_osm(path: str | Path, *, progress: bool = True) -> OsmExtract:
                     continue
                 osm_type = "way" if obj.from_way() else "relation"
                 feat_rows.append((osm_type, obj.orig_id(), tag_dict.get("name"), tag_dict, geom))
-    except RuntimeError as exc:
-        raise OsmFileError(
-            f"OSM file {str(path)!r} could not be read: {exc}. Expected a complete "
-            "OpenStreetMap .osm.pbf/.osm/.osm.bz2/.osm.gz file; it may be truncated or corrupt."
-        ) from exc
+    except (RuntimeError, ValueError, osmium.InvalidLocationError) as exc:
+        raise OsmFileError(_read_failure(path, exc)) from exc
     finally:
         bar.close()
 

@@ -37,7 +37,7 @@ import pandas as pd
 import pyproj
 import shapely
 
-from lifecircle._errors import InputNotFoundError, NoCrsError, PopulationError
+from lifecircle._errors import InputNotFoundError, NoCrsError, PopulationError, brief, plain_number
 from lifecircle.layers._columns import LAT_ALIASES, LON_ALIASES, find_column
 
 __all__ = [
@@ -47,6 +47,7 @@ __all__ = [
     "LAT_ALIASES",
     "GROUPS",
     "read_population",
+    "check_people_in_area",
 ]
 
 log = logging.getLogger(__name__)
@@ -92,6 +93,9 @@ class PopulationInput:
         CRS of ``frame`` or ``array``; never missing.
     groups : tuple of str
         Names of the carried group share columns (``share_60plus`` ...).
+    dropped_rows : int
+        Rows dropped because their population was empty or NaN (warned, and recorded in
+        ``run.json``).
     """
 
     kind: str
@@ -102,26 +106,49 @@ class PopulationInput:
     array: np.ndarray | None = field(default=None, repr=False)
     transform: object | None = None
     groups: tuple[str, ...] = ()
+    dropped_rows: int = 0
 
 
-def _numeric(values: pd.Series, *, name: str, path: Path) -> np.ndarray:
-    """Column as float64; any non-numeric, infinite or negative value is an error."""
+#: Most people one row or pixel can hold: more than the world's population is a broken file
+#: (1e308, a filler value), and such numbers overflow the sums downstream.
+MAX_PEOPLE_PER_ROW = 1e10
+
+
+def _where(i: int, kind: str) -> str:
+    """A row for messages: the CSV line (header is line 1) or the feature's number."""
+    return f"line {i + 2}" if kind == "csv" else f"feature {i + 1}"
+
+
+def _numeric(values: pd.Series, *, name: str, path: Path, kind: str = "csv",
+             missing_ok: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Column as float64 and a mask of empty / NaN cells (their values are 0 here).
+
+    Text that is not a number, infinity, a negative number or more than
+    :data:`MAX_PEOPLE_PER_ROW` is an error naming the row.
+    """
     num = pd.to_numeric(values, errors="coerce")
-    bad = num.isna() & values.notna() | ~np.isfinite(num.fillna(0.0).to_numpy(dtype=float))
-    if bad.any():
-        first = values[bad].iloc[0]
-        raise PopulationError(
-            f"{path}: column {name!r} must hold numbers; found {int(bad.sum())} non-numeric "
-            f"value(s), e.g. {first!r} in row {int(np.flatnonzero(bad.to_numpy())[0])}."
-        )
-    arr = num.fillna(0.0).to_numpy(dtype=np.float64)
-    if (arr < 0).any():
-        i = int(np.flatnonzero(arr < 0)[0])
-        raise PopulationError(
-            f"{path}: column {name!r} must not be negative; found {int((arr < 0).sum())} negative "
-            f"value(s), e.g. {arr[i]} in row {i}."
-        )
-    return arr
+    missing = values.isna().to_numpy() | (values.astype(str).str.strip().str.lower().isin(["", "nan"])).to_numpy()
+    arr = num.to_numpy(dtype=np.float64, na_value=np.nan)
+    text = np.isnan(arr) & ~missing
+    checks = (
+        (text, "must hold numbers; found text"),
+        (np.isinf(arr), "must hold finite numbers; found"),
+        (arr < 0, "must not be negative; found"),
+        (arr > MAX_PEOPLE_PER_ROW, f"must hold at most {MAX_PEOPLE_PER_ROW:g} people a row (more than the "
+                                  "world's population); found"),
+    )
+    for bad, what in checks:
+        bad = bad & ~missing
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            shown = brief(values.iloc[i]) if text[i] else plain_number(arr[i])
+            more = f" ({int(bad.sum())} rows in all)" if bad.sum() > 1 else ""
+            raise PopulationError(f"--population {str(path)!r}: column {brief(name)} {what} {shown} "
+                                  f"in {_where(i, kind)}{more}.")
+    if missing.any() and not missing_ok:
+        i = int(np.flatnonzero(missing)[0])
+        raise PopulationError(f"--population {str(path)!r}: column {brief(name)} is empty in {_where(i, kind)}.")
+    return np.where(missing, 0.0, arr), missing
 
 
 def _population_column(columns: list[str], value_column: str | None, path: Path) -> str:
@@ -129,14 +156,14 @@ def _population_column(columns: list[str], value_column: str | None, path: Path)
         col = find_column(columns, (value_column,))
         if col is None:
             raise PopulationError(
-                f"{path}: value_column {value_column!r} is not a column; columns found: {list(columns)}."
+                f"{path}: value_column {brief(value_column)} is not a column; columns found: {brief(list(columns))}."
             )
         return col
     col = find_column(columns, POPULATION_ALIASES)
     if col is None:
         raise PopulationError(
             f"{path}: no population column; expected one of {list(POPULATION_ALIASES)} "
-            f"(or pass value_column=); columns found: {list(columns)}."
+            f"(rename the column holding people to 'population'); columns found: {brief(list(columns))}."
         )
     return col
 
@@ -149,17 +176,17 @@ def _group_shares(table: pd.DataFrame, population: np.ndarray, path: Path) -> di
         col = find_column(columns, names)
         if col is None:
             continue
-        vals = _numeric(table[col], name=str(col), path=path)
+        vals, _ = _numeric(table[col], name=str(col), path=path)
         if str(col).lower().startswith("share_"):
             if (vals > 1.0 + 1e-9).any():
-                raise PopulationError(f"{path}: column {col!r} holds shares and must lie in 0-1; found max {vals.max()}.")
+                raise PopulationError(f"{path}: column {brief(col)} holds shares and must lie in 0-1; found max {plain_number(vals.max())}.")
             share = vals
         else:
             if (vals > population * (1 + 1e-9) + 1e-9).any():
                 i = int(np.flatnonzero(vals > population * (1 + 1e-9) + 1e-9)[0])
                 raise PopulationError(
                     f"{path}: column {col!r} counts people of group {group} and cannot exceed the "
-                    f"population; row {i} has {vals[i]} of {population[i]}."
+                    f"population; row {i + 1} has {plain_number(vals[i])} of {plain_number(population[i])}."
                 )
             with np.errstate(divide="ignore", invalid="ignore"):
                 share = np.where(population > 0, vals / np.where(population > 0, population, 1.0), 0.0)
@@ -167,64 +194,103 @@ def _group_shares(table: pd.DataFrame, population: np.ndarray, path: Path) -> di
     return out
 
 
+def _csv_table(path: Path) -> pd.DataFrame:
+    """The CSV as a table: UTF-8, else GB18030 (Excel on Chinese Windows); anything else is an error."""
+    import csv
+
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return pd.read_csv(path, encoding=encoding)
+        except UnicodeDecodeError:
+            continue
+        except (pd.errors.EmptyDataError, pd.errors.ParserError, csv.Error, ValueError, OverflowError) as exc:
+            raise PopulationError(f"--population {str(path)!r} is not a readable CSV table "
+                                  f"({brief(str(exc), limit=160)}).") from None
+    raise PopulationError(f"--population {str(path)!r} is neither UTF-8 nor GB18030 text: expected a CSV table of "
+                          "longitude, latitude and population.")
+
+
 def _read_csv(path: Path, value_column: str | None) -> PopulationInput:
-    try:
-        table = pd.read_csv(path, encoding="utf-8-sig")
-    except UnicodeDecodeError:
-        table = pd.read_csv(path, encoding="gb18030")  # CSVs saved by Excel on Chinese Windows
-    except (pd.errors.EmptyDataError, pd.errors.ParserError) as exc:
-        raise PopulationError(f"{path}: not a readable CSV ({exc}).") from exc
+    table = _csv_table(path)
     columns = list(table.columns)
     lon_col = find_column(columns, LON_ALIASES)
     lat_col = find_column(columns, LAT_ALIASES)
     if lon_col is None or lat_col is None:
         raise PopulationError(
             f"{path}: a population CSV needs longitude and latitude columns (EPSG:4326), e.g. "
-            f"{list(LON_ALIASES)} and {list(LAT_ALIASES)}; columns found: {columns}."
+            f"{list(LON_ALIASES)} and {list(LAT_ALIASES)}; columns found: {brief(columns)}."
         )
     pop_col = _population_column(columns, value_column, path)
     if len(table) == 0:
         raise PopulationError(f"{path}: the CSV has a header but no rows.")
-    pop = _numeric(table[pop_col], name=str(pop_col), path=path)
+    pop, missing = _numeric(table[pop_col], name=str(pop_col), path=path)
     lon = pd.to_numeric(table[lon_col], errors="coerce").to_numpy(dtype=float)
     lat = pd.to_numeric(table[lat_col], errors="coerce").to_numpy(dtype=float)
     bad = ~(np.isfinite(lon) & np.isfinite(lat))
     if bad.any():
-        raise PopulationError(f"{path}: {int(bad.sum())} row(s) have no numeric {lon_col}/{lat_col}, e.g. row {int(np.flatnonzero(bad)[0])}.")
+        i = int(np.flatnonzero(bad)[0])
+        raise PopulationError(f"--population {str(path)!r}: {int(bad.sum())} row(s) have no numeric "
+                              f"{brief(lon_col)}/{brief(lat_col)}, e.g. {_where(i, 'csv')}.")
     if (np.abs(lon) > 180).any() or (np.abs(lat) > 90).any():
         raise NoCrsError(
-            f"{path}: columns {lon_col!r}/{lat_col!r} must be longitude/latitude in EPSG:4326 "
-            f"(found x from {lon.min():g} to {lon.max():g}, y from {lat.min():g} to {lat.max():g}); "
+            f"--population {str(path)!r}: columns {brief(lon_col)}/{brief(lat_col)} must be longitude/latitude in "
+            f"EPSG:4326 (found x from {plain_number(lon.min())} to {plain_number(lon.max())}, y from "
+            f"{plain_number(lat.min())} to {plain_number(lat.max())}); "
             "save projected coordinates as a GeoPackage or GeoJSON with a CRS instead."
         )
     data = {"population": pop, **_group_shares(table, pop, path)}
     frame = gpd.GeoDataFrame(data, geometry=gpd.points_from_xy(lon, lat), crs="EPSG:4326")
-    return _finish("points", path, frame)
+    return _finish("points", path, _drop_missing(frame, missing, path, pop_col, "csv"))
+
+
+def _drop_missing(frame: gpd.GeoDataFrame, missing: np.ndarray, path: Path, column: object,
+                  kind: str) -> gpd.GeoDataFrame:
+    """Drop rows without a population value, loudly (the count goes to run.json)."""
+    if not missing.any():
+        return frame
+    n = int(missing.sum())
+    if n == len(frame):
+        raise PopulationError(f"--population {str(path)!r}: column {brief(column)} is empty (or NaN) in every row.")
+    first = _where(int(np.flatnonzero(missing)[0]), kind)
+    log.warning("--population %s: dropped %d row(s) with no %s value (empty or NaN), first at %s",
+                path.name, n, brief(column), first)
+    out = frame[~missing].reset_index(drop=True)
+    out.attrs["dropped_rows"] = n
+    return out
 
 
 def _finish(kind: str, path: Path, frame: gpd.GeoDataFrame) -> PopulationInput:
     groups = tuple(c for c in frame.columns if str(c).startswith("share_"))
     total = float(frame["population"].sum())
+    if not np.isfinite(total):
+        raise PopulationError(f"--population {str(path)!r}: the people in the file add up to more than a number can "
+                              "hold; expected counts of people.")
     log.info("population %s: %d %s, %.0f people, groups %s", path.name, len(frame), kind, total, list(groups))
-    return PopulationInput(kind=kind, source=path, total=total, crs=pyproj.CRS(frame.crs), frame=frame, groups=groups)
+    return PopulationInput(kind=kind, source=path, total=total, crs=pyproj.CRS(frame.crs), frame=frame, groups=groups,
+                           dropped_rows=int(frame.attrs.get("dropped_rows", 0)))
 
 
 def _read_vector(path: Path, value_column: str | None, bbox: tuple[float, float, float, float] | None) -> PopulationInput:
     try:
         raw = gpd.read_file(path)
     except Exception as exc:  # pyogrio raises its own DataSourceError family
-        raise PopulationError(f"{path}: cannot read as a vector file ({exc}).") from exc
+        raise PopulationError(f"{path}: cannot read as a vector file ({brief(str(exc), limit=200)}).") from exc
     if raw.crs is None:
         raise NoCrsError(f"{path}: the population file has no CRS; save it with one (e.g. EPSG:4326 or EPSG:4490).")
     raw = raw[~(raw.geometry.isna() | raw.geometry.is_empty)]
     if len(raw) == 0:
         raise PopulationError(f"{path}: no features with a geometry.")
+    coords, owner = shapely.get_coordinates(raw.geometry.to_numpy(), return_index=True)
+    if not np.isfinite(coords).all():
+        i = int(owner[np.flatnonzero(~np.isfinite(coords).all(axis=1))[0]])
+        raise PopulationError(f"--population {str(path)!r}: {_where(i, 'vector')} has coordinates that are not "
+                              "finite numbers (NaN or infinity).")
     if bbox is not None:
         box = gpd.GeoSeries([shapely.box(*bbox)], crs=4326).to_crs(raw.crs).iloc[0]
         raw = raw[raw.geometry.intersects(box)]
     columns = [c for c in raw.columns if c != raw.geometry.name]
     pop_col = _population_column(columns, value_column, path)
-    pop = _numeric(raw[pop_col], name=str(pop_col), path=path)
+    pop, missing = _numeric(raw[pop_col], name=str(pop_col), path=path, kind="vector")
     types = set(raw.geometry.geom_type)
     if types <= {"Point", "MultiPoint"}:
         kind = "points"
@@ -240,7 +306,7 @@ def _read_vector(path: Path, value_column: str | None, bbox: tuple[float, float,
         )
     data = {"population": pop, **_group_shares(raw, pop, path)}
     frame = gpd.GeoDataFrame(data, geometry=gpd.GeoSeries(geoms, index=raw.index, crs=raw.crs).to_numpy(), crs=raw.crs)
-    return _finish(kind, path, frame.reset_index(drop=True))
+    return _finish(kind, path, _drop_missing(frame.reset_index(drop=True), missing, path, pop_col, "vector"))
 
 
 def _read_raster(path: Path, bbox: tuple[float, float, float, float] | None) -> PopulationInput:
@@ -251,7 +317,7 @@ def _read_raster(path: Path, bbox: tuple[float, float, float, float] | None) -> 
     try:
         src = rasterio.open(path)
     except rasterio.errors.RasterioIOError as exc:
-        raise PopulationError(f"{path}: cannot read as a raster ({exc}).") from exc
+        raise PopulationError(f"{path}: cannot read as a raster ({brief(str(exc), limit=200)}).") from exc
     with src:
         if src.crs is None:
             raise NoCrsError(f"{path}: the population raster has no CRS; WorldPop/GHS-POP GeoTIFFs carry one.")
@@ -277,8 +343,15 @@ def _read_raster(path: Path, bbox: tuple[float, float, float, float] | None) -> 
     if (array[~missing] < 0).any():
         neg = array[~missing][array[~missing] < 0]
         raise PopulationError(
-            f"{path}: {neg.size} pixel(s) hold negative people (e.g. {neg[0]}) and are not the "
-            f"nodata value ({nodata}); expected counts of people per pixel."
+            f"--population {str(path)!r}: {neg.size} pixel(s) hold negative people (e.g. {plain_number(neg[0])}) "
+            f"and are not the nodata value ({'none' if nodata is None else plain_number(nodata)}); expected counts "
+            "of people per pixel."
+        )
+    if (array[~missing] > MAX_PEOPLE_PER_ROW).any():
+        big = array[~missing][array[~missing] > MAX_PEOPLE_PER_ROW]
+        raise PopulationError(
+            f"--population {str(path)!r}: {big.size} pixel(s) hold more than {MAX_PEOPLE_PER_ROW:g} people "
+            f"(e.g. {plain_number(big[0])}); expected counts of people per pixel (is the nodata value declared?)."
         )
     array[missing] = 0.0
     total = float(array.sum())
@@ -344,3 +417,32 @@ def read_population(
     if result.total <= 0:
         log.warning("population %s holds no people (total 0)", path)
     return result
+
+
+def check_people_in_area(population: PopulationInput, people_in_cells: np.ndarray) -> float:
+    """Share of the file's people that fell inside the study area's cells.
+
+    Raises
+    ------
+    PopulationError
+        The file holds people but none of them lies inside the study area (another
+        district's file, swapped coordinates): the run would report shares of nobody.
+    """
+    inside = float(np.nansum(people_in_cells))
+    if population.total <= 0:
+        return 0.0
+    if inside <= 0:
+        where = ""
+        if population.frame is not None and len(population.frame):
+            b = population.frame.to_crs(4326).total_bounds
+            where = (f" (its points cover longitude {plain_number(round(b[0], 4))} to {plain_number(round(b[2], 4))}, "
+                     f"latitude {plain_number(round(b[1], 4))} to {plain_number(round(b[3], 4))})")
+        raise PopulationError(
+            f"--population {str(population.source)!r}: none of its {population.total:,.0f} people lies inside the "
+            f"study area{where}. Expected the population of the area analysed: is it the right file, or are "
+            "longitude and latitude swapped?"
+        )
+    share = inside / population.total
+    log.info("population %s: %.1f%% of the file's people lie inside the study area", population.source.name,
+             100 * share)
+    return share

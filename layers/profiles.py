@@ -24,9 +24,8 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-import yaml
 
-from lifecircle._errors import CatalogueError, InputNotFoundError, ProfileError
+from lifecircle._errors import CatalogueError, InputNotFoundError, ProfileError, brief
 
 __all__ = ["WalkingProfile", "DEFAULT_CATALOGUE", "load_profiles", "get_profile"]
 
@@ -137,7 +136,7 @@ _RANGES: dict[str, tuple[float, float]] = {
 
 
 def _profile_from_mapping(name: str, raw: Mapping[str, Any], *, source: str, known: Mapping[str, WalkingProfile]) -> WalkingProfile:
-    where = f"{source}: profile {name!r}"
+    where = f"{source}: profile {brief(name)}"
     if not isinstance(raw, Mapping):
         raise CatalogueError(f"{where} must be a mapping of keys to values; found {type(raw).__name__}.")
     values: dict[str, Any] = {}
@@ -145,7 +144,7 @@ def _profile_from_mapping(name: str, raw: Mapping[str, Any], *, source: str, kno
     if base_name is not None:
         if base_name not in known:
             raise CatalogueError(
-                f"{where}: key 'base' names unknown profile {base_name!r}; known: {', '.join(sorted(known))}."
+                f"{where}: key 'base' names unknown profile {brief(base_name)}; known: {', '.join(sorted(known))}."
             )
         values = {k: v for k, v in asdict(known[base_name]).items() if k != "name"}
     for key, value in raw.items():
@@ -153,7 +152,7 @@ def _profile_from_mapping(name: str, raw: Mapping[str, Any], *, source: str, kno
             continue
         if key not in _FIELDS or key == "name":
             raise CatalogueError(
-                f"{where}: unknown key {key!r}; expected some of {', '.join(k for k in _FIELDS if k != 'name')}, base."
+                f"{where}: unknown key {brief(key)}; expected some of {', '.join(k for k in _FIELDS if k != 'name')}, base."
             )
         values[key] = _check_value(key, value, where)
     profile = WalkingProfile(name=name, **values)
@@ -168,35 +167,32 @@ def _profile_from_mapping(name: str, raw: Mapping[str, Any], *, source: str, kno
 def _check_value(key: str, value: Any, where: str) -> Any:  # noqa: ANN401 - YAML values
     if key in _BOOL_KEYS:
         if not isinstance(value, bool):
-            raise CatalogueError(f"{where}: key {key!r} must be true or false; found {value!r}.")
+            raise CatalogueError(f"{where}: key {brief(key)} must be true or false; found {brief(value)}.")
         return value
     if key == "description":
         if not isinstance(value, str):
-            raise CatalogueError(f"{where}: key 'description' must be text; found {value!r}.")
+            raise CatalogueError(f"{where}: key 'description' must be text; found {brief(value)}.")
         return value
     if key == "sources":
         if isinstance(value, str):
             value = [value]
         if not isinstance(value, list) or not all(isinstance(s, str) for s in value):
-            raise CatalogueError(f"{where}: key 'sources' must be a list of text; found {value!r}.")
+            raise CatalogueError(f"{where}: key 'sources' must be a list of text; found {brief(value)}.")
         return tuple(value)
     if key == "max_grade" and value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise CatalogueError(f"{where}: key {key!r} must be a finite number; found {value!r}.")
+        raise CatalogueError(f"{where}: key {brief(key)} must be a finite number; found {brief(value)}.")
     lo, hi = _RANGES[key]
     if not lo <= value <= hi:
-        raise CatalogueError(f"{where}: key {key!r} must be between {lo} and {hi}; found {value!r}.")
+        raise CatalogueError(f"{where}: key {brief(key)} must be between {lo} and {hi}; found {brief(value)}.")
     return float(value)
 
 
 def _read_catalogue(path: Path, known: Mapping[str, WalkingProfile]) -> dict[str, WalkingProfile]:
-    if not path.exists():
-        raise InputNotFoundError(f"Profile catalogue {path} does not exist.")
-    try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise CatalogueError(f"Profile catalogue {path} is not valid YAML: {exc}") from None
+    from lifecircle.layers._yaml import read_yaml
+
+    doc = read_yaml(path, error=CatalogueError, what="Profile catalogue")
     if not isinstance(doc, Mapping) or not isinstance(doc.get("profiles"), Mapping):
         raise CatalogueError(
             f"Profile catalogue {path}: expected a top-level key 'profiles' mapping names to profiles; "
@@ -206,11 +202,11 @@ def _read_catalogue(path: Path, known: Mapping[str, WalkingProfile]) -> dict[str
     if extra_keys:
         raise CatalogueError(f"Profile catalogue {path}: unknown top-level key(s) {sorted(extra_keys)}; expected version, profiles.")
     if doc.get("version", 1) != 1:
-        raise CatalogueError(f"Profile catalogue {path}: key 'version' must be 1; found {doc.get('version')!r}.")
+        raise CatalogueError(f"Profile catalogue {path}: key 'version' must be 1; found {brief(doc.get('version'))}.")
     out: dict[str, WalkingProfile] = {}
     for name, raw in doc["profiles"].items():
         if not isinstance(name, str) or not name.strip():
-            raise CatalogueError(f"Profile catalogue {path}: profile names must be non-empty text; found {name!r}.")
+            raise CatalogueError(f"Profile catalogue {path}: profile names must be non-empty text; found {brief(name)}.")
         out[name] = _profile_from_mapping(name, raw, source=str(path), known={**known, **out})
     return out
 
@@ -271,7 +267,7 @@ def get_profile(name: str | WalkingProfile, *, catalogue: Mapping[str, WalkingPr
     catalogue = load_profiles() if catalogue is None else catalogue
     if not isinstance(name, str) or name not in catalogue:
         raise ProfileError(
-            f"Unknown walking profile {name!r}: expected one of {', '.join(catalogue)} "
+            f"Unknown walking profile {brief(name)}: expected one of {', '.join(catalogue)} "
             "(add your own with a profiles YAML file)."
         )
     return catalogue[name]

@@ -23,9 +23,8 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import yaml
 
-from lifecircle._errors import InputNotFoundError, StandardsError
+from lifecircle._errors import InputNotFoundError, StandardsError, brief
 
 __all__ = [
     "Requirement",
@@ -94,7 +93,7 @@ class Requirement:
         if self.threshold_minutes is not None:
             return float(self.threshold_minutes)
         if not (isinstance(speed_kmh, (int, float)) and math.isfinite(speed_kmh) and speed_kmh > 0):
-            raise StandardsError(f"speed_kmh must be a positive number of km/h; found {speed_kmh!r}.")
+            raise StandardsError(f"speed_kmh must be a positive number of km/h; found {brief(speed_kmh)}.")
         return float(self.threshold_m) / (float(speed_kmh) * 1000.0 / 60.0)  # type: ignore[arg-type]
 
     def categories(self) -> tuple[str, ...]:
@@ -165,7 +164,7 @@ class Tier:
             if r.key == key:
                 return r
         raise StandardsError(
-            f"tier {self.key!r} has no requirement {key!r}; it has {', '.join(r.key for r in self.requirements)}."
+            f"tier {brief(self.key)} has no requirement {brief(key)}; it has {', '.join(r.key for r in self.requirements)}."
         )
 
 
@@ -197,7 +196,7 @@ class Standard:
         for t in self.tiers:
             if t.key == key:
                 return t
-        raise StandardsError(f"{self.path.name}: no tier {key!r}; it has {', '.join(t.key for t in self.tiers)}.")
+        raise StandardsError(f"{self.path.name}: no tier {brief(key)}; it has {', '.join(t.key for t in self.tiers)}.")
 
     def categories(self) -> tuple[str, ...]:
         """Every category the requirements name (fallbacks included), in first-use order."""
@@ -294,7 +293,7 @@ def standard_path(name_or_path: str | Path) -> Path:
             raise InputNotFoundError(f"Standard file {path} does not exist.")
         return path
     raise StandardsError(
-        f"Unknown standard {text!r}: expected one of {', '.join(bundled_standards())} "
+        f"Unknown standard {brief(text)}: expected one of {', '.join(bundled_standards())} "
         f"or the path of a YAML file in the same format."
     )
 
@@ -321,12 +320,9 @@ def load_standard(name_or_path: str | Path) -> Standard:
         the file and the key (``tiers[1].requirements[0].threshold_m``).
     """
     path = standard_path(name_or_path)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise StandardsError(f"{path}: not valid YAML ({exc}).") from None
-    except UnicodeDecodeError:
-        raise StandardsError(f"{path}: not UTF-8 text.") from None
+    from lifecircle.layers._yaml import read_yaml
+
+    raw = read_yaml(path, error=StandardsError, what="Standard file")
     standard = _parse_standard(raw, path)
     s = standard.summary()
     log.info(
@@ -343,7 +339,7 @@ class _Ctx:
         self.path = path
 
     def fail(self, key: str, expected: str, found: Any) -> StandardsError:
-        return StandardsError(f"{self.path}: {key}: expected {expected}; found {found!r}.")
+        return StandardsError(f"{self.path}: {key}: expected {expected}; found {brief(found)}.")
 
 
 def _join(where: str, key: str) -> str:

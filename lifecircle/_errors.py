@@ -11,7 +11,13 @@ Messages name the file or parameter, what was expected and what was found.
 
 from __future__ import annotations
 
+import math
+import numbers
+import reprlib
+
 __all__ = [
+    "brief",
+    "plain_number",
     "LifecircleError",
     "InputFileError",
     "InputNotFoundError",
@@ -118,3 +124,43 @@ class OutputError(OSError, LifecircleError):
 
 class OutputLockedError(OutputError):
     """Another run holds the output folder's lock."""
+
+
+#: Longest shown form of one user value in a message.
+BRIEF_LIMIT = 80
+
+_repr = reprlib.Repr()
+_repr.maxstring = BRIEF_LIMIT
+_repr.maxother = BRIEF_LIMIT
+_repr.maxlist = _repr.maxtuple = _repr.maxset = _repr.maxdict = 6
+_repr.maxlevel = 3
+
+
+def plain_number(value: float) -> str:
+    """A number as a person writes it: ``12``, ``0.25``, ``1e+308``, ``NaN``, ``infinity``
+    (never ``np.float64(12.0)``)."""
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, numbers.Integral):
+        return str(int(value))
+    v = float(value)
+    if math.isnan(v):
+        return "NaN"
+    if math.isinf(v):
+        return "infinity" if v > 0 else "-infinity"
+    if v.is_integer() and abs(v) < 1e15:
+        return str(int(v))
+    return format(v, ".6g")
+
+
+def brief(value: object, limit: int = BRIEF_LIMIT) -> str:
+    """A user value for an error message, bounded: numbers plain, text quoted and cut to
+    ``limit`` characters (``...`` marks the cut), containers shortened without walking them
+    whole (a YAML bomb or a 10,000-character tag must not blow up the message itself)."""
+    if isinstance(value, numbers.Real):
+        return plain_number(value)
+    if isinstance(value, str):
+        text = repr(value[: limit + 1])
+    else:
+        text = _repr.repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."

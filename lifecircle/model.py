@@ -23,6 +23,8 @@ import pandas as pd
 import pyproj
 import shapely
 
+from lifecircle._errors import BoundaryError
+
 from lifecircle import settings
 from lifecircle._errors import NoWalkableWaysError, OptionError
 from lifecircle._progress import Timings
@@ -145,6 +147,8 @@ class Model:
     grid: gpd.GeoDataFrame
     origins: EdgeLocation
     facility_qa: gpd.GeoDataFrame | None = None
+    #: What the input checks let through with a warning (rows dropped, facilities outside), for run.json.
+    input_warnings: tuple[dict[str, Any], ...] = ()
 
     @property
     def speed_kmh(self) -> float:
@@ -383,12 +387,21 @@ def build_model(options: RunOptions | None = None, *, inputs: InputLayers | None
     with timings.measure("network"):
         crs = local_metric_crs(extract.node_lon, extract.node_lat)
         boundary = inputs.boundary
-        area = study_area(extract.node_lon, extract.node_lat, crs=crs,
-                          boundary=None if boundary is None else boundary.geometry,
-                          boundary_crs=None if boundary is None else boundary.crs,
-                          header_bbox=extract.bbox, label=boundary_label(options.boundary))
-        check_grid_budget(area, cell_size_m=options.cell_size_m, available_bytes=available_memory_bytes(),
-                          fraction=settings.memory_fraction)
+        try:
+            area = study_area(extract.node_lon, extract.node_lat, crs=crs,
+                              boundary=None if boundary is None else boundary.geometry,
+                              boundary_crs=None if boundary is None else boundary.crs,
+                              header_bbox=extract.bbox, label=boundary_label(options.boundary))
+        except BoundaryError as exc:
+            from lifecircle.layers.communities import boundary_mismatch_hint
+
+            lon, lat = extract.node_lon, extract.node_lat
+            raise BoundaryError(str(exc) + boundary_mismatch_hint(
+                boundary.geometry, boundary.crs, (float(lon.min()), float(lat.min()), float(lon.max()),
+                                                  float(lat.max())))) from None
+        from lifecircle.options import check_boundary_grid_budget
+
+        check_boundary_grid_budget(area, options, boundary)
         network = prepare_network(extract, area=area, reach_m=reach_m, crs=crs)
     with timings.measure("costs"):
         elevation, dem_report = (edge_elevations(network, options.dem, area=area) if options.dem is not None
@@ -397,6 +410,10 @@ def build_model(options: RunOptions | None = None, *, inputs: InputLayers | None
         cost_report.update(dem_report)
         graph = reverse_graph(network, costs)
     with timings.measure("facilities"):
+        from lifecircle.options import input_warnings
+
+        warnings = input_warnings(inputs, categories=categories, reach_area=area.buffer(reach_m), crs=crs,
+                                  facilities_path=options.facilities)
         facilities, facility_qa = find_facility_sites(
             extract.features, catalogue=inputs.catalogue, categories=categories, crs=crs, area=area, reach_m=reach_m,
             user_facilities=inputs.facilities,
@@ -420,6 +437,7 @@ def build_model(options: RunOptions | None = None, *, inputs: InputLayers | None
         categories=categories, facilities=facilities, facility_file_rows=file_rows,
         user_facilities=inputs.facilities, access=access, no_data=no_data, grid=grid, origins=origins,
         facility_qa=facility_qa,
+        input_warnings=warnings,
     )
 
 

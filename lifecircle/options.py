@@ -24,6 +24,7 @@ from lifecircle._errors import (
     InputNotFoundError,
     NoCrsError,
     OptionError,
+    brief,
 )
 from lifecircle.layers.osm import OsmExtract
 from lifecircle.spatial.costs import check_speed
@@ -32,7 +33,7 @@ from lifecircle.spatial.network import utm_crs_for
 from lifecircle.spatial.travel import available_memory_bytes
 
 __all__ = ["RunOptions", "validate_options", "InputLayers", "read_inputs", "check_inputs", "load_extract",
-           "boundary_label"]
+           "boundary_label", "check_boundary_grid_budget", "input_warnings"]
 
 #: What ``boundary`` may be: a polygon file, a GeoDataFrame, or a shapely geometry (EPSG:4326).
 BoundaryLike = Any
@@ -132,10 +133,10 @@ def _positive(value: float, option: str, *, upper: float | None = None) -> float
     try:
         v = float(value)
     except (TypeError, ValueError):
-        raise OptionError(f"{option} must be a number; found {value!r}.") from None
+        raise OptionError(f"{option} must be a number; found {brief(value)}.") from None
     if not np.isfinite(v) or v <= 0 or (upper is not None and v > upper):
         bound = f" and at most {upper:g}" if upper is not None else ""
-        raise OptionError(f"{option} must be greater than 0{bound}; found {value!r}.")
+        raise OptionError(f"{option} must be greater than 0{bound}; found {brief(value)}.")
     return v
 
 
@@ -172,7 +173,7 @@ def _validated(options: RunOptions) -> tuple[RunOptions, Any, Any]:
     if options.bbox is not None:
         w, s, e, n = (float(x) for x in options.bbox)
         if not (-180 <= w < e <= 180 and -90 <= s < n <= 90):
-            raise OptionError(f"--bbox must be W,S,E,N in degrees with W<E and S<N; found {options.bbox!r}.")
+            raise OptionError(f"--bbox must be W,S,E,N in degrees with W<E and S<N; found {brief(options.bbox)}.")
     boundary_path = options.boundary if isinstance(options.boundary, (str, Path)) else None
     for path, name in ((boundary_path, "--boundary"), (options.communities, "--communities"),
                        (options.population, "--population"), (options.facilities, "--facilities"),
@@ -184,14 +185,17 @@ def _validated(options: RunOptions) -> tuple[RunOptions, Any, Any]:
     _positive(options.isochrone_buffer_m, "--isochrone-buffer")
     target = float(options.coverage_target)
     if not 0 < target <= 1:
-        raise OptionError(f"--coverage-target must be in (0, 1]; found {options.coverage_target!r}.")
+        raise OptionError(f"--coverage-target must be in (0, 1]; found {brief(options.coverage_target)}.")
     if options.facilities_crs not in (None, "wgs84", "gcj02", "bd09"):
-        raise OptionError(f"--facilities-crs must be wgs84, gcj02 or bd09; found {options.facilities_crs!r}.")
+        raise OptionError(f"--facilities-crs must be wgs84, gcj02 or bd09; found {brief(options.facilities_crs)}.")
 
     from lifecircle.layers.catalogue import load_catalogue, select
     from lifecircle.layers.profiles import get_profile, load_profiles
 
-    catalogue = load_catalogue(options.catalogue) if options.catalogue else load_catalogue()
+    catalogue = load_catalogue(extra=options.catalogue)
+    if options.categories is not None and not [c for c in options.categories if str(c).strip()]:
+        raise OptionError("--categories names no category: expected a comma-separated list such as "
+                          f"{','.join(settings.default_categories)}.")
     names = list(options.categories) if options.categories else list(settings.default_categories)
     categories = tuple(c.name for c in select(catalogue, names))
     profiles = load_profiles(extra=options.profiles) if options.profiles else load_profiles()
@@ -270,7 +274,7 @@ def read_inputs(options: RunOptions, *, catalogue: Any = None, profiles: Any = N
     from lifecircle.layers.profiles import load_profiles
 
     if catalogue is None:
-        catalogue = load_catalogue(options.catalogue) if options.catalogue else load_catalogue()
+        catalogue = load_catalogue(extra=options.catalogue)
     if profiles is None:
         profiles = load_profiles(extra=options.profiles) if options.profiles else load_profiles()
     boundary = facilities = communities = population = None
@@ -278,14 +282,13 @@ def read_inputs(options: RunOptions, *, catalogue: Any = None, profiles: Any = N
         boundary = _boundary(options.boundary)
         c = gpd.GeoSeries([boundary.geometry], crs=boundary.crs).to_crs(4326).iloc[0].centroid
         metric = gpd.GeoSeries([boundary.geometry], crs=boundary.crs).to_crs(utm_crs_for(c.x, c.y)).iloc[0]
-        check_grid_budget(metric, cell_size_m=options.cell_size_m, available_bytes=available_memory_bytes(),
-                          fraction=settings.memory_fraction)
+        check_boundary_grid_budget(metric, options, boundary)
     if options.facilities is not None:
         from lifecircle.layers.facilities import read_facilities_file
 
         facilities = read_facilities_file(
             options.facilities, catalogue=catalogue,
-            crs_hint=None if options.facilities_crs in (None, "wgs84") else options.facilities_crs)
+            crs_hint=options.facilities_crs)
     if options.communities is not None:
         from lifecircle.layers.communities import read_communities
 
@@ -382,3 +385,37 @@ def _boundary(boundary: Any) -> Any:
     raise OptionError(
         f"boundary must be a polygon file, a GeoDataFrame or a shapely polygon; found {type(boundary).__name__}."
     )
+
+
+def check_boundary_grid_budget(area: Any, options: RunOptions, boundary: Any) -> None:
+    """:func:`~lifecircle.spatial.grid.check_grid_budget`, naming a stray or wrong boundary
+    coordinate as the cause where there is one (rather than asking for a larger --cell-size)."""
+    from lifecircle._errors import BoundaryError, MemoryBudgetError
+
+    try:
+        check_grid_budget(area, cell_size_m=options.cell_size_m, available_bytes=available_memory_bytes(),
+                          fraction=settings.memory_fraction)
+    except MemoryBudgetError as exc:
+        from lifecircle.layers.communities import Boundary, far_boundary_parts
+
+        far = far_boundary_parts(boundary) if isinstance(boundary, Boundary) else None
+        if far is None:
+            raise
+        raise BoundaryError(f"--boundary {boundary_label(options.boundary)!r}: {far}? That stretches the study "
+                            "area too far to grid: remove the stray part or fix its coordinates.") from exc
+
+
+def input_warnings(inputs: InputLayers, *, categories: Any, reach_area: Any, crs: Any,
+                   facilities_path: Any) -> tuple[dict[str, Any], ...]:
+    """What the input checks let through with a warning, for ``run.json`` (population rows
+    dropped, facilities outside the area); raises where nothing usable is left."""
+    out: list[dict[str, Any]] = []
+    if inputs.population is not None and getattr(inputs.population, "dropped_rows", 0):
+        out.append({"input": "--population", "rows_dropped_without_population": inputs.population.dropped_rows})
+    if inputs.facilities is not None and facilities_path is not None:
+        from lifecircle.layers.facilities import check_facilities_near_area
+
+        far = check_facilities_near_area(inputs.facilities, categories=categories, reach_area=reach_area, crs=crs,
+                                         path=facilities_path)
+        out.extend([far] if far else [])
+    return tuple(out)

@@ -122,7 +122,7 @@ def category_labels(catalogue_path: str | Path | None = None) -> dict[str, dict[
     """``{category: {"zh": label, "en": label}}`` from the catalogue (bundled plus the user's)."""
     from lifecircle.layers.catalogue import load_catalogue
 
-    return _labels_of(load_catalogue(catalogue_path) if catalogue_path else load_catalogue())
+    return _labels_of(load_catalogue(extra=catalogue_path))
 
 
 def _labels_of(catalogue: Catalogue) -> dict[str, dict[str, str]]:

@@ -218,6 +218,10 @@ def population_for(cells: gpd.GeoDataFrame, extract: OsmExtract, *, population: 
     buildings = select_buildings(extract.features).to_crs(cells.crs)
     if population is not None:
         values = population_to_cells(population, cells, buildings=buildings)
+        from lifecircle.layers.population import PopulationInput, check_people_in_area
+
+        if isinstance(population, PopulationInput):
+            check_people_in_area(population, values)
         groups = {g.removeprefix("share_"): population_to_cells(population, cells, buildings=buildings, group=g)
                   for g in population.groups}
         return (values, (f"population from {Path(label).name if label is not None else 'the input'} "
@@ -330,6 +334,7 @@ def run(options: RunOptions | None = None, *, progress: bool = True, **fields: A
         "costs": model.cost_report,
         "facilities": model.facility_counts,
         "facilities_unreachable": int((~model.facilities["reachable"]).sum()),
+        "input_warnings": list(model.input_warnings),
         "timings_s": timings.steps,
     }
     return RunResult(model=model, cells=cells, communities=comm_summary, isochrones=isochrones, summary=summary,

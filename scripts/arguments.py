@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from lifecircle import settings
+from lifecircle._errors import brief
 from lifecircle.options import RunOptions
 
 __all__ = ["add_common_arguments", "options_from_args"]
@@ -15,9 +16,9 @@ def _bbox(text: str) -> tuple[float, float, float, float]:
     try:
         parts = tuple(float(v) for v in text.split(","))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"--bbox must be W,S,E,N numbers; found {text!r}") from None
+        raise argparse.ArgumentTypeError(f"--bbox must be W,S,E,N numbers; found {brief(text)}") from None
     if len(parts) != 4:
-        raise argparse.ArgumentTypeError(f"--bbox must have 4 numbers W,S,E,N; found {text!r}")
+        raise argparse.ArgumentTypeError(f"--bbox must have 4 numbers W,S,E,N; found {brief(text)}")
     return parts  # type: ignore[return-value]
 
 
@@ -28,7 +29,11 @@ def _out_folder(text: str) -> Path:
 
 
 def _categories(text: str) -> list[str]:
-    return [c.strip() for c in text.split(",") if c.strip()]
+    names = [c.strip() for c in text.split(",") if c.strip()]
+    if not names:
+        raise argparse.ArgumentTypeError(f"names no category; expected a comma-separated list such as "
+                                         f"{','.join(settings.default_categories)}, found {brief(text)}")
+    return names
 
 
 def add_common_arguments(p: argparse.ArgumentParser) -> None:

@@ -13,7 +13,8 @@ import signal
 import sys
 from collections.abc import Iterator, Sequence
 
-from lifecircle._errors import LifecircleError, OptionError
+from lifecircle import settings
+from lifecircle._errors import LifecircleError, OptionError, brief
 from lifecircle.scripts.arguments import add_common_arguments, options_from_args
 
 __all__ = ["main", "console_main", "build_parser"]
@@ -24,7 +25,7 @@ log = logging.getLogger("lifecircle")
 def _capacity(text: str) -> tuple[str, str]:
     category, sep, column = text.partition("=")
     if not sep or not category.strip() or not column.strip():
-        raise argparse.ArgumentTypeError(f"--capacity must be CATEGORY=COLUMN, e.g. clinic=beds; found {text!r}")
+        raise argparse.ArgumentTypeError(f"--capacity must be CATEGORY=COLUMN, e.g. clinic=beds; found {brief(text)}")
     return category.strip(), column.strip()
 
 
@@ -75,6 +76,13 @@ def _run(args: argparse.Namespace) -> int:
         from lifecircle.layers.standards import load_standard
 
         load_standard(args.standard)  # a bad standard fails before the run, not after it
+    if args.capacity:
+        from lifecircle.layers.facilities import check_capacity_sources
+        from lifecircle.layers.sample import default_sample_path
+
+        local = args.osm if args.osm is not None else None if (args.place or args.bbox) else default_sample_path()
+        check_capacity_sources(dict(args.capacity), categories=args.categories or settings.default_categories,
+                               facilities_path=args.facilities, osm_path=local)
     result = run(options_from_args(args))
     plan = None
     if args.standard is not None or args.suggest > 0 or args.capacity:
@@ -170,7 +178,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
                 return suggest_cmd.main(args)
     except LifecircleError as exc:
-        print(f"lifecircle: error: {exc}", file=sys.stderr)
+        text = str(exc)  # values in messages are bounded; this bounds the whole, whatever made it
+        print(f"lifecircle: error: {text if len(text) <= 2000 else text[:1997] + '...'}", file=sys.stderr)
         return 2
     except KeyboardInterrupt as exc:
         print("lifecircle: interrupted; no half-written file: --out holds a complete set of files "

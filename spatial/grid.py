@@ -9,7 +9,7 @@ import numpy as np
 import pyproj
 import shapely
 
-from lifecircle._errors import MemoryBudgetError, OptionError
+from lifecircle._errors import MemoryBudgetError, OptionError, plain_number
 
 __all__ = ["BYTES_PER_CELL", "estimate_cells", "check_grid_budget", "make_grid"]
 
@@ -25,9 +25,9 @@ def _check_cell_size(cell_size_m: float) -> float:
     try:
         size = float(cell_size_m)
     except (TypeError, ValueError):
-        raise OptionError(f"cell_size must be a number of metres; found {cell_size_m!r}.") from None
+        raise OptionError(f"--cell-size must be a number of metres; found {cell_size_m!r}.") from None
     if not np.isfinite(size) or size <= 0:
-        raise OptionError(f"cell_size must be a positive number of metres; found {cell_size_m!r}.")
+        raise OptionError(f"--cell-size must be a positive number of metres; found {cell_size_m!r}.")
     return size
 
 
@@ -69,7 +69,7 @@ def check_grid_budget(area: shapely.Geometry, *, cell_size_m: float, available_b
     need = n * BYTES_PER_CELL
     if need > available_bytes * fraction:
         raise MemoryBudgetError(
-            f"cell_size {cell_size_m} m over this study area needs about {n:,} cells "
+            f"--cell-size {plain_number(cell_size_m)} m over this study area needs about {n:,} cells "
             f"(~{need / 1024**3:.1f} GiB) but only {available_bytes * fraction / 1024**3:.1f} GiB may be used "
             f"({fraction:.0%} of the {available_bytes / 1024**3:.1f} GiB available): use a larger --cell-size "
             "or a smaller --boundary."

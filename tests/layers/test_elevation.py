@@ -78,12 +78,12 @@ def test_yuzhong_dem_covers_most_of_the_district(yuzhong_dem, yuzhong_boundary):
 
 
 def test_read_only_the_window_around_an_area(tmp_path):
-    z = (np.arange(100)[None, :] + 1000 * np.arange(100)[:, None]).astype(np.float32)  # z = col + 1000 row
+    z = (np.arange(100)[None, :] / 100 + 80 * np.arange(100)[:, None]).astype(np.float32)  # z = col/100 + 80 row
     path = write(tmp_path / "big.tif", z)
     box = (X0 + 200, Y0 - 300, X0 + 400, Y0 - 200)  # cols 20-40, rows 20-30
     dem = read_dem(path, bounds=box, bounds_crs="EPSG:32648")
     assert dem.array.shape == (10 + 4, 20 + 4)  # plus two cells each side
-    assert dem.array[0, 0] == 18 + 1000 * 18
+    assert dem.array[0, 0] == pytest.approx(18 / 100 + 80 * 18)
     full = read_dem(path)
     from lifecircle.spatial.terrain import sample_dem
 
@@ -91,3 +91,11 @@ def test_read_only_the_window_around_an_area(tmp_path):
     np.testing.assert_allclose(sample_dem(dem, xs, ys, "EPSG:32648"), sample_dem(full, xs, ys, "EPSG:32648"))
     with pytest.raises(DemError, match="does not overlap"):
         read_dem(path, bounds=(X0 + 5e4, Y0, X0 + 5.1e4, Y0 + 10), bounds_crs="EPSG:32648")
+
+
+@pytest.mark.parametrize("scale", [1000.0, 100.0])
+def test_heights_in_millimetres_or_centimetres_are_refused(tmp_path, scale):  # noqa: ANN001
+    z = (200.0 + 5 * np.arange(100)[None, :] + 3 * np.arange(100)[:, None]).astype(np.float32)  # 200-1000 m
+    assert read_dem(write(tmp_path / "m.tif", z)).array.max() < 1000  # metres pass
+    with pytest.raises(DemError, match=r"--dem .*mm.tif.*not plausible.*millimetres"):
+        read_dem(write(tmp_path / "mm.tif", z * scale))

@@ -84,13 +84,13 @@ def test_no_coordinates(tmp_path: Path) -> None:
 
 def test_negative_population(tmp_path: Path) -> None:
     p = _write(tmp_path / "p.csv", "lon,lat,population\n106.5,29.55,10\n106.5,29.55,-1\n")
-    with pytest.raises(PopulationError, match="negative.*-1.0 in row 1"):
+    with pytest.raises(PopulationError, match="negative.*-1 in line 3"):
         read_population(p)
 
 
 def test_non_numeric_population(tmp_path: Path) -> None:
     p = _write(tmp_path / "p.csv", "lon,lat,population\n106.5,29.55,many\n")
-    with pytest.raises(PopulationError, match="non-numeric.*'many'"):
+    with pytest.raises(PopulationError, match="must hold numbers.*'many' in line 2"):
         read_population(p)
 
 

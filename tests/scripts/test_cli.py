@@ -225,7 +225,7 @@ def test_cell_size_not_positive(tmp_path: Path, capsys, size: str) -> None:  # n
 def test_cell_size_needing_more_memory_than_the_machine(tmp_path: Path, capsys) -> None:  # noqa: ANN001
     out = tmp_path / "out"
     code, err = _run(["--cell-size", "0.01", "--out", str(out)], capsys)
-    _assert_refused(out, code, err, "cell_size", "GiB")
+    _assert_refused(out, code, err, "--cell-size", "GiB")
 
 
 def test_console_script_exits_non_zero(tmp_path: Path) -> None:
