@@ -104,7 +104,7 @@ def study_area(
         raise BoundaryError(
             f"--boundary {label!r} does not overlap the OSM data: the boundary covers "
             f"{_lonlat_bounds(boundary, boundary_crs)} but the data covers "
-            f"{tuple(round(v, 4) for v in (np.min(node_lon), np.min(node_lat), np.max(node_lon), np.max(node_lat)))}."
+            f"{tuple(round(float(v), 4) for v in (np.min(node_lon), np.min(node_lat), np.max(node_lon), np.max(node_lat)))}."
         )
     share = area.intersection(data_box).area / area.area if area.area > 0 else 0.0
     if share < 0.95:
