@@ -621,3 +621,114 @@ def completeness_for(
     inside = facilities.geometry.representative_point().within(area).to_numpy() if len(facilities) else np.zeros(0, bool)
     counts = facilities.loc[inside, "category"].value_counts().to_dict() if len(facilities) else {}
     return assess_completeness(counts, people, select(catalogue, list(categories)))
+
+
+def check_facilities_near_area(facilities: gpd.GeoDataFrame, *, categories: Any, reach_area: shapely.Geometry,
+                               crs: Any, path: str | Path) -> dict[str, Any] | None:
+    """Check that a user's facilities of the run's categories lie within reach of the study area.
+
+    Parameters
+    ----------
+    facilities : geopandas.GeoDataFrame
+        From :func:`read_facilities_file`.
+    categories : sequence of str
+        The run's categories (others are not used, so not checked).
+    reach_area : shapely.Geometry
+        The study area plus the walking reach, in ``crs``: facilities outside it are ignored.
+    crs : pyproj.CRS
+    path : path
+        The ``--facilities`` file, for messages.
+
+    Returns
+    -------
+    dict or None
+        ``{"input", "facilities_outside_area", "facilities", "farthest_km"}`` when some
+        lie outside (also logged as a warning), else ``None``.
+
+    Raises
+    ------
+    FacilitiesFileError
+        Every facility of the run's categories lies outside (a wrong file, swapped or
+        Chinese-map coordinates without ``--facilities-crs``).
+    """
+    chosen = facilities[facilities["category"].isin(list(categories))]
+    if len(chosen) == 0:
+        return None
+    geoms = chosen.to_crs(crs).geometry
+    outside = ~geoms.intersects(reach_area).to_numpy()
+    n = int(outside.sum())
+    if n == 0:
+        return None
+    km = float(geoms[outside].distance(reach_area).max()) / 1000.0
+    rows = _rows(np.flatnonzero(facilities["category"].isin(list(categories)).to_numpy())[outside], 2 if
+                 Path(path).suffix.lower() in CSV_SUFFIXES else 1)
+    if n == len(chosen):
+        raise FacilitiesFileError(
+            f"--facilities {str(path)!r}: none of its {len(chosen)} facilities of the chosen categories lies in or "
+            f"near the study area (up to {km:,.1f} km beyond the walking reach). Expected facilities of the area "
+            "analysed: is it the right file, are longitude and latitude swapped, or are the coordinates Amap/Baidu "
+            "ones needing --facilities-crs?"
+        )
+    log.warning("--facilities %s: %d of %d facilities lie outside the study area and its walking reach (up to "
+                "%.1f km beyond; %s): ignored.", Path(path).name, n, len(chosen), km, rows)
+    return {"input": "--facilities", "facilities_outside_area": n, "facilities": int(len(chosen)),
+            "farthest_km": round(km, 1)}
+
+
+def _file_columns(path: Path) -> list[str]:
+    """Column names of a facilities file (empty when it cannot be read: reading it reports that)."""
+    try:
+        if path.suffix.lower() in CSV_SUFFIXES:
+            return [str(c) for c in _read_csv(path).columns]
+        import pyogrio
+
+        return [str(c) for c in pyogrio.read_info(path)["fields"]]
+    except Exception:  # noqa: BLE001 - the full read names the problem
+        return []
+
+
+def _osm_has_key(path: Path, key: str) -> bool | None:
+    """Whether any object of a local OSM file carries tag ``key``; ``None`` when unknown."""
+    try:
+        import osmium
+
+        for _ in osmium.FileProcessor(str(path)).with_filter(osmium.filter.KeyFilter(key)):
+            return True
+        return False
+    except Exception:  # noqa: BLE001 - a bad OSM file is reported by the run's own read
+        return None
+
+
+def check_capacity_sources(capacity: dict[str, str], *, categories: Any, facilities_path: str | Path | None,
+                           osm_path: str | Path | None) -> None:
+    """Check ``--capacity CATEGORY=COLUMN`` before the run: the category is one of the run's
+    and the column exists in the ``--facilities`` file or as a tag in the OSM file.
+
+    ``osm_path`` is ``None`` for downloaded data (its tags cannot be known yet).
+
+    Raises
+    ------
+    OptionError
+        A category outside the run, or a column found nowhere.
+    """
+    for category, column in capacity.items():
+        option = f"--capacity {brief(f'{category}={column}')}"
+        if category not in list(categories):
+            raise OptionError(f"{option}: {brief(category)} is not one of the run's categories "
+                              f"({', '.join(categories)}); add it to --categories.")
+        looked = []
+        if facilities_path is not None:
+            columns = _file_columns(Path(facilities_path))
+            if find_column(columns, (column,)) is not None:
+                continue
+            shown = ", ".join(brief(c, limit=40) for c in columns[:12]) + (" ..." if len(columns) > 12 else "")
+            looked.append(f"no column {brief(column)} in --facilities {str(facilities_path)!r} (its columns: "
+                          f"{shown or 'none'})")
+        if osm_path is None:
+            continue  # downloaded data: its tags are only known after the download
+        has_tag = _osm_has_key(Path(osm_path), column)
+        if has_tag is None or has_tag:
+            continue
+        looked.append(f"no object in the OSM file {Path(osm_path).name!r} has a {brief(column)} tag")
+        raise OptionError(f"{option}: {'; '.join(looked)}. Expected the name of a capacity column or OSM tag "
+                          "such as beds or capacity.")
