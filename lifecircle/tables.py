@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -79,6 +79,8 @@ class RunSummary:
     cells_losing_coverage_to_terrain: int | None
     completeness: dict[str, Any] | None
     date: str
+    #: Profiles whose terrain shares are indicative (the DEM failed the plausibility check).
+    terrain_indicative: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         """The summary as a plain dict, in field order (``run.json`` → ``summary``)."""
