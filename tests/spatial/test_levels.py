@@ -193,12 +193,12 @@ def test_a_lift_node_between_two_levels_becomes_a_timed_ride() -> None:
     high = int(np.flatnonzero(linked.nodes["osm_id"].to_numpy() == 3)[0])
     walk = 200 / get_profile("wheelchair").flat_speed_ms
     ride = LIFT_WAIT_S + 3 * STOREY_HEIGHT_M / LIFT_SPEED_MS
-    costs, report = terrain_costs(linked, profile="wheelchair")
+    costs, report = terrain_costs(linked, profile=get_profile("wheelchair"))
     assert report["lifts"] == 1 and report["lift_links"] == 2
     assert _seconds_between(linked, costs, low, high) == pytest.approx(walk + ride)
     assert _seconds_between(linked, costs, high, low) == pytest.approx(walk + ride)
     # Without the links the lift was walked through for free.
-    plain, _ = terrain_costs(net, profile="wheelchair")
+    plain, _ = terrain_costs(net, profile=get_profile("wheelchair"))
     assert _seconds_between(net, plain, 0, 2) == pytest.approx(walk)
     # A profile that cannot use lifts cannot get up.
     no_lift = dataclasses.replace(get_profile("adult"), can_use_elevators=False)
