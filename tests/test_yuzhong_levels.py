@@ -27,14 +27,14 @@ def test_yuzhong_cells_stay_on_the_ground_and_lifts_are_used(yuzhong_pbf, yuzhon
     # The hospital over 向阳隧道 is entered from ground-level streets only.
     fac = result.facilities
     row = int(np.flatnonzero(fac["osm_id"].to_numpy() == 704009343)[0])
-    acc = result.access["clinic"]
+    acc = result.model.access["clinic"]
     entry = acc[acc["facility"] == row]
     assert len(entry) and (entry["level"] == "ground").all()
     assert 51325666 not in set(edges["osm_way_id"].to_numpy()[entry["edge"].to_numpy()])
     # SRTM fails the plausibility check; after the cap, primary roads are within their bound.
     quality = result.record["costs"]["dem_quality"]
     assert not quality["plausible"] and quality["primary_steep_share"] <= 0.10
-    assert result.summary["terrain_indicative"] == ["elderly", "wheelchair"]
+    assert result.summary.terrain_indicative == ["elderly", "wheelchair"]
     assert result.record["ways"]["road_tunnels_without_foot_or_sidewalk"]["km"] > 20
     # Walking road tunnels only adds edges no home or facility joins: nobody is slower.
     # Closing gates only removes connections: nobody is quicker.
