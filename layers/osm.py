@@ -35,6 +35,17 @@ __all__ = [
     "is_walkable",
     "walkable_mask",
     "read_osm",
+    "LIFT_HIGHWAYS",
+    "GATE_BARRIERS",
+    "lift_nodes",
+    "gate_nodes",
+    "entrance_nodes",
+    "WayArrays",
+    "refusal_reason",
+    "ROAD_TUNNEL_CHOICES",
+    "FOOT_NO_CHOICES",
+    "road_tunnel_mask",
+    "choose_ways",
 ]
 
 log = logging.getLogger(__name__)
@@ -65,8 +76,14 @@ FEATURE_KEYS: tuple[str, ...] = (
 WAY_TAG_COLUMNS: tuple[str, ...] = (
     "highway", "name", "name:en", "foot", "access", "sidewalk", "incline", "step_count",
     "bridge", "tunnel", "layer", "conveying", "ramp", "ramp:wheelchair", "handrail",
-    "wheelchair", "surface", "area", "oneway",
+    "wheelchair", "surface", "area", "oneway", "covered", "location", "indoor", "level",
 )
+
+#: Node tags kept as point features besides :data:`FEATURE_KEYS`: public lifts mapped as a
+#: node (``highway=elevator``, joined to the ways by
+#: :func:`lifecircle.spatial.network.add_lift_links`) and gates (``barrier=gate|lift_gate``).
+LIFT_HIGHWAYS: frozenset[str] = frozenset({"elevator"})
+GATE_BARRIERS: frozenset[str] = frozenset({"gate", "lift_gate"})
 
 #: Highway values that bound neighbourhood units (used by communities derivation), kept
 #: even when not walkable (a motorway is a barrier).
@@ -127,6 +144,18 @@ def walkable_mask(tags: pd.DataFrame) -> np.ndarray:
 
 
 @dataclass(frozen=True)
+class WayArrays:
+    """Ways as flat node arrays (the layout of :class:`OsmExtract`), with a tag table."""
+
+    way_ids: np.ndarray
+    way_offsets: np.ndarray
+    node_ids: np.ndarray
+    node_lon: np.ndarray
+    node_lat: np.ndarray
+    way_tags: pd.DataFrame
+
+
+@dataclass(frozen=True)
 class OsmExtract:
     """What lifecircle reads from one OpenStreetMap file.
 
@@ -154,6 +183,10 @@ class OsmExtract:
         What was read and dropped, for the run record.
     date : str or None
         The data's timestamp from the file header, when it has one.
+    refused : WayArrays or None
+        Footway-class ways the tags refuse to pedestrians (``foot=no``, ``access=no``...),
+        with a ``reason`` column: listed in the run record, and walked with
+        ``choose_ways(foot_no="ignore")``.
     """
 
     source: str
@@ -168,6 +201,7 @@ class OsmExtract:
     bbox: tuple[float, float, float, float] | None = None
     counts: dict[str, int] = field(default_factory=dict)
     date: str | None = None
+    refused: WayArrays | None = None
 
 
 _SUPPORTED_SUFFIXES = (".osm.pbf", ".pbf", ".osm", ".osm.bz2", ".osm.gz", ".xml", ".xml.bz2", ".xml.gz")
@@ -245,6 +279,7 @@ def read_osm(path: str | Path, *, progress: bool = True) -> OsmExtract:
         The file holds no walkable way.
     """
     import osmium
+
     from lifecircle._progress import progress_bar
 
     path = Path(path)
@@ -259,6 +294,10 @@ def read_osm(path: str | Path, *, progress: bool = True) -> OsmExtract:
     way_rows: list[tuple[Any, ...]] = []
     feat_rows: list[tuple[str, int, str | None, dict[str, str], bytes]] = []
     road_rows: list[tuple[Any, ...]] = []
+    refused_ids: list[int] = []
+    refused_lengths: list[int] = []
+    refused_nodes: list[tuple[int, float, float]] = []
+    refused_rows: list[tuple[Any, ...]] = []
     # Counts are of the objects that pass the key filter (ways with highway=*, tagged features).
     counts = {"nodes_read": 0, "ways_read": 0, "relations_read": 0,
               "walkable_ways": 0, "ways_missing_nodes": 0, "features": 0}
@@ -280,7 +319,7 @@ def read_osm(path: str | Path, *, progress: bool = True) -> OsmExtract:
         osmium.FileProcessor(str(path))
         .with_locations()
         .with_areas(osmium.filter.KeyFilter(*FEATURE_KEYS))
-        .with_filter(osmium.filter.KeyFilter("highway", *FEATURE_KEYS))
+        .with_filter(osmium.filter.KeyFilter("highway", "barrier", *FEATURE_KEYS))
     )
     bar = progress_bar(desc=f"reading {path.name}", unit=" objects", unit_scale=True, enabled=progress)
     try:
@@ -289,7 +328,9 @@ def read_osm(path: str | Path, *, progress: bool = True) -> OsmExtract:
             if obj.is_node():
                 counts["nodes_read"] += 1
                 tags = obj.tags
-                if len(tags) == 0 or not any(k in tags for k in FEATURE_KEYS):
+                if len(tags) == 0 or not (any(k in tags for k in FEATURE_KEYS)
+                                          or tags.get("highway") in LIFT_HIGHWAYS
+                                          or tags.get("barrier") in GATE_BARRIERS):
                     continue
                 if not obj.location.valid():
                     continue
@@ -300,6 +341,8 @@ def read_osm(path: str | Path, *, progress: bool = True) -> OsmExtract:
                 counts["ways_read"] += 1
                 tags = obj.tags
                 if "highway" not in tags:
+                    if "barrier" in tags and not any(k in tags for k in FEATURE_KEYS):
+                        continue
                     # Closed feature ways become areas below; open ones (rivers) are kept here.
                     if any(k in tags for k in ("waterway", "railway", "natural")) and not obj.is_closed():
                         tag_dict = dict(tags)
@@ -319,6 +362,14 @@ def read_osm(path: str | Path, *, progress: bool = True) -> OsmExtract:
                     except (osmium.InvalidLocationError, RuntimeError):
                         pass
                 if not is_walkable(tag_dict):
+                    reason = refusal_reason(tag_dict)
+                    if reason is not None:
+                        located = [(n.ref, n.location.lon, n.location.lat) for n in obj.nodes if n.location.valid()]
+                        if len(located) >= 2:
+                            refused_ids.append(obj.id)
+                            refused_lengths.append(len(located))
+                            refused_nodes.extend(located)
+                            refused_rows.append((*(tag_dict.get(k) for k in WAY_TAG_COLUMNS), reason))
                     continue
                 # A way clipped by the extract's edge has nodes without locations: keep each
                 # run of located nodes as its own piece rather than losing the whole street.
@@ -386,7 +437,19 @@ def read_osm(path: str | Path, *, progress: bool = True) -> OsmExtract:
         path.name, f"{counts['nodes_read']:,}", f"{counts['ways_read']:,}",
         f"{counts['walkable_ways']:,}", f"{counts['ways_missing_nodes']:,}", f"{counts['features']:,}",
     )
+    refused = None
+    if refused_ids:
+        r_off = np.zeros(len(refused_lengths) + 1, dtype=np.int64)
+        np.cumsum(refused_lengths, out=r_off[1:])
+        r_nodes = np.asarray(refused_nodes, dtype=np.float64)
+        refused = WayArrays(
+            way_ids=np.asarray(refused_ids, dtype=np.int64), way_offsets=r_off,
+            node_ids=np.asarray([n[0] for n in refused_nodes], dtype=np.int64),
+            node_lon=r_nodes[:, 1], node_lat=r_nodes[:, 2],
+            way_tags=pd.DataFrame(refused_rows, columns=[*WAY_TAG_COLUMNS, "reason"]),
+        )
     return OsmExtract(
+        refused=refused,
         source=str(path),
         way_ids=np.asarray(way_ids, dtype=np.int64),
         way_offsets=offsets,
@@ -400,3 +463,217 @@ def read_osm(path: str | Path, *, progress: bool = True) -> OsmExtract:
         counts=counts,
         date=date,
     )
+
+
+def _tagged_nodes(features: gpd.GeoDataFrame, key: str, values: frozenset[str]) -> gpd.GeoDataFrame:
+    if len(features) == 0:
+        return features.iloc[:0][["osm_id", "tags", "geometry"]]
+    is_node = (features["osm_type"] == "node").to_numpy()
+    hit = features["tags"].map(lambda t: t.get(key) in values).to_numpy(dtype=bool)
+    out = features[is_node & hit][["osm_id", "tags", "geometry"]]
+    return out.sort_values("osm_id").reset_index(drop=True)
+
+
+def lift_nodes(extract: OsmExtract) -> gpd.GeoDataFrame:
+    """The public lifts mapped as nodes (``highway=elevator``), EPSG:4326.
+
+    Lifts tagged ``access=no|private`` (without a foot permission) are left out.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Columns ``osm_id``, ``tags`` (dict), ``geometry``; sorted by ``osm_id``.
+    """
+    lifts = _tagged_nodes(extract.features, "highway", LIFT_HIGHWAYS)
+    if len(lifts):
+        private = lifts["tags"].map(lambda t: t.get("access") in _ACCESS_DENIED and t.get("foot") not in _FOOT_ALLOWED)
+        lifts = lifts[~private.to_numpy(dtype=bool)].reset_index(drop=True)
+    return lifts
+
+
+def gate_nodes(extract: OsmExtract) -> gpd.GeoDataFrame:
+    """Gates across ways (``barrier=gate|lift_gate``), EPSG:4326, sorted by ``osm_id``."""
+    return _tagged_nodes(extract.features, "barrier", GATE_BARRIERS)
+
+
+def entrance_nodes(extract: OsmExtract) -> gpd.GeoDataFrame:
+    """Mapped entrances (``entrance=*`` nodes), EPSG:4326, sorted by ``osm_id``."""
+    feats = extract.features
+    if len(feats) == 0:
+        return feats.iloc[:0][["osm_id", "tags", "geometry"]]
+    hit = feats["tags"].map(lambda t: "entrance" in t).to_numpy(dtype=bool) & (feats["osm_type"] == "node").to_numpy()
+    return feats[hit][["osm_id", "tags", "geometry"]].sort_values("osm_id").reset_index(drop=True)
+
+
+def refusal_reason(tags: dict[str, str]) -> str | None:
+    """Why :func:`is_walkable` refuses a way a pedestrian could otherwise use, or ``None``
+    for ways that are no pedestrian route anyway (``highway=construction``, ...)."""
+    highway = tags.get("highway")
+    if highway not in WALKABLE_HIGHWAYS and highway not in _NEEDS_FOOT_TAG:
+        return None
+    foot = tags.get("foot")
+    if foot in ("no", "private"):
+        return f"foot={foot}"
+    if highway in _NEEDS_FOOT_TAG:
+        return f"{highway} without foot permission"
+    if tags.get("access") in _ACCESS_DENIED:
+        return f"access={tags.get('access')}"
+    if highway == "service" and tags.get("service") == "private":
+        return "service=private"
+    return None
+
+
+#: ``road_tunnels`` choices of :func:`choose_ways`.
+ROAD_TUNNEL_CHOICES: tuple[str, ...] = ("closed", "walk")
+#: ``foot_no`` choices of :func:`choose_ways`.
+FOOT_NO_CHOICES: tuple[str, ...] = ("honour", "ignore")
+
+#: Road classes whose tunnels are road tunnels (a footway or path in a tunnel is an underpass).
+_ROAD_HIGHWAYS = frozenset({
+    "primary", "primary_link", "secondary", "secondary_link", "tertiary", "tertiary_link",
+    "unclassified", "residential", "road", "trunk", "trunk_link", "motorway", "motorway_link",
+})
+_SIDEWALK_PRESENT = frozenset({"both", "left", "right", "yes"})
+
+
+def road_tunnel_mask(way_tags: pd.DataFrame) -> np.ndarray:
+    """Road tunnels with nothing saying pedestrians may use them: ``tunnel=*`` (not ``no`` or
+    ``building_passage``) on a road class, without ``foot=yes|designated|permissive|...``
+    and without a ``sidewalk`` (or ``sidewalk:left|right|both``) on the way."""
+
+    def col(name: str) -> pd.Series:
+        if name in way_tags:
+            return way_tags[name].astype("string").fillna("").str.lower()
+        return pd.Series([""] * len(way_tags), index=way_tags.index, dtype="string")
+
+    tunnel = col("tunnel")
+    in_tunnel = (tunnel != "") & ~tunnel.isin(["no", "building_passage"])
+    road = col("highway").isin(list(_ROAD_HIGHWAYS))
+    foot_ok = col("foot").isin(list(_FOOT_ALLOWED))
+    sidewalk = col("sidewalk").isin(list(_SIDEWALK_PRESENT))
+    for side in ("sidewalk:left", "sidewalk:right", "sidewalk:both"):
+        sidewalk |= col(side).isin(["yes", "separate"]) if side in way_tags else False
+    return (in_tunnel & road & ~foot_ok & ~sidewalk).to_numpy(dtype=bool)
+
+
+def _way_lengths_m(ways: WayArrays) -> np.ndarray:
+    """Length of each way in metres (haversine between consecutive vertices)."""
+    n = len(ways.way_offsets) - 1
+    lengths = np.diff(ways.way_offsets)
+    which = np.repeat(np.arange(n), lengths)
+    lon, lat = np.radians(ways.node_lon), np.radians(ways.node_lat)
+    same = which[1:] == which[:-1]
+    dlat, dlon = lat[1:] - lat[:-1], lon[1:] - lon[:-1]
+    a = np.sin(dlat / 2) ** 2 + np.cos(lat[1:]) * np.cos(lat[:-1]) * np.sin(dlon / 2) ** 2
+    seg = 2 * 6_371_008.8 * np.arcsin(np.sqrt(np.clip(a, 0, 1)))
+    return np.bincount(which[:-1][same], weights=seg[same], minlength=n)
+
+
+def _subset(ways: WayArrays, keep: np.ndarray) -> WayArrays:
+    lengths = np.diff(ways.way_offsets)
+    vertex_keep = np.repeat(keep, lengths)
+    offsets = np.zeros(int(keep.sum()) + 1, dtype=np.int64)
+    np.cumsum(lengths[keep], out=offsets[1:])
+    return WayArrays(ways.way_ids[keep], offsets, ways.node_ids[vertex_keep], ways.node_lon[vertex_keep],
+                     ways.node_lat[vertex_keep], ways.way_tags[keep].reset_index(drop=True))
+
+
+def _way_list(ways: WayArrays, mask: np.ndarray, length_m: np.ndarray) -> list[dict[str, Any]]:
+    tags = ways.way_tags[mask]
+    km = np.bincount(np.searchsorted(np.unique(ways.way_ids[mask]), ways.way_ids[mask]), weights=length_m[mask]) / 1000
+    ids, first = np.unique(ways.way_ids[mask], return_index=True)
+    return [{"osm_id": int(i), "highway": tags["highway"].iloc[f], "name": tags["name"].iloc[f],
+             "km": round(float(k), 3)} for i, f, k in zip(ids, first, km)]
+
+
+def choose_ways(extract: OsmExtract, *, road_tunnels: str = "closed",
+                foot_no: str = "honour") -> tuple[OsmExtract, dict[str, Any]]:
+    """Apply the planner's choices about contested ways, and say what they cover.
+
+    Parameters
+    ----------
+    extract : OsmExtract
+    road_tunnels : {"closed", "walk"}, default "closed"
+        Road tunnels without a ``foot`` permission or ``sidewalk`` tag
+        (:func:`road_tunnel_mask`). Default ``closed``: Chongqing's urban road tunnels
+        (曾家岩隧道, 向阳隧道...) are built for traffic, mostly without a footway, and mappers
+        tag ``sidewalk``/``foot`` where one exists; ``walk`` walks them (as before).
+    foot_no : {"honour", "ignore"}, default "honour"
+        Ordinary surface streets tagged ``foot=no`` (not trunk/motorway, not tunnels).
+        ``honour`` keeps them out (the tag is the mapper's word); ``ignore`` walks them.
+
+    Returns
+    -------
+    extract : OsmExtract
+        A new extract with the chosen ways (the input is unchanged).
+    report : dict
+        Choices, excluded ways by reason (count, km), the road tunnels and the ``foot=no``
+        surface streets (id, highway, name, km).
+
+    Raises
+    ------
+    OptionError
+        An unknown choice.
+    """
+    from lifecircle._errors import OptionError
+
+    if road_tunnels not in ROAD_TUNNEL_CHOICES:
+        raise OptionError(f"--road-tunnels must be one of {', '.join(ROAD_TUNNEL_CHOICES)}; found {road_tunnels!r}.")
+    if foot_no not in FOOT_NO_CHOICES:
+        raise OptionError(f"--foot-no must be one of {', '.join(FOOT_NO_CHOICES)}; found {foot_no!r}.")
+    ways = WayArrays(extract.way_ids, extract.way_offsets, extract.node_ids, extract.node_lon, extract.node_lat,
+                     extract.way_tags)
+    length = _way_lengths_m(ways)
+    tunnels = road_tunnel_mask(ways.way_tags)
+    report: dict[str, Any] = {
+        "road_tunnels": road_tunnels,
+        "foot_no": foot_no,
+        "road_tunnels_without_foot_or_sidewalk": {
+            "ways": int(len(np.unique(ways.way_ids[tunnels]))),
+            "km": round(float(length[tunnels].sum()) / 1000, 3),
+            "walkable": road_tunnels == "walk",
+        },
+    }
+    excluded: dict[str, dict[str, float]] = {}
+    if road_tunnels == "closed" and tunnels.any():
+        excluded["road tunnel without foot or sidewalk tag"] = {
+            "ways": int(len(np.unique(ways.way_ids[tunnels]))), "km": round(float(length[tunnels].sum()) / 1000, 3)}
+        ways = _subset(ways, ~tunnels)
+    foot_no_list: list[dict[str, Any]] = []
+    refused = extract.refused
+    if refused is not None and len(refused.way_ids):
+        r_len = _way_lengths_m(refused)
+        reason = refused.way_tags["reason"].to_numpy()
+        surface_foot_no = (reason == "foot=no") & ~road_tunnel_mask(refused.way_tags) & ~refused.way_tags[
+            "tunnel"].astype("string").fillna("").isin(["yes"]).to_numpy(dtype=bool)
+        foot_no_list = _way_list(refused, surface_foot_no, r_len)
+        for r in np.unique(reason):
+            hit = reason == r
+            if foot_no == "ignore":
+                hit = hit & ~surface_foot_no
+            if hit.any():
+                excluded[str(r)] = {"ways": int(len(np.unique(refused.way_ids[hit]))),
+                                    "km": round(float(r_len[hit].sum()) / 1000, 3)}
+        if foot_no == "ignore" and surface_foot_no.any():
+            add = _subset(refused, surface_foot_no)
+            ways = WayArrays(
+                np.concatenate([ways.way_ids, add.way_ids]),
+                np.concatenate([ways.way_offsets, ways.way_offsets[-1] + add.way_offsets[1:]]),
+                np.concatenate([ways.node_ids, add.node_ids]),
+                np.concatenate([ways.node_lon, add.node_lon]),
+                np.concatenate([ways.node_lat, add.node_lat]),
+                pd.concat([ways.way_tags, add.way_tags[list(ways.way_tags.columns)]], ignore_index=True),
+            )
+    report["foot_no_surface_streets"] = {"ways": len(foot_no_list),
+                                         "km": round(sum(w["km"] for w in foot_no_list), 3),
+                                         "walkable": foot_no == "ignore", "list": foot_no_list}
+    report["excluded_by_reason"] = excluded
+    if excluded:
+        log.info("Ways kept out of the walking network: %s",
+                 "; ".join(f"{k} {v['ways']} ways {v['km']:.1f} km" for k, v in excluded.items()))
+    if len(ways.way_ids) == 0:
+        raise NoWalkableWaysError(f"{extract.source!r}: no walkable way is left once road tunnels are closed.")
+    from dataclasses import replace
+
+    return replace(extract, way_ids=ways.way_ids, way_offsets=ways.way_offsets, node_ids=ways.node_ids,
+                   node_lon=ways.node_lon, node_lat=ways.node_lat, way_tags=ways.way_tags), report

@@ -25,7 +25,6 @@ import shapely
 
 from lifecircle._errors import BoundaryError
 
-from lifecircle import settings
 from lifecircle._errors import NoWalkableWaysError, OptionError
 from lifecircle._progress import Timings
 from lifecircle.layers.catalogue import Catalogue
@@ -41,12 +40,11 @@ from lifecircle.options import (
 )
 from lifecircle.spatial.area import local_metric_crs, study_area
 from lifecircle.spatial.costs import flat_costs
-from lifecircle.spatial.grid import check_grid_budget, make_grid
+from lifecircle.spatial.grid import make_grid
 from lifecircle.spatial.network import WalkNetwork, build_walk_network, clip_network
 from lifecircle.spatial.travel import (
     EdgeLocation,
     ReverseGraph,
-    available_memory_bytes,
     facility_access_points,
     locate_on_network,
     reverse_graph,
@@ -177,7 +175,7 @@ class Model:
 
 
 def prepare_network(extract: OsmExtract, *, area: shapely.Geometry | None = None, reach_m: float = 0.0,
-                    crs: pyproj.CRS | None = None) -> WalkNetwork:
+                    crs: pyproj.CRS | None = None, gates: str = "open") -> WalkNetwork:
     """Build the walking network and keep the part within ``reach_m`` of the study area.
 
     The margin lets people near the edge reach facilities just outside the area.
@@ -200,9 +198,15 @@ def prepare_network(extract: OsmExtract, *, area: shapely.Geometry | None = None
     NoWalkableWaysError
         No walkable way lies within the area (plus the margin).
     """
+    from lifecircle.layers.osm import gate_nodes, lift_nodes
+    from lifecircle.spatial.network import add_lift_links, close_gates
+
+    lifts = lift_nodes(extract)
+    gate_ids = gate_nodes(extract)["osm_id"].to_numpy() if gates == "closed" else np.zeros(0, dtype=np.int64)
     network = build_walk_network(
         way_ids=extract.way_ids, way_offsets=extract.way_offsets, node_ids=extract.node_ids,
         node_lon=extract.node_lon, node_lat=extract.node_lat, way_tags=extract.way_tags, crs=crs,
+        split_node_ids=np.concatenate([lifts["osm_id"].to_numpy(dtype=np.int64), gate_ids]),
     )
     if area is not None:
         try:
@@ -212,7 +216,8 @@ def prepare_network(extract: OsmExtract, *, area: shapely.Geometry | None = None
                 f"No walkable way in {extract.source!r} lies within the study area "
                 f"(plus {reach_m:.0f} m): expected footways, paths, steps or streets there."
             ) from None
-    return network
+    network = add_lift_links(network, lifts.to_crs(network.crs))
+    return close_gates(network, gate_ids)[0] if len(gate_ids) else network
 
 
 def run_profile(options: RunOptions, profiles: Mapping[str, WalkingProfile] | None = None) -> WalkingProfile:
@@ -288,7 +293,10 @@ def edge_elevations(network: WalkNetwork, dem_path: str | Path, *,
     dem = read_dem(dem_path, bounds=tuple(network.edges.total_bounds), bounds_crs=network.crs)
     coverage = check_dem_overlap(dem, area if area is not None else shapely.box(*network.edges.total_bounds),
                                  network.crs)
-    return edge_elevation_profile(network, dem), {"dem_coverage_share_of_study_area": coverage}
+    from lifecircle.spatial.terrain import dem_plausibility
+
+    profile = edge_elevation_profile(network, dem)
+    return profile, {"dem_coverage_share_of_study_area": coverage, "dem_quality": dem_plausibility(network, profile)}
 
 
 def walking_costs(network: WalkNetwork, profile: WalkingProfile, *,
@@ -323,7 +331,9 @@ def walking_costs(network: WalkNetwork, profile: WalkingProfile, *,
 
     costs, terrain_report = terrain_costs(network, profile=profile, elevation=elevation)
     report.update(terrain_report)
-    report["model"] = "terrain" if elevation is not None else "tags"
+    # The three labels used everywhere: "flat", "stairs only" (stairs, incline tags and lifts, no
+    # DEM) and "terrain" (with a DEM).
+    report["model"] = "terrain" if elevation is not None else "stairs only"
     return costs, report
 
 
@@ -384,6 +394,9 @@ def build_model(options: RunOptions | None = None, *, inputs: InputLayers | None
     if extract is None:
         with timings.measure("read_osm"):
             extract = load_extract(options)
+    from lifecircle.layers.osm import choose_ways, entrance_nodes
+
+    extract, way_report = choose_ways(extract, road_tunnels=options.road_tunnels, foot_no=options.foot_no)
     with timings.measure("network"):
         crs = local_metric_crs(extract.node_lon, extract.node_lat)
         boundary = inputs.boundary
@@ -402,12 +415,13 @@ def build_model(options: RunOptions | None = None, *, inputs: InputLayers | None
         from lifecircle.options import check_boundary_grid_budget
 
         check_boundary_grid_budget(area, options, boundary)
-        network = prepare_network(extract, area=area, reach_m=reach_m, crs=crs)
+        network = prepare_network(extract, area=area, reach_m=reach_m, crs=crs, gates=options.gates)
     with timings.measure("costs"):
         elevation, dem_report = (edge_elevations(network, options.dem, area=area) if options.dem is not None
                                  else (None, {}))
         costs, cost_report = walking_costs(network, walker, elevation=elevation)
         cost_report.update(dem_report)
+        cost_report["ways"] = way_report
         graph = reverse_graph(network, costs)
     with timings.measure("facilities"):
         from lifecircle.options import input_warnings
@@ -420,7 +434,8 @@ def build_model(options: RunOptions | None = None, *, inputs: InputLayers | None
             source_name=Path(options.facilities).name if options.facilities is not None else None,
             file_row_column="file_row")
         file_rows = facilities.pop("file_row").to_numpy(dtype=np.int64)
-        access_all = facility_access_points(facilities, network, max_distance_m=options.max_access_m)
+        access_all = facility_access_points(facilities, network, max_distance_m=options.max_access_m,
+                                            entrances=entrance_nodes(extract).to_crs(crs))
         facilities["reachable"] = np.isin(np.arange(len(facilities)), access_all["facility"].to_numpy())
         access = {cat: access_all[facilities["category"].to_numpy()[access_all["facility"].to_numpy()] == cat]
                   for cat in categories}

@@ -76,6 +76,14 @@ class RunOptions:
         Elevation GeoTIFF for terrain-aware walking.
     facility_isochrones : bool
         Also compute one isochrone per facility (the category unions are always computed).
+    road_tunnels, foot_no : str
+        Contested ways: see :func:`lifecircle.layers.osm.choose_ways`.
+    gates : str
+        ``"open"`` (default) or ``"closed"`` to through walkers
+        (:func:`lifecircle.spatial.network.close_gates`).
+    measure_choices : bool
+        Repeat the search with each of those choices flipped and record the shares
+        (:func:`lifecircle.choices.choice_effects`; about one extra search per choice).
     """
 
     osm: str | Path | None = None
@@ -98,6 +106,10 @@ class RunOptions:
     profiles: str | Path | None = None
     dem: str | Path | None = None
     facility_isochrones: bool = True
+    road_tunnels: str = "closed"
+    foot_no: str = "honour"
+    gates: str = "open"
+    measure_choices: bool = False
 
     def as_record(self) -> dict[str, Any]:
         """The options as JSON-ready values."""
@@ -179,6 +191,11 @@ def _validated(options: RunOptions) -> tuple[RunOptions, Any, Any]:
                        (options.population, "--population"), (options.facilities, "--facilities"),
                        (options.catalogue, "--catalogue"), (options.dem, "--dem"), (options.profiles, "--profiles")):
         _existing(path, name)
+    for value, allowed, name in ((options.road_tunnels, ("closed", "walk"), "--road-tunnels"),
+                                 (options.foot_no, ("honour", "ignore"), "--foot-no"),
+                                 (options.gates, ("open", "closed"), "--gates")):
+        if value not in allowed:
+            raise OptionError(f"{name} must be one of {', '.join(allowed)}; found {value!r}.")
     _positive(options.cell_size_m, "--cell-size")
     minutes = _positive(options.minutes, "--minutes", upper=240)
     _positive(options.max_access_m, "--max-access")

@@ -276,6 +276,14 @@ def run(options: RunOptions | None = None, *, progress: bool = True, **fields: A
         cells, node_seconds = compute_cells(model.graph, model.grid, model.origins, model.access,
                                             n_facilities=len(model.facilities), categories=categories,
                                             leg_speed_kmh=model.speed_kmh)
+    from lifecircle.spatial.levels import suspect_connectivity
+    from lifecircle.spatial.travel import snap_columns
+
+    for name, values in snap_columns(model.origins, model.network).items():
+        cells[name] = values
+    centres = gpd.GeoSeries(shapely.points(cells["x"].to_numpy(), cells["y"].to_numpy()), crs=crs)
+    cells["suspect_connectivity"] = suspect_connectivity(model.network, model.facilities, model.access, centres,
+                                                         model.origins, categories=categories)
     if not (cells["access"] == "network").any():
         raise OptionError(
             f"No grid cell lies within --max-access {options.max_access_m:g} m of a walkable way: nothing can be "
@@ -310,6 +318,11 @@ def run(options: RunOptions | None = None, *, progress: bool = True, **fields: A
     if options.dem is not None:
         with timings.measure("terrain_comparison"):
             terrain_table, cells["terrain_lost"] = _terrain(model, cells)
+    if options.measure_choices:
+        from lifecircle.choices import choice_effects
+
+        with timings.measure("choice_effects"):
+            choices = choice_effects(model, cells)
     with timings.measure("isochrones"):
         isochrones = compute_isochrones(model.network, model.graph, model.facilities, model.access, node_seconds,
                                         categories=categories, minutes=options.minutes,
@@ -319,6 +332,7 @@ def run(options: RunOptions | None = None, *, progress: bool = True, **fields: A
     cell_order = ["cell_id", "community", "population", *[f"population_{g}" for g in group_people], "access",
                   *[minutes_column(c) for c in categories], "underserved", "missing",
                   *(["terrain_lost"] if "terrain_lost" in cells else []), "snap_m",
+                  "snap_way", "snap_level", "suspect_connectivity",
                   *[f"nearest_{c}" for c in categories], "x", "y", "geometry"]
     cells = cells[cell_order]
     summary = run_summary(options, model.extract, cells=cells, categories_summary=per_cat, no_data=no_data,
@@ -335,10 +349,37 @@ def run(options: RunOptions | None = None, *, progress: bool = True, **fields: A
         "facilities": model.facility_counts,
         "facilities_unreachable": int((~model.facilities["reachable"]).sum()),
         "input_warnings": list(model.input_warnings),
+        **_level_records(model, cells),
         "timings_s": timings.steps,
     }
+    if options.measure_choices:
+        record["ways"]["effects"] = choices
+    indicative = (model.cost_report.get("dem_quality") or {}).get("indicative", [])
+    if indicative:
+        from dataclasses import replace as _replace
+
+        summary = _replace(summary, terrain_indicative=list(indicative))
     return RunResult(model=model, cells=cells, communities=comm_summary, isochrones=isochrones, summary=summary,
                      record=record)
+
+
+def _level_records(model: Model, cells: gpd.GeoDataFrame) -> dict[str, Any]:
+    """The run record's sections on levels, contested ways, gates and connectivity."""
+    from lifecircle.layers.osm import gate_nodes
+    from lifecircle.spatial.levels import SUSPECT_ROUTE_RATIO, gate_record, level_record, long_edges
+
+    access_all = pd.concat([a for a in model.access.values()], ignore_index=True) if model.access else pd.DataFrame()
+    access_all = access_all.drop_duplicates() if len(access_all) else access_all
+    return {
+        "levels": level_record(model.network, model.facilities, access_all, cells,
+                               max_access_m=model.options.max_access_m),
+        "ways": dict(model.cost_report.get("ways") or {}),
+        "gates": gate_record(model.network, gate_nodes(model.extract).to_crs(model.crs),
+                             closed=model.options.gates == "closed"),
+        "suspect_connectivity": {"ratio": SUSPECT_ROUTE_RATIO,
+                                 "cells": int((cells["suspect_connectivity"] != "").sum())},
+        "edges_over_1km": long_edges(model.network),
+    }
 
 
 def _coverage(model: Model, cells: gpd.GeoDataFrame, communities: gpd.GeoDataFrame

@@ -78,6 +78,8 @@ class RunSummary:
     terrain_comparison: dict[str, Any] | None
     cells_losing_coverage_to_terrain: int | None
     completeness: dict[str, Any] | None
+    #: Profiles whose terrain shares are indicative (the DEM failed the plausibility check).
+    terrain_indicative: list[str]
     date: str
 
     def as_dict(self) -> dict[str, Any]:
@@ -134,6 +136,7 @@ def run_summary(options: RunOptions, extract: OsmExtract, *, cells: gpd.GeoDataF
         terrain_comparison=None if terrain_table is None else terrain_table.set_index("category").to_dict("index"),
         cells_losing_coverage_to_terrain=None if terrain_table is None else int((cells["terrain_lost"] != "").sum()),
         completeness=completeness,
+        terrain_indicative=[],
         date=f"OSM data of {extract.date}" if getattr(extract, "date", None) else "OSM data date not recorded in the file",
     )
 

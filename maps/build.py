@@ -318,6 +318,8 @@ def _terrain_summary_html(summary: Mapping[str, Any], cats: list[dict[str, Any]]
     head = "<tr><th></th>" + "".join(f"<th>{t(s)}</th>" for s in _TERRAIN_SCENARIOS) + "</tr>"
     lost = summary.get("cells_losing_coverage_to_terrain")
     lost_html = "" if _num(lost, 0) is None else f'<div>{t("cells_losing")}: <b>{_fmt_int(lost)}</b></div>'
+    if summary.get("terrain_indicative"):
+        lost_html += f'<div class="lc-note">{t("terrain_indicative")}</div>'
     return (
         f'<div class="lc-terrain-summary"><div class="lc-summary-title">{t("terrain_table", threshold=f"{threshold:g}")}</div>'
         f'<table class="lc-table lc-terrain-table">{head}{"".join(rows)}</table>{lost_html}</div>'

@@ -62,6 +62,14 @@ def add_common_arguments(p: argparse.ArgumentParser) -> None:
     opt.add_argument("--isochrone-buffer", type=float, default=settings.isochrone_buffer_m, help="metres (default 50)")
     opt.add_argument("--coverage-target", type=float, default=settings.coverage_target,
                      help="share of a community's people within the threshold for it to 'have' a category (default 0.8)")
+    opt.add_argument("--road-tunnels", choices=["closed", "walk"], default="closed",
+                     help="road tunnels without foot/sidewalk tags: closed to walkers (default) or walked")
+    opt.add_argument("--foot-no", choices=["honour", "ignore"], default="honour",
+                     help="foot=no on surface streets: honour (default) or walk them anyway")
+    opt.add_argument("--gates", choices=["open", "closed"], default="open",
+                     help="barrier=gate|lift_gate: open (default) or closed to through walkers")
+    opt.add_argument("--measure-choices", action="store_true",
+                     help="repeat the search with each of --road-tunnels/--foot-no/--gates flipped; shares in run.json")
     opt.add_argument("--no-facility-isochrones", action="store_true", help="only compute the per-category isochrones")
     out = p.add_argument_group("output")
     out.add_argument("--out", type=_out_folder, default=Path("out"), help="output folder (default out/)")
@@ -82,4 +90,6 @@ def options_from_args(args: argparse.Namespace) -> RunOptions:
         minutes=args.minutes, max_access_m=args.max_access, isochrone_buffer_m=args.isochrone_buffer,
         coverage_target=args.coverage_target, profile=args.profile, profiles=args.profiles, dem=args.dem,
         facility_isochrones=not args.no_facility_isochrones,
+        road_tunnels=args.road_tunnels, foot_no=args.foot_no, gates=args.gates,
+        measure_choices=args.measure_choices,
     )

@@ -113,6 +113,9 @@ def _run(args: argparse.Namespace) -> int:
                   f"within {s['threshold_minutes']:g} min")
     if s.get("terrain_comparison"):
         print("Share within the threshold: flat adult / terrain adult / elderly / wheelchair")
+        if s.get("terrain_indicative"):
+            print(f"  ({' and '.join(s['terrain_indicative'])} shares are INDICATIVE: the DEM is implausible "
+                  "for the streets, see run.json costs.dem_quality)")
         for cat, row in s["terrain_comparison"].items():
             if row.get("share_flat_adult") is None or row["share_flat_adult"] != row["share_flat_adult"]:
                 continue

@@ -14,6 +14,11 @@ A :class:`WalkNetwork` is two GeoDataFrames in one local UTM CRS:
 
 Ways are split only where they meet other ways (or end), as osmnx's simplified graphs
 are, so an edge keeps the full curve of the street between two junctions.
+
+Levels: :func:`edge_level` says which edges are underground (tunnels, covered and indoor
+ways) or elevated (bridges, viaducts); :func:`add_lift_links` turns lifts mapped as nodes into
+link edges (column ``lift_node``) between the levels they serve; :func:`close_gates` cuts
+gates for through walkers.
 """
 
 from __future__ import annotations
@@ -37,6 +42,14 @@ __all__ = [
     "build_walk_network",
     "clip_network",
     "to_networkx",
+    "edge_level",
+    "GROUND",
+    "ELEVATED",
+    "UNDERGROUND",
+    "LIFT_LINK_REACH_M",
+    "add_lift_links",
+    "is_lift_link",
+    "close_gates",
 ]
 
 log = logging.getLogger(__name__)
@@ -120,6 +133,7 @@ def build_walk_network(
     node_lat: np.ndarray,
     way_tags: pd.DataFrame,
     crs: pyproj.CRS | str | None = None,
+    split_node_ids: np.ndarray | None = None,
 ) -> WalkNetwork:
     """Build a :class:`WalkNetwork` from walkable ways given as flat node arrays.
 
@@ -135,6 +149,9 @@ def build_walk_network(
         One row per way; its columns are copied to the way's edges.
     crs : pyproj.CRS or str, optional
         Metric CRS to compute in. Default: the UTM zone of the data's centre.
+    split_node_ids : numpy.ndarray, optional
+        OSM node ids that become graph nodes even inside a single way (lifts mapped as a
+        node on a path, so :func:`add_lift_links` can attach to them).
 
     Returns
     -------
@@ -167,6 +184,8 @@ def build_walk_network(
     is_split = occurrences[inverse] > 1
     is_split[first] = True
     is_split[last] = True
+    if split_node_ids is not None and len(split_node_ids):
+        is_split |= np.isin(node_ids, np.asarray(split_node_ids, dtype=np.int64))
 
     # Segment j joins vertex j and j+1 of the same way.
     seg_start = np.arange(len(node_ids) - 1)
@@ -314,3 +333,331 @@ def to_networkx(network: WalkNetwork, costs: pd.DataFrame | None = None):  # noq
         if np.isfinite(bwd[i]):
             graph.add_edge(int(v[i]), int(u[i]), edge=i, length=float(length[i]), seconds=float(bwd[i]))
     return graph
+
+
+#: Level classes of :func:`edge_level`.
+GROUND, ELEVATED, UNDERGROUND = 0, 1, -1
+
+_NO = ("no", "false", "0")
+
+
+def _tag(edges: pd.DataFrame, name: str) -> pd.Series:
+    """A tag column as strings, ``""`` where absent."""
+    if name in edges:
+        return edges[name].astype("string").fillna("").astype(object)
+    return pd.Series([""] * len(edges), index=edges.index, dtype=object)
+
+
+def _layer_number(edges: pd.DataFrame) -> np.ndarray:
+    """Numeric ``layer`` per edge (0 where absent or malformed; ``"-1;0"`` takes the first)."""
+    text = _tag(edges, "layer").astype(str).str.split(";").str[0].str.strip()
+    return pd.to_numeric(text, errors="coerce").fillna(0.0).to_numpy(dtype=float)
+
+
+def edge_level(edges: pd.DataFrame) -> np.ndarray:
+    """Where each edge lies relative to the ground a resident steps out onto.
+
+    ``UNDERGROUND`` (-1): ``tunnel=*`` (road tunnels, underpasses, building passages),
+    ``covered=yes``, ``location=underground|indoor``, ``indoor=*`` (corridors), ``layer < 0``,
+    or a lift link. ``ELEVATED`` (1): ``bridge=*`` (bridges, viaducts) or ``layer > 0``.
+    ``GROUND`` (0): the rest. Values ``no`` of ``tunnel``/``bridge``/``covered``/``indoor`` do
+    not count. Tunnels win over bridges (a ``layer=1`` tunnel is still covered).
+
+    Parameters
+    ----------
+    edges : pandas.DataFrame
+        ``network.edges`` (missing tag columns count as absent tags).
+
+    Returns
+    -------
+    numpy.ndarray
+        int8 per edge: ``GROUND``, ``ELEVATED`` or ``UNDERGROUND``.
+    """
+    def present(name: str) -> np.ndarray:
+        col = _tag(edges, name).str.lower()
+        return ((col != "") & ~col.isin(_NO)).to_numpy(dtype=bool)
+
+    layer = _layer_number(edges)
+    covered = _tag(edges, "covered").astype(str).str.lower().isin(["yes"]).to_numpy(dtype=bool)
+    location = _tag(edges, "location").astype(str).str.lower().isin(["underground", "indoor"]).to_numpy(dtype=bool)
+    under = present("tunnel") | covered | location | present("indoor") | (layer < 0) | is_lift_link(edges)
+    over = present("bridge") | (layer > 0)
+    out = np.full(len(edges), GROUND, dtype=np.int8)
+    out[over] = ELEVATED
+    out[under] = UNDERGROUND
+    return out
+
+
+#: A lift node also joins every other way passing or ending this close to it (metres): the
+#: upper and lower paths of a lift are often mapped next to the lift rather than through
+#: it. ASSUMPTION: a lift tower's footprint and landing, about 10 m.
+LIFT_LINK_REACH_M: float = 10.0
+
+
+def is_lift_link(edges: pd.DataFrame) -> np.ndarray:
+    """Edges that :func:`add_lift_links` added (``highway=elevator`` with ``lift_node`` set)."""
+    if "lift_node" not in edges:
+        return np.zeros(len(edges), dtype=bool)
+    return edges["lift_node"].notna().to_numpy(dtype=bool)
+
+
+def _split_edges_at(network: WalkNetwork, edge_rows: np.ndarray, fractions: np.ndarray,
+                    new_osm_ids: np.ndarray) -> tuple[WalkNetwork, np.ndarray]:
+    """Split edges at fractions (one split per row, rows distinct); returns the network and
+    the new nodes' positions. Only a handful of edges (one per lift) are split."""
+    from shapely.ops import substring
+
+    edges = network.edges
+    geoms = edges.geometry.to_numpy()
+    n_nodes = network.n_nodes
+    new_pos = n_nodes + np.arange(len(edge_rows))
+    first_half = [substring(geoms[e], 0.0, f, normalized=True) for e, f in zip(edge_rows, fractions)]
+    second_half = [substring(geoms[e], f, 1.0, normalized=True) for e, f in zip(edge_rows, fractions)]
+    head = edges.copy()
+    head.loc[edge_rows, "v"] = new_pos
+    head.loc[edge_rows, "geometry"] = first_half
+    tail = edges.iloc[edge_rows].copy()
+    tail["u"] = new_pos
+    tail["geometry"] = second_half
+    out = gpd.GeoDataFrame(pd.concat([head, tail], ignore_index=True), geometry="geometry", crs=network.crs)
+    out["length_m"] = shapely.length(out.geometry.to_numpy())
+    points = shapely.get_point(np.asarray(first_half, dtype=object), -1)
+    nodes = gpd.GeoDataFrame(
+        pd.concat([network.nodes, gpd.GeoDataFrame({"osm_id": new_osm_ids, "component": 0},
+                                                   geometry=points, crs=network.crs)], ignore_index=True),
+        geometry="geometry", crs=network.crs)
+    return WalkNetwork(nodes=nodes, edges=out, crs=network.crs), new_pos
+
+
+def add_lift_links(network: WalkNetwork, lifts: gpd.GeoDataFrame, *,
+                   reach_m: float = LIFT_LINK_REACH_M) -> WalkNetwork:
+    """Join lifts mapped as nodes to the ways they serve, one vertical link per level.
+
+    A ``highway=elevator`` node usually sits where a path on the upper level and one on the
+    lower level end, so a plain graph walks through it for free, and often the other level's
+    way only passes next to it. Here each lift becomes a *hub* node joined by a link edge
+    (``highway=elevator``, ``lift_node`` = the lift's OSM id, ``osm_way_id`` = minus that
+    id, ``level``/``layer`` of the level it serves, ``wheelchair``/``name`` of the lift) to
+    each *level*:
+
+    - the ways meeting at the lift node: one level per distinct ``(layer, level)`` pair
+      when they differ, else one level per way; a way passing through the lift node (split
+      there with ``build_walk_network(split_node_ids=...)``) stays one level, so walking past
+      costs nothing;
+    - every other way within ``reach_m`` of the lift: one level per way, joined at its
+      nearest end node within reach, else at its nearest point (the edge is split there).
+
+    Lifts with fewer than two levels add nothing. How long a ride takes is decided per
+    profile by :func:`lifecircle.spatial.terrain.terrain_costs` (wait plus height over lift
+    speed); who may ride by the profile's ``can_use_elevators`` and the lift's
+    ``wheelchair`` tag.
+
+    Parameters
+    ----------
+    network : WalkNetwork
+    lifts : geopandas.GeoDataFrame
+        ``osm_id``, ``tags`` (dict) and point geometry in ``network.crs``
+        (:func:`lifecircle.layers.osm.lift_nodes`).
+    reach_m : float, default :data:`LIFT_LINK_REACH_M`
+
+    Returns
+    -------
+    WalkNetwork
+        A new network (inputs unchanged).
+    """
+    if len(lifts) == 0 or network.n_edges == 0:
+        return network
+    lifts = lifts.reset_index(drop=True)
+    lift_ids = lifts["osm_id"].to_numpy(dtype=np.int64)
+    lift_pts = np.asarray(lifts.geometry.to_numpy())
+    lift_xy = shapely.get_coordinates(lift_pts)
+
+    def lift_positions(net: WalkNetwork) -> np.ndarray:
+        node_osm = net.nodes["osm_id"].to_numpy()
+        order = np.argsort(node_osm, kind="stable")
+        pos = np.clip(np.searchsorted(node_osm[order], lift_ids), 0, len(order) - 1)
+        hit = node_osm[order][pos] == lift_ids
+        return np.where(hit, order[pos], -1)
+
+    # (b) other ways within reach, nearest edge per (lift, way); lift-node edges excluded.
+    at = lift_positions(network)
+    edges = network.edges
+    u, v = edges["u"].to_numpy(), edges["v"].to_numpy()
+    q, cand = edges.sindex.query(lift_pts, predicate="dwithin", distance=reach_m)
+    touches_lift = np.isin(u[cand], at[at >= 0]) | np.isin(v[cand], at[at >= 0])
+    q, cand = q[~touches_lift], cand[~touches_lift]
+    # A way already serving the lift at its node is not a second level.
+    node_lift = {int(p): i for i, p in enumerate(at) if p >= 0}
+    member_ways = set()
+    for col in (u, v):
+        rows = np.flatnonzero(np.isin(col, at[at >= 0]))
+        member_ways |= {(node_lift[int(col[r])], int(edges["osm_way_id"].iat[r])) for r in rows}
+    way_of = edges["osm_way_id"].to_numpy()
+    not_member = np.array([(int(a), int(w)) not in member_ways for a, w in zip(q, way_of[cand])], dtype=bool)
+    q, cand = q[not_member], cand[not_member]
+    dist = shapely.distance(edges.geometry.to_numpy()[cand], lift_pts[q])
+    order = np.lexsort((cand, dist, way_of[cand], q))
+    q, cand, dist = q[order], cand[order], dist[order]
+    first = np.r_[True, (q[1:] != q[:-1]) | (way_of[cand][1:] != way_of[cand][:-1])] if len(q) else np.zeros(0, bool)
+    q, cand = q[first], cand[first]
+    node_xy = shapely.get_coordinates(network.nodes.geometry.to_numpy())
+    du = np.hypot(*(node_xy[u[cand]] - lift_xy[q]).T) if len(q) else np.zeros(0)
+    dv = np.hypot(*(node_xy[v[cand]] - lift_xy[q]).T) if len(q) else np.zeros(0)
+    attach = np.where(du <= dv, u[cand], v[cand])
+    end_ok = np.minimum(du, dv) <= reach_m
+    # Split the rest at their nearest point (an edge chosen by two lifts is split once: first lift).
+    split = np.flatnonzero(~end_ok)
+    split = split[np.r_[True, cand[split][1:] != cand[split][:-1]]] if len(split) else split
+    _, uniq = np.unique(cand[split], return_index=True)
+    split = split[np.sort(uniq)]
+    if len(split):
+        frac = shapely.line_locate_point(edges.geometry.to_numpy()[cand[split]], lift_pts[q[split]], normalized=True)
+        frac = np.clip(frac, 1e-6, 1 - 1e-6)
+        network, new_pos = _split_edges_at(network, cand[split], frac, -(lift_ids[q[split]] * 100 + 50))
+        attach[split] = new_pos
+    keep_b = end_ok.copy()
+    keep_b[split] = True
+    b_lift, b_node, b_edge = q[keep_b], attach[keep_b], cand[keep_b]
+
+    # (a) ways at the lift node.
+    nodes, edges = network.nodes, network.edges
+    n_nodes = len(nodes)
+    u, v = edges["u"].to_numpy(), edges["v"].to_numpy()
+    at = lift_positions(network)
+    node_to_lift = np.full(n_nodes, -1, dtype=np.int64)
+    node_to_lift[at[at >= 0]] = np.flatnonzero(at >= 0)
+    rows_u = np.flatnonzero(node_to_lift[u] >= 0)
+    rows_v = np.flatnonzero(node_to_lift[v] >= 0)
+    m_lift = np.concatenate([node_to_lift[u[rows_u]], node_to_lift[v[rows_v]]])
+    m_edge = np.concatenate([rows_u, rows_v])
+    m_end = np.concatenate([np.zeros(len(rows_u), np.int8), np.ones(len(rows_v), np.int8)])
+    layer = _tag(edges, "layer").to_numpy()
+    level = _tag(edges, "level").to_numpy()
+    way = edges["osm_way_id"].to_numpy()
+    key_tags = pd.Series(layer[m_edge], dtype=object).str.cat(pd.Series(level[m_edge], dtype=object), sep="|").to_numpy()
+    distinct = (pd.Series(key_tags).groupby(m_lift).transform("nunique").to_numpy() if len(m_lift)
+                else np.zeros(0, dtype=np.int64))
+    group_key = np.where(distinct > 1, key_tags, way[m_edge].astype(str)).astype(object)
+    frame = pd.DataFrame({"lift": m_lift, "key": group_key})
+    spokes_a = frame.drop_duplicates().sort_values(["lift", "key"]).reset_index(drop=True)
+    n_levels = np.bincount(spokes_a["lift"].to_numpy(), minlength=len(lifts)) + np.bincount(b_lift, minlength=len(lifts))
+    useful = n_levels >= 2
+    if not useful.any():
+        return network
+    spokes_a = spokes_a[useful[spokes_a["lift"].to_numpy()]].reset_index(drop=True)
+    keep = useful[b_lift]
+    b_lift, b_node, b_edge = b_lift[keep], b_node[keep], b_edge[keep]
+    hubs = np.flatnonzero(useful)
+    hub_pos = np.full(len(lifts), -1, dtype=np.int64)
+    hub_pos[hubs] = n_nodes + np.arange(len(hubs))
+    spoke_pos = n_nodes + len(hubs) + np.arange(len(spokes_a))
+    # Reattach the member edges' ends from the lift node to their level's spoke.
+    sel = useful[m_lift]
+    member = pd.DataFrame({"lift": m_lift[sel], "key": group_key[sel], "edge": m_edge[sel], "end": m_end[sel]})
+    member = member.merge(spokes_a.assign(spoke=spoke_pos), on=["lift", "key"], how="left")
+    new_u, new_v = u.copy(), v.copy()
+    at_u = member["end"].to_numpy() == 0
+    new_u[member["edge"].to_numpy()[at_u]] = member["spoke"].to_numpy()[at_u]
+    new_v[member["edge"].to_numpy()[~at_u]] = member["spoke"].to_numpy()[~at_u]
+    # Link edges: spoke -> hub for (a), attach node -> hub for (b).
+    a_src = member.drop_duplicates("spoke").set_index("spoke")["edge"].reindex(spoke_pos).to_numpy()
+    link_u = np.concatenate([spoke_pos, b_node]).astype(np.int64)
+    link_v = np.concatenate([hub_pos[spokes_a["lift"].to_numpy()], hub_pos[b_lift]]).astype(np.int64)
+    link_lift = np.concatenate([spokes_a["lift"].to_numpy(), b_lift]).astype(np.int64)
+    link_src = np.concatenate([a_src, b_edge]).astype(np.int64)
+    node_xy = shapely.get_coordinates(nodes.geometry.to_numpy())
+    xy_all = np.vstack([node_xy, lift_xy[hubs], lift_xy[spokes_a["lift"].to_numpy()]])
+    starts, ends = xy_all[link_u], xy_all[link_v]
+    # A zero-length link keeps a 1 cm geometry so spatial indexes stay valid.
+    same = np.all(np.isclose(starts, ends), axis=1)
+    ends = np.where(same[:, None], ends + np.array([0.0, 0.01]), ends)
+    geoms = shapely.linestrings(np.stack([starts, ends], axis=1))
+    tag_cols = [c for c in edges.columns if c not in ("u", "v", "osm_way_id", "length_m", "geometry", "lift_node")]
+    link = pd.DataFrame({c: pd.Series([None] * len(link_u), dtype=object) for c in tag_cols})
+    for col in ("layer", "level"):
+        if col in edges:
+            link[col] = edges[col].to_numpy()[link_src]
+    lift_tags = lifts["tags"].tolist()
+    link["highway"] = "elevator"
+    link["wheelchair"] = [lift_tags[i].get("wheelchair") for i in link_lift]
+    link["name"] = [lift_tags[i].get("name") for i in link_lift]
+    link["u"], link["v"] = link_u, link_v
+    link["osm_way_id"] = -lift_ids[link_lift]
+    link["length_m"] = np.where(same, 0.0, shapely.length(geoms))
+    link["lift_node"] = pd.array(lift_ids[link_lift], dtype="Int64")
+    base = edges.assign(u=new_u, v=new_v)
+    if "lift_node" not in base:
+        base["lift_node"] = pd.array([pd.NA] * len(base), dtype="Int64")
+    link["geometry"] = geoms
+    out_edges = gpd.GeoDataFrame(pd.concat([base, link[list(base.columns)]], ignore_index=True),
+                                 geometry="geometry", crs=network.crs)
+    new_nodes = gpd.GeoDataFrame(
+        {"osm_id": np.concatenate([lift_ids[hubs], -(lift_ids[spokes_a["lift"].to_numpy()] * 100)
+                                   - 1 - spokes_a.groupby("lift").cumcount().to_numpy()]),
+         "component": 0},
+        geometry=shapely.points(xy_all[n_nodes:]), crs=network.crs)
+    all_nodes = gpd.GeoDataFrame(pd.concat([nodes, new_nodes], ignore_index=True), geometry="geometry",
+                                 crs=network.crs)
+    # The old lift nodes are now unused (their edges moved to spokes): drop them and renumber.
+    used = np.zeros(len(all_nodes), dtype=bool)
+    used[out_edges["u"].to_numpy()] = True
+    used[out_edges["v"].to_numpy()] = True
+    renumber = np.cumsum(used) - 1
+    out_edges["u"] = renumber[out_edges["u"].to_numpy()]
+    out_edges["v"] = renumber[out_edges["v"].to_numpy()]
+    all_nodes = all_nodes[used].reset_index(drop=True)
+    all_nodes["component"] = _component_labels(len(all_nodes), out_edges["u"].to_numpy(), out_edges["v"].to_numpy())
+    log.info("Lifts: %d lift node(s) linked to %d level(s)", len(hubs), len(link_u))
+    return WalkNetwork(nodes=all_nodes, edges=out_edges, crs=network.crs)
+
+
+def close_gates(network: WalkNetwork, gate_ids: np.ndarray) -> tuple[WalkNetwork, int]:
+    """Close gates to through walkers: every way meeting at a gate node ends there on its own.
+
+    A gated compound's paths stay walkable up to the gate from either side, but nobody
+    passes through it. Gates in the middle of a way must be graph nodes
+    (``build_walk_network(split_node_ids=gate_ids)``).
+
+    Parameters
+    ----------
+    network : WalkNetwork
+    gate_ids : numpy.ndarray
+        OSM node ids of the gates (:func:`lifecircle.layers.osm.gate_nodes`).
+
+    Returns
+    -------
+    network : WalkNetwork
+        A new network (input unchanged); the nodes that replace a gate carry its OSM id in
+        a ``closed_gate`` column.
+    closed : int
+        Gates found on the network and closed.
+    """
+    node_osm = network.nodes["osm_id"].to_numpy()
+    is_gate = np.isin(node_osm, np.asarray(gate_ids, dtype=np.int64))
+    if not is_gate.any():
+        return network, 0
+    edges = network.edges
+    u, v = edges["u"].to_numpy().copy(), edges["v"].to_numpy().copy()
+    n = network.n_nodes
+    ends_u = np.flatnonzero(is_gate[u])
+    ends_v = np.flatnonzero(is_gate[v])
+    old = np.concatenate([u[ends_u], v[ends_v]])
+    new = n + np.arange(len(old))
+    u[ends_u] = new[: len(ends_u)]
+    v[ends_v] = new[len(ends_u):]
+    added = network.nodes.iloc[old].copy()
+    added["closed_gate"] = added["osm_id"].to_numpy()
+    added["osm_id"] = -(added["osm_id"].to_numpy() * 100) - 1 - np.arange(len(old))
+    nodes = gpd.GeoDataFrame(pd.concat([network.nodes, added], ignore_index=True), geometry="geometry",
+                             crs=network.crs)
+    used = np.zeros(len(nodes), dtype=bool)
+    used[u] = True
+    used[v] = True
+    renumber = np.cumsum(used) - 1
+    out = edges.assign(u=renumber[u], v=renumber[v])
+    nodes = nodes[used].reset_index(drop=True)
+    nodes["component"] = _component_labels(len(nodes), out["u"].to_numpy(), out["v"].to_numpy())
+    closed = int(is_gate.sum())
+    log.info("Closed %d gate(s) to through walkers", closed)
+    return WalkNetwork(nodes=nodes, edges=gpd.GeoDataFrame(out, geometry="geometry", crs=network.crs),
+                       crs=network.crs), closed

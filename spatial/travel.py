@@ -35,7 +35,7 @@ from scipy.sparse import csgraph
 from lifecircle import settings
 from lifecircle._errors import OptionError
 from lifecircle.spatial.costs import check_speed
-from lifecircle.spatial.network import WalkNetwork
+from lifecircle.spatial.network import ELEVATED, GROUND, UNDERGROUND, WalkNetwork, edge_level
 
 __all__ = [
     "EdgeLocation",
@@ -48,6 +48,11 @@ __all__ = [
     "origin_nearest",
     "per_facility_node_seconds",
     "available_memory_bytes",
+    "SNAP_GROUND",
+    "SNAP_BRIDGE_FALLBACK",
+    "snap_columns",
+    "POLYGON_ENTRY_DISTANCE_M",
+    "facilities_off_ground",
 ]
 
 log = logging.getLogger(__name__)
@@ -65,16 +70,68 @@ class EdgeLocation:
         Position along the edge from ``u`` (0) to ``v`` (1), by length.
     distance_m : numpy.ndarray
         Straight-line distance from the point to that position (``inf`` where unmatched).
+    level : numpy.ndarray, optional
+        Per point: ``"ground"``, ``"bridge_fallback"`` (joined to a bridge or elevated way
+        because nothing at ground level was within reach) or ``""`` (unmatched); ``None``
+        when the join ignored levels.
     """
 
     edge: np.ndarray
     fraction: np.ndarray
     distance_m: np.ndarray
+    level: np.ndarray | None = None
 
     @property
     def matched(self) -> np.ndarray:
         """Boolean mask of points that joined the network."""
         return self.edge >= 0
+
+
+#: ``EdgeLocation.level`` values.
+SNAP_GROUND, SNAP_BRIDGE_FALLBACK = "ground", "bridge_fallback"
+
+
+def _nearest_among(geoms: np.ndarray, network: WalkNetwork, candidates: np.ndarray, max_distance_m: float,
+                   prefer_main_component: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Nearest edge row (from ``candidates``) within reach per point, ``-1`` where none."""
+    n = len(geoms)
+    edge = np.full(n, -1, dtype=np.int64)
+    distance = np.full(n, np.inf)
+    if len(candidates) == 0 or n == 0:
+        return edge, distance
+    edge_geoms = network.edges.geometry.to_numpy()
+    if len(candidates) == len(edge_geoms):
+        tree = network.edges.sindex  # geopandas caches it on the table
+        (pt_idx, local), dist = tree.nearest(geoms, max_distance=max_distance_m, return_distance=True, return_all=True)
+    else:
+        tree = shapely.STRtree(edge_geoms[candidates])
+        (pt_idx, local), dist = tree.query_nearest(geoms, max_distance=max_distance_m, return_distance=True,
+                                                   all_matches=True)
+    edge_idx = candidates[local]
+    if len(pt_idx):
+        # Every equally-near edge comes back: keep the lowest edge row per point.
+        order = np.lexsort((edge_idx, pt_idx))
+        pt_idx, edge_idx, dist = pt_idx[order], edge_idx[order], dist[order]
+        first = np.r_[True, pt_idx[1:] != pt_idx[:-1]]
+        edge[pt_idx[first]] = edge_idx[first]
+        distance[pt_idx[first]] = dist[first]
+    if prefer_main_component and len(pt_idx):
+        on_main = network.nodes["component"].to_numpy()[network.edges["u"].to_numpy()] == 0
+        stray = np.flatnonzero((edge >= 0) & ~on_main[np.maximum(edge, 0)])
+        main_cand = candidates[on_main[candidates]]
+        if len(stray) and len(main_cand):
+            main_tree = shapely.STRtree(edge_geoms[main_cand])
+            q_idx, local = main_tree.query(geoms[stray], predicate="dwithin", distance=max_distance_m)
+            cand = main_cand[local]
+            if len(q_idx):
+                d = shapely.distance(geoms[stray][q_idx], edge_geoms[cand])
+                order = np.lexsort((cand, d, q_idx))
+                q_idx, cand, d = q_idx[order], cand[order], d[order]
+                first = np.r_[True, q_idx[1:] != q_idx[:-1]]
+                rows = stray[q_idx[first]]
+                edge[rows] = cand[first]
+                distance[rows] = d[first]
+    return edge, distance
 
 
 def locate_on_network(
@@ -83,6 +140,7 @@ def locate_on_network(
     *,
     max_distance_m: float,
     prefer_main_component: bool = True,
+    respect_levels: bool = True,
 ) -> EdgeLocation:
     """Join each point to the nearest point of the nearest edge within a distance.
 
@@ -98,6 +156,12 @@ def locate_on_network(
         (a courtyard path whose link OSM lacks), join the nearest main-network edge instead
         if one is within ``max_distance_m``: a resident there can walk across to the street.
         Fragments stay the answer where nothing else is within reach (a true island).
+    respect_levels : bool, default True
+        A home or a shop opens onto the ground: points never join tunnels, covered,
+        underground or indoor ways, or lift links (:func:`lifecircle.spatial.network.edge_level`),
+        and join a bridge or elevated way only when no ground-level edge is within
+        ``max_distance_m`` (``level == "bridge_fallback"``). ``False`` joins the nearest edge
+        of any level (``level`` is then ``None``).
 
     Returns
     -------
@@ -105,54 +169,53 @@ def locate_on_network(
         Ties between equally near edges go to the lowest edge row (deterministic).
     """
     n = len(points)
-    edge = np.full(n, -1, dtype=np.int64)
-    fraction = np.zeros(n)
-    distance = np.full(n, np.inf)
     if n == 0:
-        return EdgeLocation(edge, fraction, distance)
+        return EdgeLocation(np.full(0, -1, dtype=np.int64), np.zeros(0), np.zeros(0),
+                            np.zeros(0, dtype=object) if respect_levels else None)
     geoms = np.asarray(points.geometry.to_numpy() if hasattr(points, "geometry") else points)
-    # The edges' spatial index is built once and cached by geopandas on the table.
-    (pt_idx, edge_idx), dist = network.edges.sindex.nearest(
-        geoms, max_distance=max_distance_m, return_distance=True, return_all=True
-    )
-    if len(pt_idx):
-        # return_all gives every equally-near edge: keep the lowest edge row per point.
-        order = np.lexsort((edge_idx, pt_idx))
-        pt_idx, edge_idx, dist = pt_idx[order], edge_idx[order], dist[order]
-        first = np.r_[True, pt_idx[1:] != pt_idx[:-1]]
-        pt_idx, edge_idx, dist = pt_idx[first], edge_idx[first], dist[first]
-        edge[pt_idx] = edge_idx
-        distance[pt_idx] = dist
-    if prefer_main_component and len(pt_idx):
-        on_main = network.nodes["component"].to_numpy()[network.edges["u"].to_numpy()] == 0
-        stray = np.flatnonzero((edge >= 0) & ~on_main[np.maximum(edge, 0)])
-        if len(stray):
-            q_idx, cand = network.edges.sindex.query(geoms[stray], predicate="dwithin", distance=max_distance_m)
-            keep = on_main[cand]
-            q_idx, cand = q_idx[keep], cand[keep]
-            if len(q_idx):
-                d = shapely.distance(geoms[stray][q_idx], network.edges.geometry.to_numpy()[cand])
-                order = np.lexsort((cand, d, q_idx))
-                q_idx, cand, d = q_idx[order], cand[order], d[order]
-                first = np.r_[True, q_idx[1:] != q_idx[:-1]]
-                rows = stray[q_idx[first]]
-                edge[rows] = cand[first]
-                distance[rows] = d[first]
+    all_rows = np.arange(network.n_edges)
+    level = None
+    if respect_levels:
+        lv = edge_level(network.edges)
+        edge, distance = _nearest_among(geoms, network, all_rows[lv == GROUND], max_distance_m, prefer_main_component)
+        level = np.where(edge >= 0, SNAP_GROUND, "").astype(object)
+        rest = np.flatnonzero(edge < 0)
+        if len(rest):
+            e2, d2 = _nearest_among(geoms[rest], network, all_rows[lv == ELEVATED], max_distance_m,
+                                    prefer_main_component)
+            edge[rest], distance[rest] = e2, d2
+            level[rest[e2 >= 0]] = SNAP_BRIDGE_FALLBACK
+    else:
+        edge, distance = _nearest_among(geoms, network, all_rows, max_distance_m, prefer_main_component)
+    fraction = np.zeros(n)
     matched = np.flatnonzero(edge >= 0)
     if len(matched):
         lines = network.edges.geometry.to_numpy()[edge[matched]]
         fraction[matched] = np.clip(shapely.line_locate_point(lines, geoms[matched], normalized=True), 0.0, 1.0)
-    return EdgeLocation(edge, fraction, distance)
+    return EdgeLocation(edge, fraction, distance, level)
 
 
-def _node_as_edge_position(network: WalkNetwork, nodes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Express network nodes as (edge, fraction) on one incident edge each."""
+def snap_columns(where: EdgeLocation, network: WalkNetwork) -> dict[str, np.ndarray]:
+    """Per-point columns saying where each point joined: ``snap_way`` (the OSM way id, -1
+    where unmatched) and ``snap_level`` (``ground``, ``bridge_fallback`` or empty)."""
+    ways = network.edges["osm_way_id"].to_numpy(dtype=np.int64)
+    snap_way = np.where(where.matched, ways[np.maximum(where.edge, 0)], -1)
+    level = where.level if where.level is not None else np.where(where.matched, "any", "")
+    return {"snap_way": snap_way, "snap_level": np.asarray(level, dtype=object)}
+
+
+def _node_as_edge_position(network: WalkNetwork, nodes: np.ndarray,
+                           usable: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Express network nodes as (edge, fraction) on one incident edge each (``usable`` edges
+    only when given; ``-1`` for nodes no usable edge touches)."""
     u = network.edges["u"].to_numpy()
     v = network.edges["v"].to_numpy()
+    rows = np.arange(len(u))
+    if usable is not None:
+        u, v, rows = u[usable], v[usable], rows[usable]
     n_nodes = network.n_nodes
     edge_of = np.full(n_nodes, -1, dtype=np.int64)
     frac_of = np.zeros(n_nodes)
-    rows = np.arange(len(u))
     # Later assignments win; assign v first, then u, so a node prefers an edge it starts.
     edge_of[v[::-1]] = rows[::-1]
     frac_of[v[::-1]] = 1.0
@@ -161,21 +224,50 @@ def _node_as_edge_position(network: WalkNetwork, nodes: np.ndarray) -> tuple[np.
     return edge_of[nodes], frac_of[nodes]
 
 
+#: A polygon facility (a hospital, a school campus) is entered from every ground-level
+#: walkable way within this distance of its outline, the gap walked as an off-network leg.
+#: ASSUMPTION: 20 m covers a building's forecourt or setback from the street (urban
+#: building setbacks along roads are commonly 5-15 m) without reaching across a block.
+POLYGON_ENTRY_DISTANCE_M: float = 20.0
+
+#: An ``entrance=*`` node belongs to a polygon when it lies within this distance of it
+#: (entrances are mapped on the building outline; allow for rounding).
+_ENTRANCE_ON_OUTLINE_M = 2.0
+_NOT_ENTRANCES = frozenset({"emergency", "no", "exit"})
+
+
+def _access_frame(facility: np.ndarray, edge: np.ndarray, fraction: np.ndarray, leg: np.ndarray,
+                  level: np.ndarray | str) -> pd.DataFrame:
+    return pd.DataFrame({"facility": facility, "edge": edge, "fraction": fraction, "leg_m": leg,
+                         "level": np.broadcast_to(np.asarray(level, dtype=object), np.shape(facility))})
+
+
 def facility_access_points(
     facilities: gpd.GeoDataFrame,
     network: WalkNetwork,
     *,
     max_distance_m: float | None = None,
     polygon_tolerance_m: float | None = None,
+    entry_distance_m: float = POLYGON_ENTRY_DISTANCE_M,
+    entrances: gpd.GeoSeries | None = None,
+    respect_levels: bool = True,
 ) -> pd.DataFrame:
     """Where each facility is reached from the network.
 
-    A point facility is reached at the nearest point of the nearest edge. A polygon
-    facility (a park, a hospital campus) is reached where walkable edges cross its
-    outline and at every network node inside it (or within ``polygon_tolerance_m`` of
-    it), never at its centroid; a polygon no edge touches is reached at the network point
-    nearest its outline, with the gap walked as an off-network leg. Each polygon of a
-    MultiPolygon (the parts of one site) counts on its own.
+    A point facility is reached at the nearest point of the nearest edge, by the level rules
+    of :func:`locate_on_network` (never a tunnel; a bridge only when nothing at ground level
+    is within reach). A polygon facility (a park, a hospital campus) is entered
+
+    1. at its mapped entrances (``entrances``: ``entrance=*`` points within 2 m of it, except
+       ``emergency``/``exit``/``no``), each joined like a point, where it has any; else
+    2. from ground-level edges only: where they cross its outline, at network nodes inside
+       it (or within ``polygon_tolerance_m``), and from every ground-level edge within
+       ``entry_distance_m`` of it (at the edge's nearest point, the gap walked); a tunnel
+       under it or a viaduct over it is not an entrance; else
+    3. at the nearest ground-level point within ``max_distance_m`` (the gap walked), or a
+       bridge's when no ground-level edge is within reach.
+
+    Each polygon of a MultiPolygon (the parts of one site) counts on its own.
 
     Parameters
     ----------
@@ -187,75 +279,156 @@ def facility_access_points(
         result). Default :data:`lifecircle.settings.max_access_distance_m`.
     polygon_tolerance_m : float, optional
         Default :data:`lifecircle.settings.polygon_snap_tolerance_m`.
+    entry_distance_m : float, default :data:`POLYGON_ENTRY_DISTANCE_M`
+    entrances : geopandas.GeoSeries, optional
+        ``entrance=*`` points in ``network.crs`` (their tags as a ``tags`` column of a
+        GeoDataFrame are honoured when given).
+    respect_levels : bool, default True
+        ``False`` restores the level-blind join (any edge is an entrance).
 
     Returns
     -------
     pandas.DataFrame
         Columns ``facility`` (row position in ``facilities``), ``edge``, ``fraction``,
-        ``leg_m``; sorted, deterministic.
+        ``leg_m``, ``level`` (``ground``/``bridge_fallback``); sorted, deterministic.
     """
     max_d = settings.max_access_distance_m if max_distance_m is None else float(max_distance_m)
     tol = settings.polygon_snap_tolerance_m if polygon_tolerance_m is None else float(polygon_tolerance_m)
     geoms = facilities.geometry.to_numpy()
+    empty = pd.DataFrame({"facility": [], "edge": [], "fraction": [], "leg_m": [], "level": []}).astype(
+        {"facility": np.int64, "edge": np.int64, "fraction": float, "leg_m": float, "level": object})
     if len(geoms) == 0:
-        return pd.DataFrame({"facility": [], "edge": [], "fraction": [], "leg_m": []}).astype(
-            {"facility": np.int64, "edge": np.int64, "fraction": float, "leg_m": float}
-        )
+        return empty
     is_poly = np.isin(shapely.get_type_id(geoms), [3, 6])  # Polygon, MultiPolygon
+    lv = edge_level(network.edges) if respect_levels else np.full(network.n_edges, GROUND, dtype=np.int8)
+    ground = lv == GROUND
+    ground_rows = np.flatnonzero(ground)
+    edge_geoms = network.edges.geometry.to_numpy()
     parts: list[pd.DataFrame] = []
 
-    # Points (and lines, by their nearest point): nearest edge within max_d.
+    def join_points(rows: np.ndarray, pts: np.ndarray) -> pd.DataFrame:
+        loc = locate_on_network(gpd.GeoSeries(pts, crs=network.crs), network, max_distance_m=max_d,
+                                respect_levels=respect_levels)
+        ok = loc.matched
+        level = loc.level[ok] if loc.level is not None else SNAP_GROUND
+        return _access_frame(rows[ok], loc.edge[ok], loc.fraction[ok], loc.distance_m[ok], level)
+
+    # Points (and lines, by their nearest point).
     point_rows = np.flatnonzero(~is_poly)
     if len(point_rows):
-        loc = locate_on_network(gpd.GeoSeries(geoms[point_rows], crs=network.crs), network, max_distance_m=max_d)
-        ok = loc.matched
-        parts.append(pd.DataFrame({
-            "facility": point_rows[ok], "edge": loc.edge[ok], "fraction": loc.fraction[ok], "leg_m": loc.distance_m[ok],
-        }))
+        parts.append(join_points(point_rows, geoms[point_rows]))
 
     poly_rows = np.flatnonzero(is_poly)
+    if len(poly_rows) and entrances is not None and len(entrances):
+        ent = entrances
+        if isinstance(ent, gpd.GeoDataFrame) and "tags" in ent:
+            kind = ent["tags"].map(lambda t: t.get("entrance") if isinstance(t, dict) else None)
+            blocked = ent["tags"].map(lambda t: isinstance(t, dict) and t.get("access") in ("no", "private"))
+            ent = ent[~kind.isin(list(_NOT_ENTRANCES)).to_numpy() & ~blocked.to_numpy(dtype=bool)]
+        ent_geoms = np.asarray(ent.geometry.to_numpy())
+        p_idx, e_idx = shapely.STRtree(ent_geoms).query(geoms[poly_rows], predicate="dwithin",
+                                                      distance=_ENTRANCE_ON_OUTLINE_M)
+        if len(p_idx):
+            via = join_points(poly_rows[p_idx], ent_geoms[e_idx])
+            parts.append(via)
+            poly_rows = np.setdiff1d(poly_rows, via["facility"].to_numpy())
     if len(poly_rows):
         # Each polygon of a MultiPolygon (the buildings of one hospital site) is reached at
         # its own outline: a part no edge touches still gets its nearest network point.
         polys, part_of = shapely.get_parts(geoms[poly_rows], return_index=True)
         poly_rows = poly_rows[part_of]
-        # Nodes inside or within tol of the outline.
+        touched = np.zeros(len(poly_rows), dtype=bool)
+        # Nodes inside or within tol of the outline, placed on a ground-level edge.
         p_idx, n_idx = network.nodes.sindex.query(polys, predicate="dwithin", distance=tol)
         if len(p_idx):
-            e, f = _node_as_edge_position(network, n_idx)
-            parts.append(pd.DataFrame({"facility": poly_rows[p_idx], "edge": e, "fraction": f, "leg_m": 0.0}))
-        # Where edges cross the outline.
-        outlines = shapely.boundary(polys)
-        edge_geoms = network.edges.geometry.to_numpy()
-        p_idx2, e_idx = network.edges.sindex.query(outlines, predicate="intersects")
-        if len(p_idx2):
-            crossings = shapely.intersection(edge_geoms[e_idx], outlines[p_idx2])
-            pts, which = shapely.get_parts(shapely.extract_unique_points(crossings), return_index=True)
-            fr = shapely.line_locate_point(edge_geoms[e_idx[which]], pts, normalized=True)
-            parts.append(pd.DataFrame({
-                "facility": poly_rows[p_idx2[which]], "edge": e_idx[which], "fraction": np.clip(fr, 0, 1), "leg_m": 0.0,
-            }))
-        # Polygons nothing touches: nearest network point to the outline.
-        touched = np.zeros(len(poly_rows), dtype=bool)
-        touched[p_idx] = True
-        touched[p_idx2] = True
+            e, f = _node_as_edge_position(network, n_idx, ground)
+            ok = e >= 0
+            parts.append(_access_frame(poly_rows[p_idx[ok]], e[ok], f[ok], np.zeros(int(ok.sum())), SNAP_GROUND))
+            touched[p_idx[ok]] = True
+        if len(ground_rows):
+            tree = shapely.STRtree(edge_geoms[ground_rows])
+            # Where ground-level edges cross the outline.
+            outlines = shapely.boundary(polys)
+            p_idx2, local = tree.query(outlines, predicate="intersects")
+            e_idx = ground_rows[local]
+            if len(p_idx2):
+                crossings = shapely.intersection(edge_geoms[e_idx], outlines[p_idx2])
+                pts, which = shapely.get_parts(shapely.extract_unique_points(crossings), return_index=True)
+                fr = shapely.line_locate_point(edge_geoms[e_idx[which]], pts, normalized=True)
+                parts.append(_access_frame(poly_rows[p_idx2[which]], e_idx[which], np.clip(fr, 0, 1),
+                                           np.zeros(len(which)), SNAP_GROUND))
+                touched[p_idx2] = True
+            # Every ground-level edge within the entry distance, at its nearest point.
+            p_idx3, local = tree.query(polys, predicate="dwithin", distance=entry_distance_m)
+            e_idx3 = ground_rows[local]
+            if len(p_idx3):
+                lines = shapely.shortest_line(edge_geoms[e_idx3], polys[p_idx3])
+                fr = shapely.line_locate_point(edge_geoms[e_idx3], shapely.get_point(lines, 0), normalized=True)
+                parts.append(_access_frame(poly_rows[p_idx3], e_idx3, np.clip(fr, 0, 1), shapely.length(lines),
+                                           SNAP_GROUND))
+                touched[p_idx3] = True
+        # Polygons nothing touches: the nearest point within reach (ground first, then bridges).
         lonely = np.flatnonzero(~touched)
-        if len(lonely):
-            (q_idx, e_idx3), dist = network.edges.sindex.nearest(
-                polys[lonely], max_distance=max_d, return_distance=True, return_all=False
-            )
+        for rows, level in ((ground_rows, SNAP_GROUND), (np.flatnonzero(lv == ELEVATED), SNAP_BRIDGE_FALLBACK)):
+            if not len(lonely) or not len(rows):
+                continue
+            (q_idx, local), dist = shapely.STRtree(edge_geoms[rows]).query_nearest(
+                polys[lonely], max_distance=max_d, return_distance=True, all_matches=False)
             if len(q_idx):
-                lines = shapely.shortest_line(edge_geoms[e_idx3], polys[lonely][q_idx])
-                start = shapely.get_point(lines, 0)
-                fr = shapely.line_locate_point(edge_geoms[e_idx3], start, normalized=True)
-                parts.append(pd.DataFrame({
-                    "facility": poly_rows[lonely[q_idx]], "edge": e_idx3, "fraction": np.clip(fr, 0, 1), "leg_m": dist,
-                }))
+                e3 = rows[local]
+                lines = shapely.shortest_line(edge_geoms[e3], polys[lonely][q_idx])
+                fr = shapely.line_locate_point(edge_geoms[e3], shapely.get_point(lines, 0), normalized=True)
+                parts.append(_access_frame(poly_rows[lonely[q_idx]], e3, np.clip(fr, 0, 1), dist, level))
+                lonely = np.setdiff1d(lonely, lonely[q_idx])
 
-    access = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["facility", "edge", "fraction", "leg_m"])
+    access = pd.concat(parts, ignore_index=True) if parts else empty
     access = access.astype({"facility": np.int64, "edge": np.int64, "fraction": float, "leg_m": float})
     access = access.sort_values(["facility", "edge", "fraction", "leg_m"]).drop_duplicates(["facility", "edge", "fraction"])
     return access.reset_index(drop=True)
+
+
+def facilities_off_ground(
+    facilities: gpd.GeoDataFrame,
+    network: WalkNetwork,
+    access: pd.DataFrame,
+    *,
+    max_distance_m: float | None = None,
+) -> pd.DataFrame:
+    """Facilities a pedestrian could reach only through a tunnel or from a bridge.
+
+    ``"bridge only"``: every access point is a bridge fallback. ``"tunnel only"``: no access
+    point at all, but a tunnel, covered or underground way lies within ``max_distance_m``
+    (the level rules refuse it as an entrance).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``facility`` (row), ``reason``, and ``category``, ``name``, ``osm_type``, ``osm_id``
+        where ``facilities`` has them; sorted by row.
+    """
+    max_d = settings.max_access_distance_m if max_distance_m is None else float(max_distance_m)
+    rows: list[np.ndarray] = []
+    reasons: list[np.ndarray] = []
+    if len(access) and "level" in access:
+        on_ground = access.groupby("facility")["level"].apply(lambda s: bool((s == SNAP_GROUND).any()))
+        bridge_only = on_ground.index.to_numpy()[~on_ground.to_numpy(dtype=bool)]
+        rows.append(bridge_only)
+        reasons.append(np.full(len(bridge_only), "bridge only", dtype=object))
+    unreached = np.setdiff1d(np.arange(len(facilities)), access["facility"].to_numpy() if len(access) else [])
+    under = np.flatnonzero(edge_level(network.edges) == UNDERGROUND)
+    if len(unreached) and len(under):
+        q, _ = shapely.STRtree(network.edges.geometry.to_numpy()[under]).query(
+            facilities.geometry.to_numpy()[unreached], predicate="dwithin", distance=max_d)
+        tunnel_only = unreached[np.unique(q)]
+        rows.append(tunnel_only)
+        reasons.append(np.full(len(tunnel_only), "tunnel only", dtype=object))
+    out = pd.DataFrame({"facility": np.concatenate(rows) if rows else np.zeros(0, np.int64),
+                        "reason": np.concatenate(reasons) if reasons else np.zeros(0, object)})
+    out = out.astype({"facility": np.int64}).sort_values("facility").reset_index(drop=True)
+    for col in ("category", "name", "osm_type", "osm_id"):
+        if col in facilities:
+            out[col] = facilities[col].to_numpy()[out["facility"].to_numpy()]
+    return out
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,8 @@ the box (0, 0)-(1000, 200); with 200 m cells that gives five cells whose centres
 street at x = 100, 300, 500, 700, 900 (no off-network leg), with 100, 200, 300, 400 and 500
 people. Community "west" holds the cells at 100 and 300, "east" the other three.
 
-Facilities: one clinic at x = 0; a small park of 0.36 ha (60 x 60 m) touching the street's
-west end (its node at x = 0 is 10 m from it); a big park of 2.4 ha (200 x 120 m) spanning
+Facilities: one clinic at x = 0; a small park of 0.36 ha (60 x 60 m, x 0..60) 10 m north of
+the street's west end (entered from the street wherever it is within 20 m: x 0..60, the gap walked); a big park of 2.4 ha (200 x 120 m) spanning
 the street from x = 800 to 1,000 (reached at x = 800, nodes 900 and 1,000 inside). No school.
 """
 
@@ -155,7 +155,9 @@ def test_standard_scores_match_a_direct_count(toy_standard) -> None:  # noqa: AN
     # big park (>= 1 ha) <= 5 min = 375 m from x=800: cells at 500 (300 m), 700, 900 (inside) meet it;
     # west's cells (500 m and 700 m away) do not, although the small park is at their door.
     assert share("west", "big_park") == 0.0 and share("east", "big_park") == 1.0
-    assert result.cells["minutes_to_park"].iloc[0] == pytest.approx(80 / 60)  # the small park counts there
+    # The small park counts there: entered from the street 10 m south of it, at its nearest point
+    # to the cell (x = 60): 40 m along the street plus the 10 m leg = 50 m = 2/3 min.
+    assert result.cells["minutes_to_park"].iloc[0] == pytest.approx(50 / 75)
     # clinic <= 15 min = 1,125 m: everybody.
     assert share("west", "clinic_any") == 1.0 and share("east", "clinic_any") == 1.0
     # No kindergarten category computed and no OSM data; school has no facility: not assessed, never failed.

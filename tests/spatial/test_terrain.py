@@ -26,6 +26,7 @@ from lifecircle.spatial.costs import flat_costs
 from lifecircle.spatial.network import WalkNetwork, to_networkx
 from lifecircle.spatial.terrain import (
     DEFAULT_INCLINE_GRADE,
+    DEFAULT_STAIR_GRADE,
     edge_elevation_profile,
     parse_incline,
     sample_dem,
@@ -250,10 +251,13 @@ def test_stairs_timed_per_step_with_step_count_and_incline():
     # Edge 1: direction unknown: both ways the mean of climbing and descending.
     assert costs.loc[1, "seconds_uv"] == pytest.approx((up + down) / 2)
     assert costs.loc[1, "seconds_vu"] == pytest.approx((up + down) / 2)
-    # Edge 2: no step_count, no DEM: the whole 20 m is a flight of 20 / 0.30 steps, going down u->v.
-    n_steps = 20 / tread
-    assert costs.loc[2, "seconds_uv"] == pytest.approx(n_steps * adult.stairs_seconds_per_step_down)
-    assert costs.loc[2, "seconds_vu"] == pytest.approx(n_steps * adult.stairs_seconds_per_step_up)
+    # Edge 2: no step_count, no DEM: the default stair grade 0.17 gives 3.4 m, 22.7 steps of
+    # 0.15 m going down u->v, 6.8 m of treads and 13.2 m of landings.
+    assert DEFAULT_STAIR_GRADE == 0.17
+    n_steps = 20 * DEFAULT_STAIR_GRADE / riser
+    landing = (20 - n_steps * tread) / v0
+    assert costs.loc[2, "seconds_uv"] == pytest.approx(n_steps * adult.stairs_seconds_per_step_down + landing)
+    assert costs.loc[2, "seconds_vu"] == pytest.approx(n_steps * adult.stairs_seconds_per_step_up + landing)
     assert report["stairs_edges"] == 3
     assert report["stairs_height_source"] == {"step_count": 2, "dem_or_incline": 0, "default": 1}
     assert riser == adult.step_riser_m and tread == adult.step_tread_m

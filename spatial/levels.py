@@ -1,0 +1,181 @@
+"""What the level rules did in a run: joins by level, facilities off the ground, lifts and passages.
+
+The rules themselves live where they act: :func:`lifecircle.spatial.network.edge_level`
+(which edges are underground or elevated), :func:`lifecircle.spatial.network.add_lift_links`
+(lifts mapped as nodes) and :func:`lifecircle.spatial.travel.locate_on_network` /
+:func:`~lifecircle.spatial.travel.facility_access_points` (who joins what). This module only
+counts, for the run record and the log.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from lifecircle.spatial.costs import flat_costs
+from lifecircle.spatial.network import ELEVATED, UNDERGROUND, WalkNetwork, edge_level, is_lift_link
+from lifecircle.spatial.travel import (
+    SNAP_BRIDGE_FALLBACK,
+    SNAP_GROUND,
+    EdgeLocation,
+    facilities_off_ground,
+    nearest_facility,
+    origin_nearest,
+    reverse_graph,
+)
+
+__all__ = ["network_level_counts", "level_record", "SUSPECT_ROUTE_RATIO", "suspect_connectivity", "long_edges",
+           "gate_record"]
+
+log = logging.getLogger(__name__)
+
+
+def _km(edges: pd.DataFrame, mask: np.ndarray) -> float:
+    return round(float(edges["length_m"].to_numpy()[mask].sum()) / 1000.0, 3)
+
+
+def network_level_counts(network: WalkNetwork) -> dict[str, Any]:
+    """Lifts, escalators and passages in the network, and its length by level.
+
+    Counted on the main (largest) component, the part residents actually use; ``*_total``
+    counts the whole network.
+    """
+    edges = network.edges
+    lv = edge_level(edges)
+    main = (network.nodes["component"].to_numpy()[edges["u"].to_numpy()] == 0)
+    highway = edges["highway"].astype("string").fillna("")
+    tunnel = edges["tunnel"].astype("string").fillna("") if "tunnel" in edges else pd.Series("", index=edges.index)
+    conveying = edges["conveying"].astype("string").fillna("") if "conveying" in edges else pd.Series("", index=edges.index)
+    indoor = edges["indoor"].astype("string").fillna("") if "indoor" in edges else pd.Series("", index=edges.index)
+    lift = is_lift_link(edges)
+    escalator = ((highway == "steps") & (conveying != "") & (conveying != "no")).to_numpy(dtype=bool)
+    passage = ((tunnel == "building_passage") | (highway == "corridor")
+               | ((indoor != "") & (indoor != "no"))).to_numpy(dtype=bool)
+    lift_nodes = edges["lift_node"].to_numpy()[lift] if lift.any() else np.zeros(0)
+    lift_nodes_main = edges["lift_node"].to_numpy()[lift & main] if lift.any() else np.zeros(0)
+    return {
+        "lifts_linked": len(pd.unique(lift_nodes_main)),
+        "lifts_linked_total": len(pd.unique(lift_nodes)),
+        "lift_links": int((lift & main).sum()),
+        "elevator_ways": int(((highway == "elevator").to_numpy(dtype=bool) & ~lift & main).sum()),
+        "escalator_edges": int((escalator & main).sum()),
+        "passage_edges": int((passage & main).sum()),
+        "passage_km": _km(edges, passage & main),
+        "ground_km": _km(edges, lv == 0),
+        "elevated_km": _km(edges, lv == ELEVATED),
+        "underground_km": _km(edges, (lv == UNDERGROUND) & ~lift),
+    }
+
+
+def level_record(network: WalkNetwork, facilities: gpd.GeoDataFrame, access: pd.DataFrame,
+                 cells: pd.DataFrame, *, max_access_m: float) -> dict[str, Any]:
+    """The run record's ``levels`` section; warns about facilities reachable only through a
+    tunnel or from a bridge.
+
+    Parameters
+    ----------
+    network : WalkNetwork
+    facilities : geopandas.GeoDataFrame
+    access : pandas.DataFrame
+        From :func:`lifecircle.spatial.travel.facility_access_points`.
+    cells : pandas.DataFrame
+        With ``snap_way`` and ``snap_level`` (:func:`lifecircle.spatial.travel.snap_columns`).
+    max_access_m : float
+
+    Returns
+    -------
+    dict
+    """
+    lv = edge_level(network.edges)
+    under_ways = np.unique(network.edges["osm_way_id"].to_numpy()[(lv == UNDERGROUND) & ~is_lift_link(network.edges)])
+    level = cells["snap_level"].to_numpy()
+    off = facilities_off_ground(facilities, network, access, max_distance_m=max_access_m)
+    listed = [{k: (v.item() if hasattr(v, "item") else v) for k, v in row.items()} for row in off.to_dict("records")]
+    if len(off):
+        log.warning(
+            "%d facilit%s reachable only through a tunnel or from a bridge (run.json levels.facilities_off_ground): %s",
+            len(off), "y is" if len(off) == 1 else "ies are",
+            "; ".join(f"{r.get('name') or r.get('osm_id', r['facility'])} ({r['reason']})" for r in listed[:5]),
+        )
+    return {
+        "cells_joined": {
+            "ground": int((level == SNAP_GROUND).sum()),
+            "bridge_fallback": int((level == SNAP_BRIDGE_FALLBACK).sum()),
+            "tunnel_or_covered": int(np.isin(cells["snap_way"].to_numpy(), under_ways).sum()),
+        },
+        "facility_access_points": {
+            "ground": int((access["level"] == SNAP_GROUND).sum()) if "level" in access else None,
+            "bridge_fallback": int((access["level"] == SNAP_BRIDGE_FALLBACK).sum()) if "level" in access else None,
+        },
+        "facilities_off_ground": listed,
+        **network_level_counts(network),
+    }
+
+
+#: A cell is "suspect connectivity" where its walking route to the nearest facility of a
+#: category is more than this many times the straight line: usually a link OSM lacks (a
+#: missing footpath, a gate, a stair) rather than a real detour.
+SUSPECT_ROUTE_RATIO: float = 3.0
+#: Below this straight-line distance the ratio says little (the legs to the network dominate).
+_SUSPECT_MIN_STRAIGHT_M = 100.0
+
+
+def suspect_connectivity(network: WalkNetwork, facilities: gpd.GeoDataFrame, access: dict[str, pd.DataFrame],
+                         centres: gpd.GeoSeries, where: EdgeLocation, *, categories: tuple[str, ...] | list[str],
+                         ratio: float = SUSPECT_ROUTE_RATIO) -> np.ndarray:
+    """Categories per cell whose walking route is more than ``ratio`` x the straight line.
+
+    The route is the shortest walk *by length* (not time: terrain never flags a cell) from
+    the cell centre to the nearest facility of the category, legs included; the straight
+    line runs from the centre to that facility's geometry; only straight lines of at least
+    100 m count.
+
+    Returns
+    -------
+    numpy.ndarray
+        One comma-separated string of categories per cell (``""`` where none).
+    """
+    metres = flat_costs(network, speed_kmh=3.6)  # 1 m/s: seconds are metres
+    graph = reverse_graph(network, metres)
+    geoms = facilities.geometry.to_numpy()
+    out = np.full(len(centres), "", dtype=object)
+    centre_geoms = np.asarray(centres.geometry.to_numpy())
+    for cat in categories:
+        acc = access.get(cat)
+        if acc is None or len(acc) == 0:
+            continue
+        node_m, node_fac = nearest_facility(graph, acc, n_facilities=len(facilities), leg_speed_kmh=3.6)
+        route, fac = origin_nearest(graph, node_m, node_fac, where, access=acc, leg_speed_kmh=3.6)
+        ok = np.isfinite(route) & (fac >= 0)
+        straight = np.full(len(route), np.nan)
+        straight[ok] = shapely.distance(centre_geoms[ok], geoms[fac[ok]])
+        flag = ok & (straight >= _SUSPECT_MIN_STRAIGHT_M) & (route > ratio * straight)
+        out[flag] = np.where(out[flag] == "", cat, out[flag] + "," + cat)
+    return out
+
+
+def long_edges(network: WalkNetwork, *, min_length_m: float = 1000.0) -> list[dict[str, Any]]:
+    """Edges longer than ``min_length_m`` with no junction along them (a riverside path that
+    gives a cell a long way round): OSM way id, highway, name, length; longest first."""
+    edges = network.edges
+    hit = np.flatnonzero(edges["length_m"].to_numpy() > min_length_m)
+    hit = hit[np.argsort(-edges["length_m"].to_numpy()[hit], kind="stable")]
+    return [{"osm_way_id": int(edges["osm_way_id"].iat[i]), "highway": edges["highway"].iat[i],
+             "name": None if pd.isna(edges["name"].iat[i]) else edges["name"].iat[i],
+             "length_m": round(float(edges["length_m"].iat[i]), 1)} for i in hit]
+
+
+def gate_record(network: WalkNetwork, gates: gpd.GeoDataFrame, *, closed: bool) -> dict[str, Any]:
+    """Gates mapped, on the network (within 0.5 m of a walkable edge), and whether they are
+    closed to through walkers. ``gates`` in ``network.crs``
+    (:func:`lifecircle.layers.osm.gate_nodes`)."""
+    on_network = 0
+    if len(gates):
+        q, _ = network.edges.sindex.query(gates.geometry.to_numpy(), predicate="dwithin", distance=0.5)
+        on_network = int(len(np.unique(q)))
+    return {"mapped": int(len(gates)), "on_network": on_network, "closed_to_through_walkers": bool(closed)}
