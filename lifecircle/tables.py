@@ -56,6 +56,15 @@ class RunSummary:
         (:func:`lifecircle.layers.catalogue.assess_completeness`).
     date : str
         The OSM data's date.
+    population : dict or None
+        People in the study area, in the file, the source, method and control total
+        (:func:`lifecircle.spatial.population.people_in_cells`).
+    community_kind : str
+        ``"community"`` (a communities file) or ``"neighbourhood_unit"`` (derived 片区).
+    communities_unassigned : dict or None
+        Cells and people outside every community of the file.
+    unit_sizing : dict or None
+        People per derived unit before and after sizing.
     """
 
     study_area: str
@@ -79,6 +88,14 @@ class RunSummary:
     cells_losing_coverage_to_terrain: int | None
     completeness: dict[str, Any] | None
     date: str
+    population: dict[str, Any] | None = None
+    community_kind: str = "community"
+    communities_unassigned: dict[str, Any] | None = None
+    unit_sizing: dict[str, Any] | None = None
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """A field by name, like ``dict.get`` (``default`` when there is no such field)."""
+        return getattr(self, key, default)
 
     def as_dict(self) -> dict[str, Any]:
         """The summary as a plain dict, in field order (``run.json`` → ``summary``)."""
