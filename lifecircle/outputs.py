@@ -295,7 +295,7 @@ def planning_gap_tables(
     """
     if lang not in PLANNING_HEADERS:
         raise OptionError(f"--lang must be one of {sorted(PLANNING_HEADERS)}; found {lang!r}.")
-    unit_kind = getattr(result, "summary", {}).get("community_kind", "community")
+    unit_kind = (getattr(result, "summary", None) or {}).get("community_kind", "community")
     h = dict(PLANNING_HEADERS[lang])
     if unit_kind == "neighbourhood_unit":
         h.update(UNIT_HEADERS[lang])

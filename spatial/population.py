@@ -852,7 +852,7 @@ def control_population(
         total = float(total)
         if not np.isfinite(total) or total < 0:
             raise OptionError(f"--population-total must be a number >= 0; found {total!r}.")
-        if before <= 0:
+        if not np.isfinite(total / before) if before > 0 else True:
             raise OptionError("--population-total: the population input has no people inside the study area to rescale.")
         factor = np.full(len(values), total / before)
         note = f"rescaled to a control total of {total:,.0f} people{f' ({source})' if source else ''}"
