@@ -421,6 +421,7 @@ def facility_qa_table(qa: gpd.GeoDataFrame | None) -> pd.DataFrame:
     out["osm_id"] = pd.array([None if v is None or (isinstance(v, float) and np.isnan(v)) else int(v)
                               for v in out["osm_id"]], dtype="Int64")  # ids stay integers beside blanks
     out["lon"], out["lat"] = pts.x.round(7).to_numpy(), pts.y.round(7).to_numpy()
+    return out
 
 
 def _site_label(value: str, lang: str, labels: dict[str, dict[str, str]] | None) -> str:
