@@ -24,6 +24,7 @@ from lifecircle._names import make_unique_names
 
 __all__ = [
     "NAME_COLUMN_CANDIDATES",
+    "CODE_COLUMN_CANDIDATES",
     "Boundary",
     "read_communities",
     "read_boundary",
@@ -39,6 +40,9 @@ NAME_COLUMN_CANDIDATES: tuple[str, ...] = (
     "name", "名称", "社区名称", "社区名", "社区", "community", "community_name", "shequ",
     "居委会", "村社区", "街道", "name_zh", "name:zh", "name_en", "name:en",
 )
+
+#: Columns tried, in this order, as the community's code (统计用区划代码 ...); optional.
+CODE_COLUMN_CANDIDATES: tuple[str, ...] = ("code", "区划代码", "统计用区划代码", "社区代码", "代码", "adcode")
 
 _POLYGONAL = ("Polygon", "MultiPolygon")
 
@@ -156,8 +160,10 @@ def read_communities(path: str | Path, *, name_column: str | None = None) -> gpd
     Returns
     -------
     geopandas.GeoDataFrame
-        Columns ``name`` (unique strings) and ``geometry`` (valid Polygon or
-        MultiPolygon), in the file's CRS, in the file's row order. Rows with an empty
+        Columns ``name`` (unique strings), ``code`` (text, when the file has a column of
+        :data:`CODE_COLUMN_CANDIDATES`; used to match ``--population-totals`` by code) and
+        ``geometry`` (valid Polygon or MultiPolygon), in the file's CRS, in the file's row
+        order. Rows with an empty
         geometry are dropped (logged); invalid polygons are repaired with
         :func:`shapely.make_valid`; repeated names get ``" (2)"``, ``" (3)"`` ...
         (logged); a blank name becomes ``"社区 <row>"``.
@@ -212,7 +218,12 @@ def read_communities(path: str | Path, *, name_column: str | None = None) -> gpd
             "communities file %s: %d repeated names made unique with a suffix (e.g. %r)",
             path.name, renamed, next(b for a, b in zip(names, unique) if a != b),
         )
-    result = gpd.GeoDataFrame({"name": unique}, geometry=geoms, crs=gdf.crs)
+    columns = {"name": unique}
+    folded = {str(c).strip().casefold(): c for c in gdf.columns if c != gdf.geometry.name}
+    code = next((folded[c.casefold()] for c in CODE_COLUMN_CANDIDATES if c.casefold() in folded), None)
+    if code is not None and code != column:
+        columns["code"] = _names(gdf[code][present])
+    result = gpd.GeoDataFrame(columns, geometry=geoms, crs=gdf.crs)
     log.info("Read %d communities from %s (name column %r)", len(result), path.name, column)
     return result
 

@@ -48,6 +48,10 @@ __all__ = [
     "GROUPS",
     "read_population",
     "check_people_in_area",
+    "UNIT_KEY_ALIASES",
+    "TOTAL_ALIASES",
+    "PopulationTotals",
+    "read_population_totals",
 ]
 
 log = logging.getLogger(__name__)
@@ -446,3 +450,111 @@ def check_people_in_area(population: PopulationInput, people_in_cells: np.ndarra
     log.info("population %s: %.1f%% of the file's people lie inside the study area", population.source.name,
              100 * share)
     return share
+
+
+# ------------------------------------------------------------------- control totals
+
+#: Columns naming the unit in a table of totals (first match wins, any case).
+UNIT_KEY_ALIASES: tuple[str, ...] = (
+    "name", "名称", "社区", "社区名称", "社区名", "街道", "街道名称", "居委会", "unit", "community",
+    "code", "区划代码", "统计用区划代码", "代码", "id",
+)
+#: Columns holding the unit's total (first match wins, any case).
+TOTAL_ALIASES: tuple[str, ...] = (
+    "total", "population", "常住人口", "人口", "总人口", "pop", "people", "residents",
+)
+
+
+@dataclass(frozen=True, eq=False)
+class PopulationTotals:
+    """Control totals per unit (e.g. 七普 census figures per 街道 or 社区).
+
+    Attributes
+    ----------
+    source : pathlib.Path
+    totals : dict of str to float
+        Total people per unit name or code, as written in the file.
+    units : geopandas.GeoDataFrame or None
+        For a vector file: ``name`` and ``geometry`` of each unit (its own CRS). For a
+        table: ``None``; the names or codes are matched to the ``--communities`` file.
+    """
+
+    source: Path
+    totals: dict[str, float]
+    units: gpd.GeoDataFrame | None = None
+
+
+def _unit_keys(values: pd.Series) -> list[str]:
+    """Unit names as text; numeric codes read as 500103001.0 become 500103001."""
+    out = []
+    for v in values:
+        if isinstance(v, float) and v.is_integer():
+            v = int(v)
+        out.append(str(v).strip())
+    return out
+
+
+def read_population_totals(path: str | Path) -> PopulationTotals:
+    """Read a table of people per unit: CSV / XLSX (name or code + total) or polygons.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        A CSV or Excel table with a unit column (one of :data:`UNIT_KEY_ALIASES`) and a
+        total column (one of :data:`TOTAL_ALIASES`); or a vector file (GeoPackage,
+        GeoJSON, Shapefile) of unit polygons with a total column (name column optional).
+
+    Returns
+    -------
+    PopulationTotals
+
+    Raises
+    ------
+    InputNotFoundError, PopulationError, NoCrsError
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputNotFoundError(f"--population-totals file not found: {path}")
+    suffix = path.suffix.lower()
+    units = None
+    if suffix in (".csv", ".txt"):
+        try:
+            table = pd.read_csv(path, encoding="utf-8-sig")
+        except UnicodeDecodeError:
+            table = pd.read_csv(path, encoding="gb18030")
+        except (pd.errors.EmptyDataError, pd.errors.ParserError) as exc:
+            raise PopulationError(f"--population-totals {path}: not a readable CSV ({exc}).") from exc
+    elif suffix in (".xlsx", ".xls"):
+        table = pd.read_excel(path)
+    elif suffix in _VECTOR_SUFFIXES:
+        try:
+            table = gpd.read_file(path)
+        except Exception as exc:  # pyogrio raises its own DataSourceError family
+            raise PopulationError(f"--population-totals {path}: cannot read as a vector file ({exc}).") from exc
+        if table.crs is None:
+            raise NoCrsError(f"--population-totals {path}: the file has no CRS; save it with one (e.g. EPSG:4490).")
+    else:
+        raise PopulationError(
+            f"--population-totals {path}: unknown file type {suffix!r}; expected .csv, .xlsx or polygons "
+            "(.gpkg, .geojson, .shp)."
+        )
+    columns = [c for c in table.columns if c != "geometry"]
+    total_col = find_column(columns, TOTAL_ALIASES)
+    key_col = find_column(columns, UNIT_KEY_ALIASES)
+    is_vector = isinstance(table, gpd.GeoDataFrame)
+    if total_col is None or (key_col is None and not is_vector):
+        raise PopulationError(
+            f"--population-totals {path}: expected a unit column (one of {list(UNIT_KEY_ALIASES)}) and a "
+            f"total column (one of {list(TOTAL_ALIASES)}); columns found: {columns}."
+        )
+    if len(table) == 0:
+        raise PopulationError(f"--population-totals {path}: no rows.")
+    totals = _numeric(table[total_col], name=str(total_col), path=path)
+    keys = _unit_keys(table[key_col]) if key_col is not None else [f"unit {i + 1}" for i in range(len(table))]
+    dup = pd.Series(keys)[pd.Series(keys).duplicated()]
+    if len(dup):
+        raise PopulationError(f"--population-totals {path}: unit {dup.iloc[0]!r} appears more than once in {key_col!r}.")
+    if is_vector:
+        units = gpd.GeoDataFrame({"name": keys}, geometry=shapely.make_valid(table.geometry.to_numpy()), crs=table.crs)
+    log.info("population totals %s: %d units, %.0f people", path.name, len(keys), totals.sum())
+    return PopulationTotals(source=path, totals=dict(zip(keys, totals.tolist())), units=units)

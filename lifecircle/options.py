@@ -58,6 +58,12 @@ class RunOptions:
         Polygons with a name column; without it, neighbourhood units are derived.
     population : path, optional
         CSV of lon/lat/population points, a GeoTIFF raster, or polygons with totals.
+    population_total : float, optional
+        People in the study area (a control total): the population input's cells are
+        rescaled to sum to it.
+    population_totals : path, optional
+        People per unit (CSV/XLSX of name or code + total, matched to ``communities``;
+        or unit polygons with a total): cells are rescaled within each unit.
     facilities : path, optional
         Extra facilities (CSV lon/lat, GeoJSON, GeoPackage) with a category column.
     facilities_crs : str, optional
@@ -92,6 +98,8 @@ class RunOptions:
     boundary: str | Path | gpd.GeoDataFrame | shapely.Geometry | None = None
     communities: str | Path | None = None
     population: str | Path | None = None
+    population_total: float | None = None
+    population_totals: str | Path | None = None
     facilities: str | Path | None = None
     facilities_crs: str | None = None
     categories: Sequence[str] | None = None
@@ -189,13 +197,15 @@ def _validated(options: RunOptions) -> tuple[RunOptions, Any, Any]:
     boundary_path = options.boundary if isinstance(options.boundary, (str, Path)) else None
     for path, name in ((boundary_path, "--boundary"), (options.communities, "--communities"),
                        (options.population, "--population"), (options.facilities, "--facilities"),
-                       (options.catalogue, "--catalogue"), (options.dem, "--dem"), (options.profiles, "--profiles")):
+                       (options.catalogue, "--catalogue"), (options.dem, "--dem"), (options.profiles, "--profiles"),
+                       (options.population_totals, "--population-totals")):
         _existing(path, name)
     for value, allowed, name in ((options.road_tunnels, ("closed", "walk"), "--road-tunnels"),
                                  (options.foot_no, ("honour", "ignore"), "--foot-no"),
                                  (options.gates, ("open", "closed"), "--gates")):
         if value not in allowed:
             raise OptionError(f"{name} must be one of {', '.join(allowed)}; found {value!r}.")
+    _check_population_controls(options)
     _positive(options.cell_size_m, "--cell-size")
     minutes = _positive(options.minutes, "--minutes", upper=240)
     _positive(options.max_access_m, "--max-access")
@@ -219,6 +229,19 @@ def _validated(options: RunOptions) -> tuple[RunOptions, Any, Any]:
     profile = get_profile(options.profile, catalogue=profiles)
     speed = check_speed(options.speed_kmh if options.speed_kmh is not None else profile.flat_speed_kmh, name="--speed")
     return replace(options, osm=osm, categories=categories, speed_kmh=speed, minutes=minutes), catalogue, profiles
+
+
+def _check_population_controls(options: RunOptions) -> None:
+    """``--population-total`` / ``--population-totals`` need people to rescale, and only one of them."""
+    if options.population_total is None and options.population_totals is None:
+        return
+    which = "--population-total" if options.population_total is not None else "--population-totals"
+    if options.population is None:
+        raise OptionError(f"{which} rescales a population input: pass --population too.")
+    if options.population_total is not None and options.population_totals is not None:
+        raise OptionError("Give only one of --population-total and --population-totals.")
+    if options.population_total is not None:
+        _positive(options.population_total, "--population-total")
 
 
 def check_inputs(options: RunOptions) -> tuple[RunOptions, InputLayers]:
@@ -250,6 +273,7 @@ class InputLayers:
     communities : geopandas.GeoDataFrame or None
         ``--communities`` (its own CRS), ``name`` and ``geometry``.
     population : lifecircle.layers.population.PopulationInput or None
+    population_totals : lifecircle.layers.population.PopulationTotals or None
     catalogue : lifecircle.layers.catalogue.Catalogue or None
         The category catalogue (bundled plus ``--catalogue``), read once for the run.
     profiles : dict of str to WalkingProfile or None
@@ -260,6 +284,7 @@ class InputLayers:
     facilities: gpd.GeoDataFrame | None = None
     communities: gpd.GeoDataFrame | None = None
     population: Any = None
+    population_totals: Any = None
     catalogue: Any = None
     profiles: Any = None
 
@@ -314,10 +339,18 @@ def read_inputs(options: RunOptions, *, catalogue: Any = None, profiles: Any = N
         from lifecircle.layers.population import read_population
 
         population = read_population(options.population)
+    totals = None
+    if options.population_totals is not None:
+        from lifecircle.layers.population import read_population_totals
+
+        totals = read_population_totals(options.population_totals)
+        if totals.units is None and communities is None:
+            raise OptionError(f"--population-totals {str(options.population_totals)!r} names units without "
+                              "outlines: pass --communities with those names, or give the units as polygons.")
     if options.dem is not None:
         _check_dem_header(options.dem)
     return InputLayers(boundary=boundary, facilities=facilities, communities=communities, population=population,
-                       catalogue=catalogue, profiles=profiles)
+                       population_totals=totals, catalogue=catalogue, profiles=profiles)
 
 
 def _check_dem_header(path: str | Path) -> None:

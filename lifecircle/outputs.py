@@ -42,6 +42,10 @@ __all__ = [
     "sha256_of",
     "category_labels",
     "gap_table",
+    "gap_area_table",
+    "gap_headers",
+    "UNIT_HEADERS",
+    "GAP_AREA_HEADERS",
     "community_gap_table",
     "planning_gap_tables",
     "write_outputs",
@@ -58,7 +62,7 @@ log = logging.getLogger(__name__)
 
 #: The files a run writes (a stable contract).
 OUTPUT_FILES: tuple[str, ...] = ("map.html", "results.gpkg", "gaps.csv", "gaps.xlsx", "community_gaps.csv",
-                                  "facility_qa.csv", "run.json")
+                                  "facility_qa.csv", "gap_areas.csv", "run.json")
 
 #: Column headers of the gap lists per language.
 GAP_HEADERS: dict[str, dict[str, str]] = {
@@ -73,6 +77,33 @@ GAP_HEADERS: dict[str, dict[str, str]] = {
            "underserved_people": "服务不足人口", "underserved_cells": "服务不足网格数",
            "name": "社区"},
 }
+
+#: Headers naming derived neighbourhood units (片区), which are not 社区 (residents' committees).
+UNIT_HEADERS: dict[str, dict[str, str]] = {
+    "en": {"community": "neighbourhood_unit", "name": "neighbourhood_unit"},
+    "zh": {"community": "片区", "name": "片区"},
+}
+
+#: Headers of the gap-area list per language.
+GAP_AREA_HEADERS: dict[str, dict[str, str]] = {
+    "en": {"rank": "rank", "area_id": "area_id", "people": "people", "cells": "cells", "area_ha": "area_ha",
+           "n_communities": "communities_touched",
+           "missing": "missing", "nearest_site": "nearest_suggested_site", "nearest_site_m": "nearest_suggested_site_m",
+           "lon": "lon", "lat": "lat"},
+    "zh": {"rank": "排名", "area_id": "片块编号", "people": "人口", "cells": "网格数", "area_ha": "面积(公顷)",
+           "n_communities": "涉及社区/片区数",
+           "missing": "缺少的设施", "nearest_site": "最近建议新址", "nearest_site_m": "距建议新址(米)",
+           "lon": "经度", "lat": "纬度"},
+}
+
+
+def gap_headers(lang: str, community_kind: str = "community") -> dict[str, str]:
+    """:data:`GAP_HEADERS` of a language, naming derived units 片区 / neighbourhood units."""
+    h = dict(GAP_HEADERS[lang])
+    if community_kind == "neighbourhood_unit":
+        h.update(UNIT_HEADERS[lang])
+    return h
+
 
 #: Header of the people columns when no population was given (the weights are not people).
 WEIGHT_HEADERS: dict[str, dict[str, str]] = {
@@ -140,8 +171,11 @@ def _translate_list(value: str, lang: str, labels: dict[str, dict[str, str]] | N
 
 
 def gap_table(cells: gpd.GeoDataFrame, *, categories: Sequence[str], lang: str = "en",
-              labels: dict[str, dict[str, str]] | None = None, population_kind: str = "people") -> pd.DataFrame:
-    """Under-served cells ranked by people affected (then by categories missing, then id).
+              labels: dict[str, dict[str, str]] | None = None, population_kind: str = "people",
+              community_kind: str = "community") -> pd.DataFrame:
+    """Under-served cells with people, ranked by people affected (then by categories
+    missing, then id). Cells without people (parks, rivers, roads) are left out of the
+    list; they stay in the GeoPackage's ``cells`` layer.
 
     Parameters
     ----------
@@ -155,14 +189,18 @@ def gap_table(cells: gpd.GeoDataFrame, *, categories: Sequence[str], lang: str =
     population_kind : str
         ``"people"``, or a fallback weight (``"floor_area"``, ``"equal"``) whose column
         header then says it is not people.
+    community_kind : str
+        ``"community"`` or ``"neighbourhood_unit"`` (derived 片区): the header naming them.
 
     Returns
     -------
     pandas.DataFrame
         rank, cell_id, community, people, missing, n_missing, minutes per category, lon, lat.
     """
-    h = GAP_HEADERS[lang]
-    gaps = cells[cells["underserved"]].copy()
+    h = gap_headers(lang, community_kind)
+    # Listed people are rounded to 0.1: a cell that would show 0.0 has nobody to list.
+    people = np.round(np.nan_to_num(cells["population"].to_numpy(dtype=float)), 1)
+    gaps = cells[cells["underserved"].to_numpy(dtype=bool) & (people > 0)].copy()
     centres = gpd.GeoSeries(gaps.geometry.centroid, crs=cells.crs).to_crs(4326)
     gaps["lon"] = centres.x.round(6)
     gaps["lat"] = centres.y.round(6)
@@ -187,9 +225,9 @@ def gap_table(cells: gpd.GeoDataFrame, *, categories: Sequence[str], lang: str =
 
 def community_gap_table(communities: gpd.GeoDataFrame, cells: pd.DataFrame, *, categories: Sequence[str],
                         lang: str = "en", labels: dict[str, dict[str, str]] | None = None,
-                        population_kind: str = "people") -> pd.DataFrame:
-    """Communities ranked by people in under-served cells: has, lacks, shares."""
-    h = GAP_HEADERS[lang]
+                        population_kind: str = "people", community_kind: str = "community") -> pd.DataFrame:
+    """Communities (or derived 片区) ranked by people in under-served cells: has, lacks, shares."""
+    h = gap_headers(lang, community_kind)
     under = cells[cells["underserved"]].groupby("community")
     people = under["population"].sum()
     n_cells = under.size()
@@ -257,7 +295,11 @@ def planning_gap_tables(
     """
     if lang not in PLANNING_HEADERS:
         raise OptionError(f"--lang must be one of {sorted(PLANNING_HEADERS)}; found {lang!r}.")
-    h = PLANNING_HEADERS[lang]
+    unit_kind = (getattr(result, "summary", None) or {}).get("community_kind", "community")
+    h = dict(PLANNING_HEADERS[lang])
+    if unit_kind == "neighbourhood_unit":
+        h.update(UNIT_HEADERS[lang])
+        h["sites_in"] = "片区内建议新址" if lang == "zh" else "suggested_sites_in_unit"
     cells = result.cells
     labels = _labels_of(result.model.catalogue)
     measured = [c for c in result.categories if c not in result.no_data]
@@ -292,7 +334,8 @@ def planning_gap_tables(
     pop = np.nan_to_num(cells["population"].to_numpy(dtype=np.float64), nan=0.0)
     listed = cells["underserved"].to_numpy(dtype=bool) | (has_fail & (pop > 0))
 
-    base = gap_table(cells.assign(underserved=listed), categories=measured, lang=lang, labels=labels)
+    base = gap_table(cells.assign(underserved=listed), categories=measured, lang=lang, labels=labels,
+                     community_kind=unit_kind)
     pos = pd.Index(cells["cell_id"]).get_indexer(base[h["cell_id"]])
     insert_at = base.columns.get_loc(h["n_missing"]) + 1
     base.insert(insert_at, h["tier_failures"], fail_text[pos])
@@ -313,7 +356,8 @@ def planning_gap_tables(
         base[h["served_by_site"]] = pd.array(np.where(served_by[pos] > 0, served_by[pos], None), dtype="Int64")
     cells_table = base
 
-    comm = community_gap_table(result.communities, cells, categories=measured, lang=lang, labels=labels)
+    comm = community_gap_table(result.communities, cells, categories=measured, lang=lang, labels=labels,
+                               community_kind=unit_kind)
     if tiers is not None and len(tiers):
         failed = tiers[tiers["status"] == "fail"]
         text = failed.groupby("community", sort=False).apply(
@@ -380,6 +424,40 @@ def facility_qa_table(qa: gpd.GeoDataFrame | None) -> pd.DataFrame:
     return out
 
 
+def _site_label(value: str, lang: str, labels: dict[str, dict[str, str]] | None) -> str:
+    """``"clinic #2"`` with the category in the list's language (``"诊所/医疗 #2"``)."""
+    if not value or " #" not in value:
+        return value
+    cat, rank = value.rsplit(" #", 1)
+    return f"{_label(cat, lang, labels)} #{rank}"
+
+
+def gap_area_table(areas: gpd.GeoDataFrame, *, lang: str = "en", labels: dict[str, dict[str, str]] | None = None,
+                   population_kind: str = "people", community_kind: str = "community") -> pd.DataFrame:
+    """The gap areas (:func:`lifecircle.spatial.coverage.gap_areas`) as a list: ranked by
+    people, with community, what is missing and the nearest suggested site."""
+    h = GAP_AREA_HEADERS[lang]
+    community = gap_headers(lang, community_kind)["community"]
+    centres = gpd.GeoSeries(gpd.points_from_xy(areas["x"], areas["y"]), crs=areas.crs).to_crs(4326)
+    out = pd.DataFrame({
+        h["rank"]: areas["rank"].to_numpy(),
+        h["area_id"]: areas["area_id"].to_numpy(),
+        people_header(lang, population_kind): areas["people"].astype(float).round(1).to_numpy(),
+        h["cells"]: areas["cells"].to_numpy(),
+        h["area_ha"]: areas["area_ha"].astype(float).round(2).to_numpy(),
+        community: areas["community"].to_numpy(),
+        h["n_communities"]: areas["communities"].fillna("").astype(str).str.count(",").to_numpy() + 1,
+        h["missing"]: [_translate_list(m, lang, labels) for m in areas["missing"]],
+        h["nearest_site"]: [_site_label(v, lang, labels) for v in areas["nearest_site"]],
+        h["nearest_site_m"]: areas["nearest_site_m"].to_numpy(),
+        h["lon"]: centres.x.round(6).to_numpy(),
+        h["lat"]: centres.y.round(6).to_numpy(),
+    })
+    if not areas["nearest_site"].astype(bool).any():
+        out = out.drop(columns=[h["nearest_site"], h["nearest_site_m"]])
+    return out
+
+
 def _for_file(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """EPSG:4326 copy with object columns made file-friendly (no dicts, no mixed types)."""
     out = gdf.to_crs(4326)
@@ -430,7 +508,8 @@ def _plan_record(plan: PlanResult, result: RunResult) -> dict[str, Any]:
 
 
 def _write_gpkg(result: RunResult, path: Path, *, cells: gpd.GeoDataFrame | None = None,
-                facilities: gpd.GeoDataFrame | None = None, plan: PlanResult | None = None) -> None:
+                facilities: gpd.GeoDataFrame | None = None, plan: PlanResult | None = None,
+                areas: gpd.GeoDataFrame | None = None) -> None:
     import pyogrio
 
     pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": _GPKG_DATE})
@@ -445,6 +524,10 @@ def _write_gpkg(result: RunResult, path: Path, *, cells: gpd.GeoDataFrame | None
         layers["sites"] = plan.sites
     if getattr(result, "facility_qa", None) is not None:
         layers["facility_qa"] = result.facility_qa
+
+
+    if areas is not None:
+        layers["gap_areas"] = areas
     if plan is not None and plan.tiers is not None:
         tiers = plan.tiers.copy()
         for col in tiers.columns:
@@ -545,33 +628,44 @@ def write_outputs(result: RunResult, out_dir: str | Path, *, lang: str = "zh", b
     out = Path(out_dir)
     categories = list(result.categories)
     cells, facilities = _with_capacity(result, plan)
+    areas = _gap_areas(result, plan)
     with atomic_staging(out, replaces=OUTPUT_FILES, manifest="run.json") as stage:
         t = time.perf_counter()
-        _write_gpkg(result, writing(stage / "results.gpkg"), cells=cells, facilities=facilities, plan=plan)
+        _write_gpkg(result, writing(stage / "results.gpkg"), cells=cells, facilities=facilities, plan=plan,
+                    areas=areas)
         timings["write_gpkg"] = round(time.perf_counter() - t, 4)
 
         t = time.perf_counter()
         labels = _labels_of(result.model.catalogue)
         measured = [c for c in categories if c not in result.no_data]
+        kind = result.summary.get("population_kind", "people")
+        unit_kind = result.summary.get("community_kind", "community")
         if plan is not None and (plan.tiers is not None or plan.sites is not None):
             gaps, comm_gaps = planning_gap_tables(result, tiers=plan.tiers, sites=plan.sites,
                                                   served_by_site=plan.served_by_site, lang=lang,
                                                   standard=plan.standard)
         else:
-            kind = result.summary.population_kind
-            gaps = gap_table(result.cells, categories=measured, lang=lang, labels=labels, population_kind=kind)
+            gaps = gap_table(result.cells, categories=measured, lang=lang, labels=labels, population_kind=kind,
+                             community_kind=unit_kind)
             comm_gaps = community_gap_table(result.communities, result.cells, categories=measured, lang=lang,
-                                            labels=labels, population_kind=kind)
+                                            labels=labels, population_kind=kind, community_kind=unit_kind)
         incomplete = likely_incomplete(result.summary.as_dict())
         gaps = mark_incomplete(gaps, incomplete, lang=lang, labels=labels)
         comm_gaps = mark_incomplete(comm_gaps, incomplete, lang=lang, labels=labels)
+        area_list = gap_area_table(areas, lang=lang, labels=labels, population_kind=kind, community_kind=unit_kind)
         write_csv(gaps, writing(stage / "gaps.csv"))
         write_csv(comm_gaps, writing(stage / "community_gaps.csv"))
+        write_csv(area_list, writing(stage / "gap_areas.csv"))
         write_csv(facility_qa_table(getattr(result, "facility_qa", None)), writing(stage / "facility_qa.csv"))
-        _write_xlsx(writing(stage / "gaps.xlsx"), {"cells" if lang == "en" else "网格": gaps,
-                                           "communities" if lang == "en" else "社区": comm_gaps},
-                    full_copies={"cells": "gaps.csv", "网格": "gaps.csv",
-                                 "communities": "community_gaps.csv", "社区": "community_gaps.csv"})
+        cells_sheet = "cells" if lang == "en" else "网格"
+        areas_sheet = "gap areas" if lang == "en" else "服务不足片块"
+        units_sheet = gap_headers(lang, unit_kind)["name"] if lang == "zh" else (
+            "neighbourhood units" if unit_kind == "neighbourhood_unit" else "communities")
+        about = "about" if lang == "en" else "说明"
+        _write_xlsx(writing(stage / "gaps.xlsx"), {cells_sheet: gaps, areas_sheet: area_list, units_sheet: comm_gaps,
+                                                   about: _about_table(result, lang)},
+                    full_copies={cells_sheet: "gaps.csv", areas_sheet: "gap_areas.csv",
+                                 units_sheet: "community_gaps.csv"})
         timings["write_gaps"] = round(time.perf_counter() - t, 4)
 
         if write_map:
@@ -602,6 +696,8 @@ def write_outputs(result: RunResult, out_dir: str | Path, *, lang: str = "zh", b
             "nodes": result.network.n_nodes, "edges": result.network.n_edges,
             "facilities": record.get("facilities"), "cells": int(len(result.cells)),
             "communities": int(len(result.communities)), "isochrones": int(len(result.isochrones)),
+            "gap_areas": int(len(areas)),
+            "gap_rows": int(len(gaps)),
         }
         record["timings_s"] = {**record.get("timings_s", {}), **timings}
         qa = getattr(result, "facility_qa", None)
@@ -619,6 +715,35 @@ def write_outputs(result: RunResult, out_dir: str | Path, *, lang: str = "zh", b
     final = {p.name: out / p.name for p in sorted(out.iterdir()) if p.name in OUTPUT_FILES}
     log.info("Wrote %s to %s", ", ".join(final), out)
     return final
+
+
+def _gap_areas(result: RunResult, plan: PlanResult | None) -> gpd.GeoDataFrame:
+    """Contiguous under-served areas of the run, with the plan's suggested sites if any."""
+    from lifecircle.spatial.coverage import gap_areas
+
+    sites = plan.sites if plan is not None and plan.sites is not None else None
+    return gap_areas(result.cells, cell_size_m=float(result.options.cell_size_m), sites=sites)
+
+
+def _about_table(result: RunResult, lang: str) -> pd.DataFrame:
+    """What the numbers are: people source and control total, communities, unassigned people."""
+    s = result.summary
+    pop = s.get("population") or {}
+    unassigned = s.get("communities_unassigned") or {}
+    rows = [
+        ("population" if lang == "en" else "人口数据", str(s.get("population_source", ""))),
+        ("people in the study area" if lang == "en" else "研究范围内人口",
+         "" if pop.get("people_in_study_area") is None else f"{pop['people_in_study_area']:,.0f}"),
+        ("control total" if lang == "en" else "控制总数",
+         "none" if not pop.get("control") else str(pop.get("control_total") or pop.get("source") or pop["control"])),
+        ("communities" if lang == "en" else "社区/片区", str(s.get("community_source", ""))),
+        ("people outside every community" if lang == "en" else "未归属社区的人口",
+         f"{unassigned.get('people_unassigned', 0):,.0f}"),
+        ("gap lists" if lang == "en" else "服务不足清单",
+         "cells and areas without people are left out (see results.gpkg)" if lang == "en"
+         else "不含无人口的网格与片块（见 results.gpkg）"),
+    ]
+    return pd.DataFrame(rows, columns=["item", "value"] if lang == "en" else ["项目", "内容"])
 
 
 def _write_xlsx(path: Path, sheets: dict[str, pd.DataFrame], *, full_copies: dict[str, str] | None = None) -> None:

@@ -18,7 +18,7 @@ EPSG:4326.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +45,7 @@ from lifecircle.spatial.access import compute_cells, compute_isochrones
 from lifecircle.spatial.costs import flat_costs
 from lifecircle.spatial.coverage import (
     assign_communities,
+    complete_assignment,
     category_summary,
     flag_underserved,
     minutes_column,
@@ -150,8 +151,12 @@ class RunResult:
 
 
 def communities_for(extract: OsmExtract, *, area: shapely.Geometry, crs: pyproj.CRS,
-                    communities: gpd.GeoDataFrame | None = None, label: str | Path | None = None) -> gpd.GeoDataFrame:
-    """Community polygons: the user's, else neighbourhood units derived from the data.
+                    communities: gpd.GeoDataFrame | None = None, label: str | Path | None = None,
+                    cells: gpd.GeoDataFrame | None = None,
+                    minor_roads: gpd.GeoDataFrame | None = None) -> gpd.GeoDataFrame:
+    """Community polygons: the user's, else neighbourhood units (片区) derived from the data,
+    sized toward 5,000-12,000 people when ``cells`` carry people (``population``), split
+    along ``minor_roads`` where too large.
 
     Parameters
     ----------
@@ -184,12 +189,20 @@ def communities_for(extract: OsmExtract, *, area: shapely.Geometry, crs: pyproj.
     water = select_water(extract.features).to_crs(crs)
     places = select_places(extract.features).to_crs(crs)
     roads = extract.major_roads.to_crs(crs)
-    units = derive_neighbourhood_units(area, major_roads=roads, water=water, places=places, crs=crs)
-    return units[["name", "geometry"]]
+    people = None
+    if cells is not None and "population" in cells:
+        people = (cells["x"].to_numpy(), cells["y"].to_numpy(), np.nan_to_num(cells["population"].to_numpy(float)))
+    units = derive_neighbourhood_units(area, major_roads=roads, water=water, places=places, crs=crs,
+                                       cell_people=people, minor_roads=minor_roads)
+    out = units[["name", "geometry"]]
+    out.attrs["sizing"] = units.attrs.get("sizing", {})
+    return out
 
 
 def population_for(cells: gpd.GeoDataFrame, extract: OsmExtract, *, population: Any = None,
-                   label: str | Path | None = None) -> tuple[np.ndarray, str, dict[str, np.ndarray], str]:
+                   label: str | Path | None = None, total: float | None = None, totals: Any = None,
+                   communities: gpd.GeoDataFrame | None = None,
+                   ) -> tuple[np.ndarray, str, dict[str, np.ndarray], str, dict[str, Any]]:
     """People per cell from the population input, else a stated fallback weight.
 
     Parameters
@@ -201,6 +214,9 @@ def population_for(cells: gpd.GeoDataFrame, extract: OsmExtract, *, population: 
     population : lifecircle.layers.population.PopulationInput, optional
     label : path, optional
         The population file (named in the source sentence).
+    total, totals, communities
+        ``--population-total``, ``--population-totals`` and the communities file
+        (:func:`lifecircle.spatial.population.people_in_cells`).
 
     Returns
     -------
@@ -212,22 +228,24 @@ def population_for(cells: gpd.GeoDataFrame, extract: OsmExtract, *, population: 
         People per cell of each group of the input (``60plus``, ``0_14``).
     kind : str
         ``"people"``, or the fallback ``"floor_area"`` / ``"equal"``.
+    record : dict
+        People in the study area, the source, method and control total.
     """
-    from lifecircle.spatial.population import population_fallback, population_to_cells
+    from lifecircle.spatial.population import people_in_cells, population_fallback, spread_population
+    from lifecircle.layers.population import PopulationInput, check_people_in_area
 
     buildings = select_buildings(extract.features).to_crs(cells.crs)
     if population is not None:
-        values = population_to_cells(population, cells, buildings=buildings)
-        from lifecircle.layers.population import PopulationInput, check_people_in_area
-
+        spread = spread_population(population, cells, buildings=buildings)
         if isinstance(population, PopulationInput):
-            check_people_in_area(population, values)
-        groups = {g.removeprefix("share_"): population_to_cells(population, cells, buildings=buildings, group=g)
+            check_people_in_area(population, spread.values)
+        groups = {g.removeprefix("share_"): spread_population(population, cells, buildings=buildings, group=g).values
                   for g in population.groups}
-        return (values, (f"population from {Path(label).name if label is not None else 'the input'} "
-                f"({population.kind}, {population.total:,.0f} people in the file)"), groups, "people")
+        people = people_in_cells(population, spread, cells, total=total, totals=totals, communities=communities)
+        groups = {g: v * people.factor for g, v in groups.items()}
+        return people.values, people.note, groups, "people", people.record
     fallback = population_fallback(cells, buildings=buildings)
-    return fallback.values, fallback.note, {}, fallback.method
+    return fallback.values, fallback.note, {}, fallback.method, {"method": fallback.method}
 
 
 def run(options: RunOptions | None = None, *, progress: bool = True, **fields: Any) -> RunResult:
@@ -290,15 +308,24 @@ def run(options: RunOptions | None = None, *, progress: bool = True, **fields: A
             "measured. Expected a distance of tens to hundreds of metres (default 150)."
         )
     with timings.measure("population"):
-        population, population_source, group_people, population_kind = population_for(
-            cells, model.extract, population=inputs.population, label=options.population)
+        population, population_source, group_people, population_kind, population_record = population_for(
+            cells, model.extract, population=inputs.population, label=options.population,
+            total=options.population_total, totals=inputs.population_totals,
+            communities=None if inputs.communities is None else inputs.communities.to_crs(crs))
         cells["population"] = population
         for group, people in group_people.items():
             cells[f"population_{group}"] = people
     with timings.measure("communities"):
+        edges = model.network.edges
         communities = communities_for(model.extract, area=model.area, crs=crs, communities=inputs.communities,
-                                      label=options.communities)
-        cells["community"] = assign_communities(cells, communities)
+                                      label=options.communities,
+                                      cells=cells if population_kind == "people" else None,
+                                      minor_roads=edges[[c for c in ("highway", "name", "tunnel", "geometry")
+                                                         if c in edges]])
+        unit_sizing = communities.attrs.get("sizing", {})
+        names, communities, unassigned = complete_assignment(
+            cells, communities, assign_communities(cells, communities), derived=options.communities is None)
+        cells["community"] = names
     with timings.measure("coverage"):
         comm_summary, per_cat = _coverage(model, cells, communities)
         from lifecircle.layers.facilities import completeness_for
@@ -339,6 +366,9 @@ def run(options: RunOptions | None = None, *, progress: bool = True, **fields: A
                           n_communities=len(communities), population_source=population_source,
                           population_kind=population_kind, groups=groups, terrain_table=terrain_table,
                           completeness=completeness)
+    summary = replace(summary, population=population_record,
+                      community_kind="community" if options.communities else "neighbourhood_unit",
+                      communities_unassigned=unassigned, unit_sizing=unit_sizing or None)
     record = {
         "options": options.as_record(),
         "source": model.extract.source,

@@ -56,6 +56,15 @@ class RunSummary:
         (:func:`lifecircle.layers.catalogue.assess_completeness`).
     date : str
         The OSM data's date.
+    population : dict or None
+        People in the study area, in the file, the source, method and control total
+        (:func:`lifecircle.spatial.population.people_in_cells`).
+    community_kind : str
+        ``"community"`` (a communities file) or ``"neighbourhood_unit"`` (derived 片区).
+    communities_unassigned : dict or None
+        Cells and people outside every community of the file.
+    unit_sizing : dict or None
+        People per derived unit before and after sizing.
     """
 
     study_area: str
@@ -81,6 +90,14 @@ class RunSummary:
     #: Profiles whose terrain shares are indicative (the DEM failed the plausibility check).
     terrain_indicative: list[str]
     date: str
+    population: dict[str, Any] | None = None
+    community_kind: str = "community"
+    communities_unassigned: dict[str, Any] | None = None
+    unit_sizing: dict[str, Any] | None = None
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """A field by name, like ``dict.get`` (``default`` when there is no such field)."""
+        return getattr(self, key, default)
 
     def as_dict(self) -> dict[str, Any]:
         """The summary as a plain dict, in field order (``run.json`` → ``summary``)."""

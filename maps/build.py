@@ -79,7 +79,7 @@ _SIMPLIFY_M = {"edges": 1.0, "communities": 2.0, "isochrones": 3.0, "facilities"
 #: Yuzhong (61 facilities, raster isochrones): 0.28 MB at 5 m against 1.0 MB at 3 m.
 _FACILITY_ISO_SIMPLIFY_M = (5.0, 10.0, 20.0)
 _FACILITY_ISO_BUDGET_BYTES = 3_000_000
-_TIER_STATUSES = ("pass", "fail", "unknown")
+_TIER_STATUSES = ("pass", "fail", "unknown", "insufficient_data")
 _TERRAIN_SCENARIOS = ("flat_adult", "terrain_adult", "terrain_elderly", "terrain_wheelchair")
 
 _MINUTES_PREFIXES = ("minutes_", "minutes_to_")
@@ -339,7 +339,8 @@ def _tier_summary_html(tiers: pd.DataFrame | None, lang: str, names: Iterable[st
         name = group["tier_name"].iloc[0] if "tier_name" in group.columns else None
         rows.append(
             f"<tr><th>{_esc(_tier_label(tier, name, lang))}</th><td>"
-            + t("tier_counts", pass_=int(counts.get("pass", 0)), fail=int(counts.get("fail", 0)), unknown=int(counts.get("unknown", 0)))
+            + t("tier_counts", pass_=int(counts.get("pass", 0)), fail=int(counts.get("fail", 0)),
+                unknown=int(counts.get("unknown", 0)), insufficient=int(counts.get("insufficient_data", 0)))
             + "</td></tr>"
         )
     return f'<div class="lc-summary-title">{t("tiers")}</div><table class="lc-table lc-kv lc-tier-summary">{"".join(rows)}</table>'
@@ -416,7 +417,8 @@ def _swatch(color: str, *, kind: str = "fill", extra: str = "") -> str:
 
 
 def _legend_html(
-    cats: list[dict[str, Any]], lang: str, threshold: float, *, terrain: bool = False, sites: bool = False, facility_iso: bool = False
+    cats: list[dict[str, Any]], lang: str, threshold: float, *, terrain: bool = False, sites: bool = False, facility_iso: bool = False,
+    units: bool = False,
 ) -> str:
     t = lambda key, **kw: _esc(style.text(key, lang, **kw))  # noqa: E731
     first = _esc(cats[0]["label"]) if cats else ""
@@ -444,7 +446,7 @@ def _legend_html(
     if sites:
         lines.append(f'<div><i class="lc-swatch lc-site-swatch">1</i>{t("sites")}</div>')
     cov = _esc(style.text("coverage", lang, threshold=f"{threshold:g}", cat="§")).replace("§", cat_span)
-    lines.append(f'<div class="lc-legend-title">{t("communities")}</div><div class="lc-note">{cov}</div>')
+    lines.append(f'<div class="lc-legend-title">{t("units" if units else "communities")}</div><div class="lc-note">{cov}</div>')
     bounds = [b for b, _ in style.COVERAGE_BINS] + [1.0]
     for (low, color), high in zip(style.COVERAGE_BINS, bounds[1:], strict=True):
         label = f"≥ {low:.0%}" if high == 1.0 else f"{low:.0%}–{high:.0%}"
@@ -954,6 +956,8 @@ def build_map(
     attributions = [_esc(s) for s in _sources(summary)]
     attributions += [t.attribution for t in base.tiles if t.attribution]  # trusted constants
     ui_text = dict(style.TEXT[lang])
+    if summary.get("community_kind") == "neighbourhood_unit":  # derived 片区 are not 社区
+        ui_text["community"], ui_text["communities"] = ui_text["unit"], ui_text["units"]
     ui_text["sep"] = "、" if lang == "zh" else ", "
     public_cats = [{k: c[k] for k in ("name", "label", "color", "noData", "isoLabel", "facLabel")} for c in cats]
     parts = {
@@ -990,7 +994,8 @@ def build_map(
         "basemapLabel": _json(base.name),
         "attributions": _json(attributions),
         "legendHtml": _json(
-            _legend_html(cats, lang, threshold, terrain=has_terrain, sites=sites_fc is not None, facility_iso=n_fiso > 0)
+            _legend_html(cats, lang, threshold, terrain=has_terrain, sites=sites_fc is not None, facility_iso=n_fiso > 0,
+                         units=summary.get("community_kind") == "neighbourhood_unit")
         ),
         "summaryHtml": _json(_summary_html(
                 summary, cats, lang, threshold, tiers, communities["name"].astype(str).tolist() if len(communities) else None

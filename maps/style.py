@@ -72,7 +72,8 @@ UNDERSERVED_COLOR = "#b2182b"
 #: brown: earth, and apart from the travel-time bands and the under-served red).
 TERRAIN_LOST_COLOR = "#543005"
 #: Pass/fail/unknown of a community against a life-circle tier.
-TIER_STATUS_COLORS: dict[str, str] = {"pass": "#1a7837", "fail": "#b2182b", "unknown": "#777777"}
+TIER_STATUS_COLORS: dict[str, str] = {"pass": "#1a7837", "fail": "#b2182b", "unknown": "#777777",
+                                      "insufficient_data": "#8c6bb1"}
 
 #: Community coverage (share of people within the threshold) bins: (lower bound, colour).
 COVERAGE_BINS: tuple[tuple[float, str], ...] = (
@@ -150,6 +151,8 @@ TEXT: dict[str, dict[str, str]] = {
         "data_sources": "数据来源",
         "date": "日期",
         "community": "社区",
+        "unit": "片区",
+        "units": "片区覆盖率",
         "population": "人口",
         "has": "有",
         "lacks": "缺",
@@ -184,7 +187,8 @@ TEXT: dict[str, dict[str, str]] = {
         "fail": "未达标",
         "unknown": "未知",
         "not_assessed": "未评估",
-        "tier_counts": "达标 {pass_} · 未达标 {fail} · 未知 {unknown}",
+        "insufficient_data": "数据不足",
+        "tier_counts": "达标 {pass_} · 未达标 {fail} · 未知 {unknown} · 数据不足 {insufficient}",
     },
     "en": {
         "title": "15-minute life circle: walking access",
@@ -217,6 +221,8 @@ TEXT: dict[str, dict[str, str]] = {
         "data_sources": "Data sources",
         "date": "Date",
         "community": "Community",
+        "unit": "Neighbourhood unit",
+        "units": "Neighbourhood-unit coverage",
         "population": "People",
         "has": "Has",
         "lacks": "Lacks",
@@ -251,7 +257,8 @@ TEXT: dict[str, dict[str, str]] = {
         "fail": "fail",
         "unknown": "unknown",
         "not_assessed": "not assessed",
-        "tier_counts": "pass {pass_} · fail {fail} · unknown {unknown}",
+        "insufficient_data": "insufficient data",
+        "tier_counts": "pass {pass_} · fail {fail} · unknown {unknown} · insufficient data {insufficient}",
     },
 }
 

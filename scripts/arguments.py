@@ -45,6 +45,11 @@ def add_common_arguments(p: argparse.ArgumentParser) -> None:
     src.add_argument("--boundary", type=Path, help="polygon file clipping the study area")
     src.add_argument("--communities", type=Path, help="community (社区) polygons with a name column")
     src.add_argument("--population", type=Path, help="CSV lon/lat/population points, GeoTIFF raster, or polygons with totals")
+    src.add_argument("--population-total", type=float, metavar="N",
+                     help="people in the study area (e.g. the district's census figure): rescale --population to it")
+    src.add_argument("--population-totals", type=Path, metavar="FILE",
+                     help="people per unit (CSV/XLSX with name or code + total, matched to --communities; or "
+                          "polygons with a total): rescale --population within each unit")
     src.add_argument("--facilities", type=Path, help="extra facilities: CSV lon/lat (or a location lng,lat column), GeoJSON or GeoPackage with a "
                      "category column, or an Amap/Baidu POI export with type/typecode columns")
     src.add_argument("--facilities-crs", choices=["wgs84", "gcj02", "bd09"], help="coordinates of --facilities (Amap/Gaode: gcj02, Baidu: bd09)")
@@ -85,7 +90,8 @@ def options_from_args(args: argparse.Namespace) -> RunOptions:
     """The run options of parsed command-line arguments."""
     return RunOptions(
         osm=args.osm, place=args.place, bbox=args.bbox, boundary=args.boundary, communities=args.communities,
-        population=args.population, facilities=args.facilities, facilities_crs=args.facilities_crs,
+        population=args.population, population_total=getattr(args, "population_total", None),
+        population_totals=getattr(args, "population_totals", None), facilities=args.facilities, facilities_crs=args.facilities_crs,
         categories=args.categories, catalogue=args.catalogue, cell_size_m=args.cell_size, speed_kmh=args.speed,
         minutes=args.minutes, max_access_m=args.max_access, isochrone_buffer_m=args.isochrone_buffer,
         coverage_target=args.coverage_target, profile=args.profile, profiles=args.profiles, dem=args.dem,

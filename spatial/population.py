@@ -2,18 +2,24 @@
 
 How each kind of input reaches the cells
 ----------------------------------------
-``points``
+``points`` on a regular lattice (a gridded product such as GHS-POP or WorldPop
+    exported as points)
+    The lattice is detected (:func:`detect_lattice`: spacing from nearest-neighbour
+    steps, then a regularity test) and each point's people are spread over the cells
+    by the area of its lattice cell (a rectangle around the point, one lattice step by
+    one row spacing; :func:`lattice_cells`) that overlaps each cell. Counting each point in one cell instead
+    aliases two grids of nearly the same spacing: GHS-POP's ~95 x 105 m lattice binned
+    into 100 m cells leaves stripes of empty cells beside cells holding two points.
+``points`` (scattered)
     Each point's people go to the cell containing it. On a regular grid (equal,
     axis-aligned squares, as :func:`lifecircle.spatial.grid.make_grid` makes) the cell is
     found by floor-dividing coordinates; otherwise by an STRtree query. A point on a
     shared edge goes to the cell whose lower-left corner is nearest below-left (grid) or
     to the lowest cell row (other polygons). Points outside every cell are dropped.
 ``raster``
-    Each pixel is split into ``k x k`` equal sub-pixels (``k`` such that a sub-pixel is at
-    most half a cell wide, at most 10), each carrying ``1/k**2`` of the pixel's people at
-    its centre, reprojected to the cells' CRS and counted like points. This approximates
-    area weighting, so a 1 km pixel spreads over the 100 m cells it covers instead of
-    landing in one of them, and conserves every pixel's people exactly.
+    Each populated pixel (its four corners reprojected to the cells' CRS) is spread over
+    the cells by overlap area, so a 1 km pixel covers the 100 m cells under it and a
+    100 m pixel straddling four cells is shared among them.
 ``polygons``
     Each polygon's total is spread to the residential buildings whose representative
     point lies inside it, in proportion to floor area (footprint area x
@@ -22,7 +28,7 @@ How each kind of input reaches the cells
     residential building spreads its people over the cells it overlaps by area.
 
 Totals are conserved: the sum over cells equals the people of the input that lie inside
-the cells (points and sub-pixel centres inside a cell, polygon/building area inside the
+the cells (points inside a cell; lattice-cell, pixel, polygon and building area inside the
 cells). What fell outside is logged.
 
 Without a population input, :func:`population_fallback` gives residential floor area per
@@ -53,6 +59,18 @@ __all__ = [
     "RESIDENTIAL_BUILDINGS",
     "NON_RESIDENTIAL_BUILDINGS",
     "population_to_cells",
+    "spread_population",
+    "PopulationCells",
+    "Lattice",
+    "detect_lattice",
+    "lattice_cells",
+    "LATTICE_TOLERANCE",
+    "LATTICE_MIN_SHARE",
+    "LATTICE_MIN_POINTS",
+    "PopulationControl",
+    "control_population",
+    "PeopleInCells",
+    "people_in_cells",
     "residential_buildings",
     "floor_area",
     "floor_area_weights",
@@ -94,8 +112,6 @@ _NON_RESIDENTIAL_KEYS: tuple[str, ...] = (
     "amenity", "shop", "office", "tourism", "healthcare", "leisure", "craft", "man_made",
     "railway", "public_transport", "power",
 )
-#: At most ``_MAX_SPLIT**2`` sub-pixels per raster pixel.
-_MAX_SPLIT = 10
 
 
 # --------------------------------------------------------------------------- cells
@@ -213,6 +229,174 @@ def _area_split(grid: _Grid, geoms: np.ndarray, values: np.ndarray) -> tuple[np.
             np.add.at(out, c_idx, values[poly][g_idx] * share)
     lost = float(values.sum() - out.sum())
     return out, max(lost, 0.0)
+
+
+# ------------------------------------------------------------------------- lattices
+
+#: A neighbour vector fits the lattice when it is this close (as a share of the shorter
+#: spacing) to a whole-number combination of the two basis vectors.
+LATTICE_TOLERANCE: float = 0.1
+#: Share of points whose neighbours all fit, for points to count as a regular lattice.
+LATTICE_MIN_SHARE: float = 0.9
+#: Fewer points than this are never taken for a lattice (a 3 x 3 block at least).
+LATTICE_MIN_POINTS: int = 9
+
+
+@dataclass(frozen=True)
+class Lattice:
+    """A regular lattice found in point input, in the cells' metric CRS.
+
+    Attributes
+    ----------
+    a, b : tuple of float
+        The two basis vectors (metres): the steps to the nearest lattice neighbours.
+    regular_share : float
+        Share of points whose nearest neighbours all sit on the lattice.
+    n_points : int
+        Points tested.
+    """
+
+    a: tuple[float, float]
+    b: tuple[float, float]
+    regular_share: float
+    n_points: int
+
+    @property
+    def spacing_m(self) -> tuple[float, float]:
+        """Lengths of ``a`` and ``b``, metres."""
+        return (math.hypot(*self.a), math.hypot(*self.b))
+
+    @property
+    def cell_size_m(self) -> tuple[float, float]:
+        """Sides of a lattice cell's rectangle (:func:`lattice_cells`): the step along a
+        row (the shorter basis step) and the spacing between rows, metres."""
+        step = min(self.spacing_m)
+        return (step, self.cell_area_m2 / step)
+
+    @property
+    def cell_area_m2(self) -> float:
+        """Area of one lattice cell (the parallelogram spanned by ``a`` and ``b``), m²."""
+        return abs(self.a[0] * self.b[1] - self.a[1] * self.b[0])
+
+    def describe(self) -> str:
+        """One phrase for the outputs, e.g. ``"regular ~105 x 94 m lattice"``."""
+        sa, sb = self.cell_size_m
+        return f"regular ~{sa:.0f} x {sb:.0f} m lattice"
+
+
+def _axial_distance_deg(theta: np.ndarray, ref: float) -> np.ndarray:
+    """Angle between undirected directions (degrees, 0-90)."""
+    d = np.abs((theta - ref) % 180.0)
+    return np.minimum(d, 180.0 - d)
+
+
+def _dominant_vector(vectors: np.ndarray) -> np.ndarray | None:
+    """The shortest common step among ``vectors``: the median of the most frequent
+    direction (5° bins of undirected angle), among its shortest members."""
+    if len(vectors) == 0:
+        return None
+    theta = np.degrees(np.arctan2(vectors[:, 1], vectors[:, 0])) % 180.0
+    bins = np.floor(theta / 5.0).astype(np.int64) % 36
+    counts = np.bincount(bins, minlength=36)
+    # Neighbouring bins count together, so a direction on a bin edge is not split in two.
+    smooth = counts + np.roll(counts, 1) + np.roll(counts, -1)
+    ref = (int(np.argmax(smooth)) + 0.5) * 5.0
+    members = vectors[_axial_distance_deg(theta, ref) <= 10.0]
+    if len(members) == 0:
+        return None
+    direction = np.array([math.cos(math.radians(ref)), math.sin(math.radians(ref))])
+    members = np.where((members @ direction)[:, None] < 0, -members, members)
+    length = np.hypot(members[:, 0], members[:, 1])
+    shortest = members[length <= 1.25 * np.quantile(length, 0.1)]
+    return np.median(shortest, axis=0)
+
+
+def detect_lattice(
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    tolerance: float = LATTICE_TOLERANCE,
+    min_share: float = LATTICE_MIN_SHARE,
+    min_points: int = LATTICE_MIN_POINTS,
+) -> Lattice | None:
+    """Find a regular lattice in point coordinates (a gridded product given as points).
+
+    The spacing comes from nearest-neighbour steps: the most frequent direction of the
+    steps to each point's four nearest neighbours gives the first basis vector, the most
+    frequent direction at least 25° away the second (each the median of the shortest
+    steps in that direction). The regularity test is local, so a lattice that bends
+    slowly after reprojection (GHS-POP's Mollweide grid seen in UTM) still passes: a
+    point is regular when every step to its near neighbours (within 1.5 x the longer
+    spacing) lies within ``tolerance`` x the shorter spacing of a whole-number
+    combination of the basis; the points form a lattice when at least ``min_share`` of
+    them are regular.
+
+    Parameters
+    ----------
+    x, y : numpy.ndarray
+        Coordinates in a metric CRS.
+    tolerance : float
+        See :data:`LATTICE_TOLERANCE`.
+    min_share : float
+        See :data:`LATTICE_MIN_SHARE`.
+    min_points : int
+        See :data:`LATTICE_MIN_POINTS`.
+
+    Returns
+    -------
+    Lattice or None
+        ``None`` for scattered points (addresses, building centroids), a single row of
+        points, or fewer than ``min_points`` distinct points.
+    """
+    from scipy.spatial import cKDTree
+
+    xy = np.unique(np.column_stack([np.asarray(x, float), np.asarray(y, float)]), axis=0)
+    if len(xy) < max(min_points, 5):
+        return None
+    tree = cKDTree(xy)
+    dist, idx = tree.query(xy, k=5)
+    steps = (xy[idx[:, 1:]] - xy[:, None, :]).reshape(-1, 2)
+    a = _dominant_vector(steps)
+    if a is None or not np.hypot(*a) > 0:
+        return None
+    theta = np.degrees(np.arctan2(steps[:, 1], steps[:, 0])) % 180.0
+    theta_a = math.degrees(math.atan2(a[1], a[0])) % 180.0
+    b = _dominant_vector(steps[_axial_distance_deg(theta, theta_a) > 25.0])
+    if b is None:
+        return None
+    basis = np.column_stack([a, b])
+    det = float(np.linalg.det(basis))
+    la, lb = float(np.hypot(*a)), float(np.hypot(*b))
+    if abs(det) < 1e-6 * la * lb:
+        return None
+    near = dist[:, 1:] <= 1.5 * max(la, lb)
+    coef = np.linalg.solve(basis, steps.T).T
+    resid = np.hypot(*(steps - np.rint(coef) @ basis.T).T).reshape(-1, 4)
+    fits = (resid <= tolerance * min(la, lb)) | ~near
+    regular = fits.all(axis=1) & near.any(axis=1)
+    share = float(regular.mean())
+    if share < min_share:
+        log.debug("points are not a lattice: %.0f%% regular (needs %.0f%%)", 100 * share, 100 * min_share)
+        return None
+    return Lattice(a=(float(a[0]), float(a[1])), b=(float(b[0]), float(b[1])), regular_share=share, n_points=len(xy))
+
+
+def lattice_cells(x: np.ndarray, y: np.ndarray, lattice: Lattice) -> np.ndarray:
+    """The lattice cell around each point: a rectangle centred on it.
+
+    Its long side is the shorter basis step (the lattice's rows), its other side the row
+    spacing (cell area / row step), so the rectangles tile the plane -- also for
+    staggered rows, as GHS-POP's Mollweide grid shows in UTM -- and each has the area of
+    one lattice cell.
+    """
+    a, b = np.asarray(lattice.a), np.asarray(lattice.b)
+    row = a if np.hypot(*a) <= np.hypot(*b) else b
+    length = float(np.hypot(*row))
+    along = row / 2.0
+    across = np.array([-row[1], row[0]]) / length * (lattice.cell_area_m2 / length) / 2.0
+    p = np.column_stack([x, y])[:, None, :]
+    corners = p + np.array([-along - across, along - across, along + across, -along + across])[None, :, :]
+    return shapely.polygons(corners)
 
 
 # ----------------------------------------------------------------------- buildings
@@ -400,28 +584,22 @@ def _to_crs_xy(x: np.ndarray, y: np.ndarray, src: pyproj.CRS, dst: pyproj.CRS) -
     return tr.transform(x, y)
 
 
-def _raster_points(population: PopulationInput, grid: _Grid, values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Sub-pixel centres (in the cells' CRS) and their people."""
+def _raster_pixels(population: PopulationInput, grid: _Grid, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Outlines (in the cells' CRS) of the populated pixels, and their people.
+
+    A pixel's four corners are reprojected; its edges stay straight, which is exact for a
+    raster already in the cells' CRS and within centimetres for a 100 m pixel elsewhere.
+    """
     rows, cols = np.nonzero(values > 0)
     if len(rows) == 0:
-        return np.array([]), np.array([]), np.array([])
+        return np.array([], dtype=object), np.array([])
     t = population.transform
-    # Pixel size in the cells' CRS, measured at the middle populated pixel.
-    r, c = rows[len(rows) // 2], cols[len(cols) // 2]
-    corners_c = np.array([c, c + 1, c])
-    corners_r = np.array([r, r, r + 1])
-    cx, cy = t @ (corners_c, corners_r)
-    mx, my = _to_crs_xy(np.asarray(cx, float), np.asarray(cy, float), population.crs, grid.crs)
-    pixel = max(math.hypot(mx[1] - mx[0], my[1] - my[0]), math.hypot(mx[2] - mx[0], my[2] - my[0]))
-    cell = grid.size if grid.size is not None else float(np.sqrt(np.median(shapely.area(grid.geoms))))
-    k = int(min(_MAX_SPLIT, max(1, math.ceil(2.0 * pixel / cell)))) if cell > 0 else 1
-    offs = (np.arange(k) + 0.5) / k
-    sub_c = (cols[:, None, None] + offs[None, None, :]).repeat(k, axis=1).ravel()
-    sub_r = (rows[:, None, None] + offs[None, :, None]).repeat(k, axis=2).ravel()
-    vals = np.repeat(values[rows, cols] / (k * k), k * k)
-    px, py = t @ (sub_c, sub_r)
+    cc = np.column_stack([cols, cols + 1, cols + 1, cols]).astype(float)
+    rr = np.column_stack([rows, rows, rows + 1, rows + 1]).astype(float)
+    px, py = t @ (cc.ravel(), rr.ravel())
     x, y = _to_crs_xy(np.asarray(px, float), np.asarray(py, float), population.crs, grid.crs)
-    return np.asarray(x), np.asarray(y), vals
+    corners = np.stack([np.asarray(x).reshape(-1, 4), np.asarray(y).reshape(-1, 4)], axis=-1)
+    return shapely.polygons(corners), values[rows, cols].astype(np.float64)
 
 
 def _polygon_people(
@@ -465,6 +643,94 @@ def _polygon_people(
     return _area_split(grid, np.concatenate(pieces), np.concatenate(piece_values))
 
 
+@dataclass(frozen=True, eq=False)
+class PopulationCells:
+    """People per cell and how they got there.
+
+    Attributes
+    ----------
+    values : numpy.ndarray
+        People per cell row (float64).
+    outside : float
+        People of the input that fell outside every cell (beyond the study area).
+    method : str
+        ``"lattice"`` (gridded points spread by area), ``"points"`` (each point to its
+        cell), ``"raster"`` (pixels spread by area) or ``"polygons"``.
+    lattice : Lattice or None
+        The lattice found in point input.
+    """
+
+    values: np.ndarray
+    outside: float
+    method: str
+    lattice: Lattice | None = None
+
+    def describe(self) -> str:
+        """A phrase saying how the input reached the cells."""
+        if self.method == "lattice" and self.lattice is not None:
+            return (f"points on a {self.lattice.describe()}, each spread over the cells by the area "
+                    "of its lattice cell")
+        return {"points": "each point counted in the cell holding it",
+                "raster": "pixels spread over the cells by overlap area",
+                "polygons": "areas spread to residential buildings by floor area, else by area"}.get(self.method, self.method)
+
+
+def spread_population(
+    population: PopulationInput,
+    cells: gpd.GeoDataFrame,
+    *,
+    buildings: gpd.GeoDataFrame | None = None,
+    group: str | None = None,
+    default_levels: float = DEFAULT_LEVELS,
+    lattice: bool = True,
+) -> PopulationCells:
+    """People per cell, with what fell outside and the method used.
+
+    Same parameters as :func:`population_to_cells`, plus ``lattice``: detect a regular
+    lattice in point input (:func:`detect_lattice`) and spread each point's people over
+    its lattice cell by area; ``False`` counts every point in the cell holding it.
+    """
+    grid = _cell_grid(cells)
+    found: Lattice | None = None
+    if population.kind == "raster":
+        if group is not None:
+            raise PopulationError(f"{population.source}: a raster carries no group shares (asked for {group!r}).")
+        polys, vals = _raster_pixels(population, grid, population.array)
+        out, lost = _area_split(grid, polys, vals)
+        method = "raster"
+    elif population.kind in ("points", "polygons"):
+        values = population.frame["population"].to_numpy(dtype=np.float64)
+        if group is not None:
+            col = group if group.startswith("share_") else f"share_{group}"
+            if col not in population.frame:
+                raise PopulationError(
+                    f"{population.source}: no group {group!r}; groups carried: {list(population.groups) or 'none'}."
+                )
+            values = values * population.frame[col].to_numpy(dtype=np.float64)
+        if population.kind == "points":
+            geoms = population.frame.geometry.to_numpy()
+            x, y = _to_crs_xy(shapely.get_x(geoms), shapely.get_y(geoms), population.crs, grid.crs)
+            x, y = np.asarray(x, float), np.asarray(y, float)
+            found = detect_lattice(x, y) if lattice else None
+            if found is not None:
+                keep = values > 0
+                out, lost = _area_split(grid, lattice_cells(x[keep], y[keep], found), values[keep])
+                method = "lattice"
+            else:
+                out, lost = _sum_points(grid, x, y, values)
+                method = "points"
+        else:
+            out, lost = _polygon_people(population, grid, values, buildings, default_levels)
+            method = "polygons"
+    else:
+        raise PopulationError(f"{population.source}: unknown population kind {population.kind!r}.")
+    log.info(
+        "population to %d cells: %.0f people inside, %.0f outside the cells (%s input, %s)",
+        len(out), out.sum(), lost, population.kind, method if found is None else found.describe(),
+    )
+    return PopulationCells(values=out, outside=lost, method=method, lattice=found)
+
+
 def population_to_cells(
     population: PopulationInput,
     cells: gpd.GeoDataFrame,
@@ -503,31 +769,232 @@ def population_to_cells(
     NoCrsError, OptionError
         Cells without a CRS or not in a metric CRS.
     """
-    grid = _cell_grid(cells)
-    if population.kind == "raster":
-        if group is not None:
-            raise PopulationError(f"{population.source}: a raster carries no group shares (asked for {group!r}).")
-        x, y, vals = _raster_points(population, grid, population.array)
-        out, lost = _sum_points(grid, x, y, vals)
-    elif population.kind in ("points", "polygons"):
-        values = population.frame["population"].to_numpy(dtype=np.float64)
-        if group is not None:
-            col = group if group.startswith("share_") else f"share_{group}"
-            if col not in population.frame:
-                raise PopulationError(
-                    f"{population.source}: no group {group!r}; groups carried: {list(population.groups) or 'none'}."
-                )
-            values = values * population.frame[col].to_numpy(dtype=np.float64)
-        if population.kind == "points":
-            geoms = population.frame.geometry.to_numpy()
-            x, y = _to_crs_xy(shapely.get_x(geoms), shapely.get_y(geoms), population.crs, grid.crs)
-            out, lost = _sum_points(grid, np.asarray(x), np.asarray(y), values)
+    return spread_population(population, cells, buildings=buildings, group=group,
+                             default_levels=default_levels).values
+
+
+# ------------------------------------------------------------------- control totals
+
+
+@dataclass(frozen=True, eq=False)
+class PopulationControl:
+    """People per cell rescaled to known totals.
+
+    Attributes
+    ----------
+    values : numpy.ndarray
+        People per cell after rescaling.
+    factor : numpy.ndarray
+        New / old people per cell (1 where unchanged, 0 where a cell had none): multiply
+        group counts (60+, 0-14) by it.
+    note : str
+        One sentence for the outputs saying which control total was used.
+    record : dict
+        Facts for ``run.json``: totals before and after, units matched and not.
+    """
+
+    values: np.ndarray
+    factor: np.ndarray
+    note: str
+    record: dict
+
+
+def control_population(
+    values: np.ndarray,
+    cells: gpd.GeoDataFrame,
+    *,
+    total: float | None = None,
+    unit_totals: dict[str, float] | None = None,
+    units: gpd.GeoDataFrame | None = None,
+    source: str = "",
+) -> PopulationControl:
+    """Rescale people per cell to a control total, or to a total per unit.
+
+    With ``total``, every cell is multiplied by ``total / values.sum()``: the gridded
+    input then only says *where* people live, the control total *how many* (e.g. the
+    district's 七普 figure). With ``unit_totals``, the cells whose centre lies in a unit
+    of ``units`` are multiplied so that they sum to the unit's total; a unit whose cells
+    hold no people in the gridded input shares its total equally among its cells. Cells
+    outside every listed unit keep their values; units without a total, and totals
+    without a unit, are reported.
+
+    Parameters
+    ----------
+    values : numpy.ndarray
+        People per cell (the gridded estimate).
+    cells : geopandas.GeoDataFrame
+        The cells (metric CRS), same rows as ``values``.
+    total : float, optional
+        People in the study area.
+    unit_totals : dict of str to float, optional
+        People per unit name (or code, as the units are named).
+    units : geopandas.GeoDataFrame, optional
+        ``name`` and ``geometry`` of the units (any CRS), optionally ``code``: a total
+        keyed by a unit's code counts for that unit. Needed with ``unit_totals``.
+    source : str
+        Where the totals come from (a file name), for the note.
+
+    Returns
+    -------
+    PopulationControl
+
+    Raises
+    ------
+    OptionError
+        Both or neither of ``total`` and ``unit_totals``, a negative or non-finite
+        total, ``unit_totals`` without ``units``, or no unit name in common.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    if (total is None) == (unit_totals is None):
+        raise OptionError("give exactly one of total (--population-total) and unit_totals (--population-totals).")
+    before = float(values.sum())
+    if total is not None:
+        total = float(total)
+        if not np.isfinite(total) or total < 0:
+            raise OptionError(f"--population-total must be a number >= 0; found {total!r}.")
+        if not np.isfinite(total / before) if before > 0 else True:
+            raise OptionError("--population-total: the population input has no people inside the study area to rescale.")
+        factor = np.full(len(values), total / before)
+        note = f"rescaled to a control total of {total:,.0f} people{f' ({source})' if source else ''}"
+        record = {"control": "total", "control_total": total, "people_before": before, "people_after": total}
+        return PopulationControl(values=values * factor, factor=factor, note=note, record=record)
+    if units is None or "name" not in units:
+        raise OptionError("--population-totals: a table of names or codes needs unit polygons (--communities).")
+    from lifecircle.spatial.coverage import assign_communities
+
+    unit_of_cell = assign_communities(cells, units[["name", "geometry"]])
+    names = pd.Series(unit_of_cell, dtype=object).map(lambda v: None if v is None else str(v))
+    unit_names = set(units["name"].astype(str))
+    # A total may name its unit by code (统计用区划代码) when the units carry a ``code``.
+    by_code = dict(zip(units["code"].astype(str), units["name"].astype(str))) if "code" in units else {}
+    totals = {by_code.get(str(k), str(k)) if str(k) not in unit_names else str(k): float(v)
+              for k, v in unit_totals.items()}
+    matched = sorted(set(totals) & unit_names)
+    if not matched:
+        raise OptionError(
+            f"--population-totals{f' {source}' if source else ''}: no unit name or code matches a community "
+            f"name; totals name e.g. {sorted(totals)[:3]}, communities are named e.g. {sorted(unit_names)[:3]}."
+        )
+    in_table = names.isin(matched).to_numpy()
+    sums = pd.Series(values[in_table]).groupby(names[in_table].to_numpy()).sum()
+    counts = names[in_table].value_counts()
+    target = names.map(totals).to_numpy(dtype=float)
+    unit_sum = names.map(sums).to_numpy(dtype=float)
+    unit_n = names.map(counts).to_numpy(dtype=float)
+    out = values.copy()
+    factor = np.ones(len(values))
+    weighted = in_table & (unit_sum > 0)
+    factor[weighted] = target[weighted] / unit_sum[weighted]
+    out[weighted] = values[weighted] * factor[weighted]
+    even = in_table & ~(unit_sum > 0)
+    out[even] = target[even] / unit_n[even]
+    factor[even] = 0.0
+    no_cells = sorted(set(matched) - set(names[in_table]))
+    record = {
+        "control": "units",
+        "source": source,
+        "people_before": before,
+        "people_after": float(out.sum()),
+        "units_matched": len(matched) - len(no_cells),
+        "totals_without_unit": sorted(set(totals) - unit_names),
+        "units_without_total": sorted(unit_names - set(totals)),
+        "units_without_cells": no_cells,
+        "units_spread_evenly": sorted(set(names[even])),
+        "cells_outside_units_with_totals": int((~in_table).sum()),
+        "people_outside_units_with_totals": float(values[~in_table].sum()),
+    }
+    if record["people_outside_units_with_totals"] > 0:
+        log.warning("--population-totals: %s people in %d cells lie in no unit with a total and keep the gridded "
+                    "estimate", f"{record['people_outside_units_with_totals']:,.0f}",
+                    record["cells_outside_units_with_totals"])
+    for key, what in (("totals_without_unit", "totals name no community"),
+                      ("units_without_total", "communities have no total and keep the gridded estimate"),
+                      ("units_without_cells", "units with a total hold no cell centre"),
+                      ("units_spread_evenly", "units have no people in the gridded input; their total is spread evenly")):
+        if record[key]:
+            log.warning("--population-totals: %d %s: %s", len(record[key]), what, ", ".join(record[key][:10]))
+    note = (f"rescaled within {record['units_matched']} units to their totals"
+            f"{f' from {source}' if source else ''} ({float(out[in_table].sum()):,.0f} people)")
+    return PopulationControl(values=out, factor=factor, note=note, record=record)
+
+
+@dataclass(frozen=True, eq=False)
+class PeopleInCells:
+    """People per cell of a run, with the sentence and facts every output repeats.
+
+    Attributes
+    ----------
+    values : numpy.ndarray
+        People per cell, after any control total.
+    factor : numpy.ndarray
+        Rescaling per cell (1 without a control total); apply it to group counts.
+    note : str
+        E.g. "310,512 people in the study area: GHS-POP ... (points on a regular ~105 x
+        94 m lattice, ...); no control total".
+    record : dict
+        ``people_in_study_area``, ``people_in_file``, ``people_outside_study_area``,
+        ``source``, ``kind``, ``method``, ``lattice_m``, ``control``.
+    """
+
+    values: np.ndarray
+    factor: np.ndarray
+    note: str
+    record: dict
+
+
+def people_in_cells(
+    population: PopulationInput,
+    spread: PopulationCells,
+    cells: gpd.GeoDataFrame,
+    *,
+    total: float | None = None,
+    totals: object | None = None,
+    communities: gpd.GeoDataFrame | None = None,
+) -> PeopleInCells:
+    """Apply a control total (if any) to spread people and say what the numbers are.
+
+    Parameters
+    ----------
+    population : PopulationInput
+    spread : PopulationCells
+        From :func:`spread_population` of ``population`` over ``cells``.
+    cells : geopandas.GeoDataFrame
+    total : float, optional
+        ``--population-total``.
+    totals : lifecircle.layers.population.PopulationTotals, optional
+        ``--population-totals``; a table of names is matched to ``communities``.
+    communities : geopandas.GeoDataFrame, optional
+        ``name`` and ``geometry`` of the communities file.
+
+    Returns
+    -------
+    PeopleInCells
+    """
+    values = spread.values
+    factor = np.ones(len(values))
+    source = population.source.name
+    control: dict = {"control": None}
+    control_note = "no control total"
+    if total is not None or totals is not None:
+        if totals is not None:
+            units = totals.units if totals.units is not None else communities
+            result = control_population(values, cells, unit_totals=totals.totals, units=units,
+                                        source=totals.source.name)
         else:
-            out, lost = _polygon_people(population, grid, values, buildings, default_levels)
-    else:
-        raise PopulationError(f"{population.source}: unknown population kind {population.kind!r}.")
-    log.info(
-        "population to %d cells: %.0f people inside, %.0f outside the cells (%s input)",
-        len(out), out.sum(), lost, population.kind,
-    )
-    return out
+            result = control_population(values, cells, total=total, source="--population-total")
+        values, factor, control, control_note = result.values, result.factor, result.record, result.note
+    inside = float(values.sum())
+    record = {
+        "people_in_study_area": inside,
+        "people_in_file": float(population.total),
+        "people_from_file_in_study_area": float(spread.values.sum()),
+        "people_outside_study_area": float(spread.outside),
+        "source": source,
+        "kind": population.kind,
+        "method": spread.method,
+        "lattice_m": None if spread.lattice is None else [round(v, 1) for v in spread.lattice.cell_size_m],
+        **control,
+    }
+    note = (f"{inside:,.0f} people in the study area: {source} ({population.kind}; {spread.describe()}); "
+            f"{control_note}")
+    return PeopleInCells(values=values, factor=factor, note=note, record=record)

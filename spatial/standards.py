@@ -34,10 +34,23 @@ mountain city).
 Pass and fail
 -------------
 The share of a community's people meeting a requirement is the population-weighted share of
-its cells that meet it. A tier *passes* when every requirement's share is at least
-``target`` (default :data:`lifecircle.settings.coverage_target`, 0.8); it *fails* when any
-assessed requirement is below target; its status is *unknown* when none failed but some
-could not be assessed, or when the community has no residents.
+its cells that meet it. A tier's status is, in this order:
+
+``insufficient_data``
+    fewer than ``min_assessed`` (default :data:`MIN_ASSESSED_SHARE`, a half) of its
+    requirements could be assessed: whatever the assessed ones show, the data cannot tell
+    whether the tier is met, and a "fail" would blame the place for the data's gaps;
+``unknown``
+    the community has no residents, or none of the assessed requirements failed but some
+    could not be assessed;
+``fail``
+    an assessed requirement is below ``target`` (default
+    :data:`lifecircle.settings.coverage_target`, 0.8);
+``pass``
+    every requirement was assessed and reaches the target.
+
+Failed (``missing``) and not-assessed (``not_assessed``) requirements are always listed
+apart.
 """
 
 from __future__ import annotations
@@ -59,6 +72,8 @@ if TYPE_CHECKING:  # record types of the data layer, for hints only
 
 __all__ = [
     "MINUTES_PREFIX",
+    "MIN_ASSESSED_SHARE",
+    "TIER_STATUSES",
     "minutes_column",
     "resolve_requirement",
     "score_requirements",
@@ -70,6 +85,12 @@ log = logging.getLogger(__name__)
 
 #: Prefix of the cells' minutes columns (as :func:`lifecircle.spatial.coverage.minutes_column`).
 MINUTES_PREFIX = "minutes_to_"
+
+#: A tier with fewer than this share of its requirements assessed is ``insufficient_data``.
+MIN_ASSESSED_SHARE: float = 0.5
+
+#: Every status a tier can have.
+TIER_STATUSES: tuple[str, ...] = ("pass", "fail", "unknown", "insufficient_data")
 
 # Shares are compared with the target with this slack so that e.g. 4/5 meets 0.8 exactly.
 _EPS = 1e-9
@@ -252,23 +273,29 @@ def score_communities(
     speed_kmh: float | None = None,
     target: float | None = None,
     total_label: str | None = None,
+    min_assessed: float = MIN_ASSESSED_SHARE,
 ) -> pd.DataFrame:
     """Pass or fail of each community, tier by tier, with what is missing.
 
-    Parameters are those of :func:`score_requirements`.
+    Parameters are those of :func:`score_requirements`, plus ``min_assessed``: the share
+    of a tier's requirements that must be assessed for it to pass or fail (see the module
+    docstring).
 
     Returns
     -------
     pandas.DataFrame
         One row per community and tier: ``community``, ``tier``, ``tier_name``,
         ``population``, ``requirements`` (count), ``met`` (count meeting the target),
-        ``min_share`` (lowest assessed share), ``status`` (``"pass"``, ``"fail"`` or
-        ``"unknown"``; see the module docstring), ``passes`` (``status == "pass"``),
+        ``assessed`` (count assessed), ``min_share`` (lowest assessed share), ``status``
+        (``"pass"``, ``"fail"``, ``"unknown"`` or ``"insufficient_data"``; see the module
+        docstring), ``passes`` (``status == "pass"``),
         ``missing`` (tuple of requirement keys below target, in the standard's order),
         ``not_assessed`` (tuple of requirement keys without data) and ``shares`` (dict of
         requirement key to share).
     """
     goal = _check_target(target)
+    if not (0.0 <= float(min_assessed) <= 1.0):
+        raise OptionError(f"min_assessed must be a share in [0, 1]; found {min_assessed!r}.")
     long = score_requirements(
         cells, standard, community_col=community_col, population_col=population_col,
         speed_kmh=speed_kmh, target=goal, total_label=total_label,
@@ -282,7 +309,9 @@ def score_communities(
         has_people = float(g["population"].iloc[0]) > 0
         missing = tuple(g.loc[(meets == False).fillna(False).to_numpy(), "requirement"])  # noqa: E712
         not_assessed = tuple(g.loc[~assessed, "requirement"])
-        if not has_people:
+        if assessed.sum() < float(min_assessed) * len(g) - _EPS:
+            status = "insufficient_data"
+        elif not has_people:
             status = "unknown"
         elif missing:
             status = "fail"
@@ -298,6 +327,7 @@ def score_communities(
             "population": float(g["population"].iloc[0]),
             "requirements": len(g),
             "met": int((meets == True).fillna(False).sum()),  # noqa: E712
+            "assessed": int(assessed.sum()),
             "min_share": float(np.nanmin(shares)) if np.isfinite(shares).any() else np.nan,
             "status": status,
             "passes": status == "pass",

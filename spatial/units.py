@@ -13,9 +13,15 @@ map. The recipe:
 3. merge slivers (faces smaller than ``min_area_m2``: motorway ramps, the strip between
    the two carriageways of a dual road, a corner cut by a river) into the neighbour
    they share the longest border with, repeating until no sliver has a neighbour;
-4. name each unit after a place (``place=neighbourhood|quarter|suburb``) inside it,
-   else after the two named major roads running longest along its edge
-   (``"<road A>–<road B> 片区"``), else ``"片区 007"``; names are made unique.
+4. with people per cell, size the units toward a community's 5,000-12,000 people
+   (:func:`size_units_by_people`): split the large along minor streets, merge the small
+   into neighbours;
+5. name each unit after a place (``place=neighbourhood|quarter|suburb``) inside it
+   (``"<place>片区"``), else after the two named major roads running longest along its
+   edge (``"<road A>–<road B> 片区"``), else after the named minor streets inside it, else
+   ``"片区 007"``; units sharing a name are told
+   apart by direction (``"<road A>–<road B> 东片区"``) or, where directions repeat, by
+   number (``"... 一片区"``, ``"... 二片区"``).
 
 Each unit also has an English-safe id, ``unit-001`` ... numbered in reading order
 (north to south, then west to east, by the centroid).
@@ -44,6 +50,11 @@ __all__ = [
     "UNIT_BARRIER_HIGHWAYS",
     "PLACE_RANKS",
     "derive_neighbourhood_units",
+    "UNIT_PEOPLE_RANGE",
+    "SPLIT_HIGHWAYS",
+    "people_in_units",
+    "size_units_by_people",
+    "direction_names",
 ]
 
 log = logging.getLogger(__name__)
@@ -70,6 +81,23 @@ PLACE_RANKS: dict[str, int] = {
     "hamlet": 4,
     "locality": 5,
 }
+
+#: People per derived unit aimed for: 5,000-12,000, a 5-minute life circle's residential
+#: area (五分钟生活圈居住区, GB 50180-2018 Table 3.0.4) and the usual size of a 社区
+#: (residents' committee). Units under the lower bound merge into a neighbour; units over
+#: the upper bound are split along minor roads (:data:`SPLIT_HIGHWAYS`) where the data has
+#: them, and the pieces merged back up to the range.
+UNIT_PEOPLE_RANGE: tuple[float, float] = (5_000.0, 12_000.0)
+
+#: ``highway`` values along which a unit with too many people is split: minor streets and,
+#: in a hill city like Chongqing, the footways, steps and service lanes that separate
+#: blocks (many blocks are enclosed only by them). The resulting blocks are merged back
+#: up to :data:`UNIT_PEOPLE_RANGE`, so a path through a courtyard cuts nothing for good.
+#: On Yuzhong (GHS-POP 2015), streets alone leave a unit of 55,000 people; with the paths
+#: the largest holds about 27,000 (a dense block with no enclosing path in the data).
+SPLIT_HIGHWAYS: frozenset[str] = frozenset({
+    "tertiary", "unclassified", "residential", "living_street", "service", "pedestrian", "footway", "steps",
+})
 
 # Roads within this distance of a unit's outline run along it (noding moves lines by
 # far less; dual carriageways sit 10-30 m apart, and the nearer one is on the edge).
@@ -242,6 +270,29 @@ def _road_names(units: np.ndarray, roads: gpd.GeoDataFrame | None) -> list[list[
     return out
 
 
+def _inner_street_names(units: np.ndarray, streets: gpd.GeoDataFrame | None) -> list[list[str]]:
+    """For each unit, the names of the streets inside it, longest stretch first."""
+    out: list[list[str]] = [[] for _ in range(len(units))]
+    if streets is None or "name" not in streets.columns or len(units) == 0:
+        return out
+    names = streets["name"]
+    named = names.notna().to_numpy() & (names.astype(str).str.strip() != "").to_numpy()
+    if not named.any():
+        return out
+    geoms = streets.geometry.to_numpy()[named]
+    street_name = names.astype(str).str.strip().to_numpy()[named]
+    unit_i, street_i = shapely.STRtree(geoms).query(units, predicate="intersects")
+    if len(unit_i) == 0:
+        return out
+    inside = shapely.length(shapely.intersection(geoms[street_i], units[unit_i]))
+    table = pd.DataFrame({"unit": unit_i, "street": street_name[street_i], "inside": inside})
+    table = table[table["inside"] > 0].groupby(["unit", "street"], as_index=False)["inside"].sum()
+    table = table.sort_values(["unit", "inside", "street"], ascending=[True, False, True])
+    for unit, group in table.groupby("unit", sort=False):
+        out[int(unit)] = group["street"].tolist()
+    return out
+
+
 def _place_names(units: np.ndarray, places: gpd.GeoDataFrame | None) -> list[str | None]:
     """For each unit, the most local named place inside it (nearest its centroid on ties)."""
     out: list[str | None] = [None] * len(units)
@@ -267,6 +318,201 @@ def _place_names(units: np.ndarray, places: gpd.GeoDataFrame | None) -> list[str
     return out
 
 
+def people_in_units(units: np.ndarray, x: np.ndarray, y: np.ndarray, people: np.ndarray) -> np.ndarray:
+    """People per unit: the sum over the points (cell centres) inside each unit.
+
+    A point on a shared border counts once, in the lowest unit row.
+    """
+    out = np.zeros(len(units))
+    if len(units) == 0 or len(x) == 0:
+        return out
+    pts = shapely.points(np.asarray(x, float), np.asarray(y, float))
+    p_idx, u_idx = shapely.STRtree(units).query(pts, predicate="intersects")
+    if len(p_idx):
+        order = np.lexsort((u_idx, p_idx))
+        p_idx, u_idx = p_idx[order], u_idx[order]
+        first = np.r_[True, p_idx[1:] != p_idx[:-1]]
+        np.add.at(out, u_idx[first], np.asarray(people, float)[p_idx[first]])
+    return out
+
+
+def _split_by_roads(unit: shapely.Geometry, roads: np.ndarray) -> np.ndarray:
+    """The faces of ``unit`` cut by ``roads`` (lines); the unit itself when they do not cut it."""
+    if len(roads) == 0:
+        return np.array([unit], dtype=object)
+    lines = _barrier_lines(shapely.intersection(roads, unit))
+    lines = lines[~shapely.is_empty(lines)] if len(lines) else lines
+    if len(lines) == 0:
+        return np.array([unit], dtype=object)
+    noded = shapely.get_parts(shapely.union_all(np.concatenate([lines, [unit.boundary]])))
+    noded = noded[np.isin(shapely.get_type_id(noded), (1, 2))]
+    faces = shapely.get_parts(shapely.polygonize(noded))
+    if len(faces) < 2:
+        return np.array([unit], dtype=object)
+    with np.errstate(over="ignore", invalid="ignore"):
+        inside = shapely.contains(unit, shapely.point_on_surface(faces))
+    faces = faces[inside & (shapely.area(faces) > 1.0)]
+    return faces if len(faces) >= 2 else np.array([unit], dtype=object)
+
+
+def _borders(units: np.ndarray) -> dict[int, dict[int, float]]:
+    """Shared border length between touching units (a touch at a point is no border)."""
+    tree = shapely.STRtree(units)
+    a, b = tree.query(units, predicate="intersects")
+    keep = a < b
+    a, b = a[keep], b[keep]
+    length = shapely.length(shapely.intersection(shapely.boundary(units[a]), shapely.boundary(units[b])))
+    out: dict[int, dict[int, float]] = {i: {} for i in range(len(units))}
+    for i, j, n in zip(a.tolist(), b.tolist(), length.tolist()):
+        if n > 0:
+            out[i][j] = out[j][i] = n
+    return out
+
+
+def size_units_by_people(
+    units: np.ndarray,
+    x: np.ndarray,
+    y: np.ndarray,
+    people: np.ndarray,
+    *,
+    people_range: tuple[float, float] = UNIT_PEOPLE_RANGE,
+    split_roads: np.ndarray | None = None,
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """Bring units toward a community's number of people: split the large, merge the small.
+
+    1. A unit with more than ``people_range[1]`` people is cut along ``split_roads``
+       (minor streets) into its blocks.
+    2. Repeatedly, the unit with the fewest people under ``people_range[0]`` joins a
+       neighbour: among those it can join without passing ``people_range[1]``, the one
+       sharing the longest border; if none, the neighbour with the fewest people. A unit
+       without a neighbour (an island) stays as it is.
+
+    The merging walks the units' adjacency (tens to hundreds of units), not the grid;
+    geometries are dissolved once at the end.
+
+    Parameters
+    ----------
+    units : numpy.ndarray of shapely polygons
+        In a metric CRS, not overlapping.
+    x, y, people : numpy.ndarray
+        Cell centres and their people.
+    people_range : tuple of float
+        Lower and upper bound, :data:`UNIT_PEOPLE_RANGE` by default.
+    split_roads : numpy.ndarray of shapely lines, optional
+        Minor roads along which large units may be cut.
+
+    Returns
+    -------
+    numpy.ndarray, dict
+        The new units, and facts: units and people per unit before and after.
+    """
+    low, high = (float(v) for v in people_range)
+    if not (0 <= low <= high):
+        raise OptionError(f"people_range must be (low, high) with 0 <= low <= high; found {people_range!r}.")
+    units = np.asarray(units, dtype=object)
+    before = people_in_units(units, x, y, people)
+    n_split = 0
+    if split_roads is not None and len(split_roads):
+        pieces: list[np.ndarray] = []
+        for unit, n in zip(units, before):
+            parts = _split_by_roads(unit, split_roads) if n > high else np.array([unit], dtype=object)
+            n_split += int(len(parts) > 1)
+            pieces.append(parts)
+        units = np.concatenate(pieces)
+    pop = people_in_units(units, x, y, people)
+    border = _borders(units) if len(units) > 1 else {0: {}}
+    group = list(range(len(units)))  # representative of each unit's group
+    members: dict[int, list[int]] = {i: [i] for i in range(len(units))}
+    size = {i: float(pop[i]) for i in range(len(units))}
+    while True:
+        small = [i for i in members if size[i] < low and border[i]]
+        if not small:
+            break
+        i = min(small, key=lambda k: (size[k], k))
+        fits = [j for j in border[i] if size[i] + size[j] <= high]
+        if fits:
+            j = max(fits, key=lambda k: (border[i][k], -k))
+        else:
+            j = min(border[i], key=lambda k: (size[k], k))
+        # Join i into j: j's group takes i's members, people and borders.
+        members[j].extend(members.pop(i))
+        size[j] += size.pop(i)
+        for k, n in border.pop(i).items():
+            if k == j:
+                continue
+            border[k].pop(i, None)
+            border[j][k] = border[j].get(k, 0.0) + n
+            border[k][j] = border[k].get(j, 0.0) + n
+        border[j].pop(i, None)
+        for m in members[j]:
+            group[m] = j
+    keys = sorted(members)
+    out = np.empty(len(keys), dtype=object)
+    for n, key in enumerate(keys):
+        parts = members[key]
+        out[n] = units[parts[0]] if len(parts) == 1 else shapely.union_all(units[parts])
+    after = np.array([size[k] for k in keys])
+    facts = {
+        "people_range": [low, high],
+        "units_before": int(len(before)),
+        "units_after": int(len(out)),
+        "units_split": n_split,
+        "people_per_unit_before": _quantiles(before),
+        "people_per_unit_after": _quantiles(after),
+    }
+    return out, facts
+
+
+def _quantiles(values: np.ndarray) -> dict[str, float]:
+    if len(values) == 0:
+        return {}
+    q = np.quantile(values, [0.0, 0.25, 0.5, 0.75, 1.0])
+    return {"min": float(q[0]), "p25": float(q[1]), "median": float(q[2]), "p75": float(q[3]), "max": float(q[4]),
+            "under_1000": int((values < 1000).sum()), "under_5000": int((values < 5000).sum()),
+            "over_12000": int((values > 12000).sum())}
+
+
+#: Compass words for unit names, by 45° sector counter-clockwise from east.
+_COMPASS = ("东", "东北", "北", "西北", "西", "西南", "南", "东南")
+_NUMERALS = "一二三四五六七八九十"
+
+
+def direction_names(x: np.ndarray, y: np.ndarray) -> list[str]:
+    """Words telling apart units that share a name: 东/西/南/北 (or 东北 ...) of the group's
+    centre; where two would get the same word, the group is numbered 一, 二, 三 ... in
+    reading order (north to south, then west to east) instead.
+    """
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    dx, dy = x - x.mean(), y - y.mean()
+    sector = np.rint(np.degrees(np.arctan2(dy, dx)) / 45.0).astype(int) % 8
+    words = [_COMPASS[k] for k in sector]
+    if len(set(words)) == len(words) and len(words) > 1:
+        return words
+    order = np.lexsort((np.round(x, 3), -np.round(y, 3)))
+    out = [""] * len(x)
+    for rank, i in enumerate(order):
+        out[i] = _NUMERALS[rank] if rank < len(_NUMERALS) else str(rank + 1)
+    return out
+
+
+def _unit_names(stems: list[str], centroids: np.ndarray) -> list[str]:
+    """``<stem>片区``, told apart by direction words (or numbers) where stems repeat;
+    units with no stem are numbered ``片区 001`` in reading order."""
+    names = [""] * len(stems)
+    table = pd.DataFrame({"stem": stems, "x": shapely.get_x(centroids), "y": shapely.get_y(centroids)})
+    for stem, group in table.groupby("stem", sort=False):
+        rows = group.index.to_numpy()
+        if stem == "":
+            for i in rows:
+                names[i] = f"片区 {i + 1:03d}"
+            continue
+        words = [""] if len(rows) == 1 else direction_names(group["x"].to_numpy(), group["y"].to_numpy())
+        sep = " " if stem[-1].isascii() and stem[-1].isalnum() else ""  # "Keskusta 片区", "较场口片区"
+        for i, word in zip(rows, words):
+            names[i] = f"{stem}{sep}{word}片区"
+    return make_unique_names(names)
+
+
 def derive_neighbourhood_units(
     area: shapely.Polygon | shapely.MultiPolygon,
     *,
@@ -275,6 +521,9 @@ def derive_neighbourhood_units(
     places: gpd.GeoDataFrame | None = None,
     min_area_m2: float = DEFAULT_MIN_UNIT_AREA_M2,
     crs: Any,
+    cell_people: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+    minor_roads: gpd.GeoDataFrame | None = None,
+    people_range: tuple[float, float] = UNIT_PEOPLE_RANGE,
 ) -> gpd.GeoDataFrame:
     """Divide a study area into neighbourhood units bounded by major roads and rivers.
 
@@ -299,14 +548,25 @@ def derive_neighbourhood_units(
         border with. A small face with no neighbour (an island) stays on its own.
     crs : pyproj.CRS or str or int
         The metric (projected) CRS of ``area``, also the CRS of the result.
+    cell_people : tuple of numpy.ndarray, optional
+        ``(x, y, people)`` of the grid cells' centres (in ``crs``): the units are then
+        sized toward ``people_range`` (:func:`size_units_by_people`) and get a
+        ``people`` column.
+    minor_roads : geopandas.GeoDataFrame, optional
+        Street lines with a ``highway`` column; those in :data:`SPLIT_HIGHWAYS` (not in
+        tunnels) may cut units with too many people.
+    people_range : tuple of float
+        See :data:`UNIT_PEOPLE_RANGE`.
 
     Returns
     -------
     geopandas.GeoDataFrame
         One row per unit, in ``crs``, columns ``name`` (unique, non-empty),
-        ``unit_id`` (``"unit-001"`` ...), ``area_m2`` and ``geometry`` (Polygon or
-        MultiPolygon), ordered north to south then west to east by centroid. The units
-        do not overlap and together cover ``area`` minus the water polygons.
+        ``unit_id`` (``"unit-001"`` ...), ``area_m2`` (and ``people`` with
+        ``cell_people``) and ``geometry`` (Polygon or MultiPolygon), ordered north to
+        south then west to east by centroid. The units do not overlap and together cover
+        ``area`` minus the water polygons. ``result.attrs["sizing"]`` holds the people per
+        unit before and after sizing.
 
     Raises
     ------
@@ -345,6 +605,18 @@ def derive_neighbourhood_units(
             "no land is left to divide into units."
         )
     units, merged = _merge_slivers(faces, float(min_area_m2))
+    sizing: dict[str, Any] = {}
+    if cell_people is not None:
+        split = None
+        if minor_roads is not None and len(minor_roads):
+            minor = _to_crs(minor_roads, crs, "minor_roads")
+            keep = (minor["highway"].isin(SPLIT_HIGHWAYS).to_numpy(copy=True) if "highway" in minor
+                    else np.ones(len(minor), bool))
+            if "tunnel" in minor:
+                tunnel = minor["tunnel"]
+                keep &= ~(tunnel.notna() & ~tunnel.isin(("no", "", None))).to_numpy()
+            split = _barrier_lines(minor.geometry.to_numpy()[keep])
+        units, sizing = size_units_by_people(units, *cell_people, people_range=people_range, split_roads=split)
 
     # Reading order: north to south, then west to east, by centroid (rounded to a
     # millimetre so that float noise cannot reorder equal rows).
@@ -355,27 +627,35 @@ def derive_neighbourhood_units(
 
     place_names = _place_names(units, places)
     road_names = _road_names(units, roads)
-    names: list[str] = []
+    stems: list[str] = []
     n_place = n_road = 0
-    for i, (place, rnames) in enumerate(zip(place_names, road_names)):
+    for place, rnames in zip(place_names, road_names):
         if place:
-            names.append(place)
+            stems.append(place)
             n_place += 1
         elif len(rnames) >= 2:
-            names.append(f"{rnames[0]}–{rnames[1]} 片区")
+            stems.append(f"{rnames[0]}–{rnames[1]} ")
             n_road += 1
         elif len(rnames) == 1:
-            names.append(f"{rnames[0]} 片区")
+            stems.append(f"{rnames[0]} ")
             n_road += 1
         else:
-            names.append(f"片区 {i + 1:03d}")
-    names = make_unique_names(names)
-
-    result = gpd.GeoDataFrame(
-        {"name": names, "unit_id": ids, "area_m2": shapely.area(units)},
-        geometry=units,
-        crs=crs,
-    )
+            stems.append("")
+    # A unit with no place and no named major road along it is named after the named
+    # minor streets running longest inside it.
+    unnamed = [i for i, stem in enumerate(stems) if not stem]
+    if unnamed and minor_roads is not None and len(minor_roads):
+        inner = _inner_street_names(units[unnamed], _to_crs(minor_roads, crs, "minor_roads"))
+        for i, rnames in zip(unnamed, inner):
+            if rnames:
+                stems[i] = "–".join(rnames[:2]) + " "
+                n_road += 1
+    names = _unit_names(stems, shapely.centroid(units))
+    columns: dict[str, Any] = {"name": names, "unit_id": ids, "area_m2": shapely.area(units)}
+    if cell_people is not None:
+        columns["people"] = people_in_units(units, *cell_people)
+    result = gpd.GeoDataFrame(columns, geometry=units, crs=crs)
+    result.attrs["sizing"] = sizing
     log.info(
         "Derived %d neighbourhood units from %d faces (%d slivers under %s m² merged); "
         "%d named after places, %d after roads, %d numbered",

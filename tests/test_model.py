@@ -69,7 +69,10 @@ def test_summary_is_typed_and_keeps_its_order(result) -> None:
     summary = result.summary
     assert isinstance(summary, lifecircle.RunSummary)
     d = summary.as_dict()
-    assert list(d)[:3] == ["study_area", "profile", "speed_kmh"] and list(d)[-1] == "date"
+    assert list(d)[:3] == ["study_area", "profile", "speed_kmh"]
+    # The facts about people and communities follow the data's date.
+    assert list(d)[list(d).index("date") + 1:] == ["population", "community_kind", "communities_unassigned",
+                                                   "unit_sizing"]
     assert d["cells"] == 18 == summary.cells
     assert summary.cells_underserved == int(result.cells["underserved"].sum())
 
@@ -109,7 +112,8 @@ def test_communities_for_derives_units_without_a_file(model) -> None:
 
 
 def test_population_for_falls_back_to_a_stated_weight(model) -> None:
-    values, source, groups, kind = lifecircle.population_for(model.grid, model.extract)
+    values, source, groups, kind, record = lifecircle.population_for(model.grid, model.extract)
+    assert record == {"method": kind}
     assert kind in ("floor_area", "equal") and groups == {} and len(values) == len(model.grid)
     assert source
 

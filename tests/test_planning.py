@@ -168,7 +168,9 @@ def test_standard_scores_match_a_direct_count(toy_standard) -> None:  # noqa: AN
     assert people == 300 + 400 + 500
 
     status = tiers.set_index(["community", "tier"])["status"].to_dict()
-    assert status == {("east", "a"): "fail", ("east", "b"): "unknown", ("west", "a"): "fail", ("west", "b"): "unknown"}
+    # Tier b: none of its requirements can be assessed: insufficient data, not unknown or fail.
+    assert status == {("east", "a"): "fail", ("east", "b"): "insufficient_data", ("west", "a"): "fail",
+                      ("west", "b"): "insufficient_data"}
     missing = tiers.set_index(["community", "tier"])["missing"].to_dict()
     assert missing[("west", "a")] == ("big_park",) and missing[("east", "a")] == ("clinic_near",)
     assert tiers.attrs["cell_failures"] == [(("a", "big_park"),)] * 2 + [(("a", "clinic_near"),)] * 3
@@ -184,7 +186,10 @@ def test_standard_scores_total_and_gb50180_runs() -> None:
     assert row["category"] == "clinic" and row["people_within"] == 300.0
     assert row["share"] == pytest.approx(300 / 1500)
     assert not total[total["requirement"] == "kindergarten"]["assessed"].any()
-    assert set(tiers["status"]) <= {"pass", "fail", "unknown"}
+    assert set(tiers["status"]) <= {"pass", "fail", "unknown", "insufficient_data"}
+    # A tier is "insufficient data" exactly when fewer than half its requirements are assessed.
+    scarce = tiers["assessed"] < tiers["requirements"] / 2
+    assert ((tiers["status"] == "insufficient_data") == scarce).all()
 
 
 def test_standard_minutes_reuses_run_columns() -> None:
@@ -348,15 +353,21 @@ def test_planning_gap_tables_on_helsinki(helsinki_clinic: RunResult) -> None:
     h = outputs.PLANNING_HEADERS["en"]
     assert list(cells[h["rank"]]) == list(range(1, len(cells) + 1))
     assert cells[h["people"]].is_monotonic_decreasing
-    # Every under-served cell with people is listed; served_by_site totals the suggested gains.
-    under = helsinki_clinic.cells[helsinki_clinic.cells["underserved"]]
+    # Every under-served cell with people is listed, none without; served_by_site totals the
+    # suggested gains.
+    run_cells = helsinki_clinic.cells
+    under = run_cells[run_cells["underserved"] & (run_cells["population"] > 0)]
     assert set(under["cell_id"]) <= set(cells[h["cell_id"]])
+    empty = set(run_cells.loc[run_cells["population"].fillna(0) <= 0, "cell_id"])
+    assert empty and not empty & set(cells[h["cell_id"]])
     assert comms[h["people_served_by_sites"]].sum() == pytest.approx(sites["cumulative"].iloc[-1], rel=1e-6)
     ranks = set(cells[h["served_by_site"]].dropna().astype(int))
     assert ranks <= set(sites["rank"])
     assert (cells[h["site_m"]] >= 0).all()
     zh_cells, zh_comms = outputs.planning_gap_tables(helsinki_clinic, tiers=tiers, sites=sites, lang="zh")
-    assert "未达标要求" in zh_cells.columns and "社区" in zh_comms.columns and zh_cells.shape == cells.shape
+    # Helsinki's units are derived from the data: 片区, not 社区.
+    assert "未达标要求" in zh_cells.columns and "片区" in zh_comms.columns and zh_cells.shape == cells.shape
+    assert "社区" not in zh_comms.columns and "片区" in zh_cells.columns
     with pytest.raises(OptionError, match="lang"):
         outputs.planning_gap_tables(helsinki_clinic, lang="fr")
 

@@ -39,8 +39,9 @@ def squares(n: int) -> list[shapely.Polygon]:
 def test_name_column_is_found_and_crs_kept(tmp_path, column):
     path = write(tmp_path, {"code": [1, 2], column: ["七星岗社区", "较场口社区"]}, squares(2))
     result = read_communities(path)
-    assert list(result.columns) == ["name", "geometry"]
-    assert list(result["name"]) == ["七星岗社区", "较场口社区"]
+    # The file's code column is kept (to match population totals by code).
+    assert list(result.columns) == ["name", "code", "geometry"]
+    assert list(result["name"]) == ["七星岗社区", "较场口社区"] and list(result["code"]) == ["1", "2"]
     assert result.crs.equals(CGCS)
     assert result.geometry.iloc[1].equals(shapely.box(100, 0, 200, 100))
 

@@ -136,9 +136,9 @@ def test_tiers_in_community_popups(full_page: str) -> None:
 def test_tier_counts_in_summary(full_page: str) -> None:
     summary = _data(full_page)["summaryHtml"]
     # "Nowhere" is not a community of the map: not counted.
-    assert "<tr><th>15分钟生活圈</th><td>达标 1 · 未达标 0 · 未知 1</td></tr>" in summary
-    assert "<tr><th>10分钟生活圈</th><td>达标 0 · 未达标 1 · 未知 0</td></tr>" in summary
-    assert "<tr><th>5分钟生活圈</th><td>达标 0 · 未达标 1 · 未知 0</td></tr>" in summary
+    assert "<tr><th>15分钟生活圈</th><td>达标 1 · 未达标 0 · 未知 1 · 数据不足 0</td></tr>" in summary
+    assert "<tr><th>10分钟生活圈</th><td>达标 0 · 未达标 1 · 未知 0 · 数据不足 0</td></tr>" in summary
+    assert "<tr><th>5分钟生活圈</th><td>达标 0 · 未达标 1 · 未知 0 · 数据不足 0</td></tr>" in summary
 
 
 def test_tiers_english_and_names(full_inputs: dict) -> None:
@@ -160,7 +160,7 @@ def test_no_tiers_no_block(map_inputs: dict) -> None:
     ("change", "match"),
     [
         (lambda t: t.drop(columns="missing"), "tiers lacks column.*missing"),
-        (lambda t: t.assign(status=["pass", "ok", "fail", "fail", "pass"]), "status must be one of pass, fail, unknown; found 'ok'"),
+        (lambda t: t.assign(status=["pass", "ok", "fail", "fail", "pass"]), "status must be one of pass, fail, unknown, insufficient_data; found 'ok'"),
         (lambda t: t.to_dict("list"), "tiers must be a DataFrame"),
     ],
 )

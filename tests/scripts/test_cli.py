@@ -16,7 +16,7 @@ import shapely
 from lifecircle.outputs import people_header, sha256_of
 from lifecircle.scripts.cli import main
 
-OUTPUTS = {"map.html", "results.gpkg", "gaps.csv", "gaps.xlsx", "community_gaps.csv", "run.json"}
+OUTPUTS = {"map.html", "results.gpkg", "gaps.csv", "gaps.xlsx", "community_gaps.csv", "gap_areas.csv", "run.json"}
 
 
 def _run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
@@ -62,12 +62,15 @@ def test_default_sample_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture
     weight = people_header("en", "floor_area")
     assert weight in gaps.columns and "people" not in gaps.columns
     assert gaps[weight].is_monotonic_decreasing
-    assert len(gaps) == int(cells["underserved"].sum())
+    # Under-served cells with a weight are listed, those without (no homes) are not.
+    assert len(gaps) == int((cells["underserved"] & (cells["population"].round(1) > 0)).sum())
+    assert (gaps[weight] > 0).all()
     sheets = pd.read_excel(out / "gaps.xlsx", sheet_name=None)
-    assert list(sheets) == ["cells", "communities"]
+    # Helsinki has no communities file: its units are derived neighbourhood units.
+    assert list(sheets) == ["cells", "gap areas", "neighbourhood units", "about"]
     pd.testing.assert_frame_equal(sheets["cells"].astype(str), gaps.astype(str), check_dtype=False)
     communities = pd.read_csv(out / "community_gaps.csv", encoding="utf-8-sig")
-    assert {"community", "has", "lacks"} <= set(communities.columns)
+    assert {"neighbourhood_unit", "has", "lacks"} <= set(communities.columns)
     assert len(communities) == len(gpd.read_file(out / "results.gpkg", layer="communities"))
     html = (out / "map.html").read_text(encoding="utf-8")
     assert "OpenStreetMap contributors" in html
@@ -111,10 +114,62 @@ def test_yuzhong_end_to_end(tmp_path: Path, capsys, yuzhong_pbf, yuzhong_boundar
     cells = gpd.read_file(out / "results.gpkg", layer="cells")
     assert not cells["missing"].str.contains("park").any()
     assert cells["minutes_to_park"].isna().all()
-    # People within the district from GHS-POP (the file's 720,000 spill across both rivers).
+    # People within the district from GHS-POP (the file's 720,000 spill across both rivers),
+    # and the outputs say so: people in the study area, not in the file.
     assert 250_000 < cells["population"].sum() < 400_000
+    people = summary["population"]
+    assert people["method"] == "lattice" and people["control"] is None
+    assert people["people_in_study_area"] == pytest.approx(cells["population"].sum(), rel=1e-6)
+    assert f"{people['people_in_study_area']:,.0f} people in the study area" in summary["population_source"]
     share = summary["categories"]["clinic"]["share_served"]
     assert 0.05 < share < 0.95
+    # GHS-POP's lattice spread by area: most reachable cells have people (binning its points
+    # left 974 of 2,143 empty).
+    net = cells[cells["access"] == "network"]
+    assert (net["population"] == 0).sum() < 0.25 * len(net)
+    # No gap-list row without people; tens of gap areas, not thousands of cells.
+    gaps = pd.read_csv(out / "gaps.csv", encoding="utf-8-sig")
+    assert (gaps["人口"] > 0).all()
+    areas = pd.read_csv(out / "gap_areas.csv", encoding="utf-8-sig")
+    assert 10 <= len(areas) < 300 and areas["人口"].is_monotonic_decreasing
+    assert areas["人口"].sum() == pytest.approx(gaps["人口"].sum(), rel=0.01)
+    # Derived units are 片区 sized toward 5,000-12,000 people.
+    sizing = summary["unit_sizing"]
+    assert sizing["people_per_unit_after"]["under_5000"] == 0
+    assert sizing["people_per_unit_after"]["max"] < sizing["people_per_unit_before"]["max"]
+    assert "片区" in gaps.columns and "社区" not in gaps.columns
+
+
+@pytest.mark.slow
+def test_yuzhong_partial_communities_keep_everyone(tmp_path: Path, capsys, yuzhong_pbf, yuzhong_boundary,  # noqa: ANN001
+                                                    yuzhong_population) -> None:  # noqa: ANN001
+    # Two communities covering only the district's west: everyone else is "unassigned".
+    area = gpd.read_file(yuzhong_boundary).to_crs(32648).geometry.union_all()
+    x0, y0, x1, y1 = area.bounds
+    mid = (x0 + x1) / 2
+    west = shapely.box(x0, y0, mid, (y0 + y1) / 2), shapely.box(x0, (y0 + y1) / 2, mid, y1)
+    comm = gpd.GeoDataFrame({"名称": ["西南社区", "西北社区"]}, geometry=list(west), crs=32648).to_crs(4326)
+    comm_path = tmp_path / "west.geojson"
+    comm.to_file(comm_path, driver="GeoJSON")
+    totals = tmp_path / "census.csv"
+    totals.write_text("社区名称,常住人口\n西南社区,50000\n西北社区,70000\n", encoding="utf-8")
+    out = tmp_path / "yz"
+    code, err = _run(["--osm", str(yuzhong_pbf), "--boundary", str(yuzhong_boundary), "--population",
+                      str(yuzhong_population), "--categories", "clinic,market", "--communities", str(comm_path),
+                      "--population-totals", str(totals), "--no-facility-isochrones", "--out", str(out)], capsys)
+    assert code == 0, err
+    summary = json.loads((out / "run.json").read_text(encoding="utf-8"))["summary"]
+    unassigned = summary["communities_unassigned"]
+    cells = gpd.read_file(out / "results.gpkg", layer="cells")
+    east = cells["community"] == "未归属 / unassigned"
+    assert unassigned["people_unassigned"] == pytest.approx(cells.loc[east, "population"].sum(), rel=1e-6)
+    assert unassigned["people_unassigned"] > 50_000
+    communities = pd.read_csv(out / "community_gaps.csv", encoding="utf-8-sig").set_index("社区")
+    assert communities["人口"].sum() == pytest.approx(cells["population"].sum(), rel=1e-4)
+    # The census totals hold within their communities; the rest keeps GHS-POP's estimate.
+    assert communities.loc["西南社区", "人口"] == pytest.approx(50_000, abs=1)
+    assert communities.loc["西北社区", "人口"] == pytest.approx(70_000, abs=1)
+    assert summary["population"]["control"] == "units" and summary["population"]["units_matched"] == 2
 
 
 def test_help_lists_the_main_options(capsys: pytest.CaptureFixture[str]) -> None:
@@ -347,3 +402,17 @@ def test_boundary_partly_outside_the_data_warns(tmp_path: Path, caplog, helsinki
         study_area(ext.node_lon, ext.node_lat, crs=utm_crs_for(24.94, 60.17), boundary=boundary.geometry,
                    boundary_crs=boundary.crs, label=str(f))
     assert "half.geojson" in caplog.text and "lies within the OSM data" in caplog.text
+
+
+def test_population_controls_are_checked_before_the_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "out"
+    code, err = _run(["--population-total", "500000", "--out", str(out)], capsys)
+    _assert_refused(out, code, err, "--population-total", "--population")
+    pop = tmp_path / "pop.csv"
+    pop.write_text("lon,lat,population\n24.94,60.17,10\n", encoding="utf-8")
+    code, err = _run(["--population", str(pop), "--population-total", "-3", "--out", str(out)], capsys)
+    _assert_refused(out, code, err, "--population-total", "greater than 0")
+    totals = tmp_path / "census.csv"
+    totals.write_text("name,total\nA,100\n", encoding="utf-8")
+    code, err = _run(["--population", str(pop), "--population-totals", str(totals), "--out", str(out)], capsys)
+    _assert_refused(out, code, err, "--population-totals", "--communities")

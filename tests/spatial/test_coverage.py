@@ -72,3 +72,102 @@ def test_category_summary_counts_people_served() -> None:
     assert s["clinic"]["people_served"] == 100 + 10 + 30
     assert s["clinic"]["share_served"] == pytest.approx(140 / 230)
     assert s["park"]["no_data"] is True and s["park"]["people_served"] is None
+
+
+# --- people outside the communities, gap areas ----------------------------------------
+
+
+def test_cells_outside_a_communities_file_become_unassigned_not_dropped(caplog: pytest.LogCaptureFixture) -> None:
+    from lifecircle.spatial.coverage import UNASSIGNED, complete_assignment
+
+    cells = _cells()
+    comm = gpd.GeoDataFrame({"name": ["A"]}, geometry=[shapely.box(0, 0, 300, 100)], crs=CRS)
+    names, out, facts = complete_assignment(cells, comm, assign_communities(cells, comm), derived=False)
+    assert list(names) == ["A", "A", "A", UNASSIGNED, UNASSIGNED, UNASSIGNED]
+    assert facts == {"cells_unassigned": 3, "people_unassigned": 80.0}
+    assert list(out["name"]) == ["A", UNASSIGNED]
+    assert out.geometry.iloc[1].area == pytest.approx(300 * 100)
+    assert "80 people in 3 cells" in caplog.text
+    # The community table then counts everyone.
+    summary = summarise_communities(cells.assign(community=names), out, categories=["clinic"], threshold_minutes=15)
+    assert summary["population"].sum() == pytest.approx(cells["population"].sum())
+    # Derived units are meant to cover the area: leftover cells join the nearest unit.
+    names, out, facts = complete_assignment(cells, comm, assign_communities(cells, comm), derived=True)
+    assert list(names) == ["A"] * 6 and len(out) == 1 and facts["people_unassigned"] == 0
+
+
+def _gap_grid() -> gpd.GeoDataFrame:
+    """A 4 x 3 grid of 100 m cells (row-major from the south-west) with what each misses:
+
+        y=2:  s   s   c   -
+        y=1:  cs  cs  c   c
+        y=0:  cs  -   c   c      (c: clinic, s: school, cs: both, -: served)
+
+    People: 10 per cell, except the "cs" cell at (0, 0) with 0 and the "s" at (1, 2) with 0.
+    """
+    layout = ["cs", "", "c", "c", "cs", "cs", "c", "c", "s", "s", "c", ""]
+    people = [0, 10, 10, 10, 10, 10, 10, 10, 10, 0, 10, 10]
+    iy, ix = np.divmod(np.arange(12), 4)
+    miss = [",".join({"c": ["clinic"], "s": ["school"], "cs": ["clinic", "school"], "": []}[m]) for m in layout]
+    return gpd.GeoDataFrame({
+        "cell_id": [f"r{y}c{x}" for y, x in zip(iy, ix)],
+        "x": ix * 100.0 + 50, "y": iy * 100.0 + 50,
+        "population": np.asarray(people, float),
+        "underserved": [m != "" for m in layout],
+        "missing": miss,
+        "community": ["W" if x < 2 else "E" for x in ix],
+    }, geometry=[shapely.box(x * 100, y * 100, x * 100 + 100, y * 100 + 100) for y, x in zip(iy, ix)], crs=CRS)
+
+
+def test_gap_areas_group_touching_cells_with_the_same_missing_set() -> None:
+    from lifecircle.spatial.coverage import gap_areas
+
+    areas = gap_areas(_gap_grid(), cell_size_m=100)
+    # clinic-only: 5 touching cells (50 people); clinic+school: 3 cells (20 people: one has
+    # none); school-only: 2 cells (10 people).
+    assert list(areas["missing"]) == ["clinic", "clinic,school", "school"]
+    assert list(areas["people"]) == [50, 20, 10]
+    assert list(areas["cells"]) == [5, 3, 2]
+    assert list(areas["area_ha"]) == [5, 3, 2]
+    assert list(areas["area_id"]) == ["G001", "G002", "G003"] and list(areas["rank"]) == [1, 2, 3]
+    assert list(areas["community"]) == ["E", "W", "W"]
+    assert areas.geometry.iloc[0].area == pytest.approx(50_000)
+    # People-weighted centre of the clinic+school area: cells (0,1) and (1,1) carry its people.
+    assert (areas["x"].iloc[1], areas["y"].iloc[1]) == pytest.approx((100, 150))
+    # "any": every under-served cell touching another forms one area, split at the community
+    # border by default (W: 5 cells, 30 people; E: 5 cells, 50 people).
+    anything = gap_areas(_gap_grid(), cell_size_m=100, by="any", per_community=False)
+    assert len(anything) == 1 and anything["people"].iloc[0] == 80 and anything["cells"].iloc[0] == 10
+    assert anything["missing"].iloc[0] == "clinic,school"
+    assert anything["communities"].iloc[0] == "E,W"
+    split = gap_areas(_gap_grid(), cell_size_m=100, by="any")
+    assert list(split["people"]) == [50, 30] and list(split["community"]) == ["E", "W"]
+    assert list(split["missing"]) == ["clinic", "clinic,school"]
+
+
+def test_gap_areas_rook_and_queen_and_empty_areas() -> None:
+    from lifecircle.spatial.coverage import gap_areas
+
+    # Two clinic cells touching only at a corner: two areas (rook), one (queen).
+    grid = _gap_grid()
+    diagonal = grid.assign(underserved=False, missing="")
+    diagonal.loc[[0, 5], ["underserved", "missing", "population"]] = [[True, "clinic", 5.0], [True, "clinic", 7.0]]
+    assert list(gap_areas(diagonal, cell_size_m=100)["people"]) == [7, 5]
+    assert list(gap_areas(diagonal, cell_size_m=100, connectivity="queen")["people"]) == [12]
+    # An area without people is not listed.
+    nobody = diagonal.assign(population=0.0)
+    assert len(gap_areas(nobody, cell_size_m=100)) == 0
+
+
+def test_gap_areas_name_the_nearest_suggested_site_of_a_missing_category() -> None:
+    from lifecircle.spatial.coverage import gap_areas
+
+    sites = gpd.GeoDataFrame({"category": ["clinic", "school", "clinic"], "rank": [1, 1, 2]},
+                             geometry=[shapely.Point(1000, 1000), shapely.Point(0, 250), shapely.Point(400, 0)],
+                             crs=CRS)
+    areas = gap_areas(_gap_grid(), cell_size_m=100, sites=sites).set_index("missing")
+    assert areas.loc["clinic", "nearest_site"] == "clinic #2"
+    # clinic+school: school #1 at (0, 250) is nearer its centre (100, 150) than clinic #2.
+    assert areas.loc["clinic,school", "nearest_site"] == "school #1"
+    assert areas.loc["clinic,school", "nearest_site_m"] == pytest.approx(round(np.hypot(100, 100)))
+    assert areas.loc["school", "nearest_site"] == "school #1"

@@ -17,9 +17,12 @@ from lifecircle.spatial.population import (
     DEFAULT_LEVELS,
     floor_area,
     floor_area_weights,
+    detect_lattice,
+    lattice_cells,
     population_fallback,
     population_to_cells,
     residential_buildings,
+    spread_population,
 )
 
 UTM = "EPSG:32648"  # UTM 48N, the zone of Chongqing
@@ -137,6 +140,93 @@ def test_cells_must_have_a_metric_crs() -> None:
         population_to_cells(pop, squares(2, 2, size=0.001, x0=106.5, y0=29.5, crs="EPSG:4326"))
 
 
+# ---------------------------------------------------------------------- lattices
+
+
+def lattice_points(nx: int, ny: int, *, dx: float, dy: float, x0: float, y0: float,
+                   values: np.ndarray | None = None) -> PopulationInput:
+    iy, ix = np.divmod(np.arange(nx * ny), nx)
+    vals = np.full(nx * ny, 4.0) if values is None else np.asarray(values, float)
+    return points_input(list(zip(x0 + ix * dx, y0 + iy * dy)), list(vals))
+
+
+def test_lattice_points_spread_by_area_hand_values() -> None:
+    # A 4 x 4 lattice of 100 m steps whose points sit on the corners of the 5 x 5 cells
+    # (at X0+100 ... X0+400): each point's 100 m square straddles four cells, a quarter each.
+    pop = lattice_points(4, 4, dx=100, dy=100, x0=X0 + 100, y0=Y0 + 100)
+    got = spread_population(pop, squares(5, 5))
+    assert got.method == "lattice" and got.lattice is not None
+    assert sorted(got.lattice.spacing_m) == pytest.approx([100, 100])
+    corner, edge, inner = 1.0, 2.0, 4.0  # 4 people: a quarter from 1, 2 or 4 points
+    expected = np.array([
+        [corner, edge, edge, edge, corner],
+        [edge, inner, inner, inner, edge],
+        [edge, inner, inner, inner, edge],
+        [edge, inner, inner, inner, edge],
+        [corner, edge, edge, edge, corner],
+    ]).ravel()
+    np.testing.assert_allclose(got.values, expected)
+    assert got.values.sum() == pytest.approx(64) and got.outside == pytest.approx(0, abs=1e-9)
+    # Counting each point in one cell instead piles them up (the old aliasing).
+    binned = spread_population(pop, squares(5, 5), lattice=False).values
+    assert binned.max() == 4 and (binned == 0).sum() == 9
+
+
+def test_lattice_of_95_by_105_leaves_no_empty_stripes() -> None:
+    # GHS-POP's lattice seen in UTM: 95 m x 105 m steps binned into 100 m cells.
+    pop = lattice_points(30, 30, dx=95, dy=105, x0=X0 + 47.5, y0=Y0 + 52.5)
+    cells = squares(30, 32)
+    inner = np.zeros((32, 30), bool)
+    inner[2:29, 2:27] = True  # away from the lattice's edge
+    binned = spread_population(pop, cells, lattice=False).values.reshape(32, 30)
+    spread = spread_population(pop, cells).values.reshape(32, 30)
+    assert (binned[inner] == 0).sum() > 20  # stripes of empty cells
+    assert (spread[inner] == 0).sum() == 0
+    # Every interior cell holds 100 m x 100 m of people at 4 per 95 x 105 m.
+    np.testing.assert_allclose(spread[inner], 4 * 100 * 100 / (95 * 105), rtol=1e-9)
+    assert spread.sum() == pytest.approx(4 * 900)
+
+
+def test_staggered_rotated_lattice_is_found() -> None:
+    # Rows 105 m apart along a direction 20° off east, every other row shifted half a step.
+    a = 105 * np.array([np.cos(np.radians(20)), np.sin(np.radians(20))])
+    b = 0.5 * a + 94 * np.array([-np.sin(np.radians(20)), np.cos(np.radians(20))])
+    ij = np.array([(i, j) for i in range(12) for j in range(12)], float)
+    xy = ij @ np.vstack([a, b])
+    found = detect_lattice(xy[:, 0], xy[:, 1])
+    assert found is not None
+    assert found.cell_area_m2 == pytest.approx(105 * 94, rel=1e-6)
+    rects = lattice_cells(xy[:, 0], xy[:, 1], found)
+    # The rectangles tile the plane: no overlap, so the union is as large as their sum.
+    assert shapely.union_all(rects).area == pytest.approx(shapely.area(rects).sum(), rel=1e-9)
+
+
+def test_scattered_points_are_no_lattice() -> None:
+    rng = np.random.default_rng(3)
+    assert detect_lattice(rng.uniform(0, 2000, 300), rng.uniform(0, 2000, 300)) is None
+    assert detect_lattice(np.arange(20) * 100.0, np.zeros(20)) is None  # one row only
+    assert detect_lattice(np.array([0.0, 100, 0, 100]), np.array([0.0, 0, 100, 100])) is None  # too few
+    # A lattice with a third of its points jittered by 30 m is not regular.
+    iy, ix = np.divmod(np.arange(100), 10)
+    x, y = ix * 100.0, iy * 100.0
+    x[::3] += 30
+    assert detect_lattice(x, y) is None
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    dx=st.floats(60, 140), dy=st.floats(60, 140),
+    ox=st.floats(0, 100), oy=st.floats(0, 100),
+    values=st.lists(st.floats(0, 5000, allow_nan=False), min_size=36, max_size=36),
+)
+def test_lattice_total_conserved(dx: float, dy: float, ox: float, oy: float, values: list[float]) -> None:
+    pop = lattice_points(6, 6, dx=dx, dy=dy, x0=X0 + 200 + ox, y0=Y0 + 200 + oy, values=np.asarray(values))
+    got = spread_population(pop, squares(14, 14))  # 1.4 km: the lattice and its cells fit
+    assert got.method == "lattice"
+    assert got.values.sum() == pytest.approx(sum(values), rel=1e-9, abs=1e-6)
+    assert (got.values >= 0).all()
+
+
 # ---------------------------------------------------------------------- rasters
 
 
@@ -175,6 +265,12 @@ def test_raster_in_lon_lat_total_conserved(tmp_path: Path) -> None:
     got = population_to_cells(pop, squares(30, 30))
     assert got.sum() == pytest.approx(arr.sum(), rel=1e-12)
     assert (got > 0).sum() > 8 * 9 * 0.5  # spread over many cells, not piled up
+
+
+def test_raster_pixels_straddling_cells_are_shared_by_area(tmp_path: Path) -> None:
+    # One 100 m pixel of 8 people shifted 50 m east and 50 m north of the cell grid.
+    pop = read_population(_write_raster(tmp_path / "r.tif", np.array([[8.0]]), crs=UTM, west=X0 + 50, north=Y0 + 150, px=100))
+    np.testing.assert_allclose(population_to_cells(pop, squares(2, 2)), [2, 2, 2, 2])
 
 
 def test_raster_partly_outside_keeps_only_inside(tmp_path: Path) -> None:
@@ -299,15 +395,20 @@ def _aligned_grid(bounds: np.ndarray, size: float = 100.0) -> gpd.GeoDataFrame:
 def test_real_ghs_pop_to_100m_grid(yuzhong_population: Path) -> None:
     pop = read_population(yuzhong_population)
     pts = pop.frame.to_crs(UTM)
-    cells = _aligned_grid(pts.total_bounds)
-    got = population_to_cells(pop, cells)
-    # Every point lies inside the grid: the whole file's people, about 720,000 (README).
-    assert got.sum() == pytest.approx(pop.total, rel=1e-9)
-    assert got.sum() == pytest.approx(720_000, rel=0.01)
-    # Cross-check against a spatial join done by geopandas.
+    cells = _aligned_grid(pts.total_bounds + np.array([-200, -200, 200, 200]))
+    got = spread_population(pop, cells)
+    # GHS-POP's points form a lattice of about 105 m x 94 m in UTM (Mollweide 100 m).
+    assert got.method == "lattice"
+    assert min(got.lattice.spacing_m) == pytest.approx(105, abs=3)
+    assert got.lattice.cell_area_m2 == pytest.approx(10_000, rel=0.03)
+    # Every lattice cell lies inside the grid: the whole file's people, about 720,000 (README).
+    assert got.values.sum() == pytest.approx(pop.total, rel=1e-9)
+    assert got.values.sum() == pytest.approx(720_000, rel=0.01)
+    # Counting points per cell agrees with a spatial join done by geopandas.
+    binned = spread_population(pop, cells, lattice=False).values
     joined = gpd.sjoin(pts, cells, predicate="within", how="inner")
     by_cell = joined.groupby("index_right")["population"].sum()
-    np.testing.assert_allclose(got[by_cell.index.to_numpy()], by_cell.to_numpy(), rtol=1e-9)
+    np.testing.assert_allclose(binned[by_cell.index.to_numpy()], by_cell.to_numpy(), rtol=1e-9)
 
 
 def test_real_ghs_pop_over_the_district(yuzhong_population: Path, yuzhong_boundary: Path) -> None:
@@ -315,10 +416,113 @@ def test_real_ghs_pop_over_the_district(yuzhong_population: Path, yuzhong_bounda
     area = gpd.read_file(yuzhong_boundary).to_crs(UTM).geometry.union_all()
     cells = _aligned_grid(np.asarray(area.bounds))
     cells = cells[cells.intersects(area)].reset_index(drop=True)
-    got = population_to_cells(pop, cells)
-    pts = pop.frame.to_crs(UTM)
-    inside = pts[pts.within(shapely.union_all(cells.geometry.to_numpy()))]["population"].sum()
-    assert got.sum() == pytest.approx(inside, rel=1e-6)
+    got = spread_population(pop, cells)
+    assert got.values.sum() + got.outside == pytest.approx(pop.total, rel=1e-9)
     # GHS-POP 2015 puts about 310,000 people in the district's cells; the file's other
     # points lie across the rivers, outside Yuzhong.
-    assert 250_000 < got.sum() < pop.total
+    assert 250_000 < got.values.sum() < pop.total
+    # No aliasing stripes: every cell whose centre lies within 75 m of a populated point
+    # has people; binning the points left about 200 of them empty.
+    populated = pop.frame[pop.frame["population"] > 0].to_crs(UTM)
+    near = cells.centroid.to_frame("geometry").sjoin_nearest(populated, max_distance=75.0, how="inner")
+    near_rows = np.unique(near.index.to_numpy())
+    binned = spread_population(pop, cells, lattice=False).values
+    assert (got.values[near_rows] == 0).sum() == 0
+    assert (binned[near_rows] == 0).sum() > 150
+
+
+# ------------------------------------------------------------------- control totals
+
+
+def test_control_total_rescales_every_cell() -> None:
+    from lifecircle.spatial.population import control_population
+
+    cells = squares(2, 2)
+    got = control_population(np.array([10.0, 30.0, 0.0, 60.0]), cells, total=500.0, source="census")
+    np.testing.assert_allclose(got.values, [50, 150, 0, 300])
+    np.testing.assert_allclose(got.factor, 5.0)
+    assert got.record["people_before"] == 100 and got.record["people_after"] == 500
+    assert "500 people" in got.note and "census" in got.note
+    with pytest.raises(OptionError, match="exactly one"):
+        control_population(np.ones(4), cells)
+    with pytest.raises(OptionError, match="no people"):
+        control_population(np.zeros(4), cells, total=10.0)
+
+
+def test_control_per_unit_rescales_within_each_unit() -> None:
+    from lifecircle.spatial.population import control_population
+
+    # 3 x 1 cells; unit "west" holds cells 0-1, unit "east" cell 2; a fourth cell lies in no unit.
+    cells = squares(4, 1)
+    units = gpd.GeoDataFrame(
+        {"name": ["west", "east", "park"]},
+        geometry=[shapely.box(X0, Y0, X0 + 200, Y0 + 100), shapely.box(X0 + 200, Y0, X0 + 300, Y0 + 100),
+                  shapely.box(X0 + 300, Y0 + 500, X0 + 400, Y0 + 600)],
+        crs=UTM,
+    )
+    values = np.array([10.0, 30.0, 0.0, 7.0])
+    got = control_population(values, cells, unit_totals={"west": 200.0, "east": 50.0, "nowhere": 9.0}, units=units)
+    # west: 10:30 of 200; east had nobody in the grid: its 50 spread evenly; cell 3 unchanged.
+    np.testing.assert_allclose(got.values, [50, 150, 50, 7])
+    np.testing.assert_allclose(got.factor, [5, 5, 0, 1])
+    assert got.record["totals_without_unit"] == ["nowhere"]
+    assert got.record["units_without_total"] == ["park"]
+    assert got.record["units_spread_evenly"] == ["east"]
+    assert got.record["people_outside_units_with_totals"] == 7
+    with pytest.raises(OptionError, match="no unit name"):
+        control_population(values, cells, unit_totals={"x": 1.0}, units=units)
+
+
+def test_read_population_totals_table_and_codes(tmp_path: Path) -> None:
+    from lifecircle.layers.population import read_population_totals
+
+    path = tmp_path / "census.csv"
+    path.write_text("社区名称,常住人口\n解放碑社区,8123\n500103001,5000\n", encoding="utf-8")
+    totals = read_population_totals(path)
+    assert totals.totals == {"解放碑社区": 8123.0, "500103001": 5000.0} and totals.units is None
+    bad = tmp_path / "bad.csv"
+    bad.write_text("名称,备注\nA,x\n", encoding="utf-8")
+    with pytest.raises(PopulationError, match="total column"):
+        read_population_totals(bad)
+    dup = tmp_path / "dup.csv"
+    dup.write_text("name,total\nA,1\nA,2\n", encoding="utf-8")
+    with pytest.raises(PopulationError, match="more than once"):
+        read_population_totals(dup)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.floats(0, 1e4, allow_nan=False), min_size=4, max_size=4).filter(lambda v: sum(v) > 1e-6),
+       st.floats(1, 1e6))
+def test_control_total_is_met_exactly(values: list[float], total: float) -> None:
+    from lifecircle.spatial.population import control_population
+
+    got = control_population(np.asarray(values), squares(2, 2), total=total)
+    assert got.values.sum() == pytest.approx(total, rel=1e-9)
+
+
+def test_read_population_totals_polygons(tmp_path: Path) -> None:
+    from lifecircle.layers.population import read_population_totals
+    from lifecircle.spatial.population import control_population
+
+    path = tmp_path / "streets.geojson"
+    gpd.GeoDataFrame({"街道": ["解放碑街道"], "常住人口": [900]},
+                     geometry=[shapely.box(X0, Y0, X0 + 200, Y0 + 100)], crs=UTM).to_crs(4326).to_file(path)
+    totals = read_population_totals(path)
+    assert totals.totals == {"解放碑街道": 900.0} and list(totals.units["name"]) == ["解放碑街道"]
+    got = control_population(np.array([1.0, 2.0, 5.0]), squares(3, 1), unit_totals=totals.totals, units=totals.units)
+    np.testing.assert_allclose(got.values, [300, 600, 5])
+
+
+def test_unit_totals_match_community_codes(tmp_path: Path) -> None:
+    from lifecircle.layers.communities import read_communities
+    from lifecircle.spatial.population import control_population
+
+    path = tmp_path / "communities.geojson"
+    gpd.GeoDataFrame({"名称": ["七星岗社区", "较场口社区"], "区划代码": ["500103001001", "500103001002"]},
+                     geometry=[shapely.box(X0, Y0, X0 + 100, Y0 + 100), shapely.box(X0 + 100, Y0, X0 + 200, Y0 + 100)],
+                     crs=UTM).to_file(path)
+    units = read_communities(path)
+    assert list(units["code"]) == ["500103001001", "500103001002"]
+    got = control_population(np.array([1.0, 3.0]), squares(2, 1),
+                             unit_totals={"500103001002": 600.0, "七星岗社区": 100.0}, units=units)
+    np.testing.assert_allclose(got.values, [100, 600])

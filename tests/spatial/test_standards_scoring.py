@@ -105,6 +105,41 @@ def test_pass_fail_missing(toy: Standard) -> None:
     assert not out["passes"][out["status"] != "pass"].any()
 
 
+SPARSE = """
+id: sparse
+title: a tier whose data are mostly missing
+tiers:
+  - key: t5
+    verified: true
+    requirements:
+      - {key: kg, category: kindergarten, threshold_minutes: 5, verified: true}
+      - {key: care, category: elderly_care, threshold_minutes: 5, verified: true}
+      - {key: station, category: health_station, threshold_minutes: 5, verified: true}
+"""
+
+
+def test_tier_with_most_requirements_unassessed_is_insufficient_data(tmp_path) -> None:  # noqa: ANN001
+    path = tmp_path / "sparse.yaml"
+    path.write_text(textwrap.dedent(SPARSE), encoding="utf-8")
+    std = load_standard(path)
+    # Only kindergartens are in the data; A's people are all beyond 5 minutes of one.
+    cells = pd.DataFrame({"community": ["A", "B"], "population": [100.0, 100.0],
+                          "minutes_to_kindergarten": [9.0, 1.0]})
+    out = score_communities(cells, std).set_index("community")
+    # 1 of 3 assessed: neither a fail (A) nor a pass-in-waiting (B), but insufficient data;
+    # what failed and what was not assessed stay apart.
+    assert out.loc["A", "status"] == "insufficient_data" and out.loc["B", "status"] == "insufficient_data"
+    assert out.loc["A", "missing"] == ("kg",) and out.loc["A", "not_assessed"] == ("care", "station")
+    assert out.loc["B", "missing"] == () and out.loc["A", "assessed"] == 1
+    # With two of three assessed the tier is scored: A fails on its kindergarten.
+    both = score_communities(cells.assign(minutes_to_elderly_care=[1.0, 1.0]), std).set_index("community")
+    assert both.loc["A", "status"] == "fail" and both.loc["B", "status"] == "unknown"
+    # The share of requirements needed is a parameter.
+    assert score_communities(cells, std, min_assessed=0.3).set_index("community").loc["A", "status"] == "fail"
+    with pytest.raises(OptionError, match="min_assessed"):
+        score_communities(cells, std, min_assessed=2)
+
+
 def test_target_is_a_parameter(toy: Standard) -> None:
     out = score_communities(_cells(), toy, target=0.5)
     rows = {(r.community, r.tier): r for r in out.itertuples()}
@@ -299,5 +334,7 @@ def test_yuzhong_market_scoring(yuzhong_pbf, yuzhong_population) -> None:  # noq
     assert 0 < market.loc["all", "share"] < 0.5  # 9 markets cannot serve most of 720,000 people
     summary = score_communities(cells, std, total_label="all")
     ten_all = summary[(summary["community"] == "all") & (summary["tier"] == "10min")].iloc[0]
-    assert ten_all["status"] == "fail" and ten_all["missing"] == ("market",)
+    # Only 1 of 3 requirements can be assessed: insufficient data, not a fail; the market
+    # still shows as missing and the others as not assessed.
+    assert ten_all["status"] == "insufficient_data" and ten_all["missing"] == ("market",)
     assert set(ten_all["not_assessed"]) == {"primary_school", "park"}  # no such data: not failed

@@ -66,12 +66,13 @@ def test_plus_of_two_roads_gives_four_blocks_with_hand_computed_areas_and_road_n
     assert units.geometry.iloc[0].equals(shapely.box(0, 700, 400, 1000))
     assert units.geometry.iloc[3].equals(shapely.box(400, 0, 1000, 700))
     # Names: the road running longer along the block first. NW: 解放碑路 400 m > 民族路 300 m;
-    # NE: 600 > 300; SW: 民族路 700 > 解放碑路 400; SE: 700 > 600. Repeats get a suffix.
+    # NE: 600 > 300; SW: 民族路 700 > 解放碑路 400; SE: 700 > 600. Units sharing a name
+    # are told apart by where they lie in their group: west and east.
     assert list(units["name"]) == [
-        "解放碑路–民族路 片区",
-        "解放碑路–民族路 片区 (2)",
-        "民族路–解放碑路 片区",
-        "民族路–解放碑路 片区 (2)",
+        "解放碑路–民族路 西片区",
+        "解放碑路–民族路 东片区",
+        "民族路–解放碑路 西片区",
+        "民族路–解放碑路 东片区",
     ]
     assert_partition(units, SQUARE)
 
@@ -86,7 +87,7 @@ def test_sliver_between_parallel_roads_is_merged_into_the_neighbour_with_the_lon
     assert units.geometry.iloc[3].normalize().equals(shapely.box(400, 0, 1000, 700).normalize())
     # The strip's road now runs inside SE; it touches the outline only at its ends, so the
     # name still comes from 民族路 and 解放碑路.
-    assert units["name"].iloc[3] == "民族路–解放碑路 片区 (2)"
+    assert units["name"].iloc[3] == "民族路–解放碑路 东片区"
     assert_partition(units, SQUARE)
 
 
@@ -173,7 +174,7 @@ def test_places_name_units_most_local_first():
     assert list(selected["name"]) == ["较场口", "渝中半岛"]
     units = derive_neighbourhood_units(SQUARE, major_roads=roads(*PLUS), places=selected, crs=UTM)
     # NW holds a neighbourhood and a suburb: the neighbourhood names it.
-    assert units["name"].iloc[0] == "较场口"
+    assert units["name"].iloc[0] == "较场口片区"
     assert units["name"].iloc[1] == "解放碑路–民族路 片区"
 
 
@@ -281,4 +282,70 @@ def test_yuzhong_units(yuzhong_inputs, caplog):
     assert units["area_m2"].median() < 2_000_000
     assert_partition(units, area, tol=1.0)
     # Most units are named after the roads around them (the extract has no place nodes).
-    assert units["name"].str.contains("片区").mean() > 0.9  # "(2)" suffixes may follow
+    assert units["name"].str.endswith("片区").mean() > 0.9
+    assert not units["name"].str.contains(r"\(\d+\)").any()
+
+
+# --- sizing by people -------------------------------------------------------------------
+
+
+def _people_at(points: list[tuple[float, float, float]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    arr = np.asarray(points, dtype=float)
+    return arr[:, 0], arr[:, 1], arr[:, 2]
+
+
+def test_small_units_merge_into_the_neighbour_that_keeps_them_in_range():
+    # The "+" blocks with people: NW 1,000 (too few), NE 6,000, SW 8,000, SE 11,000.
+    # NW borders NE (300 m) and SW (400 m); joining SW would pass 12,000 (9,000 fits too,
+    # but SW shares the longer border: 1,000 + 8,000 = 9,000 <= 12,000), so NW joins SW.
+    people = _people_at([(200, 850, 1000), (700, 850, 6000), (200, 350, 8000), (700, 350, 11000)])
+    units = derive_neighbourhood_units(SQUARE, major_roads=roads(*PLUS), crs=UTM, cell_people=people)
+    assert sorted(units["people"]) == [6000, 9000, 11000]
+    merged = units[units["people"] == 9000].geometry.iloc[0]
+    assert merged.area == pytest.approx(120_000 + 280_000)
+    assert units.attrs["sizing"]["people_per_unit_before"]["under_5000"] == 1
+    assert units.attrs["sizing"]["people_per_unit_after"]["under_5000"] == 0
+    assert_partition(units, SQUARE)
+
+
+def test_no_fitting_neighbour_joins_the_smallest():
+    # NW 1,000 borders NE 11,500 and SW 11,800: neither stays under 12,000, so the smaller wins.
+    people = _people_at([(200, 850, 1000), (700, 850, 11500), (200, 350, 11800), (700, 350, 9000)])
+    units = derive_neighbourhood_units(SQUARE, major_roads=roads(*PLUS), crs=UTM, cell_people=people)
+    assert sorted(units["people"]) == [9000, 11800, 12500]
+
+
+def test_large_unit_is_split_along_minor_streets_and_pieces_regrouped():
+    # No major road: one unit of 24,000 people. A residential street at x = 500 splits it
+    # into halves of 12,000 each; a footway at y = 500 then makes quarters of 6,000, which
+    # are >= 5,000 and stay: four units. Without minor streets it stays whole.
+    people = _people_at([(250, 250, 6000), (750, 250, 6000), (250, 750, 6000), (750, 750, 6000)])
+    minor = gpd.GeoDataFrame({"highway": ["residential", "footway", "residential"],
+                              "tunnel": [None, None, "yes"]},
+                             geometry=[shapely.LineString([(500, -10), (500, 1010)]),
+                                       shapely.LineString([(-10, 500), (1010, 500)]),
+                                       shapely.LineString([(-10, 300), (1010, 300)])], crs=UTM)
+    whole = derive_neighbourhood_units(SQUARE, major_roads=None, crs=UTM, cell_people=people)
+    assert list(whole["people"]) == [24000]
+    split = derive_neighbourhood_units(SQUARE, major_roads=None, crs=UTM, cell_people=people, minor_roads=minor)
+    assert sorted(split["people"]) == [6000] * 4  # the street in a tunnel cuts nothing
+    assert split.attrs["sizing"]["units_split"] == 1
+    assert_partition(split, SQUARE)
+
+
+def test_direction_names_tell_repeats_apart_or_number_them():
+    from lifecircle.spatial.units import direction_names
+
+    assert direction_names(np.array([0.0, 100.0]), np.array([0.0, 0.0])) == ["西", "东"]
+    assert direction_names(np.array([0.0, 0.0]), np.array([0.0, 100.0])) == ["南", "北"]
+    # Three in a row west-east: the middle one sits on the centre and repeats a word, so
+    # all three are numbered in reading order (west to east here).
+    assert direction_names(np.array([0.0, 100.0, 200.0]), np.array([0.0, 0.0, 0.0])) == ["一", "二", "三"]
+
+
+def test_unit_without_place_or_major_road_is_named_after_its_inner_streets():
+    minor = gpd.GeoDataFrame({"highway": ["residential", "footway"], "name": ["和平路", "石阶巷"]},
+                             geometry=[shapely.LineString([(100, 500), (900, 500)]),
+                                       shapely.LineString([(500, 100), (500, 300)])], crs=UTM)
+    units = derive_neighbourhood_units(SQUARE, major_roads=None, crs=UTM, minor_roads=minor)
+    assert list(units["name"]) == ["和平路–石阶巷 片区"]  # 800 m inside, then 200 m
