@@ -124,7 +124,7 @@ def _where(i: int, kind: str) -> str:
 
 
 def _numeric(values: pd.Series, *, name: str, path: Path, kind: str = "csv",
-             missing_ok: bool = True) -> tuple[np.ndarray, np.ndarray]:
+             missing_ok: bool = True, option: str = "--population") -> tuple[np.ndarray, np.ndarray]:
     """Column as float64 and a mask of empty / NaN cells (their values are 0 here).
 
     Text that is not a number, infinity, a negative number or more than
@@ -147,11 +147,11 @@ def _numeric(values: pd.Series, *, name: str, path: Path, kind: str = "csv",
             i = int(np.flatnonzero(bad)[0])
             shown = brief(values.iloc[i]) if text[i] else plain_number(arr[i])
             more = f" ({int(bad.sum())} rows in all)" if bad.sum() > 1 else ""
-            raise PopulationError(f"--population {str(path)!r}: column {brief(name)} {what} {shown} "
+            raise PopulationError(f"{option} {str(path)!r}: column {brief(name)} {what} {shown} "
                                   f"in {_where(i, kind)}{more}.")
     if missing.any() and not missing_ok:
         i = int(np.flatnonzero(missing)[0])
-        raise PopulationError(f"--population {str(path)!r}: column {brief(name)} is empty in {_where(i, kind)}.")
+        raise PopulationError(f"{option} {str(path)!r}: column {brief(name)} is empty in {_where(i, kind)}.")
     return np.where(missing, 0.0, arr), missing
 
 
@@ -549,7 +549,8 @@ def read_population_totals(path: str | Path) -> PopulationTotals:
         )
     if len(table) == 0:
         raise PopulationError(f"--population-totals {path}: no rows.")
-    totals = _numeric(table[total_col], name=str(total_col), path=path)
+    totals, _ = _numeric(table[total_col], name=str(total_col), path=path, missing_ok=False,
+                         option="--population-totals")
     keys = _unit_keys(table[key_col]) if key_col is not None else [f"unit {i + 1}" for i in range(len(table))]
     dup = pd.Series(keys)[pd.Series(keys).duplicated()]
     if len(dup):
