@@ -120,6 +120,11 @@ class Model:
         The cell centres located on the network (``grid`` order).
     facility_qa : geopandas.GeoDataFrame or None
         Features merged into sites or excluded, and why (``facility_qa.csv``).
+    entrances : geopandas.GeoDataFrame or None
+        Mapped ``entrance=*`` nodes (metric CRS): polygons are entered there first, by the
+        run and by every planning step alike.
+    input_warnings : tuple of dict
+        What the input checks let through with a warning, for ``run.json``.
     """
 
     options: RunOptions
@@ -147,6 +152,7 @@ class Model:
     facility_qa: gpd.GeoDataFrame | None = None
     #: What the input checks let through with a warning (rows dropped, facilities outside), for run.json.
     input_warnings: tuple[dict[str, Any], ...] = ()
+    entrances: gpd.GeoDataFrame | None = None
 
     @property
     def speed_kmh(self) -> float:
@@ -434,8 +440,9 @@ def build_model(options: RunOptions | None = None, *, inputs: InputLayers | None
             source_name=Path(options.facilities).name if options.facilities is not None else None,
             file_row_column="file_row")
         file_rows = facilities.pop("file_row").to_numpy(dtype=np.int64)
+        entrances = entrance_nodes(extract).to_crs(crs)
         access_all = facility_access_points(facilities, network, max_distance_m=options.max_access_m,
-                                            entrances=entrance_nodes(extract).to_crs(crs))
+                                            entrances=entrances)
         facilities["reachable"] = np.isin(np.arange(len(facilities)), access_all["facility"].to_numpy())
         access = {cat: access_all[facilities["category"].to_numpy()[access_all["facility"].to_numpy()] == cat]
                   for cat in categories}
@@ -452,7 +459,7 @@ def build_model(options: RunOptions | None = None, *, inputs: InputLayers | None
         categories=categories, facilities=facilities, facility_file_rows=file_rows,
         user_facilities=inputs.facilities, access=access, no_data=no_data, grid=grid, origins=origins,
         facility_qa=facility_qa,
-        input_warnings=warnings,
+        input_warnings=warnings, entrances=entrances,
     )
 
 

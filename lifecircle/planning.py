@@ -167,7 +167,8 @@ def standard_minutes(result: Any, standard: str | Path | Standard = "gb50180") -
         fac = by_category[cat]
         if req.min_area_m2 is not None and key != cat:
             fac = requirement_facilities(fac, _with_area(req, cat)).reset_index(drop=True)
-        access = facility_access_points(fac, model.network, max_distance_m=model.max_access_m)
+        access = facility_access_points(fac, model.network, max_distance_m=model.max_access_m,
+                                    entrances=model.entrances)
         if len(access) == 0:
             log.warning("Standard %s: no reachable facility for %s (%d in the data): not assessed on it",
                         std.id, key, len(fac))
@@ -410,7 +411,8 @@ def capacity_scores(
     use_bands = DEFAULT_BANDS if bands is None else tuple(bands)
     limit = float(np.asarray(use_bands, dtype=float)[:, 1].max()) * 60.0
     sub = fac.iloc[np.flatnonzero(known)].reset_index(drop=True)
-    access = facility_access_points(sub, model.network, max_distance_m=model.max_access_m)
+    access = facility_access_points(sub, model.network, max_distance_m=model.max_access_m,
+                                    entrances=model.entrances)
     times = cell_facility_seconds(model.graph, access, model.origins, n_facilities=len(sub), limit_seconds=limit,
                                   leg_speed_kmh=model.speed_kmh)
     pop = _population(result)
@@ -552,7 +554,7 @@ def suggest(
     sites = site_suggestions(
         network, model.graph, model.origins, _population(result), existing, cand,
         threshold_minutes=model.minutes, count=int(count), leg_speed_kmh=model.speed_kmh,
-        max_access_distance_m=model.max_access_m,
+        max_access_distance_m=model.max_access_m, entrances=model.entrances,
     )
     attrs = dict(sites.attrs)
     sites = sites.drop(columns=[c for c in ("category",) if c in sites.columns])
@@ -575,7 +577,8 @@ def _served_now(result: Any, category: str) -> np.ndarray:
     if category in model.categories and col in result.cells.columns:
         return np.nan_to_num(result.cells[col].to_numpy(dtype=np.float64), nan=np.inf) <= limit
     existing = _category_facilities(result, category)[0]
-    access = facility_access_points(existing, model.network, max_distance_m=model.max_access_m)
+    access = facility_access_points(existing, model.network, max_distance_m=model.max_access_m,
+                                    entrances=model.entrances)
     secs, _ = nearest_facility(model.graph, access, n_facilities=len(existing), leg_speed_kmh=model.speed_kmh,
                                limit_seconds=limit * 60.0)
     times = origin_seconds(model.graph, secs, model.origins, access=access, leg_speed_kmh=model.speed_kmh)
@@ -601,7 +604,8 @@ def served_by_sites(result: Any, sites: gpd.GeoDataFrame) -> np.ndarray:
     category = str(sites.attrs.get("category", sites["category"].iloc[0]))
     taken = _served_now(result, category)
     sites = sites.to_crs(model.crs).reset_index(drop=True)
-    access = facility_access_points(sites, model.network, max_distance_m=model.max_access_m)
+    access = facility_access_points(sites, model.network, max_distance_m=model.max_access_m,
+                                    entrances=model.entrances)
     coverage = candidate_coverage(model.graph, model.origins, access, limit_seconds=model.minutes * 60.0,
                                   n_candidates=len(sites), leg_speed_kmh=model.speed_kmh)
     out = np.zeros(len(result.cells), dtype=np.int64)

@@ -256,6 +256,7 @@ def site_suggestions(
     count: int,
     leg_speed_kmh: float | None = None,
     max_access_distance_m: float | None = None,
+    entrances: gpd.GeoDataFrame | None = None,
 ) -> gpd.GeoDataFrame:
     """Suggest ``count`` new sites for one category, existing facilities fixed.
 
@@ -286,6 +287,9 @@ def site_suggestions(
     max_access_distance_m : float, optional
         How far a facility or candidate may lie from the network; default
         :data:`lifecircle.settings.max_access_distance_m`.
+    entrances : geopandas.GeoDataFrame, optional
+        Mapped entrance points (``network.crs``) where polygon facilities are entered
+        first, as in the run.
 
     Returns
     -------
@@ -304,12 +308,14 @@ def site_suggestions(
         if frame.crs is None or pyproj.CRS(frame.crs) != pyproj.CRS(network.crs):
             raise OptionError(f"{name} must be in the network's CRS ({network.crs.to_string()}); found {frame.crs}.")
     limit = float(threshold_minutes) * 60.0
-    existing_access = facility_access_points(existing, network, max_distance_m=max_access_distance_m)
+    existing_access = facility_access_points(existing, network, max_distance_m=max_access_distance_m,
+                                             entrances=entrances)
     node_s, _ = nearest_facility(graph, existing_access, n_facilities=len(existing), leg_speed_kmh=leg_speed_kmh,
                                  limit_seconds=limit)
     times = origin_seconds(graph, node_s, origins, access=existing_access, leg_speed_kmh=leg_speed_kmh)
     served = np.nan_to_num(times, nan=np.inf) <= limit
-    cand_access = facility_access_points(candidates, network, max_distance_m=max_access_distance_m)
+    cand_access = facility_access_points(candidates, network, max_distance_m=max_access_distance_m,
+                                         entrances=entrances)
     coverage = candidate_coverage(graph, origins, cand_access, limit_seconds=limit, n_candidates=len(candidates),
                                   leg_speed_kmh=leg_speed_kmh)
     chosen = suggest_sites(coverage, pop, served, count=count)

@@ -115,7 +115,8 @@ def _served_people(result: RunResult, category: str, extra: gpd.GeoSeries | None
     facilities = gpd.GeoDataFrame(geometry=geoms, crs=result.network.crs)
     graph = reverse_graph(result.network, result.costs)
     speed = result.options.speed_kmh
-    access = facility_access_points(facilities, result.network, max_distance_m=result.options.max_access_m)
+    access = facility_access_points(facilities, result.network, max_distance_m=result.options.max_access_m,
+                                    entrances=result.model.entrances)
     secs, _ = nearest_facility(graph, access, n_facilities=len(facilities), leg_speed_kmh=speed)
     cells = result.cells
     from lifecircle.spatial.travel import locate_on_network
