@@ -29,7 +29,7 @@ def test_yuzhong_cells_stay_on_the_ground_and_lifts_are_used(yuzhong_pbf, yuzhon
     # The building is one part of a hospital campus: find the site it was merged into.
     qa = result.model.facility_qa
     part = qa[(qa["osm_type"] == "way") & (qa["osm_id"] == 704009343)]
-    site_id = part["site_id"].iloc[0] if len(part) else f"clinic/way/704009343"
+    site_id = part["site_id"].iloc[0] if len(part) else "clinic/way/704009343"
     row = int(np.flatnonzero(fac["site_id"].to_numpy() == site_id)[0])
     acc = result.model.access["clinic"]
     entry = acc[acc["facility"] == row]
