@@ -50,7 +50,7 @@ repeated (best of 3 by wall time).
 Printed columns: ``prep s`` (graph build, precompute, access points), ``search s``,
 ``total s`` (wall), ``cpu s`` (total CPU), ``x scipy`` = total / bare scipy search (the
 floor), ``x lifecirc`` = total / lifecircle total, ``peak MB``, and the agreement check.
-Below each table: lifecircle's phases and the two targets of issue 2 (lifecircle within
+Below each table: lifecircle's phases and the two targets (lifecircle within
 3x of the bare scipy search; pandana, precompute included, at least 20x slower than
 lifecircle), in wall and CPU time.
 
@@ -78,7 +78,7 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import geopandas as gpd
@@ -338,7 +338,7 @@ def tile_network(
     return WalkNetwork(nodes=nodes, edges=edges, crs=base.crs), n_tiles
 
 
-def _yuzhong_facility_points(features: gpd.GeoDataFrame, crs) -> gpd.GeoSeries:  # noqa: ANN001
+def _yuzhong_facility_points(features: gpd.GeoDataFrame, crs) -> gpd.GeoSeries:
     """Hospital/school footprints, marketplaces and supermarkets, as representative points."""
     tags = features["tags"]
     building = tags.map(lambda t: t.get("building"))
@@ -485,7 +485,7 @@ def _scipy(p: Problem) -> tuple[np.ndarray, _Laps]:
     return seconds, laps
 
 
-def _nx_graph(p: Problem):  # noqa: ANN202
+def _nx_graph(p: Problem):
     import networkx as nx
 
     graph = nx.DiGraph()
@@ -740,7 +740,7 @@ def benchmark_problem(
         if in_process:
             try:
                 run: MethodRun | str = run_method(p, method, repeat_below_s=repeat_below_s)
-            except Exception as exc:  # noqa: BLE001 - a failing tool is reported, not fatal
+            except Exception as exc:
                 run = f"failed: {type(exc).__name__}: {exc}"
         else:
             run = _run_in_subprocess(paths[method.startswith("lifecircle")], method, workdir, repeat_below_s,
@@ -835,7 +835,7 @@ def _versions() -> dict[str, str]:
     for name in ("numpy", "scipy", "pandas", "shapely", "geopandas", "networkx", "igraph", "pandana", "osmium"):
         try:
             out[name] = __import__(name).__version__
-        except Exception:  # noqa: BLE001
+        except Exception:
             out[name] = "not installed"
     return out
 
@@ -902,7 +902,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     elapsed = time.perf_counter() - started
     print(f"Whole benchmark: {elapsed:.0f} s; load average at start {load0}, at end {_loadavg()}")
     args.out.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     out = args.out / f"bench_nearest_{stamp}.json"
     out.write_text(json.dumps({"created_utc": stamp, "command": sys.argv, "versions": _versions(),
                                "speed_kmh": SPEED_KMH, "elapsed_s": elapsed, "loadavg_start": load0,

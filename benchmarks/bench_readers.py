@@ -47,7 +47,7 @@ import tempfile
 import time
 import warnings
 from collections.abc import Callable, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 __all__ = [
@@ -200,13 +200,13 @@ def benchmark_file(name: str, pbf: Path, xml: Path | None, readers: Sequence[str
         log(f"  {name}: {reader} ...")
         try:
             record["readers"][reader] = time_reader(reader, path, repeat=repeat)
-        except Exception as exc:  # noqa: BLE001 - a failing reader is reported, not fatal
+        except Exception as exc:
             record["readers"][reader] = {"error": f"{type(exc).__name__}: {exc}"}
             if reader == "osmnx" and xml_complete is not None:
                 log(f"  {name}: osmnx on the complete ways only ...")
                 try:
                     record["readers"]["osmnx (complete ways)"] = time_reader(reader, xml_complete, repeat=repeat)
-                except Exception as exc2:  # noqa: BLE001
+                except Exception as exc2:
                     record["readers"]["osmnx (complete ways)"] = {"error": f"{type(exc2).__name__}: {exc2}"}
     base = record["readers"].get("lifecircle", {}).get("best_s")
     for entry in record["readers"].values():
@@ -272,10 +272,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     for mod in ("osmium", "pyrosm", "osmnx", "pandas", "geopandas"):
         try:
             versions[mod] = __import__(mod).__version__
-        except Exception:  # noqa: BLE001
+        except Exception:
             versions[mod] = "not installed"
     args.out.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     out = args.out / f"bench_readers_{stamp}.json"
     out.write_text(json.dumps({"created_utc": stamp, "command": sys.argv, "versions": versions,
                                "loadavg_start": load0, "loadavg_end": load1, "files": records}, indent=2))

@@ -8,7 +8,7 @@ process, best of ``--repeat`` each, and prints the ratio to the flat run:
   computes the flat/terrain/elderly/wheelchair comparison table;
 - ``terrain_elderly``: ``--dem --profile elderly``.
 
-Target (issue 3): terrain-aware runs take at most 1.5x the flat run's time.
+Target: terrain-aware runs take at most 1.5x the flat run's time.
 
 Usage::
 

@@ -51,6 +51,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+import yaml
 
 from lifecircle._errors import (
     CatalogueError,
@@ -526,7 +527,7 @@ def select(catalogue: Catalogue, names: str | Iterable[str] | None) -> list[Cate
     catalogue : Catalogue
     names : str, iterable of str or None
         ``None``: the categories marked ``default`` in the catalogue (bundled: clinic,
-        school, park, as :data:`lifecircle.settings.default_categories`). A string is split on commas (``"clinic,school,park"``);
+        school, park). A string is split on commas (``"clinic,school,park"``);
         ``"all"`` picks every category. Names are case-insensitive; labels (``学校``) work too.
 
     Returns
@@ -594,7 +595,7 @@ class _TagTable:
             pattern = re.compile(cond.regex)
             ok = [pattern.search(u) is not None for u in uniques]
         else:
-            wanted = frozenset(cond.values)
+            wanted = frozenset(cond.values or ())
             # "clinic;pharmacy": any part of a multi-valued tag may match.
             ok = [u in wanted or (";" in u and any(p.strip() in wanted for p in u.split(";"))) for u in uniques]
         # Sentinel slot at the end: code -1 (tag absent) never matches.
@@ -694,6 +695,7 @@ def _dedupe(rows: np.ndarray, table: _TagTable, osm_type: np.ndarray, osm_id: np
 
 
 def _check_features(features: Any) -> None:
+    """``features`` is a GeoDataFrame as :func:`lifecircle.layers.osm.read_osm` returns it."""
     if not isinstance(features, gpd.GeoDataFrame):
         raise OptionError(f"features: expected a GeoDataFrame, found {type(features).__name__}.")
     missing = [c for c in ("osm_type", "osm_id", "tags") if c not in features.columns]

@@ -107,7 +107,7 @@ def wgs84_to_gcj02(lon: np.typing.ArrayLike, lat: np.typing.ArrayLike) -> tuple[
     return lon_a + dlon, lat_a + dlat
 
 
-def _invert(forward, lon: np.ndarray, lat: np.ndarray, *, tolerance_deg: float, max_iter: int):  # noqa: ANN001, ANN202
+def _invert(forward, lon: np.ndarray, lat: np.ndarray, *, tolerance_deg: float, max_iter: int):
     # Fixed point of x = x - (f(x) - target): f is a translation plus a slowly varying
     # term, so each step shrinks the error by orders of magnitude.
     x_lon, x_lat = lon.copy(), lat.copy()
@@ -207,7 +207,7 @@ def _check_system(system: str) -> str:
     return name
 
 
-def _transform_geoseries(geoms: gpd.GeoSeries, func) -> gpd.GeoSeries:  # noqa: ANN001
+def _transform_geoseries(geoms: gpd.GeoSeries, func) -> gpd.GeoSeries:
     def apply(coords: np.ndarray) -> np.ndarray:
         out_lon, out_lat = func(coords[:, 0], coords[:, 1])
         return np.column_stack([out_lon, out_lat])

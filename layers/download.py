@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 _HIGHWAY_FILTER = '["highway"]["highway"!~"construction|proposed|raceway|bus_guideway|abandoned|platform"]'
 
 
-def extract_from_osmnx(graph, features: gpd.GeoDataFrame | None, *, source: str) -> OsmExtract:  # noqa: ANN001
+def extract_from_osmnx(graph, features: gpd.GeoDataFrame | None, *, source: str) -> OsmExtract:
     """Turn an unsimplified-or-simplified osmnx graph and features into an :class:`OsmExtract`.
 
     Each edge of the graph becomes one "way" whose interior vertices get unique negative
@@ -46,7 +46,7 @@ def extract_from_osmnx(graph, features: gpd.GeoDataFrame | None, *, source: str)
     -------
     OsmExtract
     """
-    import osmnx as ox
+    import osmnx as ox  # noqa: PLC0415 - osmnx is only needed online and slow to import
 
     nodes, edges = ox.convert.graph_to_gdfs(graph)
     edges = edges.reset_index()
@@ -56,7 +56,7 @@ def extract_from_osmnx(graph, features: gpd.GeoDataFrame | None, *, source: str)
     edges = edges.assign(_a=a, _b=b, _len=edges["length"]).sort_values(["_a", "_b", "_len", "key"])
     edges = edges.drop_duplicates(["_a", "_b", "_len"]).reset_index(drop=True)
 
-    def first(value):  # noqa: ANN001, ANN202 - osmnx merges tags of simplified edges into lists
+    def first(value):
         return value[0] if isinstance(value, list) else value
 
     tag_table = pd.DataFrame({c: edges[c].map(first) if c in edges else None for c in WAY_TAG_COLUMNS})
@@ -149,14 +149,14 @@ def download_extract(*, place: str | None = None, bbox: tuple[float, float, floa
     DownloadError
         Geocoding or the Overpass download failed (offline, unknown place, server error).
     """
-    import osmnx as ox
+    import osmnx as ox  # noqa: PLC0415 - osmnx is only needed online and slow to import
 
     if (place is None) == (bbox is None):
         raise DownloadError("Give exactly one of place or bbox to download.")
     ox.settings.use_cache = True
     ox.settings.cache_folder = str(settings.cache_folder / "osmnx")
     ox.settings.useful_tags_way = sorted(set(ox.settings.useful_tags_way) | set(WAY_TAG_COLUMNS) | {"foot", "access", "service"})
-    tags = {k: True for k in FEATURE_KEYS}
+    tags: dict[str, bool | str | list[str]] = {k: True for k in FEATURE_KEYS}
     source = f"place {brief(place)}" if place else f"bbox {tuple(plain_number(v) for v in bbox)}"  # type: ignore[union-attr]
     online = _reachable(ox.settings.overpass_url)
     if not online:

@@ -14,11 +14,15 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyproj
+import rasterio
 import shapely
 from affine import Affine
+from rasterio.errors import RasterioError
+from rasterio.windows import Window, from_bounds
 
 from lifecircle._errors import DemError, InputNotFoundError, brief
 
@@ -51,7 +55,8 @@ class Dem:
     @property
     def shape(self) -> tuple[int, int]:
         """``(rows, cols)``."""
-        return self.array.shape  # type: ignore[return-value]
+        rows, cols = self.array.shape
+        return int(rows), int(cols)
 
     @property
     def bounds(self) -> tuple[float, float, float, float]:
@@ -74,7 +79,7 @@ class Dem:
         corners = [self.pixel_to_xy(c, r) for c, r in ((c0, r0), (c1, r0), (c1, r1), (c0, r1))]
         return shapely.Polygon(corners)
 
-    def summary(self) -> dict[str, object]:
+    def summary(self) -> dict[str, Any]:
         """Facts for logs and the run record."""
         valid = np.isfinite(self.array)
         return {
@@ -121,9 +126,6 @@ def read_dem(
         The file cannot be read as a raster, has no CRS, holds no valid height, or does
         not reach ``bounds``.
     """
-    import rasterio
-    from rasterio.errors import RasterioError
-
     path = Path(path)
     if not path.exists():
         raise InputNotFoundError(f"DEM file {path} does not exist.")
@@ -169,15 +171,14 @@ def read_dem(
     return dem
 
 
-def _window_for(src, bounds, bounds_crs, path: Path):  # noqa: ANN001, ANN202 - rasterio objects
+def _window_for(src, bounds, bounds_crs, path: Path):
     """The raster window covering ``bounds`` (given in ``bounds_crs``) plus two cells."""
-    from rasterio.windows import Window, from_bounds
-
     if bounds_crs is None:
         raise DemError(f"read_dem({path}): bounds given without bounds_crs.")
     crs = pyproj.CRS.from_user_input(bounds_crs)
     to_dem = pyproj.Transformer.from_crs(crs, pyproj.CRS.from_user_input(src.crs.to_wkt()), always_xy=True)
-    minx, miny, maxx, maxy = to_dem.transform_bounds(*bounds, densify_pts=21)
+    left, bottom, right, top = bounds
+    minx, miny, maxx, maxy = to_dem.transform_bounds(left, bottom, right, top, densify_pts=21)
     win = from_bounds(minx, miny, maxx, maxy, transform=src.transform)
     col0 = int(np.floor(win.col_off)) - 2
     row0 = int(np.floor(win.row_off)) - 2

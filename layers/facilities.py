@@ -45,7 +45,11 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyogrio
 import shapely
+from pyogrio.errors import DataLayerError, DataSourceError
+from pyproj import CRS
+from pyproj.exceptions import CRSError
 
 from lifecircle._errors import (
     FacilitiesFileError,
@@ -112,8 +116,6 @@ def _normalise_hint(crs_hint: str | None) -> tuple[str | None, Any]:
         return key, None
     if key in ("wgs84", "epsg4326"):
         return None, "EPSG:4326"
-    from pyproj import CRS
-    from pyproj.exceptions import CRSError
 
     try:
         return None, CRS.from_user_input(crs_hint.strip())
@@ -181,7 +183,6 @@ def _points_from_csv(df: pd.DataFrame, path: Path, hint_crs: Any) -> gpd.GeoData
             f"(first: {brief(df[lon_col].iloc[bad[0]])}, {brief(df[lat_col].iloc[bad[0]])})."
         )
     crs = hint_crs if hint_crs is not None else "EPSG:4326"
-    from pyproj import CRS
 
     if CRS.from_user_input(crs).is_geographic:
         _check_lonlat(lon, lat, path, row_offset=2, columns=(lon_col, lat_col))
@@ -204,9 +205,6 @@ def _check_lonlat(lon: np.ndarray, lat: np.ndarray, path: Path, *, row_offset: i
 
 
 def _read_vector(path: Path, layer: str | int | None) -> gpd.GeoDataFrame:
-    import pyogrio
-    from pyogrio.errors import DataLayerError, DataSourceError
-
     try:
         layers = pyogrio.list_layers(path)
     except (DataSourceError, DataLayerError, OSError) as exc:
@@ -269,7 +267,7 @@ def _categories_from_poi_types(gdf: gpd.GeoDataFrame, path: Path, catalogue: Cat
 
 def _convert_chinese(gdf: gpd.GeoDataFrame, system: str, path: Path) -> gpd.GeoDataFrame:
     try:
-        from lifecircle.layers import chinese_coords
+        from lifecircle.layers import chinese_coords  # noqa: PLC0415 - optional here: a missing module is a clear error, not a failed import
     except ImportError as exc:  # the module is optional at this layer
         raise OptionError(
             f"--facilities-crs {system} for {str(path)!r} needs lifecircle.layers.chinese_coords, which is not installed."
@@ -284,6 +282,49 @@ def _convert_chinese(gdf: gpd.GeoDataFrame, system: str, path: Path) -> gpd.GeoD
     out.geometry = gpd.GeoSeries(shapely.transform(gdf.geometry.to_numpy(), _fn), crs="EPSG:4326")
     log.info("Converted %d facilities of %s from %s to WGS84", len(out), path.name, system.upper())
     return out
+
+
+def _checked_suffix(path: Path) -> str:
+    """The file's type (lower-case suffix), after checking it exists, is a file, is known and not empty."""
+    if not path.exists():
+        raise InputNotFoundError(f"Facilities file {str(path)!r} does not exist.")
+    if not path.is_file():
+        raise FacilitiesFileError(f"Facilities file {str(path)!r} is not a file.")
+    suffix = path.suffix.lower()
+    if suffix not in CSV_SUFFIXES + VECTOR_SUFFIXES:
+        raise FacilitiesFileError(
+            f"Facilities file {str(path)!r} has an unsupported type {suffix or '(no suffix)'!r}; expected "
+            f"CSV ({', '.join(CSV_SUFFIXES)}) with lon/lat columns, GeoJSON or GeoPackage "
+            f"({', '.join(VECTOR_SUFFIXES)})."
+        )
+    if path.stat().st_size == 0:
+        raise FacilitiesFileError(f"Facilities file {str(path)!r} is empty (0 bytes).")
+    return suffix
+
+
+def _read_table(
+    path: Path, suffix: str, *, layer: str | int | None, chinese: str | None, hint_crs: Any
+) -> tuple[gpd.GeoDataFrame, int]:
+    """The file's rows with geometries and a CRS, and the offset from row index to the row
+    number a user sees (CSV: header line and 1-based lines)."""
+    if suffix in CSV_SUFFIXES:
+        table = _read_csv(path)
+        if len(table) == 0:
+            raise FacilitiesFileError(
+                f"Facilities file {str(path)!r} has a header ({[str(c) for c in table.columns]}) but no rows."
+            )
+        return _points_from_csv(table, path, hint_crs), 2
+    gdf = _read_vector(path, layer)
+    if len(gdf) == 0:
+        raise FacilitiesFileError(f"Facilities file {str(path)!r} holds no features.")
+    if gdf.crs is None:
+        if hint_crs is None and chinese is None:
+            raise NoCrsError(
+                f"Facilities file {str(path)!r} has no coordinate reference system; expected one "
+                "recorded in the file (or, for longitude/latitude, --facilities-crs wgs84, gcj02 or bd09)."
+            )
+        gdf = gdf.set_crs(hint_crs if hint_crs is not None else "EPSG:4326")
+    return gdf, 1
 
 
 def read_facilities_file(
@@ -339,41 +380,9 @@ def read_facilities_file(
     if not isinstance(catalogue, Catalogue):
         raise OptionError(f"catalogue: expected a Catalogue (load_catalogue()), found {type(catalogue).__name__}.")
     path = Path(path)
-    if not path.exists():
-        raise InputNotFoundError(f"Facilities file {str(path)!r} does not exist.")
-    if not path.is_file():
-        raise FacilitiesFileError(f"Facilities file {str(path)!r} is not a file.")
-    suffix = path.suffix.lower()
-    if suffix not in CSV_SUFFIXES + VECTOR_SUFFIXES:
-        raise FacilitiesFileError(
-            f"Facilities file {str(path)!r} has an unsupported type {suffix or '(no suffix)'!r}; expected "
-            f"CSV ({', '.join(CSV_SUFFIXES)}) with lon/lat columns, GeoJSON or GeoPackage "
-            f"({', '.join(VECTOR_SUFFIXES)})."
-        )
-    if path.stat().st_size == 0:
-        raise FacilitiesFileError(f"Facilities file {str(path)!r} is empty (0 bytes).")
+    suffix = _checked_suffix(path)
     chinese, hint_crs = _normalise_hint(crs_hint)
-
-    if suffix in CSV_SUFFIXES:
-        table = _read_csv(path)
-        row_offset = 2  # header line + 1-based lines
-        if len(table) == 0:
-            raise FacilitiesFileError(
-                f"Facilities file {str(path)!r} has a header ({[str(c) for c in table.columns]}) but no rows."
-            )
-        gdf = _points_from_csv(table, path, hint_crs)
-    else:
-        gdf = _read_vector(path, layer)
-        row_offset = 1
-        if len(gdf) == 0:
-            raise FacilitiesFileError(f"Facilities file {str(path)!r} holds no features.")
-        if gdf.crs is None:
-            if hint_crs is None and chinese is None:
-                raise NoCrsError(
-                    f"Facilities file {str(path)!r} has no coordinate reference system; expected one "
-                    "recorded in the file (or, for longitude/latitude, --facilities-crs wgs84, gcj02 or bd09)."
-                )
-            gdf = gdf.set_crs(hint_crs if hint_crs is not None else "EPSG:4326")
+    gdf, row_offset = _read_table(path, suffix, layer=layer, chinese=chinese, hint_crs=hint_crs)
 
     cat_col = category_column if category_column in gdf.columns else find_column(
         [c for c in gdf.columns if c != gdf.geometry.name], (category_column,)

@@ -22,10 +22,12 @@ from typing import Any
 
 import geopandas as gpd
 import numpy as np
+import osmium
 import pandas as pd
 import shapely
 
 from lifecircle._errors import InputNotFoundError, NoWalkableWaysError, OsmFileError, brief
+from lifecircle._progress import progress_bar
 
 __all__ = [
     "OsmExtract",
@@ -224,8 +226,6 @@ def _check_osm_path(path: Path) -> None:
 
 def _header_facts(path: Path) -> tuple[tuple[float, float, float, float] | None, str | None]:
     """The header's bounding box and data timestamp, where the file records them."""
-    import osmium
-
     try:
         reader = osmium.io.Reader(str(path), osmium.osm.osm_entity_bits.NOTHING)
         try:
@@ -234,7 +234,7 @@ def _header_facts(path: Path) -> tuple[tuple[float, float, float, float] | None,
             stamp = header.get("osmosis_replication_timestamp") or header.get("timestamp") or None
         finally:
             reader.close()
-    except Exception:  # noqa: BLE001 - a header without facts is fine; errors surface in the full read
+    except Exception:
         return None, None
     bbox = (box.bottom_left.lon, box.bottom_left.lat, box.top_right.lon, box.top_right.lat) if box.valid() else None
     return bbox, stamp
@@ -242,8 +242,6 @@ def _header_facts(path: Path) -> tuple[tuple[float, float, float, float] | None,
 
 def _read_failure(path: Path, exc: BaseException) -> str:
     """The message for a file libosmium refuses, naming the likely cause."""
-    import osmium
-
     said = brief(str(exc), limit=160)
     if isinstance(exc, osmium.InvalidLocationError) or "coordinate" in str(exc):
         return (f"OSM file {str(path)!r} has a node whose coordinates are not usable ({said}): expected "
@@ -255,7 +253,7 @@ def _read_failure(path: Path, exc: BaseException) -> str:
             "OpenStreetMap .osm.pbf/.osm/.osm.bz2/.osm.gz file; it may be truncated or corrupt.")
 
 
-def read_osm(path: str | Path, *, progress: bool = True) -> OsmExtract:
+def read_osm(path: str | Path, *, progress: bool = True) -> OsmExtract:  # noqa: C901 - one inlined loop over every OSM object: no call per object
     """Read the walkable ways and the tagged features of a local OSM file.
 
     Parameters
@@ -278,10 +276,6 @@ def read_osm(path: str | Path, *, progress: bool = True) -> OsmExtract:
     NoWalkableWaysError
         The file holds no walkable way.
     """
-    import osmium
-
-    from lifecircle._progress import progress_bar
-
     path = Path(path)
     _check_osm_path(path)
     wkb = osmium.geom.WKBFactory()
@@ -292,7 +286,7 @@ def read_osm(path: str | Path, *, progress: bool = True) -> OsmExtract:
     lons: list[float] = []
     lats: list[float] = []
     way_rows: list[tuple[Any, ...]] = []
-    feat_rows: list[tuple[str, int, str | None, dict[str, str], bytes]] = []
+    feat_rows: list[tuple[str, int, str | None, dict[str, str], str]] = []  # geometry as WKB hex text
     road_rows: list[tuple[Any, ...]] = []
     refused_ids: list[int] = []
     refused_lengths: list[int] = []
@@ -322,6 +316,8 @@ def read_osm(path: str | Path, *, progress: bool = True) -> OsmExtract:
         .with_filter(osmium.filter.KeyFilter("highway", "barrier", *FEATURE_KEYS))
     )
     bar = progress_bar(desc=f"reading {path.name}", unit=" objects", unit_scale=True, enabled=progress)
+    # pyosmium's types do not narrow on is_node()/is_way()/...: the loop reads them as Any.
+    obj: Any
     try:
         for obj in processor:
             bar.update()

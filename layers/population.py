@@ -35,7 +35,11 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyproj
+import rasterio
 import shapely
+from affine import Affine
+from rasterio.warp import transform_bounds
+from rasterio.windows import Window, from_bounds
 
 from lifecircle._errors import InputNotFoundError, NoCrsError, PopulationError, brief, plain_number
 from lifecircle.layers._columns import LAT_ALIASES, LON_ALIASES, find_column
@@ -108,7 +112,7 @@ class PopulationInput:
     crs: pyproj.CRS
     frame: gpd.GeoDataFrame | None = None
     array: np.ndarray | None = field(default=None, repr=False)
-    transform: object | None = None
+    transform: Affine | None = None
     groups: tuple[str, ...] = ()
     dropped_rows: int = 0
 
@@ -314,10 +318,6 @@ def _read_vector(path: Path, value_column: str | None, bbox: tuple[float, float,
 
 
 def _read_raster(path: Path, bbox: tuple[float, float, float, float] | None) -> PopulationInput:
-    import rasterio
-    from rasterio.warp import transform_bounds
-    from rasterio.windows import Window, from_bounds
-
     try:
         src = rasterio.open(path)
     except rasterio.errors.RasterioIOError as exc:

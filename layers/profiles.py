@@ -25,9 +25,10 @@ from pathlib import Path
 from typing import Any
 
 
+from lifecircle import settings
 from lifecircle._errors import CatalogueError, InputNotFoundError, ProfileError, brief
 
-__all__ = ["WalkingProfile", "DEFAULT_CATALOGUE", "load_profiles", "get_profile"]
+__all__ = ["WalkingProfile", "DEFAULT_CATALOGUE", "load_profiles", "get_profile", "default_speed_kmh"]
 
 log = logging.getLogger(__name__)
 
@@ -164,7 +165,7 @@ def _profile_from_mapping(name: str, raw: Mapping[str, Any], *, source: str, kno
     return profile
 
 
-def _check_value(key: str, value: Any, where: str) -> Any:  # noqa: ANN401 - YAML values
+def _check_value(key: str, value: Any, where: str) -> Any:
     if key in _BOOL_KEYS:
         if not isinstance(value, bool):
             raise CatalogueError(f"{where}: key {brief(key)} must be true or false; found {brief(value)}.")
@@ -271,3 +272,17 @@ def get_profile(name: str | WalkingProfile, *, catalogue: Mapping[str, WalkingPr
             "(add your own with a profiles YAML file)."
         )
     return catalogue[name]
+
+
+def default_speed_kmh() -> float:
+    """The default flat walking speed, km/h (the run's, when neither ``--speed`` nor ``--profile`` is given).
+
+    The ``flat_speed_kmh`` of the shipped profile :data:`lifecircle.settings.profile`
+    (adult: 4.5 km/h), read at call time so that changing the setting counts.
+
+    Examples
+    --------
+    >>> default_speed_kmh()
+    4.5
+    """
+    return get_profile(settings.profile).flat_speed_kmh

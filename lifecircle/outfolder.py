@@ -165,7 +165,7 @@ def _acquire(out: Path) -> int:
             if fcntl is not None:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             else:  # pragma: no cover - Windows
-                import msvcrt
+                import msvcrt  # noqa: PLC0415 - exists on Windows only
 
                 msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
         except OSError as exc:

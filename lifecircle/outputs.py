@@ -25,12 +25,21 @@ import pandas as pd
 import shapely
 
 from lifecircle._errors import OptionError
+from lifecircle.i18n import (
+    GAP_AREA_HEADERS,
+    GAP_HEADERS,
+    PLANNING_HEADERS,
+    SHEET_NAMES,
+    UNIT_HEADERS,
+    WEIGHT_HEADERS,
+    list_separator,
+)
 from lifecircle.layers.catalogue import Catalogue
 from lifecircle.layers.standards import Standard, load_standard
 from lifecircle.outfolder import atomic_staging, check_output_folder, writing
 from lifecircle.pipeline import RunOptions, RunResult
 from lifecircle.planning import PlanResult, served_by_sites
-from lifecircle.spatial.coverage import minutes_column
+from lifecircle.schema import minutes_column, share_column
 from lifecircle.spreadsheets import write_csv, write_xlsx
 
 __all__ = [
@@ -41,6 +50,8 @@ __all__ = [
     "people_header",
     "sha256_of",
     "category_labels",
+    "requirement_labels",
+    "tiers_in_words",
     "gap_table",
     "gap_area_table",
     "gap_headers",
@@ -64,69 +75,12 @@ log = logging.getLogger(__name__)
 OUTPUT_FILES: tuple[str, ...] = ("map.html", "results.gpkg", "gaps.csv", "gaps.xlsx", "community_gaps.csv",
                                   "facility_qa.csv", "gap_areas.csv", "run.json")
 
-#: Column headers of the gap lists per language.
-GAP_HEADERS: dict[str, dict[str, str]] = {
-    "en": {"rank": "rank", "cell_id": "cell_id", "community": "community", "people": "people",
-           "missing": "missing", "n_missing": "n_missing", "lon": "lon", "lat": "lat", "minutes": "minutes_to_{}",
-           "population": "people", "lacks": "lacks", "has": "has", "share": "share_within_{}",
-           "underserved_people": "people_underserved", "underserved_cells": "cells_underserved",
-           "name": "community"},
-    "zh": {"rank": "排名", "cell_id": "网格编号", "community": "社区", "people": "人口",
-           "missing": "缺少的设施", "n_missing": "缺少类别数", "lon": "经度", "lat": "纬度", "minutes": "到{}步行分钟",
-           "population": "人口", "lacks": "缺什么", "has": "有什么", "share": "{}覆盖率",
-           "underserved_people": "服务不足人口", "underserved_cells": "服务不足网格数",
-           "name": "社区"},
-}
-
-#: Headers naming derived neighbourhood units (片区), which are not 社区 (residents' committees).
-UNIT_HEADERS: dict[str, dict[str, str]] = {
-    "en": {"community": "neighbourhood_unit", "name": "neighbourhood_unit"},
-    "zh": {"community": "片区", "name": "片区"},
-}
-
-#: Headers of the gap-area list per language.
-GAP_AREA_HEADERS: dict[str, dict[str, str]] = {
-    "en": {"rank": "rank", "area_id": "area_id", "people": "people", "cells": "cells", "area_ha": "area_ha",
-           "n_communities": "communities_touched",
-           "missing": "missing", "nearest_site": "nearest_suggested_site", "nearest_site_m": "nearest_suggested_site_m",
-           "lon": "lon", "lat": "lat"},
-    "zh": {"rank": "排名", "area_id": "片块编号", "people": "人口", "cells": "网格数", "area_ha": "面积(公顷)",
-           "n_communities": "涉及社区/片区数",
-           "missing": "缺少的设施", "nearest_site": "最近建议新址", "nearest_site_m": "距建议新址(米)",
-           "lon": "经度", "lat": "纬度"},
-}
-
-
 def gap_headers(lang: str, community_kind: str = "community") -> dict[str, str]:
     """:data:`GAP_HEADERS` of a language, naming derived units 片区 / neighbourhood units."""
     h = dict(GAP_HEADERS[lang])
     if community_kind == "neighbourhood_unit":
         h.update(UNIT_HEADERS[lang])
     return h
-
-
-#: Header of the people columns when no population was given (the weights are not people).
-WEIGHT_HEADERS: dict[str, dict[str, str]] = {
-    "floor_area": {"en": "weight (residential floor area m², not people)", "zh": "权重(住宅建筑面积m²,非人口)"},
-    "equal": {"en": "weight (1 per cell, not people)", "zh": "权重(每网格1,非人口)"},
-}
-
-
-def _planning_headers() -> dict[str, dict[str, str]]:
-    extra = {
-        "en": {"tier_failures": "tier_failures", "site": "suggested_site", "site_m": "suggested_site_m",
-               "served_by_site": "served_by_site", "sites_in": "suggested_sites_in_community",
-               "people_served_by_sites": "people_served_by_sites", "failed_tiers": "failed_tiers"},
-        "zh": {"tier_failures": "未达标要求", "site": "最近建议新址", "site_m": "距建议新址(米)",
-               "served_by_site": "可由建议新址服务", "sites_in": "社区内建议新址",
-               "people_served_by_sites": "建议新址新增服务人口", "failed_tiers": "未达标生活圈"},
-    }
-    return {lang: {**GAP_HEADERS[lang], **extra[lang]} for lang in GAP_HEADERS}
-
-
-#: Headers of the planning lists per language: those of :data:`GAP_HEADERS` plus the
-#: columns the standards and suggested sites add.
-PLANNING_HEADERS: dict[str, dict[str, str]] = _planning_headers()
 
 
 def people_header(lang: str, population_kind: str = "people") -> str:
@@ -150,14 +104,45 @@ def sha256_of(path: str | Path) -> str:
 
 
 def category_labels(catalogue_path: str | Path | None = None) -> dict[str, dict[str, str]]:
-    """``{category: {"zh": label, "en": label}}`` from the catalogue (bundled plus the user's)."""
+    """``{category: {"zh": label, "en": label, "colour": "#rrggbb"}}`` from the catalogue
+    (bundled plus the user's): the one source of the categories' names and colours."""
     from lifecircle.layers.catalogue import load_catalogue
 
     return _labels_of(load_catalogue(extra=catalogue_path))
 
 
 def _labels_of(catalogue: Catalogue) -> dict[str, dict[str, str]]:
-    return {name: {"zh": cat.label_zh, "en": cat.label_en} for name, cat in catalogue.categories.items()}
+    return {name: {"zh": cat.label_zh, "en": cat.label_en, "colour": cat.colour} for name, cat in catalogue.categories.items()}
+
+
+def requirement_labels(standard: Any) -> dict[str, dict[str, str]]:
+    """``{requirement key: {"zh": name, "en": name}}`` of a standard (its YAML's names; the
+    map's tier popups); empty for ``None``."""
+    if standard is None:
+        return {}
+    return {r.key: {"zh": r.name, "en": r.name_en} for t in standard.tiers for r in t.requirements}
+
+
+def tiers_in_words(tiers: pd.DataFrame, standard: Any, lang: str) -> pd.DataFrame:
+    """Tiers with their missing and unassessed requirements named as the standard names them
+    in Chinese (as the gap lists do); in English the keys stay, as in the gap lists."""
+    if standard is None or lang != "zh":
+        return tiers
+    names = {(t.key, r.key): r.name for t in standard.tiers for r in t.requirements}
+    out = tiers.copy()
+    for col in ("missing", "not_assessed"):
+        if col in out.columns:
+            out[col] = [tuple(names.get((str(tier), k), k) for k in _keys(keys)) for tier, keys in zip(out["tier"], out[col])]
+    return out
+
+
+def _keys(value: Any) -> list[str]:
+    """Requirement keys from a tuple or a comma-separated text (none for empty or missing)."""
+    if isinstance(value, (tuple, list)):
+        return [str(v) for v in value]
+    if not isinstance(value, str):
+        return []
+    return [part.strip() for part in value.split(",") if part.strip()]
 
 
 def _label(category: str, lang: str, labels: dict[str, dict[str, str]] | None) -> str:
@@ -167,7 +152,7 @@ def _label(category: str, lang: str, labels: dict[str, dict[str, str]] | None) -
 def _translate_list(value: str, lang: str, labels: dict[str, dict[str, str]] | None) -> str:
     if not value or lang == "en":
         return value
-    return "、".join(_label(v, lang, labels) for v in value.split(","))
+    return list_separator(lang).join(_label(v, lang, labels) for v in value.split(","))
 
 
 def gap_table(cells: gpd.GeoDataFrame, *, categories: Sequence[str], lang: str = "en",
@@ -240,7 +225,7 @@ def community_gap_table(communities: gpd.GeoDataFrame, cells: pd.DataFrame, *, c
         h["lacks"]: [_translate_list(v, lang, labels) for v in communities["lacks"].fillna("")],
     })
     for cat in categories:
-        col = f"share_{cat}"
+        col = share_column(cat)
         table[h["share"].format(_label(cat, lang, labels))] = communities[col].round(3).to_numpy()
     table = table.sort_values([h["underserved_people"], h["name"]], ascending=[False, True], kind="stable")
     table.insert(0, h["rank"], np.arange(1, len(table) + 1))
@@ -315,7 +300,7 @@ def planning_gap_tables(
         for t, r in std.requirements():
             names[(t.key, r.key)] = r.name if lang == "zh" else r.key
             tier_names[t.key] = t.name if lang == "zh" else t.key
-    sep = "、" if lang == "zh" else ", "
+    sep = list_separator(lang)
 
     failures: list[tuple[tuple[str, str], ...]] = [()] * len(cells)
     if tiers is not None:
@@ -657,14 +642,12 @@ def write_outputs(result: RunResult, out_dir: str | Path, *, lang: str = "zh", b
         write_csv(comm_gaps, writing(stage / "community_gaps.csv"))
         write_csv(area_list, writing(stage / "gap_areas.csv"))
         write_csv(facility_qa_table(getattr(result, "facility_qa", None)), writing(stage / "facility_qa.csv"))
-        cells_sheet = "cells" if lang == "en" else "网格"
-        areas_sheet = "gap areas" if lang == "en" else "服务不足片块"
+        sheets = SHEET_NAMES[lang]
         units_sheet = gap_headers(lang, unit_kind)["name"] if lang == "zh" else (
-            "neighbourhood units" if unit_kind == "neighbourhood_unit" else "communities")
-        about = "about" if lang == "en" else "说明"
-        _write_xlsx(writing(stage / "gaps.xlsx"), {cells_sheet: gaps, areas_sheet: area_list, units_sheet: comm_gaps,
-                                                   about: _about_table(result, lang)},
-                    full_copies={cells_sheet: "gaps.csv", areas_sheet: "gap_areas.csv",
+            sheets["units"] if unit_kind == "neighbourhood_unit" else sheets["communities"])
+        _write_xlsx(writing(stage / "gaps.xlsx"), {sheets["cells"]: gaps, sheets["gap_areas"]: area_list,
+                                                   units_sheet: comm_gaps, sheets["about"]: _about_table(result, lang)},
+                    full_copies={sheets["cells"]: "gaps.csv", sheets["gap_areas"]: "gap_areas.csv",
                                  units_sheet: "community_gaps.csv"})
         timings["write_gaps"] = round(time.perf_counter() - t, 4)
 
@@ -677,12 +660,13 @@ def write_outputs(result: RunResult, out_dir: str | Path, *, lang: str = "zh", b
             if plan is not None and plan.sites is not None:
                 extra["sites"] = plan.sites
             if plan is not None and plan.tiers is not None:
-                extra["tiers"] = plan.tiers
+                extra["tiers"] = tiers_in_words(plan.tiers, plan.standard, lang)
             fmap = build_map(
                 **extra,
                 cells=cells, communities=result.communities, facilities=facilities,
                 isochrones=result.isochrones, edges=result.network.edges[["highway", "geometry"]],
                 summary=summary, categories=categories, threshold_minutes=result.options.minutes,
+                labels=labels,
                 lang=lang, basemap=basemap, tianditu_key=tianditu_key,
             )
             save_map(fmap, writing(stage / "map.html"))

@@ -33,6 +33,7 @@ from lifecircle._progress import Timings
 from lifecircle.layers.features import select_buildings, select_places, select_water
 from lifecircle.layers.osm import OsmExtract
 from lifecircle.model import Model, build_model, group_profiles
+from lifecircle.schema import minutes_column, population_column
 from lifecircle.options import (
     InputLayers,
     RunOptions,
@@ -48,7 +49,6 @@ from lifecircle.spatial.coverage import (
     complete_assignment,
     category_summary,
     flag_underserved,
-    minutes_column,
     summarise_communities,
 )
 from lifecircle.spatial.scenarios import (
@@ -229,7 +229,8 @@ def population_for(cells: gpd.GeoDataFrame, extract: OsmExtract, *, population: 
     kind : str
         ``"people"``, or the fallback ``"floor_area"`` / ``"equal"``.
     record : dict
-        People in the study area, the source, method and control total.
+        People in the study area, the source, method and control total; for the fallback
+        its facts (``method``, and for floor area the storeys assumed and cells with homes).
     """
     from lifecircle.spatial.population import people_in_cells, population_fallback, spread_population
     from lifecircle.layers.population import PopulationInput, check_people_in_area
@@ -245,7 +246,16 @@ def population_for(cells: gpd.GeoDataFrame, extract: OsmExtract, *, population: 
         groups = {g: v * people.factor for g, v in groups.items()}
         return people.values, people.note, groups, "people", people.record
     fallback = population_fallback(cells, buildings=buildings)
-    return fallback.values, fallback.note, {}, fallback.method, {"method": fallback.method}
+    return fallback.values, fallback.note, {}, fallback.method, dict(fallback.facts)
+
+
+def _population_facts(record: dict[str, Any], population: Any, label: str | Path | None) -> dict[str, Any]:
+    """Where the people come from, as facts :func:`lifecircle.i18n.population_sentence` words in
+    each language: the file's name, kind and people, or the fallback's own facts."""
+    if population is None:
+        return dict(record)
+    return {"method": "file", "file": Path(label).name if label is not None else "the input",
+            "kind": population.kind, "total": float(population.total)}
 
 
 def run(options: RunOptions | None = None, *, progress: bool = True, **fields: Any) -> RunResult:
@@ -312,9 +322,10 @@ def run(options: RunOptions | None = None, *, progress: bool = True, **fields: A
             cells, model.extract, population=inputs.population, label=options.population,
             total=options.population_total, totals=inputs.population_totals,
             communities=None if inputs.communities is None else inputs.communities.to_crs(crs))
+        population_facts = _population_facts(population_record, inputs.population, options.population)
         cells["population"] = population
         for group, people in group_people.items():
-            cells[f"population_{group}"] = people
+            cells[population_column(group)] = people
     with timings.measure("communities"):
         edges = model.network.edges
         communities = communities_for(model.extract, area=model.area, crs=crs, communities=inputs.communities,
@@ -356,7 +367,7 @@ def run(options: RunOptions | None = None, *, progress: bool = True, **fields: A
                                         buffer_m=options.isochrone_buffer_m, leg_speed_kmh=model.speed_kmh,
                                         per_facility=options.facility_isochrones, progress=progress)
 
-    cell_order = ["cell_id", "community", "population", *[f"population_{g}" for g in group_people], "access",
+    cell_order = ["cell_id", "community", "population", *[population_column(g) for g in group_people], "access",
                   *[minutes_column(c) for c in categories], "underserved", "missing",
                   *(["terrain_lost"] if "terrain_lost" in cells else []), "snap_m",
                   "snap_way", "snap_level", "suspect_connectivity",
@@ -365,7 +376,7 @@ def run(options: RunOptions | None = None, *, progress: bool = True, **fields: A
     summary = run_summary(options, model.extract, cells=cells, categories_summary=per_cat, no_data=no_data,
                           n_communities=len(communities), population_source=population_source,
                           population_kind=population_kind, groups=groups, terrain_table=terrain_table,
-                          completeness=completeness)
+                          completeness=completeness, population_facts=population_facts)
     summary = replace(summary, population=population_record,
                       community_kind="community" if options.communities else "neighbourhood_unit",
                       communities_unassigned=unassigned, unit_sizing=unit_sizing or None)

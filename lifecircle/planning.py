@@ -26,7 +26,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import geopandas as gpd
 import numpy as np
@@ -36,6 +36,7 @@ import shapely
 from lifecircle._errors import FacilitiesFileError, InputNotFoundError, NoCrsError, OptionError, UnknownCategoryError
 from lifecircle.layers.facilities import LAT_ALIASES, LON_ALIASES, find_facilities
 from lifecircle.layers.standards import Standard, load_standard
+from lifecircle.schema import minutes_column
 from lifecircle.spatial.capacity import (
     DEFAULT_BANDS,
     Oversubscription,
@@ -43,7 +44,6 @@ from lifecircle.spatial.capacity import (
     e2sfca,
     oversubscribed,
 )
-from lifecircle.spatial.coverage import minutes_column
 from lifecircle.spatial.siting import candidate_coverage, node_candidates, site_suggestions
 from lifecircle.spatial.standards import (
     requirement_facilities,
@@ -401,7 +401,7 @@ def capacity_scores(
         if cap.shape != (len(fac),):
             raise OptionError(f"capacities has {cap.size} values; the run has {len(fac)} {category} facilities.")
     else:
-        cap = facility_capacities(result, category=category, capacity_column=capacity_column)
+        cap = facility_capacities(result, category=category, capacity_column=cast(str, capacity_column))
     known = np.isfinite(cap) & (cap >= 0)
     if not known.any():
         raise OptionError(
@@ -466,7 +466,7 @@ def read_candidates(path: str | Path, *, crs_hint: str | None = None) -> gpd.Geo
     else:
         try:
             out = gpd.read_file(p)
-        except Exception as exc:  # noqa: BLE001 - any reader failure is a bad file
+        except Exception as exc:
             raise FacilitiesFileError(f"--candidates file {str(p)!r} cannot be read as a vector file ({exc}).") from None
         if out.crs is None:
             if crs_hint is None:

@@ -1,11 +1,18 @@
 """Defaults used across lifecircle, with the reason for each value.
 
-Like osmnx's ``settings`` module these are plain typed module attributes. Functions
-take their options as keyword arguments whose defaults come from here, so a script can
-either pass an option explicitly or change the default once, e.g.::
+Like osmnx's ``settings`` module these are plain typed module attributes, read when a
+function runs (never frozen at import). Functions take their options as keyword
+arguments whose default (``None``) means "from here, now", so a script can either pass
+an option explicitly or change the default once, e.g.::
 
     import lifecircle.settings
-    lifecircle.settings.walking_speed_kmh = 4.0
+    lifecircle.settings.threshold_minutes = 10.0
+    lifecircle.settings.profile = "elderly"
+
+Two defaults live with their data instead: the walking speed is the walking profile's
+``flat_speed_kmh`` (``layers/profiles.yaml``; ``--speed`` overrides it for one run), and
+the categories computed when none are named are those marked ``default`` in the facility
+catalogue (``layers/categories.yaml``).
 """
 
 from __future__ import annotations
@@ -13,7 +20,7 @@ from __future__ import annotations
 from pathlib import Path
 
 __all__ = [
-    "walking_speed_kmh",
+    "profile",
     "threshold_minutes",
     "cell_size_m",
     "max_access_distance_m",
@@ -22,17 +29,12 @@ __all__ = [
     "polygon_snap_tolerance_m",
     "memory_fraction",
     "cache_folder",
-    "default_categories",
     "use_progress_bars",
 ]
 
-#: Flat walking speed of the default (adult) walker, km/h. 4.5 km/h = 1.25 m/s sits at the
-#: lower end of adults' comfortable gait speed (about 1.2-1.4 m/s for ages 20-69 in
-#: Bohannon & Williams Andrews, "Normal walking speed: a descriptive meta-analysis",
-#: Physiotherapy 97(3), 2011) which leaves room for kerbs, crossings and waiting that the
-#: network does not model; 15 minutes at this speed is 1,125 m, close to the 800-1,000 m
-#: walking radius GB 50180-2018 gives for the 15-minute life circle once detours count.
-walking_speed_kmh: float = 4.5
+#: Walking profile of a run when none is named (``--profile``); its ``flat_speed_kmh`` in
+#: ``layers/profiles.yaml`` is the default walking speed (adult: 4.5 km/h, with its source).
+profile: str = "adult"
 
 #: The life-circle threshold, minutes of walking.
 threshold_minutes: float = 15.0
@@ -61,9 +63,6 @@ memory_fraction: float = 0.6
 
 #: Where downloads by place name or bbox (through osmnx) are cached.
 cache_folder: Path = Path.home() / ".cache" / "lifecircle"
-
-#: Categories computed when the user names none.
-default_categories: tuple[str, ...] = ("clinic", "school", "park")
 
 #: Show tqdm progress bars (they stay silent anyway when stderr is not a terminal).
 use_progress_bars: bool = True

@@ -138,7 +138,7 @@ def write_xlsx(path: str | Path, sheets: Mapping[str, pd.DataFrame], *, full_cop
 
 
 def _text_columns(frame: pd.DataFrame) -> list[int]:
-    return [j for j in range(frame.shape[1]) if frame.dtypes.iloc[j] == object or isinstance(frame.dtypes.iloc[j], pd.StringDtype)]
+    return [j for j in range(frame.shape[1]) if pd.api.types.is_object_dtype(frame.dtypes.iloc[j]) or isinstance(frame.dtypes.iloc[j], pd.StringDtype)]
 
 
 def _fit_text(frame: pd.DataFrame) -> tuple[pd.DataFrame, bool]:

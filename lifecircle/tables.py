@@ -6,18 +6,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from lifecircle import i18n
 from lifecircle.layers.osm import OsmExtract
 from lifecircle.options import RunOptions
 
-__all__ = ["RunSummary", "run_summary", "data_sources", "describe_area", "KNOWN_SOURCES"]
+__all__ = ["RunSummary", "run_summary", "data_sources", "describe_area", "area_facts", "KNOWN_SOURCES"]
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,8 @@ class RunSummary:
     threshold_minutes : float
     cell_size_m : float
     population_source : str
-        Where the people numbers come from.
+        Where the people numbers come from (English; :func:`lifecircle.i18n.population_sentence`
+        says it in each language from ``population_facts``).
     population_kind : str
         ``people``, or the fallback ``floor_area`` / ``equal``.
     categories : dict
@@ -55,7 +57,7 @@ class RunSummary:
         Per category, facilities per 10,000 people against the standard's expectation
         (:func:`lifecircle.layers.catalogue.assess_completeness`).
     date : str
-        The OSM data's date.
+        The OSM data's date, in words.
     population : dict or None
         People in the study area, in the file, the source, method and control total
         (:func:`lifecircle.spatial.population.people_in_cells`).
@@ -65,6 +67,15 @@ class RunSummary:
         Cells and people outside every community of the file.
     unit_sizing : dict or None
         People per derived unit before and after sizing.
+    population_facts : dict
+        Where the people numbers come from, as facts the map words in its language
+        (:func:`lifecircle.i18n.population_sentence`): ``method``, and the file's name,
+        kind and total, or the fallback's counts.
+    osm_date : str or None
+        The OSM data's date as recorded in the file.
+    area : dict
+        File names of the study area's ``boundary`` (``None`` without a boundary file) and
+        OSM ``source``, for the map to word in its language.
     """
 
     study_area: str
@@ -94,6 +105,9 @@ class RunSummary:
     community_kind: str = "community"
     communities_unassigned: dict[str, Any] | None = None
     unit_sizing: dict[str, Any] | None = None
+    population_facts: dict[str, Any] = field(default_factory=dict)
+    osm_date: str | None = None
+    area: dict[str, str | None] = field(default_factory=dict)
 
     def get(self, key: str, default: Any = None) -> Any:
         """A field by name, like ``dict.get`` (``default`` when there is no such field)."""
@@ -104,10 +118,21 @@ class RunSummary:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
-def run_summary(options: RunOptions, extract: OsmExtract, *, cells: gpd.GeoDataFrame, categories_summary: dict[str, Any],
-                no_data: tuple[str, ...], n_communities: int, population_source: str, population_kind: str,
-                groups: dict[str, Any] | None, terrain_table: pd.DataFrame | None,
-                completeness: dict[str, Any] | None = None) -> RunSummary:
+def run_summary(  # noqa: PLR0913 - keyword-only; the summary's facts one by one
+    options: RunOptions,
+    extract: OsmExtract,
+    *,
+    cells: gpd.GeoDataFrame,
+    categories_summary: dict[str, Any],
+    no_data: tuple[str, ...],
+    n_communities: int,
+    population_source: str,
+    population_kind: str,
+    groups: dict[str, Any] | None,
+    terrain_table: pd.DataFrame | None,
+    completeness: dict[str, Any] | None = None,
+    population_facts: dict[str, Any] | None = None,
+) -> RunSummary:
     """Assemble the summary of a run.
 
     Parameters
@@ -122,11 +147,16 @@ def run_summary(options: RunOptions, extract: OsmExtract, *, cells: gpd.GeoDataF
         :func:`lifecircle.spatial.coverage.category_summary`.
     no_data : tuple of str
     n_communities : int
-    population_source, population_kind : str
+    population_source : str
+        Where the people numbers come from, in English.
+    population_kind : str
     groups : dict or None
     terrain_table : pandas.DataFrame or None
     completeness : dict or None
         Per category, :func:`lifecircle.layers.catalogue.assess_completeness`.
+    population_facts : dict, optional
+        The same as facts, for the map to word in its language
+        (:func:`lifecircle.i18n.population_sentence`).
 
     Returns
     -------
@@ -135,7 +165,7 @@ def run_summary(options: RunOptions, extract: OsmExtract, *, cells: gpd.GeoDataF
     return RunSummary(
         study_area=describe_area(options, extract),
         profile=options.profile,
-        speed_kmh=float(options.speed_kmh),
+        speed_kmh=float(cast(float, options.speed_kmh)),  # validate_options set it
         threshold_minutes=options.minutes,
         cell_size_m=options.cell_size_m,
         population_source=population_source,
@@ -154,7 +184,11 @@ def run_summary(options: RunOptions, extract: OsmExtract, *, cells: gpd.GeoDataF
         cells_losing_coverage_to_terrain=None if terrain_table is None else int((cells["terrain_lost"] != "").sum()),
         completeness=completeness,
         terrain_indicative=[],
-        date=f"OSM data of {extract.date}" if getattr(extract, "date", None) else "OSM data date not recorded in the file",
+        date=(i18n.summary_text("osm_date", "en", date=extract.date) if getattr(extract, "date", None)
+              else i18n.summary_text("osm_date_unknown", "en")),
+        population_facts=dict(population_facts or {}),
+        osm_date=getattr(extract, "date", None),
+        area=area_facts(options, extract),
     )
 
 
@@ -190,7 +224,7 @@ def data_sources(options: RunOptions) -> list[str]:
             continue
         name = Path(path).name
         known = [text for key, text in KNOWN_SOURCES if key in name.lower()]
-        sources.extend(known or [f"{name} (user data)"])
+        sources.extend(known or [i18n.summary_text("user_data", "en", name=name)])
     return sources
 
 
@@ -208,7 +242,26 @@ def describe_area(options: RunOptions, extract: OsmExtract) -> str:
     """
     if options.boundary is not None:
         what = Path(options.boundary).name if isinstance(options.boundary, (str, Path)) else "boundary"
-        return f"{what} within {Path(extract.source).name}"
+        return i18n.summary_text("area_within", "en", boundary=what, source=Path(extract.source).name)
     if options.place is not None:
         return str(options.place)
     return Path(extract.source).name
+
+
+def area_facts(options: RunOptions, extract: OsmExtract) -> dict[str, str | None]:
+    """File names of the study area's boundary and OSM source, for the map to word.
+
+    Parameters
+    ----------
+    options : RunOptions
+    extract : OsmExtract
+
+    Returns
+    -------
+    dict
+        ``boundary``: the boundary file's name (``None`` without one, or for a boundary
+        given as an object); ``source``: the OSM file's name.
+    """
+    boundary = options.boundary
+    return {"boundary": Path(boundary).name if isinstance(boundary, (str, Path)) else None,
+            "source": Path(extract.source).name}

@@ -4,8 +4,23 @@ Public API::
 
     from lifecircle.maps import build_map, save_map
     m = build_map(cells=..., communities=..., facilities=..., isochrones=..., edges=...,
-                  summary=..., categories=[...], threshold_minutes=15, lang="zh", basemap="none")
+                  summary=..., categories=[...], threshold_minutes=15,
+                  labels=lifecircle.outputs.category_labels(), lang="zh", basemap="none")
     save_map(m, "out/map.html")
+
+The map draws what it is given: category names and colours come in ``labels`` (the
+facility catalogue's), every interface word from :mod:`lifecircle.i18n`.
+
+Modules
+-------
+build
+    :func:`build_map` and :func:`save_map`.
+style
+    Colours and minute bands.
+basemaps
+    The offline base and the online tile services.
+assets
+    Leaflet inlined from the installed ``xstatic-leaflet``; the offline check.
 """
 
 from __future__ import annotations

@@ -47,7 +47,7 @@ def leaflet_dir() -> Path:
         When the package is not installed or lacks the files.
     """
     try:
-        import xstatic.pkg.leaflet as xleaflet
+        import xstatic.pkg.leaflet as xleaflet  # noqa: PLC0415 - a missing package becomes a MapAssetError
     except ImportError as exc:
         raise MapAssetError(
             "the offline map needs Leaflet from the 'XStatic-Leaflet' package, which is not installed "

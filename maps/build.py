@@ -55,6 +55,7 @@ import shapely
 from branca.element import Element, Figure, MacroElement
 from jinja2 import Template
 
+from lifecircle import i18n, schema
 from lifecircle._errors import MapAssetError, NoCrsError, OptionError
 from lifecircle.layers.chinese_coords import wgs84_to_gcj02
 from lifecircle.maps import style
@@ -82,7 +83,8 @@ _FACILITY_ISO_BUDGET_BYTES = 3_000_000
 _TIER_STATUSES = ("pass", "fail", "unknown", "insufficient_data")
 _TERRAIN_SCENARIOS = ("flat_adult", "terrain_adult", "terrain_elderly", "terrain_wheelchair")
 
-_MINUTES_PREFIXES = ("minutes_", "minutes_to_")
+#: Labels and colours per category or requirement key: ``{name: {"zh", "en", "colour"}}``.
+Labels = Mapping[str, Mapping[str, str]]
 
 
 # --------------------------------------------------------------------------------------
@@ -183,10 +185,8 @@ def _category_stats(summary: Mapping[str, Any], category: str) -> dict[str, Any]
 
 
 def _minutes_column(cells: gpd.GeoDataFrame, category: str) -> str | None:
-    for prefix in _MINUTES_PREFIXES:
-        if f"{prefix}{category}" in cells.columns:
-            return f"{prefix}{category}"
-    return None
+    col = schema.minutes_column(category)
+    return col if col in cells.columns else None
 
 
 # --------------------------------------------------------------------------------------
@@ -195,7 +195,7 @@ def _minutes_column(cells: gpd.GeoDataFrame, category: str) -> str | None:
 
 
 def _join(labels: list[str], lang: str) -> str:
-    return ("、" if lang == "zh" else ", ").join(labels)
+    return i18n.list_separator(lang).join(labels)
 
 
 def _fmt_int(value: Any) -> str:
@@ -223,10 +223,10 @@ def _tier_label(tier: Any, tier_name: Any, lang: str) -> str:
     return str(tier)
 
 
-def _tiers_html(rows: list[Mapping[str, Any]], lang: str) -> str:
+def _tiers_html(rows: list[Mapping[str, Any]], lang: str, names: Labels | None = None) -> str:
     """A community's tiers: pass/fail/unknown and the missing (and unassessed) requirements."""
     t = lambda key, **kw: _esc(style.text(key, lang, **kw))  # noqa: E731
-    labels = lambda items: _esc(_join([style.category_label(i, lang) for i in items], lang))  # noqa: E731
+    labels = lambda items: _esc(_join([style.category_label(i, lang, names) for i in items], lang))  # noqa: E731
     lines = []
     for r in rows:
         status = r["status"]
@@ -245,7 +245,12 @@ def _tiers_html(rows: list[Mapping[str, Any]], lang: str) -> str:
 
 
 def _community_html(
-    row: pd.Series, cats: list[dict[str, Any]], lang: str, threshold: float, tiers: list[Mapping[str, Any]] | None = None
+    row: pd.Series,
+    cats: list[dict[str, Any]],
+    lang: str,
+    threshold: float,
+    tiers: list[Mapping[str, Any]] | None = None,
+    labels: Labels | None = None,
 ) -> tuple[str, str]:
     """Popup of one community, and its short has/lacks block reused in cell popups."""
     t = lambda key, **kw: _esc(style.text(key, lang, **kw))  # noqa: E731
@@ -267,9 +272,9 @@ def _community_html(
         else:
             n = c["name"]
             cells = (
-                f'<td>{_fmt_share(row.get(f"share_{n}"))}</td>'
-                f'<td>{_fmt_min(row.get(f"median_{n}"))}</td>'
-                f'<td>{_fmt_min(row.get(f"p90_{n}"))}</td>'
+                f"<td>{_fmt_share(row.get(schema.share_column(n)))}</td>"
+                f"<td>{_fmt_min(row.get(schema.median_column(n)))}</td>"
+                f"<td>{_fmt_min(row.get(schema.p90_column(n)))}</td>"
             )
         rows.append(f"<tr><th>{_esc(c['label'])}</th>{cells}</tr>")
     table = (
@@ -280,7 +285,7 @@ def _community_html(
     popup = (
         f'<div class="lc-popup"><div class="lc-popup-title">{_esc(row.get("name"))}</div>'
         f'<div>{t("population")}: {_fmt_int(row.get("population"))}</div>'
-        f"{table}{hl}{_tiers_html(tiers, lang) if tiers else ''}</div>"
+        f"{table}{hl}{_tiers_html(tiers, lang, labels) if tiers else ''}</div>"
     )
     return popup, hl
 
@@ -288,7 +293,7 @@ def _community_html(
 def _facility_html(row: pd.Series, cat: dict[str, Any], lang: str) -> str:
     name = row.get("name")
     if name is None or (isinstance(name, float) and math.isnan(name)) or str(name).strip() == "":
-        name_html = f'<i>{_esc("未命名" if lang == "zh" else "unnamed")}</i>'
+        name_html = f'<i>{_esc(i18n.summary_text("unnamed", lang))}</i>'
     else:
         name_html = _esc(name)
     osm_id = row.get("osm_id")
@@ -308,7 +313,7 @@ def _terrain_summary_html(summary: Mapping[str, Any], cats: list[dict[str, Any]]
         entry = table.get(c["name"])
         if not isinstance(entry, Mapping):
             continue
-        shares = [_num(entry.get(f"share_{s}"), 4) for s in _TERRAIN_SCENARIOS]
+        shares = [_num(entry.get(schema.share_column(s)), 4) for s in _TERRAIN_SCENARIOS]
         if c["noData"] or all(x is None for x in shares):
             rows.append(f'<tr class="lc-nodata-row"><th>{_esc(c["label"])}</th><td colspan="4">{t("no_data")}</td></tr>')
         else:
@@ -356,9 +361,10 @@ def _summary_html(
 ) -> str:
     t = lambda key, **kw: _esc(style.text(key, lang, **kw))  # noqa: E731
     items = []
+    facts = _summary_facts(summary, lang)
     for key in ("study_area", "profile", "population_source", "date"):
-        if summary.get(key) not in (None, ""):
-            items.append(f"<tr><th>{t(key)}</th><td>{_esc(summary.get(key))}</td></tr>")
+        if facts.get(key) not in (None, ""):
+            items.append(f"<tr><th>{t(key)}</th><td>{_esc(facts.get(key))}</td></tr>")
     items.insert(min(2, len(items)), f"<tr><th>{t('threshold')}</th><td>{_esc(f'{threshold:g}')} {t('minutes')}</td></tr>")
     # Without a population input the numbers are fallback weights: say so in the header.
     served_key = "people_served" if summary.get("population_kind", "people") == "people" else "weight_served"
@@ -384,7 +390,7 @@ def _summary_html(
         f'<table class="lc-table"><tr><th></th><th>{t("facility_count")}</th><th>{t(served_key)}</th>'
         f'<th>{t("share_served")}</th></tr>' + "".join(rows) + "</table>"
     )
-    src = "".join(f"<li>{_esc(s)}</li>" for s in _sources(summary))
+    src = "".join(f"<li>{_esc(s)}</li>" for s in _sources(summary, lang))
     return (
         f'<details open><summary>{t("summary")}</summary>'
         f'<div class="lc-summary-title">{t("title")}</div>'
@@ -394,11 +400,32 @@ def _summary_html(
     )
 
 
-def _sources(summary: Mapping[str, Any]) -> list[str]:
-    """OSM's attribution first, then the summary's data sources, without repeats."""
+def _summary_facts(summary: Mapping[str, Any], lang: str) -> dict[str, Any]:
+    """The summary's study area, walker, population source and OSM date in ``lang``.
+
+    Built from the run's facts (``area``, ``profile``, ``population``, ``osm_date``) where
+    the summary has them, else the summary's own (English) sentences.
+    """
+    facts: dict[str, Any] = {key: summary.get(key) for key in ("study_area", "profile", "population_source", "date")}
+    area = summary.get("area")
+    if isinstance(area, Mapping) and area.get("boundary") and area.get("source"):
+        facts["study_area"] = i18n.summary_text("area_within", lang, boundary=area["boundary"], source=area["source"])
+    if summary.get("profile"):
+        facts["profile"] = i18n.profile_label(str(summary["profile"]), lang)
+    population = summary.get("population")
+    if isinstance(population, Mapping):
+        facts["population_source"] = i18n.population_sentence(population, lang) or facts["population_source"]
+    if "osm_date" in summary:
+        date = summary["osm_date"]
+        facts["date"] = i18n.summary_text("osm_date", lang, date=date) if date else i18n.summary_text("osm_date_unknown", lang)
+    return facts
+
+
+def _sources(summary: Mapping[str, Any], lang: str = "en") -> list[str]:
+    """OSM's attribution first, then the summary's data sources (in ``lang``), without repeats."""
     out = [OSM_ATTRIBUTION]
     for source in summary.get("data_sources") or []:
-        text_ = str(source).strip()
+        text_ = i18n.source_text(str(source), lang).strip()
         if text_ and text_ not in out:
             out.append(text_)
     return out
@@ -462,7 +489,13 @@ def _legend_html(
 
 
 def _category_info(
-    categories: list[str], *, summary: Mapping[str, Any], facilities: gpd.GeoDataFrame, lang: str, threshold: float
+    categories: list[str],
+    *,
+    summary: Mapping[str, Any],
+    facilities: gpd.GeoDataFrame,
+    lang: str,
+    threshold: float,
+    labels: Labels | None = None,
 ) -> list[dict[str, Any]]:
     """Per category: labels, colour, counts and whether it is "no data"."""
     fac_counts = facilities["category"].astype(str).value_counts() if len(facilities) else pd.Series(dtype=int)
@@ -477,13 +510,13 @@ def _category_info(
             or (len(facilities) > 0 and count == 0)
             or (len(facilities) == 0 and int(stats.get("facilities", 0) or 0) == 0)
         )
-        label = style.category_label(name, lang)
+        label = style.category_label(name, lang, labels)
         no_data_note = f" ({style.text('no_data', lang)})" if no_data else ""
         cats.append(
             {
                 "name": name,
                 "label": label,
-                "color": style.category_color(name, categories),
+                "color": style.category_color(name, categories, labels),
                 "noData": no_data,
                 "count": count,
                 "stats": stats,
@@ -510,7 +543,7 @@ def _cell_collection(cells: gpd.GeoDataFrame, cats: list[dict[str, Any]], *, shi
         col = _minutes_column(cells, c["name"])
         if col is None and not c["noData"]:
             raise OptionError(
-                f"cells lacks column minutes_{c['name']} for category {c['name']!r}; "
+                f"cells lacks column {schema.minutes_column(c['name'])} for category {c['name']!r}; "
                 f"found columns {', '.join(map(str, cells.columns))}."
             )
         if col is not None and not c["noData"]:
@@ -555,10 +588,11 @@ def _community_collection(
     threshold: float,
     shift: str,
     tiers: pd.DataFrame | None = None,
+    labels: Labels | None = None,
 ) -> tuple[str, np.ndarray]:
     """Communities: name (``n``), share per category (``s``), popup (with the standard's
     tiers when given) and has/lacks HTML."""
-    by_name: dict[str, list[dict[str, Any]]] = {}
+    by_name: dict[str, list[Mapping[str, Any]]] = {}
     if tiers is not None:
         for rec in tiers.to_dict("records"):
             by_name.setdefault(str(rec["community"]), []).append(rec)
@@ -567,12 +601,12 @@ def _community_collection(
             log.info("map: tiers of %d name(s) not among the communities left out (%s)", len(unknown), ", ".join(unknown[:5]))
     props = []
     for _, row in communities.iterrows():
-        popup, hl = _community_html(row, cats, lang, threshold, by_name.get(str(row.get("name"))))
+        popup, hl = _community_html(row, cats, lang, threshold, by_name.get(str(row.get("name"))), labels)
         name = row.get("name")
         props.append(
             {
                 "n": None if name is None else str(name),
-                "s": [None if c["noData"] else _num(row.get(f"share_{c['name']}"), 4) for c in cats],
+                "s": [None if c["noData"] else _num(row.get(schema.share_column(c["name"])), 4) for c in cats],
                 "html": popup,
                 "hl": hl,
             }
@@ -673,7 +707,13 @@ def _rank_text(rank: Any) -> str:
 
 
 def _site_collection(
-    sites: gpd.GeoDataFrame, cats: list[dict[str, Any]], categories: list[str], *, lang: str, shift: str
+    sites: gpd.GeoDataFrame,
+    cats: list[dict[str, Any]],
+    categories: list[str],
+    *,
+    lang: str,
+    shift: str,
+    labels: Labels | None = None,
 ) -> tuple[str, np.ndarray]:
     """Suggested sites: rank (``r``), colour (``col``), popup (``html``); points (the
     representative point of any other geometry), drawn categories first in their order,
@@ -694,11 +734,11 @@ def _site_collection(
     props = []
     for rec in sites.drop(columns=sites.geometry.name).to_dict("records"):
         c = str(rec["category"])
-        label = cats[index[c]]["label"] if c in index else style.category_label(c, lang)
+        label = cats[index[c]]["label"] if c in index else style.category_label(c, lang, labels)
         props.append(
             {
                 "r": _rank_text(rec.get("rank")),
-                "col": cats[index[c]]["color"] if c in index else style.category_color(c, all_cats),
+                "col": cats[index[c]]["color"] if c in index else style.category_color(c, all_cats, labels),
                 "html": _site_html(rec, label, lang),
             }
         )
@@ -824,7 +864,7 @@ def _script_safe(text: str) -> str:
     )
 
 
-def build_map(
+def build_map(  # noqa: PLR0913 - one keyword argument per drawn layer
     *,
     cells: gpd.GeoDataFrame,
     communities: gpd.GeoDataFrame | None,
@@ -834,6 +874,7 @@ def build_map(
     summary: Mapping[str, Any],
     categories: list[str] | tuple[str, ...],
     threshold_minutes: float,
+    labels: Labels | None = None,
     lang: str = "zh",
     basemap: str = "none",
     tianditu_key: str | None = None,
@@ -847,8 +888,8 @@ def build_map(
     ----------
     cells : geopandas.GeoDataFrame
         Grid cells (polygons, any CRS): ``cell_id``, ``community``, ``population``,
-        ``access`` (``"network"``/``"no_access"``), ``minutes_<cat>`` (or
-        ``minutes_to_<cat>``) per category (NaN = unreachable or no access),
+        ``access`` (``"network"``/``"no_access"``), ``minutes_to_<cat>``
+        (:func:`lifecircle.schema.minutes_column`) per category (NaN = unreachable or no access),
         ``underserved`` (bool), ``missing`` (comma-separated categories); optionally
         ``terrain_lost`` (comma-separated categories the cell reaches within the threshold
         as a flat adult but not for this run's walker on the terrain, ``""`` when none):
@@ -870,7 +911,9 @@ def build_map(
         ``basemap="none"``.
     summary : mapping
         ``study_area``, ``profile``, ``population_source``, ``date`` (str),
-        ``data_sources`` (list of str), and per category ``{"facilities", "people_served",
+        ``data_sources`` (list of str); shown in ``lang`` from the facts ``area``
+        (``{"boundary", "source"}`` file names), ``population`` (see
+        :func:`lifecircle.i18n.population_sentence`) and ``osm_date`` where given, and per category ``{"facilities", "people_served",
         "share_served", "no_data"}`` under ``summary["categories"][cat]`` or ``summary[cat]``.
         A category is drawn as "no data" when its ``no_data`` is true, when it is in the
         list ``summary["no_data"]``, or when ``facilities`` holds none of it. Optionally
@@ -881,6 +924,11 @@ def build_map(
         Categories in display order.
     threshold_minutes : float
         The life-circle threshold shown in labels.
+    labels : mapping, optional
+        ``{name: {"zh": label, "en": label, "colour": "#rrggbb"}}`` per category (the
+        facility catalogue's labels and colours, :func:`lifecircle.outputs.category_labels`)
+        and per requirement key of ``tiers`` (labels only). A name without a label is
+        shown as is; a category without a colour gets one of a palette.
     lang : {"zh", "en"}, default "zh"
     basemap : {"none", "osm", "tianditu", "gaode"}, default "none"
     tianditu_key : str, optional
@@ -938,27 +986,29 @@ def build_map(
     assets = leaflet_assets()  # fail before the work if Leaflet or the page's files are missing
     page_css, page_js = _static_text("lifecircle.css"), _static_text("lifecircle.js")
 
-    cats = _category_info(categories, summary=summary, facilities=facilities, lang=lang, threshold=threshold)
+    cats = _category_info(categories, summary=summary, facilities=facilities, lang=lang, threshold=threshold, labels=labels)
     cells_fc, cell_geoms, n_terrain = _cell_collection(cells, cats, shift=base.shift)
     has_terrain = "terrain_lost" in cells.columns
-    comm_fc, comm_geoms = _community_collection(communities, cats, lang=lang, threshold=threshold, shift=base.shift, tiers=tiers)
+    comm_fc, comm_geoms = _community_collection(
+        communities, cats, lang=lang, threshold=threshold, shift=base.shift, tiers=tiers, labels=labels
+    )
     fac_fc, fac_geoms, n_fac = _facility_collection(facilities, cats, lang=lang, shift=base.shift)
     iso_fc, iso_geoms = _isochrone_collection(isochrones, cats, shift=base.shift)
     fiso_fc, n_fiso = _facility_isochrone_collection(isochrones, cats, shift=base.shift) if facility_isochrones else (None, 0)
     sites_fc, site_geoms = (None, np.array([], dtype=object)) if site_frame is None else _site_collection(
-        site_frame, cats, categories, lang=lang, shift=base.shift
+        site_frame, cats, categories, lang=lang, shift=base.shift, labels=labels
     )
     # Streets: only as the offline base.
     edges_fc = _edge_collection(edges, shift=base.shift) if base.name == "none" and len(edges) else None
     bounds = _view_bounds(cell_geoms, comm_geoms, fac_geoms, iso_geoms)
     center = [(bounds[0][0] + bounds[1][0]) / 2, (bounds[0][1] + bounds[1][1]) / 2] if bounds else [29.557, 106.577]
 
-    attributions = [_esc(s) for s in _sources(summary)]
+    attributions = [_esc(s) for s in _sources(summary, lang)]
     attributions += [t.attribution for t in base.tiles if t.attribution]  # trusted constants
     ui_text = dict(style.TEXT[lang])
     if summary.get("community_kind") == "neighbourhood_unit":  # derived 片区 are not 社区
         ui_text["community"], ui_text["communities"] = ui_text["unit"], ui_text["units"]
-    ui_text["sep"] = "、" if lang == "zh" else ", "
+    ui_text["sep"] = i18n.list_separator(lang)
     public_cats = [{k: c[k] for k in ("name", "label", "color", "noData", "isoLabel", "facLabel")} for c in cats]
     parts = {
         "categories": _json(public_cats),
@@ -1011,7 +1061,7 @@ def build_map(
     # needs only Leaflet, which is inlined.
     m.default_js = []
     m.default_css = []
-    study = summary.get("study_area")
+    study = _summary_facts(summary, lang).get("study_area")
     title = _esc(style.text("title", lang) + (f" · {study}" if study else ""))
     meta = f'<meta name="generator" content="lifecircle (Leaflet {_esc(assets.version)})" />'
     head = f"<style>{assets.css}</style>\n<script>{assets.js}</script>\n<style>{page_css}</style>"

@@ -19,7 +19,8 @@ def _bbox(text: str) -> tuple[float, float, float, float]:
         raise argparse.ArgumentTypeError(f"--bbox must be W,S,E,N numbers; found {brief(text)}") from None
     if len(parts) != 4:
         raise argparse.ArgumentTypeError(f"--bbox must have 4 numbers W,S,E,N; found {brief(text)}")
-    return parts  # type: ignore[return-value]
+    west, south, east, north = parts
+    return west, south, east, north
 
 
 def _out_folder(text: str) -> Path:
@@ -57,16 +58,20 @@ def add_common_arguments(p: argparse.ArgumentParser) -> None:
     src.add_argument("--dem", type=Path, help="elevation GeoTIFF for terrain-aware walking")
     src.add_argument("--profiles", type=Path, help="extra walking-profile catalogue (YAML)")
     opt = p.add_argument_group("analysis")
-    opt.add_argument("--categories", type=_categories, help=f"comma-separated categories (default {','.join(settings.default_categories)})")
-    opt.add_argument("--profile", default="adult", help="walking profile: adult, elderly, wheelchair, ... (default adult)")
-    opt.add_argument("--speed", type=float, help=f"flat walking speed, km/h (default: the profile's; adult {settings.walking_speed_kmh})")
-    opt.add_argument("--minutes", type=float, default=settings.threshold_minutes, help="walking-time threshold (default 15)")
-    opt.add_argument("--cell-size", type=float, default=settings.cell_size_m, help="grid cell size, metres (default 100)")
-    opt.add_argument("--max-access", type=float, default=settings.max_access_distance_m,
-                     help="cells farther than this from any walkable way have no access, metres (default 150)")
-    opt.add_argument("--isochrone-buffer", type=float, default=settings.isochrone_buffer_m, help="metres (default 50)")
-    opt.add_argument("--coverage-target", type=float, default=settings.coverage_target,
-                     help="share of a community's people within the threshold for it to 'have' a category (default 0.8)")
+    # Defaults stay None here and are filled when the run's options are made (lifecircle.settings,
+    # the catalogue's default categories, the profile's speed).
+    opt.add_argument("--categories", type=_categories,
+                     help="comma-separated categories (default: those marked default in the catalogue)")
+    opt.add_argument("--profile", help=f"walking profile: adult, elderly, wheelchair, ... (default {settings.profile})")
+    opt.add_argument("--speed", type=float, help="flat walking speed, km/h (default: the profile's flat_speed_kmh)")
+    opt.add_argument("--minutes", type=float, help=f"walking-time threshold (default {settings.threshold_minutes:g})")
+    opt.add_argument("--cell-size", type=float, help=f"grid cell size, metres (default {settings.cell_size_m:g})")
+    opt.add_argument("--max-access", type=float, help="cells farther than this from any walkable way have no access, "
+                     f"metres (default {settings.max_access_distance_m:g})")
+    opt.add_argument("--isochrone-buffer", type=float, help=f"metres (default {settings.isochrone_buffer_m:g})")
+    opt.add_argument("--coverage-target", type=float,
+                     help="share of a community's people within the threshold for it to 'have' a category "
+                          f"(default {settings.coverage_target:g})")
     opt.add_argument("--road-tunnels", choices=["closed", "walk"], default="closed",
                      help="road tunnels without foot/sidewalk tags: closed to walkers (default) or walked")
     opt.add_argument("--foot-no", choices=["honour", "ignore"], default="honour",
@@ -87,15 +92,21 @@ def add_common_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def options_from_args(args: argparse.Namespace) -> RunOptions:
-    """The run options of parsed command-line arguments."""
+    """The run options of parsed command-line arguments.
+
+    Options left out keep :class:`~lifecircle.options.RunOptions`' defaults
+    (:mod:`lifecircle.settings` as it is when the options are made).
+    """
+    defaulted = {"cell_size_m": args.cell_size, "minutes": args.minutes, "max_access_m": args.max_access,
+                 "isochrone_buffer_m": args.isochrone_buffer, "coverage_target": args.coverage_target,
+                 "profile": args.profile}
     return RunOptions(
         osm=args.osm, place=args.place, bbox=args.bbox, boundary=args.boundary, communities=args.communities,
         population=args.population, population_total=getattr(args, "population_total", None),
         population_totals=getattr(args, "population_totals", None), facilities=args.facilities, facilities_crs=args.facilities_crs,
-        categories=args.categories, catalogue=args.catalogue, cell_size_m=args.cell_size, speed_kmh=args.speed,
-        minutes=args.minutes, max_access_m=args.max_access, isochrone_buffer_m=args.isochrone_buffer,
-        coverage_target=args.coverage_target, profile=args.profile, profiles=args.profiles, dem=args.dem,
-        facility_isochrones=not args.no_facility_isochrones,
+        categories=args.categories, catalogue=args.catalogue, speed_kmh=args.speed, profiles=args.profiles,
+        dem=args.dem, facility_isochrones=not args.no_facility_isochrones,
         road_tunnels=args.road_tunnels, foot_no=args.foot_no, gates=args.gates,
         measure_choices=args.measure_choices,
+        **{k: v for k, v in defaulted.items() if v is not None},
     )

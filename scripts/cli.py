@@ -12,10 +12,13 @@ import logging
 import signal
 import sys
 from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
 
 from lifecircle import settings
 from lifecircle._errors import LifecircleError, OptionError, brief
 from lifecircle.scripts.arguments import add_common_arguments, options_from_args
+from lifecircle.outfolder import output_lock
 
 __all__ = ["main", "console_main", "build_parser"]
 
@@ -40,7 +43,7 @@ def _add_planning(p: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``lifecircle`` command."""
-    from lifecircle.scripts import suggest as suggest_cmd
+    from lifecircle.scripts import suggest as suggest_cmd  # noqa: PLC0415 - cli and suggest import each other
 
     parser = argparse.ArgumentParser(
         prog="lifecircle",
@@ -62,10 +65,8 @@ def _configure_logging(args: argparse.Namespace) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from lifecircle.outputs import write_outputs
-    from lifecircle.pipeline import run
-
-    from lifecircle.outputs import check_output_folder
+    from lifecircle.outputs import check_output_folder, write_outputs  # noqa: PLC0415 - --help answers without loading geopandas
+    from lifecircle.pipeline import run  # noqa: PLC0415 - --help answers without loading geopandas
 
     check_output_folder(args.out)  # an unusable --out fails now, not after the run
     if args.basemap == "tianditu" and not args.tianditu_key:
@@ -73,7 +74,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.suggest < 0:
         raise OptionError(f"--suggest must be a number of sites >= 0; found {args.suggest}.")
     if args.standard is not None:
-        from lifecircle.layers.standards import load_standard
+        from lifecircle.layers.standards import load_standard  # noqa: PLC0415 - --help answers without loading geopandas
 
         load_standard(args.standard)  # a bad standard fails before the run, not after it
     if args.capacity:
@@ -86,12 +87,18 @@ def _run(args: argparse.Namespace) -> int:
     result = run(options_from_args(args))
     plan = None
     if args.standard is not None or args.suggest > 0 or args.capacity:
-        from lifecircle.planning import plan as make_plan
+        from lifecircle.planning import plan as make_plan  # noqa: PLC0415 - --help answers without loading geopandas
 
         plan = make_plan(result, standard=args.standard, suggest_count=args.suggest,
                          capacity=dict(args.capacity or []))
     paths = write_outputs(result, args.out, lang=args.lang, basemap=args.basemap, tianditu_key=args.tianditu_key,
                           plan=plan)
+    _print_report(result, plan, standard=args.standard, paths=paths)
+    return 0
+
+
+def _print_report(result: Any, plan: Any, *, standard: str | None, paths: dict[str, Path]) -> None:
+    """What the run found, in a few lines on stdout."""
     s = result.summary.as_dict()
     net = result.network.summary()
     print(f"Walking network: {net['nodes']:,} nodes, {net['edges']:,} edges, {net['length_km']:,.1f} km; "
@@ -123,14 +130,13 @@ def _run(args: argparse.Namespace) -> int:
                                                  ("flat_adult", "terrain_adult", "terrain_elderly", "terrain_wheelchair")))
     if plan is not None and plan.tiers is not None:
         counts = plan.tiers.groupby(["tier", "status"]).size().unstack(fill_value=0)
-        print(f"Standard {args.standard}: communities per tier and status")
+        print(f"Standard {standard}: communities per tier and status")
         for tier, row in counts.iterrows():
             print(f"  {tier:<8} " + ", ".join(f"{k} {int(v)}" for k, v in row.items()))
     if plan is not None and plan.sites is not None:
         for r in plan.sites.itertuples():
             print(f"  suggested {r.category} site {int(r.rank)}: +{r.marginal_gain:,.0f} people")
     print(f"Under-served cells: {s['cells_underserved']:,}. Files: {', '.join(str(p) for p in paths.values())}")
-    return 0
 
 
 class _Terminated(KeyboardInterrupt):
@@ -159,8 +165,6 @@ def _out_locked(args: argparse.Namespace) -> contextlib.AbstractContextManager:
     """--out checked, created and locked before any work (a second run on it stops at once)."""
     if getattr(args, "out", None) is None:
         return contextlib.nullcontext()
-    from lifecircle.outfolder import output_lock
-
     return output_lock(args.out)
 
 
@@ -177,7 +181,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.command == "run":
                 return _run(args)
             if args.command == "suggest":
-                from lifecircle.scripts import suggest as suggest_cmd
+                from lifecircle.scripts import suggest as suggest_cmd  # noqa: PLC0415 - cli and suggest import each other
 
                 return suggest_cmd.main(args)
     except LifecircleError as exc:

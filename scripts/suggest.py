@@ -18,7 +18,10 @@ from __future__ import annotations
 
 import argparse
 import logging
+from dataclasses import replace
 from pathlib import Path
+
+from lifecircle._errors import OptionError
 
 __all__ = ["SITE_FILES", "add_parser", "main"]
 
@@ -73,7 +76,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     return p
 
 
-def _for_file(sites):  # noqa: ANN001, ANN202
+def _for_file(sites):
     out = sites.to_crs(4326)
     for col in out.columns:
         if col != out.geometry.name and out[col].dtype == object:
@@ -89,7 +92,8 @@ def main(args: argparse.Namespace) -> int:
     LifecircleError
         Any bad input (the ``lifecircle`` entry point prints it and exits with 2).
     """
-    from dataclasses import replace
+    import pandas as pd  # noqa: PLC0415 - --help answers without loading pandas
+    import pyogrio  # noqa: PLC0415 - --help answers without loading GDAL
 
     import pandas as pd
     import pyogrio

@@ -13,7 +13,7 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-from lifecircle.spatial.coverage import minutes_column
+from lifecircle.schema import minutes_column
 from lifecircle.spatial.isochrones import isochrone_polygon
 from lifecircle.spatial.network import WalkNetwork
 from lifecircle.spatial.travel import (

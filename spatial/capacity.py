@@ -49,10 +49,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from scipy import sparse
-from lifecircle._progress import progress_bar
 
 from lifecircle import settings
 from lifecircle._errors import OptionError
+from lifecircle._progress import progress_bar
 from lifecircle.spatial.travel import EdgeLocation, ReverseGraph, origin_seconds, per_facility_node_seconds
 
 __all__ = [
@@ -100,7 +100,7 @@ def band_weights(minutes: np.ndarray, bands: tuple[tuple[float, float, float], .
     return np.where(inside & above_lo & np.isfinite(m), w[j], 0.0)
 
 
-def _pairs(times_seconds, n_cells: int, n_facilities: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # noqa: ANN001
+def _pairs(times_seconds, n_cells: int, n_facilities: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(cell, facility, seconds) of every reachable pair."""
     if sparse.issparse(times_seconds):
         coo = sparse.coo_matrix(times_seconds)
@@ -127,18 +127,19 @@ def _pairs(times_seconds, n_cells: int, n_facilities: int) -> tuple[np.ndarray, 
     return rows[keep], cols[keep], t[keep]
 
 
-def _vector(values, name: str) -> np.ndarray:  # noqa: ANN001
+def _vector(values, name: str) -> np.ndarray:
     arr = np.asarray(values, dtype=np.float64)
     if arr.ndim != 1:
         raise OptionError(f"{name} must be one value per row; got shape {arr.shape}.")
     if not np.all(np.isfinite(arr)) or np.any(arr < 0):
-        raise OptionError(f"{name} must be finite and >= 0; found min {np.nanmin(arr) if arr.size else 'n/a'}, nan/inf present: {not np.all(np.isfinite(arr))}.")
+        raise OptionError(f"{name} must be finite and >= 0; found min {np.nanmin(arr) if arr.size else 'n/a'}, "
+                          f"nan/inf present: {not np.all(np.isfinite(arr))}.")
     return arr
 
 
 def e2sfca(
     cell_population: np.ndarray,
-    times_seconds,  # noqa: ANN001 - numpy array or scipy.sparse matrix
+    times_seconds,
     facility_capacity: np.ndarray,
     *,
     bands: tuple[tuple[float, float, float], ...] = DEFAULT_BANDS,
@@ -212,7 +213,7 @@ class Oversubscription:
 
 def oversubscribed(
     cell_score: np.ndarray,
-    times_seconds,  # noqa: ANN001
+    times_seconds,
     *,
     cell_population: np.ndarray,
     facility_ratio: np.ndarray,
@@ -276,7 +277,7 @@ def cell_facility_seconds(
     *,
     n_facilities: int,
     limit_seconds: float,
-    leg_speed_kmh: float | None = None,
+    leg_speed_kmh: float,
     memory_budget_bytes: int | None = None,
 ) -> sparse.csr_matrix:
     """Seconds from every origin to every facility within a limit, as a sparse matrix.
@@ -297,7 +298,8 @@ def cell_facility_seconds(
         Rows of the facilities table (columns of the result).
     limit_seconds : float
         Keep times ``<= limit_seconds`` (e.g. the last band's upper edge x 60).
-    leg_speed_kmh : float, optional
+    leg_speed_kmh : float
+        Speed of the off-network leg (the walker's flat speed, km/h).
     memory_budget_bytes : int, optional
         Passed to ``per_facility_node_seconds``.
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from lifecircle import settings
 from lifecircle._errors import OptionError, brief
 from lifecircle.spatial.network import WalkNetwork
 
@@ -44,20 +43,20 @@ def check_speed(speed_kmh: float, *, name: str = "speed") -> float:
     return value
 
 
-def flat_costs(network: WalkNetwork, *, speed_kmh: float | None = None) -> pd.DataFrame:
+def flat_costs(network: WalkNetwork, *, speed_kmh: float) -> pd.DataFrame:
     """Seconds to walk each edge at one constant speed, the same both ways.
 
     Parameters
     ----------
     network : WalkNetwork
-    speed_kmh : float, optional
-        Walking speed; default :data:`lifecircle.settings.walking_speed_kmh` (4.5 km/h).
+    speed_kmh : float
+        Walking speed (the walker's flat speed, e.g. a profile's ``flat_speed_kmh``).
 
     Returns
     -------
     pandas.DataFrame
         ``seconds_uv`` and ``seconds_vu``, indexed like ``network.edges``.
     """
-    speed = check_speed(settings.walking_speed_kmh if speed_kmh is None else speed_kmh)
+    speed = check_speed(speed_kmh)
     seconds = network.edges["length_m"].to_numpy(dtype=np.float64) / (speed / 3.6)
     return pd.DataFrame({"seconds_uv": seconds, "seconds_vu": seconds.copy()}, index=network.edges.index)

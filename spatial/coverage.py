@@ -11,6 +11,7 @@ import pandas as pd
 import shapely
 
 from lifecircle import settings
+from lifecircle.schema import facilities_column, median_column, minutes_column, p90_column, share_column
 
 __all__ = [
     "minutes_column",
@@ -25,11 +26,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-
-def minutes_column(category: str) -> str:
-    """Name of the column holding minutes to the nearest facility of a category."""
-    return f"minutes_to_{category}"
 
 
 def weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> float:
@@ -229,7 +225,7 @@ def summarise_communities(
         if group is None or len(group) == 0:
             row.update({"cells": 0, "no_access_cells": 0, "population": 0.0, "weighting": "none"})
             for cat in categories:
-                row.update({f"share_{cat}": np.nan, f"median_{cat}": np.nan, f"p90_{cat}": np.nan})
+                row.update({share_column(cat): np.nan, median_column(cat): np.nan, p90_column(cat): np.nan})
             row.update({"has": "", "lacks": "", "no_data": ",".join(c for c in categories if c in no_data)})
             rows.append(row)
             continue
@@ -244,17 +240,18 @@ def summarise_communities(
             "population": float(np.nan_to_num(group["population"].to_numpy(dtype=float)).sum()),
             "weighting": "population" if weighted else "cells",
         })
-        has, lacks = [], []
+        has: list[str] = []
+        lacks: list[str] = []
         for cat in categories:
             minutes = net[minutes_column(cat)].to_numpy(dtype=float)
             finite = np.where(np.isnan(minutes), np.inf, minutes)
             if cat in no_data or len(net) == 0:
-                row.update({f"share_{cat}": np.nan, f"median_{cat}": np.nan, f"p90_{cat}": np.nan})
+                row.update({share_column(cat): np.nan, median_column(cat): np.nan, p90_column(cat): np.nan})
                 continue
             share = float(w[finite <= threshold_minutes].sum() / w.sum()) if w.sum() > 0 else np.nan
-            row[f"share_{cat}"] = share
-            row[f"median_{cat}"] = weighted_quantile(finite, w, 0.5)
-            row[f"p90_{cat}"] = weighted_quantile(finite, w, 0.9)
+            row[share_column(cat)] = share
+            row[median_column(cat)] = weighted_quantile(finite, w, 0.5)
+            row[p90_column(cat)] = weighted_quantile(finite, w, 0.9)
             (has if share >= target else lacks).append(cat)
         row["has"] = ",".join(has)
         row["lacks"] = ",".join(lacks)
@@ -262,12 +259,11 @@ def summarise_communities(
         rows.append(row)
     table = pd.DataFrame(rows)
     for cat in categories:
-        for prefix in ("median_", "p90_"):
-            col = f"{prefix}{cat}"
+        for col in (median_column(cat), p90_column(cat)):
             table[col] = table[col].replace(np.inf, np.nan) if col in table else np.nan
         if facility_counts is not None:
             counts = facility_counts[cat] if cat in facility_counts else pd.Series(dtype=float)
-            table[f"facilities_{cat}"] = table["name"].map(counts).fillna(0).astype(int)
+            table[facilities_column(cat)] = table["name"].map(counts).fillna(0).astype(int)
     return gpd.GeoDataFrame(table, geometry=communities.geometry.to_numpy(), crs=communities.crs)
 
 

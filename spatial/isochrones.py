@@ -10,9 +10,13 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import rasterio.features
 import shapely
+from affine import Affine
+from scipy import ndimage
 
 from lifecircle import settings
+from lifecircle._errors import OptionError
 from lifecircle.spatial.costs import check_speed
 from lifecircle.spatial.network import WalkNetwork
 from lifecircle.spatial.travel import ReverseGraph
@@ -26,7 +30,7 @@ def reachable_intervals(
     *,
     limit_seconds: float,
     access: pd.DataFrame | None = None,
-    leg_speed_kmh: float | None = None,
+    leg_speed_kmh: float,
 ) -> pd.DataFrame:
     """Parts of edges from which a facility is reached within a time limit.
 
@@ -43,8 +47,8 @@ def reachable_intervals(
     limit_seconds : float
     access : pandas.DataFrame, optional
         The facility's access points (``edge``, ``fraction``, ``leg_m``).
-    leg_speed_kmh : float, optional
-        Speed of the off-network leg; default the flat walking speed setting.
+    leg_speed_kmh : float
+        Speed of the off-network leg (the walker's flat speed, km/h).
 
     Returns
     -------
@@ -69,7 +73,7 @@ def reachable_intervals(
         pd.DataFrame({"edge": edges[from_v], "start": 1.0 - reach_v[from_v], "end": 1.0}),
     ]
     if access is not None and len(access):
-        speed = check_speed(settings.walking_speed_kmh if leg_speed_kmh is None else leg_speed_kmh) / 3.6
+        speed = check_speed(leg_speed_kmh) / 3.6
         e = access["edge"].to_numpy(dtype=np.int64)
         g = access["fraction"].to_numpy(dtype=np.float64)
         left = limit_seconds - access["leg_m"].to_numpy(dtype=np.float64) / speed
@@ -149,10 +153,6 @@ def _buffer_union_vector(lines: np.ndarray, buffer: float) -> shapely.Geometry:
 def _buffer_union_raster(lines: np.ndarray, buffer: float, resolution: float) -> tuple[shapely.Geometry, float]:
     """Buffer-and-union by distance transform on a grid: burn the lines into pixels, keep
     pixels whose centre is within ``buffer`` of a burnt pixel's centre, trace the outline."""
-    import rasterio.features
-    from affine import Affine
-    from scipy import ndimage
-
     minx, miny, maxx, maxy = shapely.total_bounds(lines)
     span = max(maxx - minx, maxy - miny) + 2 * buffer
     res = max(resolution, span / np.sqrt(MAX_RASTER_PIXELS))
@@ -171,7 +171,7 @@ def _buffer_union_raster(lines: np.ndarray, buffer: float, resolution: float) ->
     return area, res
 
 
-def isochrone_polygon(
+def isochrone_polygon(  # noqa: PLR0913 - keyword-only tuning options with defaults
     network: WalkNetwork,
     graph: ReverseGraph,
     node_seconds: np.ndarray,
@@ -179,7 +179,7 @@ def isochrone_polygon(
     limit_seconds: float,
     buffer_m: float | None = None,
     access: pd.DataFrame | None = None,
-    leg_speed_kmh: float | None = None,
+    leg_speed_kmh: float,
     method: str = "raster",
     resolution_m: float | None = None,
     simplify_m: float | None = None,
@@ -198,7 +198,8 @@ def isochrone_polygon(
         Frontage depth; default :data:`lifecircle.settings.isochrone_buffer_m`.
     access : pandas.DataFrame, optional
         Access points of the facility (or of all facilities of the category).
-    leg_speed_kmh : float, optional
+    leg_speed_kmh : float
+        Speed of the off-network leg (the walker's flat speed, km/h).
     method : {"raster", "vector"}, default "raster"
         How the reachable lines are buffered and unioned. ``"vector"`` is exact (GEOS
         buffers and a cascaded union); ``"raster"`` burns the lines into pixels of
@@ -220,8 +221,6 @@ def isochrone_polygon(
     """
     buffer = settings.isochrone_buffer_m if buffer_m is None else float(buffer_m)
     if method not in ("raster", "vector"):
-        from lifecircle._errors import OptionError
-
         raise OptionError(f"method must be 'raster' or 'vector'; found {method!r}.")
     intervals = reachable_intervals(
         graph, node_seconds, limit_seconds=limit_seconds, access=access, leg_speed_kmh=leg_speed_kmh

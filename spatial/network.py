@@ -27,6 +27,7 @@ import logging
 from dataclasses import dataclass
 
 import geopandas as gpd
+import networkx as nx
 import numpy as np
 import pandas as pd
 import pyproj
@@ -298,7 +299,7 @@ def clip_network(network: WalkNetwork, area: shapely.Geometry) -> WalkNetwork:
     return WalkNetwork(nodes=nodes, edges=edges, crs=network.crs)
 
 
-def to_networkx(network: WalkNetwork, costs: pd.DataFrame | None = None):  # noqa: ANN201
+def to_networkx(network: WalkNetwork, costs: pd.DataFrame | None = None):
     """Return the network as a ``networkx.MultiDiGraph`` (one arc per direction).
 
     Parameters
@@ -314,8 +315,6 @@ def to_networkx(network: WalkNetwork, costs: pd.DataFrame | None = None):  # noq
         Nodes keyed by position with ``x``, ``y``, ``osm_id``; arcs with ``length``,
         ``edge`` (edge row) and ``seconds`` when costs were given.
     """
-    import networkx as nx
-
     graph = nx.MultiDiGraph(crs=network.crs)
     xy = shapely.get_coordinates(network.nodes.geometry.to_numpy())
     graph.add_nodes_from(

@@ -40,8 +40,8 @@ from __future__ import annotations
 
 import logging
 import math
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -49,6 +49,7 @@ import pandas as pd
 import pyproj
 import shapely
 
+from lifecircle import i18n
 from lifecircle._errors import NoCrsError, OptionError, PopulationError
 
 if TYPE_CHECKING:  # the data layer's record type, for hints only
@@ -135,7 +136,7 @@ class _Grid:
         out = np.full(len(x), -1, dtype=np.int64)
         if len(x) == 0 or len(self.geoms) == 0:
             return out
-        if self.size is not None:
+        if self.size is not None and self.lookup is not None:
             ix = np.floor((x - self.x0) / self.size).astype(np.int64)
             iy = np.floor((y - self.y0) / self.size).astype(np.int64)
             ok = (ix >= 0) & (ix < self.nx) & (iy >= 0) & (iy < self.ny)
@@ -522,12 +523,18 @@ class PopulationFallback:
     method : str
         ``"floor_area"`` or ``"equal"``.
     note : str
-        One sentence for every output stating that these are not counts of people.
+        One sentence for every output stating that these are not counts of people
+        (English; :func:`lifecircle.i18n.population_sentence` says it in each language
+        from :attr:`facts`).
+    facts : dict
+        ``method``, and for ``"floor_area"`` ``default_levels``, ``cells_with_homes`` and
+        ``cells``.
     """
 
     values: np.ndarray
     method: str
     note: str
+    facts: dict[str, Any] = field(default_factory=dict)
 
 
 def population_fallback(
@@ -553,25 +560,15 @@ def population_fallback(
     if buildings is not None and len(buildings):
         w = floor_area_weights(buildings, cells, default_levels=default_levels)
         if w.sum() > 0:
-            n = int((w > 0).sum())
-            return PopulationFallback(
-                values=w,
-                method="floor_area",
-                note=(
-                    "No population input: cells are weighted by residential floor area from "
-                    f"OpenStreetMap buildings (footprint x building:levels, {default_levels:g} "
-                    f"storeys where untagged; {n} of {len(w)} cells have homes). Weights are "
-                    "relative, not counts of people."
-                ),
-            )
-    return PopulationFallback(
-        values=np.ones(len(cells)),
-        method="equal",
-        note=(
-            "No population input and no residential buildings: every cell has the same weight; "
-            "shares are shares of cells, not of people."
-        ),
-    )
+            facts = {"method": "floor_area", "default_levels": float(default_levels),
+                     "cells_with_homes": int((w > 0).sum()), "cells": len(w)}
+            return PopulationFallback(values=w, method="floor_area", note=_note(facts), facts=facts)
+    facts = {"method": "equal"}
+    return PopulationFallback(values=np.ones(len(cells)), method="equal", note=_note(facts), facts=facts)
+
+
+def _note(facts: dict[str, Any]) -> str:
+    return i18n.population_sentence(facts, "en") or ""
 
 
 # ---------------------------------------------------------------------- population
@@ -582,6 +579,13 @@ def _to_crs_xy(x: np.ndarray, y: np.ndarray, src: pyproj.CRS, dst: pyproj.CRS) -
         return x, y
     tr = pyproj.Transformer.from_crs(src, dst, always_xy=True)
     return tr.transform(x, y)
+
+
+def _frame_of(population: PopulationInput) -> gpd.GeoDataFrame:
+    """The table of a point or polygon input."""
+    if population.frame is None:
+        raise PopulationError(f"{population.source}: a {population.kind} input without its table.")
+    return population.frame
 
 
 def _raster_pixels(population: PopulationInput, grid: _Grid, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -609,7 +613,7 @@ def _polygon_people(
     buildings: gpd.GeoDataFrame | None,
     default_levels: float,
 ) -> tuple[np.ndarray, float]:
-    frame = population.frame.to_crs(grid.crs)
+    frame = _frame_of(population).to_crs(grid.crs)
     polys = shapely.make_valid(frame.geometry.to_numpy())
     pieces: list[np.ndarray] = []
     piece_values: list[np.ndarray] = []

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+from lifecircle.schema import share_column
 from lifecircle.spatial.costs import flat_costs
 from lifecircle.spatial.network import WalkNetwork
 from lifecircle.spatial.terrain import terrain_costs
@@ -169,7 +170,7 @@ def terrain_comparison(
     pop = np.nan_to_num(np.asarray(population, dtype=float))
     weights = pop if pop.sum() > 0 else np.ones(len(pop))
     on_net = origins.matched
-    rows: dict[str, dict[str, float]] = {cat: {"category": cat} for cat in categories}
+    rows: dict[str, dict[str, Any]] = {cat: {"category": cat} for cat in categories}
     within: dict[str, np.ndarray] = {}
     for label, name, terrain in TERRAIN_SCENARIOS:
         profile = profiles[name]
@@ -181,7 +182,7 @@ def terrain_comparison(
                                leg_speed_kmh=profile.flat_speed_kmh)
         for j, cat in enumerate(categories):
             rows[cat][f"people_{label}"] = float(pop[hit[:, j]].sum())
-            rows[cat][f"share_{label}"] = float(weights[hit[:, j]].sum() / weights[on_net].sum()) if on_net.any() else np.nan
+            rows[cat][share_column(label)] = float(weights[hit[:, j]].sum() / weights[on_net].sum()) if on_net.any() else np.nan
         within[label] = hit
     table = pd.DataFrame(list(rows.values()))
     # A category with no facility at all has no share to compare: no data, not 0 %.

@@ -143,7 +143,7 @@ def candidate_coverage(
     *,
     limit_seconds: float,
     n_candidates: int,
-    leg_speed_kmh: float | None = None,
+    leg_speed_kmh: float,
     memory_budget_bytes: int | None = None,
 ) -> sparse.csr_matrix:
     """Which origins (cells) are within ``limit_seconds`` of each candidate site.
@@ -167,8 +167,8 @@ def candidate_coverage(
     n_candidates : int
         Number of candidates (rows of the matrix); candidates without access points cover
         nothing.
-    leg_speed_kmh : float, optional
-        Speed of the off-network legs; default the flat walking speed setting.
+    leg_speed_kmh : float
+        Speed of the off-network legs (the walker's flat speed, km/h).
     memory_budget_bytes : int, optional
         Passed to :func:`~lifecircle.spatial.travel.per_facility_node_seconds`.
 
@@ -244,7 +244,7 @@ def node_candidates(
     )
 
 
-def site_suggestions(
+def site_suggestions(  # noqa: PLR0913 - keyword-only tuning options with defaults
     network: WalkNetwork,
     graph: ReverseGraph,
     origins: EdgeLocation,
@@ -254,7 +254,7 @@ def site_suggestions(
     *,
     threshold_minutes: float,
     count: int,
-    leg_speed_kmh: float | None = None,
+    leg_speed_kmh: float,
     max_access_distance_m: float | None = None,
     entrances: gpd.GeoDataFrame | None = None,
 ) -> gpd.GeoDataFrame:
@@ -282,8 +282,8 @@ def site_suggestions(
         A cell is served when its walk to a facility takes at most this.
     count : int
         Sites wanted.
-    leg_speed_kmh : float, optional
-        Speed of off-network legs; default the flat walking speed setting.
+    leg_speed_kmh : float
+        Speed of off-network legs (the walker's flat speed, km/h).
     max_access_distance_m : float, optional
         How far a facility or candidate may lie from the network; default
         :data:`lifecircle.settings.max_access_distance_m`.

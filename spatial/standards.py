@@ -24,7 +24,7 @@ map that kind of facility). A requirement falls back to its ``fallback_categorie
 Thresholds
 ----------
 A threshold in metres is network walking distance; it is compared with the cells' minutes
-after conversion at the walking speed (``speed_kmh``, 4.5 km/h by default: 75 m a minute,
+after conversion at the walking speed (``speed_kmh``; an adult's 4.5 km/h is 75 m a minute,
 300 m = 4 min). A threshold in minutes is used as is. A cell meets a requirement when its
 minutes are at most the threshold. Pass the flat speed of the walking profile the minutes
 were computed with, so that "300 m" means the time *that* walker needs for a flat 300 m
@@ -65,6 +65,7 @@ import shapely
 
 from lifecircle import settings
 from lifecircle._errors import NoCrsError, OptionError
+from lifecircle.schema import MINUTES_PREFIX, minutes_column
 from lifecircle.spatial.costs import check_speed
 
 if TYPE_CHECKING:  # record types of the data layer, for hints only
@@ -83,8 +84,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-#: Prefix of the cells' minutes columns (as :func:`lifecircle.spatial.coverage.minutes_column`).
-MINUTES_PREFIX = "minutes_to_"
 
 #: A tier with fewer than this share of its requirements assessed is ``insufficient_data``.
 MIN_ASSESSED_SHARE: float = 0.5
@@ -96,9 +95,11 @@ TIER_STATUSES: tuple[str, ...] = ("pass", "fail", "unknown", "insufficient_data"
 _EPS = 1e-9
 
 
-def minutes_column(search_key: str) -> str:
-    """Column holding minutes to a facility set: ``minutes_to_<search_key>``."""
-    return f"{MINUTES_PREFIX}{search_key}"
+def _meets(share: np.ndarray, goal: float) -> pd.arrays.BooleanArray:
+    """Share at least the goal (with slack), ``<NA>`` where the share is ``NaN``."""
+    meets = pd.array(share >= goal - _EPS, dtype="boolean")
+    meets[np.isnan(share)] = pd.NA
+    return meets
 
 
 def _check_target(target: float | None) -> float:
@@ -164,7 +165,7 @@ def score_requirements(
     *,
     community_col: str = "community",
     population_col: str = "population",
-    speed_kmh: float | None = None,
+    speed_kmh: float,
     target: float | None = None,
     total_label: str | None = None,
 ) -> pd.DataFrame:
@@ -178,9 +179,8 @@ def score_requirements(
         From :func:`lifecircle.layers.standards.load_standard`.
     community_col, population_col : str
         Names of the community and population columns.
-    speed_kmh : float, optional
-        Walking speed converting metre thresholds to minutes; default
-        :data:`lifecircle.settings.walking_speed_kmh`.
+    speed_kmh : float
+        Walking speed converting metre thresholds to minutes (the walker's flat speed).
     target : float, optional
         Share a requirement must reach; default :data:`lifecircle.settings.coverage_target`.
     total_label : str, optional
@@ -203,7 +203,7 @@ def score_requirements(
         A column is missing, a population is negative or not finite, minutes are negative,
         or ``speed_kmh`` / ``target`` is out of range.
     """
-    speed = check_speed(settings.walking_speed_kmh if speed_kmh is None else speed_kmh, name="speed_kmh")
+    speed = check_speed(speed_kmh, name="speed_kmh")
     goal = _check_target(target)
     data = _validated_cells(cells, community_col, population_col)
     pop = pd.to_numeric(data[population_col]).to_numpy(dtype=np.float64)
@@ -249,7 +249,7 @@ def score_requirements(
             "population": comm_pop,
             "people_within": within,
             "share": share,
-            "meets_target": pd.array(np.where(np.isnan(share), None, share >= goal - _EPS), dtype="boolean"),
+            "meets_target": _meets(share, goal),
             "assessed": col is not None,
             "verified": req.verified,
         }))
@@ -270,7 +270,7 @@ def score_communities(
     *,
     community_col: str = "community",
     population_col: str = "population",
-    speed_kmh: float | None = None,
+    speed_kmh: float,
     target: float | None = None,
     total_label: str | None = None,
     min_assessed: float = MIN_ASSESSED_SHARE,

@@ -832,7 +832,7 @@ def slope_speed_factor(profile: WalkingProfile, grade: np.ndarray) -> np.ndarray
     return np.minimum(profile.max_speed_factor, f)
 
 
-def _walk_seconds(profile: WalkingProfile, length, up_len, rise, down_len, fall) -> np.ndarray:  # noqa: ANN001
+def _walk_seconds(profile: WalkingProfile, length, up_len, rise, down_len, fall) -> np.ndarray:
     """Seconds to walk a stretch climbing ``rise`` over ``up_len`` and descending ``fall`` over ``down_len``."""
     v0 = profile.flat_speed_ms
     with np.errstate(invalid="ignore", divide="ignore"):

@@ -22,6 +22,7 @@ as proportional to distance along it.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -536,7 +537,7 @@ def nearest_facility(
     access: pd.DataFrame,
     *,
     n_facilities: int,
-    leg_speed_kmh: float | None = None,
+    leg_speed_kmh: float,
     limit_seconds: float = np.inf,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Seconds from every node to its nearest facility, and which facility that is.
@@ -551,8 +552,8 @@ def nearest_facility(
         From :func:`facility_access_points`.
     n_facilities : int
         Number of facilities (rows of the facilities table).
-    leg_speed_kmh : float, optional
-        Speed of the off-network leg; default the flat walking speed setting.
+    leg_speed_kmh : float
+        Speed of the off-network leg (the walker's flat speed, km/h).
     limit_seconds : float, default inf
         Stop searching beyond this time (nodes beyond are ``inf``).
 
@@ -566,7 +567,7 @@ def nearest_facility(
     n = graph.n_nodes
     if len(access) == 0:
         return np.full(n, np.inf), np.full(n, -1, dtype=np.int64)
-    speed = check_speed(settings.walking_speed_kmh if leg_speed_kmh is None else leg_speed_kmh, name="leg_speed_kmh") / 3.6
+    speed = check_speed(leg_speed_kmh, name="leg_speed_kmh") / 3.6
     matrix = _with_facility_nodes(graph, access, n_facilities, speed)
     sources = np.unique(access["facility"].to_numpy()) + n
     dist, _, source = csgraph.dijkstra(
@@ -582,7 +583,7 @@ def origin_seconds(
     origins: EdgeLocation,
     *,
     access: pd.DataFrame | None = None,
-    leg_speed_kmh: float | None = None,
+    leg_speed_kmh: float,
 ) -> np.ndarray:
     """Seconds from each origin to the nearest facility, given the node times.
 
@@ -595,8 +596,8 @@ def origin_seconds(
         From :func:`locate_on_network`; unmatched origins get ``nan``.
     access : pandas.DataFrame, optional
         The facilities' access points, to count a direct walk along a shared edge.
-    leg_speed_kmh : float, optional
-        Speed of the off-network legs; default the flat walking speed setting.
+    leg_speed_kmh : float
+        Speed of the off-network legs (the walker's flat speed, km/h).
 
     Returns
     -------
@@ -615,7 +616,7 @@ def origin_nearest(
     origins: EdgeLocation,
     *,
     access: pd.DataFrame | None = None,
-    leg_speed_kmh: float | None = None,
+    leg_speed_kmh: float,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Seconds from each origin to the nearest facility, and which facility that is.
 
@@ -631,7 +632,7 @@ def origin_nearest(
         Facility row per origin; ``-1`` where none is reachable, the origin has no access,
         or ``node_facility`` is ``None``.
     """
-    speed = check_speed(settings.walking_speed_kmh if leg_speed_kmh is None else leg_speed_kmh, name="leg_speed_kmh") / 3.6
+    speed = check_speed(leg_speed_kmh, name="leg_speed_kmh") / 3.6
     out = np.full(len(origins.edge), np.nan)
     which = np.full(len(origins.edge), -1, dtype=np.int64)
     ok = origins.matched
@@ -681,8 +682,6 @@ def available_memory_bytes() -> int:
     except OSError:
         pass
     try:
-        import os
-
         return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES"))
     except (ValueError, OSError, AttributeError):
         return 8 * 1024**3
@@ -694,7 +693,7 @@ def per_facility_node_seconds(
     *,
     n_facilities: int,
     limit_seconds: float,
-    leg_speed_kmh: float | None = None,
+    leg_speed_kmh: float,
     memory_budget_bytes: int | None = None,
 ) -> Iterator[tuple[int, np.ndarray]]:
     """Yield ``(facility row, node seconds)`` for each reachable facility, one search each.
@@ -709,7 +708,8 @@ def per_facility_node_seconds(
     n_facilities : int
     limit_seconds : float
         Search radius; nodes beyond it are ``inf``.
-    leg_speed_kmh : float, optional
+    leg_speed_kmh : float
+        Speed of the off-network leg (the walker's flat speed, km/h).
     memory_budget_bytes : int, optional
         Default: a quarter of the available memory, at most 512 MiB.
 
@@ -719,7 +719,7 @@ def per_facility_node_seconds(
     """
     if len(access) == 0:
         return
-    speed = check_speed(settings.walking_speed_kmh if leg_speed_kmh is None else leg_speed_kmh, name="leg_speed_kmh") / 3.6
+    speed = check_speed(leg_speed_kmh, name="leg_speed_kmh") / 3.6
     matrix = _with_facility_nodes(graph, access, n_facilities, speed)
     n_total = matrix.shape[0]
     budget = memory_budget_bytes or min(512 * 1024**2, available_memory_bytes() // 4)

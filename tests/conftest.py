@@ -21,14 +21,14 @@ YUZHONG = shared_data_dir() / "yuzhong"
 
 
 class _BlockedSocket(socket.socket):
-    def connect(self, address):  # noqa: ANN001, ANN201
+    def connect(self, address):
         if isinstance(address, tuple) and address and address[0] in ("127.0.0.1", "::1", "localhost"):
             return super().connect(address)
         if self.family == socket.AF_UNIX:
             return super().connect(address)
         raise RuntimeError(f"tests must not touch the network (tried to connect to {address!r})")
 
-    def connect_ex(self, address):  # noqa: ANN001, ANN201
+    def connect_ex(self, address):
         if isinstance(address, tuple) and address and address[0] in ("127.0.0.1", "::1", "localhost"):
             return super().connect_ex(address)
         if self.family == socket.AF_UNIX:
@@ -41,7 +41,7 @@ def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
     """Block every outbound connection; loopback stays open for the browser tests."""
     monkeypatch.setattr(socket, "socket", _BlockedSocket)
 
-    def _refuse(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+    def _refuse(*args, **kwargs):
         raise RuntimeError(f"tests must not touch the network (create_connection{args!r})")
 
     monkeypatch.setattr(socket, "create_connection", _refuse)

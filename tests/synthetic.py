@@ -58,7 +58,7 @@ def network_from_lines(
     if geometries is None:
         geometries = [shapely.LineString([xy[u], xy[v]]) for u, v in edges]
     rows = []
-    for i, (u, v) in enumerate(edges):
+    for i in range(len(edges)):
         row = {c: None for c in WAY_TAG_COLUMNS}
         row["highway"] = "footway"
         if tags is not None:
@@ -112,8 +112,8 @@ def grid_network(n: int, spacing: float, lengths: np.ndarray | None = None) -> W
     return network_from_lines(nodes, edges, geometries=geoms)
 
 
-def write_geotiff(path, z: np.ndarray, *, x0: float, y0: float, cell: float,  # noqa: ANN001
-                  crs: str | None = "EPSG:32648", nodata: float | None = None):  # noqa: ANN201
+def write_geotiff(path, z: np.ndarray, *, x0: float, y0: float, cell: float,
+                  crs: str | None = "EPSG:32648", nodata: float | None = None):
     """Write a one-band GeoTIFF whose top-left corner is (x0, y0); ``crs=None`` leaves it out."""
     import rasterio
     from affine import Affine

@@ -29,7 +29,8 @@ from tests.conftest import REPO
 
 FOLDERS = {"lifecircle": "lifecircle", "spatial": "lifecircle.spatial", "layers": "lifecircle.layers",
            "maps": "lifecircle.maps", "scripts": "lifecircle.scripts"}
-SHARED = {"lifecircle._errors", "lifecircle.settings", "lifecircle._progress", "lifecircle._names"}
+SHARED = {"lifecircle._errors", "lifecircle.settings", "lifecircle._progress", "lifecircle._names",
+          "lifecircle.schema", "lifecircle.i18n"}
 
 #: (importer, imported) subpackage pairs allowed, besides a subpackage importing itself.
 ALLOWED: set[tuple[str, str]] = {

@@ -22,7 +22,7 @@ BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_nearest.py"
 CRS = "EPSG:32648"
 
 
-def _load_bench():  # noqa: ANN202
+def _load_bench():
     spec = importlib.util.spec_from_file_location("bench_nearest", BENCH)
     module = importlib.util.module_from_spec(spec)
     sys.modules["bench_nearest"] = module  # dataclasses need the module registered

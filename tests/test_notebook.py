@@ -8,7 +8,7 @@ from tests.conftest import REPO
 
 
 @pytest.mark.slow
-def test_walkthrough_notebook_executes(tmp_path) -> None:  # noqa: ANN001
+def test_walkthrough_notebook_executes(tmp_path) -> None:
     import jupytext
     from nbclient import NotebookClient
 

@@ -88,7 +88,7 @@ def test_any_failed_move_leaves_the_complete_previous_set(tmp_path: Path, monkey
         _fill(out, {**OLD, "notes.txt": b"mine"})
         seen = []
 
-        def failing(src, dst, *, _k=k, _seen=seen):  # noqa: ANN001, ANN202
+        def failing(src, dst, *, _k=k, _seen=seen):
             _seen.append(src)
             if len(_seen) - 1 == _k:
                 raise error
@@ -147,7 +147,7 @@ def test_ctrl_c_during_the_swap_waits_until_the_set_is_whole(tmp_path: Path, mon
     real = os.replace
     sent = []
 
-    def replace_then_interrupt(src, dst):  # noqa: ANN001, ANN202
+    def replace_then_interrupt(src, dst):
         if not sent:
             sent.append(True)
             os.kill(os.getpid(), signal.SIGINT)  # arrives in the middle of the swap
@@ -286,7 +286,7 @@ def test_the_folder_always_holds_one_whole_set(tmp_path_factory: pytest.TempPath
     real = os.replace
     calls: list[object] = []
 
-    def maybe_fail(src, dst):  # noqa: ANN001, ANN202
+    def maybe_fail(src, dst):
         calls.append(src)
         if fail_at is not None and len(calls) - 1 == fail_at:
             raise PermissionError(errno.EACCES, "locked")

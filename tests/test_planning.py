@@ -99,7 +99,7 @@ def _no_features() -> gpd.GeoDataFrame:
 
 
 @pytest.fixture(scope="module")
-def toy_standard(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
+def toy_standard(tmp_path_factory: pytest.TempPathFactory):
     path = tmp_path_factory.mktemp("std") / "toy.yaml"
     path.write_text(textwrap.dedent(TOY), encoding="utf-8")
     return load_standard(path)
@@ -141,7 +141,7 @@ def _check_gains_reproduce(result: RunResult, sites: gpd.GeoDataFrame, category:
 # --------------------------------------------------------------------------- standards
 
 
-def test_standard_scores_match_a_direct_count(toy_standard) -> None:  # noqa: ANN001
+def test_standard_scores_match_a_direct_count(toy_standard) -> None:
     """Hand distances: clinic at x=0, so the cells are 100, 300, 500, 700, 900 m from it; the
     big park is reached at x=800 (cells 700, 300, 100, 100(inside: 0), ...)."""
     result = street_result()
@@ -373,7 +373,7 @@ def test_planning_gap_tables_on_helsinki(helsinki_clinic: RunResult) -> None:
         outputs.planning_gap_tables(helsinki_clinic, lang="fr")
 
 
-def test_gap_tables_tier_failures_on_the_street(toy_standard) -> None:  # noqa: ANN001
+def test_gap_tables_tier_failures_on_the_street(toy_standard) -> None:
     result = street_result()
     _, tiers = planning.standard_scores(result, toy_standard)
     cells, comms = outputs.planning_gap_tables(result, tiers=tiers, lang="zh")

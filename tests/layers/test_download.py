@@ -39,7 +39,7 @@ def restore_osmnx_settings():  # noqa: ANN201
 
 
 @pytest.fixture()
-def fake_osmnx(monkeypatch, yuzhong_bz2, tmp_path: Path):  # noqa: ANN001, ANN201
+def fake_osmnx(monkeypatch, yuzhong_bz2, tmp_path: Path):
     import osmnx as ox
 
     xml = tmp_path / "yz.osm"
@@ -48,7 +48,7 @@ def fake_osmnx(monkeypatch, yuzhong_bz2, tmp_path: Path):  # noqa: ANN001, ANN20
     features = ox.features_from_xml(xml, tags={"amenity": True, "building": ["hospital", "school"], "shop": True})
     calls = {}
 
-    def geocode(place):  # noqa: ANN001, ANN202
+    def geocode(place):
         calls["place"] = place
         return gpd.GeoDataFrame(geometry=[shapely.box(106.54, 29.54, 106.59, 29.57)], crs=4326)
 
@@ -58,7 +58,7 @@ def fake_osmnx(monkeypatch, yuzhong_bz2, tmp_path: Path):  # noqa: ANN001, ANN20
     return calls
 
 
-def test_download_by_place_gives_a_usable_extract(fake_osmnx, tmp_path, monkeypatch) -> None:  # noqa: ANN001
+def test_download_by_place_gives_a_usable_extract(fake_osmnx, tmp_path, monkeypatch) -> None:
     from lifecircle import settings
 
     monkeypatch.setattr(settings, "cache_folder", tmp_path / "cache")
@@ -73,10 +73,10 @@ def test_download_by_place_gives_a_usable_extract(fake_osmnx, tmp_path, monkeypa
     assert ext.features["tags"].map(lambda t: t.get("building") == "hospital").sum() > 0
 
 
-def test_download_failure_names_the_place_and_the_offline_way(monkeypatch) -> None:  # noqa: ANN001
+def test_download_failure_names_the_place_and_the_offline_way(monkeypatch) -> None:
     import osmnx as ox
 
-    def offline(place):  # noqa: ANN001, ANN202
+    def offline(place):
         raise ConnectionError("no route to host")
 
     monkeypatch.setattr(ox, "geocode_to_gdf", offline)

@@ -14,7 +14,7 @@ import pytest
 from lifecircle.layers.osm import is_walkable, read_osm, walkable_mask
 
 
-def test_pbf_bz2_and_gz_give_the_same_network(yuzhong_pbf, yuzhong_bz2, tmp_path: Path) -> None:  # noqa: ANN001
+def test_pbf_bz2_and_gz_give_the_same_network(yuzhong_pbf, yuzhong_bz2, tmp_path: Path) -> None:
     gz = tmp_path / "yuzhong.osm.gz"
     gz.write_bytes(gzip.compress(bz2.decompress(Path(yuzhong_bz2).read_bytes())))
     a, b, c = (read_osm(p, progress=False) for p in (yuzhong_pbf, yuzhong_bz2, gz))

@@ -47,7 +47,7 @@ def test_bundled_gb50180_tiers_and_sizes() -> None:
     assert std.id == "gb50180" and std.code == "GB 50180-2018"
     assert [t.key for t in std.tiers] == ["15min", "10min", "5min"]
     t15, t10, t5 = std.tiers
-    # Values of the issue / GB 50180-2018 table 3.0.4.
+    # Values of GB 50180-2018 table 3.0.4.
     assert t15.walking_distance_m == (800.0, 1000.0) and t15.population == (50000, 100000)
     assert t10.walking_distance_m == (500.0, 500.0) and t10.population == (15000, 25000)
     assert t5.walking_distance_m == (300.0, 300.0) and t5.population == (5000, 12000)

@@ -17,10 +17,15 @@ import pyproj
 import pytest
 import shapely
 
+from lifecircle.layers.standards import load_standard
+from lifecircle.outputs import category_labels, requirement_labels
+
 HOSTILE = "<img src=x onerror=alert(1)>"
 HOSTILE_COMMUNITY = 'Hostile <b>"community"</b> & co'
 CRS = "EPSG:32648"
 CATEGORIES = ["clinic", "school", "park"]
+#: The bundled catalogue's labels and colours, as the writer passes them to the map.
+LABELS = category_labels()
 CHROMIUM = Path("/usr/bin/chromium")
 #: Headless chromium that never phones home (updates, sync, safe browsing...).
 CHROMIUM_ARGS = [
@@ -58,9 +63,9 @@ def _cells() -> gpd.GeoDataFrame:
                     "community": "解放碑社区" if i < 3 else HOSTILE_COMMUNITY,
                     "population": 100.0 + cid,
                     "access": access,
-                    "minutes_clinic": clinic,
-                    "minutes_school": school,
-                    "minutes_park": math.nan,
+                    "minutes_to_clinic": clinic,
+                    "minutes_to_school": school,
+                    "minutes_to_park": math.nan,
                     # park has no data: the pipeline may or may not list it; the map must ignore it
                     "underserved": bool(missing),
                     "missing": ",".join([*missing, "park"] if access == "network" else []),
@@ -165,6 +170,7 @@ def map_inputs() -> dict:
         "summary": _summary(),
         "categories": list(CATEGORIES),
         "threshold_minutes": 15,
+        "labels": LABELS,
     }
 
 
@@ -206,7 +212,7 @@ def _sites() -> gpd.GeoDataFrame:
     )
 
 
-def _tiers():  # noqa: ANN202
+def _tiers():
     import pandas as pd
 
     return pd.DataFrame(
@@ -226,7 +232,8 @@ def full_inputs(map_inputs: dict) -> dict:
     cells = map_inputs["cells"].copy()
     cells["terrain_lost"] = [TERRAIN_LOST.get(i, "") for i in cells["cell_id"]]
     summary = dict(map_inputs["summary"], terrain_comparison=_terrain_comparison(), cells_losing_coverage_to_terrain=3)
-    return {**map_inputs, "cells": cells, "summary": summary, "sites": _sites(), "tiers": _tiers()}
+    labels = {**requirement_labels(load_standard("gb50180")), **LABELS}
+    return {**map_inputs, "cells": cells, "summary": summary, "sites": _sites(), "tiers": _tiers(), "labels": labels}
 
 
 @pytest.fixture(scope="session")

@@ -44,11 +44,11 @@ class Page:
         self.page.goto(path.resolve().as_uri())
         self.page.wait_for_function("window.lifecircle !== undefined", timeout=10_000)
 
-    def _dialog(self, dialog) -> None:  # noqa: ANN001
+    def _dialog(self, dialog) -> None:
         self.dialogs.append(dialog.message)
         dialog.dismiss()
 
-    def _route(self, route) -> None:  # noqa: ANN001
+    def _route(self, route) -> None:
         url = route.request.url
         if url.startswith(("file://", "data:")):
             route.continue_()
@@ -85,7 +85,7 @@ def map_file(map_inputs: dict, tmp_path: Path) -> Path:
     return path
 
 
-def _wgs84_point(frame, row: int) -> tuple[float, float]:  # noqa: ANN001
+def _wgs84_point(frame, row: int) -> tuple[float, float]:
     p = frame.to_crs("EPSG:4326").geometry.iloc[row].representative_point()
     return p.x, p.y
 
@@ -101,13 +101,13 @@ def test_offline_page_draws_every_layer(browser: object, map_file: Path, artifac
         "步行时间（分钟）",
         "社区覆盖率",
         "服务不足的网格",
-        "15分钟等时圈：医疗卫生",
+        "15分钟等时圈：诊所/医疗",
         "15分钟等时圈：学校",
-        "15分钟等时圈：公园绿地",
+        "15分钟等时圈：公园",
         "各设施15分钟等时圈（当前类型）",  # the clinic's two per-facility rows (school: no union)
-        "设施：医疗卫生",
+        "设施：诊所/医疗",
         "设施：学校",
-        "设施：公园绿地 (无数据)",
+        "设施：公园 (无数据)",
     ]
     assert page.count(".leaflet-lc-cells-pane path") == 24  # one path per cell, all drawn
     assert page.count(".leaflet-lc-community-fill-pane path") == 2
@@ -135,14 +135,15 @@ def test_layer_toggle(browser: object, map_file: Path) -> None:
     assert page.page.evaluate(fill) == ["0.55", "0.55"]  # coverage shows once the cells are off
     page.toggle(style.text("travel_time", "zh"))
     assert page.count(".leaflet-lc-cells-pane path") == 24
-    page.toggle("15分钟等时圈：医疗卫生")
+    page.toggle("15分钟等时圈：诊所/医疗")
     assert page.count(".leaflet-lc-isochrones-pane path") == 1  # the clinic union only
     page.clean()
 
 
 def test_category_selector_restyles_cells_and_legend(browser: object, map_file: Path) -> None:
     page = Page(browser, map_file)
-    fill = "() => { var out = {}; window.lifecircle.layers.travel.eachLayer(function (l) { out[l.feature.properties.id] = l.options.fillColor; }); return out; }"
+    fill = ("() => { var out = {}; window.lifecircle.layers.travel.eachLayer(function (l) "
+            "{ out[l.feature.properties.id] = l.options.fillColor; }); return out; }")
     before = page.page.evaluate(fill)
     assert before["5"] == "#fc8d59"  # clinic 22 min: the 20-30 band
     page.page.select_option("#lc-category", label="学校")
@@ -151,7 +152,7 @@ def test_category_selector_restyles_cells_and_legend(browser: object, map_file: 
     assert after["0"] == "#1a9850" and after["18"] == "#d73027"  # school 3 min, 30 min
     assert after["23"] == style.NO_ACCESS_COLOR
     assert page.page.locator(".lc-legend-cat").first.inner_text() == "学校"
-    page.page.select_option("#lc-category", label="公园绿地 (无数据)")
+    page.page.select_option("#lc-category", label="公园 (无数据)")
     nodata = page.page.evaluate(fill)
     assert set(nodata.values()) == {style.NO_DATA_COLOR}  # not "everything under-served"
     page.clean()
@@ -166,7 +167,7 @@ def test_community_popup_lists_has_and_lacks(browser: object, map_file: Path, ma
     popup.wait_for(timeout=5_000)
     text = popup.inner_text()
     assert page.page.locator(".leaflet-popup-content .lc-popup-title").inner_text() == HOSTILE_COMMUNITY
-    assert "有: 无" in text and "缺: 医疗卫生、学校" in text and "无数据: 公园绿地" in text
+    assert "有: 无" in text and "缺: 诊所/医疗、学校" in text and "无数据: 公园" in text
     assert "25%" in text and "18.0" in text
     assert page.count(".leaflet-popup-content b:text-is('\"community\"')") == 0  # the <b> stayed text
     page.clean()
@@ -179,8 +180,8 @@ def test_cell_popup_has_minutes_and_community(browser: object, map_file: Path, m
     popup = page.page.locator(".leaflet-popup-content")
     popup.wait_for(timeout=5_000)
     text = popup.inner_text()
-    assert "22.0 分钟" in text and "不可达" in text and "缺少: 医疗卫生、学校" in text
-    assert HOSTILE_COMMUNITY in text and "缺: 医疗卫生、学校" in text
+    assert "22.0 分钟" in text and "不可达" in text and "缺少: 诊所/医疗、学校" in text
+    assert HOSTILE_COMMUNITY in text and "缺: 诊所/医疗、学校" in text
     page.clean()
 
 
@@ -203,7 +204,7 @@ def test_english_page(browser: object, map_inputs: dict, tmp_path: Path) -> None
     page = Page(browser, path)
     labels = [s.strip() for s in page.page.locator(".leaflet-control-layers-overlays label").all_inner_texts()]
     assert labels[:4] == ["Walking network", "Walking time (minutes)", "Community coverage", "Under-served cells"]
-    assert "Walking time to Clinic (minutes)" in page.page.locator(".lc-legend").inner_text()
+    assert "Walking time to Clinic / health care (minutes)" in page.page.locator(".lc-legend").inner_text()
     page.clean()
 
 
@@ -223,7 +224,7 @@ def test_hostile_category_name_stays_text(browser: object, map_inputs: dict, tmp
     # the selector, the legend and popups, always as text.
     bad = "<img src=y onerror=alert(2)>"
     map_inputs["categories"] = ["clinic", bad]
-    map_inputs["cells"][f"minutes_{bad}"] = 4.0
+    map_inputs["cells"][f"minutes_to_{bad}"] = 4.0
     map_inputs["facilities"].loc[2, "category"] = bad
     path = tmp_path / "map_bad.html"
     save_map(build_map(**map_inputs), path)
@@ -256,7 +257,7 @@ def test_terrain_sites_and_facility_isochrones(browser: object, full_inputs: dic
     page.page.mouse.click(x, y)
     popup = page.page.locator(".leaflet-popup-content")
     popup.wait_for(timeout=5_000)
-    assert "计入地形后失去: 医疗卫生、学校" in popup.inner_text()
+    assert "计入地形后失去: 诊所/医疗、学校" in popup.inner_text()
     page.page.evaluate("window.lifecircle.map.closePopup()")
     # Suggested sites: on by default, one numbered marker each; popups are text.
     assert page.count(".leaflet-lc-sites-pane .lc-site") == 4
@@ -277,7 +278,7 @@ def test_terrain_sites_and_facility_isochrones(browser: object, full_inputs: dic
     assert page.count(".leaflet-lc-facility-isochrones-pane path") == 2
     page.page.select_option("#lc-category", label="学校")
     assert page.count(".leaflet-lc-facility-isochrones-pane path") == 0
-    page.page.select_option("#lc-category", label="医疗卫生")
+    page.page.select_option("#lc-category", label="诊所/医疗")
     assert page.count(".leaflet-lc-facility-isochrones-pane path") == 2
     # Tiers in the community popup.
     page.toggle(style.text("travel_time", "zh"))

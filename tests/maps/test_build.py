@@ -14,9 +14,8 @@ import shapely
 
 from lifecircle._errors import MapAssetError, NoCrsError, OptionError
 from lifecircle.layers.chinese_coords import wgs84_to_gcj02
-from lifecircle.maps import build_map, check_offline, external_resources, save_map
 from lifecircle.maps import assets as assets_mod
-from lifecircle.maps import style
+from lifecircle.maps import build_map, check_offline, external_resources, save_map, style
 from tests.maps.conftest import HOSTILE, HOSTILE_COMMUNITY
 
 _DATA_RE = re.compile(r'<script type="application/json" id="lifecircle-data">(.*?)</script>', re.S)
@@ -90,7 +89,7 @@ def test_layers_and_features(page: str) -> None:
     school = next(f for f in data["facilities"]["features"] if f["properties"]["k"] == 1)
     assert school["geometry"]["type"] == "GeometryCollection"
     assert [g["type"] for g in school["geometry"]["geometries"]] == ["Polygon", "Point"]
-    # The script builds every layer the brief lists.
+    # The script builds every layer the map promises.
     for layer_id in ('"edges"', "layers.travel", "layers.underserved", "layers.communities", '"isochrone:"', '"facilities:"'):
         assert layer_id in page
     assert "L.control.layers(" in page
@@ -116,12 +115,12 @@ def test_cell_properties_by_hand(page: str) -> None:
 def test_community_popups_list_has_and_lacks(page: str) -> None:
     comms = {f["properties"]["n"]: f["properties"] for f in _data(page)["communities"]["features"]}
     west = comms["解放碑社区"]
-    assert "<b>有</b>: 医疗卫生" in west["html"]
+    assert "<b>有</b>: 诊所/医疗" in west["html"]
     assert "<b>缺</b>: 学校" in west["html"]
-    assert "<b>无数据</b>: 公园绿地" in west["html"]
+    assert "<b>无数据</b>: 公园" in west["html"]
     assert west["s"] == [1.0, 0.5, None]
     east = comms[HOSTILE_COMMUNITY]
-    assert "<b>有</b>: 无" in east["html"] and "<b>缺</b>: 医疗卫生、学校" in east["html"]
+    assert "<b>有</b>: 无" in east["html"] and "<b>缺</b>: 诊所/医疗、学校" in east["html"]
     assert "<td>25%</td><td>18.0</td><td>22.0</td>" in east["html"]
     assert east["hl"] in east["html"]
 
@@ -136,20 +135,20 @@ def test_summary_and_attribution(page: str) -> None:
     summary = data["summaryHtml"]
     assert "<td>2</td><td>1,543</td><td>62%</td>" in summary
     assert "<td>1</td><td>1,180</td><td>48%</td>" in summary  # 0.475 rounds to 48%
-    assert "公园绿地</th><td>0</td><td colspan=\"2\">无数据" in summary
+    assert "公园</th><td>0</td><td colspan=\"2\">无数据" in summary
     assert "2026-11-22" in summary and "GHS-POP 2015" in summary
 
 
 def test_english_labels(map_inputs: dict) -> None:
     data = _data(_page(build_map(**map_inputs, lang="en")))
-    assert [c["label"] for c in data["categories"]] == ["Clinic", "School", "Park"]
+    assert [c["label"] for c in data["categories"]] == ["Clinic / health care", "School", "Park"]
     assert data["text"]["travel_time"] == "Walking time (minutes)"
-    assert "Share served" in data["summaryHtml"] and "<b>Lacks</b>: Clinic, School" in json.dumps(data, ensure_ascii=False)
+    assert "Share served" in data["summaryHtml"] and "<b>Lacks</b>: Clinic / health care, School" in json.dumps(data, ensure_ascii=False)
 
 
 def test_unknown_category_uses_raw_name_escaped(map_inputs: dict) -> None:
     map_inputs["categories"] = ["clinic", "<x>"]
-    map_inputs["cells"]["minutes_<x>"] = 1.0
+    map_inputs["cells"]["minutes_to_<x>"] = 1.0
     map_inputs["facilities"].loc[2, "category"] = "<x>"
     page = _page(build_map(**map_inputs))
     assert "<x>" not in page
@@ -261,14 +260,14 @@ def test_bad_options(map_inputs: dict, change: dict, error: type, match: str) ->
 
 def test_bad_frames(map_inputs: dict) -> None:
     cells = map_inputs["cells"]
-    with pytest.raises(OptionError, match="cells lacks column minutes_school"):
-        build_map(**{**map_inputs, "cells": cells.drop(columns="minutes_school")})
+    with pytest.raises(OptionError, match="cells lacks column minutes_to_school"):
+        build_map(**{**map_inputs, "cells": cells.drop(columns="minutes_to_school")})
     with pytest.raises(OptionError, match="cells lacks column.*underserved"):
         build_map(**{**map_inputs, "cells": cells.drop(columns="underserved")})
     with pytest.raises(NoCrsError, match="cells has no CRS"):
         build_map(**{**map_inputs, "cells": gpd.GeoDataFrame(cells.drop(columns="geometry"), geometry=list(cells.geometry))})
     # The no-data category needs no minutes column.
-    build_map(**{**map_inputs, "cells": cells.drop(columns="minutes_park")})
+    build_map(**{**map_inputs, "cells": cells.drop(columns="minutes_to_park")})
 
 
 def test_optional_layers_may_be_absent(map_inputs: dict) -> None:
@@ -280,9 +279,10 @@ def test_optional_layers_may_be_absent(map_inputs: dict) -> None:
 def test_band_labels_and_colours() -> None:
     assert [b.label() for b in style.MINUTE_BANDS] == ["0–5", "5–10", "10–15", "15–20", "20–30", "30+"]
     assert len({b.color for b in style.MINUTE_BANDS}) == 6
-    assert style.category_label("clinic", "zh") == "医疗卫生" and style.category_label("mystery", "en") == "mystery"
-    colours = [style.category_color(c, ["clinic", "a", "b"]) for c in ("clinic", "a", "b")]
-    assert len(set(colours)) == 3
+    labels = {"clinic": {"zh": "诊所", "en": "Clinic", "colour": "#123456"}}
+    assert style.category_label("clinic", "zh", labels) == "诊所" and style.category_label("mystery", "en", labels) == "mystery"
+    colours = [style.category_color(c, ["clinic", "a", "b"], labels) for c in ("clinic", "a", "b")]
+    assert colours[0] == "#123456" and len(set(colours)) == 3
 
 
 def test_empty_geometry_rows_are_skipped(map_inputs: dict) -> None:

@@ -13,15 +13,14 @@ import pytest
 import shapely
 
 from lifecircle._errors import OptionError
-from lifecircle.maps import build_map, check_offline
 from lifecircle.maps import build as build_mod
-from lifecircle.maps import style
-from tests.maps.conftest import HOSTILE_COMMUNITY, HOSTILE_REQ, HOSTILE_SITE
+from lifecircle.maps import build_map, check_offline, style
+from tests.maps.conftest import HOSTILE_COMMUNITY, HOSTILE_REQ, HOSTILE_SITE, LABELS
 
 _DATA_RE = re.compile(r'<script type="application/json" id="lifecircle-data">(.*?)</script>', re.S)
 
 
-def _page(m) -> str:  # noqa: ANN001
+def _page(m) -> str:
     return m.get_root().render()
 
 
@@ -65,10 +64,10 @@ def test_terrain_summary_table(full_page: str) -> None:
     summary = _data(full_page)["summaryHtml"]
     assert "地形的影响：15分钟内可达人口比例" in summary
     assert "<th>平地·成人</th><th>地形·成人</th><th>地形·老人</th><th>地形·轮椅</th>" in summary
-    assert "<tr><th>医疗卫生</th><td>80%</td><td>62%</td><td>41%</td><td>5%</td></tr>" in summary
+    assert "<tr><th>诊所/医疗</th><td>80%</td><td>62%</td><td>41%</td><td>5%</td></tr>" in summary
     # NaN shows as a dash; 0.475 rounds to 48%, 0 is 0%.
     assert "<tr><th>学校</th><td>55%</td><td>48%</td><td>–</td><td>0%</td></tr>" in summary
-    assert '<th>公园绿地</th><td colspan="4">无数据</td>' in summary
+    assert '<th>公园</th><td colspan="4">无数据</td>' in summary
     assert "计入地形后失去覆盖的网格数: <b>3</b>" in summary
 
 
@@ -87,10 +86,10 @@ def test_sites_numbered_sorted_and_escaped(full_page: str, full_inputs: dict) ->
     # Drawn categories in their order (clinic, school), then others; by rank within.
     assert [f["properties"]["r"] for f in feats] == ["1", "2", "1", "1"]
     assert [f["properties"]["col"] for f in feats[:3]] == [
-        style.CATEGORY_COLORS["clinic"], style.CATEGORY_COLORS["clinic"], style.CATEGORY_COLORS["school"],
+        LABELS["clinic"]["colour"], LABELS["clinic"]["colour"], LABELS["school"]["colour"],
     ]
     first = feats[0]["properties"]["html"]
-    assert "建议新增设施点 #1" in first and "<div>医疗卫生</div>" in first
+    assert "建议新增设施点 #1" in first and "<div>诊所/医疗</div>" in first
     assert "新增覆盖人口: <b>1,322</b>" in first  # 1321.5 people
     assert "新增覆盖人口: <b>88</b>" in feats[2]["properties"]["html"]
     assert "&lt;img src=z onerror=alert(3)&gt;" in feats[3]["properties"]["html"]
@@ -164,7 +163,7 @@ def test_no_tiers_no_block(map_inputs: dict) -> None:
         (lambda t: t.to_dict("list"), "tiers must be a DataFrame"),
     ],
 )
-def test_bad_tiers(full_inputs: dict, change, match: str) -> None:  # noqa: ANN001
+def test_bad_tiers(full_inputs: dict, change, match: str) -> None:
     with pytest.raises(OptionError, match=match):
         build_map(**{**full_inputs, "tiers": change(full_inputs["tiers"])})
 

@@ -11,8 +11,9 @@ import pandas as pd
 import pytest
 
 from lifecircle._errors import MapAssetError
-from lifecircle.maps import build_map, save_map
 from lifecircle.maps import build as build_mod
+from lifecircle.maps import build_map, save_map
+from lifecircle.schema import minutes_column
 
 _DATA_RE = re.compile(r'<script type="application/json" id="lifecircle-data">(.*?)</script>', re.S)
 
@@ -43,7 +44,7 @@ def hostile(map_inputs: dict, tmp_path: Path) -> tuple[dict, list[Path]]:
     cells["community"] = [OPEN_LOOP if c not in set(map_inputs["communities"]["name"]) else c for c in cells["community"]]
     # A user's category (as a user catalogue may name one) with a template-like name.
     map_inputs["categories"] = ["clinic", "school", LOOP]
-    cells[f"minutes_{LOOP}"] = 5.0
+    cells[minutes_column(LOOP)] = 5.0
     map_inputs["facilities"] = pd.concat([fac, fac.iloc[[2]].assign(category=LOOP, name=MARKERS)], ignore_index=True)
     summary = map_inputs["summary"]
     summary["study_area"] = f"{MATH} {_exec_payload(targets[2])}"

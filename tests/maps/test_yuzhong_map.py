@@ -3,7 +3,7 @@
 The streets, the study area and the facilities (hospital and school footprints, markets)
 are the real OSM data; the minutes are a stand-in (straight-line distance x 1.4 at
 75 m/min) because this test is about drawing, not about the computation. It checks the
-issue's budget (under 10 MB), that the page stays offline and error-free in chromium, and
+size budget (under 10 MB), that the page stays offline and error-free in chromium, and
 saves a screenshot of the Yuzhong map to tests/artifacts/.
 """
 
@@ -22,6 +22,7 @@ import shapely
 
 from lifecircle.maps import build_map, external_resources, save_map
 from tests.synthetic import network_from_extract
+from lifecircle.schema import minutes_column
 
 pytestmark = pytest.mark.slow
 
@@ -29,7 +30,7 @@ CATEGORIES = ["clinic", "school", "market", "park"]  # park: none in this extrac
 THRESHOLD = 15.0
 
 
-def _facilities(features: gpd.GeoDataFrame, crs) -> gpd.GeoDataFrame:  # noqa: ANN001
+def _facilities(features: gpd.GeoDataFrame, crs) -> gpd.GeoDataFrame:
     tags = features["tags"]
 
     def has(key: str, values: tuple[str, ...]) -> pd.Series:
@@ -98,14 +99,14 @@ def yuzhong_inputs(yuzhong_pbf: Path, yuzhong_boundary: Path) -> dict:
         lacking = [c for c in CATEGORIES[:3] if on_network[k] and not (minutes[c][k] <= THRESHOLD)]
         missing.append(",".join(lacking))
     for cat in CATEGORIES:
-        cells[f"minutes_{cat}"] = minutes[cat]
+        cells[minutes_column(cat)] = minutes[cat]
     cells["missing"] = missing
     cells["underserved"] = cells["missing"] != ""
     for cat in CATEGORIES:
-        share = cells.groupby("community")[f"minutes_{cat}"].agg(lambda s: float((s <= THRESHOLD).mean()))
+        share = cells.groupby("community")[minutes_column(cat)].agg(lambda s: float((s <= THRESHOLD).mean()))
         communities[f"share_{cat}"] = communities["name"].map(share)
-        communities[f"median_{cat}"] = communities["name"].map(cells.groupby("community")[f"minutes_{cat}"].median())
-        communities[f"p90_{cat}"] = communities["name"].map(cells.groupby("community")[f"minutes_{cat}"].quantile(0.9))
+        communities[f"median_{cat}"] = communities["name"].map(cells.groupby("community")[minutes_column(cat)].median())
+        communities[f"p90_{cat}"] = communities["name"].map(cells.groupby("community")[minutes_column(cat)].quantile(0.9))
     communities["population"] = communities["name"].map(cells.groupby("community")["population"].sum())
     communities["has"] = [",".join(c for c in CATEGORIES[:3] if r[f"share_{c}"] >= 0.8) for _, r in communities.iterrows()]
     communities["lacks"] = [",".join(c for c in CATEGORIES[:3] if not r[f"share_{c}"] >= 0.8) for _, r in communities.iterrows()]
@@ -133,8 +134,8 @@ def yuzhong_inputs(yuzhong_pbf: Path, yuzhong_boundary: Path) -> dict:
         "categories": {
             c: {
                 "facilities": int((fac["category"] == c).sum()),
-                "people_served": float(cells.loc[cells[f"minutes_{c}"] <= THRESHOLD, "population"].sum()),
-                "share_served": float((cells[f"minutes_{c}"] <= THRESHOLD).mean()),
+                "people_served": float(cells.loc[cells[minutes_column(c)] <= THRESHOLD, "population"].sum()),
+                "share_served": float((cells[minutes_column(c)] <= THRESHOLD).mean()),
                 "no_data": int((fac["category"] == c).sum()) == 0,
             }
             for c in CATEGORIES

@@ -1,4 +1,4 @@
-"""The command line end to end, and every bad input the issue lists."""
+"""The command line end to end, and every kind of bad input it must refuse."""
 
 from __future__ import annotations
 
@@ -89,7 +89,7 @@ def test_same_inputs_give_the_same_files(tmp_path: Path, capsys: pytest.CaptureF
 
 
 @pytest.mark.slow
-def test_yuzhong_end_to_end(tmp_path: Path, capsys, yuzhong_pbf, yuzhong_boundary, yuzhong_population) -> None:  # noqa: ANN001
+def test_yuzhong_end_to_end(tmp_path: Path, capsys, yuzhong_pbf, yuzhong_boundary, yuzhong_population) -> None:
     out = tmp_path / "yz"
     code, err = _run(["--osm", str(yuzhong_pbf), "--boundary", str(yuzhong_boundary), "--population",
                       str(yuzhong_population), "--categories", "clinic,school,park,market", "--out", str(out)], capsys)
@@ -185,13 +185,13 @@ def test_help_lists_the_main_options(capsys: pytest.CaptureFixture[str]) -> None
 # ----------------------------------------------------------------------------- bad input
 
 
-def test_missing_osm_file(tmp_path: Path, capsys) -> None:  # noqa: ANN001
+def test_missing_osm_file(tmp_path: Path, capsys) -> None:
     out = tmp_path / "out"
     code, err = _run(["--osm", str(tmp_path / "nowhere.osm.pbf"), "--out", str(out)], capsys)
     _assert_refused(out, code, err, "nowhere.osm.pbf", "does not exist")
 
 
-def test_empty_osm_file(tmp_path: Path, capsys) -> None:  # noqa: ANN001
+def test_empty_osm_file(tmp_path: Path, capsys) -> None:
     f = tmp_path / "empty.osm.pbf"
     f.write_bytes(b"")
     out = tmp_path / "out"
@@ -200,7 +200,7 @@ def test_empty_osm_file(tmp_path: Path, capsys) -> None:  # noqa: ANN001
 
 
 @pytest.mark.parametrize("suffix", [".osm.pbf", ".osm.bz2"])
-def test_truncated_osm_file(tmp_path: Path, capsys, yuzhong_pbf, yuzhong_bz2, suffix) -> None:  # noqa: ANN001
+def test_truncated_osm_file(tmp_path: Path, capsys, yuzhong_pbf, yuzhong_bz2, suffix) -> None:
     src = yuzhong_pbf if suffix == ".osm.pbf" else yuzhong_bz2
     f = tmp_path / f"cut{suffix}"
     data = Path(src).read_bytes()
@@ -210,7 +210,7 @@ def test_truncated_osm_file(tmp_path: Path, capsys, yuzhong_pbf, yuzhong_bz2, su
     _assert_refused(out, code, err, f.name, "truncated or corrupt")
 
 
-def test_corrupt_osm_file(tmp_path: Path, capsys) -> None:  # noqa: ANN001
+def test_corrupt_osm_file(tmp_path: Path, capsys) -> None:
     f = tmp_path / "noise.osm.pbf"
     f.write_bytes(np.random.default_rng(0).bytes(4096))
     out = tmp_path / "out"
@@ -218,7 +218,7 @@ def test_corrupt_osm_file(tmp_path: Path, capsys) -> None:  # noqa: ANN001
     _assert_refused(out, code, err, "noise.osm.pbf")
 
 
-def test_area_without_walkable_ways(tmp_path: Path, capsys) -> None:  # noqa: ANN001
+def test_area_without_walkable_ways(tmp_path: Path, capsys) -> None:
     f = tmp_path / "building.osm"
     f.write_text(
         '<?xml version="1.0"?><osm version="0.6">'
@@ -231,7 +231,7 @@ def test_area_without_walkable_ways(tmp_path: Path, capsys) -> None:  # noqa: AN
     _assert_refused(out, code, err, "building.osm", "pedestrian")
 
 
-def test_boundary_that_does_not_overlap(tmp_path: Path, capsys, helsinki_pbf) -> None:  # noqa: ANN001
+def test_boundary_that_does_not_overlap(tmp_path: Path, capsys, helsinki_pbf) -> None:
     f = tmp_path / "far.geojson"
     gpd.GeoDataFrame({"name": ["far"]}, geometry=[shapely.box(106.5, 29.5, 106.6, 29.6)], crs=4326).to_file(f)
     out = tmp_path / "out"
@@ -239,7 +239,7 @@ def test_boundary_that_does_not_overlap(tmp_path: Path, capsys, helsinki_pbf) ->
     _assert_refused(out, code, err, "far.geojson", "does not overlap")
 
 
-def test_facilities_without_crs(tmp_path: Path, capsys) -> None:  # noqa: ANN001
+def test_facilities_without_crs(tmp_path: Path, capsys) -> None:
     f = tmp_path / "nocrs.gpkg"
     with pytest.warns(UserWarning, match="crs"):
         gpd.GeoDataFrame({"category": ["clinic"]}, geometry=[shapely.Point(24.94, 60.17)]).to_file(f)
@@ -248,7 +248,7 @@ def test_facilities_without_crs(tmp_path: Path, capsys) -> None:  # noqa: ANN001
     _assert_refused(out, code, err, "nocrs.gpkg", "coordinate reference system")
 
 
-def test_facilities_without_category_column(tmp_path: Path, capsys) -> None:  # noqa: ANN001
+def test_facilities_without_category_column(tmp_path: Path, capsys) -> None:
     f = tmp_path / "nocat.csv"
     f.write_text("lon,lat,kind\n24.94,60.17,clinic\n", encoding="utf-8")
     out = tmp_path / "out"
@@ -256,7 +256,7 @@ def test_facilities_without_category_column(tmp_path: Path, capsys) -> None:  # 
     _assert_refused(out, code, err, "nocat.csv", "category")
 
 
-def test_facilities_with_unknown_category(tmp_path: Path, capsys) -> None:  # noqa: ANN001
+def test_facilities_with_unknown_category(tmp_path: Path, capsys) -> None:
     f = tmp_path / "odd.csv"
     f.write_text("lon,lat,category\n24.94,60.17,spaceport\n", encoding="utf-8")
     out = tmp_path / "out"
@@ -264,20 +264,20 @@ def test_facilities_with_unknown_category(tmp_path: Path, capsys) -> None:  # no
     _assert_refused(out, code, err, "spaceport")
 
 
-def test_unknown_category_option(tmp_path: Path, capsys) -> None:  # noqa: ANN001
+def test_unknown_category_option(tmp_path: Path, capsys) -> None:
     out = tmp_path / "out"
     code, err = _run(["--categories", "clinic,spaceport", "--out", str(out)], capsys)
     _assert_refused(out, code, err, "spaceport", "clinic")
 
 
 @pytest.mark.parametrize("size", ["0", "-100"])
-def test_cell_size_not_positive(tmp_path: Path, capsys, size: str) -> None:  # noqa: ANN001
+def test_cell_size_not_positive(tmp_path: Path, capsys, size: str) -> None:
     out = tmp_path / "out"
     code, err = _run([f"--cell-size={size}", "--out", str(out)], capsys)
     _assert_refused(out, code, err, "--cell-size", "greater than 0")
 
 
-def test_cell_size_needing_more_memory_than_the_machine(tmp_path: Path, capsys) -> None:  # noqa: ANN001
+def test_cell_size_needing_more_memory_than_the_machine(tmp_path: Path, capsys) -> None:
     out = tmp_path / "out"
     code, err = _run(["--cell-size", "0.01", "--out", str(out)], capsys)
     _assert_refused(out, code, err, "--cell-size", "GiB")
@@ -293,10 +293,10 @@ def test_console_script_exits_non_zero(tmp_path: Path) -> None:
     assert not (tmp_path / "o").exists()
 
 
-def test_crash_while_writing_leaves_no_partial_files(tmp_path: Path, monkeypatch, capsys) -> None:  # noqa: ANN001
+def test_crash_while_writing_leaves_no_partial_files(tmp_path: Path, monkeypatch, capsys) -> None:
     import lifecircle.outputs as outputs
 
-    def boom(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+    def boom(*args, **kwargs):
         raise RuntimeError("disk full")
 
     monkeypatch.setattr(outputs, "_write_xlsx", boom)
@@ -307,7 +307,7 @@ def test_crash_while_writing_leaves_no_partial_files(tmp_path: Path, monkeypatch
 
 
 @pytest.mark.slow
-def test_planning_options_add_tiers_sites_and_capacity(tmp_path: Path, capsys) -> None:  # noqa: ANN001
+def test_planning_options_add_tiers_sites_and_capacity(tmp_path: Path, capsys) -> None:
     out = tmp_path / "plan"
     code, err = _run(["--categories", "clinic,school", "--standard", "gb50180", "--suggest", "2",
                       "--no-facility-isochrones", "--lang", "en", "--out", str(out)], capsys)
@@ -326,32 +326,32 @@ def test_planning_options_add_tiers_sites_and_capacity(tmp_path: Path, capsys) -
     assert "tier_failures" in gaps.columns or any("tier" in c for c in gaps.columns)
 
 
-def test_unknown_standard_is_refused_before_the_run(tmp_path: Path, capsys) -> None:  # noqa: ANN001
+def test_unknown_standard_is_refused_before_the_run(tmp_path: Path, capsys) -> None:
     out = tmp_path / "out"
     code, err = _run(["--standard", "gb99999", "--out", str(out)], capsys)
     _assert_refused(out, code, err, "gb99999")
 
 
-def test_malformed_capacity_option(capsys) -> None:  # noqa: ANN001
+def test_malformed_capacity_option(capsys) -> None:
     with pytest.raises(SystemExit) as info:
         main(["run", "--capacity", "beds"])
     assert info.value.code == 2
     assert "CATEGORY=COLUMN" in capsys.readouterr().err
 
 
-def test_dem_that_does_not_overlap(tmp_path: Path, capsys, yuzhong_dem) -> None:  # noqa: ANN001
+def test_dem_that_does_not_overlap(tmp_path: Path, capsys, yuzhong_dem) -> None:
     out = tmp_path / "out"
     code, err = _run(["--dem", str(yuzhong_dem), "--out", str(out)], capsys)  # Chongqing DEM, Helsinki sample
     _assert_refused(out, code, err, yuzhong_dem.name, "overlap")
 
 
-def test_unknown_profile(tmp_path: Path, capsys) -> None:  # noqa: ANN001
+def test_unknown_profile(tmp_path: Path, capsys) -> None:
     out = tmp_path / "out"
     code, err = _run(["--profile", "astronaut", "--out", str(out)], capsys)
     _assert_refused(out, code, err, "astronaut", "elderly")
 
 
-def test_out_that_is_a_file_is_refused_before_the_run(tmp_path: Path, capsys, monkeypatch) -> None:  # noqa: ANN001
+def test_out_that_is_a_file_is_refused_before_the_run(tmp_path: Path, capsys, monkeypatch) -> None:
     import lifecircle.pipeline as pipeline
 
     monkeypatch.setattr(pipeline, "run", lambda *a, **k: pytest.fail("the run started"))
@@ -362,14 +362,14 @@ def test_out_that_is_a_file_is_refused_before_the_run(tmp_path: Path, capsys, mo
     assert afile.read_text(encoding="utf-8") == "keep me"
 
 
-def test_no_cell_with_network_access_is_an_error_not_a_crash(tmp_path: Path, capsys) -> None:  # noqa: ANN001
+def test_no_cell_with_network_access_is_an_error_not_a_crash(tmp_path: Path, capsys) -> None:
     out = tmp_path / "out"
     code, err = _run(["--max-access", "0.0001", "--categories", "clinic", "--no-facility-isochrones",
                       "--out", str(out)], capsys)
     _assert_refused(out, code, err, "--max-access", "No grid cell")
 
 
-def test_bad_input_files_fail_before_the_osm_data_is_read(tmp_path: Path, capsys, monkeypatch) -> None:  # noqa: ANN001
+def test_bad_input_files_fail_before_the_osm_data_is_read(tmp_path: Path, capsys, monkeypatch) -> None:
     import lifecircle.layers.osm as osm
 
     monkeypatch.setattr(osm, "read_osm", lambda *a, **k: pytest.fail("read the OSM data before checking inputs"))
@@ -386,7 +386,7 @@ def test_bad_input_files_fail_before_the_osm_data_is_read(tmp_path: Path, capsys
         _assert_refused(out, code, err, word)
 
 
-def test_boundary_partly_outside_the_data_warns(tmp_path: Path, caplog, helsinki_pbf) -> None:  # noqa: ANN001
+def test_boundary_partly_outside_the_data_warns(tmp_path: Path, caplog, helsinki_pbf) -> None:
     import logging
 
     from lifecircle.layers.communities import read_boundary

@@ -107,7 +107,8 @@ def test_template_and_formula_text_in_every_input_is_written_as_text(tmp_path: P
     assert data["categories"][0]["label"] in (label, "医疗卫生")
     assert data["categories"][1]["label"] in ("@kiosk {{ 7*7 }}", "kiosk")
     assert "{{ 7*7 }} {# x.geojson" in data["summaryHtml"]  # the boundary's file name
-    assert "<title>15分钟生活圈步行可达性 · {{ 7*7 }} {# x.geojson" in page
+    # The title names the study area in Chinese: "<OSM file>中<boundary file>范围内".
+    assert re.search(r"<title>15分钟生活圈步行可达性 · [^<]*中\{\{ 7\*7 \}\} \{# x\.geojson范围内</title>", page)
     assert "looplooploop" not in page and ">yes " not in page
 
     # The spreadsheets: the names stay text, quoted in the CSVs, string cells in the workbook.

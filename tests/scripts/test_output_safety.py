@@ -13,10 +13,10 @@ import time
 from pathlib import Path
 
 import pytest
-from lifecircle.scripts.cli import main
 
 from lifecircle.outfolder import LOCK_NAME, output_lock
 from lifecircle.outputs import OUTPUT_FILES
+from lifecircle.scripts.cli import main
 
 FAST = ["--categories", "clinic", "--no-facility-isochrones", "--lang", "en"]
 
@@ -39,7 +39,6 @@ def _files(out: Path) -> dict[str, bytes]:
 @pytest.fixture
 def no_osm_read(monkeypatch: pytest.MonkeyPatch) -> None:
     import lifecircle.layers.osm as osm
-
     import lifecircle.pipeline as pipeline
 
     monkeypatch.setattr(osm, "read_osm", lambda *a, **k: pytest.fail("read the OSM data before checking --out"))
@@ -62,7 +61,7 @@ def test_unusable_out_exits_2_before_any_work(tmp_path: Path, capsys: pytest.Cap
 
             real_open = os.open
 
-            def refuse(path, *a, **k):  # noqa: ANN001, ANN002, ANN003, ANN202
+            def refuse(path, *a, **k):
                 if ".lifecircle-probe-" in str(path):
                     raise PermissionError(errno.EACCES, "Permission denied", str(path))
                 return real_open(path, *a, **k)
@@ -105,7 +104,7 @@ def test_disk_full_while_writing_keeps_the_previous_set(tmp_path: Path, capsys: 
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     import lifecircle.outputs as outputs
 
-    def full(*a, **k):  # noqa: ANN002, ANN003, ANN202
+    def full(*a, **k):
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(outputs, "_write_xlsx", full)

@@ -8,7 +8,8 @@ import pandas as pd
 import pyproj
 import pytest
 import shapely
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import sparse
 
 from lifecircle._errors import OptionError
@@ -38,7 +39,7 @@ def test_band_edges() -> None:
 
 
 @pytest.mark.parametrize("bands", [(), ((0, 5, 1.5),), ((5, 0, 1.0),), ((0, 5, 1.0), (4, 8, 0.5)), ((-1, 5, 1.0),), "x"])
-def test_bad_bands(bands) -> None:  # noqa: ANN001
+def test_bad_bands(bands) -> None:
     with pytest.raises(OptionError, match="band"):
         e2sfca(np.ones(1), np.zeros((1, 1)), np.ones(1), bands=bands)
 
@@ -126,7 +127,7 @@ def test_e2sfca_input_checks() -> None:
         )
     )
 )
-def test_e2sfca_people_times_score_is_reached_capacity(case) -> None:  # noqa: ANN001
+def test_e2sfca_people_times_score_is_reached_capacity(case) -> None:
     pop, cap, minutes = (np.asarray(x, dtype=float) for x in case)
     score, ratio = e2sfca(pop, minutes * 60.0, cap)
     reached = np.isfinite(ratio)
@@ -214,10 +215,10 @@ def test_cell_facility_seconds_matches_nearest_facility() -> None:
     facilities = gpd.GeoDataFrame(geometry=shapely.points(rng.uniform(0, 300, 3), rng.uniform(-20, 20, 3)), crs=net.crs)
     access = facility_access_points(facilities, net, max_distance_m=50)
     origins = locate_on_network(gpd.GeoSeries(shapely.points(rng.uniform(0, 300, 20), rng.uniform(-30, 30, 20)), crs=net.crs), net, max_distance_m=50)
-    m = cell_facility_seconds(graph, access, origins, n_facilities=3, limit_seconds=1e6)
+    m = cell_facility_seconds(graph, access, origins, n_facilities=3, limit_seconds=1e6, leg_speed_kmh=4.5)
     # The row minimum equals the multi-source nearest-facility time.
-    node_s, _ = nearest_facility(graph, access, n_facilities=3)
-    nearest = origin_seconds(graph, node_s, origins, access=access)
+    node_s, _ = nearest_facility(graph, access, n_facilities=3, leg_speed_kmh=4.5)
+    nearest = origin_seconds(graph, node_s, origins, access=access, leg_speed_kmh=4.5)
     dense = m.toarray()
     dense[dense == 0] = INF
     coo = m.tocoo()
@@ -226,7 +227,7 @@ def test_cell_facility_seconds_matches_nearest_facility() -> None:
 
 
 @pytest.mark.slow
-def test_real_yuzhong_hospitals(yuzhong_pbf, yuzhong_population, yuzhong_boundary) -> None:  # noqa: ANN001
+def test_real_yuzhong_hospitals(yuzhong_pbf, yuzhong_population, yuzhong_boundary) -> None:
     """Real network, GHS-POP people and the 38 hospital footprints (capacity = footprint m²)."""
     from lifecircle import settings as lc_settings
     from lifecircle.layers.osm import read_osm
@@ -248,16 +249,16 @@ def test_real_yuzhong_hospitals(yuzhong_pbf, yuzhong_population, yuzhong_boundar
     feats = extract.features
     hospitals = feats[feats["tags"].map(lambda t: t.get("building") == "hospital")].to_crs(net.crs).reset_index(drop=True)
     assert len(hospitals) == 38  # README
-    graph = reverse_graph(net, flat_costs(net))
+    graph = reverse_graph(net, flat_costs(net, speed_kmh=4.5))
     access = facility_access_points(hospitals, net)
     origins = locate_on_network(cells.geometry.centroid, net, max_distance_m=lc_settings.max_access_distance_m)
     limit = 15 * 60.0
-    m = cell_facility_seconds(graph, access, origins, n_facilities=len(hospitals), limit_seconds=limit)
+    m = cell_facility_seconds(graph, access, origins, n_facilities=len(hospitals), limit_seconds=limit, leg_speed_kmh=4.5)
     assert m.shape == (len(cells), len(hospitals))
 
     # Per-facility times agree with the one multi-source search: the row minimum is the nearest.
-    node_s, _ = nearest_facility(graph, access, n_facilities=len(hospitals))
-    nearest = origin_seconds(graph, node_s, origins, access=access)
+    node_s, _ = nearest_facility(graph, access, n_facilities=len(hospitals), leg_speed_kmh=4.5)
+    nearest = origin_seconds(graph, node_s, origins, access=access, leg_speed_kmh=4.5)
     within = np.isfinite(nearest) & (nearest <= limit)
     reached = np.diff(m.indptr) > 0
     np.testing.assert_array_equal(reached, within)

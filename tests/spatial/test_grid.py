@@ -22,7 +22,7 @@ def test_grid_cells_are_aligned_and_inside() -> None:
 
 
 @pytest.mark.parametrize("size", [0, -5, float("nan"), "abc"])
-def test_bad_cell_size(size) -> None:  # noqa: ANN001
+def test_bad_cell_size(size) -> None:
     with pytest.raises(OptionError, match="--cell-size"):
         make_grid(shapely.box(0, 0, 100, 100), cell_size_m=size, crs=CRS)
 

@@ -16,11 +16,11 @@ from lifecircle.spatial.travel import facility_access_points, nearest_facility, 
 from tests.synthetic import network_from_extract, CRS, SPEED_MS, at, network_from_lines, square_network
 
 
-def _setup(net, point):  # noqa: ANN001, ANN202
-    graph = reverse_graph(net, flat_costs(net))
+def _setup(net, point):
+    graph = reverse_graph(net, flat_costs(net, speed_kmh=4.5))
     fac = gpd.GeoDataFrame({"name": ["f"]}, geometry=[point], crs=CRS)
     access = facility_access_points(fac, net, max_distance_m=150)
-    secs, _ = nearest_facility(graph, access, n_facilities=1)
+    secs, _ = nearest_facility(graph, access, n_facilities=1, leg_speed_kmh=4.5)
     return graph, access, secs
 
 
@@ -28,14 +28,14 @@ def test_edges_are_cut_where_the_time_runs_out() -> None:
     # A straight 1,000 m street with the facility at its west end: 5 minutes = 375 m.
     net = network_from_lines([(0, 0), (1000, 0)], [(0, 1)])
     graph, access, secs = _setup(net, at(0, 0))
-    iv = reachable_intervals(graph, secs, limit_seconds=300, access=access)
+    iv = reachable_intervals(graph, secs, limit_seconds=300, access=access, leg_speed_kmh=4.5)
     assert iv["end"].max() == pytest.approx(375 / 1000)
     exact = isochrone_polygon(net, graph, secs, limit_seconds=300, buffer_m=10, access=access, method="vector",
-                              simplify_m=0)
+                              simplify_m=0, leg_speed_kmh=4.5)
     minx, _, maxx, _ = exact.bounds
     assert maxx - at(0, 0).x == pytest.approx(385, abs=0.01)
     assert at(0, 0).x - minx == pytest.approx(10, abs=0.01)
-    fast = isochrone_polygon(net, graph, secs, limit_seconds=300, buffer_m=10, access=access, resolution_m=0.5)
+    fast = isochrone_polygon(net, graph, secs, limit_seconds=300, buffer_m=10, access=access, resolution_m=0.5, leg_speed_kmh=4.5)
     minx, _, maxx, _ = fast.bounds
     assert maxx - at(0, 0).x == pytest.approx(385, abs=1.0)  # within two pixels
     assert at(0, 0).x - minx == pytest.approx(10, abs=1.0)
@@ -45,7 +45,7 @@ def test_facility_in_the_middle_of_a_long_edge_reaches_both_ways() -> None:
     net = network_from_lines([(0, 0), (2000, 0)], [(0, 1)])
     graph, access, secs = _setup(net, at(1000, 0))
     assert np.isinf(secs).all() or secs.min() > 300  # both ends 1 km away: beyond 5 minutes
-    iv = reachable_intervals(graph, secs, limit_seconds=300, access=access)
+    iv = reachable_intervals(graph, secs, limit_seconds=300, access=access, leg_speed_kmh=4.5)
     assert iv["start"].min() == pytest.approx((1000 - 375) / 2000)
     assert iv["end"].max() == pytest.approx((1000 + 375) / 2000)
 
@@ -54,7 +54,7 @@ def test_ring_street_keeps_its_hole_and_is_no_convex_hull() -> None:
     # A 400 x 400 m block ringed by streets; its inside is 300 m from every street.
     net = network_from_lines([(0, 0), (400, 0), (400, 400), (0, 400)], [(0, 1), (1, 2), (2, 3), (3, 0)])
     graph, access, secs = _setup(net, at(0, 0))
-    poly = isochrone_polygon(net, graph, secs, limit_seconds=3600, buffer_m=50, access=access)
+    poly = isochrone_polygon(net, graph, secs, limit_seconds=3600, buffer_m=50, access=access, leg_speed_kmh=4.5)
     assert len(poly.interiors if poly.geom_type == "Polygon" else poly.geoms[0].interiors) == 1
     assert poly.area < shapely.convex_hull(poly).area * 0.8
     assert not poly.contains(at(200, 200))
@@ -63,7 +63,7 @@ def test_ring_street_keeps_its_hole_and_is_no_convex_hull() -> None:
 def test_unreachable_gives_empty() -> None:
     net = network_from_lines([(0, 0), (100, 0), (5000, 0), (5100, 0)], [(0, 1), (2, 3)])
     graph, access, secs = _setup(net, at(0, 0))
-    poly = isochrone_polygon(net, graph, secs, limit_seconds=600, buffer_m=50, access=access)
+    poly = isochrone_polygon(net, graph, secs, limit_seconds=600, buffer_m=50, access=access, leg_speed_kmh=4.5)
     assert not poly.intersects(shapely.LineString([at(5000, 0), at(5100, 0)]))
 
 
@@ -72,7 +72,7 @@ def test_square_isochrone_reaches_exactly_the_expected_points() -> None:
     graph, access, secs = _setup(net, at(300, 400))
     limit = 350 / SPEED_MS  # 350 m of walking
     poly = isochrone_polygon(net, graph, secs, limit_seconds=limit, buffer_m=1, access=access, method="vector",
-                             simplify_m=0)
+                             simplify_m=0, leg_speed_kmh=4.5)
     # On B-C (x=300) the reachable part runs 350 m down from C to y=50, not to B.
     assert poly.contains(at(300, 60)) and not poly.contains(at(300, 40))
     # On C-D (300 m) the whole edge is reached; on D-A, 50 m below D.
@@ -91,7 +91,7 @@ def test_vectorised_substring_matches_shapely() -> None:
 
 
 @pytest.mark.parametrize("limit_m", [400, 900, 2000])
-def test_raster_and_vector_methods_agree_on_a_real_network(helsinki_pbf, limit_m) -> None:  # noqa: ANN001
+def test_raster_and_vector_methods_agree_on_a_real_network(helsinki_pbf, limit_m) -> None:
     from lifecircle.layers.osm import read_osm
 
     ext = read_osm(helsinki_pbf, progress=False)
@@ -114,14 +114,14 @@ def test_raster_and_vector_methods_agree_on_a_real_network(helsinki_pbf, limit_m
     source=st.integers(0, 24),
     limit_m=st.floats(50, 800),
 )
-def test_isochrone_holds_every_reached_node_and_no_unreached_one(n, factors, source, limit_m) -> None:  # noqa: ANN001
+def test_isochrone_holds_every_reached_node_and_no_unreached_one(n, factors, source, limit_m) -> None:
     from tests.synthetic import grid_network
 
     net = grid_network(n, 100.0, np.array(factors[: 2 * n * (n - 1)]))
     graph, access, secs = _setup(net, net.nodes.geometry.iloc[source % (n * n)])
     limit = limit_m / SPEED_MS
     poly = isochrone_polygon(net, graph, secs, limit_seconds=limit, buffer_m=5, access=access, method="vector",
-                             simplify_m=0)
+                             simplify_m=0, leg_speed_kmh=4.5)
     nodes = net.nodes.geometry.to_numpy()
     reached = secs <= limit
     assert shapely.contains_xy(poly.buffer(1e-6), shapely.get_x(nodes[reached]), shapely.get_y(nodes[reached])).all()
@@ -130,7 +130,7 @@ def test_isochrone_holds_every_reached_node_and_no_unreached_one(n, factors, sou
     net = grid_network(n, 100.0)
     graph, access, secs = _setup(net, net.nodes.geometry.iloc[source % (n * n)])
     poly = isochrone_polygon(net, graph, secs, limit_seconds=limit, buffer_m=5, access=access, method="vector",
-                             simplify_m=0)
+                             simplify_m=0, leg_speed_kmh=4.5)
     nodes = net.nodes.geometry.to_numpy()
     far = secs > limit + 10 / SPEED_MS
     assert not shapely.contains_xy(poly, shapely.get_x(nodes[far]), shapely.get_y(nodes[far])).any()

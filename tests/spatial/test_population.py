@@ -9,7 +9,8 @@ import numpy as np
 import pyproj
 import pytest
 import shapely
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from lifecircle._errors import NoCrsError, OptionError, PopulationError
 from lifecircle.layers.population import PopulationInput, read_population

@@ -220,9 +220,9 @@ def test_coverage_validation() -> None:
     case = _grid_case()
     access = facility_access_points(node_candidates(case["net"]), case["net"], max_distance_m=40)
     with pytest.raises(OptionError, match="limit_seconds"):
-        candidate_coverage(case["graph"], case["origins"], access, limit_seconds=0, n_candidates=36)
+        candidate_coverage(case["graph"], case["origins"], access, limit_seconds=0, n_candidates=36, leg_speed_kmh=4.5)
     with pytest.raises(OptionError, match="n_candidates"):
-        candidate_coverage(case["graph"], case["origins"], access, limit_seconds=10, n_candidates=3)
+        candidate_coverage(case["graph"], case["origins"], access, limit_seconds=10, n_candidates=3, leg_speed_kmh=4.5)
 
 
 def test_node_candidates_thinning() -> None:
@@ -240,13 +240,13 @@ def test_node_candidates_thinning() -> None:
 # --- real data: Yuzhong, Chongqing --------------------------------------------------------
 
 
-def test_yuzhong_suggestions_reproduce_on_rerun(yuzhong_pbf, yuzhong_population) -> None:  # noqa: ANN001
+def test_yuzhong_suggestions_reproduce_on_rerun(yuzhong_pbf, yuzhong_population) -> None:
     """Hospital footprints as clinics, GHS-POP points as homes, 10-minute threshold."""
     from lifecircle.layers.osm import read_osm
 
     ex = read_osm(yuzhong_pbf, progress=False)
     net = network_from_extract(ex)
-    graph = reverse_graph(net, flat_costs(net))
+    graph = reverse_graph(net, flat_costs(net, speed_kmh=4.5))
     table = pd.read_csv(yuzhong_population)
     homes = gpd.GeoSeries(gpd.points_from_xy(table["lon"], table["lat"]), crs=4326).to_crs(net.crs)
     origins = locate_on_network(homes, net, max_distance_m=150)
@@ -258,13 +258,13 @@ def test_yuzhong_suggestions_reproduce_on_rerun(yuzhong_pbf, yuzhong_population)
 
     def served(facilities: gpd.GeoDataFrame) -> np.ndarray:
         access = facility_access_points(facilities, net)
-        node_s, _ = nearest_facility(graph, access, n_facilities=len(facilities))
-        return np.nan_to_num(origin_seconds(graph, node_s, origins, access=access), nan=np.inf) <= limit
+        node_s, _ = nearest_facility(graph, access, n_facilities=len(facilities), leg_speed_kmh=4.5)
+        return np.nan_to_num(origin_seconds(graph, node_s, origins, access=access, leg_speed_kmh=4.5), nan=np.inf) <= limit
 
     before = served(clinics)
     cands = node_candidates(net, spacing_m=200)
     cov = candidate_coverage(graph, origins, facility_access_points(cands, net), limit_seconds=limit,
-                             n_candidates=len(cands))
+                             n_candidates=len(cands), leg_speed_kmh=4.5)
     out = suggest_sites(cov, people, before, count=3, candidate_ids=cands["node"].to_numpy())
     assert len(out) == 3 and (np.diff(out["marginal_gain"].to_numpy()) <= 0).all()
     assert out["marginal_gain"].iloc[0] > 1000  # central Chongqing is dense: thousands per site
@@ -296,10 +296,10 @@ def test_site_suggestions_joins_the_steps() -> None:
     assert none.attrs["people_served_before"] == 0 and none["marginal_gain"].iloc[0] >= out["marginal_gain"].iloc[0]
     with pytest.raises(OptionError, match="CRS"):
         site_suggestions(case["net"], case["graph"], case["origins"], case["pop"], case["existing"].to_crs(4326),
-                         cands, threshold_minutes=3.0, count=1)
+                         cands, threshold_minutes=3.0, count=1, leg_speed_kmh=4.5)
     with pytest.raises(OptionError, match="threshold_minutes"):
         site_suggestions(case["net"], case["graph"], case["origins"], case["pop"], case["existing"], cands,
-                         threshold_minutes=0, count=1)
+                         threshold_minutes=0, count=1, leg_speed_kmh=4.5)
 
 
 def test_polygon_candidates() -> None:

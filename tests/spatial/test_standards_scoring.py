@@ -70,7 +70,7 @@ def _share(long: pd.DataFrame, community: str, requirement: str) -> float:
 
 
 def test_shares_match_direct_count(toy: Standard) -> None:
-    long = score_requirements(_cells(), toy)
+    long = score_requirements(_cells(), toy, speed_kmh=4.5)
     assert list(long["community"].unique()) == ["A", "B", "C"]  # the no-community cell is left out
     assert list(long["requirement"][:4]) == ["kg", "school", "park", "clinic"]
     assert _share(long, "A", "kg") == pytest.approx(400 / 1000)
@@ -80,7 +80,7 @@ def test_shares_match_direct_count(toy: Standard) -> None:
     assert _share(long, "A", "park") == pytest.approx(700 / 1000)
     assert np.isnan(_share(long, "A", "clinic"))  # no minutes_to_clinic column
     # Unreachable may also be written as inf: same result as NaN.
-    inf = score_requirements(_cells().replace({"minutes_to_park_ge10000m2": {np.nan: np.inf}}), toy)
+    inf = score_requirements(_cells().replace({"minutes_to_park_ge10000m2": {np.nan: np.inf}}), toy, speed_kmh=4.5)
     assert _share(inf, "A", "park") == pytest.approx(700 / 1000)
     a_school = long[(long["community"] == "A") & (long["requirement"] == "school")].iloc[0]
     assert a_school["category"] == "school" and a_school["column"] == "minutes_to_school"
@@ -92,7 +92,7 @@ def test_shares_match_direct_count(toy: Standard) -> None:
 
 
 def test_pass_fail_missing(toy: Standard) -> None:
-    out = score_communities(_cells(), toy)
+    out = score_communities(_cells(), toy, speed_kmh=4.5)
     rows = {(r.community, r.tier): r for r in out.itertuples()}
     assert rows[("A", "t10")].status == "fail" and rows[("A", "t10")].missing == ("kg",)
     assert rows[("B", "t10")].status == "fail" and rows[("B", "t10")].missing == ("school",)
@@ -141,18 +141,18 @@ def test_tier_with_most_requirements_unassessed_is_insufficient_data(tmp_path) -
 
 
 def test_target_is_a_parameter(toy: Standard) -> None:
-    out = score_communities(_cells(), toy, target=0.5)
+    out = score_communities(_cells(), toy, target=0.5, speed_kmh=4.5)
     rows = {(r.community, r.tier): r for r in out.itertuples()}
     assert rows[("B", "t10")].status == "pass" and rows[("B", "t10")].passes  # 0.5 >= 0.5
     assert rows[("A", "t10")].status == "fail"  # 0.4 < 0.5
     for bad in (0, 1.5, "x"):
         with pytest.raises(OptionError, match="target"):
-            score_communities(_cells(), toy, target=bad)
+            score_communities(_cells(), toy, target=bad, speed_kmh=4.5)
 
 
 def test_pass_when_every_requirement_assessed(toy: Standard) -> None:
     cells = _cells().assign(minutes_to_clinic=[1.0, 1.0, 20.0, 15.0, 2.0, 1.0, 1.0])
-    out = score_communities(cells, toy)
+    out = score_communities(cells, toy, speed_kmh=4.5)
     b15 = out[(out["community"] == "B") & (out["tier"] == "t15")].iloc[0]
     assert b15["status"] == "pass" and b15["passes"] and b15["missing"] == () and b15["not_assessed"] == ()
     a15 = out[(out["community"] == "A") & (out["tier"] == "t15")].iloc[0]
@@ -169,23 +169,17 @@ def test_speed_converts_metres_only(toy: Standard) -> None:
 
 def test_primary_column_wins_over_fallback(toy: Standard) -> None:
     cells = _cells().assign(minutes_to_primary_school=[99.0] * 7)
-    long = score_requirements(cells, toy)
+    long = score_requirements(cells, toy, speed_kmh=4.5)
     assert _share(long, "A", "school") == 0.0
     assert set(long.loc[long["requirement"] == "school", "column"]) == {"minutes_to_primary_school"}
 
 
 def test_total_label(toy: Standard) -> None:
-    long = score_requirements(_cells(), toy, total_label="全区")
+    long = score_requirements(_cells(), toy, total_label="全区", speed_kmh=4.5)
     assert list(long["community"].unique()) == ["A", "B", "C", "全区"]
     assert _share(long, "全区", "kg") == pytest.approx((400 + 100) / 1100)
     with pytest.raises(OptionError, match="total_label"):
-        score_requirements(_cells(), toy, total_label="A")
-
-
-def test_column_names_match_coverage_module() -> None:
-    from lifecircle.spatial import coverage
-
-    assert minutes_column("clinic") == coverage.minutes_column("clinic")
+        score_requirements(_cells(), toy, total_label="A", speed_kmh=4.5)
 
 
 def test_gb50180_runs_and_reports_unassessed() -> None:
@@ -194,29 +188,29 @@ def test_gb50180_runs_and_reports_unassessed() -> None:
         "community": ["x", "x"], "population": [10.0, 30.0],
         minutes_column("kindergarten"): [3.0, 5.0], minutes_column("school"): [6.0, 7.0],
     })
-    out = score_communities(cells, std)
+    out = score_communities(cells, std, speed_kmh=4.5)
     assert list(out["tier"]) == ["15min", "10min", "5min"]
     five = out.iloc[2]
     assert five["missing"] == ("kindergarten",)  # 10 of 40 within 4 min
     assert set(five["not_assessed"]) == {"health_station", "elderly_care", "park"}
-    ten = score_requirements(cells, std)
+    ten = score_requirements(cells, std, speed_kmh=4.5)
     prim = ten[ten["requirement"] == "primary_school"].iloc[0]
     assert prim["share"] == pytest.approx(10 / 40)  # 500 m = 6.67 min: only the 6-minute cell
 
 
 def test_input_validation(toy: Standard) -> None:
     with pytest.raises(OptionError, match="'people'"):
-        score_communities(_cells(), toy, population_col="people")
+        score_communities(_cells(), toy, population_col="people", speed_kmh=4.5)
     with pytest.raises(OptionError, match="finite numbers >= 0"):
-        score_communities(_cells().assign(population=[1, -1, 1, 1, 1, 1, 1]), toy)
+        score_communities(_cells().assign(population=[1, -1, 1, 1, 1, 1, 1]), toy, speed_kmh=4.5)
     with pytest.raises(OptionError, match="finite numbers >= 0"):
-        score_communities(_cells().assign(population=[1, np.nan, 1, 1, 1, 1, 1]), toy)
+        score_communities(_cells().assign(population=[1, np.nan, 1, 1, 1, 1, 1]), toy, speed_kmh=4.5)
     with pytest.raises(OptionError, match="negative minutes"):
-        score_communities(_cells().assign(minutes_to_kindergarten=-1.0), toy)
+        score_communities(_cells().assign(minutes_to_kindergarten=-1.0), toy, speed_kmh=4.5)
     with pytest.raises(OptionError, match="DataFrame"):
-        score_communities([1, 2], toy)  # type: ignore[arg-type]
+        score_communities([1, 2], toy, speed_kmh=4.5)  # type: ignore[arg-type]
     before = _cells()
-    score_communities(before, toy)
+    score_communities(before, toy, speed_kmh=4.5)
     pd.testing.assert_frame_equal(before, _cells())  # input not modified
 
 
@@ -234,7 +228,7 @@ def test_input_validation(toy: Standard) -> None:
 )
 def test_property_shares_are_direct_counts(toy: Standard, data: list, target: float) -> None:
     cells = pd.DataFrame(data, columns=["community", "population", "minutes_to_clinic"])
-    long = score_requirements(cells, toy, target=target)
+    long = score_requirements(cells, toy, target=target, speed_kmh=4.5)
     clinic = long[long["requirement"] == "clinic"].set_index("community")
     for comm, g in cells.groupby("community"):
         pop = g["population"].sum()
@@ -296,7 +290,7 @@ def test_requirement_facilities_geographic_crs_and_area_column() -> None:
 # --- real data: Yuzhong, Chongqing ------------------------------------------------------
 
 
-def test_yuzhong_market_scoring(yuzhong_pbf, yuzhong_population) -> None:  # noqa: ANN001
+def test_yuzhong_market_scoring(yuzhong_pbf, yuzhong_population) -> None:
     """Markets and supermarkets of the extract against GB 50180's 500 m, per 1 km square."""
     from lifecircle.layers.osm import read_osm
     from lifecircle.spatial.costs import flat_costs
@@ -310,20 +304,20 @@ def test_yuzhong_market_scoring(yuzhong_pbf, yuzhong_population) -> None:  # noq
 
     ex = read_osm(yuzhong_pbf, progress=False)
     net = network_from_extract(ex)
-    graph = reverse_graph(net, flat_costs(net))
+    graph = reverse_graph(net, flat_costs(net, speed_kmh=4.5))
     tags = ex.features["tags"]
     is_market = tags.map(lambda t: t.get("amenity") == "marketplace" or t.get("shop") == "supermarket").to_numpy()
     markets = ex.features.loc[is_market, ["geometry"]].to_crs(net.crs).reset_index(drop=True)
     access = facility_access_points(markets, net)
-    node_s, _ = nearest_facility(graph, access, n_facilities=len(markets))
+    node_s, _ = nearest_facility(graph, access, n_facilities=len(markets), leg_speed_kmh=4.5)
     table = pd.read_csv(yuzhong_population)
     homes = gpd.GeoSeries(gpd.points_from_xy(table["lon"], table["lat"]), crs=4326).to_crs(net.crs)
-    minutes = origin_seconds(graph, node_s, locate_on_network(homes, net, max_distance_m=150), access=access) / 60
+    minutes = origin_seconds(graph, node_s, locate_on_network(homes, net, max_distance_m=150), access=access, leg_speed_kmh=4.5) / 60
     square = (np.floor(homes.x / 1000).astype(int).astype(str) + "_" + np.floor(homes.y / 1000).astype(int).astype(str))
     cells = pd.DataFrame({"community": square.to_numpy(), "population": table["population"].to_numpy(),
                           minutes_column("market"): minutes})
     std = load_standard("gb50180")
-    long = score_requirements(cells, std, total_label="all")
+    long = score_requirements(cells, std, total_label="all", speed_kmh=4.5)
     market = long[long["requirement"] == "market"].set_index("community")
     threshold = 500 / 75  # 500 m at 4.5 km/h
     for comm, g in cells.groupby("community"):
@@ -332,7 +326,7 @@ def test_yuzhong_market_scoring(yuzhong_pbf, yuzhong_population) -> None:  # noq
     total_within = cells.loc[cells[minutes_column("market")] <= threshold, "population"].sum()
     assert market.loc["all", "share"] == pytest.approx(total_within / cells["population"].sum())
     assert 0 < market.loc["all", "share"] < 0.5  # 9 markets cannot serve most of 720,000 people
-    summary = score_communities(cells, std, total_label="all")
+    summary = score_communities(cells, std, total_label="all", speed_kmh=4.5)
     ten_all = summary[(summary["community"] == "all") & (summary["tier"] == "10min")].iloc[0]
     # Only 1 of 3 requirements can be assessed: insufficient data, not a fail; the market
     # still shows as missing and the others as not assessed.

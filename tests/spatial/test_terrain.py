@@ -15,9 +15,9 @@ import pyproj
 import pytest
 import rasterio
 import shapely
+from affine import Affine
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from affine import Affine
 
 from lifecircle._errors import DemError, OptionError, ProfileError
 from lifecircle.layers.elevation import read_dem
@@ -140,11 +140,11 @@ def test_hill_home_at_bottom_takes_longer_to_clinic_than_back(plane_dem):
 
     graph = reverse_graph(net, costs)
     clinic_on_top = pd.DataFrame({"facility": [0], "edge": [0], "fraction": [1.0], "leg_m": [0.0]})
-    secs, fac = nearest_facility(graph, clinic_on_top, n_facilities=1)
+    secs, fac = nearest_facility(graph, clinic_on_top, n_facilities=1, leg_speed_kmh=4.5)
     assert secs[0] == pytest.approx(up_expected)  # home (bottom) -> clinic (top): uphill
     assert fac[0] == 0
     clinic_at_bottom = pd.DataFrame({"facility": [0], "edge": [0], "fraction": [0.0], "leg_m": [0.0]})
-    secs_back, _ = nearest_facility(graph, clinic_at_bottom, n_facilities=1)
+    secs_back, _ = nearest_facility(graph, clinic_at_bottom, n_facilities=1, leg_speed_kmh=4.5)
     assert secs_back[1] == pytest.approx(down_expected)  # home (top) -> clinic (bottom): downhill
     assert secs[0] > secs_back[1]
     assert report["steep_edges"] == 1
@@ -387,7 +387,7 @@ FACILITY = pd.DataFrame({"facility": [0], "edge": [N_GRID_EDGES], "fraction": [0
 
 
 def node_times(net, costs):
-    secs, _ = nearest_facility(reverse_graph(net, costs), FACILITY, n_facilities=1)
+    secs, _ = nearest_facility(reverse_graph(net, costs), FACILITY, n_facilities=1, leg_speed_kmh=4.5)
     return secs
 
 
@@ -455,7 +455,6 @@ def test_wheelchair_routes_never_use_steps(z, steps):
 def yuzhong(yuzhong_pbf, yuzhong_dem):
     from lifecircle.layers.osm import read_osm
 
-
     ex = read_osm(yuzhong_pbf, progress=False)
     net = network_from_extract(ex)
     return net, read_dem(yuzhong_dem), ex.features
@@ -484,10 +483,10 @@ def test_yuzhong_terrain_differs_from_flat(yuzhong, record_property):
 
     hosp = feats[feats["tags"].map(lambda t: t.get("building") == "hospital")].to_crs(net.crs)
     access = facility_access_points(hosp, net)
-    t_flat, _ = nearest_facility(reverse_graph(net, flat), access, n_facilities=len(hosp))
-    t_adult, _ = nearest_facility(reverse_graph(net, adult), access, n_facilities=len(hosp))
+    t_flat, _ = nearest_facility(reverse_graph(net, flat), access, n_facilities=len(hosp), leg_speed_kmh=4.5)
+    t_adult, _ = nearest_facility(reverse_graph(net, adult), access, n_facilities=len(hosp), leg_speed_kmh=4.5)
     eld, _ = terrain_costs(net, profile=get_profile("elderly"), elevation=elev)
-    t_eld, _ = nearest_facility(reverse_graph(net, eld), access, n_facilities=len(hosp))
+    t_eld, _ = nearest_facility(reverse_graph(net, eld), access, n_facilities=len(hosp), leg_speed_kmh=4.5)
     ok = np.isfinite(t_flat)
     change_min = np.median(t_adult[ok] - t_flat[ok]) / 60
     assert 0.5 < change_min < 30

@@ -28,11 +28,11 @@ def _facilities(*geoms: shapely.Geometry) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame({"name": [f"f{i}" for i in range(len(geoms))]}, geometry=list(geoms), crs=CRS)
 
 
-def _search(network, facilities, costs=None):  # noqa: ANN001, ANN202
-    costs = flat_costs(network) if costs is None else costs
+def _search(network, facilities, costs=None):
+    costs = flat_costs(network, speed_kmh=4.5) if costs is None else costs
     graph = reverse_graph(network, costs)
     access = facility_access_points(facilities, network, max_distance_m=150)
-    secs, which = nearest_facility(graph, access, n_facilities=len(facilities))
+    secs, which = nearest_facility(graph, access, n_facilities=len(facilities), leg_speed_kmh=4.5)
     return graph, access, secs, which
 
 
@@ -50,7 +50,7 @@ def test_origin_adds_its_off_network_leg_and_best_end() -> None:
     # Cell centre 30 m below the middle of A-B: 30 m leg, then 150 m to B and 400 m on to C.
     where = locate_on_network(gpd.GeoSeries([at(150, -30)], crs=CRS), net, max_distance_m=150)
     assert where.edge[0] == 0 and where.fraction[0] == pytest.approx(0.5)
-    got = origin_seconds(graph, secs, where, access=access)
+    got = origin_seconds(graph, secs, where, access=access, leg_speed_kmh=4.5)
     assert got[0] == pytest.approx((30 + 150 + 400) / SPEED_MS)
 
 
@@ -59,7 +59,7 @@ def test_origin_beyond_max_distance_has_no_access() -> None:
     graph, access, secs, _ = _search(net, _facilities(at(300, 400)))
     where = locate_on_network(gpd.GeoSeries([at(150, -200)], crs=CRS), net, max_distance_m=150)
     assert where.edge[0] == -1
-    assert np.isnan(origin_seconds(graph, secs, where, access=access)[0])
+    assert np.isnan(origin_seconds(graph, secs, where, access=access, leg_speed_kmh=4.5)[0])
 
 
 def test_facility_on_an_edge_is_reached_along_that_edge() -> None:
@@ -70,7 +70,7 @@ def test_facility_on_an_edge_is_reached_along_that_edge() -> None:
     # A: 300 + 200 via B; D: 300 + 200 via C.
     np.testing.assert_allclose(secs[[0, 3]], [500 / SPEED_MS, 500 / SPEED_MS])
     where = locate_on_network(gpd.GeoSeries([at(310, 100)], crs=CRS), net, max_distance_m=150)
-    got = origin_seconds(graph, secs, where, access=access)
+    got = origin_seconds(graph, secs, where, access=access, leg_speed_kmh=4.5)
     # Direct along the shared edge: 10 m leg + 100 m, not 100 m back to B and 200 m on.
     assert got[0] == pytest.approx((10 + 100) / SPEED_MS)
 
@@ -145,17 +145,17 @@ def test_no_facilities_gives_all_infinite() -> None:
 def test_per_facility_searches_match_single_searches() -> None:
     net = square_network()
     facilities = _facilities(at(300, 400), at(0, 0))
-    graph = reverse_graph(net, flat_costs(net))
+    graph = reverse_graph(net, flat_costs(net, speed_kmh=4.5))
     access = facility_access_points(facilities, net, max_distance_m=150)
-    rows = dict(per_facility_node_seconds(graph, access, n_facilities=2, limit_seconds=np.inf, memory_budget_bytes=64))
+    rows = dict(per_facility_node_seconds(graph, access, n_facilities=2, limit_seconds=np.inf, memory_budget_bytes=64, leg_speed_kmh=4.5))
     for fac in (0, 1):
-        alone, _ = nearest_facility(graph, access[access["facility"] == fac], n_facilities=2)
+        alone, _ = nearest_facility(graph, access[access["facility"] == fac], n_facilities=2, leg_speed_kmh=4.5)
         np.testing.assert_allclose(rows[fac], alone)
-    both, _ = nearest_facility(graph, access, n_facilities=2)
+    both, _ = nearest_facility(graph, access, n_facilities=2, leg_speed_kmh=4.5)
     np.testing.assert_allclose(both, np.minimum(rows[0], rows[1]))
 
 
-def _networkx_forward_times(net, costs, access, origins):  # noqa: ANN001, ANN202
+def _networkx_forward_times(net, costs, access, origins):
     """Independent check: search FORWARD from each origin node to a super target."""
     g = to_networkx(net, costs)
     for r in access.itertuples():
@@ -180,7 +180,7 @@ def _networkx_forward_times(net, costs, access, origins):  # noqa: ANN001, ANN20
     extra=st.integers(0, 24),
     asym=st.lists(st.floats(0.5, 2.0), min_size=40, max_size=40),
 )
-def test_adding_a_facility_never_increases_any_time(n, factors, fac_nodes, extra, asym) -> None:  # noqa: ANN001
+def test_adding_a_facility_never_increases_any_time(n, factors, fac_nodes, extra, asym) -> None:
     net = grid_network(n, 100.0, np.array(factors[: 2 * n * (n - 1)]))
     m = len(net.edges)
     costs = pd.DataFrame({"seconds_uv": net.edges["length_m"].to_numpy() / SPEED_MS * np.array(asym[:m]),
@@ -197,12 +197,12 @@ def test_adding_a_facility_never_increases_any_time(n, factors, fac_nodes, extra
     np.testing.assert_allclose(secs_a, ref, rtol=1e-9, atol=1e-9)
 
 
-def test_agrees_with_networkx_on_random_origins_of_yuzhong(yuzhong_pbf) -> None:  # noqa: ANN001
+def test_agrees_with_networkx_on_random_origins_of_yuzhong(yuzhong_pbf) -> None:
     from lifecircle.layers.osm import read_osm
 
     ext = read_osm(yuzhong_pbf, progress=False)
     net = network_from_extract(ext)
-    costs = flat_costs(net)
+    costs = flat_costs(net, speed_kmh=4.5)
     rng = np.random.default_rng(20261122)
     facilities = _facilities(*net.nodes.geometry.to_numpy()[rng.choice(net.n_nodes, 25, replace=False)])
     graph, access, secs, _ = _search(net, facilities, costs)
@@ -214,7 +214,7 @@ def test_agrees_with_networkx_on_random_origins_of_yuzhong(yuzhong_pbf) -> None:
     xs = rng.uniform(*net.edges.total_bounds[[0, 2]], 30)
     ys = rng.uniform(*net.edges.total_bounds[[1, 3]], 30)
     where = locate_on_network(gpd.GeoSeries(shapely.points(xs, ys), crs=CRS), net, max_distance_m=150)
-    got = origin_seconds(graph, secs, where, access=access)
+    got = origin_seconds(graph, secs, where, access=access, leg_speed_kmh=4.5)
     for k in np.flatnonzero(where.matched):
         e, f = where.edge[k], where.fraction[k]
         u, v = int(net.edges["u"].iloc[e]), int(net.edges["v"].iloc[e])
@@ -236,7 +236,7 @@ def test_facility_at_a_node_of_an_impassable_edge_is_still_reached() -> None:
     graph = reverse_graph(net, costs)
     fac = _facilities(at(0, 0))
     access = pd.DataFrame({"facility": [0], "edge": [0], "fraction": [0.0], "leg_m": [0.0]})
-    secs, which = nearest_facility(graph, access, n_facilities=1)
+    secs, which = nearest_facility(graph, access, n_facilities=1, leg_speed_kmh=4.5)
     assert secs[0] == 0.0 and secs[2] == pytest.approx(80.0)
     assert np.isinf(secs[1]) and which[1] == -1
     del fac
@@ -247,7 +247,7 @@ def test_only_impassable_access_gives_unreachable_not_a_crash() -> None:
     costs = pd.DataFrame({"seconds_uv": [np.inf], "seconds_vu": [np.inf]})
     graph = reverse_graph(net, costs)
     access = pd.DataFrame({"facility": [0], "edge": [0], "fraction": [0.5], "leg_m": [0.0]})
-    secs, which = nearest_facility(graph, access, n_facilities=1)
+    secs, which = nearest_facility(graph, access, n_facilities=1, leg_speed_kmh=4.5)
     assert np.isinf(secs).all() and (which == -1).all()
 
 
@@ -275,8 +275,8 @@ def test_nearest_facility_of_an_origin_counts_the_direct_walk_along_its_edge() -
     graph, access, secs, which = _search(net, facilities)
     # Origin 10 m off B-C at 100 m from B: f1 is 100 m away along the edge; via B then A 400 m.
     where = locate_on_network(gpd.GeoSeries([at(310, 100), at(150, -10)], crs=CRS), net, max_distance_m=150)
-    got, fac = origin_nearest(graph, secs, which, where, access=access)
+    got, fac = origin_nearest(graph, secs, which, where, access=access, leg_speed_kmh=4.5)
     assert fac.tolist() == [1, 0]
     assert got[0] == pytest.approx((10 + 100) / SPEED_MS)
     assert got[1] == pytest.approx((10 + 150) / SPEED_MS)
-    np.testing.assert_allclose(got, origin_seconds(graph, secs, where, access=access))
+    np.testing.assert_allclose(got, origin_seconds(graph, secs, where, access=access, leg_speed_kmh=4.5))

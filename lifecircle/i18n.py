@@ -1,0 +1,344 @@
+"""Every translated string of lifecircle, in Chinese and English: the one place to review them.
+
+The map's interface (:data:`MAP_TEXT`), the gap lists' column headers
+(:data:`GAP_HEADERS`, :data:`WEIGHT_HEADERS`, :data:`PLANNING_HEADERS`), the spreadsheet's
+sheet names, the walking profiles' names and the sentences of a run's summary
+(:func:`summary_text`) live here; the map (:mod:`lifecircle.maps`) and the writers
+(:mod:`lifecircle.outputs`, :mod:`lifecircle.planning`) look them up. Category labels are
+data and come from the facility catalogue (``layers/categories.yaml``), standard
+requirement names from the standard's YAML file.
+
+The module depends only on :mod:`lifecircle.schema`, so that every layer of the package
+may import it. Text from data (names, user categories) filled into these strings is
+escaped where it is drawn.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from lifecircle.schema import MINUTES_PREFIX
+
+__all__ = [
+    "LANGS",
+    "MAP_TEXT",
+    "GAP_HEADERS",
+    "WEIGHT_HEADERS",
+    "PLANNING_HEADERS",
+    "SHEET_NAMES",
+    "UNIT_HEADERS",
+    "GAP_AREA_HEADERS",
+    "PROFILE_NAMES",
+    "SUMMARY_TEXT",
+    "text",
+    "list_separator",
+    "profile_label",
+    "summary_text",
+    "population_sentence",
+    "source_text",
+]
+
+#: Languages lifecircle's reports exist in.
+LANGS: tuple[str, ...] = ("zh", "en")
+
+#: Interface text of the map, per language.
+MAP_TEXT: dict[str, dict[str, str]] = {
+    "zh": {
+        "title": "15分钟生活圈步行可达性",
+        "category": "设施类型",
+        "travel_time": "步行时间（分钟）",
+        "travel_time_to": "步行至{cat}的时间（分钟）",
+        "minutes": "分钟",
+        "unreachable": "不可达",
+        "no_access": "无步行通道",
+        "no_data": "无数据",
+        "likely_incomplete": "数据可能不全，覆盖率为下限",
+        "no_data_note": "数据中没有该类设施：显示为“无数据”，不计为服务不足",
+        "underserved": "服务不足的网格",
+        "underserved_note": "{threshold}分钟内缺少至少一类设施",
+        "isochrone": "{threshold}分钟等时圈：{cat}",
+        "facilities": "设施：{cat}",
+        "communities": "社区覆盖率",
+        "coverage": "{threshold}分钟内可达{cat}的人口比例",
+        "street_network": "步行路网",
+        "legend": "图例",
+        "summary": "概况",
+        "study_area": "研究范围",
+        "profile": "步行者",
+        "threshold": "时间阈值",
+        "population_source": "人口数据",
+        "facility_count": "设施数",
+        "people_served": "覆盖人口",
+        "weight_served": "覆盖权重(非人口)",
+        "share_served": "覆盖比例",
+        "data_sources": "数据来源",
+        "date": "日期",
+        "community": "社区",
+        "unit": "片区",
+        "units": "片区覆盖率",
+        "population": "人口",
+        "has": "有",
+        "lacks": "缺",
+        "missing": "缺少",
+        "none": "无",
+        "median": "中位数",
+        "p90": "90%分位",
+        "share": "覆盖",
+        "cell": "网格",
+        "access_network": "可步行",
+        "basemap_none": "无底图（离线）",
+        "basemap": "底图",
+        "steps": "台阶",
+        "terrain_lost": "计入地形后失去覆盖的网格",
+        "terrain_lost_note": "平地成人{threshold}分钟内可达，计入地形（坡度、台阶）后本次步行者不可达",
+        "terrain_lost_cats": "计入地形后失去",
+        "terrain_table": "地形的影响：{threshold}分钟内可达人口比例",
+        "flat_adult": "平地·成人",
+        "terrain_adult": "地形·成人",
+        "terrain_elderly": "地形·老人",
+        "terrain_wheelchair": "地形·轮椅",
+        "cells_losing": "计入地形后失去覆盖的网格数",
+        "terrain_indicative": "高程数据与道路不符（主干路坡度过大），老年人与轮椅结果仅供参考",
+        "sites": "建议新增设施点",
+        "site_title": "建议新增设施点 #{rank}",
+        "marginal_gain": "新增覆盖人口",
+        "cumulative_gain": "累计新增覆盖人口",
+        "facility_isochrones": "各设施{threshold}分钟等时圈（当前类型）",
+        "tiers": "生活圈标准",
+        "tier_minutes": "{minutes}分钟生活圈",
+        "pass": "达标",
+        "fail": "未达标",
+        "unknown": "未知",
+        "not_assessed": "未评估",
+        "insufficient_data": "数据不足",
+        "tier_counts": "达标 {pass_} · 未达标 {fail} · 未知 {unknown} · 数据不足 {insufficient}",
+    },
+    "en": {
+        "title": "15-minute life circle: walking access",
+        "category": "Category",
+        "travel_time": "Walking time (minutes)",
+        "travel_time_to": "Walking time to {cat} (minutes)",
+        "minutes": "min",
+        "unreachable": "unreachable",
+        "no_access": "no access",
+        "no_data": "no data",
+        "likely_incomplete": "likely incomplete data: coverage is a lower bound",
+        "no_data_note": "no facility of this category in the data: shown as no data, not as under-served",
+        "underserved": "Under-served cells",
+        "underserved_note": "lacking at least one category within {threshold} min",
+        "isochrone": "{threshold}-min isochrone: {cat}",
+        "facilities": "Facilities: {cat}",
+        "communities": "Community coverage",
+        "coverage": "Share of people within {threshold} min of {cat}",
+        "street_network": "Walking network",
+        "legend": "Legend",
+        "summary": "Summary",
+        "study_area": "Study area",
+        "profile": "Walker",
+        "threshold": "Threshold",
+        "population_source": "Population",
+        "facility_count": "Facilities",
+        "people_served": "People served",
+        "weight_served": "Weight served (not people)",
+        "share_served": "Share served",
+        "data_sources": "Data sources",
+        "date": "Date",
+        "community": "Community",
+        "unit": "Neighbourhood unit",
+        "units": "Neighbourhood-unit coverage",
+        "population": "People",
+        "has": "Has",
+        "lacks": "Lacks",
+        "missing": "Missing",
+        "none": "none",
+        "median": "median",
+        "p90": "90th pct",
+        "share": "share",
+        "cell": "Cell",
+        "access_network": "on network",
+        "basemap_none": "No basemap (offline)",
+        "basemap": "Basemap",
+        "steps": "steps",
+        "terrain_lost": "Cells that lose coverage when terrain is counted",
+        "terrain_lost_note": "within {threshold} min for a flat adult, not for this walker on the terrain (slopes, stairs)",
+        "terrain_lost_cats": "Lost to terrain",
+        "terrain_table": "Terrain: share of people within {threshold} min",
+        "flat_adult": "flat adult",
+        "terrain_adult": "terrain adult",
+        "terrain_elderly": "terrain elderly",
+        "terrain_wheelchair": "terrain wheelchair",
+        "cells_losing": "Cells losing coverage to terrain",
+        "terrain_indicative": "The DEM does not fit the streets (primary roads too steep): elderly and wheelchair shares are indicative",
+        "sites": "Suggested sites",
+        "site_title": "Suggested site #{rank}",
+        "marginal_gain": "People newly served",
+        "cumulative_gain": "Newly served, cumulative",
+        "facility_isochrones": "{threshold}-min isochrone per facility (selected category)",
+        "tiers": "Life-circle standard",
+        "tier_minutes": "{minutes}-min life circle",
+        "pass": "pass",
+        "fail": "fail",
+        "unknown": "unknown",
+        "not_assessed": "not assessed",
+        "insufficient_data": "insufficient data",
+        "tier_counts": "pass {pass_} · fail {fail} · unknown {unknown} · insufficient data {insufficient}",
+    },
+}
+
+
+#: Column headers of the gap lists per language (``{}``: the category's label).
+GAP_HEADERS: dict[str, dict[str, str]] = {
+    "en": {"rank": "rank", "cell_id": "cell_id", "community": "community", "people": "people",
+           "missing": "missing", "n_missing": "n_missing", "lon": "lon", "lat": "lat", "minutes": MINUTES_PREFIX + "{}",
+           "population": "people", "lacks": "lacks", "has": "has", "share": "share_within_{}",
+           "underserved_people": "people_underserved", "underserved_cells": "cells_underserved",
+           "name": "community"},
+    "zh": {"rank": "排名", "cell_id": "网格编号", "community": "社区", "people": "人口",
+           "missing": "缺少的设施", "n_missing": "缺少类别数", "lon": "经度", "lat": "纬度", "minutes": "到{}步行分钟",
+           "population": "人口", "lacks": "缺什么", "has": "有什么", "share": "{}覆盖率",
+           "underserved_people": "服务不足人口", "underserved_cells": "服务不足网格数",
+           "name": "社区"},
+}
+
+#: Headers naming derived neighbourhood units (片区), which are not 社区 (residents' committees).
+UNIT_HEADERS: dict[str, dict[str, str]] = {
+    "en": {"community": "neighbourhood_unit", "name": "neighbourhood_unit"},
+    "zh": {"community": "片区", "name": "片区"},
+}
+
+#: Headers of the gap-area list per language.
+GAP_AREA_HEADERS: dict[str, dict[str, str]] = {
+    "en": {"rank": "rank", "area_id": "area_id", "people": "people", "cells": "cells", "area_ha": "area_ha",
+           "n_communities": "communities_touched",
+           "missing": "missing", "nearest_site": "nearest_suggested_site", "nearest_site_m": "nearest_suggested_site_m",
+           "lon": "lon", "lat": "lat"},
+    "zh": {"rank": "排名", "area_id": "片块编号", "people": "人口", "cells": "网格数", "area_ha": "面积(公顷)",
+           "n_communities": "涉及社区/片区数",
+           "missing": "缺少的设施", "nearest_site": "最近建议新址", "nearest_site_m": "距建议新址(米)",
+           "lon": "经度", "lat": "纬度"},
+}
+
+#: Header of the people columns when no population was given (the weights are not people).
+WEIGHT_HEADERS: dict[str, dict[str, str]] = {
+    "floor_area": {"en": "weight (residential floor area m², not people)", "zh": "权重(住宅建筑面积m²,非人口)"},
+    "equal": {"en": "weight (1 per cell, not people)", "zh": "权重(每网格1,非人口)"},
+}
+
+_PLANNING_EXTRA: dict[str, dict[str, str]] = {
+    "en": {"tier_failures": "tier_failures", "site": "suggested_site", "site_m": "suggested_site_m",
+           "served_by_site": "served_by_site", "sites_in": "suggested_sites_in_community",
+           "people_served_by_sites": "people_served_by_sites", "failed_tiers": "failed_tiers"},
+    "zh": {"tier_failures": "未达标要求", "site": "最近建议新址", "site_m": "距建议新址(米)",
+           "served_by_site": "可由建议新址服务", "sites_in": "社区内建议新址",
+           "people_served_by_sites": "建议新址新增服务人口", "failed_tiers": "未达标生活圈"},
+}
+
+#: Headers of the planning lists per language: those of :data:`GAP_HEADERS` plus the
+#: columns planning adds (tiers failed, suggested sites).
+PLANNING_HEADERS: dict[str, dict[str, str]] = {lang: {**GAP_HEADERS[lang], **_PLANNING_EXTRA[lang]} for lang in GAP_HEADERS}
+
+#: Sheet names of ``gaps.xlsx``.
+SHEET_NAMES: dict[str, dict[str, str]] = {
+    "en": {"cells": "cells", "communities": "communities", "units": "neighbourhood units", "gap_areas": "gap areas",
+           "about": "about"},
+    "zh": {"cells": "网格", "communities": "社区", "units": "片区", "gap_areas": "服务不足片块", "about": "说明"},
+}
+
+#: Display names of the bundled walking profiles (``layers/profiles.yaml``); a user's own
+#: profile shows its name.
+PROFILE_NAMES: dict[str, dict[str, str]] = {
+    "adult": {"zh": "成人", "en": "adult"},
+    "elderly": {"zh": "老年人", "en": "elderly"},
+    "wheelchair": {"zh": "轮椅使用者", "en": "wheelchair"},
+}
+
+#: Sentences of a run's summary (study area, population source, OSM date, sources).
+SUMMARY_TEXT: dict[str, dict[str, str]] = {
+    "zh": {
+        "area_within": "{source}中{boundary}范围内",
+        "osm_date": "OSM数据日期：{date}",
+        "osm_date_unknown": "文件未记录OSM数据日期",
+        "population_file": "人口来自{file}（{kind}，文件共{total}人）",
+        "kind_points": "点",
+        "kind_polygons": "面",
+        "kind_raster": "栅格",
+        "population_floor_area": (
+            "未提供人口数据：按OpenStreetMap建筑的住宅建筑面积（占地面积×层数，未标注层数按{levels}层计；"
+            "{homes}/{cells}个网格有住宅）加权。权重为相对值，不是人数。"
+        ),
+        "population_equal": "未提供人口数据，也没有住宅建筑：每个网格权重相同，比例为网格比例，不是人口比例。",
+        "user_data": "{name}（用户数据）",
+        "unnamed": "未命名",
+    },
+    "en": {
+        "area_within": "{boundary} within {source}",
+        "osm_date": "OSM data of {date}",
+        "osm_date_unknown": "OSM data date not recorded in the file",
+        "population_file": "population from {file} ({kind}, {total} people in the file)",
+        "kind_points": "points",
+        "kind_polygons": "polygons",
+        "kind_raster": "raster",
+        "population_floor_area": (
+            "No population input: cells are weighted by residential floor area from OpenStreetMap "
+            "buildings (footprint x building:levels, {levels} storeys where untagged; {homes} of "
+            "{cells} cells have homes). Weights are relative, not counts of people."
+        ),
+        "population_equal": (
+            "No population input and no residential buildings: every cell has the same weight; "
+            "shares are shares of cells, not of people."
+        ),
+        "user_data": "{name} (user data)",
+        "unnamed": "unnamed",
+    },
+}
+
+
+def text(key: str, lang: str, **fields: object) -> str:
+    """Map interface text ``key`` in ``lang`` with ``{fields}`` filled in (unescaped)."""
+    return MAP_TEXT[lang][key].format(**fields)
+
+
+def list_separator(lang: str) -> str:
+    """Separator between the items of a list in running text."""
+    return "、" if lang == "zh" else ", "
+
+
+def profile_label(name: str, lang: str) -> str:
+    """Display name of a walking profile; a user's profile keeps its own name."""
+    return PROFILE_NAMES.get(name, {}).get(lang, name)
+
+
+def summary_text(key: str, lang: str, **fields: object) -> str:
+    """A summary sentence ``key`` in ``lang`` with ``{fields}`` filled in (unescaped)."""
+    return SUMMARY_TEXT[lang][key].format(**fields)
+
+
+def population_sentence(facts: Mapping[str, Any], lang: str) -> str | None:
+    """Where a run's people come from, from the summary's ``population`` facts.
+
+    ``facts`` holds ``method`` (``"file"``, ``"floor_area"`` or ``"equal"``) and for a
+    file ``file``, ``kind`` and ``total``; for floor area ``default_levels``,
+    ``cells_with_homes`` and ``cells``. ``None`` when the method is unknown.
+    """
+    method = facts.get("method")
+    if method == "file":
+        kind = str(facts.get("kind", ""))
+        kind_text = SUMMARY_TEXT[lang].get(f"kind_{kind}", kind)
+        return summary_text("population_file", lang, file=facts.get("file", ""), kind=kind_text,
+                            total=f"{float(facts.get('total') or 0):,.0f}")
+    if method == "floor_area":
+        return summary_text("population_floor_area", lang, levels=f"{float(facts.get('default_levels') or 0):g}",
+                            homes=facts.get("cells_with_homes", ""), cells=facts.get("cells", ""))
+    if method == "equal":
+        return summary_text("population_equal", lang)
+    return None
+
+
+def source_text(source: str, lang: str) -> str:
+    """A data-source line of the summary (written in English) in ``lang``: a user's file
+    (``"<name> (user data)"``) is said in ``lang``; other lines are proper names."""
+    suffix = SUMMARY_TEXT["en"]["user_data"].format(name="")
+    if source.endswith(suffix):
+        return summary_text("user_data", lang, name=source[: -len(suffix)])
+    return source

@@ -1,0 +1,136 @@
+"""Names of every column lifecircle writes: the one place a column name is spelled.
+
+The grid cells (``cells`` layer of ``results.gpkg``), the community summary
+(``communities`` layer, ``community_gaps.csv``) and the facility and isochrone layers use
+these names; the computing code (:mod:`lifecircle.spatial`), the map
+(:mod:`lifecircle.maps`) and the writers import them from here. The module has no
+dependencies so that every layer of the package may import it.
+
+Per-category columns are built by a function of the category name, e.g.
+``minutes_column("clinic") == "minutes_to_clinic"``.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "CELL_ID",
+    "COMMUNITY",
+    "POPULATION",
+    "ACCESS",
+    "ACCESS_NETWORK",
+    "SNAP_M",
+    "UNDERSERVED",
+    "MISSING",
+    "TERRAIN_LOST",
+    "NAME",
+    "HAS",
+    "LACKS",
+    "NO_DATA",
+    "CATEGORY",
+    "FACILITY",
+    "MINUTES",
+    "MINUTES_PREFIX",
+    "SHARE_PREFIX",
+    "MEDIAN_PREFIX",
+    "P90_PREFIX",
+    "FACILITIES_PREFIX",
+    "POPULATION_PREFIX",
+    "minutes_column",
+    "share_column",
+    "median_column",
+    "p90_column",
+    "facilities_column",
+    "population_column",
+]
+
+# --------------------------------------------------------------------------- cells
+
+#: Identifier of a grid cell (row-major, stable for one grid).
+CELL_ID = "cell_id"
+#: Community (社区) a cell belongs to.
+COMMUNITY = "community"
+#: Residents of a cell (or the weight used instead of people).
+POPULATION = "population"
+#: How a cell reaches the network: ``"network"`` or ``"none"`` (too far from any way).
+ACCESS = "access"
+#: The value of :data:`ACCESS` for cells on the network.
+ACCESS_NETWORK = "network"
+#: Distance from the cell centre to the network, metres.
+SNAP_M = "snap_m"
+#: True where a cell lacks at least one category within the threshold.
+UNDERSERVED = "underserved"
+#: Comma-separated categories a cell lacks.
+MISSING = "missing"
+#: Comma-separated categories lost to terrain (reached on the flat, not on the slope).
+TERRAIN_LOST = "terrain_lost"
+
+# --------------------------------------------------------------------------- communities
+
+#: Community name.
+NAME = "name"
+#: Comma-separated categories a community has (share within reach at least the target).
+HAS = "has"
+#: Comma-separated categories a community lacks.
+LACKS = "lacks"
+#: Comma-separated categories with no facility in the data.
+NO_DATA = "no_data"
+
+# --------------------------------------------------------------------------- facilities, isochrones
+
+#: Facility category.
+CATEGORY = "category"
+#: Row of a facility in the facilities layer (``-1``: the union of a category).
+FACILITY = "facility"
+#: Minutes of an isochrone.
+MINUTES = "minutes"
+
+# --------------------------------------------------------------------------- per category
+
+#: Prefix of the minutes to the nearest facility of a category (cells).
+MINUTES_PREFIX = "minutes_to_"
+#: Prefix of the share of a community's people within the threshold of a category.
+SHARE_PREFIX = "share_"
+#: Prefix of a community's weighted median minutes to a category.
+MEDIAN_PREFIX = "median_"
+#: Prefix of a community's weighted 90th-percentile minutes to a category.
+P90_PREFIX = "p90_"
+#: Prefix of a community's count of facilities of a category.
+FACILITIES_PREFIX = "facilities_"
+#: Prefix of a cell's people of one population group (e.g. ``population_60plus``).
+POPULATION_PREFIX = "population_"
+
+
+def minutes_column(category: str) -> str:
+    """Column of minutes to the nearest facility of ``category`` (or a standard's search key).
+
+    Examples
+    --------
+    >>> minutes_column("clinic")
+    'minutes_to_clinic'
+    """
+    return f"{MINUTES_PREFIX}{category}"
+
+
+def share_column(category: str) -> str:
+    """Column of the share of people within the threshold of ``category``."""
+    return f"{SHARE_PREFIX}{category}"
+
+
+def median_column(category: str) -> str:
+    """Column of the weighted median minutes to ``category``."""
+    return f"{MEDIAN_PREFIX}{category}"
+
+
+def p90_column(category: str) -> str:
+    """Column of the weighted 90th-percentile minutes to ``category``."""
+    return f"{P90_PREFIX}{category}"
+
+
+def facilities_column(category: str) -> str:
+    """Column of the number of facilities of ``category`` in a community."""
+    return f"{FACILITIES_PREFIX}{category}"
+
+
+def population_column(group: str) -> str:
+    """Column of the people of a population group in a cell."""
+    return f"{POPULATION_PREFIX}{group}"
