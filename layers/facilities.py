@@ -461,7 +461,7 @@ def read_facilities_file(
     return out
 
 
-def find_facilities(
+def find_facilities(  # noqa: PLR0913 - keyword-only; the user file's three are optional
     features: gpd.GeoDataFrame,
     *,
     catalogue: Catalogue,

@@ -64,7 +64,7 @@ _RENAMED = {"sample_path": "default_sample_path"}
 __all__ = ["__version__", *_EXPORTS, *_errors_all]
 
 
-def __getattr__(name: str) -> Any:  # noqa: ANN401 - any exported object
+def __getattr__(name: str) -> Any:
     if name in _EXPORTS:
         return getattr(importlib.import_module(_EXPORTS[name]), _RENAMED.get(name, name))
     raise AttributeError(f"module 'lifecircle' has no attribute {name!r}")

@@ -15,7 +15,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import geopandas as gpd
 import numpy as np
@@ -28,9 +28,10 @@ from lifecircle._errors import BoundaryError
 from lifecircle._errors import NoWalkableWaysError, OptionError
 from lifecircle._progress import Timings
 from lifecircle.layers.catalogue import Catalogue
+from lifecircle.layers.elevation import check_dem_overlap, read_dem
 from lifecircle.layers.facilities import find_facility_sites
 from lifecircle.layers.osm import OsmExtract
-from lifecircle.layers.profiles import WalkingProfile, get_profile
+from lifecircle.layers.profiles import WalkingProfile, get_profile, load_profiles
 from lifecircle.options import (
     InputLayers,
     RunOptions,
@@ -42,6 +43,7 @@ from lifecircle.spatial.area import local_metric_crs, study_area
 from lifecircle.spatial.costs import flat_costs
 from lifecircle.spatial.grid import make_grid
 from lifecircle.spatial.network import WalkNetwork, build_walk_network, clip_network
+from lifecircle.spatial.terrain import edge_elevation_profile, terrain_costs
 from lifecircle.spatial.travel import (
     EdgeLocation,
     ReverseGraph,
@@ -240,8 +242,6 @@ def run_profile(options: RunOptions, profiles: Mapping[str, WalkingProfile] | No
     WalkingProfile
     """
     if profiles is None:
-        from lifecircle.layers.profiles import load_profiles
-
         profiles = load_profiles(extra=options.profiles) if options.profiles else None
     profile = get_profile(options.profile, catalogue=profiles)
     if options.speed_kmh is not None and options.speed_kmh != profile.flat_speed_kmh:
@@ -292,9 +292,6 @@ def edge_elevations(network: WalkNetwork, dem_path: str | Path, *,
     report : dict
         ``dem_coverage_share_of_study_area``.
     """
-    from lifecircle.layers.elevation import check_dem_overlap, read_dem
-    from lifecircle.spatial.terrain import edge_elevation_profile
-
     # Read only the DEM's window around the network: a province-wide DEM need not fit in memory.
     dem = read_dem(dem_path, bounds=tuple(network.edges.total_bounds), bounds_crs=network.crs)
     coverage = check_dem_overlap(dem, area if area is not None else shapely.box(*network.edges.total_bounds),
@@ -333,7 +330,6 @@ def walking_costs(network: WalkNetwork, profile: WalkingProfile, *,
     if elevation is None and profile.name == "adult" and not _has_incline_or_steps(network):
         report["model"] = "flat"
         return flat_costs(network, speed_kmh=profile.flat_speed_kmh), report
-    from lifecircle.spatial.terrain import terrain_costs
 
     costs, terrain_report = terrain_costs(network, profile=profile, elevation=elevation)
     report.update(terrain_report)
@@ -396,7 +392,7 @@ def build_model(options: RunOptions | None = None, *, inputs: InputLayers | None
             options, inputs = check_inputs(options)
     categories = tuple(options.categories or ())
     walker = run_profile(options, inputs.profiles)
-    reach_m = options.minutes * 60.0 * float(options.speed_kmh) / 3.6  # a walker can cross the boundary
+    reach_m = options.minutes * 60.0 * float(cast(float, options.speed_kmh)) / 3.6  # a walker can cross the boundary
     if extract is None:
         with timings.measure("read_osm"):
             extract = load_extract(options)

@@ -16,17 +16,26 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pyproj
+import rasterio
 import shapely
 
 from lifecircle import settings
 from lifecircle._errors import (
+    DemError,
     InputFileError,
     InputNotFoundError,
     NoCrsError,
     OptionError,
     brief,
 )
-from lifecircle.layers.osm import OsmExtract
+from lifecircle.layers.catalogue import load_catalogue, select
+from lifecircle.layers.communities import Boundary, read_boundary, read_communities
+from lifecircle.layers.download import download_extract
+from lifecircle.layers.facilities import read_facilities_file
+from lifecircle.layers.osm import OsmExtract, read_osm
+from lifecircle.layers.population import read_population
+from lifecircle.layers.profiles import get_profile, load_profiles
+from lifecircle.layers.sample import default_sample_path
 from lifecircle.spatial.costs import check_speed
 from lifecircle.spatial.grid import check_grid_budget
 from lifecircle.spatial.network import utm_crs_for
@@ -191,8 +200,6 @@ def _validated(options: RunOptions) -> tuple[RunOptions, Any, Any]:
         raise OptionError("Give only one of --osm, --place and --bbox.")
     osm = options.osm
     if not sources:
-        from lifecircle.layers.sample import default_sample_path
-
         osm = default_sample_path()
     _existing(osm, "--osm")
     if options.bbox is not None:
@@ -220,9 +227,6 @@ def _validated(options: RunOptions) -> tuple[RunOptions, Any, Any]:
         raise OptionError(f"--coverage-target must be in (0, 1]; found {brief(options.coverage_target)}.")
     if options.facilities_crs not in (None, "wgs84", "gcj02", "bd09"):
         raise OptionError(f"--facilities-crs must be wgs84, gcj02 or bd09; found {brief(options.facilities_crs)}.")
-
-    from lifecircle.layers.catalogue import load_catalogue, select
-    from lifecircle.layers.profiles import get_profile, load_profiles
 
     catalogue = load_catalogue(extra=options.catalogue)
     if options.categories is not None and not [c for c in options.categories if str(c).strip()]:
@@ -316,9 +320,6 @@ def read_inputs(options: RunOptions, *, catalogue: Any = None, profiles: Any = N
     BoundaryError, FacilitiesFileError, UnknownCategoryError, NoCrsError, CommunitiesError,
     PopulationError, DemError, MemoryBudgetError
     """
-    from lifecircle.layers.catalogue import load_catalogue
-    from lifecircle.layers.profiles import load_profiles
-
     if catalogue is None:
         catalogue = load_catalogue(extra=options.catalogue)
     if profiles is None:
@@ -330,18 +331,12 @@ def read_inputs(options: RunOptions, *, catalogue: Any = None, profiles: Any = N
         metric = gpd.GeoSeries([boundary.geometry], crs=boundary.crs).to_crs(utm_crs_for(c.x, c.y)).iloc[0]
         check_boundary_grid_budget(metric, options, boundary)
     if options.facilities is not None:
-        from lifecircle.layers.facilities import read_facilities_file
-
         facilities = read_facilities_file(
             options.facilities, catalogue=catalogue,
             crs_hint=options.facilities_crs)
     if options.communities is not None:
-        from lifecircle.layers.communities import read_communities
-
         communities = read_communities(options.communities)
     if options.population is not None:
-        from lifecircle.layers.population import read_population
-
         population = read_population(options.population)
     totals = None
     if options.population_totals is not None:
@@ -359,10 +354,6 @@ def read_inputs(options: RunOptions, *, catalogue: Any = None, profiles: Any = N
 
 def _check_dem_header(path: str | Path) -> None:
     """The DEM opens as a raster and has a CRS (its pixels are read later, around the network)."""
-    import rasterio
-
-    from lifecircle._errors import DemError
-
     try:
         with rasterio.open(path) as src:
             crs = src.crs
@@ -386,12 +377,8 @@ def load_extract(options: RunOptions) -> OsmExtract:
     OsmExtract
     """
     if options.place is not None or options.bbox is not None:
-        from lifecircle.layers.download import download_extract
-
         return download_extract(place=options.place, bbox=options.bbox)
-    from lifecircle.layers.osm import read_osm
-
-    return read_osm(options.osm)
+    return read_osm(options.osm if options.osm is not None else default_sample_path())
 
 
 def boundary_label(boundary: Any) -> str:
@@ -420,8 +407,6 @@ def boundary_label(boundary: Any) -> str:
 
 def _boundary(boundary: Any) -> Any:
     """The boundary as a :class:`lifecircle.layers.communities.Boundary` (polygon and CRS)."""
-    from lifecircle.layers.communities import Boundary, read_boundary
-
     if isinstance(boundary, (str, Path)):
         return read_boundary(boundary)
     if isinstance(boundary, gpd.GeoDataFrame | gpd.GeoSeries):

@@ -13,6 +13,7 @@ import json
 import logging
 import platform
 import sys
+import time
 from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
@@ -21,7 +22,7 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-
+import pyogrio
 import shapely
 
 from lifecircle._errors import OptionError
@@ -36,6 +37,7 @@ from lifecircle.i18n import (
 )
 from lifecircle.layers.catalogue import Catalogue
 from lifecircle.layers.standards import Standard, load_standard
+from lifecircle.maps import build_map, save_map
 from lifecircle.outfolder import atomic_staging, check_output_folder, writing
 from lifecircle.pipeline import RunOptions, RunResult
 from lifecircle.planning import PlanResult, served_by_sites
@@ -106,8 +108,6 @@ def sha256_of(path: str | Path) -> str:
 def category_labels(catalogue_path: str | Path | None = None) -> dict[str, dict[str, str]]:
     """``{category: {"zh": label, "en": label, "colour": "#rrggbb"}}`` from the catalogue
     (bundled plus the user's): the one source of the categories' names and colours."""
-    from lifecircle.layers.catalogue import load_catalogue
-
     return _labels_of(load_catalogue(extra=catalogue_path))
 
 
@@ -605,8 +605,6 @@ def write_outputs(result: RunResult, out_dir: str | Path, *, lang: str = "zh", b
     dict of str to pathlib.Path
         Final paths by file name.
     """
-    import time
-
     if lang not in GAP_HEADERS:
         raise OptionError(f"--lang must be one of {sorted(GAP_HEADERS)}; found {lang!r}.")
     timings: dict[str, float] = {}
@@ -653,7 +651,6 @@ def write_outputs(result: RunResult, out_dir: str | Path, *, lang: str = "zh", b
 
         if write_map:
             t = time.perf_counter()
-            from lifecircle.maps import build_map, save_map
 
             summary = result.summary.as_dict()
             extra = {}

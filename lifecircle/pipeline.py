@@ -33,7 +33,6 @@ from lifecircle._progress import Timings
 from lifecircle.layers.features import select_buildings, select_places, select_water
 from lifecircle.layers.osm import OsmExtract
 from lifecircle.model import Model, build_model, group_profiles
-from lifecircle.schema import minutes_column, population_column
 from lifecircle.options import (
     InputLayers,
     RunOptions,
@@ -42,6 +41,7 @@ from lifecircle.options import (
     read_inputs,
     validate_options,
 )
+from lifecircle.schema import minutes_column, population_column
 from lifecircle.spatial.access import compute_cells, compute_isochrones
 from lifecircle.spatial.costs import flat_costs
 from lifecircle.spatial.coverage import (
@@ -51,6 +51,7 @@ from lifecircle.spatial.coverage import (
     flag_underserved,
     summarise_communities,
 )
+from lifecircle.spatial.population import population_fallback, population_to_cells
 from lifecircle.spatial.scenarios import (
     group_coverage,
     lost_to_terrain,

@@ -24,7 +24,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, cast
 
@@ -34,6 +34,7 @@ import pandas as pd
 import shapely
 
 from lifecircle._errors import FacilitiesFileError, InputNotFoundError, NoCrsError, OptionError, UnknownCategoryError
+from lifecircle.layers.chinese_coords import bd09_to_wgs84, gcj02_to_wgs84
 from lifecircle.layers.facilities import LAT_ALIASES, LON_ALIASES, find_facilities
 from lifecircle.layers.standards import Standard, load_standard
 from lifecircle.schema import minutes_column
@@ -184,8 +185,6 @@ def standard_minutes(result: Any, standard: str | Path | Standard = "gb50180") -
 
 def _with_area(req: Any, category: str) -> Any:
     """The requirement with ``category`` in place of its own (for a fallback's minimum area)."""
-    from dataclasses import replace
-
     return req if req.category == category else replace(req, category=category, fallback_categories=())
 
 
@@ -475,8 +474,6 @@ def read_candidates(path: str | Path, *, crs_hint: str | None = None) -> gpd.Geo
     if len(out) == 0:
         raise FacilitiesFileError(f"--candidates file {str(p)!r} holds no plots.")
     if crs_hint in ("gcj02", "bd09"):
-        from lifecircle.layers.chinese_coords import bd09_to_wgs84, gcj02_to_wgs84
-
         fn = gcj02_to_wgs84 if crs_hint == "gcj02" else bd09_to_wgs84
         out = out.to_crs(4326)
         out = out.set_geometry(shapely.transform(out.geometry.to_numpy(),

@@ -25,10 +25,26 @@ from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from xml.sax.saxutils import quoteattr
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyproj
+import shapely
+
+from lifecircle.layers.catalogue import load_catalogue
+from lifecircle.layers.profiles import load_profiles
+from lifecircle.model import Model, build_model, run_profile
+from lifecircle.options import RunOptions
+from lifecircle.schema import minutes_column
+from lifecircle.spatial.costs import flat_costs
+from lifecircle.spatial.grid import make_grid
+from lifecircle.spatial.travel import (
+    facility_access_points,
+    locate_on_network,
+    reverse_graph,
+)
 
 __all__ = [
     "SMALL_NETWORK_NODES",
@@ -60,8 +76,6 @@ def _lonlat(x: float, y: float) -> tuple[float, float]:
 
 
 def _xml() -> str:
-    from xml.sax.saxutils import quoteattr
-
     lines = ['<?xml version="1.0" encoding="UTF-8"?>', '<osm version="0.6" generator="lifecircle.testing">']
     for node_id, x, y in SMALL_NETWORK_NODES:
         lon, lat = _lonlat(x, y)
@@ -121,16 +135,23 @@ def small_model(**options: Any) -> Any:
     >>> model.categories, model.no_data, len(model.grid)
     (('clinic', 'school'), (), 18)
     """
-    from lifecircle.model import build_model
-
     options = {"categories": ("clinic", "school"), "cell_size_m": 100.0, **options}
     return build_model(osm=small_network_file(), **options)
 
 
-def model_from_network(network: Any, facilities: Any, *, area: Any, categories: Sequence[str],
-                       cell_size_m: float = 100.0, speed_kmh: float = 4.5, minutes: float = 15.0,
-                       max_access_m: float = 150.0, extract: Any = None,
-                       options: dict[str, Any] | None = None) -> Any:
+def model_from_network(  # noqa: PLR0913 - keyword-only test options with defaults
+    network: Any,
+    facilities: Any,
+    *,
+    area: Any,
+    categories: Sequence[str],
+    cell_size_m: float = 100.0,
+    speed_kmh: float = 4.5,
+    minutes: float = 15.0,
+    max_access_m: float = 150.0,
+    extract: Any = None,
+    options: dict[str, Any] | None = None,
+) -> Any:
     """A :class:`lifecircle.model.Model` around a hand-made network and facilities (flat walking).
 
     For tests that need exact distances: the costs are distance over ``speed_kmh``, the
@@ -156,21 +177,6 @@ def model_from_network(network: Any, facilities: Any, *, area: Any, categories: 
     -------
     lifecircle.model.Model
     """
-    import geopandas as gpd
-    import shapely
-
-    from lifecircle.layers.catalogue import load_catalogue
-    from lifecircle.layers.profiles import load_profiles
-    from lifecircle.model import Model, run_profile
-    from lifecircle.options import RunOptions
-    from lifecircle.spatial.costs import flat_costs
-    from lifecircle.spatial.grid import make_grid
-    from lifecircle.spatial.travel import (
-        facility_access_points,
-        locate_on_network,
-        reverse_graph,
-    )
-
     opts = RunOptions(categories=tuple(categories), speed_kmh=speed_kmh, minutes=minutes, cell_size_m=cell_size_m,
                       max_access_m=max_access_m, **(options or {}))
     profiles = load_profiles()
@@ -217,8 +223,6 @@ def assert_minutes_equal(cells: pd.DataFrame, category: str, expected: Sequence[
     >>> import pandas as pd
     >>> assert_minutes_equal(pd.DataFrame({"minutes_to_clinic": [1.0, float("nan")]}), "clinic", [1.0, None])
     """
-    from lifecircle.spatial.coverage import minutes_column
-
     got = cells[minutes_column(category)].to_numpy(dtype=float)
     want = np.array([np.nan if v is None else v for v in expected], dtype=float)
     if got.shape != want.shape:

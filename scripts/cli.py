@@ -19,6 +19,7 @@ from lifecircle import settings
 from lifecircle._errors import LifecircleError, OptionError, brief
 from lifecircle.scripts.arguments import add_common_arguments, options_from_args
 from lifecircle.outfolder import output_lock
+from lifecircle.scripts.arguments import add_common_arguments, options_from_args
 
 __all__ = ["main", "console_main", "build_parser"]
 

@@ -22,6 +22,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from lifecircle._errors import OptionError
+from lifecircle.scripts.arguments import add_common_arguments, options_from_args
 
 __all__ = ["SITE_FILES", "add_parser", "main"]
 
@@ -53,8 +54,6 @@ def _spacing(text: str) -> float:
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Register ``lifecircle suggest`` (with every option of ``lifecircle run``)."""
-    from lifecircle.scripts.arguments import add_common_arguments
-
     p = subparsers.add_parser(
         "suggest",
         help="propose new sites for a category that serve the most people not yet within the threshold",
@@ -95,15 +94,10 @@ def main(args: argparse.Namespace) -> int:
     import pandas as pd  # noqa: PLC0415 - --help answers without loading pandas
     import pyogrio  # noqa: PLC0415 - --help answers without loading GDAL
 
-    import pandas as pd
-    import pyogrio
-
-    from lifecircle._errors import OptionError
-    from lifecircle.outputs import atomic_staging, check_output_folder, writing
-    from lifecircle.pipeline import run
-    from lifecircle.planning import read_candidates, suggest
-    from lifecircle.scripts.arguments import options_from_args
-    from lifecircle.spreadsheets import write_csv
+    from lifecircle.outputs import atomic_staging, check_output_folder, writing  # noqa: PLC0415 - --help answers without loading the pipeline
+    from lifecircle.pipeline import run  # noqa: PLC0415 - --help answers without loading the pipeline
+    from lifecircle.planning import read_candidates, suggest  # noqa: PLC0415 - --help answers without loading the pipeline
+    from lifecircle.spreadsheets import write_csv  # noqa: PLC0415 - --help answers without loading the pipeline
 
     check_output_folder(args.out)
     if args.candidates is not None and args.spacing is not None:

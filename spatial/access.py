@@ -13,6 +13,8 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+
+from lifecircle._progress import progress_bar
 from lifecircle.schema import minutes_column
 from lifecircle.spatial.isochrones import isochrone_polygon
 from lifecircle.spatial.network import WalkNetwork
@@ -23,8 +25,6 @@ from lifecircle.spatial.travel import (
     origin_nearest,
     per_facility_node_seconds,
 )
-
-from lifecircle._progress import progress_bar
 
 __all__ = ["compute_cells", "compute_isochrones"]
 
@@ -93,7 +93,7 @@ def compute_cells(
     return cells, node_seconds
 
 
-def compute_isochrones(
+def compute_isochrones(  # noqa: PLR0913 - the model's search pieces, then keyword-only options
     network: WalkNetwork,
     graph: ReverseGraph,
     facilities: gpd.GeoDataFrame,

@@ -13,9 +13,9 @@ import geopandas as gpd
 import numpy as np
 import pyproj
 import shapely
-from lifecircle.spatial.network import utm_crs_for
 
 from lifecircle._errors import BoundaryError
+from lifecircle.spatial.network import utm_crs_for
 
 __all__ = ["local_metric_crs", "study_area"]
 

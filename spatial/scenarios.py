@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+
 from lifecircle.schema import share_column
 from lifecircle.spatial.costs import flat_costs
 from lifecircle.spatial.network import WalkNetwork
@@ -68,7 +69,7 @@ def within_threshold(network: WalkNetwork, costs: pd.DataFrame, facilities: gpd.
     return hit
 
 
-def group_coverage(
+def group_coverage(  # noqa: PLR0913 - the model's search pieces, then keyword-only options
     network: WalkNetwork,
     facilities: gpd.GeoDataFrame,
     access: Mapping[str, pd.DataFrame],
@@ -131,7 +132,7 @@ TERRAIN_SCENARIOS: tuple[tuple[str, str, bool], ...] = (
 )
 
 
-def terrain_comparison(
+def terrain_comparison(  # noqa: PLR0913 - the model's search pieces, then keyword-only options
     network: WalkNetwork,
     facilities: gpd.GeoDataFrame,
     access: Mapping[str, pd.DataFrame],

@@ -31,9 +31,9 @@ from lifecircle._errors import OptionError
 from lifecircle.layers.standards import load_standard
 from lifecircle.pipeline import RunOptions, RunResult, run
 from lifecircle.spatial.access import compute_cells
-from lifecircle.testing import model_from_network
 from lifecircle.spatial.coverage import assign_communities, flag_underserved, summarise_communities
 from lifecircle.spatial.travel import facility_access_points, nearest_facility, origin_seconds, reverse_graph
+from lifecircle.testing import model_from_network
 from tests.synthetic import CRS, ORIGIN, at, network_from_lines
 
 CELL_X = np.array([100.0, 300.0, 500.0, 700.0, 900.0])
@@ -287,12 +287,12 @@ def test_capacity_from_osm_tags_and_from_the_facilities_file(tmp_path: Path) -> 
 # --------------------------------------------------------------------------- suggestion
 
 
-def test_planning_reuses_the_model_and_reads_nothing_again(monkeypatch, toy_standard) -> None:  # noqa: ANN001
+def test_planning_reuses_the_model_and_reads_nothing_again(monkeypatch, toy_standard) -> None:
     import importlib
 
     result = street_result(facilities=_three_clinics())
 
-    def refuse(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+    def refuse(*args, **kwargs):
         raise AssertionError("planning rebuilt or re-read something the model holds")
 
     for module in ("lifecircle.planning", "lifecircle.spatial.siting", "lifecircle.spatial.capacity",

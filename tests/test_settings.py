@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import geopandas as gpd
 import numpy as np
 import pytest
-
-import lifecircle
-import geopandas as gpd
 import shapely
 
+import lifecircle
 from lifecircle import settings
 from lifecircle.layers.profiles import default_speed_kmh, get_profile, load_profiles
 from lifecircle.model import group_profiles

@@ -27,7 +27,7 @@ def _osmnx_settings() -> dict:
 
 
 @pytest.fixture(autouse=True)
-def restore_osmnx_settings():  # noqa: ANN201
+def restore_osmnx_settings():
     """download_extract configures osmnx's global settings (cache, tags): put them back."""
     import osmnx as ox
 

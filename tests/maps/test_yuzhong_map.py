@@ -21,8 +21,8 @@ import pytest
 import shapely
 
 from lifecircle.maps import build_map, external_resources, save_map
-from tests.synthetic import network_from_extract
 from lifecircle.schema import minutes_column
+from tests.synthetic import network_from_extract
 
 pytestmark = pytest.mark.slow
 

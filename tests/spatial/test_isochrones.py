@@ -13,7 +13,7 @@ from shapely.ops import substring
 from lifecircle.spatial.costs import flat_costs
 from lifecircle.spatial.isochrones import isochrone_polygon, line_substrings, reachable_intervals
 from lifecircle.spatial.travel import facility_access_points, nearest_facility, reverse_graph
-from tests.synthetic import network_from_extract, CRS, SPEED_MS, at, network_from_lines, square_network
+from tests.synthetic import CRS, SPEED_MS, at, network_from_extract, network_from_lines, square_network
 
 
 def _setup(net, point):

@@ -12,6 +12,7 @@ import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
+
 from lifecircle.layers.profiles import load_profiles
 from lifecircle.spatial.costs import flat_costs
 from lifecircle.spatial.scenarios import (
@@ -22,7 +23,6 @@ from lifecircle.spatial.scenarios import (
     within_threshold,
 )
 from lifecircle.spatial.travel import facility_access_points, locate_on_network
-
 from tests.synthetic import CRS, ORIGIN, at, network_from_lines
 
 PROFILES = load_profiles()

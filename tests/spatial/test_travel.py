@@ -21,7 +21,7 @@ from lifecircle.spatial.travel import (
     per_facility_node_seconds,
     reverse_graph,
 )
-from tests.synthetic import network_from_extract, CRS, SPEED_MS, at, grid_network, network_from_lines, square_network
+from tests.synthetic import CRS, SPEED_MS, at, grid_network, network_from_extract, network_from_lines, square_network
 
 
 def _facilities(*geoms: shapely.Geometry) -> gpd.GeoDataFrame:
