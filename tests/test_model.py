@@ -70,9 +70,9 @@ def test_summary_is_typed_and_keeps_its_order(result) -> None:
     assert isinstance(summary, lifecircle.RunSummary)
     d = summary.as_dict()
     assert list(d)[:3] == ["study_area", "profile", "speed_kmh"]
-    # The facts about people and communities follow the data's date.
+    # The facts about people and communities follow the data's date, then those the map words.
     assert list(d)[list(d).index("date") + 1:] == ["population", "community_kind", "communities_unassigned",
-                                                   "unit_sizing"]
+                                                   "unit_sizing", "population_facts", "osm_date", "area"]
     assert d["cells"] == 18 == summary.cells
     assert summary.cells_underserved == int(result.cells["underserved"].sum())
 

@@ -97,7 +97,7 @@ def test_raster_and_vector_methods_agree_on_a_real_network(helsinki_pbf, limit_m
     ext = read_osm(helsinki_pbf, progress=False)
     net = network_from_extract(ext)
     graph, access, secs = _setup(net, net.nodes.geometry.iloc[len(net.nodes) // 2])
-    kw = dict(limit_seconds=limit_m / SPEED_MS, buffer_m=50, access=access)
+    kw = dict(limit_seconds=limit_m / SPEED_MS, buffer_m=50, access=access, leg_speed_kmh=4.5)
     exact = isochrone_polygon(net, graph, secs, method="vector", **kw)
     fast = isochrone_polygon(net, graph, secs, **kw)
     assert fast.symmetric_difference(exact).area < 0.03 * exact.area
