@@ -403,7 +403,7 @@ def _summary_html(
 def _summary_facts(summary: Mapping[str, Any], lang: str) -> dict[str, Any]:
     """The summary's study area, walker, population source and OSM date in ``lang``.
 
-    Built from the run's facts (``area``, ``profile``, ``population``, ``osm_date``) where
+    Built from the run's facts (``area``, ``profile``, ``population_facts``, ``osm_date``) where
     the summary has them, else the summary's own (English) sentences.
     """
     facts: dict[str, Any] = {key: summary.get(key) for key in ("study_area", "profile", "population_source", "date")}
@@ -412,7 +412,7 @@ def _summary_facts(summary: Mapping[str, Any], lang: str) -> dict[str, Any]:
         facts["study_area"] = i18n.summary_text("area_within", lang, boundary=area["boundary"], source=area["source"])
     if summary.get("profile"):
         facts["profile"] = i18n.profile_label(str(summary["profile"]), lang)
-    population = summary.get("population")
+    population = summary.get("population_facts")
     if isinstance(population, Mapping):
         facts["population_source"] = i18n.population_sentence(population, lang) or facts["population_source"]
     if "osm_date" in summary:

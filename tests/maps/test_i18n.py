@@ -44,7 +44,7 @@ def _zh_summary() -> dict:
         "profile": "adult",
         "threshold_minutes": 15,
         "population_source": "population from ghs.csv (points, 1,234 people in the file)",
-        "population": {"method": "file", "file": "ghs.csv", "kind": "points", "total": 1234.0},
+        "population_facts": {"method": "file", "file": "ghs.csv", "kind": "points", "total": 1234.0},
         "date": "OSM data date not recorded in the file",
         "osm_date": None,
         "categories": {
