@@ -880,7 +880,7 @@ def _osm_label(osm_type: Any, osm_id: Any) -> str:
     return f"{osm_type}/{osm_id}"
 
 
-def _group_sites(rows: np.ndarray, table: _TagTable, names: np.ndarray, operators: np.ndarray,
+def _group_sites(rows: np.ndarray, table: _TagTable, names: np.ndarray, operators: np.ndarray,  # noqa: C901 - one pass over the parts: nearness, names and operators decide together
                  osm_type: np.ndarray, osm_id: np.ndarray, *, part_distance_m: float,
                  same_name_distance_m: float) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """Group one category's features into sites.

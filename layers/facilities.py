@@ -61,7 +61,8 @@ from lifecircle._errors import (
     plain_number,
 )
 from lifecircle.layers._columns import LAT_ALIASES, LON_ALIASES, find_column
-from lifecircle.layers.catalogue import Catalogue, match_sites, resolve_category, select
+from lifecircle.layers.catalogue import Catalogue, assess_completeness, match_sites, resolve_category, select
+from lifecircle.layers.poi_types import classify_poi, load_poi_types
 
 __all__ = [
     "CSV_SUFFIXES",
@@ -235,7 +236,6 @@ def _categories_from_poi_types(gdf: gpd.GeoDataFrame, path: Path, catalogue: Cat
             f"({', '.join(catalogue.names)}), or keep the type/typecode columns of an Amap or Baidu export "
             f"(type: one of {TYPE_ALIASES}, code: one of {TYPECODE_ALIASES})."
         )
-    from lifecircle.layers.poi_types import classify_poi, load_poi_types
 
     table = load_poi_types(catalogue.poi_types)
 
@@ -399,8 +399,9 @@ def read_facilities_file(
                 f"expected one of {', '.join(catalogue.names)}."
             )
         distinct = list(dict.fromkeys(raw.tolist()))
-        mapping = {v: resolve_category(catalogue, v) for v in distinct}
-        unknown = [v for v, r in mapping.items() if r is None]
+        resolved = {v: resolve_category(catalogue, v) for v in distinct}
+        unknown = [v for v, r in resolved.items() if r is None]
+        mapping = {v: r for v, r in resolved.items() if r is not None}
         if unknown:
             raise UnknownCategoryError(
                 f"Facilities file {str(path)!r}, column {str(cat_col)!r}: unknown categories "
@@ -494,7 +495,7 @@ def find_facilities(  # noqa: PLR0913 - keyword-only; the user file's three are 
                                file_row_column=file_row_column)[0]
 
 
-def find_facility_sites(
+def find_facility_sites(  # noqa: PLR0913 - keyword-only; the user file's three are optional
     features: gpd.GeoDataFrame,
     *,
     catalogue: Catalogue,
@@ -625,8 +626,6 @@ def completeness_for(
     in the CRS of ``facilities``); ``people`` are the residents of that area (``None``
     when the run has weights instead of people).
     """
-    from lifecircle.layers.catalogue import assess_completeness
-
     inside = facilities.geometry.representative_point().within(area).to_numpy() if len(facilities) else np.zeros(0, bool)
     counts = facilities.loc[inside, "category"].value_counts().to_dict() if len(facilities) else {}
     return assess_completeness(counts, people, select(catalogue, list(categories)))

@@ -19,6 +19,7 @@ from types import MappingProxyType
 from typing import Any
 
 import numpy as np
+import yaml
 
 from lifecircle._errors import CatalogueError
 
@@ -65,8 +66,6 @@ def _entries(raw: Any, what: str) -> tuple[dict[str, str | None], set[str]]:
 
 @functools.lru_cache(maxsize=1)
 def _bundled() -> PoiTypes:
-    import yaml
-
     data = yaml.safe_load(BUNDLED_POI_TYPES.read_text(encoding="utf-8"))
     codes, u1 = _entries(data.get("codes", {}), "codes")
     texts, u2 = _entries(data.get("types", {}), "types")

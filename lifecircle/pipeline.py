@@ -30,6 +30,7 @@ import shapely
 
 from lifecircle._errors import CommunitiesError, OptionError
 from lifecircle._progress import Timings
+from lifecircle.layers.facilities import completeness_for
 from lifecircle.layers.features import select_buildings, select_places, select_water
 from lifecircle.layers.osm import OsmExtract
 from lifecircle.model import Model, build_model, group_profiles
@@ -340,8 +341,6 @@ def run(options: RunOptions | None = None, *, progress: bool = True, **fields: A
         cells["community"] = names
     with timings.measure("coverage"):
         comm_summary, per_cat = _coverage(model, cells, communities)
-        from lifecircle.layers.facilities import completeness_for
-
         completeness = completeness_for(
             model.facilities, area=model.area, categories=model.categories, catalogue=model.catalogue,
             people=float(np.nan_to_num(cells["population"]).sum()) if population_kind == "people" else None)

@@ -14,6 +14,9 @@ import pytest
 import shapely
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from shapely.geometry import Point, box
+
+from lifecircle._errors import CatalogueError, FacilitiesFileError, OptionError
 from lifecircle.layers.catalogue import (
     Catalogue,
     ExpectedDensity,
@@ -29,9 +32,6 @@ from lifecircle.layers.facilities import (
     read_facilities_file,
 )
 from lifecircle.layers.poi_types import classify_poi, load_poi_types
-from shapely.geometry import Point, box
-
-from lifecircle._errors import CatalogueError, FacilitiesFileError, OptionError
 from lifecircle.outputs import facility_qa_table, mark_incomplete
 
 X0, Y0 = 600_000.0, 3_270_000.0
