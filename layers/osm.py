@@ -16,7 +16,7 @@ Online areas (``--place`` / ``--bbox``) come through osmnx: see
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +26,7 @@ import osmium
 import pandas as pd
 import shapely
 
-from lifecircle._errors import InputNotFoundError, NoWalkableWaysError, OsmFileError, brief
+from lifecircle._errors import InputNotFoundError, NoWalkableWaysError, OptionError, OsmFileError, brief
 from lifecircle._progress import progress_bar
 
 __all__ = [
@@ -611,8 +611,6 @@ def choose_ways(extract: OsmExtract, *, road_tunnels: str = "closed",
     OptionError
         An unknown choice.
     """
-    from lifecircle._errors import OptionError
-
     if road_tunnels not in ROAD_TUNNEL_CHOICES:
         raise OptionError(f"--road-tunnels must be one of {', '.join(ROAD_TUNNEL_CHOICES)}; found {road_tunnels!r}.")
     if foot_no not in FOOT_NO_CHOICES:
@@ -669,7 +667,6 @@ def choose_ways(extract: OsmExtract, *, road_tunnels: str = "closed",
                  "; ".join(f"{k} {v['ways']} ways {v['km']:.1f} km" for k, v in excluded.items()))
     if len(ways.way_ids) == 0:
         raise NoWalkableWaysError(f"{extract.source!r}: no walkable way is left once road tunnels are closed.")
-    from dataclasses import replace
 
     return replace(extract, way_ids=ways.way_ids, way_offsets=ways.way_offsets, node_ids=ways.node_ids,
                    node_lon=ways.node_lon, node_lat=ways.node_lat, way_tags=ways.way_tags), report

@@ -19,8 +19,10 @@ import pandas as pd
 import shapely
 
 from lifecircle.layers.osm import choose_ways, entrance_nodes
+from lifecircle.model import edge_elevations, load_extract, prepare_network, walking_costs
+from lifecircle.spatial.access import compute_cells
 from lifecircle.spatial.coverage import minutes_column
-from lifecircle.spatial.travel import facility_access_points, reverse_graph
+from lifecircle.spatial.travel import facility_access_points, locate_on_network, reverse_graph
 
 __all__ = ["FLIPS", "choice_effects", "share_within"]
 
@@ -61,10 +63,6 @@ def choice_effects(model: Any, cells: pd.DataFrame) -> dict[str, Any]:
     dict
         ``{"run": {category: share}, "<option>=<value>": {category: share}, ...}``.
     """
-    from lifecircle.model import edge_elevations, load_extract, prepare_network, walking_costs
-    from lifecircle.spatial.access import compute_cells
-    from lifecircle.spatial.travel import locate_on_network
-
     options, categories, crs = model.options, model.categories, model.crs
     population = cells["population"].to_numpy(dtype=float)
     out: dict[str, Any] = {"run": share_within(cells, population, categories=categories, minutes=options.minutes),

@@ -30,7 +30,7 @@ from lifecircle._progress import Timings
 from lifecircle.layers.catalogue import Catalogue
 from lifecircle.layers.elevation import check_dem_overlap, read_dem
 from lifecircle.layers.facilities import find_facility_sites
-from lifecircle.layers.osm import OsmExtract
+from lifecircle.layers.osm import OsmExtract, choose_ways, entrance_nodes, gate_nodes, lift_nodes
 from lifecircle.layers.profiles import WalkingProfile, get_profile, load_profiles
 from lifecircle.options import (
     InputLayers,
@@ -42,8 +42,8 @@ from lifecircle.options import (
 from lifecircle.spatial.area import local_metric_crs, study_area
 from lifecircle.spatial.costs import flat_costs
 from lifecircle.spatial.grid import make_grid
-from lifecircle.spatial.network import WalkNetwork, build_walk_network, clip_network
-from lifecircle.spatial.terrain import edge_elevation_profile, terrain_costs
+from lifecircle.spatial.network import WalkNetwork, add_lift_links, build_walk_network, clip_network, close_gates
+from lifecircle.spatial.terrain import dem_plausibility, edge_elevation_profile, terrain_costs
 from lifecircle.spatial.travel import (
     EdgeLocation,
     ReverseGraph,
@@ -206,9 +206,6 @@ def prepare_network(extract: OsmExtract, *, area: shapely.Geometry | None = None
     NoWalkableWaysError
         No walkable way lies within the area (plus the margin).
     """
-    from lifecircle.layers.osm import gate_nodes, lift_nodes
-    from lifecircle.spatial.network import add_lift_links, close_gates
-
     lifts = lift_nodes(extract)
     gate_ids = gate_nodes(extract)["osm_id"].to_numpy() if gates == "closed" else np.zeros(0, dtype=np.int64)
     network = build_walk_network(
@@ -296,7 +293,6 @@ def edge_elevations(network: WalkNetwork, dem_path: str | Path, *,
     dem = read_dem(dem_path, bounds=tuple(network.edges.total_bounds), bounds_crs=network.crs)
     coverage = check_dem_overlap(dem, area if area is not None else shapely.box(*network.edges.total_bounds),
                                  network.crs)
-    from lifecircle.spatial.terrain import dem_plausibility
 
     profile = edge_elevation_profile(network, dem)
     return profile, {"dem_coverage_share_of_study_area": coverage, "dem_quality": dem_plausibility(network, profile)}
@@ -396,7 +392,6 @@ def build_model(options: RunOptions | None = None, *, inputs: InputLayers | None
     if extract is None:
         with timings.measure("read_osm"):
             extract = load_extract(options)
-    from lifecircle.layers.osm import choose_ways, entrance_nodes
 
     extract, way_report = choose_ways(extract, road_tunnels=options.road_tunnels, foot_no=options.foot_no)
     with timings.measure("network"):

@@ -30,9 +30,10 @@ import shapely
 
 from lifecircle._errors import CommunitiesError, OptionError
 from lifecircle._progress import Timings
+from lifecircle.choices import choice_effects
 from lifecircle.layers.facilities import completeness_for
 from lifecircle.layers.features import select_buildings, select_places, select_water
-from lifecircle.layers.osm import OsmExtract
+from lifecircle.layers.osm import OsmExtract, gate_nodes
 from lifecircle.model import Model, build_model, group_profiles
 from lifecircle.options import (
     InputLayers,
@@ -52,6 +53,7 @@ from lifecircle.spatial.coverage import (
     flag_underserved,
     summarise_communities,
 )
+from lifecircle.spatial.levels import SUSPECT_ROUTE_RATIO, gate_record, level_record, long_edges, suspect_connectivity
 from lifecircle.spatial.population import population_fallback, population_to_cells
 from lifecircle.spatial.scenarios import (
     group_coverage,
@@ -59,6 +61,7 @@ from lifecircle.spatial.scenarios import (
     terrain_comparison,
     within_threshold,
 )
+from lifecircle.spatial.travel import snap_columns
 from lifecircle.spatial.units import derive_neighbourhood_units
 from lifecircle.tables import RunSummary, run_summary
 
@@ -306,8 +309,6 @@ def run(options: RunOptions | None = None, *, progress: bool = True, **fields: A
         cells, node_seconds = compute_cells(model.graph, model.grid, model.origins, model.access,
                                             n_facilities=len(model.facilities), categories=categories,
                                             leg_speed_kmh=model.speed_kmh)
-    from lifecircle.spatial.levels import suspect_connectivity
-    from lifecircle.spatial.travel import snap_columns
 
     for name, values in snap_columns(model.origins, model.network).items():
         cells[name] = values
@@ -357,8 +358,6 @@ def run(options: RunOptions | None = None, *, progress: bool = True, **fields: A
         with timings.measure("terrain_comparison"):
             terrain_table, cells["terrain_lost"] = _terrain(model, cells)
     if options.measure_choices:
-        from lifecircle.choices import choice_effects
-
         with timings.measure("choice_effects"):
             choices = choice_effects(model, cells)
     with timings.measure("isochrones"):
@@ -397,8 +396,6 @@ def run(options: RunOptions | None = None, *, progress: bool = True, **fields: A
         record["ways"]["effects"] = choices
     indicative = (model.cost_report.get("dem_quality") or {}).get("indicative", [])
     if indicative:
-        from dataclasses import replace as _replace
-
         summary = _replace(summary, terrain_indicative=list(indicative))
     return RunResult(model=model, cells=cells, communities=comm_summary, isochrones=isochrones, summary=summary,
                      record=record)
@@ -406,9 +403,6 @@ def run(options: RunOptions | None = None, *, progress: bool = True, **fields: A
 
 def _level_records(model: Model, cells: gpd.GeoDataFrame) -> dict[str, Any]:
     """The run record's sections on levels, contested ways, gates and connectivity."""
-    from lifecircle.layers.osm import gate_nodes
-    from lifecircle.spatial.levels import SUSPECT_ROUTE_RATIO, gate_record, level_record, long_edges
-
     access_all = pd.concat([a for a in model.access.values()], ignore_index=True) if model.access else pd.DataFrame()
     access_all = access_all.drop_duplicates() if len(access_all) else access_all
     return {

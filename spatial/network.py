@@ -34,6 +34,7 @@ import pyproj
 import shapely
 from scipy import sparse
 from scipy.sparse import csgraph
+from shapely.ops import substring
 
 from lifecircle._errors import NoWalkableWaysError
 
@@ -404,8 +405,6 @@ def _split_edges_at(network: WalkNetwork, edge_rows: np.ndarray, fractions: np.n
                     new_osm_ids: np.ndarray) -> tuple[WalkNetwork, np.ndarray]:
     """Split edges at fractions (one split per row, rows distinct); returns the network and
     the new nodes' positions. Only a handful of edges (one per lift) are split."""
-    from shapely.ops import substring
-
     edges = network.edges
     geoms = edges.geometry.to_numpy()
     n_nodes = network.n_nodes

@@ -83,6 +83,7 @@ from __future__ import annotations
 
 import logging
 import math
+import warnings
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -512,12 +513,10 @@ def edge_elevation_profile(
     return out
 
 
-def _running(idx: np.ndarray, z: np.ndarray, half: int, reduce) -> np.ndarray:  # noqa: ANN001
+def _running(idx: np.ndarray, z: np.ndarray, half: int, reduce) -> np.ndarray:
     """``reduce`` (nanmin, nanmax) over each sample's window of ``half`` samples each side;
     beyond an edge's ends the profile is continued by point reflection about the end sample
     (``2 z_end - z``), so a straight slope passes unchanged."""
-    import warnings
-
     m = len(idx)
     if m == 0 or half <= 0:
         return z.copy()

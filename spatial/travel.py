@@ -243,7 +243,7 @@ def _access_frame(facility: np.ndarray, edge: np.ndarray, fraction: np.ndarray, 
                          "level": np.broadcast_to(np.asarray(level, dtype=object), np.shape(facility))})
 
 
-def facility_access_points(
+def facility_access_points(  # noqa: C901 - points, lines and polygons each meet the network their own way
     facilities: gpd.GeoDataFrame,
     network: WalkNetwork,
     *,

@@ -10,7 +10,7 @@ from lifecircle.spatial.network import UNDERGROUND, edge_level
 
 
 @pytest.mark.slow
-def test_yuzhong_cells_stay_on_the_ground_and_lifts_are_used(yuzhong_pbf, yuzhong_boundary, yuzhong_dem) -> None:  # noqa: ANN001
+def test_yuzhong_cells_stay_on_the_ground_and_lifts_are_used(yuzhong_pbf, yuzhong_boundary, yuzhong_dem) -> None:
     result = run(RunOptions(osm=yuzhong_pbf, boundary=yuzhong_boundary, dem=yuzhong_dem,
                             categories=("clinic", "school"), facility_isochrones=False,
                             measure_choices=True), progress=False)

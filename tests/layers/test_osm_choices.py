@@ -35,7 +35,7 @@ def _way(i: int, nodes: list[int], tags: dict[str, str]) -> str:
 
 
 @pytest.fixture
-def osm_file(tmp_path):  # noqa: ANN001, ANN201
+def osm_file(tmp_path):
     nodes = [_node(1), _node(2, {"barrier": "gate"}), _node(3), _node(4), _node(5),
              _node(6, {"highway": "elevator", "wheelchair": "yes"}), _node(7),
              _node(8, lat=LAT + 0.001), _node(9, lat=LAT + 0.001)]
@@ -54,7 +54,7 @@ def osm_file(tmp_path):  # noqa: ANN001, ANN201
     return path
 
 
-def test_lifts_gates_and_refused_ways_are_read(osm_file) -> None:  # noqa: ANN001
+def test_lifts_gates_and_refused_ways_are_read(osm_file) -> None:
     ex = read_osm(osm_file, progress=False)
     assert lift_nodes(ex)["osm_id"].tolist() == [6]
     assert gate_nodes(ex)["osm_id"].tolist() == [2]
@@ -64,7 +64,7 @@ def test_lifts_gates_and_refused_ways_are_read(osm_file) -> None:  # noqa: ANN00
     assert 102 not in ex.way_ids
 
 
-def test_road_tunnels_are_closed_by_default_and_open_on_request(osm_file) -> None:  # noqa: ANN001
+def test_road_tunnels_are_closed_by_default_and_open_on_request(osm_file) -> None:
     ex = read_osm(osm_file, progress=False)
     assert ex.way_ids[road_tunnel_mask(ex.way_tags)].tolist() == [101]  # 105 has a sidewalk
     closed, report = choose_ways(ex)
@@ -80,7 +80,7 @@ def test_road_tunnels_are_closed_by_default_and_open_on_request(osm_file) -> Non
     assert 101 in ex.way_ids
 
 
-def test_foot_no_is_honoured_listed_and_can_be_ignored(osm_file) -> None:  # noqa: ANN001
+def test_foot_no_is_honoured_listed_and_can_be_ignored(osm_file) -> None:
     ex = read_osm(osm_file, progress=False)
     honoured, report = choose_ways(ex)
     listed = report["foot_no_surface_streets"]["list"]
@@ -94,7 +94,7 @@ def test_foot_no_is_honoured_listed_and_can_be_ignored(osm_file) -> None:  # noq
         choose_ways(ex, foot_no="maybe")
 
 
-def test_a_closed_gate_stops_through_walkers(osm_file) -> None:  # noqa: ANN001
+def test_a_closed_gate_stops_through_walkers(osm_file) -> None:
     ex, _ = choose_ways(read_osm(osm_file, progress=False), road_tunnels="walk", foot_no="ignore")
     open_net = prepare_network(ex)
     closed_net = prepare_network(ex, gates="closed")
@@ -106,7 +106,7 @@ def test_a_closed_gate_stops_through_walkers(osm_file) -> None:  # noqa: ANN001
     assert closed_net.nodes["closed_gate"].dropna().unique().tolist() == [2]
 
 
-def test_the_lift_node_joins_its_two_levels(osm_file) -> None:  # noqa: ANN001
+def test_the_lift_node_joins_its_two_levels(osm_file) -> None:
     ex, _ = choose_ways(read_osm(osm_file, progress=False))
     net = prepare_network(ex)
     links = net.edges[is_lift_link(net.edges)]

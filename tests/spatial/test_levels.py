@@ -14,6 +14,7 @@ import pytest
 import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from lifecircle.layers.profiles import get_profile
 from lifecircle.spatial.costs import flat_costs
 from lifecircle.spatial.levels import long_edges, network_level_counts, suspect_connectivity
@@ -39,7 +40,6 @@ from lifecircle.spatial.travel import (
     reverse_graph,
     snap_columns,
 )
-
 from tests.synthetic import CRS, at, network_from_lines
 
 
@@ -178,7 +178,7 @@ def _seconds_between(network, costs, a: int, b: int) -> float:
     graph = reverse_graph(network, costs)
     target = gpd.GeoDataFrame({"name": ["b"]}, geometry=[network.nodes.geometry.iloc[b]], crs=CRS)
     access = facility_access_points(target, network, max_distance_m=1)
-    secs, _ = nearest_facility(graph, access, n_facilities=1)
+    secs, _ = nearest_facility(graph, access, n_facilities=1, leg_speed_kmh=4.5)
     return float(secs[a])
 
 
@@ -235,7 +235,7 @@ def test_cells_never_join_lift_links() -> None:
     linked = add_lift_links(net, lifts)
     where = locate_on_network(_pts((100, 1)), linked, max_distance_m=50)
     assert not is_lift_link(linked.edges)[where.edge].any()
-    flat = flat_costs(linked)
+    flat = flat_costs(linked, speed_kmh=4.5)
     assert np.isfinite(flat["seconds_uv"]).all()
 
 
@@ -258,7 +258,7 @@ def test_a_cell_facing_a_facility_across_a_gap_is_suspect() -> None:
 @given(levels=st.lists(st.sampled_from([{}, {"tunnel": "yes"}, {"bridge": "yes", "layer": "1"}, {"covered": "yes"}]),
                        min_size=12, max_size=12),
        xy=st.lists(st.tuples(st.floats(-50, 350), st.floats(-50, 350)), min_size=1, max_size=20))
-def test_points_never_join_underground_and_bridges_only_as_fallback(levels, xy) -> None:  # noqa: ANN001
+def test_points_never_join_underground_and_bridges_only_as_fallback(levels, xy) -> None:
     # A 3 x 3 lattice, 150 m spacing (12 edges), each edge a random level.
     nodes = [(j * 150.0, i * 150.0) for i in range(3) for j in range(3)]
     edges = [(k, k + 1) for k in range(9) if k % 3 != 2] + [(k, k + 3) for k in range(6)]

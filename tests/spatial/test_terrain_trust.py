@@ -26,7 +26,7 @@ CELL = 30.0
 X0, Y0 = ORIGIN[0] - 300.0, ORIGIN[1] + 300.0  # top-left corner of a 1,500 m x 600 m grid
 
 
-def dem_file(tmp_path, height, name="dem.tif"):  # noqa: ANN001, ANN201
+def dem_file(tmp_path, height, name="dem.tif"):
     cols, rows = 50, 20
     xc = X0 + CELL * (np.arange(cols) + 0.5) - ORIGIN[0]
     yc = Y0 - CELL * (np.arange(rows) + 0.5) - ORIGIN[1]
@@ -34,11 +34,11 @@ def dem_file(tmp_path, height, name="dem.tif"):  # noqa: ANN001, ANN201
     return read_dem(write_geotiff(tmp_path / name, z, x0=X0, y0=Y0, cell=CELL))
 
 
-def street(length: float = 600.0, highway: str = "residential"):  # noqa: ANN201
+def street(length: float = 600.0, highway: str = "residential"):
     return network_from_lines([(0, 0), (length, 0)], [(0, 1)], tags=[{"highway": highway}])
 
 
-def raw_climb(net, dem) -> tuple[float, float]:  # noqa: ANN001
+def raw_climb(net, dem) -> tuple[float, float]:
     """Rise and fall summed over the raw 10 m samples (the old reading)."""
     line = shapely.segmentize(net.edges.geometry.iloc[0], 10.0)
     xy = shapely.get_coordinates(line)
@@ -48,7 +48,7 @@ def raw_climb(net, dem) -> tuple[float, float]:  # noqa: ANN001
 
 def test_buildings_in_a_surface_model_do_not_make_a_street_climb(tmp_path) -> None:
     # A 5 % slope with two 25 m tall buildings (one 30 m cell each) on the street at x=195 and 405.
-    def height(x, y):  # noqa: ANN001, ANN202
+    def height(x, y):
         ground = 100.0 + 0.05 * x
         building = (np.abs(x - 195) < 1) | (np.abs(x - 405) < 1)
         return ground + np.where(building & (np.abs(y) < 16), 25.0, 0.0)
