@@ -24,7 +24,7 @@ MAX_YAML_BYTES = 2_000_000
 class _PlainLoader(yaml.SafeLoader):
     """A safe loader that refuses anchors and aliases."""
 
-    def compose_node(self, parent: Any, index: Any) -> Any:  # noqa: ANN401
+    def compose_node(self, parent: Any, index: Any) -> Any:
         event = self.peek_event()
         if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
             raise yaml.MarkedYAMLError(
@@ -34,7 +34,7 @@ class _PlainLoader(yaml.SafeLoader):
         return super().compose_node(parent, index)
 
 
-def read_yaml(path: str | Path, *, error: type[LifecircleError], what: str) -> Any:  # noqa: ANN401
+def read_yaml(path: str | Path, *, error: type[LifecircleError], what: str) -> Any:
     """Parse a user's YAML file.
 
     Parameters
@@ -67,7 +67,7 @@ def read_yaml(path: str | Path, *, error: type[LifecircleError], what: str) -> A
     except UnicodeDecodeError as exc:
         raise error(f"{what} {str(path)!r} is not UTF-8 text ({exc.reason} at byte {exc.start}).") from None
     try:
-        return yaml.load(text, Loader=_PlainLoader)  # noqa: S506 - _PlainLoader is a SafeLoader
+        return yaml.load(text, Loader=_PlainLoader)
     except yaml.YAMLError as exc:
         raise error(f"{what} {str(path)!r} is not valid YAML: {_short_yaml_error(exc)}.") from None
     except RecursionError:

@@ -51,16 +51,15 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-import yaml
 
 from lifecircle._errors import (
     CatalogueError,
-    InputNotFoundError,
     NoCrsError,
     OptionError,
     UnknownCategoryError,
     brief,
 )
+from lifecircle.layers._yaml import read_yaml
 
 __all__ = [
     "BUNDLED_CATALOGUE",
@@ -401,8 +400,6 @@ def _parse_expected(raw: Any, where: str) -> ExpectedDensity | None:
 
 
 def _read_yaml(path: str | Path) -> tuple[dict[str, Any], str]:
-    from lifecircle.layers._yaml import read_yaml
-
     return read_yaml(path, error=CatalogueError, what="Catalogue file"), str(path)
 
 

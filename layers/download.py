@@ -8,6 +8,8 @@ under :data:`lifecircle.settings.cache_folder`, so a second run is offline.
 from __future__ import annotations
 
 import logging
+import socket
+from urllib.parse import urlsplit
 
 import geopandas as gpd
 import numpy as np
@@ -111,22 +113,17 @@ def _features_table(features: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame:
 
 
 def _host(url: str) -> str:
-    from urllib.parse import urlsplit
-
     return urlsplit(url).hostname or url
 
 
 def _reachable(url: str, *, timeout_s: float = 5.0) -> bool:
     """Whether a TCP connection to the URL's host opens within ``timeout_s``."""
-    import socket
-    from urllib.parse import urlsplit
-
     parts = urlsplit(url)
     port = parts.port or (443 if parts.scheme == "https" else 80)
     try:
         with socket.create_connection((parts.hostname or "", port), timeout=timeout_s):
             return True
-    except Exception:  # noqa: BLE001 - DNS failure, refused, timeout, blocked: all mean offline
+    except Exception:
         return False
 
 
@@ -177,7 +174,7 @@ def download_extract(*, place: str | None = None, bbox: tuple[float, float, floa
             features = ox.features_from_polygon(polygon, tags=tags)
         except ox._errors.InsufficientResponseError:
             features = None
-    except Exception as exc:  # noqa: BLE001 - osmnx raises many kinds; one clear error for the user
+    except Exception as exc:
         cause = ("no network: Overpass (" + _host(ox.settings.overpass_url) + ") cannot be reached" if not online
                  else brief(str(exc), limit=200))
         raise DownloadError(

@@ -44,6 +44,7 @@ from typing import Any
 
 import geopandas as gpd
 import numpy as np
+import osmium
 import pandas as pd
 import pyogrio
 import shapely
@@ -688,22 +689,19 @@ def _file_columns(path: Path) -> list[str]:
     try:
         if path.suffix.lower() in CSV_SUFFIXES:
             return [str(c) for c in _read_csv(path).columns]
-        import pyogrio
 
         return [str(c) for c in pyogrio.read_info(path)["fields"]]
-    except Exception:  # noqa: BLE001 - the full read names the problem
+    except Exception:
         return []
 
 
 def _osm_has_key(path: Path, key: str) -> bool | None:
     """Whether any object of a local OSM file carries tag ``key``; ``None`` when unknown."""
     try:
-        import osmium
-
         for _ in osmium.FileProcessor(str(path)).with_filter(osmium.filter.KeyFilter(key)):
             return True
         return False
-    except Exception:  # noqa: BLE001 - a bad OSM file is reported by the run's own read
+    except Exception:
         return None
 
 

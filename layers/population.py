@@ -26,6 +26,7 @@ Column names are matched case-insensitively; :data:`POPULATION_ALIASES`,
 
 from __future__ import annotations
 
+import csv
 import logging
 import re
 from dataclasses import dataclass, field
@@ -204,8 +205,6 @@ def _group_shares(table: pd.DataFrame, population: np.ndarray, path: Path) -> di
 
 def _csv_table(path: Path) -> pd.DataFrame:
     """The CSV as a table: UTF-8, else GB18030 (Excel on Chinese Windows); anything else is an error."""
-    import csv
-
     for encoding in ("utf-8-sig", "gb18030"):
         try:
             return pd.read_csv(path, encoding=encoding)

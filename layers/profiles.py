@@ -24,9 +24,9 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-
 from lifecircle import settings
-from lifecircle._errors import CatalogueError, InputNotFoundError, ProfileError, brief
+from lifecircle._errors import CatalogueError, ProfileError, brief
+from lifecircle.layers._yaml import read_yaml
 
 __all__ = ["WalkingProfile", "DEFAULT_CATALOGUE", "load_profiles", "get_profile", "default_speed_kmh"]
 
@@ -191,8 +191,6 @@ def _check_value(key: str, value: Any, where: str) -> Any:
 
 
 def _read_catalogue(path: Path, known: Mapping[str, WalkingProfile]) -> dict[str, WalkingProfile]:
-    from lifecircle.layers._yaml import read_yaml
-
     doc = read_yaml(path, error=CatalogueError, what="Profile catalogue")
     if not isinstance(doc, Mapping) or not isinstance(doc.get("profiles"), Mapping):
         raise CatalogueError(

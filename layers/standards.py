@@ -25,6 +25,7 @@ from typing import Any
 import pandas as pd
 
 from lifecircle._errors import InputNotFoundError, StandardsError, brief
+from lifecircle.layers._yaml import read_yaml
 
 __all__ = [
     "Requirement",
@@ -320,7 +321,6 @@ def load_standard(name_or_path: str | Path) -> Standard:
         the file and the key (``tiers[1].requirements[0].threshold_m``).
     """
     path = standard_path(name_or_path)
-    from lifecircle.layers._yaml import read_yaml
 
     raw = read_yaml(path, error=StandardsError, what="Standard file")
     standard = _parse_standard(raw, path)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 import numbers
 import reprlib
+from typing import cast
 
 __all__ = [
     "brief",
@@ -158,7 +159,7 @@ def brief(value: object, limit: int = BRIEF_LIMIT) -> str:
     ``limit`` characters (``...`` marks the cut), containers shortened without walking them
     whole (a YAML bomb or a 10,000-character tag must not blow up the message itself)."""
     if isinstance(value, numbers.Real):
-        return plain_number(value)
+        return plain_number(cast(float, value))  # bool, int, float and numpy numbers are Reals
     if isinstance(value, str):
         text = repr(value[: limit + 1])
     else:

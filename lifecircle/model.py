@@ -23,11 +23,10 @@ import pandas as pd
 import pyproj
 import shapely
 
-from lifecircle._errors import BoundaryError
-
-from lifecircle._errors import NoWalkableWaysError, OptionError
+from lifecircle._errors import BoundaryError, NoWalkableWaysError, OptionError
 from lifecircle._progress import Timings
 from lifecircle.layers.catalogue import Catalogue
+from lifecircle.layers.communities import boundary_mismatch_hint
 from lifecircle.layers.elevation import check_dem_overlap, read_dem
 from lifecircle.layers.facilities import find_facility_sites
 from lifecircle.layers.osm import OsmExtract, choose_ways, entrance_nodes, gate_nodes, lift_nodes
@@ -36,7 +35,9 @@ from lifecircle.options import (
     InputLayers,
     RunOptions,
     boundary_label,
+    check_boundary_grid_budget,
     check_inputs,
+    input_warnings,
     load_extract,
 )
 from lifecircle.spatial.area import local_metric_crs, study_area
@@ -403,13 +404,10 @@ def build_model(options: RunOptions | None = None, *, inputs: InputLayers | None
                               boundary_crs=None if boundary is None else boundary.crs,
                               header_bbox=extract.bbox, label=boundary_label(options.boundary))
         except BoundaryError as exc:
-            from lifecircle.layers.communities import boundary_mismatch_hint
-
             lon, lat = extract.node_lon, extract.node_lat
             raise BoundaryError(str(exc) + boundary_mismatch_hint(
                 boundary.geometry, boundary.crs, (float(lon.min()), float(lat.min()), float(lon.max()),
                                                   float(lat.max())))) from None
-        from lifecircle.options import check_boundary_grid_budget
 
         check_boundary_grid_budget(area, options, boundary)
         network = prepare_network(extract, area=area, reach_m=reach_m, crs=crs, gates=options.gates)
@@ -421,8 +419,6 @@ def build_model(options: RunOptions | None = None, *, inputs: InputLayers | None
         cost_report["ways"] = way_report
         graph = reverse_graph(network, costs)
     with timings.measure("facilities"):
-        from lifecircle.options import input_warnings
-
         warnings = input_warnings(inputs, categories=categories, reach_area=area.buffer(reach_m), crs=crs,
                                   facilities_path=options.facilities)
         facilities, facility_qa = find_facility_sites(

@@ -21,17 +21,19 @@ import shapely
 
 from lifecircle import settings
 from lifecircle._errors import (
+    BoundaryError,
     DemError,
     InputFileError,
     InputNotFoundError,
+    MemoryBudgetError,
     NoCrsError,
     OptionError,
     brief,
 )
 from lifecircle.layers.catalogue import load_catalogue, select
-from lifecircle.layers.communities import Boundary, read_boundary, read_communities
+from lifecircle.layers.communities import Boundary, far_boundary_parts, read_boundary, read_communities
 from lifecircle.layers.download import download_extract
-from lifecircle.layers.facilities import read_facilities_file
+from lifecircle.layers.facilities import check_facilities_near_area, read_facilities_file
 from lifecircle.layers.osm import OsmExtract, read_osm
 from lifecircle.layers.population import read_population
 from lifecircle.layers.profiles import get_profile, load_profiles
@@ -429,14 +431,10 @@ def _boundary(boundary: Any) -> Any:
 def check_boundary_grid_budget(area: Any, options: RunOptions, boundary: Any) -> None:
     """:func:`~lifecircle.spatial.grid.check_grid_budget`, naming a stray or wrong boundary
     coordinate as the cause where there is one (rather than asking for a larger --cell-size)."""
-    from lifecircle._errors import BoundaryError, MemoryBudgetError
-
     try:
         check_grid_budget(area, cell_size_m=options.cell_size_m, available_bytes=available_memory_bytes(),
                           fraction=settings.memory_fraction)
     except MemoryBudgetError as exc:
-        from lifecircle.layers.communities import Boundary, far_boundary_parts
-
         far = far_boundary_parts(boundary) if isinstance(boundary, Boundary) else None
         if far is None:
             raise
@@ -449,11 +447,9 @@ def input_warnings(inputs: InputLayers, *, categories: Any, reach_area: Any, crs
     """What the input checks let through with a warning, for ``run.json`` (population rows
     dropped, facilities outside the area); raises where nothing usable is left."""
     out: list[dict[str, Any]] = []
-    if inputs.population is not None and getattr(inputs.population, "dropped_rows", 0):
+    if inputs.population is not None and getattr(inputs.population, "dropped_rows", None):
         out.append({"input": "--population", "rows_dropped_without_population": inputs.population.dropped_rows})
     if inputs.facilities is not None and facilities_path is not None:
-        from lifecircle.layers.facilities import check_facilities_near_area
-
         far = check_facilities_near_area(inputs.facilities, categories=categories, reach_area=reach_area, crs=crs,
                                          path=facilities_path)
         out.extend([far] if far else [])

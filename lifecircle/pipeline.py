@@ -34,6 +34,7 @@ from lifecircle.choices import choice_effects
 from lifecircle.layers.facilities import completeness_for
 from lifecircle.layers.features import select_buildings, select_places, select_water
 from lifecircle.layers.osm import OsmExtract, gate_nodes
+from lifecircle.layers.population import PopulationInput, check_people_in_area
 from lifecircle.model import Model, build_model, group_profiles
 from lifecircle.options import (
     InputLayers,

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from lifecircle import settings
 from lifecircle._errors import brief
+from lifecircle.layers.catalogue import load_catalogue, select
 from lifecircle.options import RunOptions
 
 __all__ = ["add_common_arguments", "options_from_args"]
@@ -32,8 +33,9 @@ def _out_folder(text: str) -> Path:
 def _categories(text: str) -> list[str]:
     names = [c.strip() for c in text.split(",") if c.strip()]
     if not names:
+        defaults = ",".join(c.name for c in select(load_catalogue(), None))
         raise argparse.ArgumentTypeError(f"names no category; expected a comma-separated list such as "
-                                         f"{','.join(settings.default_categories)}, found {brief(text)}")
+                                         f"{defaults}, found {brief(text)}")
     return names
 
 

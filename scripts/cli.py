@@ -15,9 +15,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from lifecircle import settings
 from lifecircle._errors import LifecircleError, OptionError, brief
-from lifecircle.scripts.arguments import add_common_arguments, options_from_args
 from lifecircle.outfolder import output_lock
 from lifecircle.scripts.arguments import add_common_arguments, options_from_args
 
@@ -79,11 +77,13 @@ def _run(args: argparse.Namespace) -> int:
 
         load_standard(args.standard)  # a bad standard fails before the run, not after it
     if args.capacity:
-        from lifecircle.layers.facilities import check_capacity_sources
-        from lifecircle.layers.sample import default_sample_path
+        from lifecircle.layers.catalogue import load_catalogue, select  # noqa: PLC0415 - --help answers without loading geopandas
+        from lifecircle.layers.facilities import check_capacity_sources  # noqa: PLC0415 - --help answers without loading geopandas
+        from lifecircle.layers.sample import default_sample_path  # noqa: PLC0415 - --help answers without loading geopandas
 
         local = args.osm if args.osm is not None else None if (args.place or args.bbox) else default_sample_path()
-        check_capacity_sources(dict(args.capacity), categories=args.categories or settings.default_categories,
+        defaults = [c.name for c in select(load_catalogue(extra=args.catalogue), None)]
+        check_capacity_sources(dict(args.capacity), categories=args.categories or defaults,
                                facilities_path=args.facilities, osm_path=local)
     result = run(options_from_args(args))
     plan = None

@@ -82,13 +82,13 @@ def _mutate(data: bytes, draw: st.DrawFn) -> bytes:
 
 
 @contextlib.contextmanager
-def _time_cap(seconds: float):  # noqa: ANN202
+def _time_cap(seconds: float):
     """Fail the case when it runs longer than ``seconds`` (a hang), on Unix."""
     if not hasattr(signal, "SIGALRM"):
         yield
         return
 
-    def _hang(signum, frame):  # noqa: ANN001, ANN202
+    def _hang(signum, frame):
         raise TimeoutError(f"a case ran longer than {seconds:g} s")
 
     old = signal.signal(signal.SIGALRM, _hang)
@@ -115,7 +115,7 @@ def run_case(files: dict[str, bytes], folder: Path) -> tuple[int, str]:
                 code = exc.code if isinstance(exc.code, int) else 2
     except TimeoutError:
         pytest.fail(f"hang: no answer within {CASE_LIMIT_S:g} s")
-    except Exception:  # noqa: BLE001 - any exception escaping the command is the failure looked for
+    except Exception:
         pytest.fail("traceback instead of a message:\n" + traceback.format_exc())
     message = err.getvalue()
     if os.environ.get("LIFECIRCLE_FUZZ_LOG"):  # one line per case, for the campaign's tally
@@ -166,7 +166,7 @@ def test_the_fuzz_harness_catches_what_it_looks_for(tmp_path: Path, monkeypatch:
     assert run_case({}, tmp_path / "ok")[0] == 0
     import lifecircle.pipeline as pipeline
 
-    def crash(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+    def crash(*args, **kwargs):
         raise ZeroDivisionError("a bug")
 
     monkeypatch.setattr(pipeline, "run", crash)

@@ -94,7 +94,7 @@ def test_read_only_the_window_around_an_area(tmp_path):
 
 
 @pytest.mark.parametrize("scale", [1000.0, 100.0])
-def test_heights_in_millimetres_or_centimetres_are_refused(tmp_path, scale):  # noqa: ANN001
+def test_heights_in_millimetres_or_centimetres_are_refused(tmp_path, scale):
     z = (200.0 + 5 * np.arange(100)[None, :] + 3 * np.arange(100)[:, None]).astype(np.float32)  # 200-1000 m
     assert read_dem(write(tmp_path / "m.tif", z)).array.max() < 1000  # metres pass
     with pytest.raises(DemError, match=r"--dem .*mm.tif.*not plausible.*millimetres"):

@@ -70,7 +70,7 @@ def test_the_small_city_runs(tmp_path: Path, capsys: pytest.CaptureFixture[str])
 
 
 @pytest.mark.parametrize("bad", ['lat="nan"', 'lat="inf"', 'lat="-inf"', 'lat="95.5"x', 'lon="400"'])
-def test_unusable_node_coordinates(tmp_path: Path, capsys, bad: str) -> None:  # noqa: ANN001
+def test_unusable_node_coordinates(tmp_path: Path, capsys, bad: str) -> None:
     attr = bad.split("=")[0]
     old = f'{attr}="{city.LAT0:.6f}"' if attr == "lat" else f'{attr}="{city.LON0:.6f}"'
     new = bad.rstrip("x")
@@ -82,7 +82,7 @@ def test_unusable_node_coordinates(tmp_path: Path, capsys, bad: str) -> None:  #
     _refused(tmp_path, capsys, _replace("osm", old, new), "city.osm", "coordinates are not usable", "-90..90")
 
 
-def test_ten_thousand_character_tag_value(tmp_path: Path, capsys) -> None:  # noqa: ANN001
+def test_ten_thousand_character_tag_value(tmp_path: Path, capsys) -> None:
     err = _refused(tmp_path, capsys, _replace("osm", 'v="社区诊所"', 'v="' + "x" * 10_000 + '"'),
                    "city.osm", "255 characters")
     assert len(err) < 600
@@ -97,17 +97,17 @@ def _utm_boundary(files: dict[str, Path]) -> None:
                                              "geometry": {"type": "Polygon", "coordinates": [ring]}}))
 
 
-def test_boundary_in_metres_without_crs_member(tmp_path: Path, capsys) -> None:  # noqa: ANN001
+def test_boundary_in_metres_without_crs_member(tmp_path: Path, capsys) -> None:
     _refused(tmp_path, capsys, _utm_boundary, "area.geojson", "projected metres", "657000", "'crs' member")
 
 
-def test_boundary_with_latitude_first(tmp_path: Path, capsys) -> None:  # noqa: ANN001
+def test_boundary_with_latitude_first(tmp_path: Path, capsys) -> None:
     _refused(tmp_path, capsys, lambda f: f["boundary"].write_text(city.boundary_geojson(swap=True)),
              "area.geojson", "longitude and latitude look swapped")
 
 
 def test_swapped_boundary_with_plausible_numbers_is_named_against_the_data(tmp_path: Path, capsys,
-                                                                            helsinki_pbf) -> None:  # noqa: ANN001
+                                                                            helsinki_pbf) -> None:
     # Helsinki swapped (lat 24.9, lon 60.2) is a valid place in the Indian Ocean: only the data tells.
     f = tmp_path / "hel.geojson"
     ring = [[60.16, 24.93], [60.16, 24.96], [60.18, 24.96], [60.18, 24.93], [60.16, 24.93]]
@@ -117,7 +117,7 @@ def test_swapped_boundary_with_plausible_numbers_is_named_against_the_data(tmp_p
     _assert_refused(out, code, err, "hel.geojson", "does not overlap", "look swapped")
 
 
-def test_boundary_part_far_away_is_named_as_such(tmp_path: Path, capsys) -> None:  # noqa: ANN001
+def test_boundary_part_far_away_is_named_as_such(tmp_path: Path, capsys) -> None:
     def far_part(files: dict[str, Path]) -> None:
         w, s, e, n = city.LON0, city.LAT0, city.LON0 + 0.005, city.LAT0 + 0.005
         ring = [[w, s], [e, s], [e, n], [w, n], [w, s]]
@@ -132,12 +132,12 @@ def test_boundary_part_far_away_is_named_as_such(tmp_path: Path, capsys) -> None
 # ----------------------------------------------------------------------------- population
 
 
-def test_random_bytes_as_population(tmp_path: Path, capsys) -> None:  # noqa: ANN001
+def test_random_bytes_as_population(tmp_path: Path, capsys) -> None:
     _refused(tmp_path, capsys, lambda f: f["population"].write_bytes(bytes(range(256)) * 20),
              "people.csv", "--population")
 
 
-def test_population_all_outside_the_area(tmp_path: Path, capsys) -> None:  # noqa: ANN001
+def test_population_all_outside_the_area(tmp_path: Path, capsys) -> None:
     _refused(tmp_path, capsys,
              lambda f: f["population"].write_text("lon,lat,population\n100,20,5000\n101,21,300\n", encoding="utf-8"),
              "people.csv", "none of its 5,300 people lies inside the study area")
@@ -146,11 +146,11 @@ def test_population_all_outside_the_area(tmp_path: Path, capsys) -> None:  # noq
 @pytest.mark.parametrize(("value", "words"), [("1e308", ("1e+308", "line 2", "world's population")),
                                               ("inf", ("infinity", "line 2")),
                                               ("-5", ("must not be negative", "-5", "line 2"))])
-def test_impossible_people_name_the_row(tmp_path: Path, capsys, value: str, words: tuple[str, ...]) -> None:  # noqa: ANN001
+def test_impossible_people_name_the_row(tmp_path: Path, capsys, value: str, words: tuple[str, ...]) -> None:
     _refused(tmp_path, capsys, _replace("population", ",10\n", f",{value}\n"), "people.csv", *words)
 
 
-def test_nan_population_row_is_dropped_loudly_and_recorded(tmp_path: Path, capsys, caplog) -> None:  # noqa: ANN001
+def test_nan_population_row_is_dropped_loudly_and_recorded(tmp_path: Path, capsys, caplog) -> None:
     args, out = _city(tmp_path, _replace("population", ",10\n", ",nan\n"))
     with caplog.at_level(logging.WARNING):
         code, err = _cli(args, capsys)
@@ -163,7 +163,7 @@ def test_nan_population_row_is_dropped_loudly_and_recorded(tmp_path: Path, capsy
 # ----------------------------------------------------------------------------- facilities, options
 
 
-def test_facility_far_outside_is_warned_and_recorded(tmp_path: Path, capsys, caplog) -> None:  # noqa: ANN001
+def test_facility_far_outside_is_warned_and_recorded(tmp_path: Path, capsys, caplog) -> None:
     args, out = _city(tmp_path, lambda f: f["facilities"].write_text(
         city.facilities_csv() + "120.0,35.0,clinic,far away\n", encoding="utf-8"))
     with caplog.at_level(logging.WARNING):
@@ -176,33 +176,33 @@ def test_facility_far_outside_is_warned_and_recorded(tmp_path: Path, capsys, cap
     assert record["facilities"]["clinic"] == 2  # the far one is not counted
 
 
-def test_all_facilities_far_outside_is_an_error(tmp_path: Path, capsys) -> None:  # noqa: ANN001
+def test_all_facilities_far_outside_is_an_error(tmp_path: Path, capsys) -> None:
     _refused(tmp_path, capsys,
              lambda f: f["facilities"].write_text("lon,lat,category\n120.0,35.0,clinic\n", encoding="utf-8"),
              "extra.csv", "none of its 1 facilities", "--facilities-crs")
 
 
-def test_facility_coordinates_out_of_range_name_the_cli_option(tmp_path: Path, capsys) -> None:  # noqa: ANN001
+def test_facility_coordinates_out_of_range_name_the_cli_option(tmp_path: Path, capsys) -> None:
     _refused(tmp_path, capsys,
              lambda f: f["facilities"].write_text("lon,lat,category\n29.55,206.57,clinic\n", encoding="utf-8"),
              "extra.csv", "row 2", "--facilities-crs", "lat=206.57")
 
 
 @pytest.mark.parametrize("value", [",", "", " , ,"])
-def test_categories_naming_nothing_is_an_error_not_the_defaults(tmp_path: Path, capsys, value: str) -> None:  # noqa: ANN001
+def test_categories_naming_nothing_is_an_error_not_the_defaults(tmp_path: Path, capsys, value: str) -> None:
     args, out = _city(tmp_path)
     with pytest.raises(SystemExit) as info:
         main(["run", "-q", *args, "--categories", value])
     assert info.value.code == 2
     assert "--categories" in capsys.readouterr().err and not out.exists()
-    from lifecircle.pipeline import RunOptions, validate_options
     from lifecircle._errors import OptionError
+    from lifecircle.pipeline import RunOptions, validate_options
 
     with pytest.raises(OptionError, match="--categories names no category"):
         validate_options(RunOptions(categories=[]))
 
 
-def test_unknown_capacity_column_is_reported_before_the_run(tmp_path: Path, capsys, monkeypatch) -> None:  # noqa: ANN001
+def test_unknown_capacity_column_is_reported_before_the_run(tmp_path: Path, capsys, monkeypatch) -> None:
     import lifecircle.pipeline as pipeline
 
     monkeypatch.setattr(pipeline, "run", lambda *a, **k: pytest.fail("the run started"))
@@ -212,7 +212,7 @@ def test_unknown_capacity_column_is_reported_before_the_run(tmp_path: Path, caps
              extra=("--capacity", "market=beds"))
 
 
-def test_user_catalogue_overrides_one_category_and_keeps_the_others(tmp_path: Path, capsys) -> None:  # noqa: ANN001
+def test_user_catalogue_overrides_one_category_and_keeps_the_others(tmp_path: Path, capsys) -> None:
     mine = tmp_path / "mine.yaml"
     mine.write_text("categories:\n  clinic:\n    label_zh: 诊所\n    label_en: Clinic\n    colour: \"#aa0000\"\n"
                     "    rules:\n      - amenity: school\n"  # this city's clinics are tagged as schools
@@ -228,10 +228,10 @@ def test_user_catalogue_overrides_one_category_and_keeps_the_others(tmp_path: Pa
     assert record["summary"]["categories"]["library"]["no_data"] is True
 
 
-def test_offline_bbox_fails_in_seconds(tmp_path: Path, capsys, monkeypatch) -> None:  # noqa: ANN001
+def test_offline_bbox_fails_in_seconds(tmp_path: Path, capsys, monkeypatch) -> None:
     import osmnx  # noqa: F401 - imported before the clock starts: the wait measured is the network's
 
-    def no_dns(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+    def no_dns(*args, **kwargs):
         raise socket.gaierror(-3, "Temporary failure in name resolution")
 
     monkeypatch.setattr(socket, "getaddrinfo", no_dns)
@@ -247,7 +247,7 @@ def test_offline_bbox_fails_in_seconds(tmp_path: Path, capsys, monkeypatch) -> N
     assert code == 2 and elapsed < 10, f"offline --bbox took {elapsed:.1f} s"
 
 
-def test_boundary_with_a_nan_coordinate(tmp_path: Path, capsys) -> None:  # noqa: ANN001
+def test_boundary_with_a_nan_coordinate(tmp_path: Path, capsys) -> None:
     # Found by tests/test_fuzz.py: GEOS raised on the NaN while repairing the polygon.
     text = city.boundary_geojson()
     second = text.index("], [") + 4  # the ring's second point
@@ -255,7 +255,7 @@ def test_boundary_with_a_nan_coordinate(tmp_path: Path, capsys) -> None:  # noqa
              "area.geojson", "feature 1", "not finite numbers")
 
 
-def test_dem_in_millimetres_is_refused_naming_the_option(tmp_path: Path, capsys) -> None:  # noqa: ANN001
+def test_dem_in_millimetres_is_refused_naming_the_option(tmp_path: Path, capsys) -> None:
     import numpy as np
     import pyproj
 
@@ -269,7 +269,7 @@ def test_dem_in_millimetres_is_refused_naming_the_option(tmp_path: Path, capsys)
     assert "heights from" in err and "not plausible" in err
 
 
-def test_boundary_with_one_wrong_coordinate_is_named_not_the_cell_size(tmp_path: Path, capsys) -> None:  # noqa: ANN001
+def test_boundary_with_one_wrong_coordinate_is_named_not_the_cell_size(tmp_path: Path, capsys) -> None:
     # Found by tests/test_fuzz.py: one longitude 106.57 -> -1 made a polygon 10,000 km wide, reported as memory.
     text = city.boundary_geojson()
     err = _refused(tmp_path, capsys, lambda f: f["boundary"].write_text(text.replace("], [106.57499999999999,", "], [-1,", 1)),
