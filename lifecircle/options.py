@@ -35,7 +35,7 @@ from lifecircle.layers.communities import Boundary, far_boundary_parts, read_bou
 from lifecircle.layers.download import download_extract
 from lifecircle.layers.facilities import check_facilities_near_area, read_facilities_file
 from lifecircle.layers.osm import OsmExtract, read_osm
-from lifecircle.layers.population import read_population
+from lifecircle.layers.population import read_population, read_population_totals
 from lifecircle.layers.profiles import get_profile, load_profiles
 from lifecircle.layers.sample import default_sample_path
 from lifecircle.spatial.costs import check_speed
@@ -342,8 +342,6 @@ def read_inputs(options: RunOptions, *, catalogue: Any = None, profiles: Any = N
         population = read_population(options.population)
     totals = None
     if options.population_totals is not None:
-        from lifecircle.layers.population import read_population_totals
-
         totals = read_population_totals(options.population_totals)
         if totals.units is None and communities is None:
             raise OptionError(f"--population-totals {str(options.population_totals)!r} names units without "

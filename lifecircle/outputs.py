@@ -35,13 +35,14 @@ from lifecircle.i18n import (
     WEIGHT_HEADERS,
     list_separator,
 )
-from lifecircle.layers.catalogue import Catalogue
+from lifecircle.layers.catalogue import Catalogue, load_catalogue
 from lifecircle.layers.standards import Standard, load_standard
 from lifecircle.maps import build_map, save_map
 from lifecircle.outfolder import atomic_staging, check_output_folder, writing
 from lifecircle.pipeline import RunOptions, RunResult
 from lifecircle.planning import PlanResult, served_by_sites
 from lifecircle.schema import minutes_column, share_column
+from lifecircle.spatial.coverage import gap_areas
 from lifecircle.spreadsheets import write_csv, write_xlsx
 
 __all__ = [
@@ -495,7 +496,6 @@ def _plan_record(plan: PlanResult, result: RunResult) -> dict[str, Any]:
 def _write_gpkg(result: RunResult, path: Path, *, cells: gpd.GeoDataFrame | None = None,
                 facilities: gpd.GeoDataFrame | None = None, plan: PlanResult | None = None,
                 areas: gpd.GeoDataFrame | None = None) -> None:
-    import pyogrio
 
     pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": _GPKG_DATE})
     cells = (result.cells if cells is None else cells).drop(columns=["x", "y"])
@@ -700,8 +700,6 @@ def write_outputs(result: RunResult, out_dir: str | Path, *, lang: str = "zh", b
 
 def _gap_areas(result: RunResult, plan: PlanResult | None) -> gpd.GeoDataFrame:
     """Contiguous under-served areas of the run, with the plan's suggested sites if any."""
-    from lifecircle.spatial.coverage import gap_areas
-
     sites = plan.sites if plan is not None and plan.sites is not None else None
     return gap_areas(result.cells, cell_size_m=float(result.options.cell_size_m), sites=sites)
 

@@ -49,13 +49,13 @@ from lifecircle.spatial.access import compute_cells, compute_isochrones
 from lifecircle.spatial.costs import flat_costs
 from lifecircle.spatial.coverage import (
     assign_communities,
-    complete_assignment,
     category_summary,
+    complete_assignment,
     flag_underserved,
     summarise_communities,
 )
 from lifecircle.spatial.levels import SUSPECT_ROUTE_RATIO, gate_record, level_record, long_edges, suspect_connectivity
-from lifecircle.spatial.population import population_fallback, population_to_cells
+from lifecircle.spatial.population import people_in_cells, population_fallback, spread_population
 from lifecircle.spatial.scenarios import (
     group_coverage,
     lost_to_terrain,
@@ -238,9 +238,6 @@ def population_for(cells: gpd.GeoDataFrame, extract: OsmExtract, *, population: 
         People in the study area, the source, method and control total; for the fallback
         its facts (``method``, and for floor area the storeys assumed and cells with homes).
     """
-    from lifecircle.spatial.population import people_in_cells, population_fallback, spread_population
-    from lifecircle.layers.population import PopulationInput, check_people_in_area
-
     buildings = select_buildings(extract.features).to_crs(cells.crs)
     if population is not None:
         spread = spread_population(population, cells, buildings=buildings)
@@ -397,7 +394,7 @@ def run(options: RunOptions | None = None, *, progress: bool = True, **fields: A
         record["ways"]["effects"] = choices
     indicative = (model.cost_report.get("dem_quality") or {}).get("indicative", [])
     if indicative:
-        summary = _replace(summary, terrain_indicative=list(indicative))
+        summary = replace(summary, terrain_indicative=list(indicative))
     return RunResult(model=model, cells=cells, communities=comm_summary, isochrones=isochrones, summary=summary,
                      record=record)
 

@@ -9,6 +9,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from scipy import ndimage
 
 from lifecircle import settings
 from lifecircle.schema import facilities_column, median_column, minutes_column, p90_column, share_column
@@ -352,8 +353,6 @@ def gap_areas(
         ``missing``, ``nearest_site``, ``nearest_site_m``, ``x``, ``y`` (people-weighted
         centre) and ``geometry`` (the union of the cells).
     """
-    from scipy import ndimage
-
     if by not in ("missing", "any"):
         raise ValueError(f"by must be 'missing' or 'any'; found {by!r}.")
     if connectivity not in ("rook", "queen"):

@@ -48,9 +48,11 @@ import numpy as np
 import pandas as pd
 import pyproj
 import shapely
+from scipy.spatial import cKDTree
 
 from lifecircle import i18n
 from lifecircle._errors import NoCrsError, OptionError, PopulationError
+from lifecircle.spatial.coverage import assign_communities
 
 if TYPE_CHECKING:  # the data layer's record type, for hints only
     from lifecircle.layers.population import PopulationInput
@@ -349,8 +351,6 @@ def detect_lattice(
         ``None`` for scattered points (addresses, building centroids), a single row of
         points, or fewer than ``min_points`` distinct points.
     """
-    from scipy.spatial import cKDTree
-
     xy = np.unique(np.column_stack([np.asarray(x, float), np.asarray(y, float)]), axis=0)
     if len(xy) < max(min_points, 5):
         return None
@@ -864,7 +864,6 @@ def control_population(
         return PopulationControl(values=values * factor, factor=factor, note=note, record=record)
     if units is None or "name" not in units:
         raise OptionError("--population-totals: a table of names or codes needs unit polygons (--communities).")
-    from lifecircle.spatial.coverage import assign_communities
 
     unit_of_cell = assign_communities(cells, units[["name", "geometry"]])
     names = pd.Series(unit_of_cell, dtype=object).map(lambda v: None if v is None else str(v))

@@ -513,7 +513,7 @@ def _unit_names(stems: list[str], centroids: np.ndarray) -> list[str]:
     return make_unique_names(names)
 
 
-def derive_neighbourhood_units(
+def derive_neighbourhood_units(  # noqa: C901, PLR0913 - keyword-only options with defaults; split, merge and size in one pass over the pieces
     area: shapely.Polygon | shapely.MultiPolygon,
     *,
     major_roads: gpd.GeoDataFrame | None,

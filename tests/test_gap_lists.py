@@ -5,9 +5,9 @@ from __future__ import annotations
 import geopandas as gpd
 import numpy as np
 import shapely
-from lifecircle.spatial.coverage import gap_areas
 
 from lifecircle.outputs import gap_area_table, gap_table
+from lifecircle.spatial.coverage import gap_areas
 from tests.synthetic import CRS, ORIGIN
 
 

@@ -141,8 +141,8 @@ def test_yuzhong_end_to_end(tmp_path: Path, capsys, yuzhong_pbf, yuzhong_boundar
 
 
 @pytest.mark.slow
-def test_yuzhong_partial_communities_keep_everyone(tmp_path: Path, capsys, yuzhong_pbf, yuzhong_boundary,  # noqa: ANN001
-                                                    yuzhong_population) -> None:  # noqa: ANN001
+def test_yuzhong_partial_communities_keep_everyone(tmp_path: Path, capsys, yuzhong_pbf, yuzhong_boundary,
+                                                    yuzhong_population) -> None:
     # Two communities covering only the district's west: everyone else is "unassigned".
     area = gpd.read_file(yuzhong_boundary).to_crs(32648).geometry.union_all()
     x0, y0, x1, y1 = area.bounds

@@ -16,9 +16,9 @@ from lifecircle._errors import NoCrsError, OptionError, PopulationError
 from lifecircle.layers.population import PopulationInput, read_population
 from lifecircle.spatial.population import (
     DEFAULT_LEVELS,
+    detect_lattice,
     floor_area,
     floor_area_weights,
-    detect_lattice,
     lattice_cells,
     population_fallback,
     population_to_cells,

@@ -118,26 +118,26 @@ tiers:
 """
 
 
-def test_tier_with_most_requirements_unassessed_is_insufficient_data(tmp_path) -> None:  # noqa: ANN001
+def test_tier_with_most_requirements_unassessed_is_insufficient_data(tmp_path) -> None:
     path = tmp_path / "sparse.yaml"
     path.write_text(textwrap.dedent(SPARSE), encoding="utf-8")
     std = load_standard(path)
     # Only kindergartens are in the data; A's people are all beyond 5 minutes of one.
     cells = pd.DataFrame({"community": ["A", "B"], "population": [100.0, 100.0],
                           "minutes_to_kindergarten": [9.0, 1.0]})
-    out = score_communities(cells, std).set_index("community")
+    out = score_communities(cells, std, speed_kmh=4.5).set_index("community")
     # 1 of 3 assessed: neither a fail (A) nor a pass-in-waiting (B), but insufficient data;
     # what failed and what was not assessed stay apart.
     assert out.loc["A", "status"] == "insufficient_data" and out.loc["B", "status"] == "insufficient_data"
     assert out.loc["A", "missing"] == ("kg",) and out.loc["A", "not_assessed"] == ("care", "station")
     assert out.loc["B", "missing"] == () and out.loc["A", "assessed"] == 1
     # With two of three assessed the tier is scored: A fails on its kindergarten.
-    both = score_communities(cells.assign(minutes_to_elderly_care=[1.0, 1.0]), std).set_index("community")
+    both = score_communities(cells.assign(minutes_to_elderly_care=[1.0, 1.0]), std, speed_kmh=4.5).set_index("community")
     assert both.loc["A", "status"] == "fail" and both.loc["B", "status"] == "unknown"
     # The share of requirements needed is a parameter.
-    assert score_communities(cells, std, min_assessed=0.3).set_index("community").loc["A", "status"] == "fail"
+    assert score_communities(cells, std, min_assessed=0.3, speed_kmh=4.5).set_index("community").loc["A", "status"] == "fail"
     with pytest.raises(OptionError, match="min_assessed"):
-        score_communities(cells, std, min_assessed=2)
+        score_communities(cells, std, min_assessed=2, speed_kmh=4.5)
 
 
 def test_target_is_a_parameter(toy: Standard) -> None:
