@@ -597,7 +597,9 @@ def _raster_pixels(population: PopulationInput, grid: _Grid, values: np.ndarray)
     rows, cols = np.nonzero(values > 0)
     if len(rows) == 0:
         return np.array([], dtype=object), np.array([])
-    t = population.transform
+    t: Any = population.transform  # affine maps arrays of points at run time; its stubs say single points
+    if t is None:
+        raise PopulationError(f"{population.source}: a raster input without its pixel transform.")
     cc = np.column_stack([cols, cols + 1, cols + 1, cols]).astype(float)
     rr = np.column_stack([rows, rows, rows + 1, rows + 1]).astype(float)
     px, py = t @ (cc.ravel(), rr.ravel())
@@ -699,20 +701,23 @@ def spread_population(
     if population.kind == "raster":
         if group is not None:
             raise PopulationError(f"{population.source}: a raster carries no group shares (asked for {group!r}).")
+        if population.array is None:
+            raise PopulationError(f"{population.source}: a raster input without its pixel values.")
         polys, vals = _raster_pixels(population, grid, population.array)
         out, lost = _area_split(grid, polys, vals)
         method = "raster"
     elif population.kind in ("points", "polygons"):
-        values = population.frame["population"].to_numpy(dtype=np.float64)
+        frame = _frame_of(population)
+        values = frame["population"].to_numpy(dtype=np.float64)
         if group is not None:
             col = group if group.startswith("share_") else f"share_{group}"
-            if col not in population.frame:
+            if col not in frame:
                 raise PopulationError(
                     f"{population.source}: no group {group!r}; groups carried: {list(population.groups) or 'none'}."
                 )
-            values = values * population.frame[col].to_numpy(dtype=np.float64)
+            values = values * frame[col].to_numpy(dtype=np.float64)
         if population.kind == "points":
-            geoms = population.frame.geometry.to_numpy()
+            geoms = frame.geometry.to_numpy()
             x, y = _to_crs_xy(shapely.get_x(geoms), shapely.get_y(geoms), population.crs, grid.crs)
             x, y = np.asarray(x, float), np.asarray(y, float)
             found = detect_lattice(x, y) if lattice else None
@@ -860,7 +865,7 @@ def control_population(
             raise OptionError("--population-total: the population input has no people inside the study area to rescale.")
         factor = np.full(len(values), total / before)
         note = f"rescaled to a control total of {total:,.0f} people{f' ({source})' if source else ''}"
-        record = {"control": "total", "control_total": total, "people_before": before, "people_after": total}
+        record: dict[str, Any] = {"control": "total", "control_total": total, "people_before": before, "people_after": total}
         return PopulationControl(values=values * factor, factor=factor, note=note, record=record)
     if units is None or "name" not in units:
         raise OptionError("--population-totals: a table of names or codes needs unit polygons (--communities).")
@@ -871,7 +876,7 @@ def control_population(
     # A total may name its unit by code (统计用区划代码) when the units carry a ``code``.
     by_code = dict(zip(units["code"].astype(str), units["name"].astype(str))) if "code" in units else {}
     totals = {by_code.get(str(k), str(k)) if str(k) not in unit_names else str(k): float(v)
-              for k, v in unit_totals.items()}
+              for k, v in (unit_totals or {}).items()}
     matched = sorted(set(totals) & unit_names)
     if not matched:
         raise OptionError(
@@ -951,7 +956,7 @@ def people_in_cells(
     cells: gpd.GeoDataFrame,
     *,
     total: float | None = None,
-    totals: object | None = None,
+    totals: Any = None,
     communities: gpd.GeoDataFrame | None = None,
 ) -> PeopleInCells:
     """Apply a control total (if any) to spread people and say what the numbers are.
@@ -987,7 +992,7 @@ def people_in_cells(
             result = control_population(values, cells, total=total, source="--population-total")
         values, factor, control, control_note = result.values, result.factor, result.record, result.note
     inside = float(values.sum())
-    record = {
+    record: dict[str, Any] = {
         "people_in_study_area": inside,
         "people_in_file": float(population.total),
         "people_from_file_in_study_area": float(spread.values.sum()),

@@ -32,7 +32,7 @@ Everything here works in one metric CRS; inputs in another CRS are reprojected t
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, cast
 
 import geopandas as gpd
 import numpy as np
@@ -449,8 +449,8 @@ def size_units_by_people(
     keys = sorted(members)
     out = np.empty(len(keys), dtype=object)
     for n, key in enumerate(keys):
-        parts = members[key]
-        out[n] = units[parts[0]] if len(parts) == 1 else shapely.union_all(units[parts])
+        ids = members[key]
+        out[n] = units[ids[0]] if len(ids) == 1 else shapely.union_all(units[ids])
     after = np.array([size[k] for k in keys])
     facts = {
         "people_range": [low, high],
@@ -609,9 +609,9 @@ def derive_neighbourhood_units(  # noqa: C901, PLR0913 - keyword-only options wi
     if cell_people is not None:
         split = None
         if minor_roads is not None and len(minor_roads):
-            minor = _to_crs(minor_roads, crs, "minor_roads")
+            minor = cast(gpd.GeoDataFrame, _to_crs(minor_roads, crs, "minor_roads"))  # not empty: checked above
             keep = (minor["highway"].isin(SPLIT_HIGHWAYS).to_numpy(copy=True) if "highway" in minor
-                    else np.ones(len(minor), bool))
+                    else np.ones(len(minor), dtype=bool))
             if "tunnel" in minor:
                 tunnel = minor["tunnel"]
                 keep &= ~(tunnel.notna() & ~tunnel.isin(("no", "", None))).to_numpy()
