@@ -27,6 +27,7 @@ __all__ = [
     "WEIGHT_HEADERS",
     "PLANNING_HEADERS",
     "SHEET_NAMES",
+    "ABOUT_TEXT",
     "UNIT_HEADERS",
     "GAP_AREA_HEADERS",
     "PROFILE_NAMES",
@@ -203,8 +204,8 @@ GAP_HEADERS: dict[str, dict[str, str]] = {
 
 #: Headers naming derived neighbourhood units (片区), which are not 社区 (residents' committees).
 UNIT_HEADERS: dict[str, dict[str, str]] = {
-    "en": {"community": "neighbourhood_unit", "name": "neighbourhood_unit"},
-    "zh": {"community": "片区", "name": "片区"},
+    "en": {"community": "neighbourhood_unit", "name": "neighbourhood_unit", "sites_in": "suggested_sites_in_unit"},
+    "zh": {"community": "片区", "name": "片区", "sites_in": "片区内建议新址"},
 }
 
 #: Headers of the gap-area list per language.
@@ -251,6 +252,18 @@ PROFILE_NAMES: dict[str, dict[str, str]] = {
     "adult": {"zh": "成人", "en": "adult"},
     "elderly": {"zh": "老年人", "en": "elderly"},
     "wheelchair": {"zh": "轮椅使用者", "en": "wheelchair"},
+}
+
+#: The "about" sheet of the gap spreadsheet: what the numbers are.
+ABOUT_TEXT: dict[str, dict[str, str]] = {
+    "en": {"item": "item", "value": "value", "population": "population", "people_in_area": "people in the study area",
+           "control_total": "control total", "none": "none", "communities": "communities",
+           "unassigned": "people outside every community", "gap_lists": "gap lists",
+           "gap_lists_note": "cells and areas without people are left out (see results.gpkg)"},
+    "zh": {"item": "项目", "value": "内容", "population": "人口数据", "people_in_area": "研究范围内人口",
+           "control_total": "控制总数", "none": "none", "communities": "社区/片区",
+           "unassigned": "未归属社区的人口", "gap_lists": "服务不足清单",
+           "gap_lists_note": "不含无人口的网格与片块（见 results.gpkg）"},
 }
 
 #: Sentences of a run's summary (study area, population source, OSM date, sources).

@@ -27,6 +27,7 @@ import shapely
 
 from lifecircle._errors import OptionError
 from lifecircle.i18n import (
+    ABOUT_TEXT,
     GAP_AREA_HEADERS,
     GAP_HEADERS,
     PLANNING_HEADERS,
@@ -285,7 +286,6 @@ def planning_gap_tables(
     h = dict(PLANNING_HEADERS[lang])
     if unit_kind == "neighbourhood_unit":
         h.update(UNIT_HEADERS[lang])
-        h["sites_in"] = "片区内建议新址" if lang == "zh" else "suggested_sites_in_unit"
     cells = result.cells
     labels = _labels_of(result.model.catalogue)
     measured = [c for c in result.categories if c not in result.no_data]
@@ -709,20 +709,17 @@ def _about_table(result: RunResult, lang: str) -> pd.DataFrame:
     s = result.summary
     pop = s.get("population") or {}
     unassigned = s.get("communities_unassigned") or {}
+    t = ABOUT_TEXT[lang]
     rows = [
-        ("population" if lang == "en" else "人口数据", str(s.get("population_source", ""))),
-        ("people in the study area" if lang == "en" else "研究范围内人口",
-         "" if pop.get("people_in_study_area") is None else f"{pop['people_in_study_area']:,.0f}"),
-        ("control total" if lang == "en" else "控制总数",
-         "none" if not pop.get("control") else str(pop.get("control_total") or pop.get("source") or pop["control"])),
-        ("communities" if lang == "en" else "社区/片区", str(s.get("community_source", ""))),
-        ("people outside every community" if lang == "en" else "未归属社区的人口",
-         f"{unassigned.get('people_unassigned', 0):,.0f}"),
-        ("gap lists" if lang == "en" else "服务不足清单",
-         "cells and areas without people are left out (see results.gpkg)" if lang == "en"
-         else "不含无人口的网格与片块（见 results.gpkg）"),
+        (t["population"], str(s.get("population_source", ""))),
+        (t["people_in_area"], "" if pop.get("people_in_study_area") is None else f"{pop['people_in_study_area']:,.0f}"),
+        (t["control_total"],
+         t["none"] if not pop.get("control") else str(pop.get("control_total") or pop.get("source") or pop["control"])),
+        (t["communities"], str(s.get("community_source", ""))),
+        (t["unassigned"], f"{unassigned.get('people_unassigned', 0):,.0f}"),
+        (t["gap_lists"], t["gap_lists_note"]),
     ]
-    return pd.DataFrame(rows, columns=["item", "value"] if lang == "en" else ["项目", "内容"])
+    return pd.DataFrame(rows, columns=[t["item"], t["value"]])
 
 
 def _write_xlsx(path: Path, sheets: dict[str, pd.DataFrame], *, full_copies: dict[str, str] | None = None) -> None:
