@@ -57,7 +57,7 @@ from lifecircle._errors import (
     NoCrsError,
     OptionError,
     UnknownCategoryError,
-    brief,
+    shorten,
 )
 from lifecircle.layers._yaml import read_yaml
 
@@ -266,73 +266,73 @@ class Catalogue:
 
 def _parse_condition(key: Any, value: Any, where: str) -> Condition:
     if not isinstance(key, str) or not key.strip():
-        raise CatalogueError(f"{where}: tag keys must be non-empty strings, found {brief(key)}.")
+        raise CatalogueError(f"{where}: tag keys must be non-empty strings, found {shorten(key)}.")
     if isinstance(value, str):
         if value == "*":
             return Condition(key)
         if not value:
-            raise CatalogueError(f"{where}: key {brief(key)} has an empty value; expected a value, a list or \"*\".")
+            raise CatalogueError(f"{where}: key {shorten(key)} has an empty value; expected a value, a list or \"*\".")
         return Condition(key, (value,))
     if isinstance(value, list):
         if not value:
-            raise CatalogueError(f"{where}: key {brief(key)} has an empty list of values.")
+            raise CatalogueError(f"{where}: key {shorten(key)} has an empty list of values.")
         bad = [v for v in value if not isinstance(v, str) or not v]
         if bad:
             raise CatalogueError(
-                f"{where}: key {brief(key)} has values {brief(bad)} that are not non-empty strings; "
+                f"{where}: key {shorten(key)} has values {shorten(bad)} that are not non-empty strings; "
                 "quote values YAML reads as numbers or booleans (\"1\", \"no\", \"yes\")."
             )
         if "*" in value:
-            raise CatalogueError(f"{where}: key {brief(key)}: \"*\" must stand alone, not inside a list.")
+            raise CatalogueError(f"{where}: key {shorten(key)}: \"*\" must stand alone, not inside a list.")
         return Condition(key, tuple(dict.fromkeys(value)))
     if isinstance(value, dict):
         if set(value) != {"regex"} or not isinstance(value["regex"], str) or not value["regex"]:
             raise CatalogueError(
-                f"{where}: key {brief(key)} has mapping {brief(value)}; the only mapping form is {{regex: \"pattern\"}}."
+                f"{where}: key {shorten(key)} has mapping {shorten(value)}; the only mapping form is {{regex: \"pattern\"}}."
             )
         try:
             re.compile(value["regex"])
         except re.error as exc:
-            raise CatalogueError(f"{where}: key {brief(key)} has an invalid regex {brief(value['regex'])}: {exc}.") from exc
+            raise CatalogueError(f"{where}: key {shorten(key)} has an invalid regex {shorten(value['regex'])}: {exc}.") from exc
         return Condition(key, None, value["regex"])
     raise CatalogueError(
-        f"{where}: key {brief(key)} has value {brief(value)} ({type(value).__name__}); expected a string, "
+        f"{where}: key {shorten(key)} has value {shorten(value)} ({type(value).__name__}); expected a string, "
         "a list of strings, \"*\" or {regex: \"pattern\"} (quote numbers and yes/no)."
     )
 
 
 def _parse_conditions(mapping: Any, where: str) -> tuple[Condition, ...]:
     if not isinstance(mapping, dict) or not mapping:
-        raise CatalogueError(f"{where}: expected a non-empty mapping of tag key to values, found {brief(mapping)}.")
+        raise CatalogueError(f"{where}: expected a non-empty mapping of tag key to values, found {shorten(mapping)}.")
     return tuple(_parse_condition(k, v, where) for k, v in mapping.items())
 
 
 def _parse_rule(raw: Any, where: str) -> Rule:
     if not isinstance(raw, dict) or not raw:
-        raise CatalogueError(f"{where}: a rule must be a non-empty mapping of tag key to values, found {brief(raw)}.")
+        raise CatalogueError(f"{where}: a rule must be a non-empty mapping of tag key to values, found {shorten(raw)}.")
     tags = {k: v for k, v in raw.items() if k not in _RULE_RESERVED}
     if not tags:
-        raise CatalogueError(f"{where}: the rule has no tag condition (only {brief(sorted(map(str, raw)))}).")
+        raise CatalogueError(f"{where}: the rule has no tag condition (only {shorten(sorted(map(str, raw)))}).")
     conditions = _parse_conditions(tags, where)
     exclusions = _parse_conditions(raw["not"], f"{where}, 'not'") if "not" in raw else ()
     min_area = raw.get("min_area_m2")
     if min_area is not None:
         if isinstance(min_area, bool) or not isinstance(min_area, (int, float)) or not np.isfinite(min_area) \
                 or min_area < 0:
-            raise CatalogueError(f"{where}: min_area_m2 must be a number >= 0, found {brief(min_area)}.")
+            raise CatalogueError(f"{where}: min_area_m2 must be a number >= 0, found {shorten(min_area)}.")
         min_area = float(min_area)
     return Rule(conditions, exclusions, min_area)
 
 
 def _parse_category(name: Any, raw: Any, source: str) -> Category:
-    where = f"catalogue {source}, category {brief(name)}"
+    where = f"catalogue {source}, category {shorten(name)}"
     if not isinstance(name, str) or not _NAME_RE.match(name):
         raise CatalogueError(
             f"{where}: category names must be lower-case letters, digits and '_' starting with a letter "
             "(they become column names)."
         )
     if not isinstance(raw, dict):
-        raise CatalogueError(f"{where}: expected a mapping with label_zh, label_en, colour, rules; found {brief(raw)}.")
+        raise CatalogueError(f"{where}: expected a mapping with label_zh, label_en, colour, rules; found {shorten(raw)}.")
     unknown = sorted(set(raw) - _CATEGORY_KEYS)
     if unknown:
         raise CatalogueError(f"{where}: unknown keys {unknown}; allowed: {sorted(_CATEGORY_KEYS)}.")
@@ -341,22 +341,22 @@ def _parse_category(name: Any, raw: Any, source: str) -> Category:
         raise CatalogueError(f"{where}: missing {missing}.")
     for key in ("label_zh", "label_en"):
         if not isinstance(raw[key], str) or not raw[key].strip():
-            raise CatalogueError(f"{where}: {key} must be a non-empty string, found {brief(raw[key])}.")
+            raise CatalogueError(f"{where}: {key} must be a non-empty string, found {shorten(raw[key])}.")
     colour = raw["colour"]
     if not isinstance(colour, str) or not _COLOUR_RE.match(colour):
-        raise CatalogueError(f"{where}: colour must be \"#rrggbb\" (quoted), found {brief(colour)}.")
+        raise CatalogueError(f"{where}: colour must be \"#rrggbb\" (quoted), found {shorten(colour)}.")
     rules_raw = raw["rules"]
     if not isinstance(rules_raw, list) or not rules_raw:
-        raise CatalogueError(f"{where}: rules must be a non-empty list, found {brief(rules_raw)}.")
+        raise CatalogueError(f"{where}: rules must be a non-empty list, found {shorten(rules_raw)}.")
     rules = tuple(_parse_rule(r, f"{where}, rule {i + 1}") for i, r in enumerate(rules_raw))
     exclude, exclusions = _parse_exclude(raw.get("exclude"), where)
     expected = _parse_expected(raw.get("expected_per_10k"), where)
     default = raw.get("default", True)
     if not isinstance(default, bool):
-        raise CatalogueError(f"{where}: default must be true or false, found {brief(default)}.")
+        raise CatalogueError(f"{where}: default must be true or false, found {shorten(default)}.")
     description = raw.get("description", "")
     if not isinstance(description, str):
-        raise CatalogueError(f"{where}: description must be text, found {brief(description)}.")
+        raise CatalogueError(f"{where}: description must be text, found {shorten(description)}.")
     return Category(name, raw["label_zh"].strip(), raw["label_en"].strip(), colour.lower(), rules,
                     exclude, default, description.strip(), source, exclusions, expected)
 
@@ -416,10 +416,10 @@ def _parse_document(data: Any, source: str) -> dict[str, Category]:
         )
     version = data.get("version", 1)
     if version != 1:
-        raise CatalogueError(f"Catalogue {source}: version {brief(version)} is not supported (expected 1).")
+        raise CatalogueError(f"Catalogue {source}: version {shorten(version)} is not supported (expected 1).")
     cats = data["categories"]
     if not isinstance(cats, dict) or not cats:
-        raise CatalogueError(f"Catalogue {source}: 'categories' must be a non-empty mapping, found {brief(cats)}.")
+        raise CatalogueError(f"Catalogue {source}: 'categories' must be a non-empty mapping, found {shorten(cats)}.")
     return {name: _parse_category(name, raw, source) for name, raw in cats.items()}
 
 
@@ -544,7 +544,7 @@ def select(catalogue: Catalogue, names: str | Iterable[str] | None) -> list[Cate
     raw = [names] if isinstance(names, str) else list(names)
     items = [part.strip() for item in raw for part in str(item).split(",") if part.strip()]
     if not items:
-        raise OptionError(f"categories: no category named (got {brief(names)}); known: {', '.join(catalogue.names)}.")
+        raise OptionError(f"categories: no category named (got {shorten(names)}); known: {', '.join(catalogue.names)}.")
     if any(n.casefold() == "all" for n in items):
         return list(catalogue)
     resolved = [(n, resolve_category(catalogue, n)) for n in items]

@@ -19,7 +19,7 @@ import pyproj
 import shapely
 import shapely.ops
 
-from lifecircle._errors import BoundaryError, CommunitiesError, InputNotFoundError, NoCrsError, brief, plain_number
+from lifecircle._errors import BoundaryError, CommunitiesError, InputNotFoundError, NoCrsError, plain_number, shorten
 from lifecircle._names import make_unique_names
 
 __all__ = [
@@ -72,7 +72,7 @@ def _read_vector(path: Path, error: type[Exception], what: str) -> gpd.GeoDataFr
         gdf = gpd.read_file(path)
     except Exception as exc:  # pyogrio/GDAL raise several classes for unreadable data
         raise error(
-            f"{what} file {str(path)!r} could not be read as a vector layer ({brief(str(exc), limit=200)}); expected "
+            f"{what} file {str(path)!r} could not be read as a vector layer ({shorten(str(exc), limit=200)}); expected "
             "polygons in a GeoPackage, GeoJSON, Shapefile or another format GDAL reads."
         ) from exc
     if not isinstance(gdf, gpd.GeoDataFrame) or "geometry" not in gdf.columns:
@@ -114,7 +114,7 @@ def _find_name_column(gdf: gpd.GeoDataFrame, path: Path, name_column: str | None
     if name_column is not None:
         if name_column not in columns:
             raise CommunitiesError(
-                f"communities file {str(path)!r} has no column {brief(name_column)} (name_column); "
+                f"communities file {str(path)!r} has no column {shorten(name_column)} (name_column); "
                 f"its columns are: {', '.join(map(str, columns)) or '(none)'}."
             )
         return name_column
@@ -125,7 +125,7 @@ def _find_name_column(gdf: gpd.GeoDataFrame, path: Path, name_column: str | None
     raise CommunitiesError(
         f"communities file {str(path)!r} has no name column: expected one of "
         f"{', '.join(NAME_COLUMN_CANDIDATES)} (any case): rename the column holding the names to 'name'; "
-        f"its columns are: {brief(', '.join(map(str, columns)), limit=200) or '(none)'}."
+        f"its columns are: {shorten(', '.join(map(str, columns)), limit=200) or '(none)'}."
     )
 
 

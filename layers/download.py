@@ -17,7 +17,7 @@ import pandas as pd
 import shapely
 
 from lifecircle import settings
-from lifecircle._errors import DownloadError, NoWalkableWaysError, brief, plain_number
+from lifecircle._errors import DownloadError, NoWalkableWaysError, plain_number, shorten
 from lifecircle.layers.osm import FEATURE_KEYS, MAJOR_ROAD_HIGHWAYS, WAY_TAG_COLUMNS, OsmExtract, walkable_mask
 
 __all__ = ["download_extract", "extract_from_osmnx"]
@@ -154,7 +154,7 @@ def download_extract(*, place: str | None = None, bbox: tuple[float, float, floa
     ox.settings.cache_folder = str(settings.cache_folder / "osmnx")
     ox.settings.useful_tags_way = sorted(set(ox.settings.useful_tags_way) | set(WAY_TAG_COLUMNS) | {"foot", "access", "service"})
     tags: dict[str, bool | str | list[str]] = {k: True for k in FEATURE_KEYS}
-    source = f"place {brief(place)}" if place else f"bbox {tuple(plain_number(v) for v in bbox)}"  # type: ignore[union-attr]
+    source = f"place {shorten(place)}" if place else f"bbox {tuple(plain_number(v) for v in bbox)}"  # type: ignore[union-attr]
     online = _reachable(ox.settings.overpass_url)
     if not online:
         # Offline, osmnx would wait 60 s for Overpass's status before every request; without the
@@ -176,7 +176,7 @@ def download_extract(*, place: str | None = None, bbox: tuple[float, float, floa
             features = None
     except Exception as exc:
         cause = ("no network: Overpass (" + _host(ox.settings.overpass_url) + ") cannot be reached" if not online
-                 else brief(str(exc), limit=200))
+                 else shorten(str(exc), limit=200))
         raise DownloadError(
             f"Could not download OpenStreetMap data for {source}: {cause}. This needs internet access "
             "(Nominatim and Overpass); offline, pass a local file with --osm."

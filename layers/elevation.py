@@ -24,7 +24,7 @@ from affine import Affine
 from rasterio.errors import RasterioError
 from rasterio.windows import Window, from_bounds
 
-from lifecircle._errors import DemError, InputNotFoundError, brief
+from lifecircle._errors import DemError, InputNotFoundError, shorten
 
 __all__ = ["Dem", "read_dem", "check_dem_overlap"]
 
@@ -153,7 +153,7 @@ def read_dem(
     except DemError:
         raise
     except (RasterioError, OSError) as exc:
-        raise DemError(f"DEM {path} cannot be read as a raster: {brief(str(exc), limit=200)}") from None
+        raise DemError(f"DEM {path} cannot be read as a raster: {shorten(str(exc), limit=200)}") from None
     array = np.ma.filled(data.astype(np.float64), np.nan)
     array[~np.isfinite(array)] = np.nan
     if transform.is_degenerate:

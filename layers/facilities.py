@@ -58,8 +58,8 @@ from lifecircle._errors import (
     NoCrsError,
     OptionError,
     UnknownCategoryError,
-    brief,
     plain_number,
+    shorten,
 )
 from lifecircle.layers._columns import LAT_ALIASES, LON_ALIASES, find_column
 from lifecircle.layers.catalogue import Catalogue, assess_completeness, match_sites, resolve_category, select
@@ -112,7 +112,7 @@ def _normalise_hint(crs_hint: str | None) -> tuple[str | None, Any]:
         return None, None
     if not isinstance(crs_hint, str) or not crs_hint.strip():
         raise OptionError(f"--facilities-crs (crs_hint): expected 'gcj02', 'bd09', 'wgs84' or a CRS such as 'EPSG:4547', "
-                          f"found {brief(crs_hint)}.")
+                          f"found {shorten(crs_hint)}.")
     key = crs_hint.strip().lower().replace("-", "").replace("_", "")
     if key in _CHINESE:
         return key, None
@@ -123,7 +123,7 @@ def _normalise_hint(crs_hint: str | None) -> tuple[str | None, Any]:
         return None, CRS.from_user_input(crs_hint.strip())
     except CRSError as exc:
         raise OptionError(
-            f"--facilities-crs (crs_hint): {brief(crs_hint)} is neither 'gcj02', 'bd09', 'wgs84' nor a CRS pyproj knows."
+            f"--facilities-crs (crs_hint): {shorten(crs_hint)} is neither 'gcj02', 'bd09', 'wgs84' nor a CRS pyproj knows."
         ) from exc
 
 
@@ -139,7 +139,7 @@ def _read_csv(path: Path) -> pd.DataFrame:
         except pd.errors.EmptyDataError as exc:
             raise FacilitiesFileError(f"Facilities file {str(path)!r} is empty (no header, no rows).") from exc
         except (pd.errors.ParserError, csv.Error) as exc:
-            raise FacilitiesFileError(f"Facilities file {str(path)!r} is not a readable CSV table: {brief(str(exc), limit=200)}") from exc
+            raise FacilitiesFileError(f"Facilities file {str(path)!r} is not a readable CSV table: {shorten(str(exc), limit=200)}") from exc
     raise FacilitiesFileError(f"Facilities file {str(path)!r} is neither UTF-8 nor GB18030 text: {last}.")
 
 
@@ -182,7 +182,7 @@ def _points_from_csv(df: pd.DataFrame, path: Path, hint_crs: Any) -> gpd.GeoData
     if len(bad):
         raise FacilitiesFileError(
             f"Facilities file {str(path)!r}: {_rows(bad, 2)} have no numeric {lon_col!r}/{lat_col!r} "
-            f"(first: {brief(df[lon_col].iloc[bad[0]])}, {brief(df[lat_col].iloc[bad[0]])})."
+            f"(first: {shorten(df[lon_col].iloc[bad[0]])}, {shorten(df[lat_col].iloc[bad[0]])})."
         )
     crs = hint_crs if hint_crs is not None else "EPSG:4326"
 
@@ -210,7 +210,7 @@ def _read_vector(path: Path, layer: str | int | None) -> gpd.GeoDataFrame:
     try:
         layers = pyogrio.list_layers(path)
     except (DataSourceError, DataLayerError, OSError) as exc:
-        raise FacilitiesFileError(f"Facilities file {str(path)!r} cannot be read as {path.suffix} data: {brief(str(exc), limit=200)}") from exc
+        raise FacilitiesFileError(f"Facilities file {str(path)!r} cannot be read as {path.suffix} data: {shorten(str(exc), limit=200)}") from exc
     if len(layers) == 0:
         raise FacilitiesFileError(f"Facilities file {str(path)!r} holds no layer.")
     if layer is None and len(layers) > 1:
@@ -221,7 +221,7 @@ def _read_vector(path: Path, layer: str | int | None) -> gpd.GeoDataFrame:
     try:
         return gpd.read_file(path, layer=layer, engine="pyogrio")
     except (DataSourceError, DataLayerError, OSError, ValueError) as exc:
-        raise FacilitiesFileError(f"Facilities file {str(path)!r} cannot be read: {brief(str(exc), limit=200)}") from exc
+        raise FacilitiesFileError(f"Facilities file {str(path)!r} cannot be read: {shorten(str(exc), limit=200)}") from exc
 
 
 def _categories_from_poi_types(gdf: gpd.GeoDataFrame, path: Path, catalogue: Catalogue,
@@ -426,7 +426,7 @@ def read_facilities_file(
     if chinese is not None:
         if gdf.crs is not None and not gdf.crs.equals("EPSG:4326") and gdf.crs.is_geographic is False:
             raise OptionError(
-                f"--facilities-crs {brief(crs_hint)}: {str(path)!r} is in projected {gdf.crs.to_string()}, but "
+                f"--facilities-crs {shorten(crs_hint)}: {str(path)!r} is in projected {gdf.crs.to_string()}, but "
                 "GCJ-02/BD-09 coordinates are longitude/latitude degrees."
             )
         gdf = _convert_chinese(gdf.to_crs("EPSG:4326"), chinese, path)
@@ -718,23 +718,23 @@ def check_capacity_sources(capacity: dict[str, str], *, categories: Any, facilit
         A category outside the run, or a column found nowhere.
     """
     for category, column in capacity.items():
-        option = f"--capacity {brief(f'{category}={column}')}"
+        option = f"--capacity {shorten(f'{category}={column}')}"
         if category not in list(categories):
-            raise OptionError(f"{option}: {brief(category)} is not one of the run's categories "
+            raise OptionError(f"{option}: {shorten(category)} is not one of the run's categories "
                               f"({', '.join(categories)}); add it to --categories.")
         looked = []
         if facilities_path is not None:
             columns = _file_columns(Path(facilities_path))
             if find_column(columns, (column,)) is not None:
                 continue
-            shown = ", ".join(brief(c, limit=40) for c in columns[:12]) + (" ..." if len(columns) > 12 else "")
-            looked.append(f"no column {brief(column)} in --facilities {str(facilities_path)!r} (its columns: "
+            shown = ", ".join(shorten(c, limit=40) for c in columns[:12]) + (" ..." if len(columns) > 12 else "")
+            looked.append(f"no column {shorten(column)} in --facilities {str(facilities_path)!r} (its columns: "
                           f"{shown or 'none'})")
         if osm_path is None:
             continue  # downloaded data: its tags are only known after the download
         has_tag = _osm_has_key(Path(osm_path), column)
         if has_tag is None or has_tag:
             continue
-        looked.append(f"no object in the OSM file {Path(osm_path).name!r} has a {brief(column)} tag")
+        looked.append(f"no object in the OSM file {Path(osm_path).name!r} has a {shorten(column)} tag")
         raise OptionError(f"{option}: {'; '.join(looked)}. Expected the name of a capacity column or OSM tag "
                           "such as beds or capacity.")

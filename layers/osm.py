@@ -26,7 +26,7 @@ import osmium
 import pandas as pd
 import shapely
 
-from lifecircle._errors import InputNotFoundError, NoWalkableWaysError, OptionError, OsmFileError, brief
+from lifecircle._errors import InputNotFoundError, NoWalkableWaysError, OptionError, OsmFileError, shorten
 from lifecircle._progress import progress_bar
 
 __all__ = [
@@ -242,7 +242,7 @@ def _header_facts(path: Path) -> tuple[tuple[float, float, float, float] | None,
 
 def _read_failure(path: Path, exc: BaseException) -> str:
     """The message for a file libosmium refuses, naming the likely cause."""
-    said = brief(str(exc), limit=160)
+    said = shorten(str(exc), limit=160)
     if isinstance(exc, osmium.InvalidLocationError) or "coordinate" in str(exc):
         return (f"OSM file {str(path)!r} has a node whose coordinates are not usable ({said}): expected "
                 "numbers, longitude -180..180 and latitude -90..90.")

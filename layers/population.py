@@ -42,7 +42,7 @@ from affine import Affine
 from rasterio.warp import transform_bounds
 from rasterio.windows import Window, from_bounds
 
-from lifecircle._errors import InputNotFoundError, NoCrsError, PopulationError, brief, plain_number
+from lifecircle._errors import InputNotFoundError, NoCrsError, PopulationError, plain_number, shorten
 from lifecircle.layers._columns import LAT_ALIASES, LON_ALIASES, find_column
 
 __all__ = [
@@ -150,13 +150,13 @@ def _numeric(values: pd.Series, *, name: str, path: Path, kind: str = "csv",
         bad = bad & ~missing
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
-            shown = brief(values.iloc[i]) if text[i] else plain_number(arr[i])
+            shown = shorten(values.iloc[i]) if text[i] else plain_number(arr[i])
             more = f" ({int(bad.sum())} rows in all)" if bad.sum() > 1 else ""
-            raise PopulationError(f"{option} {str(path)!r}: column {brief(name)} {what} {shown} "
+            raise PopulationError(f"{option} {str(path)!r}: column {shorten(name)} {what} {shown} "
                                   f"in {_where(i, kind)}{more}.")
     if missing.any() and not missing_ok:
         i = int(np.flatnonzero(missing)[0])
-        raise PopulationError(f"{option} {str(path)!r}: column {brief(name)} is empty in {_where(i, kind)}.")
+        raise PopulationError(f"{option} {str(path)!r}: column {shorten(name)} is empty in {_where(i, kind)}.")
     return np.where(missing, 0.0, arr), missing
 
 
@@ -165,14 +165,14 @@ def _population_column(columns: list[str], value_column: str | None, path: Path)
         col = find_column(columns, (value_column,))
         if col is None:
             raise PopulationError(
-                f"{path}: value_column {brief(value_column)} is not a column; columns found: {brief(list(columns))}."
+                f"{path}: value_column {shorten(value_column)} is not a column; columns found: {shorten(list(columns))}."
             )
         return col
     col = find_column(columns, POPULATION_ALIASES)
     if col is None:
         raise PopulationError(
             f"{path}: no population column; expected one of {list(POPULATION_ALIASES)} "
-            f"(rename the column holding people to 'population'); columns found: {brief(list(columns))}."
+            f"(rename the column holding people to 'population'); columns found: {shorten(list(columns))}."
         )
     return col
 
@@ -188,7 +188,7 @@ def _group_shares(table: pd.DataFrame, population: np.ndarray, path: Path) -> di
         vals, _ = _numeric(table[col], name=str(col), path=path)
         if str(col).lower().startswith("share_"):
             if (vals > 1.0 + 1e-9).any():
-                raise PopulationError(f"{path}: column {brief(col)} holds shares and must lie in 0-1; found max {plain_number(vals.max())}.")
+                raise PopulationError(f"{path}: column {shorten(col)} holds shares and must lie in 0-1; found max {plain_number(vals.max())}.")
             share = vals
         else:
             if (vals > population * (1 + 1e-9) + 1e-9).any():
@@ -212,7 +212,7 @@ def _csv_table(path: Path) -> pd.DataFrame:
             continue
         except (pd.errors.EmptyDataError, pd.errors.ParserError, csv.Error, ValueError, OverflowError) as exc:
             raise PopulationError(f"--population {str(path)!r} is not a readable CSV table "
-                                  f"({brief(str(exc), limit=160)}).") from None
+                                  f"({shorten(str(exc), limit=160)}).") from None
     raise PopulationError(f"--population {str(path)!r} is neither UTF-8 nor GB18030 text: expected a CSV table of "
                           "longitude, latitude and population.")
 
@@ -225,7 +225,7 @@ def _read_csv(path: Path, value_column: str | None) -> PopulationInput:
     if lon_col is None or lat_col is None:
         raise PopulationError(
             f"{path}: a population CSV needs longitude and latitude columns (EPSG:4326), e.g. "
-            f"{list(LON_ALIASES)} and {list(LAT_ALIASES)}; columns found: {brief(columns)}."
+            f"{list(LON_ALIASES)} and {list(LAT_ALIASES)}; columns found: {shorten(columns)}."
         )
     pop_col = _population_column(columns, value_column, path)
     if len(table) == 0:
@@ -237,10 +237,10 @@ def _read_csv(path: Path, value_column: str | None) -> PopulationInput:
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         raise PopulationError(f"--population {str(path)!r}: {int(bad.sum())} row(s) have no numeric "
-                              f"{brief(lon_col)}/{brief(lat_col)}, e.g. {_where(i, 'csv')}.")
+                              f"{shorten(lon_col)}/{shorten(lat_col)}, e.g. {_where(i, 'csv')}.")
     if (np.abs(lon) > 180).any() or (np.abs(lat) > 90).any():
         raise NoCrsError(
-            f"--population {str(path)!r}: columns {brief(lon_col)}/{brief(lat_col)} must be longitude/latitude in "
+            f"--population {str(path)!r}: columns {shorten(lon_col)}/{shorten(lat_col)} must be longitude/latitude in "
             f"EPSG:4326 (found x from {plain_number(lon.min())} to {plain_number(lon.max())}, y from "
             f"{plain_number(lat.min())} to {plain_number(lat.max())}); "
             "save projected coordinates as a GeoPackage or GeoJSON with a CRS instead."
@@ -257,10 +257,10 @@ def _drop_missing(frame: gpd.GeoDataFrame, missing: np.ndarray, path: Path, colu
         return frame
     n = int(missing.sum())
     if n == len(frame):
-        raise PopulationError(f"--population {str(path)!r}: column {brief(column)} is empty (or NaN) in every row.")
+        raise PopulationError(f"--population {str(path)!r}: column {shorten(column)} is empty (or NaN) in every row.")
     first = _where(int(np.flatnonzero(missing)[0]), kind)
     log.warning("--population %s: dropped %d row(s) with no %s value (empty or NaN), first at %s",
-                path.name, n, brief(column), first)
+                path.name, n, shorten(column), first)
     out = frame[~missing].reset_index(drop=True)
     out.attrs["dropped_rows"] = n
     return out
@@ -281,7 +281,7 @@ def _read_vector(path: Path, value_column: str | None, bbox: tuple[float, float,
     try:
         raw = gpd.read_file(path)
     except Exception as exc:  # pyogrio raises its own DataSourceError family
-        raise PopulationError(f"{path}: cannot read as a vector file ({brief(str(exc), limit=200)}).") from exc
+        raise PopulationError(f"{path}: cannot read as a vector file ({shorten(str(exc), limit=200)}).") from exc
     if raw.crs is None:
         raise NoCrsError(f"{path}: the population file has no CRS; save it with one (e.g. EPSG:4326 or EPSG:4490).")
     raw = raw[~(raw.geometry.isna() | raw.geometry.is_empty)]
@@ -320,7 +320,7 @@ def _read_raster(path: Path, bbox: tuple[float, float, float, float] | None) -> 
     try:
         src = rasterio.open(path)
     except rasterio.errors.RasterioIOError as exc:
-        raise PopulationError(f"{path}: cannot read as a raster ({brief(str(exc), limit=200)}).") from exc
+        raise PopulationError(f"{path}: cannot read as a raster ({shorten(str(exc), limit=200)}).") from exc
     with src:
         if src.crs is None:
             raise NoCrsError(f"{path}: the population raster has no CRS; WorldPop/GHS-POP GeoTIFFs carry one.")

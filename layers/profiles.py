@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from lifecircle import settings
-from lifecircle._errors import CatalogueError, ProfileError, brief
+from lifecircle._errors import CatalogueError, ProfileError, shorten
 from lifecircle.layers._yaml import read_yaml
 
 __all__ = ["WalkingProfile", "DEFAULT_CATALOGUE", "load_profiles", "get_profile", "default_speed_kmh"]
@@ -137,7 +137,7 @@ _RANGES: dict[str, tuple[float, float]] = {
 
 
 def _profile_from_mapping(name: str, raw: Mapping[str, Any], *, source: str, known: Mapping[str, WalkingProfile]) -> WalkingProfile:
-    where = f"{source}: profile {brief(name)}"
+    where = f"{source}: profile {shorten(name)}"
     if not isinstance(raw, Mapping):
         raise CatalogueError(f"{where} must be a mapping of keys to values; found {type(raw).__name__}.")
     values: dict[str, Any] = {}
@@ -145,7 +145,7 @@ def _profile_from_mapping(name: str, raw: Mapping[str, Any], *, source: str, kno
     if base_name is not None:
         if base_name not in known:
             raise CatalogueError(
-                f"{where}: key 'base' names unknown profile {brief(base_name)}; known: {', '.join(sorted(known))}."
+                f"{where}: key 'base' names unknown profile {shorten(base_name)}; known: {', '.join(sorted(known))}."
             )
         values = {k: v for k, v in asdict(known[base_name]).items() if k != "name"}
     for key, value in raw.items():
@@ -153,7 +153,7 @@ def _profile_from_mapping(name: str, raw: Mapping[str, Any], *, source: str, kno
             continue
         if key not in _FIELDS or key == "name":
             raise CatalogueError(
-                f"{where}: unknown key {brief(key)}; expected some of {', '.join(k for k in _FIELDS if k != 'name')}, base."
+                f"{where}: unknown key {shorten(key)}; expected some of {', '.join(k for k in _FIELDS if k != 'name')}, base."
             )
         values[key] = _check_value(key, value, where)
     profile = WalkingProfile(name=name, **values)
@@ -168,25 +168,25 @@ def _profile_from_mapping(name: str, raw: Mapping[str, Any], *, source: str, kno
 def _check_value(key: str, value: Any, where: str) -> Any:
     if key in _BOOL_KEYS:
         if not isinstance(value, bool):
-            raise CatalogueError(f"{where}: key {brief(key)} must be true or false; found {brief(value)}.")
+            raise CatalogueError(f"{where}: key {shorten(key)} must be true or false; found {shorten(value)}.")
         return value
     if key == "description":
         if not isinstance(value, str):
-            raise CatalogueError(f"{where}: key 'description' must be text; found {brief(value)}.")
+            raise CatalogueError(f"{where}: key 'description' must be text; found {shorten(value)}.")
         return value
     if key == "sources":
         if isinstance(value, str):
             value = [value]
         if not isinstance(value, list) or not all(isinstance(s, str) for s in value):
-            raise CatalogueError(f"{where}: key 'sources' must be a list of text; found {brief(value)}.")
+            raise CatalogueError(f"{where}: key 'sources' must be a list of text; found {shorten(value)}.")
         return tuple(value)
     if key == "max_grade" and value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise CatalogueError(f"{where}: key {brief(key)} must be a finite number; found {brief(value)}.")
+        raise CatalogueError(f"{where}: key {shorten(key)} must be a finite number; found {shorten(value)}.")
     lo, hi = _RANGES[key]
     if not lo <= value <= hi:
-        raise CatalogueError(f"{where}: key {brief(key)} must be between {lo} and {hi}; found {brief(value)}.")
+        raise CatalogueError(f"{where}: key {shorten(key)} must be between {lo} and {hi}; found {shorten(value)}.")
     return float(value)
 
 
@@ -201,11 +201,11 @@ def _read_catalogue(path: Path, known: Mapping[str, WalkingProfile]) -> dict[str
     if extra_keys:
         raise CatalogueError(f"Profile catalogue {path}: unknown top-level key(s) {sorted(extra_keys)}; expected version, profiles.")
     if doc.get("version", 1) != 1:
-        raise CatalogueError(f"Profile catalogue {path}: key 'version' must be 1; found {brief(doc.get('version'))}.")
+        raise CatalogueError(f"Profile catalogue {path}: key 'version' must be 1; found {shorten(doc.get('version'))}.")
     out: dict[str, WalkingProfile] = {}
     for name, raw in doc["profiles"].items():
         if not isinstance(name, str) or not name.strip():
-            raise CatalogueError(f"Profile catalogue {path}: profile names must be non-empty text; found {brief(name)}.")
+            raise CatalogueError(f"Profile catalogue {path}: profile names must be non-empty text; found {shorten(name)}.")
         out[name] = _profile_from_mapping(name, raw, source=str(path), known={**known, **out})
     return out
 
@@ -266,7 +266,7 @@ def get_profile(name: str | WalkingProfile, *, catalogue: Mapping[str, WalkingPr
     catalogue = load_profiles() if catalogue is None else catalogue
     if not isinstance(name, str) or name not in catalogue:
         raise ProfileError(
-            f"Unknown walking profile {brief(name)}: expected one of {', '.join(catalogue)} "
+            f"Unknown walking profile {shorten(name)}: expected one of {', '.join(catalogue)} "
             "(add your own with a profiles YAML file)."
         )
     return catalogue[name]

@@ -24,7 +24,7 @@ from typing import Any
 
 import pandas as pd
 
-from lifecircle._errors import InputNotFoundError, StandardsError, brief
+from lifecircle._errors import InputNotFoundError, StandardsError, shorten
 from lifecircle.layers._yaml import read_yaml
 
 __all__ = [
@@ -94,7 +94,7 @@ class Requirement:
         if self.threshold_minutes is not None:
             return float(self.threshold_minutes)
         if not (isinstance(speed_kmh, (int, float)) and math.isfinite(speed_kmh) and speed_kmh > 0):
-            raise StandardsError(f"speed_kmh must be a positive number of km/h; found {brief(speed_kmh)}.")
+            raise StandardsError(f"speed_kmh must be a positive number of km/h; found {shorten(speed_kmh)}.")
         return float(self.threshold_m) / (float(speed_kmh) * 1000.0 / 60.0)  # type: ignore[arg-type]
 
     def categories(self) -> tuple[str, ...]:
@@ -165,7 +165,7 @@ class Tier:
             if r.key == key:
                 return r
         raise StandardsError(
-            f"tier {brief(self.key)} has no requirement {brief(key)}; it has {', '.join(r.key for r in self.requirements)}."
+            f"tier {shorten(self.key)} has no requirement {shorten(key)}; it has {', '.join(r.key for r in self.requirements)}."
         )
 
 
@@ -197,7 +197,7 @@ class Standard:
         for t in self.tiers:
             if t.key == key:
                 return t
-        raise StandardsError(f"{self.path.name}: no tier {brief(key)}; it has {', '.join(t.key for t in self.tiers)}.")
+        raise StandardsError(f"{self.path.name}: no tier {shorten(key)}; it has {', '.join(t.key for t in self.tiers)}.")
 
     def categories(self) -> tuple[str, ...]:
         """Every category the requirements name (fallbacks included), in first-use order."""
@@ -294,7 +294,7 @@ def standard_path(name_or_path: str | Path) -> Path:
             raise InputNotFoundError(f"Standard file {path} does not exist.")
         return path
     raise StandardsError(
-        f"Unknown standard {brief(text)}: expected one of {', '.join(bundled_standards())} "
+        f"Unknown standard {shorten(text)}: expected one of {', '.join(bundled_standards())} "
         f"or the path of a YAML file in the same format."
     )
 
@@ -339,7 +339,7 @@ class _Ctx:
         self.path = path
 
     def fail(self, key: str, expected: str, found: Any) -> StandardsError:
-        return StandardsError(f"{self.path}: {key}: expected {expected}; found {brief(found)}.")
+        return StandardsError(f"{self.path}: {key}: expected {expected}; found {shorten(found)}.")
 
 
 def _join(where: str, key: str) -> str:

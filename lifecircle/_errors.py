@@ -17,7 +17,7 @@ import reprlib
 from typing import cast
 
 __all__ = [
-    "brief",
+    "shorten",
     "plain_number",
     "LifecircleError",
     "InputFileError",
@@ -128,11 +128,11 @@ class OutputLockedError(OutputError):
 
 
 #: Longest shown form of one user value in a message.
-BRIEF_LIMIT = 80
+SHORTEN_LIMIT = 80
 
 _repr = reprlib.Repr()
-_repr.maxstring = BRIEF_LIMIT
-_repr.maxother = BRIEF_LIMIT
+_repr.maxstring = SHORTEN_LIMIT
+_repr.maxother = SHORTEN_LIMIT
 _repr.maxlist = _repr.maxtuple = _repr.maxset = _repr.maxdict = 6
 _repr.maxlevel = 3
 
@@ -154,7 +154,7 @@ def plain_number(value: float) -> str:
     return format(v, ".6g")
 
 
-def brief(value: object, limit: int = BRIEF_LIMIT) -> str:
+def shorten(value: object, limit: int = SHORTEN_LIMIT) -> str:
     """A user value for an error message, bounded: numbers plain, text quoted and cut to
     ``limit`` characters (``...`` marks the cut), containers shortened without walking them
     whole (a YAML bomb or a 10,000-character tag must not blow up the message itself)."""

@@ -28,7 +28,7 @@ from lifecircle._errors import (
     MemoryBudgetError,
     NoCrsError,
     OptionError,
-    brief,
+    shorten,
 )
 from lifecircle.layers.catalogue import load_catalogue, select
 from lifecircle.layers.communities import Boundary, far_boundary_parts, read_boundary, read_communities
@@ -169,10 +169,10 @@ def _positive(value: float, option: str, *, upper: float | None = None) -> float
     try:
         v = float(value)
     except (TypeError, ValueError):
-        raise OptionError(f"{option} must be a number; found {brief(value)}.") from None
+        raise OptionError(f"{option} must be a number; found {shorten(value)}.") from None
     if not np.isfinite(v) or v <= 0 or (upper is not None and v > upper):
         bound = f" and at most {upper:g}" if upper is not None else ""
-        raise OptionError(f"{option} must be greater than 0{bound}; found {brief(value)}.")
+        raise OptionError(f"{option} must be greater than 0{bound}; found {shorten(value)}.")
     return v
 
 
@@ -207,7 +207,7 @@ def _validated(options: RunOptions) -> tuple[RunOptions, Any, Any]:
     if options.bbox is not None:
         w, s, e, n = (float(x) for x in options.bbox)
         if not (-180 <= w < e <= 180 and -90 <= s < n <= 90):
-            raise OptionError(f"--bbox must be W,S,E,N in degrees with W<E and S<N; found {brief(options.bbox)}.")
+            raise OptionError(f"--bbox must be W,S,E,N in degrees with W<E and S<N; found {shorten(options.bbox)}.")
     boundary_path = options.boundary if isinstance(options.boundary, (str, Path)) else None
     for path, name in ((boundary_path, "--boundary"), (options.communities, "--communities"),
                        (options.population, "--population"), (options.facilities, "--facilities"),
@@ -226,9 +226,9 @@ def _validated(options: RunOptions) -> tuple[RunOptions, Any, Any]:
     _positive(options.isochrone_buffer_m, "--isochrone-buffer")
     target = float(options.coverage_target)
     if not 0 < target <= 1:
-        raise OptionError(f"--coverage-target must be in (0, 1]; found {brief(options.coverage_target)}.")
+        raise OptionError(f"--coverage-target must be in (0, 1]; found {shorten(options.coverage_target)}.")
     if options.facilities_crs not in (None, "wgs84", "gcj02", "bd09"):
-        raise OptionError(f"--facilities-crs must be wgs84, gcj02 or bd09; found {brief(options.facilities_crs)}.")
+        raise OptionError(f"--facilities-crs must be wgs84, gcj02 or bd09; found {shorten(options.facilities_crs)}.")
 
     catalogue = load_catalogue(extra=options.catalogue)
     if options.categories is not None and not [c for c in options.categories if str(c).strip()]:

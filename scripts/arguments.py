@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from lifecircle import settings
-from lifecircle._errors import brief
+from lifecircle._errors import shorten
 from lifecircle.layers.catalogue import load_catalogue, select
 from lifecircle.options import RunOptions
 
@@ -17,9 +17,9 @@ def _bbox(text: str) -> tuple[float, float, float, float]:
     try:
         parts = tuple(float(v) for v in text.split(","))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"--bbox must be W,S,E,N numbers; found {brief(text)}") from None
+        raise argparse.ArgumentTypeError(f"--bbox must be W,S,E,N numbers; found {shorten(text)}") from None
     if len(parts) != 4:
-        raise argparse.ArgumentTypeError(f"--bbox must have 4 numbers W,S,E,N; found {brief(text)}")
+        raise argparse.ArgumentTypeError(f"--bbox must have 4 numbers W,S,E,N; found {shorten(text)}")
     west, south, east, north = parts
     return west, south, east, north
 
@@ -35,7 +35,7 @@ def _categories(text: str) -> list[str]:
     if not names:
         defaults = ",".join(c.name for c in select(load_catalogue(), None))
         raise argparse.ArgumentTypeError(f"names no category; expected a comma-separated list such as "
-                                         f"{defaults}, found {brief(text)}")
+                                         f"{defaults}, found {shorten(text)}")
     return names
 
 

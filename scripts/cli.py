@@ -15,7 +15,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from lifecircle._errors import LifecircleError, OptionError, brief
+from lifecircle._errors import LifecircleError, OptionError, shorten
 from lifecircle.outfolder import output_lock
 from lifecircle.scripts.arguments import add_common_arguments, options_from_args
 
@@ -27,7 +27,7 @@ log = logging.getLogger("lifecircle")
 def _capacity(text: str) -> tuple[str, str]:
     category, sep, column = text.partition("=")
     if not sep or not category.strip() or not column.strip():
-        raise argparse.ArgumentTypeError(f"--capacity must be CATEGORY=COLUMN, e.g. clinic=beds; found {brief(text)}")
+        raise argparse.ArgumentTypeError(f"--capacity must be CATEGORY=COLUMN, e.g. clinic=beds; found {shorten(text)}")
     return category.strip(), column.strip()
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from lifecircle._errors import OptionError, brief
+from lifecircle._errors import OptionError, shorten
 from lifecircle.spatial.network import WalkNetwork
 
 __all__ = ["COST_COLUMNS", "flat_costs", "check_speed"]
@@ -37,9 +37,9 @@ def check_speed(speed_kmh: float, *, name: str = "speed") -> float:
     try:
         value = float(speed_kmh)
     except (TypeError, ValueError):
-        raise OptionError(f"{name} must be a number of km/h; found {brief(speed_kmh)}.") from None
+        raise OptionError(f"{name} must be a number of km/h; found {shorten(speed_kmh)}.") from None
     if not np.isfinite(value) or value <= 0 or value > 30:
-        raise OptionError(f"{name} must be a walking speed in km/h between 0 and 30; found {brief(speed_kmh)}.")
+        raise OptionError(f"{name} must be a walking speed in km/h between 0 and 30; found {shorten(speed_kmh)}.")
     return value
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from lifecircle._errors import CatalogueError, StandardsError, brief, plain_number
+from lifecircle._errors import CatalogueError, StandardsError, plain_number, shorten
 from lifecircle.layers.catalogue import load_catalogue
 from lifecircle.layers.profiles import load_profiles
 from lifecircle.layers.standards import load_standard
@@ -94,13 +94,13 @@ def test_a_user_catalogue_merges_over_the_bundled_one(tmp_path: Path) -> None:
 
 
 def test_brief_bounds_every_value() -> None:
-    assert brief("x" * 10_000).endswith("...") and len(brief("x" * 10_000)) == 80
+    assert shorten("x" * 10_000).endswith("...") and len(shorten("x" * 10_000)) == 80
     nested: list = ["lol"] * 9
     for _ in range(8):
         nested = [nested] * 9  # 9**9 leaves, shared: repr would never finish
-    assert len(brief(nested)) <= 80
+    assert len(shorten(nested)) <= 80
     import numpy as np
 
-    assert brief(np.float64(2.5)) == "2.5" and brief(np.float64("inf")) == "infinity"
+    assert shorten(np.float64(2.5)) == "2.5" and shorten(np.float64("inf")) == "infinity"
     assert plain_number(np.float64(1e308)) == "1e+308" and plain_number(np.int64(7)) == "7"
     assert plain_number(float("nan")) == "NaN" and plain_number(12.0) == "12"
