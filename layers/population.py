@@ -203,7 +203,8 @@ def _group_shares(table: pd.DataFrame, population: np.ndarray, path: Path) -> di
     return out
 
 
-def _csv_table(path: Path) -> pd.DataFrame:
+def _csv_table(path: Path, *, option: str = "--population",
+               expected: str = "longitude, latitude and population") -> pd.DataFrame:
     """The CSV as a table: UTF-8, else GB18030 (Excel on Chinese Windows); anything else is an error."""
     for encoding in ("utf-8-sig", "gb18030"):
         try:
@@ -211,10 +212,10 @@ def _csv_table(path: Path) -> pd.DataFrame:
         except UnicodeDecodeError:
             continue
         except (pd.errors.EmptyDataError, pd.errors.ParserError, csv.Error, ValueError, OverflowError) as exc:
-            raise PopulationError(f"--population {str(path)!r} is not a readable CSV table "
+            raise PopulationError(f"{option} {str(path)!r} is not a readable CSV table "
                                   f"({shorten(str(exc), limit=160)}).") from None
-    raise PopulationError(f"--population {str(path)!r} is neither UTF-8 nor GB18030 text: expected a CSV table of "
-                          "longitude, latitude and population.")
+    raise PopulationError(f"{option} {str(path)!r} is neither UTF-8 nor GB18030 text: expected a CSV table of "
+                          f"{expected}.")
 
 
 def _read_csv(path: Path, value_column: str | None) -> PopulationInput:
@@ -517,19 +518,15 @@ def read_population_totals(path: str | Path) -> PopulationTotals:
     suffix = path.suffix.lower()
     units = None
     if suffix in (".csv", ".txt"):
-        try:
-            table = pd.read_csv(path, encoding="utf-8-sig")
-        except UnicodeDecodeError:
-            table = pd.read_csv(path, encoding="gb18030")
-        except (pd.errors.EmptyDataError, pd.errors.ParserError) as exc:
-            raise PopulationError(f"--population-totals {path}: not a readable CSV ({exc}).") from exc
+        table = _csv_table(path, option="--population-totals", expected="unit names or codes and totals")
     elif suffix in (".xlsx", ".xls"):
         table = pd.read_excel(path)
     elif suffix in _VECTOR_SUFFIXES:
         try:
             table = gpd.read_file(path)
         except Exception as exc:  # pyogrio raises its own DataSourceError family
-            raise PopulationError(f"--population-totals {path}: cannot read as a vector file ({exc}).") from exc
+            raise PopulationError(f"--population-totals {path}: cannot read as a vector file "
+                                  f"({shorten(str(exc), limit=200)}).") from exc
         if table.crs is None:
             raise NoCrsError(f"--population-totals {path}: the file has no CRS; save it with one (e.g. EPSG:4490).")
     else:

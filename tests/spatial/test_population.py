@@ -527,3 +527,13 @@ def test_unit_totals_match_community_codes(tmp_path: Path) -> None:
     got = control_population(np.array([1.0, 3.0]), squares(2, 1),
                              unit_totals={"500103001002": 600.0, "七星岗社区": 100.0}, units=units)
     np.testing.assert_allclose(got.values, [100, 600])
+
+
+def test_population_totals_of_random_bytes_is_a_clean_error(tmp_path) -> None:
+    from lifecircle._errors import PopulationError
+    from lifecircle.layers.population import read_population_totals
+
+    bad = tmp_path / "totals.csv"
+    bad.write_bytes(bytes(range(256)) * 8)
+    with pytest.raises(PopulationError, match="--population-totals .*neither UTF-8 nor GB18030"):
+        read_population_totals(bad)
