@@ -10,7 +10,7 @@ import yaml
 from tests.conftest import REPO
 
 #: conda-forge names that differ from PyPI names.
-CONDA_TO_PYPI = {"pyosmium": "osmium", "python-igraph": "igraph"}
+CONDA_TO_PYPI = {"pyosmium": "osmium", "python-igraph": "igraph", "distributed": "dask"}  # dask[distributed]
 NOT_PACKAGES = {"python", "pip"}
 
 
