@@ -78,6 +78,19 @@ __all__ = [
     "communities_for",
     "population_for",
     "run",
+    "CellPeople",
+    "CommunityUnits",
+    "Coverage",
+    "cell_travel_times",
+    "cell_people",
+    "community_units",
+    "coverage_for",
+    "group_coverage_for",
+    "terrain_for",
+    "isochrones_for",
+    "cell_columns",
+    "summary_for",
+    "run_record",
 ]
 
 log = logging.getLogger(__name__)
@@ -302,83 +315,330 @@ def run(options: RunOptions | None = None, *, progress: bool = True, **fields: A
     with timings.measure("validate"):
         options, inputs = check_inputs(options)
     model = build_model(options, inputs=inputs, timings=timings)
-    categories, no_data, crs = model.categories, model.no_data, model.crs
     with timings.measure("travel_times"):
-        cells, node_seconds = compute_cells(model.graph, model.grid, model.origins, model.access,
-                                            n_facilities=len(model.facilities), categories=categories,
-                                            leg_speed_kmh=model.speed_kmh)
-
-    for name, values in snap_columns(model.origins, model.network).items():
-        cells[name] = values
-    centres = gpd.GeoSeries(shapely.points(cells["x"].to_numpy(), cells["y"].to_numpy()), crs=crs)
-    cells["suspect_connectivity"] = suspect_connectivity(model.network, model.facilities, model.access, centres,
-                                                         model.origins, categories=categories)
-    if not (cells["access"] == "network").any():
-        raise OptionError(
-            f"No grid cell lies within --max-access {options.max_access_m:g} m of a walkable way: nothing can be "
-            "measured. Expected a distance of tens to hundreds of metres (default 150)."
-        )
+        cells, node_seconds = cell_travel_times(model)
     with timings.measure("population"):
-        population, population_source, group_people, population_kind, population_record = population_for(
-            cells, model.extract, population=inputs.population, label=options.population,
-            total=options.population_total, totals=inputs.population_totals,
-            communities=None if inputs.communities is None else inputs.communities.to_crs(crs))
-        population_facts = _population_facts(population_record, inputs.population, options.population)
-        cells["population"] = population
-        for group, people in group_people.items():
-            cells[population_column(group)] = people
+        people = cell_people(model, cells, inputs)
+        cells = cells.assign(**people.columns())
     with timings.measure("communities"):
-        edges = model.network.edges
-        communities = communities_for(model.extract, area=model.area, crs=crs, communities=inputs.communities,
-                                      label=options.communities,
-                                      cells=cells if population_kind == "people" else None,
-                                      minor_roads=edges[[c for c in ("highway", "name", "tunnel", "geometry")
-                                                         if c in edges]])
-        unit_sizing = communities.attrs.get("sizing", {})
-        names, communities, unassigned = complete_assignment(
-            cells, communities, assign_communities(cells, communities), derived=options.communities is None)
-        cells["community"] = names
+        units = community_units(model, cells, inputs, people_kind=people.kind)
+        cells = cells.assign(community=units.names)
     with timings.measure("coverage"):
-        comm_summary, per_cat = _coverage(model, cells, communities)
-        completeness = completeness_for(
-            model.facilities, area=model.area, categories=model.categories, catalogue=model.catalogue,
-            people=float(np.nan_to_num(cells["population"]).sum()) if population_kind == "people" else None)
-        for cat, verdict in completeness.items():  # coverage from incomplete data is a lower bound
-            per_cat[cat]["likely_incomplete"] = verdict["likely_incomplete"]
+        coverage = coverage_for(model, cells, units.polygons, people_kind=people.kind)
+        cells = cells.assign(underserved=coverage.underserved, missing=coverage.missing)
     groups = None
-    if group_people:
+    if people.groups:
         with timings.measure("group_coverage"):
-            groups = group_coverage(model.network, model.facilities, model.access, model.origins, group_people,
-                                    profiles=group_profiles(model.profile, model.profiles, list(group_people)),
-                                    categories=categories, minutes=options.minutes, elevation=model.elevation)
+            groups = group_coverage_for(model, people.groups)
     terrain_table = None
     if options.dem is not None:
         with timings.measure("terrain_comparison"):
-            terrain_table, cells["terrain_lost"] = _terrain(model, cells)
+            terrain_table, lost = terrain_for(model, cells)
+            cells = cells.assign(terrain_lost=lost)
+    choices = None
     if options.measure_choices:
         with timings.measure("choice_effects"):
             choices = choice_effects(model, cells)
     with timings.measure("isochrones"):
-        isochrones = compute_isochrones(model.network, model.graph, model.facilities, model.access, node_seconds,
-                                        categories=categories, minutes=options.minutes,
-                                        buffer_m=options.isochrone_buffer_m, leg_speed_kmh=model.speed_kmh,
-                                        per_facility=options.facility_isochrones, progress=progress)
+        isochrones = isochrones_for(model, node_seconds, progress=progress)
+    cells = cells[cell_columns(model, cells, people.groups)]
+    summary = summary_for(model, cells, people=people, units=units, coverage=coverage, groups=groups,
+                          terrain_table=terrain_table)
+    record = run_record(model, cells, timings=timings, choices=choices)
+    return RunResult(model=model, cells=cells, communities=coverage.communities, isochrones=isochrones,
+                     summary=summary, record=record)
 
-    cell_order = ["cell_id", "community", "population", *[population_column(g) for g in group_people], "access",
-                  *[minutes_column(c) for c in categories], "underserved", "missing",
-                  *(["terrain_lost"] if "terrain_lost" in cells else []), "snap_m",
-                  "snap_way", "snap_level", "suspect_connectivity",
-                  *[f"nearest_{c}" for c in categories], "x", "y", "geometry"]
-    cells = cells[cell_order]
-    summary = run_summary(options, model.extract, cells=cells, categories_summary=per_cat, no_data=no_data,
-                          n_communities=len(communities), population_source=population_source,
-                          population_kind=population_kind, groups=groups, terrain_table=terrain_table,
-                          completeness=completeness, population_facts=population_facts)
-    summary = replace(summary, population=population_record,
+
+@dataclass(frozen=True)
+class CellPeople:
+    """People per cell and where they come from (:func:`cell_people`)."""
+
+    values: np.ndarray
+    source: str
+    groups: dict[str, np.ndarray]
+    kind: str
+    record: dict[str, Any]
+    facts: dict[str, Any]
+
+    def columns(self) -> dict[str, np.ndarray]:
+        """The cell columns: ``population`` and one per group of the input."""
+        return {"population": self.values, **{population_column(g): v for g, v in self.groups.items()}}
+
+
+@dataclass(frozen=True)
+class CommunityUnits:
+    """The community polygons and each cell's community (:func:`community_units`)."""
+
+    polygons: gpd.GeoDataFrame
+    names: np.ndarray
+    unassigned: Any
+    sizing: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """Under-served flags per cell and the coverage summaries (:func:`coverage_for`)."""
+
+    underserved: np.ndarray
+    missing: np.ndarray
+    communities: gpd.GeoDataFrame
+    per_category: dict[str, Any]
+    completeness: dict[str, Any]
+
+
+def cell_travel_times(model: Model) -> tuple[gpd.GeoDataFrame, dict[str, np.ndarray]]:
+    """Walking minutes from every cell to the nearest facility of each category, with the
+    cell's join to the network and its connectivity flag.
+
+    Parameters
+    ----------
+    model : Model
+        The run's model (:func:`lifecircle.model.build_model`).
+
+    Returns
+    -------
+    cells : geopandas.GeoDataFrame
+        The grid in ``model.crs`` with ``minutes_to_<category>``, ``nearest_<category>``,
+        ``access``, ``snap_m``, ``snap_way``, ``snap_level`` and ``suspect_connectivity``.
+    node_seconds : dict of str to numpy.ndarray
+        Per category, seconds from every network node to the nearest facility (for isochrones).
+
+    Raises
+    ------
+    OptionError
+        No cell lies within ``--max-access`` of a walkable way.
+    """
+    cells, node_seconds = compute_cells(model.graph, model.grid, model.origins, model.access,
+                                        n_facilities=len(model.facilities), categories=model.categories,
+                                        leg_speed_kmh=model.speed_kmh)
+    cells = cells.assign(**snap_columns(model.origins, model.network))
+    centres = gpd.GeoSeries(shapely.points(cells["x"].to_numpy(), cells["y"].to_numpy()), crs=model.crs)
+    cells["suspect_connectivity"] = suspect_connectivity(model.network, model.facilities, model.access, centres,
+                                                         model.origins, categories=model.categories)
+    if not (cells["access"] == "network").any():
+        raise OptionError(
+            f"No grid cell lies within --max-access {model.options.max_access_m:g} m of a walkable way: nothing can "
+            "be measured. Expected a distance of tens to hundreds of metres (default 150)."
+        )
+    return cells, node_seconds
+
+
+def cell_people(model: Model, cells: gpd.GeoDataFrame, inputs: InputLayers) -> CellPeople:
+    """People per cell (and per age group) from the population input, else a stated fallback.
+
+    Parameters
+    ----------
+    model : Model
+        The run's model (its OSM buildings place the people).
+    cells : geopandas.GeoDataFrame
+        The grid (:func:`cell_travel_times`).
+    inputs : InputLayers
+        The read input files (population, totals, communities).
+
+    Returns
+    -------
+    CellPeople
+    """
+    options = model.options
+    values, source, groups, kind, record = population_for(
+        cells, model.extract, population=inputs.population, label=options.population,
+        total=options.population_total, totals=inputs.population_totals,
+        communities=None if inputs.communities is None else inputs.communities.to_crs(model.crs))
+    return CellPeople(values=values, source=source, groups=groups, kind=kind, record=record,
+                      facts=_population_facts(record, inputs.population, options.population))
+
+
+def community_units(model: Model, cells: gpd.GeoDataFrame, inputs: InputLayers, *,
+                    people_kind: str) -> CommunityUnits:
+    """The communities (the user's, or derived neighbourhood units) and each cell's community.
+
+    Parameters
+    ----------
+    model : Model
+        The run's model (area, roads, water and places for derived units).
+    cells : geopandas.GeoDataFrame
+        The grid with ``population``.
+    inputs : InputLayers
+        The read input files (the communities file, if any).
+    people_kind : str
+        ``"people"`` when ``population`` counts people: derived units are then sized by people.
+
+    Returns
+    -------
+    CommunityUnits
+    """
+    edges = model.network.edges
+    polygons = communities_for(model.extract, area=model.area, crs=model.crs, communities=inputs.communities,
+                               label=model.options.communities,
+                               cells=cells if people_kind == "people" else None,
+                               minor_roads=edges[[c for c in ("highway", "name", "tunnel", "geometry") if c in edges]])
+    sizing = polygons.attrs.get("sizing", {})
+    names, polygons, unassigned = complete_assignment(
+        cells, polygons, assign_communities(cells, polygons), derived=model.options.communities is None)
+    return CommunityUnits(polygons=polygons, names=np.asarray(names), unassigned=unassigned, sizing=sizing)
+
+
+def coverage_for(model: Model, cells: gpd.GeoDataFrame, communities: gpd.GeoDataFrame, *,
+                 people_kind: str) -> Coverage:
+    """Under-served cells, the per-community and per-category summaries and the data completeness.
+
+    Parameters
+    ----------
+    model : Model
+        The run's model.
+    cells : geopandas.GeoDataFrame
+        The grid with minutes, ``population`` and ``community``.
+    communities : geopandas.GeoDataFrame
+        The community polygons (:func:`community_units`).
+    people_kind : str
+        ``"people"`` when ``population`` counts people (completeness is then judged per person).
+
+    Returns
+    -------
+    Coverage
+        Coverage from data that is likely incomplete is marked as a lower bound
+        (``likely_incomplete`` per category).
+    """
+    options, categories, no_data = model.options, model.categories, model.no_data
+    flags = flag_underserved(cells, categories=categories, threshold_minutes=options.minutes, no_data=no_data)
+    flagged = cells.assign(underserved=flags["underserved"].to_numpy(), missing=flags["missing"].to_numpy())
+    comm_summary = summarise_communities(flagged, communities, categories=categories,
+                                         threshold_minutes=options.minutes, no_data=no_data,
+                                         coverage_target=options.coverage_target,
+                                         facility_counts=_facilities_per_community(model, communities))
+    per_cat = category_summary(flagged, categories=categories, threshold_minutes=options.minutes, no_data=no_data,
+                               facility_counts=model.facility_counts)
+    completeness = completeness_for(
+        model.facilities, area=model.area, categories=categories, catalogue=model.catalogue,
+        people=float(np.nan_to_num(cells["population"]).sum()) if people_kind == "people" else None)
+    for cat, verdict in completeness.items():  # coverage from incomplete data is a lower bound
+        per_cat[cat]["likely_incomplete"] = verdict["likely_incomplete"]
+    return Coverage(underserved=flagged["underserved"].to_numpy(), missing=flagged["missing"].to_numpy(),
+                    communities=comm_summary, per_category=per_cat, completeness=completeness)
+
+
+def group_coverage_for(model: Model, group_people: dict[str, np.ndarray]) -> Any:
+    """Shares within the threshold for each age group of the population input, each walking
+    with its own profile (older people with the elderly profile).
+
+    Parameters
+    ----------
+    model : Model
+        The run's model.
+    group_people : dict of str to numpy.ndarray
+        People per cell of each group (:attr:`CellPeople.groups`).
+
+    Returns
+    -------
+    dict
+        :func:`lifecircle.spatial.scenarios.group_coverage`.
+    """
+    return group_coverage(model.network, model.facilities, model.access, model.origins, group_people,
+                          profiles=group_profiles(model.profile, model.profiles, list(group_people)),
+                          categories=model.categories, minutes=model.options.minutes, elevation=model.elevation)
+
+
+def isochrones_for(model: Model, node_seconds: dict[str, np.ndarray], *, progress: bool = True) -> gpd.GeoDataFrame:
+    """The threshold isochrones per category (and per facility when asked for).
+
+    Parameters
+    ----------
+    model : Model
+        The run's model.
+    node_seconds : dict of str to numpy.ndarray
+        Per category, seconds from every node to the nearest facility (:func:`cell_travel_times`).
+    progress : bool, default True
+        Show a progress bar.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``category``, ``facility`` (``-1`` for the category union), ``minutes``, geometry in ``model.crs``.
+    """
+    options = model.options
+    return compute_isochrones(model.network, model.graph, model.facilities, model.access, node_seconds,
+                              categories=model.categories, minutes=options.minutes,
+                              buffer_m=options.isochrone_buffer_m, leg_speed_kmh=model.speed_kmh,
+                              per_facility=options.facility_isochrones, progress=progress)
+
+
+def cell_columns(model: Model, cells: gpd.GeoDataFrame, group_people: dict[str, np.ndarray]) -> list[str]:
+    """The cell table's columns in their published order.
+
+    Parameters
+    ----------
+    model : Model
+        The run's model (its categories).
+    cells : geopandas.GeoDataFrame
+        The computed cells (``terrain_lost`` is listed when present).
+    group_people : dict of str to numpy.ndarray
+        The population groups (one ``population_<group>`` column each).
+
+    Returns
+    -------
+    list of str
+    """
+    categories = model.categories
+    return ["cell_id", "community", "population", *[population_column(g) for g in group_people], "access",
+            *[minutes_column(c) for c in categories], "underserved", "missing",
+            *(["terrain_lost"] if "terrain_lost" in cells else []), "snap_m",
+            "snap_way", "snap_level", "suspect_connectivity",
+            *[f"nearest_{c}" for c in categories], "x", "y", "geometry"]
+
+
+def summary_for(model: Model, cells: gpd.GeoDataFrame, *, people: CellPeople, units: CommunityUnits,
+                coverage: Coverage, groups: Any, terrain_table: pd.DataFrame | None) -> RunSummary:
+    """The run's typed summary (:class:`lifecircle.tables.RunSummary`).
+
+    Parameters
+    ----------
+    model : Model
+        The run's model.
+    cells : geopandas.GeoDataFrame
+        The finished cell table.
+    people, units, coverage
+        The results of :func:`cell_people`, :func:`community_units` and :func:`coverage_for`.
+    groups : dict, optional
+        :func:`group_coverage_for`.
+    terrain_table : pandas.DataFrame, optional
+        :func:`terrain_for`'s table.
+
+    Returns
+    -------
+    RunSummary
+    """
+    options = model.options
+    summary = run_summary(options, model.extract, cells=cells, categories_summary=coverage.per_category,
+                          no_data=model.no_data, n_communities=len(units.polygons), population_source=people.source,
+                          population_kind=people.kind, groups=groups, terrain_table=terrain_table,
+                          completeness=coverage.completeness, population_facts=people.facts)
+    summary = replace(summary, population=people.record,
                       community_kind="community" if options.communities else "neighbourhood_unit",
-                      communities_unassigned=unassigned, unit_sizing=unit_sizing or None)
+                      communities_unassigned=units.unassigned, unit_sizing=units.sizing or None)
+    indicative = (model.cost_report.get("dem_quality") or {}).get("indicative", [])
+    return replace(summary, terrain_indicative=list(indicative)) if indicative else summary
+
+
+def run_record(model: Model, cells: gpd.GeoDataFrame, *, timings: Timings, choices: Any = None) -> dict[str, Any]:
+    """The run record for ``run.json``: options, sources, counts, levels and timings.
+
+    Parameters
+    ----------
+    model : Model
+        The run's model.
+    cells : geopandas.GeoDataFrame
+        The finished cell table.
+    timings : Timings
+        The steps' wall-clock times.
+    choices : dict, optional
+        :func:`lifecircle.choices.choice_effects` (with ``--measure-choices``).
+
+    Returns
+    -------
+    dict
+    """
     record = {
-        "options": options.as_record(),
+        "options": model.options.as_record(),
         "source": model.extract.source,
         "osm_counts": model.extract.counts,
         "network": model.network.summary(),
@@ -390,13 +650,9 @@ def run(options: RunOptions | None = None, *, progress: bool = True, **fields: A
         **_level_records(model, cells),
         "timings_s": timings.steps,
     }
-    if options.measure_choices:
+    if choices is not None:
         record["ways"]["effects"] = choices
-    indicative = (model.cost_report.get("dem_quality") or {}).get("indicative", [])
-    if indicative:
-        summary = replace(summary, terrain_indicative=list(indicative))
-    return RunResult(model=model, cells=cells, communities=comm_summary, isochrones=isochrones, summary=summary,
-                     record=record)
+    return record
 
 
 def _level_records(model: Model, cells: gpd.GeoDataFrame) -> dict[str, Any]:
@@ -415,27 +671,32 @@ def _level_records(model: Model, cells: gpd.GeoDataFrame) -> dict[str, Any]:
     }
 
 
-def _coverage(model: Model, cells: gpd.GeoDataFrame, communities: gpd.GeoDataFrame
-              ) -> tuple[gpd.GeoDataFrame, dict[str, Any]]:
-    """Flag under-served cells (in place) and summarise communities and categories."""
-    options, categories, no_data, facilities = model.options, model.categories, model.no_data, model.facilities
-    flags = flag_underserved(cells, categories=categories, threshold_minutes=options.minutes, no_data=no_data)
-    cells["underserved"] = flags["underserved"].to_numpy()
-    cells["missing"] = flags["missing"].to_numpy()
+def _facilities_per_community(model: Model, communities: gpd.GeoDataFrame) -> pd.DataFrame | None:
+    """Facilities of each category inside each community (by a point on the facility)."""
+    facilities = model.facilities
     fac_comm = gpd.sjoin(gpd.GeoDataFrame(facilities[["category"]], geometry=facilities.geometry.representative_point(),
                                           crs=model.crs),
                          communities[["name", "geometry"]], predicate="within", how="inner")
-    fac_counts = fac_comm.groupby(["name", "category"]).size().unstack(fill_value=0) if len(fac_comm) else None
-    comm_summary = summarise_communities(cells, communities, categories=categories,
-                                         threshold_minutes=options.minutes, no_data=no_data,
-                                         coverage_target=options.coverage_target, facility_counts=fac_counts)
-    per_cat = category_summary(cells, categories=categories, threshold_minutes=options.minutes, no_data=no_data,
-                               facility_counts=model.facility_counts)
-    return comm_summary, per_cat
+    return fac_comm.groupby(["name", "category"]).size().unstack(fill_value=0) if len(fac_comm) else None
 
 
-def _terrain(model: Model, cells: gpd.GeoDataFrame) -> tuple[pd.DataFrame, list[str]]:
-    """The terrain table, and per cell the categories the walker loses to the terrain."""
+def terrain_for(model: Model, cells: gpd.GeoDataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """The flat-versus-terrain comparison, and per cell the categories the walker loses to the terrain.
+
+    Parameters
+    ----------
+    model : Model
+        The run's model (with a DEM).
+    cells : geopandas.GeoDataFrame
+        The grid with minutes and ``population``.
+
+    Returns
+    -------
+    table : pandas.DataFrame
+        :func:`lifecircle.spatial.scenarios.terrain_comparison`.
+    lost : list of str
+        Per cell, the categories within the threshold on the flat but not on the terrain.
+    """
     categories, minutes = model.categories, model.minutes
     table, within = terrain_comparison(model.network, model.facilities, model.access, model.origins,
                                        cells["population"].to_numpy(dtype=float), profiles=model.profiles,
