@@ -609,7 +609,6 @@ def write_outputs(result: RunResult, out_dir: str | Path, *, lang: str = "zh", b
         raise OptionError(f"--lang must be one of {sorted(GAP_HEADERS)}; found {lang!r}.")
     timings: dict[str, float] = {}
     out = Path(out_dir)
-    categories = list(result.categories)
     cells, facilities = _with_capacity(result, plan)
     areas = _gap_areas(result, plan)
     with atomic_staging(out, replaces=OUTPUT_FILES, manifest="run.json") as stage:
@@ -617,85 +616,102 @@ def write_outputs(result: RunResult, out_dir: str | Path, *, lang: str = "zh", b
         _write_gpkg(result, writing(stage / "results.gpkg"), cells=cells, facilities=facilities, plan=plan,
                     areas=areas)
         timings["write_gpkg"] = round(time.perf_counter() - t, 4)
-
         t = time.perf_counter()
-        labels = _labels_of(result.model.catalogue)
-        measured = [c for c in categories if c not in result.no_data]
-        kind = result.summary.get("population_kind", "people")
-        unit_kind = result.summary.get("community_kind", "community")
-        if plan is not None and (plan.tiers is not None or plan.sites is not None):
-            gaps, comm_gaps = planning_gap_tables(result, tiers=plan.tiers, sites=plan.sites,
-                                                  served_by_site=plan.served_by_site, lang=lang,
-                                                  standard=plan.standard)
-        else:
-            gaps = gap_table(result.cells, categories=measured, lang=lang, labels=labels, population_kind=kind,
-                             community_kind=unit_kind)
-            comm_gaps = community_gap_table(result.communities, result.cells, categories=measured, lang=lang,
-                                            labels=labels, population_kind=kind, community_kind=unit_kind)
-        incomplete = likely_incomplete(result.summary.as_dict())
-        gaps = mark_incomplete(gaps, incomplete, lang=lang, labels=labels)
-        comm_gaps = mark_incomplete(comm_gaps, incomplete, lang=lang, labels=labels)
-        area_list = gap_area_table(areas, lang=lang, labels=labels, population_kind=kind, community_kind=unit_kind)
-        write_csv(gaps, writing(stage / "gaps.csv"))
-        write_csv(comm_gaps, writing(stage / "community_gaps.csv"))
-        write_csv(area_list, writing(stage / "gap_areas.csv"))
-        write_csv(facility_qa_table(getattr(result, "facility_qa", None)), writing(stage / "facility_qa.csv"))
-        sheets = SHEET_NAMES[lang]
-        units_sheet = gap_headers(lang, unit_kind)["name"] if lang == "zh" else (
-            sheets["units"] if unit_kind == "neighbourhood_unit" else sheets["communities"])
-        _write_xlsx(writing(stage / "gaps.xlsx"), {sheets["cells"]: gaps, sheets["gap_areas"]: area_list,
-                                                   units_sheet: comm_gaps, sheets["about"]: _about_table(result, lang)},
-                    full_copies={sheets["cells"]: "gaps.csv", sheets["gap_areas"]: "gap_areas.csv",
-                                 units_sheet: "community_gaps.csv"})
+        gap_rows = _write_gap_lists(result, stage, areas=areas, plan=plan, lang=lang)
         timings["write_gaps"] = round(time.perf_counter() - t, 4)
-
         if write_map:
             t = time.perf_counter()
-
-            summary = result.summary.as_dict()
-            extra = {}
-            if plan is not None and plan.sites is not None:
-                extra["sites"] = plan.sites
-            if plan is not None and plan.tiers is not None:
-                extra["tiers"] = tiers_in_words(plan.tiers, plan.standard, lang)
-            fmap = build_map(
-                **extra,
-                cells=cells, communities=result.communities, facilities=facilities,
-                isochrones=result.isochrones, edges=result.network.edges[["highway", "geometry"]],
-                summary=summary, categories=categories, threshold_minutes=result.options.minutes,
-                labels=labels,
-                lang=lang, basemap=basemap, tianditu_key=tianditu_key,
-            )
-            save_map(fmap, writing(stage / "map.html"))
+            _write_map(result, stage, cells=cells, facilities=facilities, plan=plan, lang=lang, basemap=basemap,
+                       tianditu_key=tianditu_key)
             timings["write_map"] = round(time.perf_counter() - t, 4)
-
-        record = dict(result.record)
-        record["inputs"] = _input_files(result.options)
-        record["output_options"] = {"lang": lang, "basemap": basemap}
-        record["summary"] = result.summary.as_dict()
-        record["counts"] = {
-            "nodes": result.network.n_nodes, "edges": result.network.n_edges,
-            "facilities": record.get("facilities"), "cells": int(len(result.cells)),
-            "communities": int(len(result.communities)), "isochrones": int(len(result.isochrones)),
-            "gap_areas": int(len(areas)),
-            "gap_rows": int(len(gaps)),
-        }
-        record["timings_s"] = {**record.get("timings_s", {}), **timings}
-        qa = getattr(result, "facility_qa", None)
-        if qa is not None:
-            record["facility_qa"] = {action: qa.loc[qa["action"] == action, "category"].value_counts().sort_index().to_dict()
-                                     for action in ("site", "merged", "excluded")}
-        if plan is not None:
-            record["plan"] = _plan_record(plan, result)
-        record["versions"] = _versions()
-        record["command"] = sys.argv
-        record["outputs"] = sorted({p.name for p in stage.iterdir()} | {"run.json"})  # the set, for the next run
+        record = _output_record(result, stage, areas=areas, gap_rows=gap_rows, plan=plan, timings=timings,
+                                lang=lang, basemap=basemap)
         with open(writing(stage / "run.json"), "w", encoding="utf-8") as fh:
             json.dump(_clean(record), fh, ensure_ascii=False, indent=2, default=_json_default, allow_nan=False)
             fh.write("\n")
     final = {p.name: out / p.name for p in sorted(out.iterdir()) if p.name in OUTPUT_FILES}
     log.info("Wrote %s to %s", ", ".join(final), out)
     return final
+
+
+def _write_gap_lists(result: RunResult, stage: Path, *, areas: gpd.GeoDataFrame, plan: PlanResult | None,
+                     lang: str) -> int:
+    """The gap lists as CSV and as one workbook; returns the number of cell gap rows."""
+    labels = _labels_of(result.model.catalogue)
+    measured = [c for c in result.categories if c not in result.no_data]
+    kind = result.summary.get("population_kind", "people")
+    unit_kind = result.summary.get("community_kind", "community")
+    if plan is not None and (plan.tiers is not None or plan.sites is not None):
+        gaps, comm_gaps = planning_gap_tables(result, tiers=plan.tiers, sites=plan.sites,
+                                              served_by_site=plan.served_by_site, lang=lang,
+                                              standard=plan.standard)
+    else:
+        gaps = gap_table(result.cells, categories=measured, lang=lang, labels=labels, population_kind=kind,
+                         community_kind=unit_kind)
+        comm_gaps = community_gap_table(result.communities, result.cells, categories=measured, lang=lang,
+                                        labels=labels, population_kind=kind, community_kind=unit_kind)
+    incomplete = likely_incomplete(result.summary.as_dict())
+    gaps = mark_incomplete(gaps, incomplete, lang=lang, labels=labels)
+    comm_gaps = mark_incomplete(comm_gaps, incomplete, lang=lang, labels=labels)
+    area_list = gap_area_table(areas, lang=lang, labels=labels, population_kind=kind, community_kind=unit_kind)
+    write_csv(gaps, writing(stage / "gaps.csv"))
+    write_csv(comm_gaps, writing(stage / "community_gaps.csv"))
+    write_csv(area_list, writing(stage / "gap_areas.csv"))
+    write_csv(facility_qa_table(getattr(result, "facility_qa", None)), writing(stage / "facility_qa.csv"))
+    sheets = SHEET_NAMES[lang]
+    units_sheet = gap_headers(lang, unit_kind)["name"] if lang == "zh" else (
+        sheets["units"] if unit_kind == "neighbourhood_unit" else sheets["communities"])
+    _write_xlsx(writing(stage / "gaps.xlsx"), {sheets["cells"]: gaps, sheets["gap_areas"]: area_list,
+                                               units_sheet: comm_gaps, sheets["about"]: _about_table(result, lang)},
+                full_copies={sheets["cells"]: "gaps.csv", sheets["gap_areas"]: "gap_areas.csv",
+                             units_sheet: "community_gaps.csv"})
+    return len(gaps)
+
+
+def _write_map(result: RunResult, stage: Path, *, cells: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame,
+               plan: PlanResult | None, lang: str, basemap: str, tianditu_key: str | None) -> None:
+    """The interactive map, with the plan's sites and tiers when there is a plan."""
+    extra: dict[str, Any] = {}
+    if plan is not None and plan.sites is not None:
+        extra["sites"] = plan.sites
+    if plan is not None and plan.tiers is not None:
+        extra["tiers"] = tiers_in_words(plan.tiers, plan.standard, lang)
+    fmap = build_map(
+        **extra,
+        cells=cells, communities=result.communities, facilities=facilities,
+        isochrones=result.isochrones, edges=result.network.edges[["highway", "geometry"]],
+        summary=result.summary.as_dict(), categories=list(result.categories),
+        threshold_minutes=result.options.minutes, labels=_labels_of(result.model.catalogue),
+        lang=lang, basemap=basemap, tianditu_key=tianditu_key,
+    )
+    save_map(fmap, writing(stage / "map.html"))
+
+
+def _output_record(result: RunResult, stage: Path, *, areas: gpd.GeoDataFrame, gap_rows: int,
+                   plan: PlanResult | None, timings: dict[str, float], lang: str, basemap: str) -> dict[str, Any]:
+    """The run record completed with inputs, counts, versions and the output set."""
+    record = dict(result.record)
+    record["inputs"] = _input_files(result.options)
+    record["output_options"] = {"lang": lang, "basemap": basemap}
+    record["summary"] = result.summary.as_dict()
+    record["counts"] = {
+        "nodes": result.network.n_nodes, "edges": result.network.n_edges,
+        "facilities": record.get("facilities"), "cells": int(len(result.cells)),
+        "communities": int(len(result.communities)), "isochrones": int(len(result.isochrones)),
+        "gap_areas": int(len(areas)),
+        "gap_rows": int(gap_rows),
+    }
+    record["timings_s"] = {**record.get("timings_s", {}), **timings}
+    qa = getattr(result, "facility_qa", None)
+    if qa is not None:
+        record["facility_qa"] = {action: qa.loc[qa["action"] == action, "category"].value_counts().sort_index().to_dict()
+                                 for action in ("site", "merged", "excluded")}
+    if plan is not None:
+        record["plan"] = _plan_record(plan, result)
+    record["versions"] = _versions()
+    record["command"] = sys.argv
+    record["outputs"] = sorted({p.name for p in stage.iterdir()} | {"run.json"})  # the set, for the next run
+    return record
 
 
 def _gap_areas(result: RunResult, plan: PlanResult | None) -> gpd.GeoDataFrame:
