@@ -189,6 +189,9 @@ class OsmExtract:
         Footway-class ways the tags refuse to pedestrians (``foot=no``, ``access=no``...),
         with a ``reason`` column: listed in the run record, and walked with
         ``choose_ways(foot_no="ignore")``.
+    node_ele : pandas.Series or None
+        Raw ``ele`` values of nodes (way vertices, lifts) indexed by OSM node id: mapped
+        heights (:func:`lifecircle.spatial.terrain.mapped_node_heights`).
     """
 
     source: str
@@ -204,6 +207,7 @@ class OsmExtract:
     counts: dict[str, int] = field(default_factory=dict)
     date: str | None = None
     refused: WayArrays | None = None
+    node_ele: pd.Series | None = None
 
 
 _SUPPORTED_SUFFIXES = (".osm.pbf", ".pbf", ".osm", ".osm.bz2", ".osm.gz", ".xml", ".xml.bz2", ".xml.gz")
@@ -292,6 +296,7 @@ def read_osm(path: str | Path, *, progress: bool = True) -> OsmExtract:  # noqa:
     refused_lengths: list[int] = []
     refused_nodes: list[tuple[int, float, float]] = []
     refused_rows: list[tuple[Any, ...]] = []
+    ele_rows: dict[int, str] = {}
     # Counts are of the objects that pass the key filter (ways with highway=*, tagged features).
     counts = {"nodes_read": 0, "ways_read": 0, "relations_read": 0,
               "walkable_ways": 0, "ways_missing_nodes": 0, "features": 0}
@@ -313,7 +318,7 @@ def read_osm(path: str | Path, *, progress: bool = True) -> OsmExtract:  # noqa:
         osmium.FileProcessor(str(path))
         .with_locations()
         .with_areas(osmium.filter.KeyFilter(*FEATURE_KEYS))
-        .with_filter(osmium.filter.KeyFilter("highway", "barrier", *FEATURE_KEYS))
+        .with_filter(osmium.filter.KeyFilter("highway", "barrier", "ele", *FEATURE_KEYS))
     )
     bar = progress_bar(desc=f"reading {path.name}", unit=" objects", unit_scale=True, enabled=progress)
     # pyosmium's types do not narrow on is_node()/is_way()/...: the loop reads them as Any.
@@ -324,6 +329,8 @@ def read_osm(path: str | Path, *, progress: bool = True) -> OsmExtract:  # noqa:
             if obj.is_node():
                 counts["nodes_read"] += 1
                 tags = obj.tags
+                if "ele" in tags:  # a mapped height, preferred to the DEM
+                    ele_rows[obj.id] = tags["ele"]
                 if len(tags) == 0 or not (any(k in tags for k in FEATURE_KEYS)
                                           or tags.get("highway") in LIFT_HIGHWAYS
                                           or tags.get("barrier") in GATE_BARRIERS):
@@ -445,7 +452,7 @@ def read_osm(path: str | Path, *, progress: bool = True) -> OsmExtract:  # noqa:
             way_tags=pd.DataFrame(refused_rows, columns=[*WAY_TAG_COLUMNS, "reason"]),
         )
     return OsmExtract(
-        refused=refused,
+        refused=refused, node_ele=pd.Series(ele_rows, dtype=object) if ele_rows else None,
         source=str(path),
         way_ids=np.asarray(way_ids, dtype=np.int64),
         way_offsets=offsets,

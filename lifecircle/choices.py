@@ -19,7 +19,7 @@ import pandas as pd
 import shapely
 
 from lifecircle.layers.osm import choose_ways, entrance_nodes
-from lifecircle.model import edge_elevations, load_extract, prepare_network, walking_costs
+from lifecircle.model import load_extract, network_heights, prepare_network, walking_costs
 from lifecircle.spatial.access import compute_cells
 from lifecircle.spatial.coverage import minutes_column
 from lifecircle.spatial.travel import facility_access_points, locate_on_network, reverse_graph
@@ -76,7 +76,7 @@ def choice_effects(model: Any, cells: pd.DataFrame) -> dict[str, Any]:
         alt = replace(options, **{option: value})
         extract, _ = choose_ways(raw_extract, road_tunnels=alt.road_tunnels, foot_no=alt.foot_no)
         network = prepare_network(extract, area=model.area, reach_m=model.reach_m, crs=crs, gates=alt.gates)
-        elevation = edge_elevations(network, options.dem, area=model.area)[0] if options.dem is not None else None
+        elevation = network_heights(network, extract, options, area=model.area)[0]
         costs, _ = walking_costs(network, model.profile, elevation=elevation)
         graph = reverse_graph(network, costs)
         facilities = model.facilities

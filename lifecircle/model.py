@@ -44,7 +44,14 @@ from lifecircle.spatial.area import local_metric_crs, study_area
 from lifecircle.spatial.costs import flat_costs
 from lifecircle.spatial.grid import make_grid
 from lifecircle.spatial.network import WalkNetwork, add_lift_links, build_walk_network, clip_network, close_gates
-from lifecircle.spatial.terrain import dem_plausibility, edge_elevation_profile, terrain_costs
+from lifecircle.spatial.terrain import (
+    DEM_VERTICAL_ERROR_M,
+    dem_plausibility,
+    edge_elevation_profile,
+    mapped_node_heights,
+    terrain_costs,
+    with_mapped_heights,
+)
 from lifecircle.spatial.travel import (
     EdgeLocation,
     ReverseGraph,
@@ -59,6 +66,7 @@ __all__ = [
     "prepare_network",
     "run_profile",
     "edge_elevations",
+    "network_heights",
     "walking_costs",
     "GROUP_PROFILES",
     "group_profiles",
@@ -212,7 +220,7 @@ def prepare_network(extract: OsmExtract, *, area: shapely.Geometry | None = None
     network = build_walk_network(
         way_ids=extract.way_ids, way_offsets=extract.way_offsets, node_ids=extract.node_ids,
         node_lon=extract.node_lon, node_lat=extract.node_lat, way_tags=extract.way_tags, crs=crs,
-        split_node_ids=np.concatenate([lifts["osm_id"].to_numpy(dtype=np.int64), gate_ids]),
+        split_node_ids=np.concatenate([lifts["osm_id"].to_numpy(dtype=np.int64), gate_ids, _ele_node_ids(extract)]),
     )
     if area is not None:
         try:
@@ -224,6 +232,12 @@ def prepare_network(extract: OsmExtract, *, area: shapely.Geometry | None = None
             ) from None
     network = add_lift_links(network, lifts.to_crs(network.crs))
     return close_gates(network, gate_ids)[0] if len(gate_ids) else network
+
+
+def _ele_node_ids(extract: OsmExtract) -> np.ndarray:
+    """Nodes with a mapped height: graph nodes, so each stretch between two heights is an edge."""
+    ele = getattr(extract, "node_ele", None)
+    return np.zeros(0, dtype=np.int64) if ele is None else np.asarray(ele.index, dtype=np.int64)
 
 
 def run_profile(options: RunOptions, profiles: Mapping[str, WalkingProfile] | None = None) -> WalkingProfile:
@@ -270,8 +284,8 @@ def group_profiles(walker: WalkingProfile, profiles: Mapping[str, WalkingProfile
     return out
 
 
-def edge_elevations(network: WalkNetwork, dem_path: str | Path, *,
-                    area: shapely.Geometry | None = None) -> tuple[pd.DataFrame, dict[str, Any]]:
+def edge_elevations(network: WalkNetwork, dem_path: str | Path, *, area: shapely.Geometry | None = None,
+                    vertical_error_m: float = DEM_VERTICAL_ERROR_M) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Rise and fall of every edge from a DEM (read only around the network).
 
     Parameters
@@ -282,6 +296,8 @@ def edge_elevations(network: WalkNetwork, dem_path: str | Path, *,
     area : shapely.Geometry, optional
         The study area in ``network.crs``: what the coverage share and its warning refer
         to; edges beyond the DEM are counted separately by the terrain model.
+    vertical_error_m : float, default :data:`lifecircle.spatial.terrain.DEM_VERTICAL_ERROR_M`
+        The DEM's vertical error (``--dem-vertical-error``).
 
     Returns
     -------
@@ -295,8 +311,39 @@ def edge_elevations(network: WalkNetwork, dem_path: str | Path, *,
     coverage = check_dem_overlap(dem, area if area is not None else shapely.box(*network.edges.total_bounds),
                                  network.crs)
 
-    profile = edge_elevation_profile(network, dem)
-    return profile, {"dem_coverage_share_of_study_area": coverage, "dem_quality": dem_plausibility(network, profile)}
+    profile = edge_elevation_profile(network, dem, vertical_error_m=vertical_error_m)
+    return profile, {"dem_coverage_share_of_study_area": coverage,
+                     "dem_quality": dem_plausibility(network, profile, vertical_error_m=vertical_error_m)}
+
+
+def network_heights(network: WalkNetwork, extract: OsmExtract, options: RunOptions, *,
+                    area: shapely.Geometry | None = None) -> tuple[pd.DataFrame | None, dict[str, Any]]:
+    """Heights of the edges: the DEM's (``--dem``) with mapped ``ele`` heights preferred.
+
+    Parameters
+    ----------
+    network : WalkNetwork
+    extract : OsmExtract
+        Its ``node_ele`` are the mapped heights.
+    options : RunOptions
+        ``dem`` and ``dem_vertical_error_m``.
+    area : shapely.Geometry, optional
+        As in :func:`edge_elevations`.
+
+    Returns
+    -------
+    elevation : pandas.DataFrame or None
+        :func:`lifecircle.spatial.terrain.with_mapped_heights`; ``None`` with neither a DEM
+        nor a mapped height.
+    report : dict
+        :func:`edge_elevations`' report plus ``mapped_heights`` (edges from tags vs DEM).
+    """
+    elevation, report = (edge_elevations(network, options.dem, area=area,
+                                         vertical_error_m=getattr(options, "dem_vertical_error_m", DEM_VERTICAL_ERROR_M))
+                         if options.dem is not None else (None, {}))
+    elevation, report["mapped_heights"] = with_mapped_heights(
+        network, elevation, mapped_node_heights(network, getattr(extract, "node_ele", None)))
+    return elevation, report
 
 
 def walking_costs(network: WalkNetwork, profile: WalkingProfile, *,
@@ -330,9 +377,10 @@ def walking_costs(network: WalkNetwork, profile: WalkingProfile, *,
 
     costs, terrain_report = terrain_costs(network, profile=profile, elevation=elevation)
     report.update(terrain_report)
-    # The three labels used everywhere: "flat", "stairs only" (stairs, incline tags and lifts, no
-    # DEM) and "terrain" (with a DEM).
-    report["model"] = "terrain" if elevation is not None else "stairs only"
+    # The three labels used everywhere: "flat", "stairs only" (stairs, incline tags, mapped heights
+    # and lifts, no DEM) and "terrain" (with a DEM).
+    from_dem = elevation is not None and elevation["elevation_source"].isin(["dem", "partial", "endpoints"]).any()
+    report["model"] = "terrain" if from_dem else "stairs only"
     return costs, report
 
 
@@ -412,8 +460,7 @@ def build_model(options: RunOptions | None = None, *, inputs: InputLayers | None
         check_boundary_grid_budget(area, options, boundary)
         network = prepare_network(extract, area=area, reach_m=reach_m, crs=crs, gates=options.gates)
     with timings.measure("costs"):
-        elevation, dem_report = (edge_elevations(network, options.dem, area=area) if options.dem is not None
-                                 else (None, {}))
+        elevation, dem_report = network_heights(network, extract, options, area=area)
         costs, cost_report = walking_costs(network, walker, elevation=elevation)
         cost_report.update(dem_report)
         cost_report["ways"] = way_report

@@ -41,6 +41,7 @@ from lifecircle.layers.sample import default_sample_path
 from lifecircle.spatial.costs import check_speed
 from lifecircle.spatial.grid import check_grid_budget
 from lifecircle.spatial.network import utm_crs_for
+from lifecircle.spatial.terrain import DEM_VERTICAL_ERROR_M, check_vertical_error
 from lifecircle.spatial.travel import available_memory_bytes
 
 __all__ = ["RunOptions", "validate_options", "InputLayers", "read_inputs", "check_inputs", "load_extract",
@@ -104,6 +105,10 @@ class RunOptions:
     measure_choices : bool
         Repeat the search with each of those choices flipped and record the shares
         (:func:`lifecircle.choices.choice_effects`; about one extra search per choice).
+    dem_vertical_error_m : float
+        The DEM's vertical error in metres (``--dem-vertical-error``): rises and falls
+        smaller than this are noise. Default
+        :data:`lifecircle.spatial.terrain.DEM_VERTICAL_ERROR_M` (6 m, SRTM).
     """
 
     osm: str | Path | None = None
@@ -134,6 +139,7 @@ class RunOptions:
     foot_no: str = "honour"
     gates: str = "open"
     measure_choices: bool = False
+    dem_vertical_error_m: float = DEM_VERTICAL_ERROR_M
 
     def as_record(self) -> dict[str, Any]:
         """The options as JSON-ready values."""
@@ -224,6 +230,7 @@ def _validated(options: RunOptions) -> tuple[RunOptions, Any, Any]:
     minutes = _positive(options.minutes, "--minutes", upper=240)
     _positive(options.max_access_m, "--max-access")
     _positive(options.isochrone_buffer_m, "--isochrone-buffer")
+    check_vertical_error(options.dem_vertical_error_m, option="--dem-vertical-error")
     target = float(options.coverage_target)
     if not 0 < target <= 1:
         raise OptionError(f"--coverage-target must be in (0, 1]; found {shorten(options.coverage_target)}.")

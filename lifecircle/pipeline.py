@@ -46,7 +46,6 @@ from lifecircle.options import (
 )
 from lifecircle.schema import minutes_column, population_column
 from lifecircle.spatial.access import compute_cells, compute_isochrones
-from lifecircle.spatial.costs import flat_costs
 from lifecircle.spatial.coverage import (
     assign_communities,
     category_summary,
@@ -62,6 +61,7 @@ from lifecircle.spatial.scenarios import (
     terrain_comparison,
     within_threshold,
 )
+from lifecircle.spatial.terrain import flat_costs_with_lifts
 from lifecircle.spatial.travel import snap_columns
 from lifecircle.spatial.units import derive_neighbourhood_units
 from lifecircle.tables import RunSummary, run_summary
@@ -708,7 +708,8 @@ def terrain_for(model: Model, cells: gpd.GeoDataFrame) -> tuple[pd.DataFrame, li
     if walker_speed == model.profiles["adult"].flat_speed_kmh:
         on_flat = within["flat_adult"]
     else:
-        on_flat = within_threshold(model.network, flat_costs(model.network, speed_kmh=walker_speed),
+        on_flat = within_threshold(model.network, flat_costs_with_lifts(model.network, profile=model.profile,
+                                                                        elevation=model.elevation),
                                    model.facilities, model.access, model.origins, categories=categories,
                                    minutes=minutes, leg_speed_kmh=walker_speed)
     here = (np.column_stack([cells[minutes_column(c)].to_numpy(dtype=float) <= minutes for c in categories])

@@ -59,6 +59,9 @@ def add_common_arguments(p: argparse.ArgumentParser) -> None:
     src.add_argument("--catalogue", type=Path, help="extra facility-category catalogue (YAML)")
     src.add_argument("--dem", type=Path, help="elevation GeoTIFF for terrain-aware walking")
     src.add_argument("--profiles", type=Path, help="extra walking-profile catalogue (YAML)")
+    src.add_argument("--dem-vertical-error", type=float, metavar="METRES",
+                     help="vertical error of --dem: rises and falls smaller than this are noise (default 6, "
+                          "SRTM's measured 90%% error for Eurasia, Rodriguez et al. 2006; about 0.5 for lidar)")
     opt = p.add_argument_group("analysis")
     # Defaults stay None here and are filled when the run's options are made (lifecircle.settings,
     # the catalogue's default categories, the profile's speed).
@@ -110,5 +113,6 @@ def options_from_args(args: argparse.Namespace) -> RunOptions:
         dem=args.dem, facility_isochrones=not args.no_facility_isochrones,
         road_tunnels=args.road_tunnels, foot_no=args.foot_no, gates=args.gates,
         measure_choices=args.measure_choices,
+        **({} if getattr(args, "dem_vertical_error", None) is None else {"dem_vertical_error_m": args.dem_vertical_error}),
         **{k: v for k, v in defaulted.items() if v is not None},
     )

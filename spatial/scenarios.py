@@ -16,9 +16,8 @@ import numpy as np
 import pandas as pd
 
 from lifecircle.schema import share_column
-from lifecircle.spatial.costs import flat_costs
 from lifecircle.spatial.network import WalkNetwork
-from lifecircle.spatial.terrain import terrain_costs
+from lifecircle.spatial.terrain import flat_costs_with_lifts, terrain_costs
 from lifecircle.spatial.travel import (
     EdgeLocation,
     nearest_facility,
@@ -147,6 +146,10 @@ def terrain_comparison(  # noqa: PLR0913 - the model's search pieces, then keywo
     """What the terrain costs: share of people within the threshold per category under a
     flat adult walk and terrain-aware adult, elderly and wheelchair walks.
 
+    The flat walk times lifts as the terrain walks do (a wait plus their height at lift
+    speed, :func:`lifecircle.spatial.terrain.flat_costs_with_lifts`), so the difference is
+    the walking slopes and stairs alone.
+
     Parameters
     ----------
     network, facilities, access, origins
@@ -178,7 +181,7 @@ def terrain_comparison(  # noqa: PLR0913 - the model's search pieces, then keywo
         if terrain:
             costs, _ = terrain_costs(network, profile=profile, elevation=elevation)
         else:
-            costs = flat_costs(network, speed_kmh=profile.flat_speed_kmh)
+            costs = flat_costs_with_lifts(network, profile=profile, elevation=elevation)
         hit = within_threshold(network, costs, facilities, access, origins, categories=categories, minutes=minutes,
                                leg_speed_kmh=profile.flat_speed_kmh)
         for j, cat in enumerate(categories):

@@ -103,6 +103,7 @@ if TYPE_CHECKING:  # record types of the data layer, for hints only
 
 __all__ = [
     "ELEVATION_COLUMNS",
+    "ELEVATION_SOURCES",
     "DEFAULT_INCLINE_GRADE",
     "MAX_INCLINE_GRADE",
     "STEEP_GRADE",
@@ -118,7 +119,17 @@ __all__ = [
     "LAYER_HEIGHT_M",
     "LIFT_DEFAULT_RISE_M",
     "lift_link_seconds",
+    "lift_level_heights",
+    "LIFT_HEIGHT_SOURCES",
+    "parse_ele",
+    "MIN_ELE_M",
+    "MAX_ELE_M",
+    "mapped_node_heights",
+    "with_mapped_heights",
+    "flat_costs_with_lifts",
     "DEM_VERTICAL_ERROR_M",
+    "MAX_DEM_VERTICAL_ERROR_M",
+    "check_vertical_error",
     "ROAD_CLASS_MAX_GRADE",
     "DEFAULT_STAIR_GRADE",
     "PLAUSIBLE_PRIMARY_STEEP_SHARE",
@@ -131,6 +142,9 @@ log = logging.getLogger(__name__)
 ELEVATION_COLUMNS: tuple[str, ...] = (
     "rise_m", "fall_m", "up_length_m", "down_length_m", "grade_max", "z_u", "z_v", "elevation_source",
 )
+#: Where an edge's heights come from (``elevation_source``): ``tags`` are mapped ``ele`` heights
+#: (:func:`with_mapped_heights`), preferred to the DEM.
+ELEVATION_SOURCES: list[str] = ["dem", "partial", "endpoints", "tags", "flat"]
 
 #: Grade assumed for ``incline=up``/``down`` when there is no DEM to measure it: ASSUMPTION
 #: 10 %, a slope noticeable enough that mappers tag it (the OSM wiki gives no default).
@@ -155,6 +169,10 @@ _NO_VALUES = frozenset({"no", "none", "false", "0"})
 #: 2006, "An assessment of the SRTM topographic products", JPL D-31639), rounded down;
 #: ``verified: false``. For a survey or lidar bare-earth DEM pass its own (e.g. 0.5 m).
 DEM_VERTICAL_ERROR_M: float = 6.0
+
+#: Largest vertical error accepted (``--dem-vertical-error``): 50 m, beyond which a DEM
+#: cannot tell a street's hills at all (GTOPO30's stated RMSE is 30 m).
+MAX_DEM_VERTICAL_ERROR_M: float = 50.0
 
 #: Maximum longitudinal grade by OSM road class, from the design speeds CJJ 37-2012
 #: (城市道路工程设计规范) assigns to each class and its table of maximum grades ("limit"
@@ -201,6 +219,39 @@ LIFT_DEFAULT_RISE_M: float = 10.0
 
 
 # --------------------------------------------------------------------------- DEM sampling
+
+
+def check_vertical_error(value: Any, *, option: str = "--dem-vertical-error") -> float:
+    """Validate a DEM's vertical error in metres and return it as a float.
+
+    Parameters
+    ----------
+    value : float
+        Metres; 0 counts every wiggle of the fitted profile.
+    option : str, default ``"--dem-vertical-error"``
+        The option's name, for the message.
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    OptionError
+        Not a finite number from 0 to :data:`MAX_DEM_VERTICAL_ERROR_M`.
+    """
+    expected = (f"{option} must be the DEM's vertical error in metres, from 0 to {MAX_DEM_VERTICAL_ERROR_M:g} "
+                f"(SRTM: {DEM_VERTICAL_ERROR_M:g}; a survey or lidar bare-earth DEM: about 0.5)")
+    if isinstance(value, bool):
+        raise OptionError(f"{expected}; found {value!r}.")
+    try:
+        metres = float(value)
+    except (TypeError, ValueError):
+        raise OptionError(f"{expected}; found {str(value)[:40]!r}.") from None
+    if not np.isfinite(metres) or not 0 <= metres <= MAX_DEM_VERTICAL_ERROR_M:
+        raise OptionError(f"{expected}; found {value!r}.")
+    return metres
+
 
 
 def sample_dem(dem: Dem, x: np.ndarray, y: np.ndarray, crs: pyproj.CRS | str | int) -> np.ndarray:
@@ -368,20 +419,16 @@ def edge_elevation_profile(
     dem : Dem
         In any CRS; points are transformed into it.
     sample_spacing_m : float, default 10
-        Each edge is densified so that samples are at most this far apart (its own
-        vertices are kept), and the DEM is read at every sample.
+        Samples at most this far apart along each edge (its own vertices kept).
     grade_window_m : float, optional
-        ``grade_max`` is the steepest grade over any stretch of at least this horizontal
-        length (the whole edge when shorter): grades over shorter stretches than a DEM
-        cell only measure the DEM's noise. Default: three DEM cells (90 m for SRTM 30 m),
-        which on Yuzhong brings the share of DEM-covered edges above 8 % from 70 % (30 m
-        window) to 56 %; SRTM still overstates grades of streets cut into hillsides.
+        ``grade_max`` is the steepest grade over any stretch at least this long (the whole
+        edge when shorter): shorter stretches than a DEM cell measure only its noise.
+        Default three DEM cells (90 m for SRTM 30 m).
     vertical_error_m : float, default :data:`DEM_VERTICAL_ERROR_M`
-        The profile along each edge is first fitted (a morphological opening over about three
-        DEM cells, so a building under a 10 m sample cannot make a street climb), then climbs
-        and descents are counted by a hysteresis filter: a rise or fall smaller than
-        this, followed by a reversal, is noise. The net change between the edge's ends always
-        counts. ``0`` counts every wiggle of the fitted profile.
+        The profile is first fitted (a morphological opening over about three DEM cells, so
+        a building under a sample cannot make a street climb), then a hysteresis filter
+        ignores rises and falls smaller than this; the net change between the ends always
+        counts. ``0`` counts every wiggle of the fitted profile (``--dem-vertical-error``).
     cap_road_grades : bool, default True
         Cap grades of trunk, primary and secondary roads at their design limits
         (:data:`ROAD_CLASS_MAX_GRADE`, CJJ 37-2012), scaling their climb and descent.
@@ -389,128 +436,141 @@ def edge_elevation_profile(
     Returns
     -------
     pandas.DataFrame
-        Indexed like ``network.edges``, columns:
-
-        ``rise_m``, ``fall_m``
-            metres climbed / descended walking ``u -> v`` (``v -> u`` swaps them);
-        ``up_length_m``, ``down_length_m``
-            horizontal length over which the climb / descent happens;
-        ``grade_max``
-            steepest absolute grade (rise / run);
-        ``z_u``, ``z_v``
-            heights of the end nodes;
-        ``grade_max_dem``
-            the steepest grade before the road-class cap (for the DEM quality check);
-        ``grade_capped``
-            whether the road-class cap lowered this edge's grades;
-        ``elevation_source``
-            ``"dem"`` (every sample on data), ``"partial"`` (some samples off the DEM or on
-            nodata: those stretches count as flat), ``"endpoints"`` (bridge, tunnel or
-            layer != 0: uniform grade between the end heights), ``"flat"`` (no height).
+        Indexed like ``network.edges``: ``rise_m``, ``fall_m`` (metres climbed / descended
+        walking ``u -> v``; ``v -> u`` swaps them), ``up_length_m``, ``down_length_m``
+        (horizontal length of the climb / descent), ``grade_max`` (steepest absolute
+        grade), ``z_u``, ``z_v`` (end heights), ``grade_max_dem`` (before the road-class
+        cap), ``grade_capped``, and ``elevation_source``: ``"dem"`` (every sample on
+        data), ``"partial"`` (stretches off the DEM count as flat), ``"endpoints"``
+        (bridge, tunnel or layer != 0: uniform grade between the end heights), ``"flat"``
+        (no height); :func:`with_mapped_heights` adds ``"tags"``.
 
     Raises
     ------
     OptionError
-        ``sample_spacing_m`` or ``grade_window_m`` is not a positive number.
+        ``sample_spacing_m`` or ``grade_window_m`` is not a positive number, or
+        ``vertical_error_m`` is not from 0 to :data:`MAX_DEM_VERTICAL_ERROR_M`.
     DemError
         No edge gets a height: the DEM does not overlap the network.
     """
-    for name, value in (("sample_spacing_m", sample_spacing_m), ("grade_window_m", grade_window_m),
-                        ("vertical_error_m", vertical_error_m)):
+    _check_profile_options(sample_spacing_m, grade_window_m, vertical_error_m)
+    n = network.n_edges
+    cell = _dem_cell_size_m(dem, network.crs)
+    idx, xy, z, source = _sample_edges(network, dem, float(sample_spacing_m))
+    # Fit along the way: an opening over about three DEM cells removes building bumps, then
+    # only rises and falls larger than the DEM's vertical error count (the net change always does).
+    half = max(1, int(round(1.5 * cell / float(sample_spacing_m))))
+    z_fit, z_open = _fit_profile(idx, z, half, float(vertical_error_m))
+    climb = dict(zip(_CLIMB_COLUMNS, _hysteresis_climb(idx, xy, z_fit, n, float(vertical_error_m))))
+    window = float(grade_window_m) if grade_window_m is not None else 3.0 * cell
+    climb["grade_max"] = _windowed_grade_max(idx, xy, z_open, n, window)
+    z_node = _elevated_from_ends(network, dem, climb, source)
+    climb["grade_max"] = np.nan_to_num(climb["grade_max"], nan=0.0)
+    grade_dem = climb["grade_max"].copy()
+    capped = _cap_road_grades(network.edges, climb) if cap_road_grades else np.zeros(n, dtype=bool)
+    u, v = network.edges["u"].to_numpy(dtype=np.int64), network.edges["v"].to_numpy(dtype=np.int64)
+    out = pd.DataFrame({**climb, "grade_max_dem": grade_dem, "grade_capped": capped, "z_u": z_node[u],
+                        "z_v": z_node[v], "elevation_source": pd.Categorical(source, categories=ELEVATION_SOURCES)},
+                       index=network.edges.index)
+    _check_elevation(out, dem, network)
+    return out
+
+
+#: The climb columns of :func:`edge_elevation_profile`, in order.
+_CLIMB_COLUMNS: tuple[str, ...] = ("rise_m", "fall_m", "up_length_m", "down_length_m")
+
+
+def _check_profile_options(sample_spacing_m: Any, grade_window_m: Any, vertical_error_m: Any) -> None:
+    """:func:`edge_elevation_profile`'s options, checked before any sampling."""
+    for name, value in (("sample_spacing_m", sample_spacing_m), ("grade_window_m", grade_window_m)):
         if value is None and name == "grade_window_m":
-            continue
-        if name == "vertical_error_m" and isinstance(value, (int, float)) and value == 0:
             continue
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value) or value <= 0:
             raise OptionError(f"{name} must be a positive number of metres; found {value!r}.")
-    edges = network.edges
-    n = len(edges)
-    length = edges["length_m"].to_numpy(dtype=np.float64)
-    u = edges["u"].to_numpy(dtype=np.int64)
-    v = edges["v"].to_numpy(dtype=np.int64)
-    window = float(grade_window_m) if grade_window_m is not None else 3.0 * _dem_cell_size_m(dem, network.crs)
+    check_vertical_error(vertical_error_m, option="vertical_error_m")
 
-    # Every sample of every edge at once: densify, flatten, read the DEM.
-    dense = shapely.segmentize(edges.geometry.to_numpy(), max_segment_length=float(sample_spacing_m))
+
+def _sample_edges(network: WalkNetwork, dem: Dem, spacing: float
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Every sample of every edge at once: edge of each sample, coordinates, DEM heights,
+    and per edge ``"dem"`` (all samples on data), ``"partial"`` or ``"flat"``."""
+    n = network.n_edges
+    dense = shapely.segmentize(network.edges.geometry.to_numpy(), max_segment_length=spacing)
     xy, idx = shapely.get_coordinates(dense, return_index=True)
     z = sample_dem(dem, xy[:, 0], xy[:, 1], network.crs)
     same = idx[1:] == idx[:-1]
-    dl = np.hypot(np.diff(xy[:, 0]), np.diff(xy[:, 1]))
-    dz = np.diff(z)
+    ok = np.isfinite(np.diff(z))[same]
     pair_edge = idx[:-1][same]
-    dl, dz = dl[same], dz[same]
-    ok = np.isfinite(dz)
     n_pairs = np.bincount(pair_edge, minlength=n)
     n_ok = np.bincount(pair_edge, weights=ok.astype(np.float64), minlength=n)
-    # Fit along the way: an opening over about three DEM cells removes building bumps, then
-    # only rises and falls larger than the DEM's vertical error count (the net change always does).
-    half = max(1, int(round(1.5 * _dem_cell_size_m(dem, network.crs) / float(sample_spacing_m))))
-    z_fit, z_open = _fit_profile(idx, z, half, float(vertical_error_m))
-    rise, fall, up_len, down_len = _hysteresis_climb(idx, xy, z_fit, n, float(vertical_error_m))
-    grade_max = _windowed_grade_max(idx, xy, z_open, n, window)
-
     source = np.where(n_ok == n_pairs, "dem", np.where(n_ok > 0, "partial", "flat")).astype(object)
+    return idx, xy, z, source
 
-    # Heights of the end nodes; elevated edges take a uniform grade between them.
+
+def _elevated_from_ends(network: WalkNetwork, dem: Dem, climb: dict[str, np.ndarray],
+                        source: np.ndarray) -> np.ndarray:
+    """Node heights; bridges and tunnels (updated in place in ``climb`` and ``source``) take a
+    uniform grade between their ends' heights, interpolated along elevated chains."""
+    edges = network.edges
+    length = edges["length_m"].to_numpy(dtype=np.float64)
+    u, v = edges["u"].to_numpy(dtype=np.int64), edges["v"].to_numpy(dtype=np.int64)
     node_xy = shapely.get_coordinates(network.nodes.geometry.to_numpy())
     z_node = sample_dem(dem, node_xy[:, 0], node_xy[:, 1], network.crs)
     elevated = _is_elevated(edges)
     if elevated.any():
         z_node = _harmonic_node_heights(network.n_nodes, u, v, length, elevated, z_node)
-        dz_e = z_node[v[elevated]] - z_node[u[elevated]]
-        fin = np.isfinite(dz_e)
-        dz_e0 = np.where(fin, dz_e, 0.0)
-        le = length[elevated]
-        rise[elevated] = np.maximum(dz_e0, 0.0)
-        fall[elevated] = np.maximum(-dz_e0, 0.0)
-        up_len[elevated] = np.where(dz_e0 > 0, le, 0.0)
-        down_len[elevated] = np.where(dz_e0 < 0, le, 0.0)
-        grade_max[elevated] = np.abs(dz_e0) / np.maximum(le, 1e-9)
-        source[elevated] = np.where(fin, "endpoints", "flat")
-
+        dz = z_node[v[elevated]] - z_node[u[elevated]]
+        _set_uniform_grade(climb, elevated, np.where(np.isfinite(dz), dz, 0.0), length[elevated])
+        source[elevated] = np.where(np.isfinite(dz), "endpoints", "flat")
     # Rounding of summed float lengths must not make the climbing part exceed the edge.
-    up_len = np.minimum(up_len, length)
-    down_len = np.minimum(down_len, length - up_len)
-    grade_max = np.nan_to_num(grade_max, nan=0.0)
-    grade_dem = grade_max.copy()
-    capped = np.zeros(n, dtype=bool)
-    if cap_road_grades:
-        limit = _str_col(edges, "highway").map(ROAD_CLASS_MAX_GRADE).astype(float).to_numpy()
-        with np.errstate(invalid="ignore", divide="ignore"):
-            up_g = np.where(up_len > 0, rise / up_len, 0.0)
-            down_g = np.where(down_len > 0, fall / down_len, 0.0)
-        capped = np.isfinite(limit) & ((grade_max > limit) | (up_g > limit) | (down_g > limit))
-        if capped.any():
-            lim = np.where(capped, limit, 0.0)
-            rise = np.where(capped, np.minimum(rise, lim * up_len), rise)
-            fall = np.where(capped, np.minimum(fall, lim * down_len), fall)
-            grade_max = np.where(capped, np.minimum(grade_max, lim), grade_max)
-    out = pd.DataFrame(
-        {
-            "rise_m": rise, "fall_m": fall, "up_length_m": up_len, "down_length_m": down_len,
-            "grade_max": grade_max, "grade_max_dem": grade_dem, "grade_capped": capped,
-            "z_u": z_node[u], "z_v": z_node[v],
-            "elevation_source": pd.Categorical(source, categories=["dem", "partial", "endpoints", "flat"]),
-        },
-        index=edges.index,
-    )
+    climb["up_length_m"] = np.minimum(climb["up_length_m"], length)
+    climb["down_length_m"] = np.minimum(climb["down_length_m"], length - climb["up_length_m"])
+    return z_node
+
+
+def _set_uniform_grade(climb: dict[str, np.ndarray], rows: np.ndarray, dz: np.ndarray, length: np.ndarray) -> None:
+    """Climb columns of ``rows`` (in place): a straight grade ``dz`` over ``length``."""
+    climb["rise_m"][rows] = np.maximum(dz, 0.0)
+    climb["fall_m"][rows] = np.maximum(-dz, 0.0)
+    climb["up_length_m"][rows] = np.where(dz > 0, length, 0.0)
+    climb["down_length_m"][rows] = np.where(dz < 0, length, 0.0)
+    climb["grade_max"][rows] = np.abs(dz) / np.maximum(length, 1e-9)
+
+
+def _cap_road_grades(edges: pd.DataFrame, climb: dict[str, np.ndarray]) -> np.ndarray:
+    """Cap the grades of road classes with a design limit (in place); the edges capped."""
+    limit = _str_col(edges, "highway").map(ROAD_CLASS_MAX_GRADE).astype(float).to_numpy()
+    rise, fall, up_len, down_len = (climb[c] for c in _CLIMB_COLUMNS)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        up_g = np.where(up_len > 0, rise / up_len, 0.0)
+        down_g = np.where(down_len > 0, fall / down_len, 0.0)
+    capped = np.isfinite(limit) & ((climb["grade_max"] > limit) | (up_g > limit) | (down_g > limit))
+    if capped.any():
+        lim = np.where(capped, limit, 0.0)
+        climb["rise_m"] = np.where(capped, np.minimum(rise, lim * up_len), rise)
+        climb["fall_m"] = np.where(capped, np.minimum(fall, lim * down_len), fall)
+        climb["grade_max"] = np.where(capped, np.minimum(climb["grade_max"], lim), climb["grade_max"])
+    return capped
+
+
+def _check_elevation(out: pd.DataFrame, dem: Dem, network: WalkNetwork) -> None:
+    """Refuse a DEM that gives no edge a height; log what it covers."""
     s = elevation_summary(out)
     if s["edges_with_height"] == 0:
         raise DemError(
-            f"DEM {dem.path} gives no height for any of the {n:,} walkable edges: it does not overlap "
+            f"DEM {dem.path} gives no height for any of the {len(out):,} walkable edges: it does not overlap "
             f"the network (DEM CRS {dem.crs.to_string()}, network CRS {pyproj.CRS.from_user_input(network.crs).to_string()})."
         )
     log.info(
         "Elevation along %s edges: %s from the DEM, %s partly covered, %s bridges/tunnels from end points, "
         "%s flat for lack of DEM data",
-        f"{n:,}", f"{s['dem']:,}", f"{s['partial']:,}", f"{s['endpoints']:,}", f"{s['flat']:,}",
+        f"{len(out):,}", f"{s['dem']:,}", f"{s['partial']:,}", f"{s['endpoints']:,}", f"{s['flat']:,}",
     )
     if s["flat"] or s["partial"]:
         log.warning(
             "%s edge(s) have no DEM height and %s only part: those stretches are walked as flat.",
             f"{s['flat']:,}", f"{s['partial']:,}",
         )
-    return out
 
 
 def _running(idx: np.ndarray, z: np.ndarray, half: int, reduce) -> np.ndarray:
@@ -668,7 +728,8 @@ def _hysteresis_rows(Z: np.ndarray, S: np.ndarray, tol: float) -> tuple[np.ndarr
 
 
 def dem_plausibility(network: WalkNetwork, elevation: pd.DataFrame, *,
-                     max_share: float = PLAUSIBLE_PRIMARY_STEEP_SHARE) -> dict[str, Any]:
+                     max_share: float = PLAUSIBLE_PRIMARY_STEEP_SHARE,
+                     vertical_error_m: float = DEM_VERTICAL_ERROR_M) -> dict[str, Any]:
     """Is the DEM plausible for the streets? Share of primary-road length steeper than 8 %.
 
     Arterials are designed at 7 % at most (CJJ 37-2012): where more than ``max_share`` of
@@ -676,6 +737,15 @@ def dem_plausibility(network: WalkNetwork, elevation: pd.DataFrame, *,
     covered) comes out steeper than :data:`STEEP_GRADE` before the road-class cap, the DEM
     measures buildings or cuttings, not streets (SRTM is a surface model), and a warning is
     logged; the elderly and wheelchair results are then indicative.
+
+    Parameters
+    ----------
+    network : WalkNetwork
+    elevation : pandas.DataFrame
+        :func:`edge_elevation_profile` (before mapped heights).
+    max_share : float, default :data:`PLAUSIBLE_PRIMARY_STEEP_SHARE`
+    vertical_error_m : float, default :data:`DEM_VERTICAL_ERROR_M`
+        The vertical error the profile was fitted with, recorded with the verdict.
 
     Returns
     -------
@@ -711,7 +781,7 @@ def dem_plausibility(network: WalkNetwork, elevation: pd.DataFrame, *,
         "threshold": max_share,
         "plausible": bool(plausible),
         "indicative": [] if plausible else ["elderly", "wheelchair"],
-        "vertical_error_m": DEM_VERTICAL_ERROR_M,
+        "vertical_error_m": float(vertical_error_m),
         "road_class_max_grade": ROAD_CLASS_MAX_GRADE,
         "verified": False,
     }
@@ -762,11 +832,11 @@ def elevation_summary(elevation: pd.DataFrame) -> dict[str, Any]:
     Returns
     -------
     dict
-        ``dem``, ``partial``, ``endpoints``, ``flat`` (edge counts), ``edges_with_height``,
-        ``edges``.
+        ``dem``, ``partial``, ``endpoints``, ``tags`` (mapped ``ele``), ``flat`` (edge
+        counts), ``edges_with_height``, ``edges``.
     """
     counts = elevation["elevation_source"].value_counts()
-    out: dict[str, Any] = {k: int(counts.get(k, 0)) for k in ("dem", "partial", "endpoints", "flat")}
+    out: dict[str, Any] = {k: int(counts.get(k, 0)) for k in ELEVATION_SOURCES}
     out["edges"] = int(len(elevation))
     out["edges_with_height"] = out["edges"] - out["flat"]
     return out
@@ -843,6 +913,233 @@ def _walk_seconds(profile: WalkingProfile, length, up_len, rise, down_len, fall)
     return t_up + t_down + flat / v0
 
 
+# --------------------------------------------------------------------------- mapped heights
+
+
+def parse_ele(values: pd.Series) -> np.ndarray:
+    """Parse OSM ``ele`` values: metres above sea level (vectorised).
+
+    Parameters
+    ----------
+    values : pandas.Series
+        Raw tag values: ``"239"``, ``"239.5"``, ``"239 m"``; a list (``"239;240"``) takes
+        its first value.
+
+    Returns
+    -------
+    numpy.ndarray
+        Metres, ``float64``; ``NaN`` where untagged or not a height from
+        :data:`MIN_ELE_M` to :data:`MAX_ELE_M` (feet and other units are refused).
+    """
+    s = values.astype("string").str.split(";").str[0].str.strip().str.lower()
+    number = s.str.extract(r"^([+-]?\d+(?:\.\d+)?)\s*(?:m)?$")[0]
+    metres = pd.to_numeric(number, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    return np.where((metres >= MIN_ELE_M) & (metres <= MAX_ELE_M), metres, np.nan)
+
+
+#: Plausible ``ele`` values (metres): the Dead Sea shore to Everest.
+MIN_ELE_M: float = -450.0
+MAX_ELE_M: float = 8900.0
+
+
+def mapped_node_heights(network: WalkNetwork, node_ele: pd.Series | None) -> np.ndarray:
+    """Mapped heights (``ele`` tags) of the network's nodes.
+
+    A lift's hub node carries the lift node's OSM id, so a lift mapped with ``ele`` gets it
+    (:func:`lift_link_seconds` takes it as the height of one level the ways do not give).
+
+    Parameters
+    ----------
+    network : WalkNetwork
+    node_ele : pandas.Series or None
+        Raw ``ele`` values indexed by OSM node id
+        (:attr:`lifecircle.layers.osm.OsmExtract.node_ele`).
+
+    Returns
+    -------
+    numpy.ndarray
+        Metres per node, ``NaN`` where none is mapped (or the value is malformed).
+    """
+    out = np.full(network.n_nodes, np.nan)
+    if node_ele is None or len(node_ele) == 0:
+        return out
+    ids = np.asarray(node_ele.index, dtype=np.int64)
+    heights = parse_ele(pd.Series(node_ele.to_numpy(), dtype=object))
+    order = np.argsort(ids, kind="stable")
+    ids, heights = ids[order], heights[order]
+    osm = network.nodes["osm_id"].to_numpy(dtype=np.int64)
+    pos = np.clip(np.searchsorted(ids, osm), 0, len(ids) - 1)
+    hit = ids[pos] == osm
+    out[hit] = heights[pos[hit]]
+    return out
+
+
+def with_mapped_heights(network: WalkNetwork, elevation: pd.DataFrame | None,
+                        node_heights: np.ndarray) -> tuple[pd.DataFrame | None, dict[str, Any]]:
+    """Prefer mapped heights to the DEM: edges whose two ends carry ``ele`` take a uniform
+    grade between them (``elevation_source`` ``"tags"``, no road-class cap: a mapped height
+    is surveyed), and mapped nodes' heights replace the DEM's in ``z_u``/``z_v``.
+
+    Nodes in the middle of a way with ``ele`` are graph nodes
+    (``build_walk_network(split_node_ids=...)``), so each stretch between two mapped
+    heights is its own edge. An edge with one mapped end keeps the DEM (or, without a DEM,
+    the tags-only model: stairs' default grade).
+
+    Parameters
+    ----------
+    network : WalkNetwork
+    elevation : pandas.DataFrame or None
+        :func:`edge_elevation_profile`, or ``None`` without a DEM.
+    node_heights : numpy.ndarray
+        :func:`mapped_node_heights`.
+
+    Returns
+    -------
+    elevation : pandas.DataFrame or None
+        A new table with the columns of :func:`edge_elevation_profile` plus ``ele_u``,
+        ``ele_v`` (mapped heights of the ends, ``NaN`` where none); ``None`` when there is
+        neither a DEM nor any mapped height on the network.
+    report : dict
+        ``nodes_with_ele``, ``edges_from_tags``, ``edges_from_dem`` (``dem``, ``partial``
+        and ``endpoints`` edges).
+    """
+    edges = network.edges
+    u, v = edges["u"].to_numpy(dtype=np.int64), edges["v"].to_numpy(dtype=np.int64)
+    ele_u, ele_v = node_heights[u], node_heights[v]
+    both = np.isfinite(ele_u) & np.isfinite(ele_v) & ~is_lift_link(edges)
+    report: dict[str, Any] = {"nodes_with_ele": int(np.isfinite(node_heights).sum()), "edges_from_tags": int(both.sum())}
+    if elevation is None and not np.isfinite(node_heights).any():
+        report["edges_from_dem"] = 0
+        return None, report
+    out = elevation.copy() if elevation is not None else _flat_elevation(edges)
+    length = edges["length_m"].to_numpy(dtype=np.float64)
+    climb = {c: out[c].to_numpy(dtype=np.float64).copy() for c in (*_CLIMB_COLUMNS, "grade_max")}
+    if both.any():
+        _set_uniform_grade(climb, both, (ele_v - ele_u)[both], length[both])
+    for c, values in climb.items():
+        out[c] = values
+    out["grade_max_dem"] = np.where(both, out["grade_max"], out["grade_max_dem"])
+    out["grade_capped"] = np.where(both, False, out["grade_capped"].to_numpy(dtype=bool))
+    out["z_u"] = np.where(np.isfinite(ele_u), ele_u, out["z_u"])
+    out["z_v"] = np.where(np.isfinite(ele_v), ele_v, out["z_v"])
+    out["ele_u"], out["ele_v"] = ele_u, ele_v
+    source = out["elevation_source"].astype(object).to_numpy()
+    out["elevation_source"] = pd.Categorical(np.where(both, "tags", source), categories=ELEVATION_SOURCES)
+    report["edges_from_dem"] = int(np.isin(out["elevation_source"].astype(str), ["dem", "partial", "endpoints"]).sum())
+    return out, report
+
+
+def _flat_elevation(edges: pd.DataFrame) -> pd.DataFrame:
+    """An elevation table with no height anywhere (the base for mapped heights without a DEM)."""
+    n = len(edges)
+    zeros = {c: np.zeros(n) for c in (*_CLIMB_COLUMNS, "grade_max", "grade_max_dem")}
+    return pd.DataFrame({**zeros, "grade_capped": np.zeros(n, dtype=bool), "z_u": np.full(n, np.nan),
+                         "z_v": np.full(n, np.nan),
+                         "elevation_source": pd.Categorical(["flat"] * n, categories=ELEVATION_SOURCES)},
+                        index=edges.index)
+
+
+# --------------------------------------------------------------------------- lifts
+
+
+#: Where a lift's level heights come from (:func:`lift_level_heights`), in order of preference.
+LIFT_HEIGHT_SOURCES: tuple[str, ...] = ("tags", "dem", "level", "layer", "default")
+
+
+def _far_end_mean(network: WalkNetwork, z_u: np.ndarray, z_v: np.ndarray, ordinary: np.ndarray) -> np.ndarray:
+    """Per node: mean height of the far ends of its ordinary edges (``NaN`` where none known)."""
+    u, v = network.edges["u"].to_numpy(), network.edges["v"].to_numpy()
+    near = np.concatenate([u[ordinary], v[ordinary]])
+    far_z = np.concatenate([z_v[ordinary], z_u[ordinary]])
+    ok = np.isfinite(far_z)
+    total = np.bincount(near[ok], weights=far_z[ok], minlength=network.n_nodes)
+    count = np.bincount(near[ok], minlength=network.n_nodes)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return total / count
+
+
+def _column(elevation: pd.DataFrame | None, name: str, n: int) -> np.ndarray:
+    """A float column of the elevation table, all ``NaN`` where absent."""
+    if elevation is None or name not in elevation:
+        return np.full(n, np.nan)
+    return elevation[name].to_numpy(dtype=float)
+
+
+def _mapped_level_heights(network: WalkNetwork, elevation: pd.DataFrame | None, link: np.ndarray,
+                          lift: np.ndarray) -> np.ndarray:
+    """Per lift link: its level's mapped height (its node's ``ele``, else the mean ``ele`` of the
+    nodes its paths lead to); the lift node's own ``ele`` fills the one level of a lift that
+    has none (a lift mapped with ``ele`` stands at one of its levels)."""
+    n = len(link)
+    ele_u, ele_v = _column(elevation, "ele_u", n), _column(elevation, "ele_v", n)
+    u = network.edges["u"].to_numpy()
+    far = _far_end_mean(network, ele_u, ele_v, ~link)
+    own = np.where(np.isfinite(ele_u), ele_u, far[u])[link]
+    lift_ele = ele_v[link]  # the hub is the lift node
+    missing = pd.Series(~np.isfinite(own)).groupby(lift).transform("sum").to_numpy()
+    return np.where(np.isfinite(own), own, np.where(missing == 1, lift_ele, np.nan))
+
+
+def lift_level_heights(network: WalkNetwork, elevation: pd.DataFrame | None = None
+                       ) -> tuple[np.ndarray, np.ndarray]:
+    """Height of the level each lift link serves, and where it comes from.
+
+    One source for all levels of a lift, the first that gives every level a height (the
+    DEM and the tags need only one level with a height):
+
+    1. ``tags``: mapped ``ele`` (:func:`with_mapped_heights`): the level's node, else the
+       mean of the nodes its paths lead to, the lift node's own ``ele`` filling one level;
+    2. ``dem``: the mean DEM height of the nodes its paths lead to away from the lift (the DEM
+       at the lift itself cannot tell its levels apart; bridge decks carry interpolated
+       heights, see :func:`edge_elevation_profile`);
+    3. ``level``: its ``level`` tag x :data:`STOREY_HEIGHT_M`, where any level is tagged
+       (untagged levels count as 0);
+    4. ``layer``: ``layer`` x :data:`LAYER_HEIGHT_M`, likewise;
+    5. ``default``: unknown. A level without a height (here, or one the DEM misses) counts
+       half of :data:`LIFT_DEFAULT_RISE_M` above the lowest.
+
+    Parameters
+    ----------
+    network : WalkNetwork
+    elevation : pandas.DataFrame, optional
+        :func:`edge_elevation_profile` and/or :func:`with_mapped_heights`.
+
+    Returns
+    -------
+    rise : numpy.ndarray
+        Per lift link, metres above the lift's lowest level.
+    source : numpy.ndarray
+        Per lift link, one of :data:`LIFT_HEIGHT_SOURCES`.
+    """
+    edges = network.edges
+    link = is_lift_link(edges)
+    n = len(edges)
+    lift = edges["lift_node"].to_numpy()[link]
+    far = _far_end_mean(network, _column(elevation, "z_u", n), _column(elevation, "z_v", n), ~link)
+    candidates = {
+        "tags": _mapped_level_heights(network, elevation, link, lift),
+        "dem": far[edges["u"].to_numpy()][link],
+        "level": (pd.to_numeric(_str_col(edges, "level").str.split(";").str[0], errors="coerce")
+                  * STOREY_HEIGHT_M).to_numpy(dtype=float, na_value=np.nan)[link],
+        "layer": (pd.to_numeric(_str_col(edges, "layer").str.split(";").str[0], errors="coerce")
+                  * LAYER_HEIGHT_M).to_numpy(dtype=float, na_value=np.nan)[link],
+    }
+    height = np.full(len(lift), np.nan)
+    source = np.full(len(lift), "default", dtype=object)
+    decided = np.zeros(len(lift), dtype=bool)
+    for name, h in candidates.items():
+        known = pd.Series(np.isfinite(h)).groupby(lift)
+        usable = (known.transform("all") if name == "tags" else known.transform("any")).to_numpy(dtype=bool)
+        take = usable & ~decided
+        # Untagged levels of a tagged lift stand at 0; a level the DEM misses is unknown.
+        height[take] = h[take] if name == "dem" else np.where(np.isfinite(h[take]), h[take], 0.0)
+        source[take] = name
+        decided |= take
+    low = pd.Series(height).groupby(lift).transform("min").to_numpy()
+    rise = np.where(np.isfinite(height), height - low, LIFT_DEFAULT_RISE_M / 2)
+    return rise, source
+
+
 def lift_link_seconds(network: WalkNetwork, elevation: pd.DataFrame | None = None) -> np.ndarray:
     """Seconds to ride each lift link of :func:`lifecircle.spatial.network.add_lift_links`.
 
@@ -850,60 +1147,225 @@ def lift_link_seconds(network: WalkNetwork, elevation: pd.DataFrame | None = Non
     them at :data:`LIFT_SPEED_MS`; it is split over the two links (level to hub, hub to level):
     a link costs ``LIFT_WAIT_S / 2 + (h - h_low) / LIFT_SPEED_MS``, ``h_low`` the lowest level
     of the lift (exact for two levels; rides between two upper levels are counted from the
-    lowest). A level's height ``h``:
+    lowest). Heights: :func:`lift_level_heights`.
 
-    1. with a DEM: the mean height of the nodes its paths lead to away from the lift (the DEM
-       at the lift itself cannot tell its levels apart; bridge decks carry interpolated
-       heights, see :func:`edge_elevation_profile`);
-    2. else its ``level`` tag x :data:`STOREY_HEIGHT_M` or ``layer`` x :data:`LAYER_HEIGHT_M`,
-       where any level of the lift is tagged;
-    3. else unknown: the link costs half of :data:`LIFT_DEFAULT_RISE_M` at lift speed.
+    Parameters
+    ----------
+    network : WalkNetwork
+    elevation : pandas.DataFrame, optional
+        :func:`edge_elevation_profile` and/or :func:`with_mapped_heights`.
 
     Returns
     -------
     numpy.ndarray
         Seconds per edge (the same both ways); ``nan`` for edges that are not lift links.
     """
+    link = is_lift_link(network.edges)
+    out = np.full(len(link), np.nan)
+    if link.any():
+        out[link] = LIFT_WAIT_S / 2 + lift_level_heights(network, elevation)[0] / LIFT_SPEED_MS
+    return out
+
+
+def _lift_report(network: WalkNetwork, elevation: pd.DataFrame | None) -> dict[str, Any]:
+    """Lifts linked, their links, and lifts by height source."""
     edges = network.edges
     link = is_lift_link(edges)
-    out = np.full(len(edges), np.nan)
-    if not link.any():
+    by_source = dict.fromkeys(LIFT_HEIGHT_SOURCES, 0)
+    if link.any():
+        _, source = lift_level_heights(network, elevation)
+        per_lift = pd.Series(source).groupby(edges["lift_node"].to_numpy()[link]).first()
+        by_source.update({k: int(c) for k, c in per_lift.value_counts().items()})
+    return {
+        "lift_links": int(link.sum()),
+        "lifts": len(pd.unique(edges["lift_node"].to_numpy()[link])) if link.any() else 0,
+        "lift_height_source": by_source,
+        "lift_model": {"wait_s": LIFT_WAIT_S, "speed_ms": LIFT_SPEED_MS, "storey_height_m": STOREY_HEIGHT_M,
+                       "layer_height_m": LAYER_HEIGHT_M, "default_rise_m": LIFT_DEFAULT_RISE_M,
+                       "verified": False},
+    }
+
+
+def flat_costs_with_lifts(network: WalkNetwork, *, profile: WalkingProfile,
+                          elevation: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The flat walk (distance over the profile's flat speed), with lifts timed as on the terrain.
+
+    Lift links cost a wait plus their height at lift speed (:func:`lift_link_seconds`, with
+    the same heights as :func:`terrain_costs`) and ``highway=elevator`` ways the profile's
+    ``elevator_seconds``: so flat against terrain compares walking slopes and stairs, not
+    lift timing (a lift walked at its few metres of length would be almost free).
+
+    Parameters
+    ----------
+    network : WalkNetwork
+    profile : WalkingProfile
+        The walker; only ``flat_speed_kmh`` and ``elevator_seconds`` count.
+    elevation : pandas.DataFrame, optional
+        :func:`edge_elevation_profile` and/or :func:`with_mapped_heights`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``seconds_uv``, ``seconds_vu`` indexed like ``network.edges``.
+    """
+    seconds = network.edges["length_m"].to_numpy(dtype=np.float64) / profile.flat_speed_ms
+    kinds = _edge_kinds(network.edges)
+    seconds = np.where(kinds["elevator"], profile.elevator_seconds, seconds)
+    link = is_lift_link(network.edges)
+    if link.any():
+        seconds = np.where(link, lift_link_seconds(network, elevation), seconds)
+    return pd.DataFrame({"seconds_uv": seconds, "seconds_vu": seconds.copy()}, index=network.edges.index)
+
+
+# --------------------------------------------------------------------------- costs, step by step
+
+
+def _check_cost_inputs(network: WalkNetwork, profile: Any, elevation: pd.DataFrame | None) -> None:
+    """:func:`terrain_costs`' inputs, checked before any work."""
+    if isinstance(profile, str):
+        raise OptionError(
+            f"profile must be a WalkingProfile; found the name {profile!r}: pass "
+            f"lifecircle.layers.profiles.get_profile({profile!r})."
+        )
+    if elevation is None:
+        return
+    missing = [c for c in (*_CLIMB_COLUMNS, "grade_max", "elevation_source") if c not in elevation]
+    if missing:
+        raise OptionError(f"elevation lacks column(s) {missing}: expected the table from edge_elevation_profile.")
+    if len(elevation) != network.n_edges or not elevation.index.equals(network.edges.index):
+        raise OptionError(
+            f"elevation has {len(elevation)} rows but the network has {network.n_edges} edges (or another index): "
+            "compute it with edge_elevation_profile on this network."
+        )
+
+
+def _edge_heights(edges: pd.DataFrame, elevation: pd.DataFrame | None) -> dict[str, np.ndarray]:
+    """Climb columns per edge (zeros without heights), ``has_height`` and ``from_tags``."""
+    n = len(edges)
+    if elevation is None:
+        out = {c: np.zeros(n) for c in (*_CLIMB_COLUMNS, "grade_max")}
+        out["has_height"] = out["from_tags"] = np.zeros(n, dtype=bool)
         return out
-    u, v = edges["u"].to_numpy(), edges["v"].to_numpy()
-    n_nodes = network.n_nodes
-    height = np.full(len(edges), np.nan)
-    if elevation is not None and {"z_u", "z_v"} <= set(elevation.columns):
-        z_u = elevation["z_u"].to_numpy(dtype=float)
-        z_v = elevation["z_v"].to_numpy(dtype=float)
-        ordinary = ~link
-        # Per node: mean height of the far ends of its ordinary edges.
-        near = np.concatenate([u[ordinary], v[ordinary]])
-        far_z = np.concatenate([z_v[ordinary], z_u[ordinary]])
-        ok = np.isfinite(far_z)
-        total = np.bincount(near[ok], weights=far_z[ok], minlength=n_nodes)
-        count = np.bincount(near[ok], minlength=n_nodes)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            node_h = total / count
-        height = np.where(link, node_h[u], np.nan)
-    tagged = pd.DataFrame({
-        "level": pd.to_numeric(_str_col(edges, "level").str.split(";").str[0], errors="coerce") * STOREY_HEIGHT_M,
-        "layer": pd.to_numeric(_str_col(edges, "layer").str.split(";").str[0], errors="coerce") * LAYER_HEIGHT_M,
-    })
-    lift = edges["lift_node"].to_numpy()
-    frame = pd.DataFrame({"lift": lift, "dem": height, "level": tagged["level"].to_numpy(),
-                          "layer": tagged["layer"].to_numpy()})[link]
-    # Use one source for all levels of a lift: the DEM, else level tags, else layer tags.
-    for col in ("dem", "level", "layer"):
-        frame[f"{col}_any"] = frame.groupby("lift")[col].transform(lambda x: x.notna().any())
-    h = np.where(frame["dem_any"], frame["dem"],
-                 np.where(frame["level_any"], frame["level"].fillna(0.0),
-                          np.where(frame["layer_any"], frame["layer"].fillna(0.0), np.nan)))
-    frame["h"] = h
-    low = frame.groupby("lift")["h"].transform("min").to_numpy()
-    rise = np.where(np.isfinite(h), h - low, LIFT_DEFAULT_RISE_M / 2)
-    rise = np.where(np.isfinite(rise), rise, LIFT_DEFAULT_RISE_M / 2)
-    out[link] = LIFT_WAIT_S / 2 + rise / LIFT_SPEED_MS
+    out = {c: elevation[c].to_numpy(dtype=np.float64).copy() for c in (*_CLIMB_COLUMNS, "grade_max")}
+    source = elevation["elevation_source"].astype(str).to_numpy()
+    out["has_height"] = source != "flat"
+    out["from_tags"] = source == "tags"
     return out
+
+
+def _edge_kinds(edges: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Boolean masks (and the conveyor direction) of the tags that change walking costs."""
+    def mask(series: pd.Series) -> np.ndarray:
+        return series.fillna(False).to_numpy(dtype=bool)
+
+    highway, conveying, wheelchair = _str_col(edges, "highway"), _str_col(edges, "conveying"), _str_col(edges, "wheelchair")
+    steps, elevator = mask(highway == "steps"), mask(highway == "elevator")
+    conv = mask(conveying.notna() & ~conveying.isin(_NO_VALUES)) & ~elevator
+    conv_dir = np.where(mask(conveying == "forward"), 1, np.where(mask(conveying == "backward"), -1, 0))
+    return {
+        "steps": steps, "elevator": elevator, "conveying": conv, "conv_dir": np.where(conv, conv_dir, 0),
+        "escalator": conv & steps, "walkway": conv & ~steps,
+        "handrail_no": mask(_str_col(edges, "handrail") == "no"),
+        "step_free": mask(wheelchair.isin(["yes", "designated"]) | (_str_col(edges, "ramp:wheelchair") == "yes")),
+        "wheelchair_no": mask(wheelchair == "no"),
+        "lift_link": is_lift_link(edges),
+    }
+
+
+def _apply_inclines(edges: pd.DataFrame, h: dict[str, np.ndarray]) -> dict[str, Any]:
+    """``incline`` tags over the heights (in place): a numeric incline replaces the profile,
+    ``up``/``down`` fixes the direction of the measured climb or, without a height, sets
+    :data:`DEFAULT_INCLINE_GRADE`. Returns the parsed tags and counts for the report."""
+    length = edges["length_m"].to_numpy(dtype=np.float64)
+    raw = edges["incline"] if "incline" in edges else pd.Series(pd.NA, index=edges.index)
+    inc = parse_incline(raw)
+    direction = inc["direction"].to_numpy()
+    tag_grade = inc["grade"].to_numpy(dtype=np.float64)
+    numeric = np.isfinite(tag_grade)
+    updown = (direction != 0) & ~numeric
+    if numeric.any():  # surveyed: replaces the DEM's profile of the edge
+        _set_uniform_grade(h, numeric, tag_grade[numeric] * length[numeric], length[numeric])
+    net = h["rise_m"] - h["fall_m"]
+    swap = updown & h["has_height"] & (np.sign(net) == -direction) & (net != 0)
+    h["rise_m"], h["fall_m"] = np.where(swap, h["fall_m"], h["rise_m"]), np.where(swap, h["rise_m"], h["fall_m"])
+    h["up_length_m"], h["down_length_m"] = (np.where(swap, h["down_length_m"], h["up_length_m"]),
+                                            np.where(swap, h["up_length_m"], h["down_length_m"]))
+    dflt = updown & ~h["has_height"]
+    if dflt.any():
+        _set_uniform_grade(h, dflt, direction[dflt] * DEFAULT_INCLINE_GRADE * length[dflt], length[dflt])
+    malformed = inc["malformed"].to_numpy()
+    return {"direction": direction, "numeric": numeric, "updown": updown, "swap": swap, "default": dflt,
+            "malformed": malformed, "examples": sorted(set(raw[malformed].astype(str)))[:10]}
+
+
+def _stairs_seconds(profile: WalkingProfile, edges: pd.DataFrame, h: dict[str, np.ndarray],
+                    kinds: dict[str, np.ndarray], incline: dict[str, Any]) -> dict[str, np.ndarray]:
+    """Seconds up and down each stairway (timed per step) and where its height came from."""
+    length = edges["length_m"].to_numpy(dtype=np.float64)
+    steps = kinds["steps"]
+    riser, tread = profile.step_riser_m, profile.step_tread_m
+    count_text = _str_col(edges, "step_count")
+    step_count = pd.to_numeric(count_text, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    has_count = steps & np.isfinite(step_count) & (step_count > 0)
+    measured = steps & ~has_count & (h["has_height"] | incline["numeric"])
+    st_dir = np.where(incline["direction"] != 0, incline["direction"],
+                      np.where(h["has_height"], np.sign(h["rise_m"] - h["fall_m"]), 0))
+    h_total = np.where(has_count, step_count * riser, length * DEFAULT_STAIR_GRADE)
+    half = st_dir == 0
+    h_up = np.where(measured, h["rise_m"], np.where(st_dir > 0, h_total, np.where(half, h_total / 2, 0.0)))
+    h_down = np.where(measured, h["fall_m"], np.where(st_dir < 0, h_total, np.where(half, h_total / 2, 0.0)))
+    n_up, n_down = h_up / riser, h_down / riser
+    hand = np.where(kinds["handrail_no"], profile.stairs_no_handrail_factor, 1.0)
+    # A step is never quicker than walking its tread on the flat, so more steps never save time.
+    s_up = max(profile.stairs_seconds_per_step_up, tread / profile.flat_speed_ms)
+    s_down = max(profile.stairs_seconds_per_step_down, tread / profile.flat_speed_ms)
+    landing = np.maximum(length - (n_up + n_down) * tread, 0.0) / profile.flat_speed_ms
+    return {
+        "uv": (n_up * s_up + n_down * s_down) * hand + landing,
+        "vu": (n_down * s_up + n_up * s_down) * hand + landing,
+        "has_count": has_count, "from_tags": measured & h["from_tags"], "measured": measured,
+        "default": steps & ~has_count & ~measured, "direction_unknown": steps & ~measured & half,
+        "count_bad": steps & ~has_count & count_text.notna().to_numpy(dtype=bool),
+    }
+
+
+def _blocked(profile: WalkingProfile, grade_max: np.ndarray, kinds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """What the profile cannot pass, in either direction, by reason."""
+    exempt = profile.wheelchair_user & kinds["step_free"]
+    steep = np.zeros(len(grade_max), dtype=bool)
+    if profile.max_grade is not None:
+        steep = (grade_max > profile.max_grade) & ~kinds["steps"] & ~kinds["elevator"] & ~kinds["conveying"] & ~exempt
+    return {
+        "steps": kinds["steps"] & ~kinds["conveying"] & (not profile.can_use_stairs) & ~exempt,
+        "steeper_than_max_grade": steep,
+        "elevator": kinds["elevator"] & (not profile.can_use_elevators),
+        "escalator": kinds["escalator"] & (not profile.can_use_escalators),
+        "wheelchair_no": kinds["wheelchair_no"] & profile.wheelchair_user,
+    }
+
+
+def _edge_seconds(profile: WalkingProfile, network: WalkNetwork, elevation: pd.DataFrame | None,
+                  h: dict[str, np.ndarray], kinds: dict[str, np.ndarray],
+                  stairs: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Seconds each way: slopes, then stairs, lifts and conveyors over them."""
+    length = network.edges["length_m"].to_numpy(dtype=np.float64)
+    rise, fall, up_len, down_len = (h[c] for c in _CLIMB_COLUMNS)
+    t_uv = _walk_seconds(profile, length, up_len, rise, down_len, fall)
+    t_vu = _walk_seconds(profile, length, down_len, fall, up_len, rise)
+    # A wheelchair user on a tagged step-free way (ramp) is timed by the slope model.
+    use_stairs = kinds["steps"] & ~(profile.wheelchair_user & kinds["step_free"])
+    t_uv, t_vu = np.where(use_stairs, stairs["uv"], t_uv), np.where(use_stairs, stairs["vu"], t_vu)
+    t_uv = np.where(kinds["elevator"], profile.elevator_seconds, t_uv)
+    t_vu = np.where(kinds["elevator"], profile.elevator_seconds, t_vu)
+    if kinds["lift_link"].any():
+        lift_t = lift_link_seconds(network, elevation)
+        t_uv, t_vu = np.where(kinds["lift_link"], lift_t, t_uv), np.where(kinds["lift_link"], lift_t, t_vu)
+    esc_t = length / (profile.escalator_speed_ms * math.cos(_ESCALATOR_ANGLE))
+    conv_t = np.where(kinds["escalator"], esc_t, length / max(profile.flat_speed_ms, profile.escalator_speed_ms))
+    conv, conv_dir = kinds["conveying"], kinds["conv_dir"]
+    t_uv = np.where(conv, np.where(conv_dir < 0, np.inf, conv_t), t_uv)
+    t_vu = np.where(conv, np.where(conv_dir > 0, np.inf, conv_t), t_vu)
+    return t_uv, t_vu
 
 
 def terrain_costs(
@@ -919,11 +1381,10 @@ def terrain_costs(
     network : WalkNetwork
     profile : WalkingProfile
         The walker (:func:`lifecircle.layers.profiles.get_profile`).
-        A profile or a name in the shipped catalogue.
     elevation : pandas.DataFrame, optional
-        From :func:`edge_elevation_profile`. Without it, only the tags (``incline``,
-        ``highway=steps``/``elevator``, ``conveying``, ramps, ``wheelchair``) make
-        the costs differ from flat walking.
+        From :func:`edge_elevation_profile` and/or :func:`with_mapped_heights`. Without
+        it, only the tags (``incline``, ``highway=steps``/``elevator``, ``conveying``,
+        ramps, ``wheelchair``) make the costs differ from flat walking.
 
     Returns
     -------
@@ -931,218 +1392,95 @@ def terrain_costs(
         ``seconds_uv``, ``seconds_vu`` indexed like ``network.edges`` (``numpy.inf`` where the
         profile cannot pass); see :mod:`lifecircle.spatial.costs`.
     report : dict
-        Profile and parameters, counts (steep, stairs, elevators, escalators, impassable
-        edges, incline tags and malformed ones with examples, stairs by height source)
-        and the elevation summary.
+        Profile and parameters, counts (steep, stairs, lifts by height source, escalators,
+        impassable edges, incline tags and malformed ones with examples, stairs by height
+        source) and the elevation summary.
 
     Raises
     ------
     OptionError
-        ``profile`` is a name, not a profile.
-    OptionError
-        ``elevation`` does not match the network's edges.
+        ``profile`` is a name, not a profile, or ``elevation`` does not match the network's edges.
     """
-    if isinstance(profile, str):
-        raise OptionError(
-            f"profile must be a WalkingProfile; found the name {profile!r}: pass "
-            f"lifecircle.layers.profiles.get_profile({profile!r})."
-        )
+    _check_cost_inputs(network, profile, elevation)
     edges = network.edges
-    n = len(edges)
-    length = edges["length_m"].to_numpy(dtype=np.float64)
-    if elevation is not None:
-        missing = [c for c in ("rise_m", "fall_m", "up_length_m", "down_length_m", "grade_max", "elevation_source") if c not in elevation]
-        if missing:
-            raise OptionError(f"elevation lacks column(s) {missing}: expected the table from edge_elevation_profile.")
-        if len(elevation) != n or not elevation.index.equals(edges.index):
-            raise OptionError(
-                f"elevation has {len(elevation)} rows but the network has {n} edges (or another index): "
-                "compute it with edge_elevation_profile on this network."
-            )
-        rise = elevation["rise_m"].to_numpy(dtype=np.float64).copy()
-        fall = elevation["fall_m"].to_numpy(dtype=np.float64).copy()
-        up_len = elevation["up_length_m"].to_numpy(dtype=np.float64).copy()
-        down_len = elevation["down_length_m"].to_numpy(dtype=np.float64).copy()
-        grade_max = elevation["grade_max"].to_numpy(dtype=np.float64).copy()
-        has_height = (elevation["elevation_source"].astype(str) != "flat").to_numpy()
-    else:
-        rise, fall, up_len, down_len, grade_max = (np.zeros(n) for _ in range(5))
-        has_height = np.zeros(n, dtype=bool)
+    h = _edge_heights(edges, elevation)
+    kinds = _edge_kinds(edges)
+    incline = _apply_inclines(edges, h)
+    stairs = _stairs_seconds(profile, edges, h, kinds, incline)
+    t_uv, t_vu = _edge_seconds(profile, network, elevation, h, kinds, stairs)
+    blocked_by = _blocked(profile, h["grade_max"], kinds)
+    blocked = np.logical_or.reduce(list(blocked_by.values()))
+    t_uv, t_vu = np.where(blocked, np.inf, t_uv), np.where(blocked, np.inf, t_vu)
+    costs = pd.DataFrame({"seconds_uv": t_uv.astype(np.float64), "seconds_vu": t_vu.astype(np.float64)},
+                         index=edges.index)
+    report = _costs_report(network, profile, elevation, h, kinds, incline, stairs, blocked_by, (t_uv, t_vu))
+    log.info(
+        "Terrain costs for profile %r: %s edges, %s steep (> %.0f%%), %s stairs, %s impassable",
+        profile.name, f"{len(edges):,}", f"{report['steep_edges']:,}", 100 * STEEP_GRADE,
+        f"{report['stairs_edges']:,}", f"{report['impassable_edges']:,}",
+    )
+    return costs, report
 
-    highway = _str_col(edges, "highway")
-    is_steps = (highway == "steps").fillna(False).to_numpy(dtype=bool)
-    is_elevator = (highway == "elevator").fillna(False).to_numpy(dtype=bool)
-    conveying = _str_col(edges, "conveying")
-    is_conv = (conveying.notna() & ~conveying.isin(_NO_VALUES)).fillna(False).to_numpy(dtype=bool) & ~is_elevator
-    conv_dir = np.where((conveying == "forward").fillna(False).to_numpy(dtype=bool), 1,
-                        np.where((conveying == "backward").fillna(False).to_numpy(dtype=bool), -1, 0))
-    conv_dir = np.where(is_conv, conv_dir, 0)
-    handrail_no = (_str_col(edges, "handrail") == "no").fillna(False).to_numpy(dtype=bool)
-    wheelchair_tag = _str_col(edges, "wheelchair")
-    ramp_wc = _str_col(edges, "ramp:wheelchair")
-    step_free_tag = (wheelchair_tag.isin(["yes", "designated"]) | (ramp_wc == "yes")).fillna(False).to_numpy(dtype=bool)
-    wheelchair_no = (wheelchair_tag == "no").fillna(False).to_numpy(dtype=bool)
 
-    # --- incline tags
-    inc_raw = edges["incline"] if "incline" in edges else pd.Series(pd.NA, index=edges.index)
-    inc = parse_incline(inc_raw)
-    direction = inc["direction"].to_numpy()
-    tag_grade = inc["grade"].to_numpy(dtype=np.float64)
-    malformed = inc["malformed"].to_numpy()
-    numeric = np.isfinite(tag_grade)
-    updown = (direction != 0) & ~numeric
-    # A numeric incline is surveyed: it replaces the DEM's profile of the edge.
-    g = np.where(numeric, tag_grade, 0.0)
-    rise = np.where(numeric, np.maximum(g, 0) * length, rise)
-    fall = np.where(numeric, np.maximum(-g, 0) * length, fall)
-    up_len = np.where(numeric, np.where(g > 0, length, 0.0), up_len)
-    down_len = np.where(numeric, np.where(g < 0, length, 0.0), down_len)
-    grade_max = np.where(numeric, np.abs(g), grade_max)
-    # up/down with a DEM: the tag fixes the direction of the DEM's net climb.
-    net = rise - fall
-    swap = updown & has_height & (np.sign(net) == -direction) & (net != 0)
-    rise, fall = np.where(swap, fall, rise), np.where(swap, rise, fall)
-    up_len, down_len = np.where(swap, down_len, up_len), np.where(swap, up_len, down_len)
-    # up/down without a DEM: a default grade.
-    dflt = updown & ~has_height
-    rise = np.where(dflt & (direction > 0), DEFAULT_INCLINE_GRADE * length, rise)
-    fall = np.where(dflt & (direction < 0), DEFAULT_INCLINE_GRADE * length, fall)
-    up_len = np.where(dflt & (direction > 0), length, up_len)
-    down_len = np.where(dflt & (direction < 0), length, down_len)
-    grade_max = np.where(dflt, DEFAULT_INCLINE_GRADE, grade_max)
-
-    # --- ordinary walking (slope model)
-    t_uv = _walk_seconds(profile, length, up_len, rise, down_len, fall)
-    t_vu = _walk_seconds(profile, length, down_len, fall, up_len, rise)
-
-    # --- stairs: heights climbed (h_up) and descended (h_down) walking u -> v
-    riser, tread = profile.step_riser_m, profile.step_tread_m
-    step_count = pd.to_numeric(_str_col(edges, "step_count"), errors="coerce").to_numpy(dtype=np.float64)
-    has_count = is_steps & np.isfinite(step_count) & (step_count > 0)
-    count_bad = is_steps & ~has_count & (_str_col(edges, "step_count").notna().to_numpy(dtype=bool))
-    dem_dir = np.where(has_height, np.sign(rise - fall), 0)
-    st_dir = np.where(direction != 0, direction, dem_dir)
-    from_dem = is_steps & ~has_count & (has_height | numeric)
-    from_default = is_steps & ~has_count & ~from_dem
-    h_total = np.where(has_count, step_count * riser, length * DEFAULT_STAIR_GRADE)
-    half = st_dir == 0
-    h_up = np.where(st_dir > 0, h_total, np.where(half, h_total / 2, 0.0))
-    h_down = np.where(st_dir < 0, h_total, np.where(half, h_total / 2, 0.0))
-    h_up = np.where(from_dem, rise, h_up)
-    h_down = np.where(from_dem, fall, h_down)
-    n_up, n_down = h_up / riser, h_down / riser
-    hand = np.where(handrail_no, profile.stairs_no_handrail_factor, 1.0)
-    # A step is never quicker than walking its tread on the flat, so more steps never save time.
-    s_up = max(profile.stairs_seconds_per_step_up, tread / profile.flat_speed_ms)
-    s_down = max(profile.stairs_seconds_per_step_down, tread / profile.flat_speed_ms)
-    landing = np.maximum(length - (n_up + n_down) * tread, 0.0) / profile.flat_speed_ms
-    stairs_uv = (n_up * s_up + n_down * s_down) * hand + landing
-    stairs_vu = (n_down * s_up + n_up * s_down) * hand + landing
-    # A wheelchair user on a tagged step-free way (ramp) is timed by the slope model.
-    use_stairs_model = is_steps & ~(profile.wheelchair_user & step_free_tag)
-    t_uv = np.where(use_stairs_model, stairs_uv, t_uv)
-    t_vu = np.where(use_stairs_model, stairs_vu, t_vu)
-
-    # --- elevators, escalators, moving walkways
-    t_uv = np.where(is_elevator, profile.elevator_seconds, t_uv)
-    t_vu = np.where(is_elevator, profile.elevator_seconds, t_vu)
-    lift_link = is_lift_link(edges)
-    if lift_link.any():
-        lift_t = lift_link_seconds(network, elevation)
-        t_uv = np.where(lift_link, lift_t, t_uv)
-        t_vu = np.where(lift_link, lift_t, t_vu)
-    escalator = is_conv & is_steps
-    walkway = is_conv & ~is_steps
-    esc_t = length / (profile.escalator_speed_ms * math.cos(_ESCALATOR_ANGLE))
-    walk_t = length / max(profile.flat_speed_ms, profile.escalator_speed_ms)
-    conv_t = np.where(escalator, esc_t, walk_t)
-    t_uv = np.where(is_conv, np.where(conv_dir < 0, np.inf, conv_t), t_uv)
-    t_vu = np.where(is_conv, np.where(conv_dir > 0, np.inf, conv_t), t_vu)
-
-    # --- what the profile cannot pass (both directions)
-    exempt = profile.wheelchair_user & step_free_tag
-    blocked_steps = is_steps & ~is_conv & (not profile.can_use_stairs) & ~exempt
-    steep_block = np.zeros(n, dtype=bool)
-    if profile.max_grade is not None:
-        steep_block = (grade_max > profile.max_grade) & ~is_steps & ~is_elevator & ~is_conv & ~exempt
-    blocked_elev = is_elevator & (not profile.can_use_elevators)
-    blocked_esc = escalator & (not profile.can_use_escalators)
-    blocked_tag = wheelchair_no & profile.wheelchair_user
-    blocked = blocked_steps | steep_block | blocked_elev | blocked_esc | blocked_tag
-    t_uv = np.where(blocked, np.inf, t_uv)
-    t_vu = np.where(blocked, np.inf, t_vu)
-
-    costs = pd.DataFrame({"seconds_uv": t_uv.astype(np.float64), "seconds_vu": t_vu.astype(np.float64)}, index=edges.index)
-
-    # --- report
-    n_malformed = int(malformed.sum())
-    examples = sorted(set(inc_raw[malformed].astype(str)))[:10]
+def _costs_report(network: WalkNetwork, profile: WalkingProfile, elevation: pd.DataFrame | None,  # noqa: PLR0913 - the steps' results, each once
+                  h: dict[str, np.ndarray], kinds: dict[str, np.ndarray], incline: dict[str, Any],
+                  stairs: dict[str, np.ndarray], blocked_by: dict[str, np.ndarray],
+                  seconds: tuple[np.ndarray, np.ndarray]) -> dict[str, Any]:
+    """The run record's account of :func:`terrain_costs`; warns about unusable tags."""
+    length = network.edges["length_m"].to_numpy(dtype=np.float64)
+    n = len(length)
+    n_malformed = int(incline["malformed"].sum())
     if n_malformed:
-        log.warning(
-            "%d edge(s) carry a malformed incline value (e.g. %s): ignored, grade taken from the %s.",
-            n_malformed, ", ".join(repr(x) for x in examples[:5]), "DEM" if elevation is not None else "flat default",
-        )
-    if count_bad.any():
-        log.warning("%d steps edge(s) have an unusable step_count: height taken from the DEM or the default.", int(count_bad.sum()))
-    steep = grade_max > STEEP_GRADE
+        log.warning("%d edge(s) carry a malformed incline value (e.g. %s): ignored, grade taken from the %s.",
+                    n_malformed, ", ".join(repr(x) for x in incline["examples"][:5]),
+                    "DEM" if elevation is not None else "flat default")
+    if stairs["count_bad"].any():
+        log.warning("%d steps edge(s) have an unusable step_count: height taken from the DEM or the default.",
+                    int(stairs["count_bad"].sum()))
+    steep = h["grade_max"] > STEEP_GRADE
+    t_uv, t_vu = seconds
     flat_t = length / profile.flat_speed_ms
     finite = np.isfinite(t_uv) & np.isfinite(t_vu)
     change = (t_uv + t_vu) / 2 - flat_t
-    report: dict[str, Any] = {
+    blocked = np.logical_or.reduce(list(blocked_by.values()))
+    return {
         "profile": profile.name,
         "parameters": profile.as_dict(),
         "terrain_model": {
             "slope": "Tobler (1993) W = 6 exp(-3.5 |S + 0.05|) km/h, scaled to the profile's flat speed",
-            "default_incline_grade": DEFAULT_INCLINE_GRADE,
-            "max_incline_grade": MAX_INCLINE_GRADE,
-            "steep_grade": STEEP_GRADE,
-            "escalator_angle_deg": 30.0,
+            "default_incline_grade": DEFAULT_INCLINE_GRADE, "max_incline_grade": MAX_INCLINE_GRADE,
+            "steep_grade": STEEP_GRADE, "escalator_angle_deg": 30.0,
         },
         "edges": n,
         "elevation": elevation_summary(elevation) if elevation is not None else None,
         "steep_edges": int(steep.sum()),
         "steep_edge_share": round(float(steep.mean()), 4) if n else 0.0,
         "steep_length_share": round(float(length[steep].sum() / length.sum()), 4) if n else 0.0,
-        "stairs_edges": int(is_steps.sum()),
+        "stairs_edges": int(kinds["steps"].sum()),
         "stairs_height_source": {
-            "step_count": int(has_count.sum()),
-            "dem_or_incline": int(from_dem.sum()),
-            "default": int(from_default.sum()),
+            "step_count": int(stairs["has_count"].sum()),
+            "dem_or_incline": int((stairs["measured"] & ~stairs["from_tags"]).sum()),
+            "tags": int(stairs["from_tags"].sum()),
+            "default": int(stairs["default"].sum()),
         },
-        "stairs_direction_unknown": int((is_steps & ~from_dem & half).sum()),
-        "elevator_edges": int((is_elevator & ~lift_link).sum()),
-        "lift_links": int(lift_link.sum()),
-        "lifts": len(pd.unique(edges["lift_node"].to_numpy()[lift_link])) if lift_link.any() else 0,
-        "lift_model": {"wait_s": LIFT_WAIT_S, "speed_ms": LIFT_SPEED_MS, "storey_height_m": STOREY_HEIGHT_M,
-                       "layer_height_m": LAYER_HEIGHT_M, "default_rise_m": LIFT_DEFAULT_RISE_M,
-                       "verified": False},
-        "escalator_edges": int(escalator.sum()),
-        "moving_walkway_edges": int(walkway.sum()),
-        "incline_tagged": int((direction != 0).sum() + n_malformed),
-        "incline_numeric": int(numeric.sum()),
-        "incline_up_down": int(updown.sum()),
-        "incline_default_grade": int(dflt.sum()),
-        "incline_overrode_dem_direction": int(swap.sum()),
+        "stairs_direction_unknown": int(stairs["direction_unknown"].sum()),
+        "elevator_edges": int((kinds["elevator"] & ~kinds["lift_link"]).sum()),
+        **_lift_report(network, elevation),
+        "escalator_edges": int(kinds["escalator"].sum()),
+        "moving_walkway_edges": int(kinds["walkway"].sum()),
+        "incline_tagged": int((incline["direction"] != 0).sum() + n_malformed),
+        "incline_numeric": int(incline["numeric"].sum()),
+        "incline_up_down": int(incline["updown"].sum()),
+        "incline_default_grade": int(incline["default"].sum()),
+        "incline_overrode_dem_direction": int(incline["swap"].sum()),
         "incline_malformed": n_malformed,
-        "incline_malformed_examples": examples,
-        "step_count_unusable": int(count_bad.sum()),
+        "incline_malformed_examples": incline["examples"],
+        "step_count_unusable": int(stairs["count_bad"].sum()),
         "impassable_edges": int(blocked.sum()),
-        "impassable_by_reason": {
-            "steps": int(blocked_steps.sum()),
-            "steeper_than_max_grade": int(steep_block.sum()),
-            "elevator": int(blocked_elev.sum()),
-            "escalator": int(blocked_esc.sum()),
-            "wheelchair_no": int(blocked_tag.sum()),
-        },
+        "impassable_by_reason": {k: int(v.sum()) for k, v in blocked_by.items()},
         "one_way_edges": int((np.isinf(t_uv) ^ np.isinf(t_vu)).sum()),
         "median_change_seconds_vs_flat": round(float(np.median(change[finite])), 2) if finite.any() else None,
         "total_seconds_ratio_vs_flat": (
             round(float((t_uv[finite] + t_vu[finite]).sum() / (2 * flat_t[finite].sum())), 4) if finite.any() else None
         ),
     }
-    log.info(
-        "Terrain costs for profile %r: %s edges, %s steep (> %.0f%%), %s stairs, %s impassable",
-        profile.name, f"{n:,}", f"{report['steep_edges']:,}", 100 * STEEP_GRADE,
-        f"{report['stairs_edges']:,}", f"{report['impassable_edges']:,}",
-    )
-    return costs, report

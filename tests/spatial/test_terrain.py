@@ -259,7 +259,7 @@ def test_stairs_timed_per_step_with_step_count_and_incline():
     assert costs.loc[2, "seconds_uv"] == pytest.approx(n_steps * adult.stairs_seconds_per_step_down + landing)
     assert costs.loc[2, "seconds_vu"] == pytest.approx(n_steps * adult.stairs_seconds_per_step_up + landing)
     assert report["stairs_edges"] == 3
-    assert report["stairs_height_source"] == {"step_count": 2, "dem_or_incline": 0, "default": 1}
+    assert report["stairs_height_source"] == {"step_count": 2, "dem_or_incline": 0, "tags": 0, "default": 1}
     assert riser == adult.step_riser_m and tread == adult.step_tread_m
 
 
