@@ -28,6 +28,7 @@ __all__ = [
     "PLANNING_HEADERS",
     "SHEET_NAMES",
     "ABOUT_TEXT",
+    "INDICATIVE_TEXT",
     "UNIT_HEADERS",
     "GAP_AREA_HEADERS",
     "PROFILE_NAMES",
@@ -355,3 +356,12 @@ def source_text(source: str, lang: str) -> str:
     if source.endswith(suffix):
         return summary_text("user_data", lang, name=source[: -len(suffix)])
     return source
+
+
+#: The gap lists' mark when the terrain results are indicative (the DEM failed the
+#: plausibility check): a column naming the walkers concerned, and the about sheet's row
+#: (its sentence is the map's ``terrain_indicative``).
+INDICATIVE_TEXT: dict[str, dict[str, str]] = {
+    "en": {"header": "terrain_indicative", "about": "terrain (DEM)"},
+    "zh": {"header": "地形结果仅供参考", "about": "地形（高程数据）"},
+}

@@ -30,11 +30,14 @@ from lifecircle.i18n import (
     ABOUT_TEXT,
     GAP_AREA_HEADERS,
     GAP_HEADERS,
+    INDICATIVE_TEXT,
     PLANNING_HEADERS,
     SHEET_NAMES,
     UNIT_HEADERS,
     WEIGHT_HEADERS,
     list_separator,
+    profile_label,
+    text,
 )
 from lifecircle.layers.catalogue import Catalogue, load_catalogue
 from lifecircle.layers.standards import Standard, load_standard
@@ -71,6 +74,7 @@ __all__ = [
     "likely_incomplete",
     "mark_incomplete",
     "INCOMPLETE_NOTE",
+    "mark_indicative",
 ]
 
 log = logging.getLogger(__name__)
@@ -391,6 +395,31 @@ def mark_incomplete(table: pd.DataFrame, categories: Sequence[str], *, lang: str
     return table.rename(columns=renames)
 
 
+def mark_indicative(table: pd.DataFrame, profiles: Sequence[str], *, lang: str) -> pd.DataFrame:
+    """Add a column naming the walkers whose terrain results are indicative.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        A gap list.
+    profiles : sequence of str
+        ``summary.terrain_indicative`` (the DEM failed the plausibility check); empty:
+        the table is returned unchanged.
+    lang : {"en", "zh"}
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy with the column :data:`lifecircle.i18n.INDICATIVE_TEXT` ``header`` last, the same
+        value (``elderly, wheelchair``) on every row, as run.json, the map and the printout say it.
+    """
+    if not profiles:
+        return table
+    out = table.copy()
+    out[INDICATIVE_TEXT[lang]["header"]] = list_separator(lang).join(profile_label(p, lang) for p in profiles)
+    return out
+
+
 def facility_qa_table(qa: gpd.GeoDataFrame | None) -> pd.DataFrame:
     """``facility_qa.csv``: every feature merged into a site or excluded, and why.
 
@@ -654,6 +683,8 @@ def _write_gap_lists(result: RunResult, stage: Path, *, areas: gpd.GeoDataFrame,
     gaps = mark_incomplete(gaps, incomplete, lang=lang, labels=labels)
     comm_gaps = mark_incomplete(comm_gaps, incomplete, lang=lang, labels=labels)
     area_list = gap_area_table(areas, lang=lang, labels=labels, population_kind=kind, community_kind=unit_kind)
+    indicative = list(result.summary.get("terrain_indicative") or [])
+    gaps, comm_gaps, area_list = (mark_indicative(t, indicative, lang=lang) for t in (gaps, comm_gaps, area_list))
     write_csv(gaps, writing(stage / "gaps.csv"))
     write_csv(comm_gaps, writing(stage / "community_gaps.csv"))
     write_csv(area_list, writing(stage / "gap_areas.csv"))
@@ -735,6 +766,8 @@ def _about_table(result: RunResult, lang: str) -> pd.DataFrame:
         (t["unassigned"], f"{unassigned.get('people_unassigned', 0):,.0f}"),
         (t["gap_lists"], t["gap_lists_note"]),
     ]
+    if s.get("terrain_indicative"):
+        rows.append((INDICATIVE_TEXT[lang]["about"], text("terrain_indicative", lang)))
     return pd.DataFrame(rows, columns=[t["item"], t["value"]])
 
 

@@ -978,7 +978,7 @@ def with_mapped_heights(network: WalkNetwork, elevation: pd.DataFrame | None,
                         node_heights: np.ndarray) -> tuple[pd.DataFrame | None, dict[str, Any]]:
     """Prefer mapped heights to the DEM: edges whose two ends carry ``ele`` take a uniform
     grade between them (``elevation_source`` ``"tags"``, no road-class cap: a mapped height
-    is surveyed), and mapped nodes' heights replace the DEM's in ``z_u``/``z_v``.
+    is surveyed). ``z_u``/``z_v`` stay the DEM's; ``ele_u``/``ele_v`` are the mapped ones.
 
     Nodes in the middle of a way with ``ele`` are graph nodes
     (``build_walk_network(split_node_ids=...)``), so each stretch between two mapped
@@ -1020,8 +1020,6 @@ def with_mapped_heights(network: WalkNetwork, elevation: pd.DataFrame | None,
         out[c] = values
     out["grade_max_dem"] = np.where(both, out["grade_max"], out["grade_max_dem"])
     out["grade_capped"] = np.where(both, False, out["grade_capped"].to_numpy(dtype=bool))
-    out["z_u"] = np.where(np.isfinite(ele_u), ele_u, out["z_u"])
-    out["z_v"] = np.where(np.isfinite(ele_v), ele_v, out["z_v"])
     out["ele_u"], out["ele_v"] = ele_u, ele_v
     source = out["elevation_source"].astype(object).to_numpy()
     out["elevation_source"] = pd.Categorical(np.where(both, "tags", source), categories=ELEVATION_SOURCES)
