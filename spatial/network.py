@@ -153,7 +153,8 @@ def build_walk_network(
         Metric CRS to compute in. Default: the UTM zone of the data's centre.
     split_node_ids : numpy.ndarray, optional
         OSM node ids that become graph nodes even inside a single way (lifts mapped as a
-        node on a path, so :func:`add_lift_links` can attach to them).
+        node on a path, so :func:`add_lift_links` can attach to them; gates; nodes with a
+        mapped height).
 
     Returns
     -------
@@ -174,95 +175,93 @@ def build_walk_network(
     crs = pyproj.CRS(crs)
     to_metric = pyproj.Transformer.from_crs(4326, crs, always_xy=True)
     x, y = to_metric.transform(np.asarray(node_lon), np.asarray(node_lat))
+    way_of_vertex = np.repeat(np.arange(n_ways), np.diff(way_offsets))
+    is_split = _split_vertices(node_ids, way_offsets, split_node_ids)
+    u_vertex, v_vertex, edge_len, geoms = _raw_edges(x, y, way_of_vertex, is_split)
 
-    lengths = np.diff(way_offsets)
-    way_of_vertex = np.repeat(np.arange(n_ways), lengths)
-    first = way_offsets[:-1]
-    last = way_offsets[1:] - 1
+    node_osm, end_vertex, u, v = _end_nodes(node_ids, u_vertex, v_vertex)
+    # Drop degenerate edges: zero length (duplicate nodes) or a loop back to its own node,
+    # which no shortest path uses.
+    keep = (edge_len > 0) & (u != v)
+    if not keep.any():
+        raise NoWalkableWaysError("Every walkable way has zero length: cannot build a network.")
+    edge_way = way_of_vertex[u_vertex][keep]
+    tags = way_tags.reset_index(drop=True).iloc[edge_way].reset_index(drop=True)
+    edges = gpd.GeoDataFrame(
+        {"u": u[keep].astype(np.int64), "v": v[keep].astype(np.int64),
+         "osm_way_id": np.asarray(way_ids, dtype=np.int64)[edge_way], "length_m": edge_len[keep]},
+        geometry=geoms[keep], crs=crs,
+    )
+    edges = gpd.GeoDataFrame(pd.concat([edges, tags], axis=1), geometry="geometry", crs=crs)
+    nodes = gpd.GeoDataFrame({"osm_id": node_osm, "component": 0},
+                             geometry=shapely.points(x[end_vertex], y[end_vertex]), crs=crs)
+    # Nodes no kept edge touches (only degenerate edges) are removed and positions renumbered.
+    network = _without_unused_nodes(nodes, edges, crs)
+    s = network.summary()
+    log.info("Built walking network: %s nodes, %s edges, %.1f km; %s components (%s nodes outside the largest)",
+             f"{s['nodes']:,}", f"{s['edges']:,}", s["length_km"], s["components"],
+             f"{s['nodes_outside_largest_component']:,}")
+    return network
 
-    # A vertex is a graph node when it ends a way or is shared by several ways (or visited
-    # twice by one): count each (way, node) visit, so a closed ring's start counts as a split.
+
+def _end_nodes(node_ids: np.ndarray, u_vertex: np.ndarray,
+               v_vertex: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The graph's nodes: the distinct OSM ids at edge ends, in ascending OSM id for
+    determinism; their first vertex; each edge's end positions."""
+    end_ids = np.concatenate([node_ids[u_vertex], node_ids[v_vertex]])
+    node_osm, first_pos = np.unique(end_ids, return_index=True)
+    end_vertex = np.concatenate([u_vertex, v_vertex])[first_pos]
+    return (node_osm, end_vertex, np.searchsorted(node_osm, node_ids[u_vertex]),
+            np.searchsorted(node_osm, node_ids[v_vertex]))
+
+
+def _split_vertices(node_ids: np.ndarray, way_offsets: np.ndarray, split_node_ids: np.ndarray | None) -> np.ndarray:
+    """Vertices that are graph nodes: a way's ends, nodes shared by several ways (or visited
+    twice by one: a closed ring's start counts) and ``split_node_ids``."""
     _, inverse, occurrences = np.unique(node_ids, return_inverse=True, return_counts=True)
     is_split = occurrences[inverse] > 1
-    is_split[first] = True
-    is_split[last] = True
+    is_split[way_offsets[:-1]] = True
+    is_split[way_offsets[1:] - 1] = True
     if split_node_ids is not None and len(split_node_ids):
         is_split |= np.isin(node_ids, np.asarray(split_node_ids, dtype=np.int64))
+    return is_split
 
-    # Segment j joins vertex j and j+1 of the same way.
-    seg_start = np.arange(len(node_ids) - 1)
+
+def _raw_edges(x: np.ndarray, y: np.ndarray, way_of_vertex: np.ndarray,
+               is_split: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Edges between consecutive split vertices of each way: first and last vertex, length and
+    line geometry of each."""
+    # Segment j joins vertex j and j+1 of the same way; a new edge starts at every split vertex.
+    seg_start = np.arange(len(x) - 1)
     seg_start = seg_start[way_of_vertex[seg_start] == way_of_vertex[seg_start + 1]]
     seg_len = np.hypot(x[seg_start + 1] - x[seg_start], y[seg_start + 1] - y[seg_start])
-    # Edge number of each segment: a new edge starts at every split vertex.
     starts_edge = is_split[seg_start]
     seg_edge = np.cumsum(starts_edge) - 1
-
-    n_edges_raw = int(seg_edge[-1]) + 1
+    n_edges = int(seg_edge[-1]) + 1
     edge_first_seg = np.flatnonzero(starts_edge)
     edge_last_seg = np.r_[edge_first_seg[1:] - 1, len(seg_start) - 1]
     u_vertex = seg_start[edge_first_seg]
     v_vertex = seg_start[edge_last_seg] + 1
-    edge_len = np.bincount(seg_edge, weights=seg_len, minlength=n_edges_raw)
-
+    edge_len = np.bincount(seg_edge, weights=seg_len, minlength=n_edges)
     # Geometry: each edge's vertices are its segments' starts plus the last segment's end.
     vert_idx = np.concatenate([seg_start, v_vertex])
-    vert_edge = np.concatenate([seg_edge, np.arange(n_edges_raw)])
+    vert_edge = np.concatenate([seg_edge, np.arange(n_edges)])
     order = np.lexsort((vert_idx, vert_edge))
-    vert_idx = vert_idx[order]
-    vert_edge = vert_edge[order]
-    geoms = shapely.linestrings(x[vert_idx], y[vert_idx], indices=vert_edge)
+    geoms = shapely.linestrings(x[vert_idx[order]], y[vert_idx[order]], indices=vert_edge[order])
+    return u_vertex, v_vertex, edge_len, geoms
 
-    # Nodes: the distinct OSM ids at edge ends, in ascending OSM id for determinism.
-    end_ids = np.concatenate([node_ids[u_vertex], node_ids[v_vertex]])
-    node_osm, first_pos = np.unique(end_ids, return_index=True)
-    end_vertex = np.concatenate([u_vertex, v_vertex])[first_pos]
-    u = np.searchsorted(node_osm, node_ids[u_vertex])
-    v = np.searchsorted(node_osm, node_ids[v_vertex])
 
-    # Drop degenerate edges: zero length (duplicate nodes) or a loop back to its own node,
-    # which no shortest path uses.
-    keep = (edge_len > 0) & (u != v)
-    edge_way = way_of_vertex[u_vertex]
-    tags = way_tags.reset_index(drop=True).iloc[edge_way[keep]].reset_index(drop=True)
-    edges = gpd.GeoDataFrame(
-        {
-            "u": u[keep].astype(np.int64),
-            "v": v[keep].astype(np.int64),
-            "osm_way_id": np.asarray(way_ids, dtype=np.int64)[edge_way[keep]],
-            "length_m": edge_len[keep],
-        },
-        geometry=geoms[keep],
-        crs=crs,
-    )
-    edges = pd.concat([edges, tags], axis=1)
-    edges = gpd.GeoDataFrame(edges, geometry="geometry", crs=crs)
-
-    # Nodes no kept edge touches (only degenerate edges) are removed and positions renumbered.
-    used = np.zeros(len(node_osm), dtype=bool)
-    used[edges["u"].to_numpy()] = True
-    used[edges["v"].to_numpy()] = True
+def _without_unused_nodes(nodes: gpd.GeoDataFrame, edges: pd.DataFrame, crs: pyproj.CRS) -> WalkNetwork:
+    """The network without nodes no edge touches, positions renumbered, components labelled."""
+    u, v = edges["u"].to_numpy(), edges["v"].to_numpy()
+    used = np.zeros(len(nodes), dtype=bool)
+    used[u] = True
+    used[v] = True
     renumber = np.cumsum(used) - 1
-    edges["u"] = renumber[edges["u"].to_numpy()]
-    edges["v"] = renumber[edges["v"].to_numpy()]
-    node_osm = node_osm[used]
-    end_vertex = end_vertex[used]
-    if len(edges) == 0:
-        raise NoWalkableWaysError("Every walkable way has zero length: cannot build a network.")
-
-    labels = _component_labels(len(node_osm), edges["u"].to_numpy(), edges["v"].to_numpy())
-    nodes = gpd.GeoDataFrame(
-        {"osm_id": node_osm, "component": labels},
-        geometry=shapely.points(x[end_vertex], y[end_vertex]),
-        crs=crs,
-    )
-    network = WalkNetwork(nodes=nodes, edges=edges, crs=crs)
-    s = network.summary()
-    log.info(
-        "Built walking network: %s nodes, %s edges, %.1f km; %s components (%s nodes outside the largest)",
-        f"{s['nodes']:,}", f"{s['edges']:,}", s["length_km"], s["components"],
-        f"{s['nodes_outside_largest_component']:,}",
-    )
-    return network
+    edges = gpd.GeoDataFrame(edges.assign(u=renumber[u], v=renumber[v]), geometry="geometry", crs=crs)
+    nodes = nodes[used].reset_index(drop=True)
+    nodes["component"] = _component_labels(len(nodes), edges["u"].to_numpy(), edges["v"].to_numpy())
+    return WalkNetwork(nodes=nodes, edges=edges, crs=crs)
 
 
 def clip_network(network: WalkNetwork, area: shapely.Geometry) -> WalkNetwork:
@@ -395,7 +394,18 @@ LIFT_LINK_REACH_M: float = 10.0
 
 
 def is_lift_link(edges: pd.DataFrame) -> np.ndarray:
-    """Edges that :func:`add_lift_links` added (``highway=elevator`` with ``lift_node`` set)."""
+    """Edges that :func:`add_lift_links` added (``highway=elevator`` with ``lift_node`` set).
+
+    Parameters
+    ----------
+    edges : pandas.DataFrame
+        ``network.edges``.
+
+    Returns
+    -------
+    numpy.ndarray
+        Boolean per edge.
+    """
     if "lift_node" not in edges:
         return np.zeros(len(edges), dtype=bool)
     return edges["lift_node"].notna().to_numpy(dtype=bool)
@@ -427,16 +437,142 @@ def _split_edges_at(network: WalkNetwork, edge_rows: np.ndarray, fractions: np.n
     return WalkNetwork(nodes=nodes, edges=out, crs=network.crs), new_pos
 
 
+def _lift_positions(network: WalkNetwork, lift_ids: np.ndarray) -> np.ndarray:
+    """Node position of each lift's OSM node, ``-1`` where the lift is not a graph node."""
+    node_osm = network.nodes["osm_id"].to_numpy()
+    order = np.argsort(node_osm, kind="stable")
+    pos = np.clip(np.searchsorted(node_osm[order], lift_ids), 0, len(order) - 1)
+    hit = node_osm[order][pos] == lift_ids
+    return np.where(hit, order[pos], -1)
+
+
+def _ways_within_reach(network: WalkNetwork, lift_ids: np.ndarray, lift_pts: np.ndarray,
+                       reach_m: float) -> tuple[np.ndarray, np.ndarray]:
+    """(lift, edge) pairs: per lift, the nearest edge of every way within reach that does not
+    already meet at the lift node (those are levels at the node)."""
+    at = _lift_positions(network, lift_ids)
+    edges = network.edges
+    u, v = edges["u"].to_numpy(), edges["v"].to_numpy()
+    q, cand = edges.sindex.query(lift_pts, predicate="dwithin", distance=reach_m)
+    touches_lift = np.isin(u[cand], at[at >= 0]) | np.isin(v[cand], at[at >= 0])
+    q, cand = q[~touches_lift], cand[~touches_lift]
+    # A way already serving the lift at its node is not a second level.
+    node_lift = {int(p): i for i, p in enumerate(at) if p >= 0}
+    member_ways = set()
+    for col in (u, v):
+        rows = np.flatnonzero(np.isin(col, at[at >= 0]))
+        member_ways |= {(node_lift[int(col[r])], int(edges["osm_way_id"].iat[r])) for r in rows}
+    way_of = edges["osm_way_id"].to_numpy()
+    not_member = np.array([(int(a), int(w)) not in member_ways for a, w in zip(q, way_of[cand])], dtype=bool)
+    q, cand = q[not_member], cand[not_member]
+    dist = shapely.distance(edges.geometry.to_numpy()[cand], lift_pts[q])
+    order = np.lexsort((cand, dist, way_of[cand], q))
+    q, cand = q[order], cand[order]
+    first = np.r_[True, (q[1:] != q[:-1]) | (way_of[cand][1:] != way_of[cand][:-1])] if len(q) else np.zeros(0, bool)
+    return q[first], cand[first]
+
+
+def _levels_nearby(network: WalkNetwork, lift_ids: np.ndarray, lift_pts: np.ndarray,
+                   reach_m: float) -> tuple[WalkNetwork, np.ndarray, np.ndarray, np.ndarray]:
+    """Levels beside each lift: its nearest way ends within reach, else the nearest point of
+    the way (the edge is split there). Returns the network and per level its lift, its
+    node and the edge it came from."""
+    q, cand = _ways_within_reach(network, lift_ids, lift_pts, reach_m)
+    edges = network.edges
+    u, v = edges["u"].to_numpy(), edges["v"].to_numpy()
+    lift_xy = shapely.get_coordinates(lift_pts)
+    node_xy = shapely.get_coordinates(network.nodes.geometry.to_numpy())
+    du = np.hypot(*(node_xy[u[cand]] - lift_xy[q]).T) if len(q) else np.zeros(0)
+    dv = np.hypot(*(node_xy[v[cand]] - lift_xy[q]).T) if len(q) else np.zeros(0)
+    attach = np.where(du <= dv, u[cand], v[cand])
+    end_ok = np.minimum(du, dv) <= reach_m
+    # Split the rest at their nearest point (an edge chosen by two lifts is split once: first lift).
+    split = np.flatnonzero(~end_ok)
+    split = split[np.r_[True, cand[split][1:] != cand[split][:-1]]] if len(split) else split
+    _, uniq = np.unique(cand[split], return_index=True)
+    split = split[np.sort(uniq)]
+    if len(split):
+        frac = shapely.line_locate_point(edges.geometry.to_numpy()[cand[split]], lift_pts[q[split]], normalized=True)
+        frac = np.clip(frac, 1e-6, 1 - 1e-6)
+        network, new_pos = _split_edges_at(network, cand[split], frac, -(lift_ids[q[split]] * 100 + 50))
+        attach[split] = new_pos
+    keep = end_ok.copy()
+    keep[split] = True
+    return network, q[keep], attach[keep], cand[keep]
+
+
+def _levels_at_node(network: WalkNetwork, lift_ids: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The ways meeting at each lift node, grouped into levels: one per distinct
+    ``(layer, level)`` where they differ, else one per way. Returns the members (``lift``,
+    ``key``, ``edge``, ``end``: 0 where the edge starts at the lift) and the levels (``lift``,
+    ``key``), sorted."""
+    edges = network.edges
+    u, v = edges["u"].to_numpy(), edges["v"].to_numpy()
+    at = _lift_positions(network, lift_ids)
+    node_to_lift = np.full(network.n_nodes, -1, dtype=np.int64)
+    node_to_lift[at[at >= 0]] = np.flatnonzero(at >= 0)
+    rows_u = np.flatnonzero(node_to_lift[u] >= 0)
+    rows_v = np.flatnonzero(node_to_lift[v] >= 0)
+    m_lift = np.concatenate([node_to_lift[u[rows_u]], node_to_lift[v[rows_v]]])
+    m_edge = np.concatenate([rows_u, rows_v])
+    layer, level = _tag(edges, "layer").to_numpy(), _tag(edges, "level").to_numpy()
+    key_tags = pd.Series(layer[m_edge], dtype=object).str.cat(pd.Series(level[m_edge], dtype=object), sep="|").to_numpy()
+    distinct = (pd.Series(key_tags).groupby(m_lift).transform("nunique").to_numpy() if len(m_lift)
+                else np.zeros(0, dtype=np.int64))
+    group_key = np.where(distinct > 1, key_tags, edges["osm_way_id"].to_numpy()[m_edge].astype(str)).astype(object)
+    members = pd.DataFrame({"lift": m_lift, "key": group_key, "edge": m_edge,
+                            "end": np.r_[np.zeros(len(rows_u), np.int8), np.ones(len(rows_v), np.int8)]})
+    levels = members[["lift", "key"]].drop_duplicates().sort_values(["lift", "key"]).reset_index(drop=True)
+    return members, levels
+
+
+def _link_edges(edges: pd.DataFrame, lifts: gpd.GeoDataFrame, ends: dict[str, np.ndarray],
+                xy: np.ndarray) -> pd.DataFrame:
+    """The link edges (``highway=elevator``) from each level's node to its lift's hub, with the
+    ``layer``/``level`` of the edge the level came from and the lift's ``wheelchair``/``name``."""
+    link_u, link_v, link_lift, link_src = ends["u"], ends["v"], ends["lift"], ends["source"]
+    starts, stops = xy[link_u], xy[link_v]
+    # A zero-length link keeps a 1 cm geometry so spatial indexes stay valid.
+    same = np.all(np.isclose(starts, stops), axis=1)
+    stops = np.where(same[:, None], stops + np.array([0.0, 0.01]), stops)
+    geoms = shapely.linestrings(np.stack([starts, stops], axis=1))
+    tag_cols = [c for c in edges.columns if c not in ("u", "v", "osm_way_id", "length_m", "geometry", "lift_node")]
+    link = pd.DataFrame({c: pd.Series([None] * len(link_u), dtype=object) for c in tag_cols})
+    for col in ("layer", "level"):
+        if col in edges:
+            link[col] = edges[col].to_numpy()[link_src]
+    lift_tags = lifts["tags"].tolist()
+    lift_ids = lifts["osm_id"].to_numpy(dtype=np.int64)
+    link["highway"] = "elevator"
+    link["wheelchair"] = [lift_tags[i].get("wheelchair") for i in link_lift]
+    link["name"] = [lift_tags[i].get("name") for i in link_lift]
+    link["u"], link["v"] = link_u, link_v
+    link["osm_way_id"] = -lift_ids[link_lift]
+    link["length_m"] = np.where(same, 0.0, shapely.length(geoms))
+    link["lift_node"] = pd.array(lift_ids[link_lift], dtype="Int64")
+    link["geometry"] = geoms
+    return link
+
+
+def _reattached(edges: pd.DataFrame, members: pd.DataFrame) -> pd.DataFrame:
+    """The edges with their ends at a lift node moved to their level's spoke node."""
+    new_u, new_v = edges["u"].to_numpy().copy(), edges["v"].to_numpy().copy()
+    at_u = members["end"].to_numpy() == 0
+    new_u[members["edge"].to_numpy()[at_u]] = members["spoke"].to_numpy()[at_u]
+    new_v[members["edge"].to_numpy()[~at_u]] = members["spoke"].to_numpy()[~at_u]
+    return edges.assign(u=new_u, v=new_v)
+
+
 def add_lift_links(network: WalkNetwork, lifts: gpd.GeoDataFrame, *,
                    reach_m: float = LIFT_LINK_REACH_M) -> WalkNetwork:
     """Join lifts mapped as nodes to the ways they serve, one vertical link per level.
 
     A ``highway=elevator`` node usually sits where a path on the upper level and one on the
     lower level end, so a plain graph walks through it for free, and often the other level's
-    way only passes next to it. Here each lift becomes a *hub* node joined by a link edge
-    (``highway=elevator``, ``lift_node`` = the lift's OSM id, ``osm_way_id`` = minus that
-    id, ``level``/``layer`` of the level it serves, ``wheelchair``/``name`` of the lift) to
-    each *level*:
+    way only passes next to it. Here each lift becomes a *hub* node (OSM id of the lift)
+    joined by a link edge (``highway=elevator``, ``lift_node`` = the lift's OSM id,
+    ``osm_way_id`` = minus that id, ``level``/``layer`` of the level it serves,
+    ``wheelchair``/``name`` of the lift) to each *level*:
 
     - the ways meeting at the lift node: one level per distinct ``(layer, level)`` pair
       when they differ, else one level per way; a way passing through the lift node (split
@@ -466,147 +602,46 @@ def add_lift_links(network: WalkNetwork, lifts: gpd.GeoDataFrame, *,
     if len(lifts) == 0 or network.n_edges == 0:
         return network
     lifts = lifts.reset_index(drop=True)
-    lift_ids = lifts["osm_id"].to_numpy(dtype=np.int64)
-    lift_pts = np.asarray(lifts.geometry.to_numpy())
-    lift_xy = shapely.get_coordinates(lift_pts)
-
-    def lift_positions(net: WalkNetwork) -> np.ndarray:
-        node_osm = net.nodes["osm_id"].to_numpy()
-        order = np.argsort(node_osm, kind="stable")
-        pos = np.clip(np.searchsorted(node_osm[order], lift_ids), 0, len(order) - 1)
-        hit = node_osm[order][pos] == lift_ids
-        return np.where(hit, order[pos], -1)
-
-    # (b) other ways within reach, nearest edge per (lift, way); lift-node edges excluded.
-    at = lift_positions(network)
-    edges = network.edges
-    u, v = edges["u"].to_numpy(), edges["v"].to_numpy()
-    q, cand = edges.sindex.query(lift_pts, predicate="dwithin", distance=reach_m)
-    touches_lift = np.isin(u[cand], at[at >= 0]) | np.isin(v[cand], at[at >= 0])
-    q, cand = q[~touches_lift], cand[~touches_lift]
-    # A way already serving the lift at its node is not a second level.
-    node_lift = {int(p): i for i, p in enumerate(at) if p >= 0}
-    member_ways = set()
-    for col in (u, v):
-        rows = np.flatnonzero(np.isin(col, at[at >= 0]))
-        member_ways |= {(node_lift[int(col[r])], int(edges["osm_way_id"].iat[r])) for r in rows}
-    way_of = edges["osm_way_id"].to_numpy()
-    not_member = np.array([(int(a), int(w)) not in member_ways for a, w in zip(q, way_of[cand])], dtype=bool)
-    q, cand = q[not_member], cand[not_member]
-    dist = shapely.distance(edges.geometry.to_numpy()[cand], lift_pts[q])
-    order = np.lexsort((cand, dist, way_of[cand], q))
-    q, cand, dist = q[order], cand[order], dist[order]
-    first = np.r_[True, (q[1:] != q[:-1]) | (way_of[cand][1:] != way_of[cand][:-1])] if len(q) else np.zeros(0, bool)
-    q, cand = q[first], cand[first]
-    node_xy = shapely.get_coordinates(network.nodes.geometry.to_numpy())
-    du = np.hypot(*(node_xy[u[cand]] - lift_xy[q]).T) if len(q) else np.zeros(0)
-    dv = np.hypot(*(node_xy[v[cand]] - lift_xy[q]).T) if len(q) else np.zeros(0)
-    attach = np.where(du <= dv, u[cand], v[cand])
-    end_ok = np.minimum(du, dv) <= reach_m
-    # Split the rest at their nearest point (an edge chosen by two lifts is split once: first lift).
-    split = np.flatnonzero(~end_ok)
-    split = split[np.r_[True, cand[split][1:] != cand[split][:-1]]] if len(split) else split
-    _, uniq = np.unique(cand[split], return_index=True)
-    split = split[np.sort(uniq)]
-    if len(split):
-        frac = shapely.line_locate_point(edges.geometry.to_numpy()[cand[split]], lift_pts[q[split]], normalized=True)
-        frac = np.clip(frac, 1e-6, 1 - 1e-6)
-        network, new_pos = _split_edges_at(network, cand[split], frac, -(lift_ids[q[split]] * 100 + 50))
-        attach[split] = new_pos
-    keep_b = end_ok.copy()
-    keep_b[split] = True
-    b_lift, b_node, b_edge = q[keep_b], attach[keep_b], cand[keep_b]
-
-    # (a) ways at the lift node.
-    nodes, edges = network.nodes, network.edges
-    n_nodes = len(nodes)
-    u, v = edges["u"].to_numpy(), edges["v"].to_numpy()
-    at = lift_positions(network)
-    node_to_lift = np.full(n_nodes, -1, dtype=np.int64)
-    node_to_lift[at[at >= 0]] = np.flatnonzero(at >= 0)
-    rows_u = np.flatnonzero(node_to_lift[u] >= 0)
-    rows_v = np.flatnonzero(node_to_lift[v] >= 0)
-    m_lift = np.concatenate([node_to_lift[u[rows_u]], node_to_lift[v[rows_v]]])
-    m_edge = np.concatenate([rows_u, rows_v])
-    m_end = np.concatenate([np.zeros(len(rows_u), np.int8), np.ones(len(rows_v), np.int8)])
-    layer = _tag(edges, "layer").to_numpy()
-    level = _tag(edges, "level").to_numpy()
-    way = edges["osm_way_id"].to_numpy()
-    key_tags = pd.Series(layer[m_edge], dtype=object).str.cat(pd.Series(level[m_edge], dtype=object), sep="|").to_numpy()
-    distinct = (pd.Series(key_tags).groupby(m_lift).transform("nunique").to_numpy() if len(m_lift)
-                else np.zeros(0, dtype=np.int64))
-    group_key = np.where(distinct > 1, key_tags, way[m_edge].astype(str)).astype(object)
-    frame = pd.DataFrame({"lift": m_lift, "key": group_key})
-    spokes_a = frame.drop_duplicates().sort_values(["lift", "key"]).reset_index(drop=True)
-    n_levels = np.bincount(spokes_a["lift"].to_numpy(), minlength=len(lifts)) + np.bincount(b_lift, minlength=len(lifts))
-    useful = n_levels >= 2
+    lift_ids, lift_pts = lifts["osm_id"].to_numpy(dtype=np.int64), np.asarray(lifts.geometry.to_numpy())
+    network, b_lift, b_node, b_edge = _levels_nearby(network, lift_ids, lift_pts, reach_m)
+    members, levels = _levels_at_node(network, lift_ids)
+    useful = (np.bincount(levels["lift"].to_numpy(), minlength=len(lifts))
+              + np.bincount(b_lift, minlength=len(lifts))) >= 2
     if not useful.any():
         return network
-    spokes_a = spokes_a[useful[spokes_a["lift"].to_numpy()]].reset_index(drop=True)
+    levels = levels[useful[levels["lift"].to_numpy()]].reset_index(drop=True)
     keep = useful[b_lift]
     b_lift, b_node, b_edge = b_lift[keep], b_node[keep], b_edge[keep]
-    hubs = np.flatnonzero(useful)
+    n_nodes, hubs = network.n_nodes, np.flatnonzero(useful)
     hub_pos = np.full(len(lifts), -1, dtype=np.int64)
     hub_pos[hubs] = n_nodes + np.arange(len(hubs))
-    spoke_pos = n_nodes + len(hubs) + np.arange(len(spokes_a))
-    # Reattach the member edges' ends from the lift node to their level's spoke.
-    sel = useful[m_lift]
-    member = pd.DataFrame({"lift": m_lift[sel], "key": group_key[sel], "edge": m_edge[sel], "end": m_end[sel]})
-    member = member.merge(spokes_a.assign(spoke=spoke_pos), on=["lift", "key"], how="left")
-    new_u, new_v = u.copy(), v.copy()
-    at_u = member["end"].to_numpy() == 0
-    new_u[member["edge"].to_numpy()[at_u]] = member["spoke"].to_numpy()[at_u]
-    new_v[member["edge"].to_numpy()[~at_u]] = member["spoke"].to_numpy()[~at_u]
-    # Link edges: spoke -> hub for (a), attach node -> hub for (b).
-    a_src = member.drop_duplicates("spoke").set_index("spoke")["edge"].reindex(spoke_pos).to_numpy()
-    link_u = np.concatenate([spoke_pos, b_node]).astype(np.int64)
-    link_v = np.concatenate([hub_pos[spokes_a["lift"].to_numpy()], hub_pos[b_lift]]).astype(np.int64)
-    link_lift = np.concatenate([spokes_a["lift"].to_numpy(), b_lift]).astype(np.int64)
-    link_src = np.concatenate([a_src, b_edge]).astype(np.int64)
-    node_xy = shapely.get_coordinates(nodes.geometry.to_numpy())
-    xy_all = np.vstack([node_xy, lift_xy[hubs], lift_xy[spokes_a["lift"].to_numpy()]])
-    starts, ends = xy_all[link_u], xy_all[link_v]
-    # A zero-length link keeps a 1 cm geometry so spatial indexes stay valid.
-    same = np.all(np.isclose(starts, ends), axis=1)
-    ends = np.where(same[:, None], ends + np.array([0.0, 0.01]), ends)
-    geoms = shapely.linestrings(np.stack([starts, ends], axis=1))
-    tag_cols = [c for c in edges.columns if c not in ("u", "v", "osm_way_id", "length_m", "geometry", "lift_node")]
-    link = pd.DataFrame({c: pd.Series([None] * len(link_u), dtype=object) for c in tag_cols})
-    for col in ("layer", "level"):
-        if col in edges:
-            link[col] = edges[col].to_numpy()[link_src]
-    lift_tags = lifts["tags"].tolist()
-    link["highway"] = "elevator"
-    link["wheelchair"] = [lift_tags[i].get("wheelchair") for i in link_lift]
-    link["name"] = [lift_tags[i].get("name") for i in link_lift]
-    link["u"], link["v"] = link_u, link_v
-    link["osm_way_id"] = -lift_ids[link_lift]
-    link["length_m"] = np.where(same, 0.0, shapely.length(geoms))
-    link["lift_node"] = pd.array(lift_ids[link_lift], dtype="Int64")
-    base = edges.assign(u=new_u, v=new_v)
+    spoke_pos = n_nodes + len(hubs) + np.arange(len(levels))
+    members = members[useful[members["lift"].to_numpy()]].merge(levels.assign(spoke=spoke_pos), on=["lift", "key"],
+                                                                 how="left")
+    edges = network.edges
+    # Link edges: spoke -> hub for levels at the node, attach node -> hub for levels beside it.
+    level_lift = levels["lift"].to_numpy()
+    ends = {"u": np.concatenate([spoke_pos, b_node]).astype(np.int64),
+            "v": np.concatenate([hub_pos[level_lift], hub_pos[b_lift]]).astype(np.int64),
+            "lift": np.concatenate([level_lift, b_lift]).astype(np.int64),
+            "source": np.concatenate([members.drop_duplicates("spoke").set_index("spoke")["edge"].reindex(spoke_pos)
+                                      .to_numpy(), b_edge]).astype(np.int64)}
+    lift_xy = shapely.get_coordinates(lift_pts)
+    xy_all = np.vstack([shapely.get_coordinates(network.nodes.geometry.to_numpy()), lift_xy[hubs], lift_xy[level_lift]])
+    link = _link_edges(edges, lifts, ends, xy_all)
+    base = _reattached(edges, members)
     if "lift_node" not in base:
         base["lift_node"] = pd.array([pd.NA] * len(base), dtype="Int64")
-    link["geometry"] = geoms
     out_edges = gpd.GeoDataFrame(pd.concat([base, link[list(base.columns)]], ignore_index=True),
                                  geometry="geometry", crs=network.crs)
     new_nodes = gpd.GeoDataFrame(
-        {"osm_id": np.concatenate([lift_ids[hubs], -(lift_ids[spokes_a["lift"].to_numpy()] * 100)
-                                   - 1 - spokes_a.groupby("lift").cumcount().to_numpy()]),
-         "component": 0},
+        {"osm_id": np.concatenate([lift_ids[hubs], -(lift_ids[level_lift] * 100) - 1
+                                   - levels.groupby("lift").cumcount().to_numpy()]), "component": 0},
         geometry=shapely.points(xy_all[n_nodes:]), crs=network.crs)
-    all_nodes = gpd.GeoDataFrame(pd.concat([nodes, new_nodes], ignore_index=True), geometry="geometry",
-                                 crs=network.crs)
+    log.info("Lifts: %d lift node(s) linked to %d level(s)", len(hubs), len(ends["u"]))
     # The old lift nodes are now unused (their edges moved to spokes): drop them and renumber.
-    used = np.zeros(len(all_nodes), dtype=bool)
-    used[out_edges["u"].to_numpy()] = True
-    used[out_edges["v"].to_numpy()] = True
-    renumber = np.cumsum(used) - 1
-    out_edges["u"] = renumber[out_edges["u"].to_numpy()]
-    out_edges["v"] = renumber[out_edges["v"].to_numpy()]
-    all_nodes = all_nodes[used].reset_index(drop=True)
-    all_nodes["component"] = _component_labels(len(all_nodes), out_edges["u"].to_numpy(), out_edges["v"].to_numpy())
-    log.info("Lifts: %d lift node(s) linked to %d level(s)", len(hubs), len(link_u))
-    return WalkNetwork(nodes=all_nodes, edges=out_edges, crs=network.crs)
+    return _without_unused_nodes(gpd.GeoDataFrame(pd.concat([network.nodes, new_nodes], ignore_index=True),
+                                                  geometry="geometry", crs=network.crs), out_edges, network.crs)
 
 
 def close_gates(network: WalkNetwork, gate_ids: np.ndarray) -> tuple[WalkNetwork, int]:
@@ -648,14 +683,6 @@ def close_gates(network: WalkNetwork, gate_ids: np.ndarray) -> tuple[WalkNetwork
     added["osm_id"] = -(added["osm_id"].to_numpy() * 100) - 1 - np.arange(len(old))
     nodes = gpd.GeoDataFrame(pd.concat([network.nodes, added], ignore_index=True), geometry="geometry",
                              crs=network.crs)
-    used = np.zeros(len(nodes), dtype=bool)
-    used[u] = True
-    used[v] = True
-    renumber = np.cumsum(used) - 1
-    out = edges.assign(u=renumber[u], v=renumber[v])
-    nodes = nodes[used].reset_index(drop=True)
-    nodes["component"] = _component_labels(len(nodes), out["u"].to_numpy(), out["v"].to_numpy())
     closed = int(is_gate.sum())
     log.info("Closed %d gate(s) to through walkers", closed)
-    return WalkNetwork(nodes=nodes, edges=gpd.GeoDataFrame(out, geometry="geometry", crs=network.crs),
-                       crs=network.crs), closed
+    return _without_unused_nodes(nodes, edges.assign(u=u, v=v), network.crs), closed
