@@ -75,16 +75,33 @@ class WalkNetwork:
 
     @property
     def n_nodes(self) -> int:
-        """Number of nodes."""
+        """Number of nodes.
+
+        Returns
+        -------
+        int
+        """
         return len(self.nodes)
 
     @property
     def n_edges(self) -> int:
-        """Number of (undirected, two-way) edges."""
+        """Number of (undirected, two-way) edges.
+
+        Returns
+        -------
+        int
+        """
         return len(self.edges)
 
     def summary(self) -> dict[str, int | float]:
-        """Counts for logs and the run record."""
+        """Counts for logs and the run record.
+
+        Returns
+        -------
+        dict
+            ``nodes``, ``edges``, ``length_km``, ``components`` and
+            ``nodes_outside_largest_component``.
+        """
         comp = self.nodes["component"].to_numpy()
         n_comp = int(comp.max()) + 1 if len(comp) else 0
         return {

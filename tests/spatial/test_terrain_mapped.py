@@ -6,6 +6,7 @@ Hand-checkable networks from :mod:`tests.synthetic` (lengths in the docstrings o
 
 from __future__ import annotations
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
@@ -13,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lifecircle._errors import OptionError
+from lifecircle.layers.elevation import read_dem
 from lifecircle.layers.osm import read_osm
 from lifecircle.layers.profiles import get_profile
 from lifecircle.model import prepare_network
@@ -36,7 +38,7 @@ from lifecircle.spatial.terrain import (
 )
 from lifecircle.testing import _lonlat
 from tests.spatial.test_levels import two_level_lift
-from tests.synthetic import CRS, network_from_lines
+from tests.synthetic import CRS, ORIGIN, at, network_from_lines, write_geotiff
 
 
 def test_ele_values_are_parsed_as_metres() -> None:
@@ -83,9 +85,6 @@ def test_one_tagged_end_is_not_enough_and_nothing_mapped_means_no_table() -> Non
 
 def test_mapped_heights_win_over_the_dem(tmp_path) -> None:
     # A DEM climbing 1 m per 10 m eastwards says the stairs rise 4 m; the tags say they fall 5 m.
-    from lifecircle.layers.elevation import read_dem
-    from tests.synthetic import ORIGIN, write_geotiff
-
     # 10 m cells, 1 m per cell eastwards: 95 m at the centre of the first (x = -45 m), so
     # 99.5 m at the stairs' foot (x = 0) and 103.5 m at their top (x = 40).
     z = np.tile(100.0 + np.arange(-5, 10, dtype=np.float32), (6, 1)).astype(np.float32)
@@ -214,3 +213,21 @@ def test_the_cli_passes_the_vertical_error(tmp_path) -> None:
     assert options_from_args(args).dem_vertical_error_m == 0.5
     args = build_parser().parse_args(["run", "--out", str(tmp_path / "o")])
     assert options_from_args(args).dem_vertical_error_m == DEM_VERTICAL_ERROR_M
+
+
+@settings(max_examples=25, deadline=None)
+@given(levels=st.tuples(st.integers(-3, 8), st.integers(-3, 8)), lift_ele=st.one_of(st.none(), st.floats(0, 500)),
+       end_ele=st.one_of(st.none(), st.floats(0, 500)))
+def test_on_level_ground_terrain_and_flat_differ_by_nothing(levels, lift_ele, end_ele) -> None:
+    """Invariant: without slopes or stairs the adult's terrain walk equals the flat walk edge for
+    edge, lifts included, so the flat/terrain comparison measures slopes and stairs only."""
+    net = network_from_lines([(0, 0), (100, 0), (200, 0)], [(0, 1), (1, 2)],
+                             tags=[{"level": str(levels[0])}, {"level": str(levels[1])}])
+    lifts = gpd.GeoDataFrame({"osm_id": [2], "tags": [{"highway": "elevator"}]}, geometry=[at(100, 0)], crs=CRS)
+    linked = add_lift_links(net, lifts)
+    ele = {k: f"{h:.1f}" for k, h in ((2, lift_ele), (3, end_ele)) if h is not None}
+    elevation, _ = with_mapped_heights(linked, None, mapped_node_heights(linked, pd.Series(ele, dtype=object)))
+    adult = get_profile("adult")
+    terrain, _ = terrain_costs(linked, profile=adult, elevation=elevation)
+    flat = flat_costs_with_lifts(linked, profile=adult, elevation=elevation)
+    np.testing.assert_allclose(terrain.to_numpy(), flat.to_numpy(), rtol=1e-12)
