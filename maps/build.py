@@ -11,14 +11,17 @@ How the page is put together
 * Leaflet is the only library; its script and stylesheet are inlined from the installed
   ``XStatic-Leaflet`` (:mod:`lifecircle.maps.assets`). folium's CDN links (jQuery,
   Bootstrap, Font Awesome, awesome-markers) are removed per map instance.
-* The data go once into a ``<script type="application/json">`` block: one GeoJSON
-  FeatureCollection per data set (cells, communities, facilities, isochrones, streets),
-  with compact properties (minutes per category as an array). Several layers are built
-  from the same collection in the browser (travel time and under-served cells from the
-  cells; one facilities/isochrone layer per category by filter), and the travel-time
-  layer is restyled when the category selector changes instead of existing once per
-  category. Coordinates are rounded to 6 decimals (0.1 m) after simplification in the
-  input's metric CRS.
+* The data go once into a ``<script type="application/json">`` block. The grid cells are
+  images, one per layer (travel time per category, under-served, lost to terrain), placed
+  with ``L.imageOverlay``, with per-cell values as base64 typed arrays that the page looks
+  up under the pointer for the tooltip and popup (:mod:`lifecircle.maps.cell_layer`,
+  :mod:`lifecircle.maps.raster`: the images are warped to Web Mercator, cell edges within
+  an eighth of a cell). Communities, facilities, isochrones and streets are one GeoJSON
+  FeatureCollection each, with compact properties; one facilities/isochrone layer per
+  category is built from them in the browser by filter. Coordinates are rounded to 6
+  decimals (0.1 m) after simplification in the input's metric CRS; isochrones are
+  simplified to the map's resolution (half a pixel of the cell images: 12.5 m at 100 m
+  cells, at least 3 m).
 * No text from data passes through a template engine. folium/branca (Jinja) render only
   a frame holding three fixed markers; the title, Leaflet, the page's own stylesheet and
   script (package files in ``maps/static``) and the data block are put in at those markers
@@ -30,6 +33,52 @@ How the page is put together
   ``>`` and ``&`` so that no data can close the element.
 * Streets are drawn on a canvas in a pane that ignores the pointer (fast, never steals
   clicks); interactive layers are SVG so that layers stacked in panes all stay clickable.
+
+Inputs
+------
+cells
+    Grid cells of a regular grid (:func:`lifecircle.spatial.grid.make_grid`; any CRS):
+    ``community``, ``population``, ``access`` (``"network"``/``"no_access"``),
+    ``minutes_to_<cat>`` (:func:`lifecircle.schema.minutes_column`) per category (NaN =
+    unreachable or no access), ``underserved`` (bool), ``missing`` (comma-separated
+    categories); optionally ``terrain_lost`` (comma-separated categories the cell reaches
+    within the threshold as a flat adult but not for this run's walker on the terrain):
+    a layer then hatches the cells that lose coverage and their popups list what they lose.
+communities
+    ``name``, ``population``, ``share_<cat>`` (0..1), ``median_<cat>``, ``p90_<cat>``,
+    ``has`` and ``lacks`` (comma-separated), polygons.
+facilities
+    ``category``, ``name`` (may be None; drawn as text), ``osm_id``, points or polygons.
+isochrones
+    ``category``, ``facility`` (-1 marks the union of a category), ``minutes``, polygons.
+    The map draws the unions; a category without a union row draws its per-facility rows.
+    The per-facility rows of categories with a union form one more layer, off by default,
+    that follows the category selector (``facility_isochrones``).
+edges
+    The walking network's lines (``highway`` optional); the base when ``basemap="none"``.
+summary
+    ``study_area``, ``profile``, ``population_source``, ``date`` (str), ``data_sources``
+    (list of str); shown in ``lang`` from the facts ``area`` (``{"boundary", "source"}``),
+    ``population`` (:func:`lifecircle.i18n.population_sentence`) and ``osm_date`` where
+    given, and per category ``{"facilities", "people_served", "share_served", "no_data"}``
+    under ``summary["categories"][cat]`` or ``summary[cat]``. A category is drawn as "no
+    data" when its ``no_data`` is true, when it is in the list ``summary["no_data"]``, or
+    when ``facilities`` holds none of it. Optionally ``terrain_comparison``
+    (``{category: {"share_flat_adult", "share_terrain_adult", "share_terrain_elderly",
+    "share_terrain_wheelchair"}}``) and ``cells_losing_coverage_to_terrain`` (int).
+labels
+    ``{name: {"zh": label, "en": label, "colour": "#rrggbb"}}`` per category (the
+    catalogue's, :func:`lifecircle.outputs.category_labels`) and per requirement key of
+    ``tiers`` (labels only); a name without a label is shown as is, a category without a
+    colour gets one of a palette.
+sites
+    ``category``, ``rank``, ``marginal_gain`` (people newly served), optionally
+    ``cumulative``; points (other geometries at a representative point).
+tiers
+    Per community (:func:`lifecircle.spatial.standards.score_communities`): ``community``
+    (matched to ``communities["name"]``), ``tier`` (e.g. ``"15min"``), ``status``
+    (``"pass"``, ``"fail"``, ``"unknown"``, ``"insufficient_data"``), ``missing`` (tuple or
+    comma-separated requirement keys), optionally ``tier_name`` and ``not_assessed``.
 """
 
 from __future__ import annotations
@@ -43,6 +92,7 @@ import os
 import re
 import tempfile
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -60,7 +110,9 @@ from lifecircle._errors import MapAssetError, NoCrsError, OptionError
 from lifecircle.layers.chinese_coords import wgs84_to_gcj02
 from lifecircle.maps import style
 from lifecircle.maps.assets import check_offline, leaflet_assets
-from lifecircle.maps.basemaps import resolve_basemap
+from lifecircle.maps.basemaps import Basemap, resolve_basemap
+from lifecircle.maps.cell_layer import cell_layer, split_names
+from lifecircle.maps.streets import street_arrays
 
 __all__ = ["build_map", "save_map", "OSM_ATTRIBUTION", "COORD_DECIMALS"]
 
@@ -73,7 +125,7 @@ COORD_DECIMALS = 6
 
 # Simplification tolerances in metres, applied in the input's metric CRS: far below what a
 # screen shows at street zoom, large enough to drop the vertices of buffered curves.
-_SIMPLIFY_M = {"edges": 1.0, "communities": 2.0, "isochrones": 3.0, "facilities": 1.0}
+_SIMPLIFY_M = {"communities": 2.0, "isochrones": 3.0, "facilities": 1.0}
 #: Per-facility isochrones are an overview drawn as thin outlines: simplified harder, and
 #: harder again (next tolerance) while their data exceed the budget; left out beyond the
 #: last one so that a district with thousands of facilities still gives a page of a few MB.
@@ -161,13 +213,7 @@ def _num(value: Any, digits: int = 1) -> float | None:
     return round(x, digits) if math.isfinite(x) else None
 
 
-def _split(value: Any) -> list[str]:
-    """Comma-separated category names -> list (empty for "", None, NaN)."""
-    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
-        return []
-    if isinstance(value, (list, tuple, set, np.ndarray)):
-        return [str(v).strip() for v in value if str(v).strip()]
-    return [part.strip() for part in str(value).split(",") if part.strip()]
+_split = split_names
 
 
 def _esc(value: Any) -> str:
@@ -182,11 +228,6 @@ def _category_stats(summary: Mapping[str, Any], category: str) -> dict[str, Any]
     if isinstance(summary.get(category), Mapping):
         return dict(summary[category])
     return {}
-
-
-def _minutes_column(cells: gpd.GeoDataFrame, category: str) -> str | None:
-    col = schema.minutes_column(category)
-    return col if col in cells.columns else None
 
 
 # --------------------------------------------------------------------------------------
@@ -529,57 +570,6 @@ def _category_info(
     return cats
 
 
-def _cell_collection(cells: gpd.GeoDataFrame, cats: list[dict[str, Any]], *, shift: str) -> tuple[str, np.ndarray, int]:
-    """Cells with minutes per category as one array (``m``), access (``a``), under-served
-    (``u``, only for categories with data), the missing categories' indices (``x``) and,
-    with a ``terrain_lost`` column, the indices of the categories lost to terrain (``t``,
-    only on cells that lose one; no-data and unknown categories left out).
-
-    Also returns the number of cells losing coverage to terrain."""
-    index = {c["name"]: i for i, c in enumerate(cats)}
-    n = len(cells)
-    minutes = np.full((n, len(cats)), np.nan)
-    for j, c in enumerate(cats):
-        col = _minutes_column(cells, c["name"])
-        if col is None and not c["noData"]:
-            raise OptionError(
-                f"cells lacks column {schema.minutes_column(c['name'])} for category {c['name']!r}; "
-                f"found columns {', '.join(map(str, cells.columns))}."
-            )
-        if col is not None and not c["noData"]:
-            minutes[:, j] = pd.to_numeric(cells[col], errors="coerce").to_numpy(dtype=float)
-    minutes = np.round(minutes, 1)
-    on_network = cells["access"].astype(str).to_numpy() == "network"
-    population = pd.to_numeric(cells["population"], errors="coerce").to_numpy(dtype=float)
-    underserved = cells["underserved"].fillna(False).astype(bool).to_numpy()
-    missing_idx = [[index[c] for c in _split(v) if c in index and not cats[index[c]]["noData"]] for v in cells["missing"]]
-    # .tolist() turns numpy scalars into Python ones, which json can write.
-    cell_ids = cells["cell_id"].tolist() if "cell_id" in cells.columns else list(range(n))
-    if "terrain_lost" in cells.columns:
-        lost_idx = [
-            sorted({index[c] for c in _split(v) if c in index and not cats[index[c]]["noData"]}) for v in cells["terrain_lost"]
-        ]
-    else:
-        lost_idx = [[] for _ in range(n)]
-    props = [
-        {
-            "id": cid if isinstance(cid, (int, str)) else str(cid),
-            "c": None if comm is None or (isinstance(comm, float) and math.isnan(comm)) else str(comm),
-            "p": _num(pop, 1),
-            "a": int(acc),
-            "m": [None if math.isnan(x) else float(x) for x in row],
-            "u": int(bool(us) and bool(acc) and len(miss) > 0),
-            "x": miss,
-            **({"t": lost} if lost else {}),
-        }
-        for cid, comm, pop, acc, row, us, miss, lost in zip(
-            cell_ids, cells["community"].tolist(), population, on_network, minutes, underserved, missing_idx, lost_idx, strict=True
-        )
-    ]
-    geoms = _display_geometries(cells, simplify_m=0.0, shift=shift)
-    return _feature_collection(geoms, props), geoms, sum(1 for x in lost_idx if x)
-
-
 def _community_collection(
     communities: gpd.GeoDataFrame,
     cats: list[dict[str, Any]],
@@ -642,24 +632,30 @@ def _facility_collection(
     return _feature_collection(geoms, props), geoms, len(props)
 
 
-def _isochrone_collection(isochrones: gpd.GeoDataFrame, cats: list[dict[str, Any]], *, shift: str) -> tuple[str, np.ndarray]:
-    """Isochrones (``k`` = category index): the category unions (``facility == -1``) where present."""
+def _isochrone_collection(
+    isochrones: gpd.GeoDataFrame, cats: list[dict[str, Any]], *, shift: str, simplify_m: float
+) -> tuple[str, np.ndarray]:
+    """Isochrones (``k`` = category index): the category unions (``facility == -1``) where present,
+    simplified at ``simplify_m`` metres."""
     index = {c["name"]: i for i, c in enumerate(cats)}
     iso = isochrones[isochrones["category"].astype(str).isin(index)] if len(isochrones) else isochrones
     if len(iso) and "facility" in iso.columns:
         union = pd.to_numeric(iso["facility"], errors="coerce") == -1
         has_union = iso.loc[union, "category"].astype(str).unique()
         iso = iso[union | ~iso["category"].astype(str).isin(has_union)]
-    geoms = _display_geometries(iso, simplify_m=_SIMPLIFY_M["isochrones"], shift=shift)
+    geoms = _display_geometries(iso, simplify_m=simplify_m, shift=shift)
     props = [{"k": index[c]} for c in iso["category"].astype(str)]
     return _feature_collection(geoms, props), geoms
 
 
-def _facility_isochrone_collection(isochrones: gpd.GeoDataFrame, cats: list[dict[str, Any]], *, shift: str) -> tuple[str, int]:
+def _facility_isochrone_collection(
+    isochrones: gpd.GeoDataFrame, cats: list[dict[str, Any]], *, shift: str, simplify_m: float = 0.0
+) -> tuple[str, int]:
     """Per-facility isochrones (``k`` = category index) of categories whose union is drawn.
 
-    Simplified at the first tolerance of :data:`_FACILITY_ISO_SIMPLIFY_M` that keeps their
-    data within :data:`_FACILITY_ISO_BUDGET_BYTES`; left out (empty collection) if none does.
+    Simplified at the first tolerance of :data:`_FACILITY_ISO_SIMPLIFY_M` (at least
+    ``simplify_m``) that keeps their data within :data:`_FACILITY_ISO_BUDGET_BYTES`; left out
+    (empty collection) if none does.
     """
     empty = '{"type":"FeatureCollection","features":[]}'
     if len(isochrones) == 0 or "facility" not in isochrones.columns:
@@ -675,7 +671,7 @@ def _facility_isochrone_collection(isochrones: gpd.GeoDataFrame, cats: list[dict
     order = np.lexsort((pd.to_numeric(iso["facility"]).to_numpy(), iso["category"].astype(str).map(index).to_numpy()))
     iso = iso.iloc[order]
     props = [{"k": index[c]} for c in iso["category"].astype(str)]
-    for tol in _FACILITY_ISO_SIMPLIFY_M:
+    for tol in sorted({max(t, simplify_m) for t in _FACILITY_ISO_SIMPLIFY_M}):
         fc = _feature_collection(_display_geometries(iso, simplify_m=tol, shift=shift), props)
         if len(fc.encode("utf-8")) <= _FACILITY_ISO_BUDGET_BYTES:
             log.info("map: %d per-facility isochrones, simplified at %g m: %.2f MB", len(iso), tol, len(fc.encode("utf-8")) / 1e6)
@@ -714,12 +710,12 @@ def _site_collection(
     lang: str,
     shift: str,
     labels: Labels | None = None,
-) -> tuple[str, np.ndarray]:
+) -> tuple[str, int]:
     """Suggested sites: rank (``r``), colour (``col``), popup (``html``); points (the
     representative point of any other geometry), drawn categories first in their order,
     then by rank."""
     if len(sites) == 0:
-        return '{"type":"FeatureCollection","features":[]}', np.array([], dtype=object)
+        return '{"type":"FeatureCollection","features":[]}', 0
     index = {c["name"]: i for i, c in enumerate(cats)}
     cat = sites["category"].astype(str)
     rank = pd.to_numeric(sites["rank"], errors="coerce").fillna(np.inf).to_numpy()
@@ -742,7 +738,7 @@ def _site_collection(
                 "html": _site_html(rec, label, lang),
             }
         )
-    return _feature_collection(geoms, props), geoms
+    return _feature_collection(geoms, props), len(props)
 
 
 def _check_tiers(tiers: Any) -> pd.DataFrame | None:
@@ -758,13 +754,6 @@ def _check_tiers(tiers: Any) -> pd.DataFrame | None:
     if bad:
         raise OptionError(f"tiers status must be one of {', '.join(_TIER_STATUSES)}; found {', '.join(map(repr, bad))}.")
     return tiers
-
-
-def _edge_collection(edges: gpd.GeoDataFrame, *, shift: str) -> str:
-    """Street lines; steps flagged (``s``) to be drawn dashed."""
-    geoms = _display_geometries(edges, simplify_m=_SIMPLIFY_M["edges"], shift=shift)
-    highway = edges["highway"].astype(str).to_numpy() if "highway" in edges.columns else np.full(len(edges), "")
-    return _feature_collection(geoms, [{"s": 1} if h == "steps" else {} for h in highway])
 
 
 def _view_bounds(*layers: np.ndarray) -> list[list[float]] | None:
@@ -864,6 +853,165 @@ def _script_safe(text: str) -> str:
     )
 
 
+@dataclass(frozen=True)
+class _Inputs:
+    """Validated inputs of :func:`build_map` (frames never None, options resolved)."""
+
+    cells: gpd.GeoDataFrame
+    communities: gpd.GeoDataFrame
+    facilities: gpd.GeoDataFrame
+    isochrones: gpd.GeoDataFrame
+    edges: gpd.GeoDataFrame
+    sites: gpd.GeoDataFrame | None
+    tiers: pd.DataFrame | None
+    summary: Mapping[str, Any]
+    categories: list[str]
+    threshold: float
+    labels: Labels | None
+    lang: str
+    base: Basemap
+
+
+def _check_inputs(  # noqa: PLR0913 - the arguments of build_map, checked in one place
+    *, cells: Any, communities: Any, facilities: Any, isochrones: Any, edges: Any, summary: Any, categories: Any,
+    threshold_minutes: Any, labels: Labels | None, lang: str, basemap: str, tianditu_key: str | None, sites: Any, tiers: Any,
+) -> _Inputs:
+    """Every argument of :func:`build_map` checked before any work (see its Raises)."""
+    lang = style.check_lang(lang)
+    base = resolve_basemap(basemap, lang=lang, tianditu_key=tianditu_key)
+    try:
+        threshold = float(threshold_minutes)
+    except (TypeError, ValueError):
+        raise OptionError(f"threshold_minutes must be a number of minutes; found {threshold_minutes!r}.") from None
+    if not math.isfinite(threshold) or threshold <= 0:
+        raise OptionError(f"threshold_minutes must be a positive number of minutes; found {threshold_minutes!r}.")
+    if isinstance(categories, str) or not all(isinstance(c, str) and c for c in categories):
+        raise OptionError(f"categories must be a list of category names; found {categories!r}.")
+    if not isinstance(summary, Mapping):
+        raise OptionError(f"summary must be a dict; found {type(summary).__name__}.")
+    return _Inputs(
+        cells=_check_frame(cells, "cells", ["community", "population", "access", "underserved", "missing"], optional=False),
+        communities=_check_frame(communities, "communities", ["name"]),
+        facilities=_check_frame(facilities, "facilities", ["category"]),
+        isochrones=_check_frame(isochrones, "isochrones", ["category"]),
+        edges=_check_frame(edges, "edges", []),
+        sites=None if sites is None else _check_frame(sites, "sites", ["category", "rank", "marginal_gain"]),
+        tiers=_check_tiers(tiers),
+        summary=summary, categories=list(dict.fromkeys(categories)), threshold=threshold, labels=labels, lang=lang,
+        base=base,
+    )
+
+
+def _layer_data(inp: _Inputs, cats: list[dict[str, Any]], *, facility_isochrones: bool) -> dict[str, Any]:
+    """The data of every drawn layer, as JSON text or JSON-ready values, and their counts."""
+    shift = inp.base.shift
+    grid, n_terrain = cell_layer(inp.cells, cats, shift=shift)
+    # Outlines are simplified to the map's resolution: half a pixel of the cell images.
+    iso_m = max(_SIMPLIFY_M["isochrones"], grid["pixel"] / 2 if grid else 0.0)
+    comm_fc, comm_geoms = _community_collection(
+        inp.communities, cats, lang=inp.lang, threshold=inp.threshold, shift=shift, tiers=inp.tiers, labels=inp.labels
+    )
+    fac_fc, fac_geoms, n_fac = _facility_collection(inp.facilities, cats, lang=inp.lang, shift=shift)
+    iso_fc, iso_geoms = _isochrone_collection(inp.isochrones, cats, shift=shift, simplify_m=iso_m)
+    fiso_fc, n_fiso = (
+        _facility_isochrone_collection(inp.isochrones, cats, shift=shift, simplify_m=iso_m) if facility_isochrones else ("", 0)
+    )
+    sites_fc, n_sites = (None, 0) if inp.sites is None else _site_collection(
+        inp.sites, cats, inp.categories, lang=inp.lang, shift=shift, labels=inp.labels
+    )
+    # Streets: only as the offline base.
+    streets = street_arrays(inp.edges, shift=shift) if inp.base.name == "none" and len(inp.edges) else None
+    bounds = grid["bounds"] if grid else _view_bounds(comm_geoms, fac_geoms, iso_geoms)
+    return {
+        "grid": grid, "terrain_cells": n_terrain, "communities": comm_fc, "facilities": fac_fc, "n_facilities": n_fac,
+        "isochrones": iso_fc, "n_isochrones": len(iso_geoms), "iso_simplify_m": iso_m, "facility_isochrones": fiso_fc,
+        "n_facility_isochrones": n_fiso, "sites": sites_fc, "n_sites": n_sites, "edges": streets, "bounds": bounds,
+    }
+
+
+def _ui_text(summary: Mapping[str, Any], lang: str) -> dict[str, str]:
+    """The interface words in ``lang``; derived neighbourhood units (片区) are not called communities (社区)."""
+    ui_text = dict(style.TEXT[lang])
+    if summary.get("community_kind") == "neighbourhood_unit":
+        ui_text["community"], ui_text["communities"] = ui_text["unit"], ui_text["units"]
+    ui_text["sep"] = i18n.list_separator(lang)
+    return ui_text
+
+
+def _panels(inp: _Inputs, cats: list[dict[str, Any]], layers: Mapping[str, Any]) -> dict[str, str]:
+    """Legend, summary panel and the labels of the optional layers (escaped HTML / text)."""
+    lang, threshold, summary = inp.lang, inp.threshold, inp.summary
+    names = inp.communities["name"].astype(str).tolist() if len(inp.communities) else None
+    return {
+        "labels": _json({
+            "terrain": style.text("terrain_lost", lang),
+            "sites": style.text("sites", lang),
+            "facilityIsochrones": style.text("facility_isochrones", lang, threshold=f"{threshold:g}"),
+            "terrainLost": style.text("terrain_lost_cats", lang),
+        }),
+        "legendHtml": _json(_legend_html(
+            cats, lang, threshold, terrain="terrain_lost" in inp.cells.columns, sites=layers["sites"] is not None,
+            facility_iso=layers["n_facility_isochrones"] > 0, units=summary.get("community_kind") == "neighbourhood_unit",
+        )),
+        "summaryHtml": _json(_summary_html(summary, cats, lang, threshold, inp.tiers, names)),
+    }
+
+
+def _data_block(inp: _Inputs, cats: list[dict[str, Any]], layers: Mapping[str, Any]) -> str:
+    """The page's data as one JSON text that cannot end its ``<script>`` element."""
+    base = inp.base
+    attributions = [_esc(s) for s in _sources(inp.summary, inp.lang)]
+    attributions += [t.attribution for t in base.tiles if t.attribution]  # trusted constants
+    public_cats = [{k: c[k] for k in ("name", "label", "color", "noData", "isoLabel", "facLabel")} for c in cats]
+    colors = {"unreachable": style.UNREACHABLE_COLOR, "noAccess": style.NO_ACCESS_COLOR, "noData": style.NO_DATA_COLOR,
+              "underserved": style.UNDERSERVED_COLOR, "terrain": style.TERRAIN_LOST_COLOR}
+    parts = {
+        "categories": _json(public_cats),
+        "text": _json(_ui_text(inp.summary, inp.lang)),
+        "colors": _json(colors),
+        "bands": _json([{"high": None if math.isinf(b.high) else b.high, "color": b.color} for b in style.MINUTE_BANDS]),
+        "coverage": _json([list(b) for b in style.COVERAGE_BINS]),
+        "grid": _json(layers["grid"]),
+        "communities": layers["communities"],
+        "facilities": layers["facilities"],
+        "isochrones": layers["isochrones"],
+        "facilityIsochrones": layers["facility_isochrones"] if layers["n_facility_isochrones"] else "null",
+        "sites": layers["sites"] if layers["sites"] is not None else "null",
+        "edges": _json(layers["edges"]),
+        "tiles": _json([{"url": t.url, "subdomains": t.subdomains, "maxZoom": t.max_zoom, "attribution": t.attribution}
+                        for t in base.tiles]),
+        "basemapLabel": _json(base.name),
+        "attributions": _json(attributions),
+        **_panels(inp, cats, layers),
+        "bounds": _json(layers["bounds"]),
+        "lang": _json(inp.lang),
+    }
+    return _script_safe("{" + ",".join(f'"{k}":{v}' for k, v in parts.items()) + "}")
+
+
+def _assemble(inp: _Inputs, data_json: str, bounds: list[list[float]] | None) -> folium.Map:
+    """The folium map whose page gets the title, Leaflet, the page's files and the data at render time."""
+    assets = leaflet_assets()
+    page_css, page_js = _static_text("lifecircle.css"), _static_text("lifecircle.js")
+    center = [(bounds[0][0] + bounds[1][0]) / 2, (bounds[0][1] + bounds[1][1]) / 2] if bounds else [29.557, 106.577]
+    m = folium.Map(location=center, zoom_start=14, tiles=None, control_scale=False, prefer_canvas=False)
+    m._id = "lifecircle"  # stable element names: the same inputs give the same bytes
+    # folium's defaults link jQuery, Bootstrap, Font Awesome and Leaflet from CDNs; the page
+    # needs only Leaflet, which is inlined.
+    m.default_js = []
+    m.default_css = []
+    study = _summary_facts(inp.summary, inp.lang).get("study_area")
+    title = _esc(style.text("title", inp.lang) + (f" · {study}" if study else ""))
+    meta = f'<meta name="generator" content="lifecircle (Leaflet {_esc(assets.version)})" />'
+    head = f"<style>{assets.css}</style>\n<script>{assets.js}</script>\n<style>{page_css}</style>"
+    body = f'<script type="application/json" id="lifecircle-data">{data_json}</script>'
+    script = page_js.replace("__MAP__", m.get_name())
+    # Data reach the page only at render time, by string operations after folium's Jinja.
+    _Page(title=title, meta=meta, head=head, body=body, script=script).add_child(m)
+    m.add_child(_Markers())
+    return m
+
+
 def build_map(  # noqa: PLR0913 - one keyword argument per drawn layer
     *,
     cells: gpd.GeoDataFrame,
@@ -884,69 +1032,33 @@ def build_map(  # noqa: PLR0913 - one keyword argument per drawn layer
 ) -> folium.Map:
     """Draw a run's results as an interactive, self-contained Leaflet map.
 
+    The columns each frame needs are listed in the module's docstring ("Inputs").
+
     Parameters
     ----------
     cells : geopandas.GeoDataFrame
-        Grid cells (polygons, any CRS): ``cell_id``, ``community``, ``population``,
-        ``access`` (``"network"``/``"no_access"``), ``minutes_to_<cat>``
-        (:func:`lifecircle.schema.minutes_column`) per category (NaN = unreachable or no access),
-        ``underserved`` (bool), ``missing`` (comma-separated categories); optionally
-        ``terrain_lost`` (comma-separated categories the cell reaches within the threshold
-        as a flat adult but not for this run's walker on the terrain, ``""`` when none):
-        when present, a layer hatches the cells that lose coverage and their popups list
-        what they lose.
-    communities : geopandas.GeoDataFrame or None
-        ``name``, ``population``, ``share_<cat>`` (0..1), ``median_<cat>``, ``p90_<cat>``,
-        ``has`` and ``lacks`` (comma-separated), polygons.
-    facilities : geopandas.GeoDataFrame or None
-        ``category``, ``name`` (may be None; drawn as text), ``osm_id``, points or polygons.
-    isochrones : geopandas.GeoDataFrame or None
-        ``category``, ``facility`` (-1 marks the union of a category), ``minutes``,
-        polygons. The map draws the unions; a category without a union row draws its
-        per-facility rows. The per-facility rows of categories with a union form one more
-        layer, off by default, that follows the category selector (see
-        ``facility_isochrones``).
-    edges : geopandas.GeoDataFrame or None
-        The walking network's lines (``highway`` optional); drawn as the base when
-        ``basemap="none"``.
+        Grid cells of a regular grid (any CRS), drawn as images.
+    communities, facilities, isochrones, edges : geopandas.GeoDataFrame or None
+        Communities with coverage, facilities, isochrones (unions: ``facility == -1``) and
+        the streets (drawn as the base when ``basemap="none"``).
     summary : mapping
-        ``study_area``, ``profile``, ``population_source``, ``date`` (str),
-        ``data_sources`` (list of str); shown in ``lang`` from the facts ``area``
-        (``{"boundary", "source"}`` file names), ``population`` (see
-        :func:`lifecircle.i18n.population_sentence`) and ``osm_date`` where given, and per category ``{"facilities", "people_served",
-        "share_served", "no_data"}`` under ``summary["categories"][cat]`` or ``summary[cat]``.
-        A category is drawn as "no data" when its ``no_data`` is true, when it is in the
-        list ``summary["no_data"]``, or when ``facilities`` holds none of it. Optionally
-        ``terrain_comparison`` (``{category: {"share_flat_adult", "share_terrain_adult",
-        "share_terrain_elderly", "share_terrain_wheelchair", ...}}``, None/NaN for no data)
-        and ``cells_losing_coverage_to_terrain`` (int), shown as a table in the summary panel.
+        The run's summary (facts, per-category counts, optional terrain comparison).
     categories : list of str
         Categories in display order.
     threshold_minutes : float
         The life-circle threshold shown in labels.
     labels : mapping, optional
-        ``{name: {"zh": label, "en": label, "colour": "#rrggbb"}}`` per category (the
-        facility catalogue's labels and colours, :func:`lifecircle.outputs.category_labels`)
-        and per requirement key of ``tiers`` (labels only). A name without a label is
-        shown as is; a category without a colour gets one of a palette.
+        ``{name: {"zh", "en", "colour"}}`` per category and requirement key (the catalogue's).
     lang : {"zh", "en"}, default "zh"
     basemap : {"none", "osm", "tianditu", "gaode"}, default "none"
     tianditu_key : str, optional
         Required for ``basemap="tianditu"``.
     sites : geopandas.GeoDataFrame, optional
-        Suggested new facility sites: ``category``, ``rank``, ``marginal_gain`` (people
-        newly served), optionally ``cumulative``; points (other geometries are drawn at a
-        representative point). Drawn as numbered markers in the layer "suggested sites".
+        Suggested new facility sites, drawn as numbered markers.
     tiers : pandas.DataFrame, optional
-        Per-community results of a life-circle standard
-        (:func:`lifecircle.spatial.standards.score_communities`): ``community`` (matched to
-        ``communities["name"]``), ``tier`` (e.g. ``"15min"``), ``status`` (``"pass"``,
-        ``"fail"`` or ``"unknown"``), ``missing`` (tuple or comma-separated requirement
-        keys), optionally ``tier_name`` and ``not_assessed``. Community popups then list
-        each tier; the summary counts communities per tier and status.
+        Per-community results of a life-circle standard, listed in community popups.
     facility_isochrones : bool, default True
-        Send the per-facility isochrones (simplified at 5 m or more, left out when larger
-        than about 3 MB); False leaves them out.
+        Send the per-facility isochrones (left out when larger than about 3 MB).
 
     Returns
     -------
@@ -957,125 +1069,33 @@ def build_map(  # noqa: PLR0913 - one keyword argument per drawn layer
     Raises
     ------
     OptionError
-        Bad ``lang``, ``basemap``, key, threshold or categories, or an input lacking a column.
+        Bad ``lang``, ``basemap``, key, threshold or categories, an input lacking a column,
+        or cells that are not a regular grid.
     NoCrsError
         An input without a CRS.
     MapAssetError
         Leaflet cannot be found to inline.
     """
-    lang = style.check_lang(lang)
-    base = resolve_basemap(basemap, lang=lang, tianditu_key=tianditu_key)
-    try:
-        threshold = float(threshold_minutes)
-    except (TypeError, ValueError):
-        raise OptionError(f"threshold_minutes must be a number of minutes; found {threshold_minutes!r}.") from None
-    if not math.isfinite(threshold) or threshold <= 0:
-        raise OptionError(f"threshold_minutes must be a positive number of minutes; found {threshold_minutes!r}.")
-    if isinstance(categories, str) or not all(isinstance(c, str) and c for c in categories):
-        raise OptionError(f"categories must be a list of category names; found {categories!r}.")
-    categories = list(dict.fromkeys(categories))
-    if not isinstance(summary, Mapping):
-        raise OptionError(f"summary must be a dict; found {type(summary).__name__}.")
-    cells = _check_frame(cells, "cells", ["community", "population", "access", "underserved", "missing"], optional=False)
-    communities = _check_frame(communities, "communities", ["name"])
-    facilities = _check_frame(facilities, "facilities", ["category"])
-    isochrones = _check_frame(isochrones, "isochrones", ["category"])
-    edges = _check_frame(edges, "edges", [])
-    site_frame = None if sites is None else _check_frame(sites, "sites", ["category", "rank", "marginal_gain"])
-    tiers = _check_tiers(tiers)
-    assets = leaflet_assets()  # fail before the work if Leaflet or the page's files are missing
-    page_css, page_js = _static_text("lifecircle.css"), _static_text("lifecircle.js")
-
-    cats = _category_info(categories, summary=summary, facilities=facilities, lang=lang, threshold=threshold, labels=labels)
-    cells_fc, cell_geoms, n_terrain = _cell_collection(cells, cats, shift=base.shift)
-    has_terrain = "terrain_lost" in cells.columns
-    comm_fc, comm_geoms = _community_collection(
-        communities, cats, lang=lang, threshold=threshold, shift=base.shift, tiers=tiers, labels=labels
+    inp = _check_inputs(
+        cells=cells, communities=communities, facilities=facilities, isochrones=isochrones, edges=edges, summary=summary,
+        categories=categories, threshold_minutes=threshold_minutes, labels=labels, lang=lang, basemap=basemap,
+        tianditu_key=tianditu_key, sites=sites, tiers=tiers,
     )
-    fac_fc, fac_geoms, n_fac = _facility_collection(facilities, cats, lang=lang, shift=base.shift)
-    iso_fc, iso_geoms = _isochrone_collection(isochrones, cats, shift=base.shift)
-    fiso_fc, n_fiso = _facility_isochrone_collection(isochrones, cats, shift=base.shift) if facility_isochrones else (None, 0)
-    sites_fc, site_geoms = (None, np.array([], dtype=object)) if site_frame is None else _site_collection(
-        site_frame, cats, categories, lang=lang, shift=base.shift, labels=labels
-    )
-    # Streets: only as the offline base.
-    edges_fc = _edge_collection(edges, shift=base.shift) if base.name == "none" and len(edges) else None
-    bounds = _view_bounds(cell_geoms, comm_geoms, fac_geoms, iso_geoms)
-    center = [(bounds[0][0] + bounds[1][0]) / 2, (bounds[0][1] + bounds[1][1]) / 2] if bounds else [29.557, 106.577]
-
-    attributions = [_esc(s) for s in _sources(summary, lang)]
-    attributions += [t.attribution for t in base.tiles if t.attribution]  # trusted constants
-    ui_text = dict(style.TEXT[lang])
-    if summary.get("community_kind") == "neighbourhood_unit":  # derived 片区 are not 社区
-        ui_text["community"], ui_text["communities"] = ui_text["unit"], ui_text["units"]
-    ui_text["sep"] = i18n.list_separator(lang)
-    public_cats = [{k: c[k] for k in ("name", "label", "color", "noData", "isoLabel", "facLabel")} for c in cats]
-    parts = {
-        "categories": _json(public_cats),
-        "text": _json(ui_text),
-        "colors": _json(
-            {
-                "unreachable": style.UNREACHABLE_COLOR,
-                "noAccess": style.NO_ACCESS_COLOR,
-                "noData": style.NO_DATA_COLOR,
-                "underserved": style.UNDERSERVED_COLOR,
-                "terrain": style.TERRAIN_LOST_COLOR,
-            }
-        ),
-        "bands": _json([{"high": None if math.isinf(b.high) else b.high, "color": b.color} for b in style.MINUTE_BANDS]),
-        "coverage": _json([list(b) for b in style.COVERAGE_BINS]),
-        "cells": cells_fc,
-        "communities": comm_fc,
-        "facilities": fac_fc,
-        "isochrones": iso_fc,
-        "facilityIsochrones": fiso_fc if n_fiso else "null",
-        "terrain": _json(has_terrain),
-        "sites": sites_fc if sites_fc is not None else "null",
-        "labels": _json(
-            {
-                "terrain": style.text("terrain_lost", lang),
-                "sites": style.text("sites", lang),
-                "facilityIsochrones": style.text("facility_isochrones", lang, threshold=f"{threshold:g}"),
-                "terrainLost": style.text("terrain_lost_cats", lang),
-            }
-        ),
-        "edges": edges_fc if edges_fc is not None else "null",
-        "tiles": _json([{"url": t.url, "subdomains": t.subdomains, "maxZoom": t.max_zoom, "attribution": t.attribution} for t in base.tiles]),
-        "basemapLabel": _json(base.name),
-        "attributions": _json(attributions),
-        "legendHtml": _json(
-            _legend_html(cats, lang, threshold, terrain=has_terrain, sites=sites_fc is not None, facility_iso=n_fiso > 0,
-                         units=summary.get("community_kind") == "neighbourhood_unit")
-        ),
-        "summaryHtml": _json(_summary_html(
-                summary, cats, lang, threshold, tiers, communities["name"].astype(str).tolist() if len(communities) else None
-            )),
-        "bounds": _json(bounds),
-        "lang": _json(lang),
-    }
-    data_json = _script_safe("{" + ",".join(f'"{k}":{v}' for k, v in parts.items()) + "}")
-
-    m = folium.Map(location=center, zoom_start=14, tiles=None, control_scale=False, prefer_canvas=False)
-    m._id = "lifecircle"  # stable element names: the same inputs give the same bytes
-    # folium's defaults link jQuery, Bootstrap, Font Awesome and Leaflet from CDNs; the page
-    # needs only Leaflet, which is inlined.
-    m.default_js = []
-    m.default_css = []
-    study = _summary_facts(summary, lang).get("study_area")
-    title = _esc(style.text("title", lang) + (f" · {study}" if study else ""))
-    meta = f'<meta name="generator" content="lifecircle (Leaflet {_esc(assets.version)})" />'
-    head = f"<style>{assets.css}</style>\n<script>{assets.js}</script>\n<style>{page_css}</style>"
-    body = f'<script type="application/json" id="lifecircle-data">{data_json}</script>'
-    script = page_js.replace("__MAP__", m.get_name())
-    # Data reach the page only at render time, by string operations after folium's Jinja.
-    _Page(title=title, meta=meta, head=head, body=body, script=script).add_child(m)
-    m.add_child(_Markers())
+    leaflet_assets()  # fail before the work if Leaflet or the page's files are missing
+    _static_text("lifecircle.css"), _static_text("lifecircle.js")
+    cats = _category_info(inp.categories, summary=inp.summary, facilities=inp.facilities, lang=inp.lang,
+                          threshold=inp.threshold, labels=inp.labels)
+    layers = _layer_data(inp, cats, facility_isochrones=facility_isochrones)
+    data_json = _data_block(inp, cats, layers)
+    m = _assemble(inp, data_json, layers["bounds"])
     log.info(
-        "map: %d cells (%s losing coverage to terrain), %d communities%s, %d facilities, %d isochrones + %d per facility, "
-        "%d suggested sites, %d street lines, %d categories (%s), basemap %s, %.1f MB of data",
-        len(cells), n_terrain if has_terrain else "no terrain column", len(communities),
-        "" if tiers is None else f" ({tiers['tier'].nunique()} standard tiers)", n_fac, len(iso_geoms), n_fiso,
-        len(site_geoms), 0 if edges_fc is None else len(edges), len(cats), lang, base.name, len(data_json.encode("utf-8")) / 1e6,
+        "map: %d cells (%s losing coverage to terrain), %d communities%s, %d facilities, %d isochrones (simplified at "
+        "%.1f m) + %d per facility, %d suggested sites, %d street lines, %d categories (%s), basemap %s, %.1f MB of data",
+        len(inp.cells), layers["terrain_cells"] if "terrain_lost" in inp.cells.columns else "no terrain column",
+        len(inp.communities), "" if inp.tiers is None else f" ({inp.tiers['tier'].nunique()} standard tiers)",
+        layers["n_facilities"], layers["n_isochrones"], layers["iso_simplify_m"], layers["n_facility_isochrones"],
+        layers["n_sites"], 0 if layers["edges"] is None else len(inp.edges), len(cats), inp.lang, inp.base.name,
+        len(data_json.encode("utf-8")) / 1e6,
     )
     return m
 
