@@ -21,14 +21,6 @@
   pane("lc-edges", 250, true); pane("lc-community-fill", 380); pane("lc-cells", 400); pane("lc-isochrones", 420, true);
   pane("lc-underserved", 430); pane("lc-community-line", 445, true); pane("lc-facilities", 460);
   pane("lc-facility-isochrones", 415, true); pane("lc-terrain", 435); pane("lc-sites", 620);
-  // The hatch of the terrain layer: an SVG pattern any SVG path of the page can fill with.
-  var NS = "http://www.w3.org/2000/svg", defs = document.createElementNS(NS, "svg");
-  defs.setAttribute("width", "0"); defs.setAttribute("height", "0"); defs.setAttribute("aria-hidden", "true");
-  defs.style.position = "absolute";
-  defs.innerHTML = '<defs><pattern id="lc-hatch" patternUnits="userSpaceOnUse" width="7" height="7" patternTransform="rotate(45)">' +
-    '<rect width="7" height="7" fill="#ffffff" fill-opacity="0.25"></rect>' +
-    '<line x1="0" y1="0" x2="0" y2="7" stroke="' + C.terrain + '" stroke-width="2.2"></line></pattern></defs>';
-  document.body.appendChild(defs);
 
   function bandColor(m) {
     for (var i = 0; i < D.bands.length; i++) { if (m < D.bands[i].high || D.bands[i].high === null) { return D.bands[i].color; } }

@@ -254,3 +254,73 @@ def chromium() -> Path:
 def artifacts_dir() -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     return ARTIFACTS
+
+
+def _array(text: str, dtype: str) -> np.ndarray:
+    import base64
+
+    return np.frombuffer(base64.b64decode(text), dtype=dtype)
+
+
+def decode_cells(data: dict) -> list[dict]:
+    """The cells of a page's data block as the page reads them, in grid order (north row
+    first, west to east): ``row``, ``col``, minutes ``m`` (None for none), on the network
+    ``a``, under-served ``u``, missing ``x`` and terrain-lost ``t`` category indices,
+    community ``c`` and population ``p``."""
+    g = data["grid"]
+    cols, rows = g["lattice"]["cols"], g["lattice"]["rows"]
+    occupied = np.unpackbits(_array(g["occupied"], "u1"), bitorder="little")[: cols * rows].astype(bool)
+    positions = np.flatnonzero(occupied)
+    assert len(positions) == g["count"]
+    minutes = [None if m is None else _array(m, "<u2") for m in g["minutes"]]
+    flags = _array(g["flags"], "u1")
+    width = g["bytesPerSet"]
+
+    def bits(text: str | None) -> np.ndarray:
+        if text is None:
+            return np.zeros((len(positions), len(minutes)), dtype=bool)
+        return np.unpackbits(_array(text, "u1").reshape(-1, width), axis=1, bitorder="little")[:, : len(minutes)].astype(bool)
+
+    missing, lost = bits(g["missing"]), bits(g["lost"])
+    community = _array(g["community"], "<u2" if g["communityBytes"] == 2 else "<u4")
+    population = _array(g["population"], "<u2" if g["populationBytes"] == 2 else "<u4")
+    unknown = np.iinfo(population.dtype).max
+    return [
+        {
+            "row": int(pos // cols), "col": int(pos % cols),
+            "m": [None if a is None or a[i] == 65535 else a[i] / 10 for a in minutes],
+            "a": int(flags[i] & 1), "u": int((flags[i] >> 1) & 1),
+            "x": [int(j) for j in np.flatnonzero(missing[i])], "t": [int(j) for j in np.flatnonzero(lost[i])],
+            "c": g["communities"][community[i] - 1] if community[i] else None,
+            "p": None if population[i] == unknown else int(population[i]),
+        }
+        for i, pos in enumerate(positions)
+    ]
+
+
+def synthetic_cells_by_id(data: dict) -> dict[int, dict]:
+    """:func:`decode_cells` of a page built from :func:`_cells`, keyed by ``cell_id``."""
+    return {(NY - 1 - c["row"]) * NX + c["col"]: c for c in decode_cells(data)}
+
+
+def image_pixels(data_uri: str) -> np.ndarray:
+    """RGBA pixels of a ``data:image/png;base64,`` image (decoded with Pillow)."""
+    import base64
+    import io
+
+    from PIL import Image
+
+    assert data_uri.startswith("data:image/png;base64,")
+    return np.asarray(Image.open(io.BytesIO(base64.b64decode(data_uri.split(",", 1)[1]))).convert("RGBA"))
+
+
+def image_colour_at(data: dict, image: str, lon: float, lat: float) -> tuple[int, int, int, int]:
+    """The RGBA colour an image of the grid shows at a WGS84 point (displayed coordinates)."""
+    pixels = image_pixels(image)
+    (south, west), (north, east) = data["grid"]["bounds"]
+    to_merc = pyproj.Transformer.from_crs("EPSG:4326", "EPSG:3857", always_xy=True)
+    (x0, x1), (y0, y1) = to_merc.transform([west, east], [south, north])
+    x, y = to_merc.transform(lon, lat)
+    height, width = pixels.shape[:2]
+    col, row = int((x - x0) / (x1 - x0) * width), int((y1 - y) / (y1 - y0) * height)
+    return tuple(int(v) for v in pixels[row, col])

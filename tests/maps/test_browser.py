@@ -109,13 +109,13 @@ def test_offline_page_draws_every_layer(browser: object, map_file: Path, artifac
         "设施：学校",
         "设施：公园 (无数据)",
     ]
-    assert page.count(".leaflet-lc-cells-pane path") == 24  # one path per cell, all drawn
+    assert page.count(".leaflet-lc-cells-pane img.lc-raster") == 1  # one image for all the cells
     assert page.count(".leaflet-lc-community-fill-pane path") == 2
     assert page.count(".leaflet-lc-community-line-pane path") == 2
     # 2 clinic dots + the school campus polygon and its dot; park has no data and no layer content.
     assert page.count(".leaflet-lc-facilities-pane path") == 4
-    assert page.count(".leaflet-lc-edges-pane canvas") == 1
-    assert page.count(".leaflet-lc-underserved-pane path") == 0  # off by default
+    assert page.count(".leaflet-lc-edges-pane canvas") >= 1  # street tiles
+    assert page.count(".leaflet-lc-underserved-pane img") == 0  # off by default
     text = page.page.locator(".lc-summary").inner_text()
     assert "渝中区 <Yuzhong>" in text and "无数据" in text
     assert "© OpenStreetMap contributors (ODbL)" in page.page.locator(".leaflet-control-attribution").inner_text()
@@ -127,34 +127,55 @@ def test_offline_page_draws_every_layer(browser: object, map_file: Path, artifac
 def test_layer_toggle(browser: object, map_file: Path) -> None:
     page = Page(browser, map_file)
     page.toggle(style.text("underserved", "zh"))
-    assert page.count(".leaflet-lc-underserved-pane path") == 15  # as counted by hand in test_build
+    assert page.count(".leaflet-lc-underserved-pane img.lc-raster") == 1  # the 15 cells counted by hand in test_build
     fill = "() => Array.from(document.querySelectorAll('.leaflet-lc-community-fill-pane path')).map(p => p.getAttribute('fill-opacity'))"
     assert page.page.evaluate(fill) == ["0", "0"]  # hidden under the cells: it would only tint them
     page.toggle(style.text("travel_time", "zh"))
-    assert page.count(".leaflet-lc-cells-pane path") == 0
+    assert page.count(".leaflet-lc-cells-pane img") == 0
     assert page.page.evaluate(fill) == ["0.55", "0.55"]  # coverage shows once the cells are off
     page.toggle(style.text("travel_time", "zh"))
-    assert page.count(".leaflet-lc-cells-pane path") == 24
+    assert page.count(".leaflet-lc-cells-pane img") == 1
     page.toggle("15分钟等时圈：诊所/医疗")
     assert page.count(".leaflet-lc-isochrones-pane path") == 1  # the clinic union only
     page.clean()
 
 
-def test_category_selector_restyles_cells_and_legend(browser: object, map_file: Path) -> None:
+def test_category_selector_switches_image_tooltip_and_legend(browser: object, map_file: Path, map_inputs: dict) -> None:
     page = Page(browser, map_file)
-    fill = ("() => { var out = {}; window.lifecircle.layers.travel.eachLayer(function (l) "
-            "{ out[l.feature.properties.id] = l.options.fillColor; }); return out; }")
-    before = page.page.evaluate(fill)
-    assert before["5"] == "#fc8d59"  # clinic 22 min: the 20-30 band
+    images = page.page.evaluate("JSON.parse(document.getElementById('lifecircle-data').textContent).grid.images.travel")
+    src = "() => document.querySelector('.leaflet-lc-cells-pane img').getAttribute('src')"
+    assert page.page.evaluate(src) == images[0]
+    lon, lat = _wgs84_point(map_inputs["cells"], 5)
+    tip = f"window.lifecircle.cellTooltip({lat}, {lon})"
+    assert "诊所/医疗: 22.0 分钟" in page.page.evaluate(tip)  # clinic 22 min
     page.page.select_option("#lc-category", label="学校")
-    after = page.page.evaluate(fill)
-    assert after["5"] == style.UNREACHABLE_COLOR  # no school reachable from cell 5
-    assert after["0"] == "#1a9850" and after["18"] == "#d73027"  # school 3 min, 30 min
-    assert after["23"] == style.NO_ACCESS_COLOR
+    assert page.page.evaluate(src) == images[1]
+    assert "学校: 不可达" in page.page.evaluate(tip)  # no school reachable from cell 5
     assert page.page.locator(".lc-legend-cat").first.inner_text() == "学校"
     page.page.select_option("#lc-category", label="公园 (无数据)")
-    nodata = page.page.evaluate(fill)
-    assert set(nodata.values()) == {style.NO_DATA_COLOR}  # not "everything under-served"
+    assert page.page.evaluate(src) == images[2]
+    assert "公园: 无数据" in page.page.evaluate(tip)  # not "everything under-served"
+    page.clean()
+
+
+def test_hover_shows_the_cell_tooltip(browser: object, map_file: Path, map_inputs: dict) -> None:
+    page = Page(browser, map_file)
+    x, y = page.container_point(*_wgs84_point(map_inputs["cells"], 14))
+    page.page.mouse.move(x, y)
+    tip = page.page.locator(".lc-cell-tip")
+    tip.wait_for(timeout=5_000)
+    text = tip.inner_text()
+    assert "解放碑社区" in text and "诊所/医疗: 10.0 分钟" in text and "缺少: 学校" in text  # school 21 min: under-served
+    x, y = page.container_point(*_wgs84_point(map_inputs["cells"], 0))
+    page.page.mouse.move(x, y)
+    page.page.wait_for_timeout(100)
+    assert "诊所/医疗: 2.0 分钟" in tip.inner_text() and "缺少" not in tip.inner_text()
+    # Over a community outside the cells (cells off), the tooltip names the community.
+    page.toggle(style.text("travel_time", "zh"))
+    x, y = page.container_point(*_wgs84_point(map_inputs["cells"], 14))
+    page.page.mouse.move(x + 1, y)
+    page.page.wait_for_timeout(100)
+    assert tip.inner_text() == "解放碑社区"
     page.clean()
 
 
@@ -215,7 +236,7 @@ def test_online_basemap_blocked_offline_still_works(browser: object, map_inputs:
     page = Page(browser, path)
     page.page.wait_for_timeout(300)
     assert page.outside and all(u.startswith("https://tile.openstreetmap.org/") for u in page.outside)
-    assert page.count(".leaflet-lc-cells-pane path") == 24
+    assert page.count(".leaflet-lc-cells-pane img") == 1
     assert [e for e in page.errors if "ERR_FAILED" not in e and "Failed to load resource" not in e] == []
 
 
@@ -248,11 +269,9 @@ def test_terrain_sites_and_facility_isochrones(browser: object, full_inputs: dic
     assert labels.index("服务不足的网格") + 1 == labels.index("计入地形后失去覆盖的网格")
     assert labels[-1] == "建议新增设施点"
     # Terrain layer: off by default; on, it hatches the 3 cells counted by hand (test_build_extras).
-    assert page.count(".leaflet-lc-terrain-pane path") == 0
+    assert page.count(".leaflet-lc-terrain-pane img") == 0
     page.toggle("计入地形后失去覆盖的网格")
-    assert page.count(".leaflet-lc-terrain-pane path") == 3
-    fills = page.page.evaluate("() => Array.from(document.querySelectorAll('.leaflet-lc-terrain-pane path')).map(p => p.getAttribute('fill'))")
-    assert fills == ["url(#lc-hatch)"] * 3
+    assert page.count(".leaflet-lc-terrain-pane img.lc-raster") == 1  # the 3 cells counted by hand (test_build_extras)
     x, y = page.container_point(*_wgs84_point(full_inputs["cells"], 16))
     page.page.mouse.click(x, y)
     popup = page.page.locator(".leaflet-popup-content")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from pathlib import Path
@@ -16,7 +17,7 @@ from lifecircle._errors import MapAssetError, NoCrsError, OptionError
 from lifecircle.layers.chinese_coords import wgs84_to_gcj02
 from lifecircle.maps import assets as assets_mod
 from lifecircle.maps import build_map, check_offline, external_resources, save_map, style
-from tests.maps.conftest import HOSTILE, HOSTILE_COMMUNITY
+from tests.maps.conftest import HOSTILE, HOSTILE_COMMUNITY, image_colour_at, synthetic_cells_by_id
 
 _DATA_RE = re.compile(r'<script type="application/json" id="lifecircle-data">(.*?)</script>', re.S)
 
@@ -78,13 +79,22 @@ def test_layers_and_features(page: str) -> None:
     data = _data(page)
     assert [c["name"] for c in data["categories"]] == ["clinic", "school", "park"]
     assert [c["noData"] for c in data["categories"]] == [False, False, True]
-    assert len(data["cells"]["features"]) == 24
+    assert data["grid"]["count"] == 24 and data["grid"]["lattice"] | {"west": 0, "north": 0} == {
+        "cols": 6, "rows": 4, "west": 0, "north": 0, "dx": 100.0, "dy": 100.0}
+    assert len(data["grid"]["images"]["travel"]) == 3 and data["grid"]["images"]["terrain"] is None
     assert len(data["communities"]["features"]) == 2
     assert sorted(f["properties"]["k"] for f in data["facilities"]["features"]) == [0, 0, 1]
     # Per-facility clinic isochrones are replaced by the clinic union; the school has its own union-less row.
     assert sorted(f["properties"]["k"] for f in data["isochrones"]["features"]) == [0, 1]
-    assert len(data["edges"]["features"]) == 3
-    assert [f["properties"] for f in data["edges"]["features"]] == [{}, {}, {"s": 1}]
+    streets = data["edges"]
+    assert streets["count"] == 3
+    counts = np.frombuffer(base64.b64decode(streets["counts"]), "<u4")
+    assert counts.tolist() == [2, 2, 2]  # straight lines: two vertices each
+    assert np.frombuffer(base64.b64decode(streets["steps"]), "u1").tolist() == [0, 0, 1]
+    # The first street runs 600 m east: 1,200 half-metre units times the Web Mercator scale (1/cos 29.56°).
+    deltas = np.frombuffer(base64.b64decode(streets["deltas"]), "<i2").reshape(-1, 2)
+    assert deltas[0, 0] == pytest.approx(1200 / np.cos(np.radians(29.5584)), abs=4)
+    assert 14 < abs(deltas[0, 1]) < 24  # UTM's east is turned 0.78° from the map's here (meridian convergence)
     # The school campus polygon carries a dot so that it shows when zoomed out.
     school = next(f for f in data["facilities"]["features"] if f["properties"]["k"] == 1)
     assert school["geometry"]["type"] == "GeometryCollection"
@@ -96,7 +106,8 @@ def test_layers_and_features(page: str) -> None:
 
 
 def test_cell_properties_by_hand(page: str) -> None:
-    cells = {f["properties"]["id"]: f["properties"] for f in _data(page)["cells"]["features"]}
+    cells = synthetic_cells_by_id(_data(page))
+    assert sorted(cells) == list(range(24))
     # clinic = 2 + 4 i, school = 3 + 9 j (cell = 6 j + i); park has no data -> always null.
     assert cells[0]["m"] == [2.0, 3.0, None]
     assert cells[14]["m"] == [10.0, 21.0, None]
@@ -109,7 +120,32 @@ def test_cell_properties_by_hand(page: str) -> None:
     assert {c for c, p in cells.items() if p["u"] == 1} == expected
     assert cells[0]["x"] == [] and cells[0]["u"] == 0  # only "park" was listed as missing
     assert cells[5]["x"] == [0, 1]
-    assert cells[0]["c"] == "解放碑社区" and cells[0]["p"] == 100.0
+    assert cells[0]["c"] == "解放碑社区" and cells[0]["p"] == 100
+    assert cells[5]["c"] == HOSTILE_COMMUNITY and cells[23]["p"] == 123
+
+
+def test_images_show_each_cell_in_its_band(map_inputs: dict, page: str) -> None:
+    # At every cell's centre each category's image shows the colour of the cell's band.
+    data = _data(page)
+    centres = map_inputs["cells"].to_crs("EPSG:4326").geometry.representative_point()
+    bands = lambda m: next(b.color for b in style.MINUTE_BANDS if m < b.high)  # noqa: E731
+    for cid, row in map_inputs["cells"].iterrows():
+        point = centres.iloc[cid]
+        for k, cat in enumerate(("clinic", "school", "park")):
+            minutes = row[f"minutes_to_{cat}"]
+            if cat == "park":
+                colour = style.NO_DATA_COLOR
+            elif row["access"] != "network":
+                colour = style.NO_ACCESS_COLOR
+            else:
+                colour = style.UNREACHABLE_COLOR if np.isnan(minutes) else bands(minutes)
+            rgba = image_colour_at(data, data["grid"]["images"]["travel"][k], point.x, point.y)
+            assert "#%02x%02x%02x" % rgba[:3] == colour and rgba[3] == 255, (cid, cat)
+        under = image_colour_at(data, data["grid"]["images"]["underserved"], point.x, point.y)
+        assert (under[3] > 0) == (cid in {c for c in range(24) if (c % 6 >= 4 or c // 6 >= 2 or c == 5) and c != 23})
+    # Outside the grid the images are transparent.
+    (south, west), _ = data["grid"]["bounds"]
+    assert image_colour_at(data, data["grid"]["images"]["travel"][0], west + 1e-6, south + 1e-6)[3] == 0
 
 
 def test_community_popups_list_has_and_lacks(page: str) -> None:
@@ -160,7 +196,7 @@ def test_unknown_category_uses_raw_name_escaped(map_inputs: dict) -> None:
 def test_coordinates_rounded_and_page_small(page: str) -> None:
     block = _DATA_RE.findall(page)[0]
     coords = re.findall(r"\[(1\d\d\.\d+),(\d\d\.\d+)\]", block)
-    assert len(coords) > 100
+    assert len(coords) > 50
     assert max(len(x.split(".")[1]) for pair in coords for x in pair) <= 6
     assert len(page.encode("utf-8")) < 400_000  # Leaflet (~150 kB) + a few kB of data
 
@@ -180,9 +216,17 @@ def test_reprojects_any_crs(map_inputs: dict) -> None:
     a = _data(_page(build_map(**map_inputs)))
     map_inputs["cells"] = map_inputs["cells"].to_crs("EPSG:4547")  # CGCS2000 / 3-degree GK CM 105E
     b = _data(_page(build_map(**map_inputs)))
-    pa = np.array(a["cells"]["features"][7]["geometry"]["coordinates"][0])
-    pb = np.array(b["cells"]["features"][7]["geometry"]["coordinates"][0])
-    assert np.abs(pa - pb).max() < 2e-6  # same place to rounding (0.1-0.2 m)
+    # Recognised as the same grid in its UTM zone: the same cells, images and place (to 1e-9°).
+    assert synthetic_cells_by_id(a) == synthetic_cells_by_id(b)
+    assert a["grid"]["images"] == b["grid"]["images"]
+    assert np.abs(np.array(a["grid"]["bounds"]) - np.array(b["grid"]["bounds"])).max() < 1e-9
+
+
+def test_cells_must_be_a_grid(map_inputs: dict) -> None:
+    cells = map_inputs["cells"].copy()
+    cells.loc[3, "geometry"] = shapely.box(0, 0, 50, 50).buffer(1)  # a circle among the squares
+    with pytest.raises(OptionError, match="regular grid"):
+        build_map(**{**map_inputs, "cells": cells})
 
 
 def test_save_writes_atomically(map_inputs: dict, tmp_path: Path) -> None:
@@ -239,6 +283,15 @@ def test_gaode_shifts_overlays_for_display_only(map_inputs: dict) -> None:
     lon, lat = wgs84_to_gcj02(p[0], p[1])
     assert g == pytest.approx([float(lon), float(lat)], abs=1.1e-6)
     assert abs(g[0] - p[0]) > 0.003  # about 360 m east at Jiefangbei: a real shift
+    # The cell images move with them, within a pixel, and show the same cells there.
+    (south, west), (north, east) = plain["grid"]["bounds"]
+    (gs, gw), (gn, ge) = gaode["grid"]["bounds"]
+    slon, slat = wgs84_to_gcj02((west + east) / 2, (south + north) / 2)
+    assert (gw + ge) / 2 == pytest.approx(float(slon), abs=3e-4) and (gs + gn) / 2 == pytest.approx(float(slat), abs=3e-4)
+    cell = map_inputs["cells"].to_crs("EPSG:4326").geometry.representative_point().iloc[5]
+    shifted = wgs84_to_gcj02(cell.x, cell.y)
+    assert image_colour_at(gaode, gaode["grid"]["images"]["travel"][0], float(shifted[0]), float(shifted[1])) == \
+        image_colour_at(plain, plain["grid"]["images"]["travel"][0], cell.x, cell.y)
     # The inputs (the data that get saved) are untouched: still UTM.
     assert map_inputs["facilities"].crs == "EPSG:32648"
 
@@ -299,7 +352,7 @@ def test_no_data_from_summary_list(map_inputs: dict) -> None:
     summary["categories"]["school"]["no_data"] = False
     data = _data(_page(build_map(**{**map_inputs, "summary": summary})))
     assert [c["noData"] for c in data["categories"]] == [False, True, True]
-    cells = {f["properties"]["id"]: f["properties"] for f in data["cells"]["features"]}
+    cells = synthetic_cells_by_id(data)
     assert cells[5]["x"] == [0]  # only the clinic counts as missing now
     assert "学校</th><td>1</td><td colspan=\"2\">无数据" in data["summaryHtml"]
 
@@ -308,8 +361,7 @@ def test_pipeline_column_names(map_inputs: dict) -> None:
     # lifecircle.spatial.coverage names the columns minutes_to_<category>.
     cells = map_inputs["cells"].rename(columns={f"minutes_{c}": f"minutes_to_{c}" for c in ("clinic", "school", "park")})
     data = _data(_page(build_map(**{**map_inputs, "cells": cells})))
-    cells_by_id = {f["properties"]["id"]: f["properties"] for f in data["cells"]["features"]}
-    assert cells_by_id[14]["m"] == [10.0, 21.0, None]
+    assert synthetic_cells_by_id(data)[14]["m"] == [10.0, 21.0, None]
 
 
 def test_fallback_weights_are_not_called_people(map_inputs: dict) -> None:

@@ -15,7 +15,7 @@ import shapely
 from lifecircle._errors import OptionError
 from lifecircle.maps import build as build_mod
 from lifecircle.maps import build_map, check_offline, style
-from tests.maps.conftest import HOSTILE_COMMUNITY, HOSTILE_REQ, HOSTILE_SITE, LABELS
+from tests.maps.conftest import HOSTILE_COMMUNITY, HOSTILE_REQ, HOSTILE_SITE, LABELS, image_colour_at, synthetic_cells_by_id
 
 _DATA_RE = re.compile(r'<script type="application/json" id="lifecircle-data">(.*?)</script>', re.S)
 
@@ -39,8 +39,8 @@ def full_page(full_inputs: dict) -> str:
 def test_no_terrain_column_no_terrain_layer(map_inputs: dict) -> None:
     page = _page(build_map(**map_inputs))
     data = _data(page)
-    assert data["terrain"] is False
-    assert all("t" not in f["properties"] for f in data["cells"]["features"])
+    assert data["grid"]["images"]["terrain"] is None and data["grid"]["lost"] is None
+    assert all(c["t"] == [] for c in synthetic_cells_by_id(data).values())
     assert style.text("terrain_lost", "zh") not in data["legendHtml"]
     assert "lc-terrain-table" not in data["summaryHtml"]
     # A run without a DEM writes the keys as None: still no table.
@@ -48,15 +48,18 @@ def test_no_terrain_column_no_terrain_layer(map_inputs: dict) -> None:
     assert "lc-terrain-table" not in _data(_page(build_map(**{**map_inputs, "summary": summary})))["summaryHtml"]
 
 
-def test_terrain_lost_cells_by_hand(full_page: str) -> None:
+def test_terrain_lost_cells_by_hand(full_page: str, full_inputs: dict) -> None:
     data = _data(full_page)
-    assert data["terrain"] is True
-    lost = {f["properties"]["id"]: f["properties"]["t"] for f in data["cells"]["features"] if "t" in f["properties"]}
+    lost = {cid: c["t"] for cid, c in synthetic_cells_by_id(data).items() if c["t"]}
     # 13 lists only the no-data park and 17 an unknown category: not drawn.
     assert lost == {4: [0], 12: [1], 16: [0, 1]}
+    # The terrain image covers exactly those cells (hatched: not transparent at their centres).
+    centres = full_inputs["cells"].to_crs("EPSG:4326").geometry.representative_point()
+    shown = {cid for cid in range(24)
+             if image_colour_at(data, data["grid"]["images"]["terrain"], centres.iloc[cid].x, centres.iloc[cid].y)[3] > 0}
+    assert shown == {4, 12, 16}
     assert data["labels"]["terrain"] == "计入地形后失去覆盖的网格"
     assert "计入地形后失去覆盖的网格" in data["legendHtml"] and "平地成人15分钟内可达" in data["legendHtml"]
-    assert 'id="lc-hatch"' in full_page and "url(#lc-hatch)" in full_page
     assert 'addOverlay("terrain"' in full_page
 
 
@@ -177,7 +180,7 @@ def test_facility_isochrones_layer(full_page: str, map_inputs: dict) -> None:
     assert [f["properties"] for f in data["facilityIsochrones"]["features"]] == [{"k": 0}, {"k": 0}]
     assert data["labels"]["facilityIsochrones"] == "各设施15分钟等时圈（当前类型）"
     assert "各设施15分钟等时圈（当前类型）" in data["legendHtml"]
-    # Simplified harder than the unions (5 m against 3 m): never more vertices per ring.
+    # Simplified at least as hard as the unions (the map's resolution, 12.5 m here): never more vertices per ring.
     union = data["isochrones"]["features"][0]["geometry"]
     per = data["facilityIsochrones"]["features"][0]["geometry"]
     assert len(per["coordinates"][0]) <= len(union["coordinates"][0])
