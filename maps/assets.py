@@ -41,6 +41,10 @@ class InlineAssets:
 def leaflet_dir() -> Path:
     """Folder holding ``leaflet.js`` and ``leaflet.css`` in the installed ``xstatic-leaflet``.
 
+    Returns
+    -------
+    pathlib.Path
+
     Raises
     ------
     MapAssetError
@@ -123,6 +127,16 @@ def external_resources(html: str) -> list[str]:
 
     ``data:`` URIs do not count. Tile-URL templates inside JavaScript strings are not
     resources of the page and are not reported.
+
+    Parameters
+    ----------
+    html : str
+        The page.
+
+    Returns
+    -------
+    list of str
+        The addresses, sorted, each once.
     """
     # Data blocks are JSON, not markup: their text (OSM names...) cannot load anything.
     html = _DATA_BLOCK.sub("", html)
@@ -136,7 +150,18 @@ def external_resources(html: str) -> list[str]:
 
 
 def check_offline(html: str) -> None:
-    """Raise :class:`MapAssetError` when the page links any outside script, stylesheet or image."""
+    """Raise :class:`MapAssetError` when the page links any outside script, stylesheet or image.
+
+    Parameters
+    ----------
+    html : str
+        The page.
+
+    Raises
+    ------
+    MapAssetError
+        Naming the first few outside addresses.
+    """
     outside = external_resources(html)
     if outside:
         shown = ", ".join(outside[:5]) + (" ..." if len(outside) > 5 else "")

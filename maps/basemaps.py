@@ -86,6 +86,11 @@ def resolve_basemap(name: str, *, lang: str = "zh", tianditu_key: str | None = N
     tianditu_key : str, optional
         The user's Tianditu key (required for ``tianditu``; letters and digits only).
 
+    Returns
+    -------
+    Basemap
+        The tile sources (none for ``"none"``) and the shift overlays need to match them.
+
     Raises
     ------
     OptionError

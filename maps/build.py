@@ -1012,6 +1012,18 @@ def _assemble(inp: _Inputs, data_json: str, bounds: list[list[float]] | None) ->
     return m
 
 
+def _log_summary(inp: _Inputs, cats: list[dict[str, Any]], layers: Mapping[str, Any], data_json: str) -> None:
+    log.info(
+        "map: %d cells (%s losing coverage to terrain), %d communities%s, %d facilities, %d isochrones (simplified at "
+        "%.1f m) + %d per facility, %d suggested sites, %d street lines, %d categories (%s), basemap %s, %.1f MB of data",
+        len(inp.cells), layers["terrain_cells"] if "terrain_lost" in inp.cells.columns else "no terrain column",
+        len(inp.communities), "" if inp.tiers is None else f" ({inp.tiers['tier'].nunique()} standard tiers)",
+        layers["n_facilities"], layers["n_isochrones"], layers["iso_simplify_m"], layers["n_facility_isochrones"],
+        layers["n_sites"], 0 if layers["edges"] is None else len(inp.edges), len(cats), inp.lang, inp.base.name,
+        len(data_json.encode("utf-8")) / 1e6,
+    )
+
+
 def build_map(  # noqa: PLR0913 - one keyword argument per drawn layer
     *,
     cells: gpd.GeoDataFrame,
@@ -1081,22 +1093,13 @@ def build_map(  # noqa: PLR0913 - one keyword argument per drawn layer
         categories=categories, threshold_minutes=threshold_minutes, labels=labels, lang=lang, basemap=basemap,
         tianditu_key=tianditu_key, sites=sites, tiers=tiers,
     )
-    leaflet_assets()  # fail before the work if Leaflet or the page's files are missing
-    _static_text("lifecircle.css"), _static_text("lifecircle.js")
+    leaflet_assets(), _static_text("lifecircle.css"), _static_text("lifecircle.js")  # fail before the work if missing
     cats = _category_info(inp.categories, summary=inp.summary, facilities=inp.facilities, lang=inp.lang,
                           threshold=inp.threshold, labels=inp.labels)
     layers = _layer_data(inp, cats, facility_isochrones=facility_isochrones)
     data_json = _data_block(inp, cats, layers)
     m = _assemble(inp, data_json, layers["bounds"])
-    log.info(
-        "map: %d cells (%s losing coverage to terrain), %d communities%s, %d facilities, %d isochrones (simplified at "
-        "%.1f m) + %d per facility, %d suggested sites, %d street lines, %d categories (%s), basemap %s, %.1f MB of data",
-        len(inp.cells), layers["terrain_cells"] if "terrain_lost" in inp.cells.columns else "no terrain column",
-        len(inp.communities), "" if inp.tiers is None else f" ({inp.tiers['tier'].nunique()} standard tiers)",
-        layers["n_facilities"], layers["n_isochrones"], layers["iso_simplify_m"], layers["n_facility_isochrones"],
-        layers["n_sites"], 0 if layers["edges"] is None else len(inp.edges), len(cats), inp.lang, inp.base.name,
-        len(data_json.encode("utf-8")) / 1e6,
-    )
+    _log_summary(inp, cats, layers, data_json)
     return m
 
 

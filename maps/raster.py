@@ -125,7 +125,18 @@ class DisplayTransform:
     bounds: tuple[float, float, float, float]
 
     def __call__(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Grid CRS coordinates of Web Mercator points (arrays of any shape)."""
+        """Grid CRS coordinates of Web Mercator points.
+
+        Parameters
+        ----------
+        x, y : numpy.ndarray
+            Web Mercator metres (displayed), arrays of any shape that broadcast.
+
+        Returns
+        -------
+        (numpy.ndarray, numpy.ndarray)
+            x and y in the grid's CRS.
+        """
         u = (np.asarray(x, dtype=float) - self.center[0]) / self.scale
         v = (np.asarray(y, dtype=float) - self.center[1]) / self.scale
         e = np.zeros(np.broadcast(u, v).shape)
@@ -137,7 +148,13 @@ class DisplayTransform:
         return e, n
 
     def as_json(self) -> dict[str, object]:
-        """The polynomial as plain numbers for the page's script."""
+        """The polynomial as plain numbers for the page's script.
+
+        Returns
+        -------
+        dict
+            ``center``, ``scale``, ``powers``, ``east``, ``north``.
+        """
         return {
             "center": [float(c) for c in self.center],
             "scale": float(self.scale),
@@ -279,6 +296,12 @@ def display_transform(layout: GridLayout, *, shift: str = "none", max_degree: in
 def choose_oversample(layout: GridLayout, transform: DisplayTransform, *, budget: int = MAX_IMAGE_PIXELS) -> tuple[int, float]:
     """Pixels per cell side (4 down to 1) so that the image holds at most ``budget`` pixels.
 
+    Parameters
+    ----------
+    layout : GridLayout
+    transform : DisplayTransform
+    budget : int, default MAX_IMAGE_PIXELS
+
     Returns
     -------
     (int, float)
@@ -338,14 +361,26 @@ def warp_index(layout: GridLayout, transform: DisplayTransform, lookup: np.ndarr
         inside = (col >= 0) & (col < layout.cols) & (row >= 0) & (row < layout.rows)
         block = np.full(col.shape, -1, dtype=np.int32)
         block[inside] = lookup[row[inside], col[inside]]
-        out[start : start + block.shape[0]] = block
+        out[start : start + len(block)] = block
     x1, y1 = xmin + width * pixel, ymax - height * pixel
-    lon, lat = pyproj.Transformer.from_crs(_WEB_MERCATOR, _WGS84, always_xy=True).transform([xmin, x1], [y1, ymax])
-    return out, [[float(lat[0]), float(lon[0])], [float(lat[1]), float(lon[1])]]
+    to_degrees = pyproj.Transformer.from_crs(_WEB_MERCATOR, _WGS84, always_xy=True)
+    (west, south), (east, north) = to_degrees.transform(xmin, y1), to_degrees.transform(x1, ymax)
+    return out, [[float(south), float(west)], [float(north), float(east)]]
 
 
 def edge_mask(index: np.ndarray) -> np.ndarray:
-    """Pixels whose 4-neighbour shows another cell (or none): each cell's outline."""
+    """Each cell's outline in an image of cells.
+
+    Parameters
+    ----------
+    index : numpy.ndarray
+        ``(height, width)`` cell per pixel (-1 for none).
+
+    Returns
+    -------
+    numpy.ndarray
+        True where a 4-neighbour shows another cell (or none).
+    """
     edge = np.zeros(index.shape, dtype=bool)
     edge[:, 1:] |= index[:, 1:] != index[:, :-1]
     edge[:, :-1] |= index[:, :-1] != index[:, 1:]
@@ -392,7 +427,17 @@ def palette_png(pixels: np.ndarray, palette: Sequence[tuple[int, int, int, int]]
 
 
 def b64(data: bytes | np.ndarray) -> str:
-    """Base64 text of bytes or of an array's little-endian bytes."""
+    """Base64 text of bytes or of an array's little-endian bytes.
+
+    Parameters
+    ----------
+    data : bytes or numpy.ndarray
+
+    Returns
+    -------
+    str
+        ASCII base64, as the page's ``atob`` reads it.
+    """
     if isinstance(data, np.ndarray):
         data = np.ascontiguousarray(data.astype(data.dtype.newbyteorder("<"), copy=False)).tobytes()
     return base64.b64encode(data).decode("ascii")

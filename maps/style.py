@@ -46,7 +46,13 @@ class Band:
     color: str
 
     def label(self) -> str:
-        """The band as text, e.g. ``"5–10"`` or ``"30+"``."""
+        """The band as text.
+
+        Returns
+        -------
+        str
+            E.g. ``"5–10"`` or ``"30+"``.
+        """
         if self.high == float("inf"):
             return f"{self.low:g}+"
         return f"{self.low:g}–{self.high:g}"
@@ -94,23 +100,58 @@ TEXT: dict[str, dict[str, str]] = i18n.MAP_TEXT
 
 
 def check_lang(lang: str) -> str:
-    """Return ``lang`` if the map has labels in it, else raise :class:`OptionError`."""
+    """Return ``lang`` if the map has labels in it, else raise :class:`OptionError`.
+
+    Parameters
+    ----------
+    lang : str
+
+    Returns
+    -------
+    str
+        ``lang`` itself.
+    """
     if lang not in LANGS:
         raise OptionError(f"lang must be one of {', '.join(LANGS)}; found {lang!r}.")
     return lang
 
 
 def category_label(category: str, lang: str, labels: Mapping[str, Mapping[str, str]] | None = None) -> str:
-    """Display name of a category (unescaped) from ``labels`` (``{name: {"zh": ..., "en": ...}}``,
-    the catalogue's labels); the raw name when it has none."""
+    """Display name of a category (unescaped).
+
+    Parameters
+    ----------
+    category : str
+    lang : {"zh", "en"}
+    labels : mapping, optional
+        ``{name: {"zh": ..., "en": ...}}``, the catalogue's labels.
+
+    Returns
+    -------
+    str
+        The label in ``lang``; the raw name when it has none.
+    """
     return str((labels or {}).get(category, {}).get(lang, category))
 
 
 def category_color(
     category: str, categories: Sequence[str], labels: Mapping[str, Mapping[str, str]] | None = None
 ) -> str:
-    """Facility colour of a category: its ``"colour"`` in ``labels`` (the catalogue's), else
-    one of a palette, stable for a given category list."""
+    """Facility colour of a category.
+
+    Parameters
+    ----------
+    category : str
+    categories : sequence of str
+        All drawn categories (the palette is handed out in their order).
+    labels : mapping, optional
+        ``{name: {"colour": "#rrggbb", ...}}``, the catalogue's.
+
+    Returns
+    -------
+    str
+        Its ``"colour"`` in ``labels``, else one of a palette, stable for a given category list.
+    """
     given = (labels or {}).get(category, {}).get("colour")
     if given:
         return str(given)
@@ -120,5 +161,19 @@ def category_color(
 
 
 def text(key: str, lang: str, **fields: object) -> str:
-    """Interface text ``key`` in ``lang`` with ``{fields}`` filled in (unescaped)."""
+    """Interface text ``key`` in ``lang`` with ``{fields}`` filled in.
+
+    Parameters
+    ----------
+    key : str
+        A key of :data:`TEXT`.
+    lang : {"zh", "en"}
+    **fields
+        Values for the text's ``{placeholders}``.
+
+    Returns
+    -------
+    str
+        Unescaped: escape it where it reaches HTML.
+    """
     return i18n.text(key, lang, **fields)

@@ -140,7 +140,7 @@ def test_images_show_each_cell_in_its_band(map_inputs: dict, page: str) -> None:
             else:
                 colour = style.UNREACHABLE_COLOR if np.isnan(minutes) else bands(minutes)
             rgba = image_colour_at(data, data["grid"]["images"]["travel"][k], point.x, point.y)
-            assert "#%02x%02x%02x" % rgba[:3] == colour and rgba[3] == 255, (cid, cat)
+            assert "#{:02x}{:02x}{:02x}".format(*rgba[:3]) == colour and rgba[3] == 255, (cid, cat)
         under = image_colour_at(data, data["grid"]["images"]["underserved"], point.x, point.y)
         assert (under[3] > 0) == (cid in {c for c in range(24) if (c % 6 >= 4 or c // 6 >= 2 or c == 5) and c != 23})
     # Outside the grid the images are transparent.
