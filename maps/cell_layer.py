@@ -72,7 +72,11 @@ def _bitsets(values: Sequence[Any], index: Mapping[str, int], drawn: Sequence[bo
     n_bytes = max(1, (len(drawn) + 7) // 8)
     bits = np.zeros((len(values), n_bytes * 8), dtype=bool)
     # Few distinct texts (combinations of categories): split each once.
-    codes, uniques = pd.factorize(pd.Series(list(values), dtype=object).map(lambda v: ",".join(split_names(v))))
+    series = pd.Series(list(values), dtype=object)
+    try:
+        codes, uniques = pd.factorize(series)
+    except TypeError:  # lists or tuples of names: as text first
+        codes, uniques = pd.factorize(series.map(lambda v: ",".join(split_names(v))))
     table = np.zeros((len(uniques), n_bytes * 8), dtype=bool)
     for u, text in enumerate(uniques):
         for name in split_names(text):
@@ -134,19 +138,18 @@ def _images(
         pixels = np.where(inside, values[safe], 0).astype(np.uint8)
         return "data:image/png;base64," + raster.b64(raster.palette_png(pixels, palette))
 
-    edge = raster.edge_mask(index) if outline else np.zeros(index.shape, dtype=bool)
-
     def marked(flag: np.ndarray, fill: np.ndarray | int) -> np.ndarray:
         """2 on outline pixels of flagged cells, ``fill`` inside them, 0 elsewhere."""
         on = np.where(inside, flag[safe], False)
-        return np.where(on & edge, 2, np.where(on, fill, 0)).astype(np.uint8)
+        edge = raster.edge_mask(np.where(on, index, -1)) if outline else np.zeros(index.shape, dtype=bool)
+        return np.where(edge, 2, np.where(on, fill, 0)).astype(np.uint8)
 
     # Under-served: a red tint, outlined when cells are several pixels wide.
     red = style.UNDERSERVED_COLOR
     under = marked(underserved, 1)
     images: dict[str, Any] = {
         "travel": [png(c, _TRAVEL_PALETTE) for c in classes],
-        "underserved": "data:image/png;base64," + raster.b64(raster.palette_png(under, [(0, 0, 0, 0), _rgba(red, 0.3), _rgba(red, 0.95)])),
+        "underserved": "data:image/png;base64," + raster.b64(raster.palette_png(under, [(0, 0, 0, 0), _rgba(red, 0.25), _rgba(red, 0.85)])),
         "terrain": None,
     }
     if lost is not None:
@@ -182,8 +185,7 @@ def _cell_arrays(cells: gpd.GeoDataFrame, cats: Sequence[Mapping[str, Any]]) -> 
     missing = _bitsets(cells["missing"].tolist(), index, drawn)
     # Under-served as drawn: on the network and missing a category that has data.
     underserved = cells["underserved"].fillna(False).astype(bool).to_numpy() & on_network & missing.any(axis=1)
-    community = cells["community"].map(lambda v: None if v is None or (isinstance(v, float) and math.isnan(v)) else str(v))
-    codes, names = pd.factorize(community)
+    codes, names = pd.factorize(cells["community"].astype(object))  # None and NaN: code -1, "no community"
     return {
         "minutes": _minutes(cells, cats),
         "on_network": on_network,

@@ -369,7 +369,7 @@ def warp_index(layout: GridLayout, transform: DisplayTransform, lookup: np.ndarr
 
 
 def edge_mask(index: np.ndarray) -> np.ndarray:
-    """Each cell's outline in an image of cells.
+    """Each cell's outline in an image of cells, one pixel wide.
 
     Parameters
     ----------
@@ -379,14 +379,19 @@ def edge_mask(index: np.ndarray) -> np.ndarray:
     Returns
     -------
     numpy.ndarray
-        True where a 4-neighbour shows another cell (or none).
+        True on a cell's pixels whose left or upper neighbour shows another cell, or whose
+        right or lower neighbour shows none: a line between two cells is drawn once.
     """
     edge = np.zeros(index.shape, dtype=bool)
     edge[:, 1:] |= index[:, 1:] != index[:, :-1]
-    edge[:, :-1] |= index[:, :-1] != index[:, 1:]
     edge[1:, :] |= index[1:, :] != index[:-1, :]
-    edge[:-1, :] |= index[:-1, :] != index[1:, :]
-    return edge
+    edge[:, 0] = True
+    edge[0, :] = True
+    edge[:, :-1] |= index[:, 1:] < 0
+    edge[:-1, :] |= index[1:, :] < 0
+    edge[:, -1] = True
+    edge[-1, :] = True
+    return edge & (index >= 0)
 
 
 def _chunk(kind: bytes, data: bytes) -> bytes:
@@ -421,7 +426,7 @@ def palette_png(pixels: np.ndarray, palette: Sequence[tuple[int, int, int, int]]
         + _chunk(b"IHDR", header)
         + _chunk(b"PLTE", plte)
         + _chunk(b"tRNS", trns)
-        + _chunk(b"IDAT", zlib.compress(rows.tobytes(), 9))
+        + _chunk(b"IDAT", zlib.compress(rows.tobytes(), 6))  # level 9: 30x slower for 15% less
         + _chunk(b"IEND", b"")
     )
 

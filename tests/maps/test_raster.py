@@ -121,11 +121,13 @@ def test_palette_png_round_trip(height: int, width: int, colours: int, rnd) -> N
 
 
 def test_edge_mask_outlines_cells() -> None:
-    index = np.array([[0, 0, 0, 1], [0, 0, 0, 1], [0, 0, 0, 1], [-1, -1, -1, -1]])
+    index = np.array([[-1, -1, -1, -1, -1], [-1, 0, 0, 1, 1], [-1, 0, 0, 1, 1], [-1, 0, 0, -1, -1], [-1, -1, -1, -1, -1]])
     edge = raster.edge_mask(index)
-    assert edge.tolist() == [
-        [False, False, True, True],
-        [False, False, True, True],
-        [True, True, True, True],
-        [True, True, True, True],
+    # One pixel wide: the line between cells 0 and 1 is drawn once (on 1's side); outer sides inside the cells.
+    assert edge.astype(int).tolist() == [
+        [0, 0, 0, 0, 0],
+        [0, 1, 1, 1, 1],
+        [0, 1, 0, 1, 1],
+        [0, 1, 1, 0, 0],
+        [0, 0, 0, 0, 0],
     ]
