@@ -381,3 +381,9 @@ def test_likely_incomplete_share_is_a_lower_bound(map_inputs: dict) -> None:
     assert "<td>1</td><td>1,180</td><td>48%</td>" in summary  # school: not flagged, unchanged
     english = _data(_page(build_map(**map_inputs, lang="en")))["summaryHtml"]
     assert "≥ 62% <small class=\"lc-incomplete\">(likely incomplete data: coverage is a lower bound)" in english
+
+
+def test_no_cells_no_grid(map_inputs: dict) -> None:
+    data = _data(_page(build_map(**{**map_inputs, "cells": map_inputs["cells"].iloc[:0]})))
+    assert data["grid"] is None
+    assert data["bounds"] is not None  # the view falls back to the communities
