@@ -127,39 +127,43 @@ _TRAVEL_PALETTE = [
 ]
 
 
-def _images(
-    index: np.ndarray, classes: list[np.ndarray], underserved: np.ndarray, lost: np.ndarray | None, *, outline: bool
-) -> dict[str, Any]:
-    """PNG data URIs: travel time per category, under-served and terrain-lost cells."""
+def _png_uri(pixels: np.ndarray, palette: list[tuple[int, int, int, int]]) -> str:
+    return "data:image/png;base64," + raster.b64(raster.palette_png(pixels, palette))
+
+
+def _travel_images(index: np.ndarray, classes: list[np.ndarray]) -> list[str]:
+    """PNG data URIs of the travel time per category (palette :data:`_TRAVEL_PALETTE`)."""
     inside = index >= 0
     safe = np.where(inside, index, 0)
+    return [_png_uri(np.where(inside, c[safe], 0).astype(np.uint8), _TRAVEL_PALETTE) for c in classes]
 
-    def png(values: np.ndarray, palette: list[tuple[int, int, int, int]]) -> str:
-        pixels = np.where(inside, values[safe], 0).astype(np.uint8)
-        return "data:image/png;base64," + raster.b64(raster.palette_png(pixels, palette))
+
+def _flag_images(index: np.ndarray, underserved: np.ndarray, lost: np.ndarray | None, *, detailed: bool) -> dict[str, Any]:
+    """PNG data URIs of the under-served cells (a red tint) and of those lost to terrain (brown).
+
+    With ``detailed`` (6 or more pixels per cell side) each cell is outlined with one pixel
+    and the terrain cells are hatched at 45° (a stripe every 4 pixels); else both are tints,
+    which at such sizes are all a screen shows.
+    """
+    inside = index >= 0
+    safe = np.where(inside, index, 0)
 
     def marked(flag: np.ndarray, fill: np.ndarray | int) -> np.ndarray:
         """2 on outline pixels of flagged cells, ``fill`` inside them, 0 elsewhere."""
         on = np.where(inside, flag[safe], False)
-        edge = raster.edge_mask(np.where(on, index, -1)) if outline else np.zeros(index.shape, dtype=bool)
+        edge = raster.edge_mask(np.where(on, index, -1)) if detailed else np.zeros(index.shape, dtype=bool)
         return np.where(edge, 2, np.where(on, fill, 0)).astype(np.uint8)
 
-    # Under-served: a red tint, outlined when cells are several pixels wide.
-    red = style.UNDERSERVED_COLOR
-    under = marked(underserved, 1)
+    red, brown = style.UNDERSERVED_COLOR, style.TERRAIN_LOST_COLOR
     images: dict[str, Any] = {
-        "travel": [png(c, _TRAVEL_PALETTE) for c in classes],
-        "underserved": "data:image/png;base64," + raster.b64(raster.palette_png(under, [(0, 0, 0, 0), _rgba(red, 0.25), _rgba(red, 0.85)])),
+        "underserved": _png_uri(marked(underserved, 1), [(0, 0, 0, 0), _rgba(red, 0.25 if detailed else 0.4), _rgba(red, 0.9)]),
         "terrain": None,
     }
     if lost is not None:
-        # Hatched at 45° on the image's pixels (a stripe every 4), outlined as above.
         rows, cols = np.indices(index.shape)
-        stripe = np.where((rows + cols) % 4 == 0, 3, 1)
-        brown = style.TERRAIN_LOST_COLOR
-        hatch = marked(lost, stripe)
-        palette = [(0, 0, 0, 0), (255, 255, 255, 64), _rgba(brown, 0.95), _rgba(brown, 0.85)]
-        images["terrain"] = "data:image/png;base64," + raster.b64(raster.palette_png(hatch, palette))
+        stripe = np.where((rows + cols) % 4 == 0, 3, 1) if detailed else 1
+        palette = [(0, 0, 0, 0), (255, 255, 255, 64) if detailed else _rgba(brown, 0.45), _rgba(brown, 0.95), _rgba(brown, 0.85)]
+        images["terrain"] = _png_uri(marked(lost, stripe), palette)
     return images
 
 
@@ -245,7 +249,11 @@ def cell_layer(cells: gpd.GeoDataFrame, cats: Sequence[Mapping[str, Any]], *, sh
     on_network, underserved = arrays["on_network"][order], arrays["underserved"][order]
     lost = None if arrays["lost"] is None else arrays["lost"][order]
     classes = [_colour_classes(minutes[:, j], on_network, bool(c["noData"])) for j, c in enumerate(cats)]
-    images = _images(index, classes, underserved, None if lost is None else lost.any(axis=1), outline=factor >= 3)
+    # The under-served and terrain images are mostly transparent: finer where the budget allows.
+    fine, fine_pixel = raster.choose_oversample(layout, transform, factors=(8, 6, factor))
+    fine_index, fine_bounds = (index, bounds) if fine == factor else raster.warp_index(layout, transform, lookup, pixel=fine_pixel)
+    images = {"travel": _travel_images(index, classes),
+              **_flag_images(fine_index, underserved, None if lost is None else lost.any(axis=1), detailed=fine >= 6)}
     ground = min(layout.dx, layout.dy) / factor
     n_names = len(arrays["names"])
     community = arrays["community"][order].astype(np.uint16 if n_names < 65535 else np.uint32)
@@ -256,6 +264,7 @@ def cell_layer(cells: gpd.GeoDataFrame, cats: Sequence[Mapping[str, Any]], *, sh
         "placementError": round(transform.error, 4),
         "pixel": round(ground, 3),
         "bounds": bounds,
+        "flagBounds": fine_bounds,
         "count": len(order),
         "occupied": raster.b64(np.packbits(lookup.ravel() >= 0, bitorder="little")),
         "minutes": [None if c["noData"] else raster.b64(minutes[:, j]) for j, c in enumerate(cats)],

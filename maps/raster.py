@@ -293,14 +293,18 @@ def display_transform(layout: GridLayout, *, shift: str = "none", max_degree: in
     return best
 
 
-def choose_oversample(layout: GridLayout, transform: DisplayTransform, *, budget: int = MAX_IMAGE_PIXELS) -> tuple[int, float]:
-    """Pixels per cell side (4 down to 1) so that the image holds at most ``budget`` pixels.
+def choose_oversample(
+    layout: GridLayout, transform: DisplayTransform, *, budget: int = MAX_IMAGE_PIXELS, factors: Sequence[int] = (4, 3, 2, 1)
+) -> tuple[int, float]:
+    """Pixels per cell side (the first of ``factors``) so that the image holds at most ``budget`` pixels.
 
     Parameters
     ----------
     layout : GridLayout
     transform : DisplayTransform
     budget : int, default MAX_IMAGE_PIXELS
+    factors : sequence of int, default (4, 3, 2, 1)
+        Candidates, best first; 1 is used when none fits.
 
     Returns
     -------
@@ -314,7 +318,7 @@ def choose_oversample(layout: GridLayout, transform: DisplayTransform, *, budget
     cy = layout.north - np.array([mid_row, mid_row, mid_row + 1]) * layout.dy
     mx, my = _to_display(layout, cx, cy, "none")
     cell = float(min(np.hypot(mx[1] - mx[0], my[1] - my[0]), np.hypot(mx[2] - mx[0], my[2] - my[0])))
-    for factor in (4, 3, 2, 1):
+    for factor in factors:
         pixel = cell / factor
         if np.ceil((xmax - xmin) / pixel) * np.ceil((ymax - ymin) / pixel) <= budget:
             return factor, pixel

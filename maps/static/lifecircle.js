@@ -153,11 +153,11 @@
   }
   var layers = {};
   if (D.edges) { layers.edges = streetLayer(D.edges); }
-  function image(url, pane, opacity) {
-    return G ? L.imageOverlay(url, G.bounds, {pane: pane, opacity: opacity, interactive: false, className: "lc-raster"}) : L.layerGroup();
+  function image(url, bounds, pane, opacity) {
+    return G ? L.imageOverlay(url, bounds, {pane: pane, opacity: opacity, interactive: false, className: "lc-raster"}) : L.layerGroup();
   }
-  layers.travel = image(G && G.images.travel[0], "lc-cells", 0.62);
-  layers.underserved = image(G && G.images.underserved, "lc-underserved", 1);
+  layers.travel = image(G && G.images.travel[0], G && G.bounds, "lc-cells", 0.62);
+  layers.underserved = image(G && G.images.underserved, G && G.flagBounds, "lc-underserved", 1);
   function communityStyle(f) {
     // Under the travel-time cells the coverage fill would only tint them: show it when they are off.
     var c = cats[state.k], under = map.hasLayer(layers.travel);
@@ -173,7 +173,7 @@
   var communityLine = L.geoJSON(D.communities, {pane: "lc-community-line", interactive: false,
     style: function () { return {color: "#333", weight: 1.6, opacity: 0.85, fill: false}; }});
   layers.communities = L.featureGroup([communityFill, communityLine]);
-  if (G && G.images.terrain) { layers.terrain = image(G.images.terrain, "lc-terrain", 1); }
+  if (G && G.images.terrain) { layers.terrain = image(G.images.terrain, G.flagBounds, "lc-terrain", 1); }
   // Pointer on the cells: a tooltip while hovering, the cell's popup on click, where a cell layer shows it.
   var tip = L.tooltip({direction: "top", offset: [0, -10], className: "lc-cell-tip"});
   function cellShown(latlng) {
