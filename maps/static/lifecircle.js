@@ -227,11 +227,15 @@
     layers.isochrones.push(L.geoJSON(D.isochrones, {pane: "lc-isochrones", interactive: false,
       filter: function (f) { return f.properties.k === i; },
       style: function () { return {color: c.color, weight: 1.8, dashArray: "5 4", fillColor: c.color, fillOpacity: 0.12}; }}));
-    layers.facilities.push(L.geoJSON(D.facilities, {pane: "lc-facilities",
+    // A facility's own tooltip replaces the cell's under it (its events do not reach the map).
+    layers.facilities.push(L.geoJSON(D.facilities, {pane: "lc-facilities", bubblingMouseEvents: false,
       filter: function (f) { return f.properties.k === i; },
       style: function () { return {color: c.color, weight: 1.5, fillColor: c.color, fillOpacity: 0.25}; },
-      pointToLayer: function (f, latlng) { return L.circleMarker(latlng, {pane: "lc-facilities", radius: 5.5, color: "#ffffff", weight: 1.5, fillColor: c.color, fillOpacity: 1}); },
-      onEachFeature: function (f, l) { l.bindPopup(f.properties.html); l.bindTooltip(f.properties.html); }}));
+      pointToLayer: function (f, latlng) { return L.circleMarker(latlng, {pane: "lc-facilities", radius: 5.5, color: "#ffffff", weight: 1.5, fillColor: c.color, fillOpacity: 1, bubblingMouseEvents: false}); },
+      onEachFeature: function (f, l) {
+        l.bindPopup(f.properties.html); l.bindTooltip(f.properties.html);
+        l.on("mouseover", function () { map.closeTooltip(tip); });
+      }}));
   });
 
   // Basemaps: online tile layers only when chosen; otherwise the streets are the base.

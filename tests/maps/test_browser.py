@@ -213,6 +213,7 @@ def test_hostile_facility_name_shows_as_text(browser: object, map_file: Path, ma
     title = page.page.locator(".leaflet-popup-content .lc-popup-title")
     title.wait_for(timeout=5_000)
     assert title.inner_text() == HOSTILE
+    assert page.count(".lc-cell-tip") == 0  # the facility's tooltip, not the cell's under it
     assert page.count(".leaflet-popup-content img") == 0
     assert page.count(".leaflet-container img[src='x']") == 0
     page.page.wait_for_timeout(200)
