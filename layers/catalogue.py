@@ -60,6 +60,7 @@ from lifecircle._errors import (
     shorten,
 )
 from lifecircle.layers._yaml import read_yaml
+from lifecircle.layers.thresholds import Threshold, parse_thresholds
 
 __all__ = [
     "BUNDLED_CATALOGUE",
@@ -87,7 +88,7 @@ BUNDLED_CATALOGUE: Path = Path(__file__).with_name("categories.yaml")
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 _COLOUR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
 _CATEGORY_KEYS = frozenset({"label_zh", "label_en", "colour", "rules", "exclude", "default", "description",
-                            "expected_per_10k"})
+                            "expected_per_10k", "thresholds"})
 _RULE_RESERVED = frozenset({"not", "min_area_m2"})
 
 
@@ -217,6 +218,8 @@ class Category:
     source: str = ""
     exclusions: tuple[Exclusion, ...] = ()
     expected: ExpectedDensity | None = None
+    #: Thresholds of its own (minutes, or metres as a standard states them); empty: the run's.
+    thresholds: tuple[Threshold, ...] = ()
 
     @property
     def all_exclusions(self) -> tuple[Exclusion, ...]:
@@ -357,8 +360,12 @@ def _parse_category(name: Any, raw: Any, source: str) -> Category:
     description = raw.get("description", "")
     if not isinstance(description, str):
         raise CatalogueError(f"{where}: description must be text, found {shorten(description)}.")
+    thresholds: tuple[Threshold, ...] = ()
+    if raw.get("thresholds") is not None:
+        values = raw["thresholds"] if isinstance(raw["thresholds"], list) else [raw["thresholds"]]
+        thresholds = parse_thresholds({name: values}, option=f"{where}, 'thresholds'", error=CatalogueError)[name]
     return Category(name, raw["label_zh"].strip(), raw["label_en"].strip(), colour.lower(), rules,
-                    exclude, default, description.strip(), source, exclusions, expected)
+                    exclude, default, description.strip(), source, exclusions, expected, thresholds)
 
 
 def _parse_exclude(raw: Any, where: str) -> tuple[tuple[Condition, ...], tuple[Exclusion, ...]]:

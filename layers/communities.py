@@ -146,7 +146,8 @@ def _names(values: pd.Series) -> list[str]:
     return out
 
 
-def read_communities(path: str | Path, *, name_column: str | None = None) -> gpd.GeoDataFrame:
+def read_communities(path: str | Path, *, name_column: str | None = None, code_column: str | None = None,
+                     keep_columns: tuple[str, ...] = ()) -> gpd.GeoDataFrame:
     """Read community polygons with their names.
 
     Parameters
@@ -220,9 +221,16 @@ def read_communities(path: str | Path, *, name_column: str | None = None) -> gpd
         )
     columns = {"name": unique}
     folded = {str(c).strip().casefold(): c for c in gdf.columns if c != gdf.geometry.name}
-    code = next((folded[c.casefold()] for c in CODE_COLUMN_CANDIDATES if c.casefold() in folded), None)
-    if code is not None and code != column:
+    for wanted, role in ((code_column, "code_column"), *((k, "keep_columns") for k in keep_columns)):
+        if wanted is not None and wanted not in gdf.columns:
+            raise CommunitiesError(
+                f"communities file {str(path)!r} has no column {shorten(wanted)} ({role}); its columns are: "
+                f"{shorten(', '.join(map(str, (c for c in gdf.columns if c != gdf.geometry.name))), limit=200)}.")
+    code = code_column or next((folded[c.casefold()] for c in CODE_COLUMN_CANDIDATES if c.casefold() in folded), None)
+    if code is not None and (code != column or code_column is not None):
         columns["code"] = _names(gdf[code][present])
+    for keep in keep_columns:
+        columns[keep] = _names(gdf[keep][present])
     result = gpd.GeoDataFrame(columns, geometry=geoms, crs=gdf.crs)
     log.info("Read %d communities from %s (name column %r)", len(result), path.name, column)
     return result

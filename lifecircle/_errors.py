@@ -38,6 +38,7 @@ __all__ = [
     "StandardsError",
     "MapAssetError",
     "DownloadError",
+    "IndicatorsError",
     "OutputError",
     "OutputLockedError",
 ]
@@ -117,6 +118,10 @@ class MapAssetError(LifecircleError):
 
 class DownloadError(LifecircleError):
     """Downloading OpenStreetMap data (``--place`` / ``--bbox``) failed."""
+
+
+class IndicatorsError(InputFileError):
+    """An indicator file (``--indicators``) is malformed."""
 
 
 class OutputError(OSError, LifecircleError):

@@ -39,6 +39,11 @@ __all__ = [
     "summary_text",
     "population_sentence",
     "source_text",
+    "LEVEL_HEADERS",
+    "INDICATOR_HEADERS",
+    "LEVEL_TEXT",
+    "level_label",
+    "threshold_text",
 ]
 
 #: Languages lifecircle's reports exist in.
@@ -365,3 +370,64 @@ INDICATIVE_TEXT: dict[str, dict[str, str]] = {
     "en": {"header": "terrain_indicative", "about": "terrain (DEM)"},
     "zh": {"header": "地形结果仅供参考", "about": "地形（高程数据）"},
 }
+
+
+# --------------------------------------------------------------------------- governance levels, thresholds, indicators
+
+#: Headers of the per-level unit lists (``units_<level>.csv`` and their sheets); ``{level}`` is
+#: the level's label, ``{}`` a category's label, ``{t}`` a threshold (``5min``, ``300m``).
+LEVEL_HEADERS: dict[str, dict[str, str]] = {
+    "en": {"rank": "rank", "code": "{level}_code", "name": "{level}", "parent_code": "parent_code",
+           "population": "people", "underserved_people": "people_in_gap_areas",
+           "underserved_cells": "cells_underserved", "has": "has", "lacks": "lacks",
+           "share": "share_within_{}", "share_at": "share_within_{}_{t}", "median": "median_minutes_{}",
+           "p90": "p90_minutes_{}", "reach": "{}_reached_within", "beyond": "beyond {t}",
+           "failed_tiers": "failed_tiers", "units_failing": "{child}_failing_{tier}"},
+    "zh": {"rank": "排名", "code": "{level}代码", "name": "{level}", "parent_code": "上级代码",
+           "population": "人口", "underserved_people": "服务不足片块人口",
+           "underserved_cells": "服务不足网格数", "has": "有什么", "lacks": "缺什么",
+           "share": "{}覆盖率", "share_at": "{}覆盖率（{t}）", "median": "到{}中位分钟",
+           "p90": "到{}第90百分位分钟", "reach": "{}可达档位", "beyond": "超过{t}",
+           "failed_tiers": "未达标生活圈", "units_failing": "未达{tier}的{child}数"},
+}
+
+#: Headers and words of the official indicator sheet.
+INDICATOR_HEADERS: dict[str, dict[str, str]] = {
+    "en": {"sheet": "indicators", "name": "indicator", "basis": "basis", "threshold": "threshold",
+           "threshold_minutes": "threshold_minutes", "measured": "categories_measured", "value": "value",
+           "target": "target", "meets_target": "meets_target", "completeness": "data_completeness",
+           "source": "source", "clause": "clause", "verified": "verified", "note": "note",
+           "people": "share of residents", "residential_land": "share of residential land",
+           "yes": "yes", "no": "no"},
+    "zh": {"sheet": "指标", "name": "指标", "basis": "统计口径", "threshold": "阈值", "threshold_minutes": "阈值（分钟）",
+           "measured": "计算所用设施", "value": "数值", "target": "目标值", "meets_target": "是否达标",
+           "completeness": "数据完整性", "source": "来源", "clause": "条款", "verified": "已核实", "note": "备注",
+           "people": "居民人口比例", "residential_land": "居住用地比例", "yes": "是", "no": "否"},
+}
+
+#: Level names of the hierarchy (a ``--units`` level key's default label) and the map's words.
+LEVEL_TEXT: dict[str, dict[str, str]] = {
+    "en": {"unit": "neighbourhood unit", "community": "community", "street": "street", "district": "district",
+           "grid": "grid", "level": "level", "indicators": "Indicators", "thresholds": "Thresholds",
+           "not_assessed": "not assessed"},
+    "zh": {"unit": "片区", "community": "社区", "street": "街道", "district": "区县", "grid": "网格",
+           "level": "层级", "indicators": "指标", "thresholds": "阈值", "not_assessed": "未评估"},
+}
+
+
+def level_label(key: str, label: str, lang: str) -> str:
+    """How tables and the map name a level: the user's label, else the known key's word."""
+    if label and label != key:
+        return label
+    return LEVEL_TEXT[lang].get(key, key)
+
+
+def threshold_text(label: str, lang: str) -> str:
+    """A threshold's label (``5min``, ``300m``, ``300 m``) as the language writes it (``5分钟``, ``300米``)."""
+    text = str(label)
+    if lang != "zh":
+        return text
+    for suffix, word in (("min", "分钟"), ("m", "米")):
+        if text.endswith(suffix):
+            return text[: -len(suffix)].strip() + word
+    return text

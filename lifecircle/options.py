@@ -34,10 +34,13 @@ from lifecircle.layers.catalogue import load_catalogue, select
 from lifecircle.layers.communities import Boundary, far_boundary_parts, read_boundary, read_communities
 from lifecircle.layers.download import download_extract
 from lifecircle.layers.facilities import check_facilities_near_area, read_facilities_file
+from lifecircle.layers.indicators import load_indicators
 from lifecircle.layers.osm import OsmExtract, read_osm
 from lifecircle.layers.population import read_population, read_population_totals
 from lifecircle.layers.profiles import get_profile, load_profiles
 from lifecircle.layers.sample import default_sample_path
+from lifecircle.layers.thresholds import parse_thresholds
+from lifecircle.layers.units import parse_unit_spec, read_unit_levels
 from lifecircle.spatial.costs import check_speed
 from lifecircle.spatial.grid import check_grid_budget
 from lifecircle.spatial.network import utm_crs_for
@@ -109,6 +112,16 @@ class RunOptions:
         The DEM's vertical error in metres (``--dem-vertical-error``): rises and falls
         smaller than this are noise. Default
         :data:`lifecircle.spatial.terrain.DEM_VERTICAL_ERROR_M` (6 m, SRTM).
+    units : sequence of str
+        The governance hierarchy, top level first: ``FILE[:name=COL,code=COL,parent=COL,...]``
+        per level (:mod:`lifecircle.layers.units`); the last level takes the place of
+        ``communities``.
+    thresholds : str or mapping, optional
+        Each category's own thresholds, ``"clinic=5,10,15;park=300m"`` or
+        ``{"clinic": [5, 10, 15]}`` (:mod:`lifecircle.layers.thresholds`), over the catalogue's.
+    indicators : path, optional
+        A city's own indicators (YAML), added to the bundled presets
+        (:mod:`lifecircle.layers.indicators`).
     """
 
     osm: str | Path | None = None
@@ -140,6 +153,9 @@ class RunOptions:
     gates: str = "open"
     measure_choices: bool = False
     dem_vertical_error_m: float = DEM_VERTICAL_ERROR_M
+    units: Sequence[str | Path] = ()
+    thresholds: Any = None
+    indicators: str | Path | None = None
 
     def as_record(self) -> dict[str, Any]:
         """The options as JSON-ready values."""
@@ -150,8 +166,8 @@ class RunOptions:
                 value = boundary_label(value)
             elif isinstance(value, Path):
                 value = str(value)
-            elif isinstance(value, tuple):
-                value = list(value)
+            elif isinstance(value, (tuple, list)):
+                value = [str(v) if isinstance(v, Path) else v for v in value]
             out[key] = value
         return out
 
@@ -226,6 +242,7 @@ def _validated(options: RunOptions) -> tuple[RunOptions, Any, Any]:
         if value not in allowed:
             raise OptionError(f"{name} must be one of {', '.join(allowed)}; found {value!r}.")
     _check_population_controls(options)
+    _check_governance_options(options)
     _positive(options.cell_size_m, "--cell-size")
     minutes = _positive(options.minutes, "--minutes", upper=240)
     _positive(options.max_access_m, "--max-access")
@@ -242,10 +259,27 @@ def _validated(options: RunOptions) -> tuple[RunOptions, Any, Any]:
         raise OptionError("--categories names no category: expected a comma-separated list such as "
                           f"{','.join(c.name for c in select(catalogue, None))}.")
     categories = tuple(c.name for c in select(catalogue, list(options.categories) if options.categories else None))
+    unknown = sorted(set(parse_thresholds(options.thresholds)) - set(categories)) if options.thresholds else []
+    if unknown:
+        raise OptionError(f"--thresholds names {', '.join(unknown)}, not among the run's categories "
+                          f"({', '.join(categories)}); add them to --categories or leave them out.")
     profiles = load_profiles(extra=options.profiles) if options.profiles else load_profiles()
     profile = get_profile(options.profile, catalogue=profiles)
     speed = check_speed(options.speed_kmh if options.speed_kmh is not None else profile.flat_speed_kmh, name="--speed")
     return replace(options, osm=osm, categories=categories, speed_kmh=speed, minutes=minutes), catalogue, profiles
+
+
+def _check_governance_options(options: RunOptions) -> None:
+    """``--units`` replaces ``--communities``; ``--thresholds`` and ``--indicators`` parse."""
+    if options.units and options.communities is not None:
+        raise OptionError("Give either --communities (one level) or --units (the levels, lowest last), not both.")
+    for spec in options.units or ():
+        _existing(parse_unit_spec(spec).path, "--units")
+    if options.thresholds is not None:
+        parse_thresholds(options.thresholds)
+    if options.indicators is not None:
+        _existing(options.indicators, "--indicators")
+        load_indicators(options.indicators)
 
 
 def _check_population_controls(options: RunOptions) -> None:
@@ -295,6 +329,8 @@ class InputLayers:
         The category catalogue (bundled plus ``--catalogue``), read once for the run.
     profiles : dict of str to WalkingProfile or None
         The walking profiles (bundled plus ``--profiles``), read once for the run.
+    units : tuple of lifecircle.layers.units.UnitLevel or None
+        ``--units``, top level first; ``communities`` is then the lowest level.
     """
 
     boundary: Any = None
@@ -304,6 +340,7 @@ class InputLayers:
     population_totals: Any = None
     catalogue: Any = None
     profiles: Any = None
+    units: Any = None
 
 
 def read_inputs(options: RunOptions, *, catalogue: Any = None, profiles: Any = None) -> InputLayers:
@@ -345,6 +382,9 @@ def read_inputs(options: RunOptions, *, catalogue: Any = None, profiles: Any = N
             crs_hint=options.facilities_crs)
     if options.communities is not None:
         communities = read_communities(options.communities)
+    levels = read_unit_levels(list(options.units)) if options.units else None
+    if levels:
+        communities = levels[-1].units[["name", "code", "geometry"]]
     if options.population is not None:
         population = read_population(options.population)
     totals = None
@@ -356,7 +396,7 @@ def read_inputs(options: RunOptions, *, catalogue: Any = None, profiles: Any = N
     if options.dem is not None:
         _check_dem_header(options.dem)
     return InputLayers(boundary=boundary, facilities=facilities, communities=communities, population=population,
-                       population_totals=totals, catalogue=catalogue, profiles=profiles)
+                       population_totals=totals, catalogue=catalogue, profiles=profiles, units=levels)
 
 
 def _check_dem_header(path: str | Path) -> None:

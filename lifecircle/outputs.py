@@ -31,13 +31,17 @@ from lifecircle.i18n import (
     GAP_AREA_HEADERS,
     GAP_HEADERS,
     INDICATIVE_TEXT,
+    INDICATOR_HEADERS,
+    LEVEL_HEADERS,
     PLANNING_HEADERS,
     SHEET_NAMES,
     UNIT_HEADERS,
     WEIGHT_HEADERS,
+    level_label,
     list_separator,
     profile_label,
     text,
+    threshold_text,
 )
 from lifecircle.layers.catalogue import Catalogue, load_catalogue
 from lifecircle.layers.standards import Standard, load_standard
@@ -45,7 +49,7 @@ from lifecircle.maps import build_map, save_map
 from lifecircle.outfolder import atomic_staging, check_output_folder, writing
 from lifecircle.pipeline import RunOptions, RunResult
 from lifecircle.planning import PlanResult, served_by_sites
-from lifecircle.schema import minutes_column, share_column
+from lifecircle.schema import median_column, minutes_column, p90_column, share_column, threshold_share_column
 from lifecircle.spatial.coverage import gap_areas
 from lifecircle.spreadsheets import write_csv, write_xlsx
 
@@ -75,6 +79,10 @@ __all__ = [
     "mark_incomplete",
     "INCOMPLETE_NOTE",
     "mark_indicative",
+    "level_gap_table",
+    "indicator_sheet",
+    "governance_outputs",
+    "with_governance_columns",
 ]
 
 log = logging.getLogger(__name__)
@@ -524,7 +532,7 @@ def _plan_record(plan: PlanResult, result: RunResult) -> dict[str, Any]:
 
 def _write_gpkg(result: RunResult, path: Path, *, cells: gpd.GeoDataFrame | None = None,
                 facilities: gpd.GeoDataFrame | None = None, plan: PlanResult | None = None,
-                areas: gpd.GeoDataFrame | None = None) -> None:
+                areas: gpd.GeoDataFrame | None = None, extra_layers: dict[str, Any] | None = None) -> None:
 
     pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": _GPKG_DATE})
     cells = (result.cells if cells is None else cells).drop(columns=["x", "y"])
@@ -555,7 +563,11 @@ def _write_gpkg(result: RunResult, path: Path, *, cells: gpd.GeoDataFrame | None
     about = {"population_source": str(result.summary.population_source),
              "population_kind": str(result.summary.population_kind),
              "attribution": "; ".join(result.summary.data_sources)}
-    for name, gdf in layers.items():
+    for name, gdf in {**layers, **(extra_layers or {})}.items():
+        if not isinstance(gdf, gpd.GeoDataFrame):  # an attribute table (the indicators)
+            pyogrio.write_dataframe(gdf.astype({c: object for c in gdf.columns if gdf[c].dtype == object}), path,
+                                    layer=name, driver="GPKG", layer_metadata=about)
+            continue
         _for_file(gdf).to_file(path, layer=name, driver="GPKG", engine="pyogrio", layer_metadata=about)
 
 
@@ -640,13 +652,14 @@ def write_outputs(result: RunResult, out_dir: str | Path, *, lang: str = "zh", b
     out = Path(out_dir)
     cells, facilities = _with_capacity(result, plan)
     areas = _gap_areas(result, plan)
+    levels = governance_outputs(result, lang=lang, plan=plan, taken_sheets=[*SHEET_NAMES[lang].values(), "note 说明"])
     with atomic_staging(out, replaces=OUTPUT_FILES, manifest="run.json") as stage:
         t = time.perf_counter()
         _write_gpkg(result, writing(stage / "results.gpkg"), cells=cells, facilities=facilities, plan=plan,
-                    areas=areas)
+                    areas=areas, extra_layers=levels[2])
         timings["write_gpkg"] = round(time.perf_counter() - t, 4)
         t = time.perf_counter()
-        gap_rows = _write_gap_lists(result, stage, areas=areas, plan=plan, lang=lang)
+        gap_rows = _write_gap_lists(result, stage, areas=areas, plan=plan, lang=lang, levels=levels)
         timings["write_gaps"] = round(time.perf_counter() - t, 4)
         if write_map:
             t = time.perf_counter()
@@ -658,13 +671,13 @@ def write_outputs(result: RunResult, out_dir: str | Path, *, lang: str = "zh", b
         with open(writing(stage / "run.json"), "w", encoding="utf-8") as fh:
             json.dump(_clean(record), fh, ensure_ascii=False, indent=2, default=_json_default, allow_nan=False)
             fh.write("\n")
-    final = {p.name: out / p.name for p in sorted(out.iterdir()) if p.name in OUTPUT_FILES}
+    final = {p.name: out / p.name for p in sorted(out.iterdir()) if p.name in OUTPUT_FILES or p.name in levels[0]}
     log.info("Wrote %s to %s", ", ".join(final), out)
     return final
 
 
 def _write_gap_lists(result: RunResult, stage: Path, *, areas: gpd.GeoDataFrame, plan: PlanResult | None,
-                     lang: str) -> int:
+                     lang: str, levels: tuple[dict[str, Any], dict[str, Any], dict[str, Any]] | None = None) -> int:
     """The gap lists as CSV and as one workbook; returns the number of cell gap rows."""
     labels = _labels_of(result.model.catalogue)
     measured = [c for c in result.categories if c not in result.no_data]
@@ -685,6 +698,10 @@ def _write_gap_lists(result: RunResult, stage: Path, *, areas: gpd.GeoDataFrame,
     area_list = gap_area_table(areas, lang=lang, labels=labels, population_kind=kind, community_kind=unit_kind)
     indicative = list(result.summary.get("terrain_indicative") or [])
     gaps, comm_gaps, area_list = (mark_indicative(t, indicative, lang=lang) for t in (gaps, comm_gaps, area_list))
+    gaps, comm_gaps, area_list = with_governance_columns(result, gaps, comm_gaps, area_list, areas, lang=lang)
+    level_csvs, level_sheets, _ = levels or ({}, {}, {})
+    for name, table in level_csvs.items():
+        write_csv(table, writing(stage / name))
     write_csv(gaps, writing(stage / "gaps.csv"))
     write_csv(comm_gaps, writing(stage / "community_gaps.csv"))
     write_csv(area_list, writing(stage / "gap_areas.csv"))
@@ -693,7 +710,8 @@ def _write_gap_lists(result: RunResult, stage: Path, *, areas: gpd.GeoDataFrame,
     units_sheet = gap_headers(lang, unit_kind)["name"] if lang == "zh" else (
         sheets["units"] if unit_kind == "neighbourhood_unit" else sheets["communities"])
     _write_xlsx(writing(stage / "gaps.xlsx"), {sheets["cells"]: gaps, sheets["gap_areas"]: area_list,
-                                               units_sheet: comm_gaps, sheets["about"]: _about_table(result, lang)},
+                                               units_sheet: comm_gaps, **level_sheets,
+                                               sheets["about"]: _about_table(result, lang)},
                 full_copies={sheets["cells"]: "gaps.csv", sheets["gap_areas"]: "gap_areas.csv",
                              units_sheet: "community_gaps.csv"})
     return len(gaps)
@@ -713,7 +731,7 @@ def _write_map(result: RunResult, stage: Path, *, cells: gpd.GeoDataFrame, facil
         isochrones=result.isochrones, edges=result.network.edges[["highway", "geometry"]],
         summary=result.summary.as_dict(), categories=list(result.categories),
         threshold_minutes=result.options.minutes, labels=_labels_of(result.model.catalogue),
-        lang=lang, basemap=basemap, tianditu_key=tianditu_key,
+        lang=lang, basemap=basemap, tianditu_key=tianditu_key, **_map_governance(result, lang),
     )
     save_map(fmap, writing(stage / "map.html"))
 
@@ -774,3 +792,213 @@ def _about_table(result: RunResult, lang: str) -> pd.DataFrame:
 def _write_xlsx(path: Path, sheets: dict[str, pd.DataFrame], *, full_copies: dict[str, str] | None = None) -> None:
     """The gap lists as an .xlsx: string cells, Excel's limits, fixed bytes (:func:`write_xlsx`)."""
     write_xlsx(path, sheets, full_copies=full_copies)
+
+
+# --------------------------------------------------------------------------- governance levels, thresholds, indicators
+
+
+def _level_name(level: dict[str, Any], lang: str) -> str:
+    return level_label(str(level["key"]), str(level["label"]), lang)
+
+
+def _codes_by_name(gov: Any, names: Sequence[Any]) -> dict[str, np.ndarray]:
+    """Unit codes of every level, top first, for lowest-level unit names (``""`` where none)."""
+    lowest = gov.levels[-1]["table"]
+    by_name = dict(zip(lowest["name"].astype(str), lowest["code"].astype(str)))
+    codes = np.array([by_name.get(str(n), "") for n in names], dtype=object)
+    out = {gov.levels[-1]["key"]: codes}
+    for level, child in zip(reversed(gov.levels[:-1]), reversed(gov.levels[1:])):
+        parent = dict(zip(child["table"]["code"].astype(str), child["table"]["parent_code"].astype(str)))
+        codes = np.array([parent.get(c, "") for c in codes], dtype=object)
+        out[level["key"]] = codes
+    return {lv["key"]: out[lv["key"]] for lv in gov.levels}
+
+
+def _insert_codes(table: pd.DataFrame, after: str, codes: dict[str, np.ndarray], gov: Any, lang: str) -> pd.DataFrame:
+    """``table`` with a code column per level after column ``after`` (top level first)."""
+    out = table.copy()
+    at = out.columns.get_loc(after) + 1 if after in out.columns else len(out.columns)
+    for i, level in enumerate(gov.levels):
+        header = LEVEL_HEADERS[lang]["code"].format(level=_level_name(level, lang))
+        if header not in out.columns:
+            out.insert(int(at) + i, header, codes[level["key"]])
+    return out
+
+
+def _reach_text(minutes: np.ndarray, pairs: Sequence[tuple[str, float]], lang: str) -> np.ndarray:
+    """The smallest threshold a cell's minutes meet (``≤5min``), else ``beyond <largest>``."""
+    out = np.full(len(minutes), LEVEL_HEADERS[lang]["beyond"].format(t=threshold_text(pairs[-1][0], lang)), dtype=object)
+    for label, limit in reversed(pairs):
+        out = np.where(minutes <= limit, f"≤{threshold_text(label, lang)}", out)
+    return out
+
+
+def level_gap_table(  # noqa: PLR0913 - keyword-only; the list's options one by one
+        level: dict[str, Any], *, categories: Sequence[str], thresholds: dict[str, Any], lang: str,
+                    labels: dict[str, dict[str, str]] | None = None, population_kind: str = "people",
+                    tiers: pd.DataFrame | None = None, tier_codes: np.ndarray | None = None,
+                    child_label: str = "") -> pd.DataFrame:
+    """One governance level's gap list: units ranked by people in gap areas, with codes, people,
+    shares (each threshold), median / p90 minutes, has / lacks and, with a standard, tiers.
+
+    ``tiers`` (per lowest unit) with ``tier_codes`` (their unit's code at this level) add,
+    per tier, the number of lowest units failing it (``child_label`` names them).
+    """
+    h = LEVEL_HEADERS[lang]
+    t = level["table"]
+    name = _level_name(level, lang)
+    out = pd.DataFrame({
+        h["code"].format(level=name): t["code"].astype(str).to_numpy(),
+        h["name"].format(level=name): t["name"].astype(str).to_numpy(),
+        h["parent_code"]: t["parent_code"].astype(str).to_numpy(),
+        people_header(lang, population_kind): t["population"].round(1).to_numpy(),
+        h["underserved_people"]: t["underserved_people"].round(1).to_numpy(),
+        h["underserved_cells"]: t["underserved_cells"].to_numpy(),
+        h["has"]: [_translate_list(v, lang, labels) for v in t["has"].fillna("")],
+        h["lacks"]: [_translate_list(v, lang, labels) for v in t["lacks"].fillna("")],
+    })
+    for cat in categories:
+        label = _label(cat, lang, labels)
+        out[h["share"].format(label)] = t[share_column(cat)].round(3).to_numpy()
+        for tl, _ in thresholds.get(cat, ()):
+            col = threshold_share_column(cat, tl)
+            if col in t:
+                out[h["share_at"].format(label, t=threshold_text(tl, lang))] = t[col].round(3).to_numpy()
+        out[h["median"].format(label)] = t[median_column(cat)].round(1).to_numpy()
+        out[h["p90"].format(label)] = t[p90_column(cat)].round(1).to_numpy()
+    if tiers is not None and tier_codes is not None and len(tiers):
+        failed = pd.DataFrame({"code": tier_codes, "tier": tiers["tier"].astype(str).to_numpy(),
+                               "fail": (tiers["status"] == "fail").to_numpy()})
+        counts = failed.groupby(["code", "tier"], sort=False)["fail"].sum().unstack(fill_value=0)
+        for tier in pd.unique(failed["tier"]):
+            header = h["units_failing"].format(child=child_label, tier=tier)
+            out[header] = t["code"].astype(str).map(counts[tier]).fillna(0).astype(int).to_numpy()
+    out = out.sort_values([h["underserved_people"], h["code"].format(level=name)], ascending=[False, True],
+                          kind="stable")
+    out.insert(0, h["rank"], np.arange(1, len(out) + 1))
+    return out.reset_index(drop=True)
+
+
+def indicator_sheet(indicators: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """The official indicators as a sheet in ``lang``: name, basis, threshold, value, target,
+    data completeness, source, clause, verified."""
+    h = INDICATOR_HEADERS[lang]
+    yes_no = {True: h["yes"], False: h["no"]}
+    return pd.DataFrame({
+        h["name"]: indicators["name_zh" if lang == "zh" else "name_en"].to_numpy(),
+        h["basis"]: [h.get(b, b) for b in indicators["basis"]],
+        h["threshold"]: [threshold_text(v, lang) for v in indicators["threshold"]],
+        h["threshold_minutes"]: indicators["threshold_minutes"].to_numpy(),
+        h["measured"]: indicators["measured"].to_numpy(),
+        h["value"]: indicators["value"].to_numpy(),
+        h["target"]: indicators["target"].to_numpy(),
+        h["meets_target"]: [yes_no.get(v, "") if v is not None and v == v else "" for v in indicators["meets_target"]],
+        h["completeness"]: indicators["completeness"].to_numpy(),
+        h["source"]: indicators["source"].to_numpy(),
+        h["clause"]: indicators["clause"].to_numpy(),
+        h["verified"]: [yes_no[bool(v)] for v in indicators["verified"]],
+        h["note"]: indicators["note"].to_numpy(),
+    })
+
+
+def _sheet_name(text: str, taken: set[str]) -> str:
+    """A valid, unused Excel sheet name (no ``[]:*?/\\``, at most 31 characters)."""
+    name = "".join("_" if ch in "[]:*?/\\" else ch for ch in text)[:31] or "level"
+    base, k = name, 2
+    while name in taken:
+        name = f"{base[:27]} ({k})"
+        k += 1
+    return name
+
+
+def governance_outputs(result: RunResult, *, lang: str, plan: PlanResult | None = None,
+                       taken_sheets: Sequence[str] = ()) -> tuple[dict[str, pd.DataFrame], dict[str, pd.DataFrame],
+                                                                  dict[str, gpd.GeoDataFrame]]:
+    """The governance levels' and indicators' files of a run.
+
+    Returns
+    -------
+    csvs : dict
+        ``units_<level>.csv`` per level: :func:`level_gap_table`.
+    sheets : dict
+        Sheets for ``gaps.xlsx``: each level above the lowest (the lowest is the
+        communities sheet) and the indicators.
+    layers : dict
+        GeoPackage layers ``units_<level>`` (every column, codes included) and the
+        attribute table ``indicators``.
+    """
+    gov = result.governance
+    if gov is None:
+        return {}, {}, {}
+    labels = _labels_of(result.model.catalogue)
+    measured = [c for c in result.categories if c not in result.no_data]
+    kind = result.summary.get("population_kind", "people")
+    tiers = plan.tiers if plan is not None and plan.tiers is not None and len(plan.tiers) else None
+    tier_codes = _codes_by_name(gov, tiers["community"].astype(str).tolist()) if tiers is not None else {}
+    child = _level_name(gov.levels[-1], lang)
+    incomplete = likely_incomplete(result.summary.as_dict())
+    csvs: dict[str, pd.DataFrame] = {}
+    sheets: dict[str, pd.DataFrame] = {}
+    layers: dict[str, gpd.GeoDataFrame] = {}
+    taken = set(taken_sheets)
+    for i, level in enumerate(gov.levels):
+        lowest = i == len(gov.levels) - 1
+        table = level_gap_table(level, categories=measured, thresholds=gov.thresholds, lang=lang, labels=labels,
+                                population_kind=kind, tiers=None if lowest else tiers,
+                                tier_codes=tier_codes.get(level["key"]), child_label=child)
+        table = mark_incomplete(table, incomplete, lang=lang, labels=labels)
+        csvs[f"units_{level['key']}.csv"] = table
+        if not lowest:
+            name = _sheet_name(_level_name(level, lang), taken)
+            taken.add(name)
+            sheets[name] = table
+        layers[f"units_{level['key']}"] = level["table"]
+    sheets[_sheet_name(INDICATOR_HEADERS[lang]["sheet"], taken)] = indicator_sheet(gov.indicators, lang)
+    layers["indicators"] = gov.indicators
+    return csvs, sheets, layers
+
+
+def with_governance_columns(result: RunResult, gaps: pd.DataFrame, comm_gaps: pd.DataFrame, area_list: pd.DataFrame,
+                            areas: gpd.GeoDataFrame, *, lang: str) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The gap lists with every level's unit code and each category's own thresholds: the
+    threshold each cell meets, and each community's share within each threshold."""
+    gov = result.governance
+    if gov is None:
+        return gaps, comm_gaps, area_list
+    labels = _labels_of(result.model.catalogue)
+    unit_kind = result.summary.get("community_kind", "community")
+    g, lh = gap_headers(lang, unit_kind), LEVEL_HEADERS[lang]
+    cells = result.cells
+    pos = pd.Index(cells["cell_id"]).get_indexer(gaps[g["cell_id"]]) if len(gaps) else np.array([], dtype=np.int64)
+    cell_codes = {k: np.asarray(v, dtype=object)[pos] for k, v in gov.cell_codes.items()}
+    gaps = _insert_codes(gaps, g["community"], cell_codes, gov, lang)
+    lowest = gov.levels[-1]["table"]
+    for cat, pairs in gov.thresholds.items():
+        if cat in result.no_data or not any(threshold_share_column(cat, tl) in lowest for tl, _ in pairs):
+            continue
+        minutes = cells[minutes_column(cat)].to_numpy(dtype=float)[pos]
+        gaps[lh["reach"].format(_label(cat, lang, labels))] = _reach_text(minutes, list(pairs), lang)
+        by_name = lowest.set_index(lowest["name"].astype(str))
+        for tl, _ in pairs:
+            header = lh["share_at"].format(_label(cat, lang, labels), t=threshold_text(tl, lang))
+            comm_gaps[header] = comm_gaps[g["name"]].astype(str).map(
+                by_name[threshold_share_column(cat, tl)]).round(3).to_numpy()
+    comm_gaps = _insert_codes(comm_gaps, g["name"], _codes_by_name(gov, comm_gaps[g["name"]].tolist()), gov, lang)
+    community = g["community"]
+    area_codes = _codes_by_name(gov, areas["community"].tolist()) if len(areas) else {
+        lv["key"]: np.array([], dtype=object) for lv in gov.levels}
+    area_list = _insert_codes(area_list, community, area_codes, gov, lang)
+    return gaps, comm_gaps, area_list
+
+
+def _map_governance(result: RunResult, lang: str) -> dict[str, Any]:
+    """The map's governance levels (every level when there are several), the categories' own
+    thresholds (for their bands) and the indicators."""
+    gov = result.governance
+    if gov is None:
+        return {}
+    levels = [{"key": lv["key"], "label": _level_name(lv, lang), "table": lv["table"]}
+              for lv in gov.levels] if len(gov.levels) > 1 else []
+    own = {c: pairs for c, pairs in gov.thresholds.items()
+           if any(threshold_share_column(c, tl) in gov.levels[-1]["table"] for tl, _ in pairs)}
+    return {"levels": levels, "category_thresholds": own, "indicators": gov.indicators}

@@ -44,7 +44,7 @@ from lifecircle.options import (
     read_inputs,
     validate_options,
 )
-from lifecircle.schema import minutes_column, population_column
+from lifecircle.schema import minutes_column, population_column, unit_code_column
 from lifecircle.spatial.access import compute_cells, compute_isochrones
 from lifecircle.spatial.coverage import (
     assign_communities,
@@ -64,7 +64,7 @@ from lifecircle.spatial.scenarios import (
 from lifecircle.spatial.terrain import flat_costs_with_lifts
 from lifecircle.spatial.travel import snap_columns
 from lifecircle.spatial.units import derive_neighbourhood_units
-from lifecircle.tables import RunSummary, run_summary
+from lifecircle.tables import Governance, RunSummary, governance, run_summary
 
 __all__ = [
     "RunOptions",
@@ -91,6 +91,7 @@ __all__ = [
     "cell_columns",
     "summary_for",
     "run_record",
+    "governance_for",
 ]
 
 log = logging.getLogger(__name__)
@@ -127,6 +128,8 @@ class RunResult:
     isochrones: gpd.GeoDataFrame
     summary: RunSummary
     record: dict[str, Any]
+    #: The governance levels' tables, thresholds and indicators (:class:`lifecircle.tables.Governance`).
+    governance: Governance | None = None
 
     @property
     def options(self) -> RunOptions:
@@ -342,11 +345,13 @@ def run(options: RunOptions | None = None, *, progress: bool = True, **fields: A
     with timings.measure("isochrones"):
         isochrones = isochrones_for(model, node_seconds, progress=progress)
     cells = cells[cell_columns(model, cells, people.groups)]
+    with timings.measure("governance"):
+        cells, gov = governance_for(model, inputs, cells, units.polygons, coverage, people_kind=people.kind)
     summary = summary_for(model, cells, people=people, units=units, coverage=coverage, groups=groups,
                           terrain_table=terrain_table)
-    record = run_record(model, cells, timings=timings, choices=choices)
+    record = {**run_record(model, cells, timings=timings, choices=choices), **gov.record()}
     return RunResult(model=model, cells=cells, communities=coverage.communities, isochrones=isochrones,
-                     summary=summary, record=record)
+                     summary=summary, record=record, governance=gov)
 
 
 @dataclass(frozen=True)
@@ -474,7 +479,8 @@ def community_units(model: Model, cells: gpd.GeoDataFrame, inputs: InputLayers, 
                                minor_roads=edges[[c for c in ("highway", "name", "tunnel", "geometry") if c in edges]])
     sizing = polygons.attrs.get("sizing", {})
     names, polygons, unassigned = complete_assignment(
-        cells, polygons, assign_communities(cells, polygons), derived=model.options.communities is None)
+        cells, polygons, assign_communities(cells, polygons),
+        derived=model.options.communities is None and not model.options.units)
     return CommunityUnits(polygons=polygons, names=np.asarray(names), unassigned=unassigned, sizing=sizing)
 
 
@@ -613,7 +619,7 @@ def summary_for(model: Model, cells: gpd.GeoDataFrame, *, people: CellPeople, un
                           population_kind=people.kind, groups=groups, terrain_table=terrain_table,
                           completeness=coverage.completeness, population_facts=people.facts)
     summary = replace(summary, population=people.record,
-                      community_kind="community" if options.communities else "neighbourhood_unit",
+                      community_kind="community" if options.communities or options.units else "neighbourhood_unit",
                       communities_unassigned=units.unassigned, unit_sizing=units.sizing or None)
     indicative = (model.cost_report.get("dem_quality") or {}).get("indicative", [])
     return replace(summary, terrain_indicative=list(indicative)) if indicative else summary
@@ -653,6 +659,19 @@ def run_record(model: Model, cells: gpd.GeoDataFrame, *, timings: Timings, choic
     if choices is not None:
         record["ways"]["effects"] = choices
     return record
+
+
+def governance_for(model: Model, inputs: InputLayers, cells: gpd.GeoDataFrame, communities: gpd.GeoDataFrame,
+                   coverage: Coverage, *, people_kind: str) -> tuple[gpd.GeoDataFrame, Governance]:
+    """Every governance level's table, the categories' thresholds and the indicators; the cells
+    get their unit code at each level, and each category's summary its shares per threshold."""
+    gov = governance(model.options, cells=cells, communities=communities, levels=inputs.units,
+                     catalogue=model.catalogue, categories=model.categories, no_data=model.no_data,
+                     speed_kmh=model.speed_kmh, completeness=coverage.completeness, population_kind=people_kind)
+    for cat, shares in gov.threshold_shares.items():
+        coverage.per_category[cat]["thresholds"] = shares
+    codes = {unit_code_column(key): values for key, values in gov.cell_codes.items()}
+    return cells.assign(**codes), gov
 
 
 def _level_records(model: Model, cells: gpd.GeoDataFrame) -> dict[str, Any]:

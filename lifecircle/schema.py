@@ -41,6 +41,9 @@ __all__ = [
     "p90_column",
     "facilities_column",
     "population_column",
+    "threshold_share_column",
+    "within_column",
+    "unit_code_column",
 ]
 
 # --------------------------------------------------------------------------- cells
@@ -134,3 +137,20 @@ def facilities_column(category: str) -> str:
 def population_column(group: str) -> str:
     """Column of the people of a population group in a cell."""
     return f"{POPULATION_PREFIX}{group}"
+
+
+def threshold_share_column(category: str, label: str) -> str:
+    """Column of the share of people within one of a category's own thresholds
+    (``share_clinic_5min``, ``share_park_300m``)."""
+    return f"{SHARE_PREFIX}{category}_{label}"
+
+
+def within_column(category: str, label: str = "") -> str:
+    """Column of the people within the run's threshold of ``category`` (``within_clinic``), or
+    within one of its own thresholds (``within_clinic_5min``)."""
+    return f"within_{category}_{label}" if label else f"within_{category}"
+
+
+def unit_code_column(level: str) -> str:
+    """Column of a cell's (or a unit's) code at a level of the hierarchy (``street_code``)."""
+    return f"{level}_code"

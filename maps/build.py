@@ -91,7 +91,7 @@ import math
 import os
 import re
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -114,7 +114,7 @@ from lifecircle.maps.basemaps import Basemap, resolve_basemap
 from lifecircle.maps.cell_layer import cell_layer, split_names
 from lifecircle.maps.streets import street_arrays
 
-__all__ = ["build_map", "save_map", "OSM_ATTRIBUTION", "COORD_DECIMALS"]
+__all__ = ["build_map", "save_map", "OSM_ATTRIBUTION", "COORD_DECIMALS", "category_bands", "governance_parts"]
 
 log = logging.getLogger(__name__)
 
@@ -962,7 +962,8 @@ def _panels(inp: _Inputs, cats: list[dict[str, Any]], layers: Mapping[str, Any])
     }
 
 
-def _data_block(inp: _Inputs, cats: list[dict[str, Any]], layers: Mapping[str, Any]) -> str:
+def _data_block(inp: _Inputs, cats: list[dict[str, Any]], layers: Mapping[str, Any], *,
+                extra: Mapping[str, str] | None = None) -> str:
     """The page's data as one JSON text that cannot end its ``<script>`` element."""
     base = inp.base
     attributions = [_esc(s) for s in _sources(inp.summary, inp.lang)]
@@ -990,6 +991,7 @@ def _data_block(inp: _Inputs, cats: list[dict[str, Any]], layers: Mapping[str, A
         **_panels(inp, cats, layers),
         "bounds": _json(layers["bounds"]),
         "lang": _json(inp.lang),
+        **(extra or {}),
     }
     return _script_safe("{" + ",".join(f'"{k}":{v}' for k, v in parts.items()) + "}")
 
@@ -1046,6 +1048,9 @@ def build_map(  # noqa: PLR0913 - one keyword argument per drawn layer
     sites: gpd.GeoDataFrame | None = None,
     tiers: pd.DataFrame | None = None,
     facility_isochrones: bool = True,
+    levels: Sequence[Mapping[str, Any]] | None = None,
+    category_thresholds: Mapping[str, Sequence[tuple[str, float]]] | None = None,
+    indicators: pd.DataFrame | None = None,
 ) -> folium.Map:
     """Draw a run's results as an interactive, self-contained Leaflet map.
 
@@ -1076,6 +1081,14 @@ def build_map(  # noqa: PLR0913 - one keyword argument per drawn layer
         Per-community results of a life-circle standard, listed in community popups.
     facility_isochrones : bool, default True
         Send the per-facility isochrones (left out when larger than about 3 MB).
+    levels : sequence of mapping, optional
+        Governance levels (``key``, ``label``, ``table``: units with ``name``, ``code``,
+        ``population``, ``underserved_people``, ``share_<c>``, geometry): one layer each in
+        the layer control.
+    category_thresholds : mapping, optional
+        Per category, ``(label, minutes)`` of its own thresholds: its travel-time bands follow them.
+    indicators : pandas.DataFrame, optional
+        Official indicators (name, threshold, value, target) for a panel.
 
     Returns
     -------
@@ -1101,8 +1114,13 @@ def build_map(  # noqa: PLR0913 - one keyword argument per drawn layer
     leaflet_assets(), _static_text("lifecircle.css"), _static_text("lifecircle.js")  # fail before the work if missing
     cats = _category_info(inp.categories, summary=inp.summary, facilities=inp.facilities, lang=inp.lang,
                           threshold=inp.threshold, labels=inp.labels)
+    for c in cats:  # a category with thresholds of its own is banded by them
+        if (category_thresholds or {}).get(c["name"]):
+            c["bands"] = sorted(float(m) for _, m in category_thresholds[c["name"]])  # type: ignore[index]
     layers = _layer_data(inp, cats, facility_isochrones=facility_isochrones)
-    data_json = _data_block(inp, cats, layers)
+    extra = governance_parts(cats, levels=levels, thresholds=category_thresholds, indicators=indicators,
+                             lang=inp.lang, shift=inp.base.shift)
+    data_json = _data_block(inp, cats, layers, extra=extra)
     m = _assemble(inp, data_json, layers["bounds"])
     _log_summary(inp, cats, layers, data_json)
     return m
@@ -1145,3 +1163,77 @@ def save_map(m: folium.Map, path: str | os.PathLike[str]) -> None:
         Path(tmp).unlink(missing_ok=True)
         raise
     log.info("map %s: %.2f MB, self-contained", target.name, target.stat().st_size / 1e6)
+
+
+# --------------------------------------------------------------------------- governance levels, thresholds, indicators
+
+#: Colours of a category's own threshold bands: greens within each threshold (nearest
+#: darkest), then orange up to twice the largest and red beyond.
+_OWN_BAND_GREENS = ("#1a9850", "#66bd63", "#a6d96a", "#d9ef8b", "#e6f5a1", "#f1f9c8")
+
+
+def category_bands(minutes: Iterable[float]) -> list[dict[str, Any]]:
+    """Map bands following a category's own thresholds (ascending minutes)."""
+    limits = sorted(float(m) for m in minutes)
+    bands = [{"high": m, "color": _OWN_BAND_GREENS[min(i, len(_OWN_BAND_GREENS) - 1)]} for i, m in enumerate(limits)]
+    return [*bands, {"high": 2 * limits[-1], "color": "#fc8d59"}, {"high": None, "color": "#d73027"}]
+
+
+def _level_collection(level: Mapping[str, Any], cats: list[dict[str, Any]], lang: str, shift: str) -> str:
+    """One governance level's units: outline and an escaped popup (name, code, people, shares)."""
+    table = level["table"]
+    t = style.TEXT[lang]
+    props = []
+    for row in table.to_dict("records"):
+        rows = "".join(f"<tr><th>{_esc(c['label'])}</th><td>{_fmt_share(row.get(schema.share_column(c['name'])))}</td></tr>"
+                       for c in cats if not c["noData"])
+        html = (f'<div class="lc-popup"><div class="lc-popup-title">{_esc(row.get("name"))}</div>'
+                f'<div>{_esc(level["label"])} · {_esc(row.get("code"))}</div>'
+                f'<div>{_esc(t["population"])}: {_fmt_int(row.get("population"))}</div>'
+                f'<div>{_esc(t["underserved"])}: {_fmt_int(row.get("underserved_people"))}</div>'
+                f'<table class="lc-table">{rows}</table></div>')
+        props.append({"n": str(row.get("name")), "c": str(row.get("code")), "html": html})
+    geoms = _display_geometries(table, simplify_m=_SIMPLIFY_M["communities"], shift=shift)
+    return _feature_collection(geoms, props)
+
+
+def _indicators_html(indicators: pd.DataFrame | None, thresholds: Mapping[str, Sequence[tuple[str, float]]],
+                     cats: list[dict[str, Any]], lang: str) -> str:
+    """The indicator panel (name, threshold, value, target) and each category's own thresholds."""
+    words = i18n.INDICATOR_HEADERS[lang]
+    level_words = i18n.LEVEL_TEXT[lang]
+    parts = []
+    if indicators is not None and len(indicators):
+        rows = []
+        for rec in indicators.to_dict("records"):
+            value = rec.get("value")
+            shown = _fmt_share(value) if value is not None and value == value else _esc(level_words["not_assessed"])
+            target = rec.get("target")
+            aim = f" / {_fmt_share(target)}" if target is not None and target == target else ""
+            rows.append(f"<tr><th>{_esc(rec['name_zh' if lang == 'zh' else 'name_en'])}</th>"
+                        f"<td>{_esc(i18n.threshold_text(rec.get('threshold'), lang))}</td><td>{shown}{aim}</td></tr>")
+        parts.append(f'<div class="lc-summary-title">{_esc(level_words["indicators"])}</div>'
+                     f'<table class="lc-table"><tr><th></th><th>{_esc(words["threshold"])}</th>'
+                     f'<th>{_esc(words["value"])}</th></tr>{"".join(rows)}</table>')
+    own = [(c, thresholds.get(c["name"], ())) for c in cats if len(thresholds.get(c["name"], ())) > 1
+           or any(not str(lbl).endswith("min") for lbl, _ in thresholds.get(c["name"], ()))]
+    if own:
+        lines = "".join(f"<div>{_esc(c['label'])}: {_esc(' / '.join(i18n.threshold_text(lbl, lang) for lbl, _ in pairs))}</div>"
+                        for c, pairs in own)
+        parts.append(f'<div class="lc-summary-title">{_esc(level_words["thresholds"])}</div>{lines}')
+    return "".join(parts)
+
+
+def governance_parts(cats: list[dict[str, Any]], *, levels: Sequence[Mapping[str, Any]] | None,
+                     thresholds: Mapping[str, Sequence[tuple[str, float]]] | None,
+                     indicators: pd.DataFrame | None, lang: str, shift: str) -> dict[str, str]:
+    """The page's data for the governance levels (one layer-control entry each), the bands of
+    categories with their own thresholds and the indicator panel (escaped, inert JSON)."""
+    thresholds = thresholds or {}
+    level_data = [{"key": str(lv["key"]), "label": str(lv["label"]),
+                   "units": json.loads(_level_collection(lv, cats, lang, shift))}
+                  for lv in (levels or ()) if len(lv["table"])]
+    bands = {c["name"]: category_bands(m for _, m in thresholds[c["name"]]) for c in cats
+             if c["name"] in thresholds and thresholds[c["name"]]}
+    return {"levels": _json(level_data), "categoryBands": _json(bands),
+            "indicatorsHtml": _json(_indicators_html(indicators, thresholds, cats, lang))}

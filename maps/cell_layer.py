@@ -107,12 +107,22 @@ def _minutes(cells: gpd.GeoDataFrame, cats: Sequence[Mapping[str, Any]]) -> np.n
     return out
 
 
-def _colour_classes(minutes: np.ndarray, on_network: np.ndarray, no_data: bool) -> np.ndarray:
-    """Palette index per cell for one category: band 1-6, unreachable, no access or no data."""
+def _colour_classes(minutes: np.ndarray, on_network: np.ndarray, no_data: bool,
+                    own: Sequence[float] | None = None) -> np.ndarray:
+    """Palette index per cell for one category: band 1-6, unreachable, no access or no data.
+
+    ``own``: the category's own thresholds (minutes, ascending): greens within each (bands
+    1-3), orange up to twice the largest (5), red beyond (6).
+    """
     if no_data:
         return np.full(len(minutes), _NO_DATA, dtype=np.uint8)
-    highs = np.array([b.high * 10.0 for b in style.MINUTE_BANDS])
-    band = np.minimum(np.searchsorted(highs, minutes.astype(float), side="right"), len(highs) - 1) + 1
+    if own:
+        limits = np.array([*own, 2 * own[-1]]) * 10.0
+        step = np.searchsorted(limits, minutes.astype(float), side="left")  # within a threshold: at most it
+        band = np.where(step < len(own), np.minimum(step, 2) + 1, np.where(step == len(own), 5, 6))
+    else:
+        highs = np.array([b.high * 10.0 for b in style.MINUTE_BANDS])
+        band = np.minimum(np.searchsorted(highs, minutes.astype(float), side="right"), len(highs) - 1) + 1
     classes = np.where(minutes == NO_MINUTES, _UNREACHABLE, band).astype(np.uint8)
     classes[~on_network] = _NO_ACCESS
     return classes
@@ -248,7 +258,7 @@ def cell_layer(cells: gpd.GeoDataFrame, cats: Sequence[Mapping[str, Any]], *, sh
     minutes = arrays["minutes"][order]
     on_network, underserved = arrays["on_network"][order], arrays["underserved"][order]
     lost = None if arrays["lost"] is None else arrays["lost"][order]
-    classes = [_colour_classes(minutes[:, j], on_network, bool(c["noData"])) for j, c in enumerate(cats)]
+    classes = [_colour_classes(minutes[:, j], on_network, bool(c["noData"]), c.get("bands")) for j, c in enumerate(cats)]
     # The under-served and terrain images are mostly transparent: finer where the budget allows.
     fine, fine_pixel = raster.choose_oversample(layout, transform, factors=(8, 6, factor))
     fine_index, fine_bounds = (index, bounds) if fine == factor else raster.warp_index(layout, transform, lookup, pixel=fine_pixel)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 from lifecircle import settings
 from lifecircle._errors import shorten
@@ -92,6 +93,7 @@ def add_common_arguments(p: argparse.ArgumentParser) -> None:
     out.add_argument("--basemap", choices=["none", "osm", "tianditu", "gaode"], default="none",
                      help="map background (default none: offline, the street network)")
     out.add_argument("--tianditu-key", help="your Tianditu key for --basemap tianditu")
+    _add_governance_arguments(p)
     p.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
 
@@ -114,5 +116,40 @@ def options_from_args(args: argparse.Namespace) -> RunOptions:
         road_tunnels=args.road_tunnels, foot_no=args.foot_no, gates=args.gates,
         measure_choices=args.measure_choices,
         **({} if getattr(args, "dem_vertical_error", None) is None else {"dem_vertical_error_m": args.dem_vertical_error}),
+        **_governance_options(args),
         **{k: v for k, v in defaulted.items() if v is not None},
     )
+
+
+# --------------------------------------------------------------------------- governance levels, thresholds, indicators
+
+
+def _unit_spec(text: str) -> str:
+    """``FILE[:key=value,...]``, its syntax checked now (files are read with the inputs)."""
+    from lifecircle._errors import OptionError  # noqa: PLC0415 - light; kept beside its one use
+    from lifecircle.layers.units import parse_unit_spec  # noqa: PLC0415 - --help answers without loading geopandas
+
+    try:
+        parse_unit_spec(text)
+    except OptionError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix("--units ")) from None
+    return text
+
+
+def _add_governance_arguments(p: argparse.ArgumentParser) -> None:
+    """``--units``, ``--thresholds`` and ``--indicators``."""
+    gov = p.add_argument_group("governance levels, thresholds and indicators")
+    gov.add_argument("--units", type=_unit_spec, action="append", metavar="FILE[:KEY=VALUE,...]",
+                     help="one polygon file per governance level, top level first (street, then community); keys: "
+                          "level=KEY, label=TEXT, name=COLUMN, code=COLUMN, parent=COLUMN (the parent's code), "
+                          "parent_name=COLUMN (one file making two levels). Replaces --communities")
+    gov.add_argument("--thresholds", metavar="CAT=T,...;CAT=T,...",
+                     help='each category\'s own thresholds, minutes or metres: "clinic=5,10,15;park=300m,500m" '
+                          "(metres converted at the walker's flat speed)")
+    gov.add_argument("--indicators", type=Path, metavar="FILE",
+                     help="a city's own indicators (YAML), added to the bundled life-circle presets")
+
+
+def _governance_options(args: argparse.Namespace) -> dict[str, Any]:
+    return {"units": tuple(getattr(args, "units", None) or ()), "thresholds": getattr(args, "thresholds", None),
+            "indicators": getattr(args, "indicators", None)}

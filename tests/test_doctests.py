@@ -18,6 +18,10 @@ MODULES = [
     "lifecircle.spatial.access",
     "lifecircle.spatial.area",
     "lifecircle.spatial.scenarios",
+    "lifecircle.layers.thresholds",
+    "lifecircle.layers.units",
+    "lifecircle.layers.indicators",
+    "lifecircle.spatial.hierarchy",
 ]
 
 

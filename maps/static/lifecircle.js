@@ -261,6 +261,13 @@
   if (layers.facilityIsochrones) { addOverlay("facility-isochrones", D.labels.facilityIsochrones, layers.facilityIsochrones, false); }
   cats.forEach(function (c, i) { addOverlay("facilities:" + c.name, c.facLabel, layers.facilities[i], !c.noData); });
   if (layers.sites) { addOverlay("sites", D.labels.sites, layers.sites, true); }
+  // Governance levels (街道, 社区 ...): outlines with their own popups, one entry each.
+  if ((D.levels || []).length) { pane("lc-levels", 447); }
+  (D.levels || []).forEach(function (lv) {
+    var layer = L.geoJSON(lv.units, {pane: "lc-levels", style: function () { return {color: "#283593", weight: 2.4, opacity: 0.9, fill: false}; },
+      onEachFeature: function (f, l) { l.bindPopup(f.properties.html, {maxWidth: 340}); l.bindTooltip(esc(f.properties.n), {sticky: true}); }});
+    addOverlay("level:" + lv.key, lv.label, layer, false);
+  });
 
   // One selector for the category shown by the travel-time and community layers.
   var Select = L.Control.extend({
@@ -294,6 +301,7 @@
   L.control.layers(bases, overlays, {collapsed: false, position: "topright"}).addTo(map);
   box("bottomright", "lc-legend", D.legendHtml).addTo(map);
   box("topleft", "lc-summary", D.summaryHtml).addTo(map);
+  if (D.indicatorsHtml) { box("bottomleft", "lc-indicators", D.indicatorsHtml).addTo(map); }
   L.control.scale({imperial: false}).addTo(map);
   D.attributions.forEach(function (a) { map.attributionControl.addAttribution(a); });
   map.on("overlayadd overlayremove", function (e) { if (e.layer === layers.travel) { communityFill.setStyle(communityStyle); } });
