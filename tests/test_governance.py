@@ -114,3 +114,22 @@ def test_without_files_derived_units_stay_one_level(tmp_path: Path) -> None:
     assert [lv["key"] for lv in result.governance.levels] == ["unit"]
     table = result.governance.levels[0]["table"]
     assert np.isclose(table["population"].sum(), result.cells["population"].sum())
+
+
+def test_a_later_run_without_levels_removes_their_lists(result: lifecircle.RunResult, tmp_path: Path) -> None:
+    lifecircle.write_outputs(result, tmp_path, lang="en", write_map=False)
+    assert (tmp_path / "units_street.csv").exists()
+    plain = lifecircle.run(osm=small_network_file(), categories=["clinic"], progress=False)
+    lifecircle.write_outputs(plain, tmp_path, lang="en", write_map=False)
+    assert not (tmp_path / "units_street.csv").exists() and (tmp_path / "units_unit.csv").exists()
+
+
+def test_chinese_headers_hold_no_english() -> None:
+    from lifecircle import i18n
+
+    zh = [*i18n.LEVEL_HEADERS["zh"].values(), *i18n.INDICATOR_HEADERS["zh"].values(), *i18n.LEVEL_TEXT["zh"].values()]
+    assert [s for s in zh if re.search(r"[A-Za-z]{2,}", s.replace("{level}", "").replace("{child}", "")
+                                       .replace("{tier}", "").replace("{t}", ""))] == []
+    assert set(i18n.LEVEL_HEADERS["zh"]) == set(i18n.LEVEL_HEADERS["en"])
+    assert set(i18n.INDICATOR_HEADERS["zh"]) == set(i18n.INDICATOR_HEADERS["en"])
+    assert i18n.threshold_text("300m", "zh") == "300米" and i18n.threshold_text("5min", "zh") == "5分钟"
