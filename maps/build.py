@@ -1190,7 +1190,8 @@ def _level_collection(level: Mapping[str, Any], cats: list[dict[str, Any]], lang
         html = (f'<div class="lc-popup"><div class="lc-popup-title">{_esc(row.get("name"))}</div>'
                 f'<div>{_esc(level["label"])} · {_esc(row.get("code"))}</div>'
                 f'<div>{_esc(t["population"])}: {_fmt_int(row.get("population"))}</div>'
-                f'<div>{_esc(t["underserved"])}: {_fmt_int(row.get("underserved_people"))}</div>'
+                f'<div>{_esc(i18n.LEVEL_HEADERS[lang]["underserved_people"])}: '
+                f'{_fmt_int(row.get("underserved_people"))}</div>'
                 f'<table class="lc-table">{rows}</table></div>')
         props.append({"n": str(row.get("name")), "c": str(row.get("code")), "html": html})
     geoms = _display_geometries(table, simplify_m=_SIMPLIFY_M["communities"], shift=shift)
@@ -1212,8 +1213,7 @@ def _indicators_html(indicators: pd.DataFrame | None, thresholds: Mapping[str, S
             aim = f" / {_fmt_share(target)}" if target is not None and target == target else ""
             rows.append(f"<tr><th>{_esc(rec['name_zh' if lang == 'zh' else 'name_en'])}</th>"
                         f"<td>{_esc(i18n.threshold_text(rec.get('threshold'), lang))}</td><td>{shown}{aim}</td></tr>")
-        parts.append(f'<div class="lc-summary-title">{_esc(level_words["indicators"])}</div>'
-                     f'<table class="lc-table"><tr><th></th><th>{_esc(words["threshold"])}</th>'
+        parts.append(f'<table class="lc-table lc-indicator-table"><tr><th></th><th>{_esc(words["threshold"])}</th>'
                      f'<th>{_esc(words["value"])}</th></tr>{"".join(rows)}</table>')
     own = [(c, thresholds.get(c["name"], ())) for c in cats if len(thresholds.get(c["name"], ())) > 1
            or any(not str(lbl).endswith("min") for lbl, _ in thresholds.get(c["name"], ()))]
@@ -1221,7 +1221,10 @@ def _indicators_html(indicators: pd.DataFrame | None, thresholds: Mapping[str, S
         lines = "".join(f"<div>{_esc(c['label'])}: {_esc(' / '.join(i18n.threshold_text(lbl, lang) for lbl, _ in pairs))}</div>"
                         for c, pairs in own)
         parts.append(f'<div class="lc-summary-title">{_esc(level_words["thresholds"])}</div>{lines}')
-    return "".join(parts)
+    if not parts:
+        return ""
+    # Closed at first: the panel sits below the summary and must not cover the map.
+    return f'<details><summary>{_esc(level_words["indicators"])}</summary>{"".join(parts)}</details>'
 
 
 def governance_parts(cats: list[dict[str, Any]], *, levels: Sequence[Mapping[str, Any]] | None,

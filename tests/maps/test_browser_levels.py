@@ -44,6 +44,7 @@ def test_levels_switch_and_names_stay_text(browser: object, tmp_path: Path) -> N
     assert "街道" in labels and "社区" in labels
     page.toggle("街道")
     assert page.count(".leaflet-lc-levels-pane path") == 2  # both streets drawn
+    page.page.locator(".lc-indicators summary").click()  # closed at first
     panel = page.page.locator(".lc-indicators").inner_text()
     assert "步行15分钟可达社区卫生服务设施的居民比例" in panel and "5min / 10min / 15min" not in panel
     assert "5分钟 / 10分钟 / 15分钟" in panel
