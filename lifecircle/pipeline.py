@@ -207,7 +207,7 @@ def communities_for(extract: OsmExtract, *, area: shapely.Geometry, crs: pyproj.
         comm = comm[comm.intersects(area)].reset_index(drop=True)
         if len(comm) == 0:
             raise CommunitiesError(f"--communities {str(label)!r}: no community overlaps the study area.")
-        return comm[["name", "geometry"]]
+        return comm[[c for c in ("name", "code", "geometry") if c in comm]]  # codes go to the governance tables
     water = select_water(extract.features).to_crs(crs)
     places = select_places(extract.features).to_crs(crs)
     roads = extract.major_roads.to_crs(crs)

@@ -133,3 +133,23 @@ def test_chinese_headers_hold_no_english() -> None:
     assert set(i18n.LEVEL_HEADERS["zh"]) == set(i18n.LEVEL_HEADERS["en"])
     assert set(i18n.INDICATOR_HEADERS["zh"]) == set(i18n.INDICATOR_HEADERS["en"])
     assert i18n.threshold_text("300m", "zh") == "300米" and i18n.threshold_text("5min", "zh") == "5分钟"
+
+
+def test_communities_file_is_one_level_with_its_codes(levels: list[str], tmp_path: Path) -> None:
+    communities = levels[1].split(":")[0]
+    result = lifecircle.run(osm=small_network_file(), categories=["clinic"], communities=communities, progress=False)
+    (level,) = result.governance.levels
+    assert level["key"] == "community" and list(level["table"]["code"]) == ["C1", "C2", "C3"]
+    assert set(result.cells["community_code"]) == {"C1", "C2", "C3"}
+    with pytest.raises(lifecircle.LifecircleError, match="either --communities .* or --units"):
+        lifecircle.run(osm=small_network_file(), communities=communities, units=levels, progress=False)
+
+
+def test_a_missing_unit_file_stops_before_the_data_is_read(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    code = main(["run", "--osm", str(tmp_path / "no.osm.pbf"), "--units", str(tmp_path / "streets.gpkg:code=c"),
+                 "--out", str(tmp_path / "o")])
+    err = capsys.readouterr().err
+    assert code == 2 and "does not exist" in err
+    code = main(["run", "--osm", str(small_network_file()), "--units", f"{tmp_path / 'none.gpkg'}:name=n",
+                 "--out", str(tmp_path / "o")])
+    assert code == 2 and "--units file" in capsys.readouterr().err
