@@ -153,3 +153,13 @@ def test_a_missing_unit_file_stops_before_the_data_is_read(tmp_path: Path, capsy
     code = main(["run", "--osm", str(small_network_file()), "--units", f"{tmp_path / 'none.gpkg'}:name=n",
                  "--out", str(tmp_path / "o")])
     assert code == 2 and "--units file" in capsys.readouterr().err
+
+
+def test_travel_time_image_bands_follow_own_thresholds() -> None:
+    from lifecircle.maps.cell_layer import NO_MINUTES, _colour_classes
+
+    tenths = np.array([0, 50, 51, 100, 150, 151, 300, 301, NO_MINUTES], dtype=np.uint16)
+    own = _colour_classes(tenths, np.ones(len(tenths), bool), False, [5.0, 10.0, 15.0])
+    assert own.tolist() == [1, 1, 2, 2, 3, 5, 5, 6, 7]  # ≤5, ≤10, ≤15 green; ≤30 orange; beyond red; unreachable
+    default = _colour_classes(tenths, np.ones(len(tenths), bool), False)
+    assert default.tolist() != own.tolist()
