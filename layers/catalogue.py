@@ -88,7 +88,7 @@ BUNDLED_CATALOGUE: Path = Path(__file__).with_name("categories.yaml")
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 _COLOUR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
 _CATEGORY_KEYS = frozenset({"label_zh", "label_en", "colour", "rules", "exclude", "default", "description",
-                            "expected_per_10k", "thresholds"})
+                            "expected_per_10k", "thresholds"}) | {"short_zh", "short_en"}
 _RULE_RESERVED = frozenset({"not", "min_area_m2"})
 
 
@@ -205,6 +205,9 @@ class Category:
         one exclusion.
     expected : ExpectedDensity or None
         Facilities per 10,000 people a planning standard expects (for the completeness check).
+    short_zh, short_en : str
+        Short labels numbering suggested sites (园1, P1); default the first character of
+        ``label_zh`` and the first letter of ``label_en`` (:meth:`short_label`).
     """
 
     name: str
@@ -220,11 +223,20 @@ class Category:
     expected: ExpectedDensity | None = None
     #: Thresholds of its own (minutes, or metres as a standard states them); empty: the run's.
     thresholds: tuple[Threshold, ...] = ()
+    short_zh: str = ""
+    short_en: str = ""
 
     @property
     def all_exclusions(self) -> tuple[Exclusion, ...]:
         """Every exclusion, whichever way it was given."""
         return self.exclusions or tuple(Exclusion((c,)) for c in self.exclude)
+
+    def short_label(self, lang: str) -> str:
+        """The short label numbering suggested sites: ``short_zh`` / ``short_en``, else the first
+        character of ``label_zh`` / the first letter of ``label_en`` in upper case."""
+        if lang == "zh":
+            return self.short_zh or self.label_zh[:1]
+        return self.short_en or self.label_en[:1].upper()
 
 
 @dataclass(frozen=True)
@@ -364,8 +376,13 @@ def _parse_category(name: Any, raw: Any, source: str) -> Category:
     if raw.get("thresholds") is not None:
         values = raw["thresholds"] if isinstance(raw["thresholds"], list) else [raw["thresholds"]]
         thresholds = parse_thresholds({name: values}, option=f"{where}, 'thresholds'", error=CatalogueError)[name]
+    shorts = {k: raw.get(k, "") for k in ("short_zh", "short_en")}
+    for key, value in shorts.items():
+        if not isinstance(value, str) or len(value.strip()) > 4:
+            raise CatalogueError(f"{where}: {key} must be a short text (up to 4 characters), found {shorten(value)}.")
     return Category(name, raw["label_zh"].strip(), raw["label_en"].strip(), colour.lower(), rules,
-                    exclude, default, description.strip(), source, exclusions, expected, thresholds)
+                    exclude, default, description.strip(), source, exclusions, expected, thresholds,
+                    shorts["short_zh"].strip(), shorts["short_en"].strip())
 
 
 def _parse_exclude(raw: Any, where: str) -> tuple[tuple[Condition, ...], tuple[Exclusion, ...]]:

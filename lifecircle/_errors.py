@@ -41,6 +41,7 @@ __all__ = [
     "IndicatorsError",
     "OutputError",
     "OutputLockedError",
+    "PublishError",
 ]
 
 
@@ -130,6 +131,10 @@ class OutputError(OSError, LifecircleError):
 
 class OutputLockedError(OutputError):
     """Another run holds the output folder's lock."""
+
+
+class PublishError(LifecircleError):
+    """An output set cannot be published to a database (bad URL, unreachable server, refused write)."""
 
 
 #: Longest shown form of one user value in a message.

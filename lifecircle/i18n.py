@@ -44,6 +44,8 @@ __all__ = [
     "LEVEL_TEXT",
     "level_label",
     "threshold_text",
+    "FIGURE_TEXT",
+    "figure_text",
 ]
 
 #: Languages lifecircle's reports exist in.
@@ -431,3 +433,61 @@ def threshold_text(label: str, lang: str) -> str:
         if text.endswith(suffix):
             return text[: -len(suffix)].strip() + word
     return text
+
+
+# --------------------------------------------------------------------------- report figures and site labels
+
+#: Words of the print-ready figures (``--figures``) and of suggested sites.
+FIGURE_TEXT: dict[str, dict[str, str]] = {
+    "zh": {
+        "map_title": "{category}：步行{minutes:g}分钟可达性",
+        "map_subtitle": "{area}　每格{cell:g}米　{people}",
+        "legend_minutes": "步行时间（分钟）",
+        "unreachable": "不可达",
+        "no_access": "无步行通道",
+        "no_data": "无数据：数据中没有该类设施",
+        "facilities": "现有设施",
+        "sites": "建议新址",
+        "units": "单元边界",
+        "north": "北",
+        "sources": "数据来源：{sources}",
+        "complete": "数据完整性：每万人{per_10k}处（标准约{expected}处），未见明显缺漏",
+        "incomplete": "数据完整性：每万人{per_10k}处（标准约{expected}处），数据可能不全，覆盖率为下限",
+        "not_judged": "数据完整性：无人口数据，未评估",
+        "share_title": "各单元{minutes:g}分钟步行可达人口比例",
+        "share_axis": "可达人口比例",
+        "share_note": "{people}",
+        "made_with": "lifecircle 生成",
+        "no_cjk_font": ("中文图件需要中文字体，系统中未找到（已查找 WenQuanYi、Noto CJK、Source Han、SimHei 等）："
+                        "请安装 fonts-wqy-microhei 或 fonts-noto-cjk，或改用 --lang en。"),
+    },
+    "en": {
+        "map_title": "{category}: walking access within {minutes:g} minutes",
+        "map_subtitle": "{area}   {cell:g} m cells   {people}",
+        "legend_minutes": "Walking time (minutes)",
+        "unreachable": "Unreachable",
+        "no_access": "No walking access",
+        "no_data": "No data: the data hold no facility of this category",
+        "facilities": "Existing facilities",
+        "sites": "Suggested sites",
+        "units": "Unit outlines",
+        "north": "N",
+        "sources": "Data sources: {sources}",
+        "complete": "Data completeness: {per_10k} per 10,000 people (standard about {expected}); no sign of gaps",
+        "incomplete": ("Data completeness: {per_10k} per 10,000 people (standard about {expected}): likely "
+                       "incomplete, coverage is a lower bound"),
+        "not_judged": "Data completeness: not judged (no population data)",
+        "share_title": "Share of people within a {minutes:g}-minute walk, per unit",
+        "share_axis": "Share of people",
+        "share_note": "{people}",
+        "made_with": "made with lifecircle",
+        "no_cjk_font": ("Chinese figures need a CJK font and none was found on this system (looked for WenQuanYi, "
+                        "Noto CJK, Source Han, SimHei...): install fonts-wqy-microhei or fonts-noto-cjk, or use "
+                        "--lang en."),
+    },
+}
+
+
+def figure_text(key: str, lang: str, **fields: object) -> str:
+    """Figure text ``key`` in ``lang`` with ``{fields}`` filled in (unescaped; drawn as text)."""
+    return FIGURE_TEXT[lang][key].format(**fields)

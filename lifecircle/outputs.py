@@ -49,6 +49,8 @@ from lifecircle.maps import build_map, save_map
 from lifecircle.outfolder import atomic_staging, check_output_folder, writing
 from lifecircle.pipeline import RunOptions, RunResult
 from lifecircle.planning import PlanResult, served_by_sites
+from lifecircle.publish import redact, run_id_of
+from lifecircle.report_figures import FIGURE_PREFIX, write_figures
 from lifecircle.schema import median_column, minutes_column, p90_column, share_column, threshold_share_column
 from lifecircle.spatial.coverage import gap_areas
 from lifecircle.spreadsheets import write_csv, write_xlsx
@@ -624,7 +626,7 @@ def _json_default(value: Any) -> Any:
 
 def write_outputs(result: RunResult, out_dir: str | Path, *, lang: str = "zh", basemap: str = "none",
                   tianditu_key: str | None = None, write_map: bool = True,
-                  plan: PlanResult | None = None) -> dict[str, Path]:
+                  plan: PlanResult | None = None, figures: bool = False) -> dict[str, Path]:
     """Write every output file of a run atomically.
 
     Parameters
@@ -640,6 +642,8 @@ def write_outputs(result: RunResult, out_dir: str | Path, *, lang: str = "zh", b
     plan : lifecircle.planning.PlanResult, optional
         Standards tiers, suggested sites and capacity scores to add: layers ``sites`` and
         ``community_tiers`` in the GeoPackage, columns in the gap lists and on the map.
+    figures : bool, default False
+        Also the print-ready figures (:func:`lifecircle.report_figures.write_figures`).
 
     Returns
     -------
@@ -666,12 +670,17 @@ def write_outputs(result: RunResult, out_dir: str | Path, *, lang: str = "zh", b
             _write_map(result, stage, cells=cells, facilities=facilities, plan=plan, lang=lang, basemap=basemap,
                        tianditu_key=tianditu_key)
             timings["write_map"] = round(time.perf_counter() - t, 4)
+        if figures:
+            t = time.perf_counter()
+            write_figures(result, stage, lang=lang, labels=_labels_of(result.model.catalogue), plan=plan)
+            timings["write_figures"] = round(time.perf_counter() - t, 4)
         record = _output_record(result, stage, areas=areas, gap_rows=gap_rows, plan=plan, timings=timings,
                                 lang=lang, basemap=basemap)
         with open(writing(stage / "run.json"), "w", encoding="utf-8") as fh:
             json.dump(_clean(record), fh, ensure_ascii=False, indent=2, default=_json_default, allow_nan=False)
             fh.write("\n")
-    final = {p.name: out / p.name for p in sorted(out.iterdir()) if p.name in OUTPUT_FILES or p.name in levels[0]}
+    final = {p.name: out / p.name for p in sorted(out.iterdir())
+             if p.name in OUTPUT_FILES or p.name in levels[0] or (figures and p.name.startswith(FIGURE_PREFIX))}
     log.info("Wrote %s to %s", ", ".join(final), out)
     return final
 
@@ -758,7 +767,8 @@ def _output_record(result: RunResult, stage: Path, *, areas: gpd.GeoDataFrame, g
     if plan is not None:
         record["plan"] = _plan_record(plan, result)
     record["versions"] = _versions()
-    record["command"] = sys.argv
+    record["command"] = [redact(a) for a in sys.argv]  # a database URL's password stays out
+    record["run_id"] = run_id_of(record)  # the key of the run's rows in a database
     record["outputs"] = sorted({p.name for p in stage.iterdir()} | {"run.json"})  # the set, for the next run
     return record
 

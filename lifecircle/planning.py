@@ -64,6 +64,8 @@ __all__ = [
     "served_by_sites",
     "PlanResult",
     "plan",
+    "site_labels",
+    "suggest_small_sites",
 ]
 
 log = logging.getLogger(__name__)
@@ -559,6 +561,8 @@ def suggest(
     first = ["category", "rank", "marginal_gain", "cumulative", "new_cells", "candidate"]
     sites = sites[first + [c for c in sites.columns if c not in first]]
     attrs.update({"category": category, "threshold_minutes": model.minutes, "candidates": len(cand)})
+    for lang in ("zh", "en"):  # numbered per category with the catalogue's short labels: 医1, C1
+        sites[f"label_{lang}"] = site_labels(sites, lang=lang, catalogue=model.catalogue)
     sites.attrs = attrs
     for _, row in sites.iterrows():
         log.info("Site %d for %s: +%.0f people (cumulative %.0f)", row["rank"], category, row["marginal_gain"],
@@ -687,3 +691,134 @@ def plan(
     served = served_by_sites(result, sites) if sites is not None and len(sites) else None
     return PlanResult(standard=std, requirements=requirements, tiers=tiers, sites=sites, capacity=cap,
                       served_by_site=served)
+
+
+# --------------------------------------------------------------------------- small sites and site labels
+
+
+def site_labels(sites: pd.DataFrame, *, lang: str, catalogue: Any) -> list[str]:
+    """Each suggested site's label: the category's short label and its rank (园1, 医2; P1, C2).
+
+    Parameters
+    ----------
+    sites : pandas.DataFrame
+        With ``category`` and ``rank`` columns (as :func:`suggest` returns).
+    lang : {"zh", "en"}
+    catalogue : lifecircle.layers.catalogue.Catalogue
+        Gives each category's short label (``short_zh`` / ``short_en``).
+    """
+    out = []
+    for category, rank in zip(sites["category"].astype(str), sites["rank"]):
+        cat = catalogue.categories.get(category) if hasattr(catalogue, "categories") else None
+        short = cat.short_label(lang) if cat is not None else category[:1].upper()
+        out.append(f"{short}{int(rank)}")
+    return out
+
+
+def _site_capacity(capacity: float | str | None, candidates: gpd.GeoDataFrame) -> np.ndarray | None:
+    """People per candidate: one number for all, or a column of the candidates."""
+    if capacity is None:
+        return None
+    if isinstance(capacity, str):
+        if capacity not in candidates.columns:
+            raise OptionError(f"--site-capacity {capacity!r} is not a column of the candidate plots; found "
+                              f"{list(candidates.columns)[:12]}.")
+        values = pd.to_numeric(candidates[capacity], errors="coerce").to_numpy(dtype=float)
+        if not (np.isfinite(values) & (values >= 0)).all():
+            bad = int((~(np.isfinite(values) & (values >= 0))).sum())
+            raise OptionError(f"--site-capacity column {capacity!r}: {bad} plots have no number >= 0.")
+        return values
+    value = float(capacity)
+    if not np.isfinite(value) or value <= 0:
+        raise OptionError(f"--site-capacity must be people > 0 or a column name; found {capacity!r}.")
+    return np.full(len(candidates), value)
+
+
+def suggest_small_sites(
+    result: Any,
+    *,
+    category: str,
+    count: int,
+    candidates: gpd.GeoDataFrame | None = None,
+    min_area_m2: float | None = None,
+    min_spacing_m: float | None = None,
+    capacity: float | str | None = None,
+) -> gpd.GeoDataFrame:
+    """Suggest small sites (pocket parks...) on plots of a minimum size, spaced, with a capacity each.
+
+    Without ``candidates`` the plots are open land from the run's OSM data
+    (:func:`lifecircle.layers.open_land.open_land_plots`: brownfield, greenfield, grass,
+    vacant lots not in use). The choice is :func:`lifecircle.spatial.small_sites.spaced_sites`
+    on the run's walking times, existing facilities of the category fixed.
+
+    Parameters
+    ----------
+    result : lifecircle.pipeline.RunResult
+    category : str
+    count : int
+    candidates : geopandas.GeoDataFrame, optional
+        Plots (any CRS); default OSM open land.
+    min_area_m2 : float, optional
+        Keep plots of at least this area (polygons only).
+    min_spacing_m : float, optional
+        Minimum distance between suggested sites, edge to edge.
+    capacity : float or str, optional
+        People a site can newly serve: a number, or a column of ``candidates``.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        As :func:`suggest`, plus ``capacity`` and ``label_zh`` / ``label_en`` (园1 / P1);
+        ``attrs`` as :func:`suggest`'s plus ``plots``, ``too_small``, ``without_area``.
+    """
+    from lifecircle.layers.open_land import open_land_plots  # noqa: PLC0415 - only small sites read open land
+    from lifecircle.spatial.small_sites import plots_at_least, spaced_sites  # noqa: PLC0415 - as above
+
+    _check_result(result)
+    if isinstance(count, bool) or not isinstance(count, (int, np.integer)) or count < 1:
+        raise OptionError(f"--count must be a whole number >= 1; found {count!r}.")
+    model = result.model
+    if category not in model.catalogue:
+        raise UnknownCategoryError(f"--category {category!r} is not in the catalogue.")
+    if candidates is None:
+        plots = open_land_plots(model.extract.features).to_crs(model.crs)
+        # Plots in the study area or within reach of it (a lot across its edge street).
+        near = plots.distance(model.area).to_numpy() <= model.max_access_m if len(plots) else []
+        plots = plots[near].reset_index(drop=True) if len(plots) else plots
+        where = "OSM open land (landuse=brownfield|greenfield|grass|vacant, not in use)"
+    else:
+        if candidates.crs is None:
+            raise NoCrsError("candidates have no CRS; set one (e.g. EPSG:4326).")
+        plots = candidates.to_crs(model.crs).reset_index(drop=True)
+        where = "--candidates"
+    attrs: dict[str, Any] = {"plots": len(plots), "too_small": 0, "without_area": 0}
+    if min_area_m2 is not None:
+        plots = plots_at_least(plots, min_area_m2=min_area_m2)
+        attrs.update(plots.attrs)
+    if len(plots) == 0:
+        raise OptionError(f"No candidate plot for {category!r} in {where}: {attrs['plots']} plots, "
+                          f"{attrs['too_small']} smaller than --min-area {min_area_m2 or 0:g} m², "
+                          f"{attrs['without_area']} without an area (points). Give plots with --candidates.")
+    cap = _site_capacity(capacity, plots)
+    limit = model.minutes * 60.0
+    served = _served_now(result, category)
+    access = facility_access_points(plots, model.network, max_distance_m=model.max_access_m,
+                                    entrances=model.entrances)
+    seconds = cell_facility_seconds(model.graph, access, model.origins, n_facilities=len(plots),
+                                    limit_seconds=limit, leg_speed_kmh=model.speed_kmh).T.tocsr()
+    pop = _population(result)
+    chosen = spaced_sites(seconds, pop, served, count=int(count), geometries=plots.geometry.to_numpy(),
+                          min_spacing_m=min_spacing_m, capacity=cap)
+    rows = plots.iloc[chosen["candidate"].to_numpy()].reset_index(drop=True)
+    rows = rows.drop(columns=[c for c in (*chosen.columns, "category") if c in rows.columns and c != "geometry"])
+    sites = gpd.GeoDataFrame(pd.concat([chosen.reset_index(drop=True), rows], axis=1), geometry=rows.geometry.name,
+                             crs=model.crs)
+    sites.insert(0, "category", category)
+    for lang in ("zh", "en"):
+        sites[f"label_{lang}"] = site_labels(sites, lang=lang, catalogue=model.catalogue)
+    before = float(pop[served].sum())
+    attrs.update({"people": float(pop.sum()), "people_served_before": before,
+                  "people_served_after": before + (float(chosen["cumulative"].iloc[-1]) if len(chosen) else 0.0),
+                  "category": category, "threshold_minutes": model.minutes, "candidates": len(plots)})
+    sites.attrs = attrs
+    return sites

@@ -153,3 +153,56 @@ def _add_governance_arguments(p: argparse.ArgumentParser) -> None:
 def _governance_options(args: argparse.Namespace) -> dict[str, Any]:
     return {"units": tuple(getattr(args, "units", None) or ()), "thresholds": getattr(args, "thresholds", None),
             "indicators": getattr(args, "indicators", None)}
+
+
+def add_publishing_arguments(p: argparse.ArgumentParser) -> None:
+    """Add the report-figure and database options of ``lifecircle run``."""
+    pub = p.add_argument_group("figures and publishing")
+    pub.add_argument("--figures", action="store_true",
+                     help="also write print-ready figures per category (A3 PNG and PDF) and a chart of shares "
+                          "per unit into --out/figures-*.{png,pdf}")
+    pub.add_argument("--to-postgis", metavar="URL",
+                     help="after writing --out, publish every layer into PostGIS (postgresql://[user@]host/db); "
+                          "re-publishing a run replaces its rows. Put the password in PGPASSWORD or ~/.pgpass")
+    pub.add_argument("--schema", default="lifecircle", help="database schema of --to-postgis (default lifecircle)")
+
+
+def _positive_number(option: str, unit: str):
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{option} must be {unit} > 0; found {shorten(text)}") from None
+        if not (value > 0 and value < float("inf")):
+            raise argparse.ArgumentTypeError(f"{option} must be {unit} > 0; found {shorten(text)}")
+        return value
+    return parse
+
+
+def _capacity_value(text: str) -> float | str:
+    try:
+        value = float(text)
+    except ValueError:
+        if not text.strip():
+            raise argparse.ArgumentTypeError("--site-capacity must be people > 0 or a column of --candidates; "
+                                             "found ''") from None
+        return text.strip()
+    if not (value > 0 and value < float("inf")):
+        raise argparse.ArgumentTypeError(f"--site-capacity must be people > 0 or a column of --candidates; "
+                                         f"found {shorten(text)}")
+    return value
+
+
+def add_small_site_arguments(p: argparse.ArgumentParser) -> None:
+    """Add the small-site options of ``lifecircle suggest`` (pocket parks and other small plots)."""
+    small = p.add_argument_group("small sites (pocket parks)")
+    small.add_argument("--min-area", type=_positive_number("--min-area", "square metres"), metavar="M2",
+                       help="only plots of at least this area (polygons); without --candidates the plots are OSM "
+                            "open land: landuse=brownfield|greenfield|grass|vacant not in use")
+    small.add_argument("--min-spacing", type=_positive_number("--min-spacing", "metres"), metavar="METRES",
+                       help="no two suggested sites closer than this (edge to edge)")
+    small.add_argument("--site-capacity", type=_capacity_value, metavar="PEOPLE|COLUMN",
+                       help="people one site can newly serve (nearest first): a number, or a column of --candidates")
+    small.add_argument("--figures", action="store_true",
+                       help="also an A3 map of the category with the numbered sites and a chart of shares "
+                            "(figure_<category>.png/.pdf, figure_shares.png/.pdf)")

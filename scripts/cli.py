@@ -17,7 +17,8 @@ from typing import Any
 
 from lifecircle._errors import LifecircleError, OptionError, shorten
 from lifecircle.outfolder import output_lock
-from lifecircle.scripts.arguments import add_common_arguments, options_from_args
+from lifecircle.scripts import publish as publish_cmd
+from lifecircle.scripts.arguments import add_common_arguments, add_publishing_arguments, options_from_args
 
 __all__ = ["main", "console_main", "build_parser"]
 
@@ -52,7 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="the main job: travel times, gaps, isochrones, map (default: bundled sample)")
     add_common_arguments(run)
     _add_planning(run)
+    add_publishing_arguments(run)
     suggest_cmd.add_parser(sub)
+    publish_cmd.add_parser(sub)
     return parser
 
 
@@ -68,6 +71,7 @@ def _run(args: argparse.Namespace) -> int:
     from lifecircle.pipeline import run  # noqa: PLC0415 - --help answers without loading geopandas
 
     check_output_folder(args.out)  # an unusable --out fails now, not after the run
+    publish_cmd.check_run_options(args)
     if args.basemap == "tianditu" and not args.tianditu_key:
         raise OptionError("--basemap tianditu needs your key: pass --tianditu-key KEY.")
     if args.suggest < 0:
@@ -93,8 +97,9 @@ def _run(args: argparse.Namespace) -> int:
         plan = make_plan(result, standard=args.standard, suggest_count=args.suggest,
                          capacity=dict(args.capacity or []))
     paths = write_outputs(result, args.out, lang=args.lang, basemap=args.basemap, tianditu_key=args.tianditu_key,
-                          plan=plan)
+                          plan=plan, figures=args.figures)
     _print_report(result, plan, standard=args.standard, paths=paths)
+    publish_cmd.publish_after_run(args)
     return 0
 
 
@@ -185,6 +190,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 from lifecircle.scripts import suggest as suggest_cmd  # noqa: PLC0415 - cli and suggest import each other
 
                 return suggest_cmd.main(args)
+            if args.command == "publish":
+                return publish_cmd.main(args)
     except LifecircleError as exc:
         text = str(exc)  # values in messages are bounded; this bounds the whole, whatever made it
         print(f"lifecircle: error: {text if len(text) <= 2000 else text[:1997] + '...'}", file=sys.stderr)

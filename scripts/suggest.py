@@ -20,9 +20,10 @@ import argparse
 import logging
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from lifecircle._errors import OptionError
-from lifecircle.scripts.arguments import add_common_arguments, options_from_args
+from lifecircle.scripts.arguments import add_common_arguments, add_small_site_arguments, options_from_args
 
 __all__ = ["SITE_FILES", "add_parser", "main"]
 
@@ -70,6 +71,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                       help="coordinates of --candidates (Amap/Gaode: gcj02, Baidu: bd09)")
     site.add_argument("--spacing", type=_spacing,
                       help="with network-node candidates, keep one node per square of this many metres")
+    add_small_site_arguments(p)
     add_common_arguments(p)
     p.set_defaults(command="suggest")
     return p
@@ -81,6 +83,44 @@ def _for_file(sites):
         if col != out.geometry.name and out[col].dtype == object:
             out[col] = out[col].map(lambda v: None if v is None else str(v))
     return out
+
+
+def _small_site_options(args: argparse.Namespace) -> dict:
+    """The small-site constraints given (empty: the plain greedy search)."""
+    given = {"min_area_m2": getattr(args, "min_area", None), "min_spacing_m": getattr(args, "min_spacing", None),
+             "capacity": getattr(args, "site_capacity", None)}
+    return {k: v for k, v in given.items() if v is not None} and given
+
+
+def _labelled(sites, lang: str):
+    """Sites with ``label`` (园1 / P1) in the language of the run, first after the category."""
+    column = f"label_{lang}"
+    if column not in sites.columns:
+        return sites
+    out = sites.drop(columns=[c for c in ("label_zh", "label_en") if c in sites.columns])
+    out.insert(1, "label", sites[column].to_numpy())
+    out.attrs = dict(sites.attrs)
+    return out
+
+
+def _figure_files(args: argparse.Namespace) -> tuple[str, ...]:
+    """The figure files ``--figures`` writes (none without it)."""
+    if not getattr(args, "figures", False):
+        return ()
+    from lifecircle.report_figures import figure_names  # noqa: PLC0415 - --help answers without matplotlib
+
+    return tuple(figure_names([args.category]))
+
+
+def _write_figures(args: argparse.Namespace, result: Any, sites: Any, stage: Path) -> None:
+    """The category's map with its numbered sites, and the chart of shares, into the staging folder."""
+    from types import SimpleNamespace  # noqa: PLC0415 - only figures need it
+
+    from lifecircle.outputs import category_labels  # noqa: PLC0415 - --help answers without loading the pipeline
+    from lifecircle.report_figures import write_figures  # noqa: PLC0415 - --help answers without matplotlib
+
+    write_figures(result, stage, lang=args.lang, labels=category_labels(args.catalogue),
+                  plan=SimpleNamespace(sites=sites), categories=[args.category])
 
 
 def main(args: argparse.Namespace) -> int:
@@ -100,8 +140,17 @@ def main(args: argparse.Namespace) -> int:
     from lifecircle.spreadsheets import write_csv  # noqa: PLC0415 - --help answers without loading the pipeline
 
     check_output_folder(args.out)
+    if getattr(args, "figures", False):
+        from lifecircle.report_figures import check_figures  # noqa: PLC0415 - --help answers without matplotlib
+
+        check_figures(args.lang)  # a missing CJK font fails now, not after the run
     if args.candidates is not None and args.spacing is not None:
         raise OptionError("--spacing thins network-node candidates; it cannot be used with --candidates.")
+    if _small_site_options(args) and args.spacing is not None:
+        raise OptionError("--spacing thins network-node candidates; small sites (--min-area, --min-spacing, "
+                          "--site-capacity) are plots: use --min-spacing between sites instead.")
+    if isinstance(args.site_capacity, str) and args.candidates is None:
+        raise OptionError(f"--site-capacity {args.site_capacity!r} names a column: it needs --candidates.")
     candidates = None
     if args.candidates is not None:
         hint = None if args.candidates_crs in (None, "wgs84") else args.candidates_crs
@@ -111,25 +160,37 @@ def main(args: argparse.Namespace) -> int:
     cats = tuple(options.categories or ())
     options = replace(options, categories=cats if args.category in cats else (*cats, args.category))
     result = run(options)
-    sites = suggest(result, category=args.category, count=args.count, candidates=candidates, spacing_m=args.spacing)
+    small = _small_site_options(args)
+    if small:
+        from lifecircle.planning import suggest_small_sites  # noqa: PLC0415 - --help answers without loading the pipeline
+
+        sites = suggest_small_sites(result, category=args.category, count=args.count, candidates=candidates, **small)
+    else:
+        sites = suggest(result, category=args.category, count=args.count, candidates=candidates,
+                        spacing_m=args.spacing)
+    labelled, sites = sites, _labelled(sites, args.lang)
 
     files = _for_file(sites)
     table = pd.DataFrame(files.drop(columns=files.geometry.name))
     table["lon"] = files.geometry.representative_point().x.round(6)
     table["lat"] = files.geometry.representative_point().y.round(6)
-    with atomic_staging(args.out, replaces=("sites.gpkg", "sites.csv")) as stage:
+    figure_files = _figure_files(args)
+    with atomic_staging(args.out, replaces=("sites.gpkg", "sites.csv", *figure_files)) as stage:
         pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": "2000-01-01T00:00:00.000Z"})
         files.to_file(writing(stage / "sites.gpkg"), layer="sites", driver="GPKG", engine="pyogrio")
         write_csv(table, writing(stage / "sites.csv"))
+        if figure_files:
+            _write_figures(args, result, labelled, stage)
 
     a = sites.attrs
     print(f"{args.category}: {a['people_served_before']:,.0f} of {a['people']:,.0f} people within "
           f"{options.minutes:g} min now; {len(sites)} sites from {a['candidates']:,} candidates:")
     for row in table.itertuples(index=False):
-        print(f"  site {row.rank}: +{row.marginal_gain:,.0f} people (total +{row.cumulative:,.0f}) "
+        print(f"  site {row.label}: +{row.marginal_gain:,.0f} people (total +{row.cumulative:,.0f}) "
               f"at {row.lon:.6f}, {row.lat:.6f}")
     if len(sites) < args.count:
         print(f"  only {len(sites)} of {args.count} sites: no other candidate serves anyone new")
+    names = ("sites.gpkg", "sites.csv", *figure_files)
     print(f"After: {a['people_served_after']:,.0f} people ({a['people_served_after'] / max(a['people'], 1e-12):.1%}). "
-          f"Files: {Path(args.out) / 'sites.gpkg'}, {Path(args.out) / 'sites.csv'}")
+          f"Files: {', '.join(str(Path(args.out) / n) for n in names)}")
     return 0

@@ -51,8 +51,8 @@ ALLOWED: set[tuple[str, str]] = {
 MAPS_FROM_LAYERS = {"lifecircle.layers.chinese_coords"}
 
 #: Modules of core, lowest first: a module imports only modules listed before it.
-CORE_ORDER = ["lifecircle.outfolder", "lifecircle.spreadsheets", "lifecircle.options", "lifecircle.model", "lifecircle.choices",
-              "lifecircle.tables", "lifecircle.pipeline", "lifecircle.planning", "lifecircle.outputs",
+CORE_ORDER = ["lifecircle.outfolder", "lifecircle.spreadsheets", "lifecircle.publish", "lifecircle.options", "lifecircle.model", "lifecircle.choices",
+              "lifecircle.tables", "lifecircle.pipeline", "lifecircle.planning", "lifecircle.report_figures", "lifecircle.outputs",
               "lifecircle.testing", "lifecircle"]
 
 

@@ -22,6 +22,9 @@ MODULES = [
     "lifecircle.layers.units",
     "lifecircle.layers.indicators",
     "lifecircle.spatial.hierarchy",
+    "lifecircle.publish",
+    "lifecircle.layers.open_land",
+    "lifecircle.spatial.small_sites",
 ]
 
 
