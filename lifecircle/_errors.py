@@ -27,6 +27,7 @@ __all__ = [
     "BoundaryError",
     "NoCrsError",
     "FacilitiesFileError",
+    "PlanFileError",
     "UnknownCategoryError",
     "CatalogueError",
     "OptionError",
@@ -127,6 +128,10 @@ class IndicatorsError(InputFileError):
 
 class OutputError(OSError, LifecircleError):
     """The output folder cannot be created, written or replaced (disk full, locked file, not a folder)."""
+
+
+class PlanFileError(InputFileError):
+    """A scenario plan file (``--scenario``) cannot be used as given."""
 
 
 class OutputLockedError(OutputError):
