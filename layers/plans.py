@@ -143,7 +143,7 @@ def _read_vector(path: Path, label: str) -> gpd.GeoDataFrame:
 
     try:
         layers = [str(name) for name, _ in pyogrio.list_layers(path)]
-    except Exception as exc:  # noqa: BLE001 - any GDAL failure is an unreadable file
+    except Exception as exc:
         raise PlanFileError(f"{label} cannot be read as a vector file ({shorten(str(exc), 160)}).") from None
     is_gpkg = path.suffix.lower() == ".gpkg"
     if is_gpkg:
@@ -155,7 +155,7 @@ def _read_vector(path: Path, label: str) -> gpd.GeoDataFrame:
     for name in layers:
         try:
             frame = gpd.read_file(path, layer=name, engine="pyogrio")
-        except Exception as exc:  # noqa: BLE001 - any GDAL failure is an unreadable file
+        except Exception as exc:
             raise PlanFileError(f"{label}: layer {shorten(name)} cannot be read ({shorten(str(exc), 160)}).") from None
         if frame.crs is None:
             if is_gpkg:
@@ -247,7 +247,7 @@ def _number(value: Any) -> float:
     return x
 
 
-def _check_row(row: Mapping[str, Any], geom: Any, label: str, where: str) -> dict[str, Any]:  # noqa: C901, PLR0912 - one check per field and action, each with its own message
+def _check_row(row: Mapping[str, Any], geom: Any, label: str, where: str) -> dict[str, Any]:  # noqa: C901 - one check per field and action, each with its own message
     action = _text(row.get("action"))
     if action not in ACTIONS:
         raise PlanFileError(f"{label}: {where}: action must be one of {', '.join(ACTIONS)}; "

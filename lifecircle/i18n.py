@@ -33,6 +33,7 @@ __all__ = [
     "GAP_AREA_HEADERS",
     "PROFILE_NAMES",
     "SUMMARY_TEXT",
+    "CHANGE_TEXT",
     "text",
     "list_separator",
     "profile_label",
@@ -491,3 +492,30 @@ FIGURE_TEXT: dict[str, dict[str, str]] = {
 def figure_text(key: str, lang: str, **fields: object) -> str:
     """Figure text ``key`` in ``lang`` with ``{fields}`` filled in (unescaped; drawn as text)."""
     return FIGURE_TEXT[lang][key].format(**fields)
+# --------------------------------------------------------------------------- plans and scenarios
+#: Headers of the community change table (``change_communities.csv``, the change sheet), and
+#: the change map's words.
+CHANGE_TEXT: dict[str, dict[str, str]] = {
+    "en": {
+        "sheet": "change", "community": "community", "category": "category", "people_before": "people before",
+        "people_after": "people after", "share_before": "share within before", "share_after": "share within after",
+        "change_share": "change in share", "people_newly_within": "people newly within",
+        "people_no_longer_within": "people no longer within", "cells_gained": "cells gained",
+        "cells_lost": "cells lost", "mean_change_minutes": "mean change (min)", "newly_within": "newly within",
+        "total": "(whole area)", "title": "What the plan changes", "gained": "newly within the threshold",
+        "lost": "no longer within the threshold", "faster": "faster, status unchanged",
+        "link": "new link", "closed": "closed way", "added": "new facility", "removed": "removed facility",
+        "housing": "new housing", "minutes": "minutes", "before": "before", "after": "after",
+        "people": "people", "threshold": "threshold",
+    },
+    "zh": {
+        "sheet": "方案变化", "community": "社区", "category": "设施类别", "people_before": "方案前人口",
+        "people_after": "方案后人口", "share_before": "方案前覆盖率", "share_after": "方案后覆盖率",
+        "change_share": "覆盖率变化", "people_newly_within": "新增覆盖人口", "people_no_longer_within": "失去覆盖人口",
+        "cells_gained": "新增覆盖网格", "cells_lost": "失去覆盖网格", "mean_change_minutes": "平均时间变化（分钟）",
+        "newly_within": "新增覆盖", "total": "（全区）", "title": "方案带来的变化", "gained": "新进入步行阈值",
+        "lost": "不再处于步行阈值内", "faster": "时间缩短，覆盖状态不变", "link": "新建连接",
+        "closed": "封闭道路", "added": "新增设施", "removed": "撤除设施", "housing": "新增住宅",
+        "minutes": "分钟", "before": "方案前", "after": "方案后", "people": "人口", "threshold": "阈值",
+    },
+}

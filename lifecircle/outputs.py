@@ -51,6 +51,7 @@ from lifecircle.pipeline import RunOptions, RunResult
 from lifecircle.planning import PlanResult, served_by_sites
 from lifecircle.publish import redact, run_id_of
 from lifecircle.report_figures import FIGURE_PREFIX, write_figures
+from lifecircle.scenario import CHANGE_FILES, write_change_files
 from lifecircle.schema import median_column, minutes_column, p90_column, share_column, threshold_share_column
 from lifecircle.spatial.coverage import gap_areas
 from lifecircle.spreadsheets import write_csv, write_xlsx
@@ -624,9 +625,10 @@ def _json_default(value: Any) -> Any:
     return str(value)
 
 
-def write_outputs(result: RunResult, out_dir: str | Path, *, lang: str = "zh", basemap: str = "none",
+def write_outputs(  # noqa: PLR0913 - keyword-only; each an optional part of the output set
+    result: RunResult, out_dir: str | Path, *, lang: str = "zh", basemap: str = "none",
                   tianditu_key: str | None = None, write_map: bool = True,
-                  plan: PlanResult | None = None, figures: bool = False) -> dict[str, Path]:
+                  plan: PlanResult | None = None, figures: bool = False, scenario: Any = None) -> dict[str, Path]:
     """Write every output file of a run atomically.
 
     Parameters
@@ -644,6 +646,9 @@ def write_outputs(result: RunResult, out_dir: str | Path, *, lang: str = "zh", b
         ``community_tiers`` in the GeoPackage, columns in the gap lists and on the map.
     figures : bool, default False
         Also the print-ready figures (:func:`lifecircle.report_figures.write_figures`).
+    scenario : lifecircle.scenario.ScenarioResult, optional
+        What a plan changes: the change files (:data:`lifecircle.scenario.CHANGE_FILES`), a
+        change sheet in ``gaps.xlsx`` and the plan in ``run.json``.
 
     Returns
     -------
@@ -663,7 +668,7 @@ def write_outputs(result: RunResult, out_dir: str | Path, *, lang: str = "zh", b
                     areas=areas, extra_layers=levels[2])
         timings["write_gpkg"] = round(time.perf_counter() - t, 4)
         t = time.perf_counter()
-        gap_rows = _write_gap_lists(result, stage, areas=areas, plan=plan, lang=lang, levels=levels)
+        gap_rows = _write_gap_lists(result, stage, areas=areas, plan=plan, lang=lang, levels=levels, scenario=scenario)
         timings["write_gaps"] = round(time.perf_counter() - t, 4)
         if write_map:
             t = time.perf_counter()
@@ -676,17 +681,21 @@ def write_outputs(result: RunResult, out_dir: str | Path, *, lang: str = "zh", b
             timings["write_figures"] = round(time.perf_counter() - t, 4)
         record = _output_record(result, stage, areas=areas, gap_rows=gap_rows, plan=plan, timings=timings,
                                 lang=lang, basemap=basemap)
+        if scenario is not None:
+            record["scenario"] = scenario.record
         with open(writing(stage / "run.json"), "w", encoding="utf-8") as fh:
             json.dump(_clean(record), fh, ensure_ascii=False, indent=2, default=_json_default, allow_nan=False)
             fh.write("\n")
     final = {p.name: out / p.name for p in sorted(out.iterdir())
-             if p.name in OUTPUT_FILES or p.name in levels[0] or (figures and p.name.startswith(FIGURE_PREFIX))}
+             if p.name in OUTPUT_FILES or p.name in levels[0] or p.name in CHANGE_FILES
+             or (figures and p.name.startswith(FIGURE_PREFIX))}
     log.info("Wrote %s to %s", ", ".join(final), out)
     return final
 
 
 def _write_gap_lists(result: RunResult, stage: Path, *, areas: gpd.GeoDataFrame, plan: PlanResult | None,
-                     lang: str, levels: tuple[dict[str, Any], dict[str, Any], dict[str, Any]] | None = None) -> int:
+                     lang: str, levels: tuple[dict[str, Any], dict[str, Any], dict[str, Any]] | None = None,
+                     scenario: Any = None) -> int:
     """The gap lists as CSV and as one workbook; returns the number of cell gap rows."""
     labels = _labels_of(result.model.catalogue)
     measured = [c for c in result.categories if c not in result.no_data]
@@ -718,8 +727,10 @@ def _write_gap_lists(result: RunResult, stage: Path, *, areas: gpd.GeoDataFrame,
     sheets = SHEET_NAMES[lang]
     units_sheet = gap_headers(lang, unit_kind)["name"] if lang == "zh" else (
         sheets["units"] if unit_kind == "neighbourhood_unit" else sheets["communities"])
+    change_sheet = {} if scenario is None else dict([write_change_files(stage, scenario, lang=lang, labels=labels,
+                                                                        mark=writing)])
     _write_xlsx(writing(stage / "gaps.xlsx"), {sheets["cells"]: gaps, sheets["gap_areas"]: area_list,
-                                               units_sheet: comm_gaps, **level_sheets,
+                                               units_sheet: comm_gaps, **level_sheets, **change_sheet,
                                                sheets["about"]: _about_table(result, lang)},
                 full_copies={sheets["cells"]: "gaps.csv", sheets["gap_areas"]: "gap_areas.csv",
                              units_sheet: "community_gaps.csv"})

@@ -13,6 +13,13 @@ Per-category columns are built by a function of the category name, e.g.
 from __future__ import annotations
 
 __all__ = [
+    "CHANGE_CELL_COLUMNS",
+    "CHANGE_COMMUNITY_COLUMNS",
+    "CHANGE_TOTAL_ROW",
+    "GAINED",
+    "LOST",
+    "change_columns",
+    "newly_within_column",
     "CELL_ID",
     "COMMUNITY",
     "POPULATION",
@@ -154,3 +161,28 @@ def within_column(category: str, label: str = "") -> str:
 def unit_code_column(level: str) -> str:
     """Column of a cell's (or a unit's) code at a level of the hierarchy (``street_code``)."""
     return f"{level}_code"
+
+
+# --------------------------------------------------------------------------- plans and scenarios
+#: Columns of the change tables (before and after a plan, or two runs compared).
+CHANGE_CELL_COLUMNS: tuple[str, ...] = ("cell_id", "community", "population_before", "population_after")
+CHANGE_COMMUNITY_COLUMNS: tuple[str, ...] = (
+    "community", "category", "people_before", "people_after", "share_before", "share_after", "change_share",
+    "people_newly_within", "people_no_longer_within", "cells_gained", "cells_lost", "mean_change_minutes",
+)
+#: Name of the study-area row of the community change table.
+CHANGE_TOTAL_ROW = "(all)"
+#: Values of a cell's change of status: newly within the threshold, no longer within it.
+GAINED, LOST = "gained", "lost"
+
+
+def change_columns(category: str) -> dict[str, str]:
+    """A category's columns in the cell change table: minutes before and after, their
+    difference, and the change of status (:data:`GAINED`, :data:`LOST` or ``""``)."""
+    return {"before": f"minutes_before_{category}", "after": f"minutes_after_{category}",
+            "change": f"change_minutes_{category}", "status": f"change_{category}"}
+
+
+def newly_within_column(group: str) -> str:
+    """Column of the people of a population group newly within the threshold."""
+    return f"newly_within_{group}"

@@ -11,7 +11,7 @@ from lifecircle._errors import shorten
 from lifecircle.layers.catalogue import load_catalogue, select
 from lifecircle.options import RunOptions
 
-__all__ = ["add_common_arguments", "options_from_args"]
+__all__ = ["add_common_arguments", "options_from_args", "add_scenario_argument"]
 
 
 def _bbox(text: str) -> tuple[float, float, float, float]:
@@ -206,3 +206,11 @@ def add_small_site_arguments(p: argparse.ArgumentParser) -> None:
     small.add_argument("--figures", action="store_true",
                        help="also an A3 map of the category with the numbered sites and a chart of shares "
                             "(figure_<category>.png/.pdf, figure_shares.png/.pdf)")
+def add_scenario_argument(p: argparse.ArgumentParser) -> None:
+    """Add ``--scenario PLAN`` (``lifecircle run``): a plan file whose changes are measured
+    against the run (:mod:`lifecircle.layers.plans`)."""
+    p.add_argument_group("plans and scenarios").add_argument(
+        "--scenario", type=Path, metavar="PLAN",
+        help="plan file (GeoJSON, GeoPackage or YAML): facilities added/removed, new links (stairway, lift, "
+             "footbridge, passage), closed ways/gates, new housing; writes the change per cell and community "
+             "(change_*.csv, change.html, a change sheet in gaps.xlsx)")

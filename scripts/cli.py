@@ -17,8 +17,14 @@ from typing import Any
 
 from lifecircle._errors import LifecircleError, OptionError, shorten
 from lifecircle.outfolder import output_lock
+from lifecircle.schema import CHANGE_TOTAL_ROW
 from lifecircle.scripts import publish as publish_cmd
-from lifecircle.scripts.arguments import add_common_arguments, add_publishing_arguments, options_from_args
+from lifecircle.scripts.arguments import (
+    add_common_arguments,
+    add_publishing_arguments,
+    add_scenario_argument,
+    options_from_args,
+)
 
 __all__ = ["main", "console_main", "build_parser"]
 
@@ -43,6 +49,7 @@ def _add_planning(p: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``lifecircle`` command."""
+    from lifecircle.scripts import compare as compare_cmd  # noqa: PLC0415 - cli and compare import each other
     from lifecircle.scripts import suggest as suggest_cmd  # noqa: PLC0415 - cli and suggest import each other
 
     parser = argparse.ArgumentParser(
@@ -54,8 +61,10 @@ def build_parser() -> argparse.ArgumentParser:
     add_common_arguments(run)
     _add_planning(run)
     add_publishing_arguments(run)
+    add_scenario_argument(run)
     suggest_cmd.add_parser(sub)
     publish_cmd.add_parser(sub)
+    compare_cmd.add_parser(sub)
     return parser
 
 
@@ -89,6 +98,7 @@ def _run(args: argparse.Namespace) -> int:
         defaults = [c.name for c in select(load_catalogue(extra=args.catalogue), None)]
         check_capacity_sources(dict(args.capacity), categories=args.categories or defaults,
                                facilities_path=args.facilities, osm_path=local)
+    scenario_plan = _read_scenario(args)  # a bad plan fails before the run, not after it
     result = run(options_from_args(args))
     plan = None
     if args.standard is not None or args.suggest > 0 or args.capacity:
@@ -96,11 +106,36 @@ def _run(args: argparse.Namespace) -> int:
 
         plan = make_plan(result, standard=args.standard, suggest_count=args.suggest,
                          capacity=dict(args.capacity or []))
+    scenario = _run_scenario(result, scenario_plan)
     paths = write_outputs(result, args.out, lang=args.lang, basemap=args.basemap, tianditu_key=args.tianditu_key,
-                          plan=plan, figures=args.figures)
+                          plan=plan, figures=args.figures, scenario=scenario)
     _print_report(result, plan, standard=args.standard, paths=paths)
     publish_cmd.publish_after_run(args)
     return 0
+
+
+def _read_scenario(args: argparse.Namespace) -> Any:
+    if getattr(args, "scenario", None) is None:
+        return None
+    from lifecircle.layers.plans import read_plan  # noqa: PLC0415 - --help answers without loading geopandas
+
+    return read_plan(args.scenario)
+
+
+def _run_scenario(result: Any, plan: Any) -> Any:
+    """The plan's changes against the run, with a few lines on stdout."""
+    if plan is None:
+        return None
+    from lifecircle.scenario import run_scenario  # noqa: PLC0415 - --help answers without loading geopandas
+
+    change = run_scenario(result, plan)
+    counts = ", ".join(f"{k} {v}" for k, v in change.record["counts"].items() if v)
+    print(f"Scenario {plan.path.name}: {counts}; recomputed in {change.record['timings_s']['total']:.2f} s")
+    total = change.communities[change.communities["community"] == CHANGE_TOTAL_ROW]
+    for row in total.itertuples(index=False):
+        print(f"  {row.category:<14} {row.share_before:.1%} -> {row.share_after:.1%} within "
+              f"{result.options.minutes:g} min; +{row.people_newly_within:,.0f} / -{row.people_no_longer_within:,.0f} people")
+    return change
 
 
 def _print_report(result: Any, plan: Any, *, standard: str | None, paths: dict[str, Path]) -> None:
@@ -192,6 +227,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return suggest_cmd.main(args)
             if args.command == "publish":
                 return publish_cmd.main(args)
+            if args.command == "compare":
+                from lifecircle.scripts import compare as compare_cmd  # noqa: PLC0415 - cli and compare import each other
+
+                return compare_cmd.main(args)
     except LifecircleError as exc:
         text = str(exc)  # values in messages are bounded; this bounds the whole, whatever made it
         print(f"lifecircle: error: {text if len(text) <= 2000 else text[:1997] + '...'}", file=sys.stderr)

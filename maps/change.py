@@ -1,0 +1,295 @@
+"""The change map of a plan (or of two runs compared): one self-contained, offline HTML page.
+
+:func:`build_change_map` draws what :mod:`lifecircle.scenario` computed: per category (one
+selector), the cells newly within the threshold (gained), no longer within (lost) and
+reached faster without changing status; the new links, closed ways, added and removed
+facilities and new housing; and the area's totals. It computes nothing.
+
+Safety as in :mod:`lifecircle.maps.build`: Leaflet is inlined from the installed package
+(:func:`lifecircle.maps.assets.leaflet_assets`), the data go once into a
+``<script type="application/json">`` block with ``<``, ``>`` and ``&`` escaped (no text from
+data can close the element), no template engine sees any text, and the page's script puts
+every text from data into the page through ``esc()`` (popups) or ``textContent``.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from lifecircle._errors import OptionError
+from lifecircle.i18n import CHANGE_TEXT
+from lifecircle.maps.assets import check_offline, leaflet_assets
+from lifecircle.maps.build import _display_geometries, _feature_collection, _num
+from lifecircle.schema import CHANGE_TOTAL_ROW, GAINED, LOST, change_columns
+
+__all__ = ["build_change_map", "save_change_map", "CHANGE_COLOURS"]
+
+#: Colours of the change map: gained, lost, faster, links, closed ways, added and removed
+#: facilities, housing.
+CHANGE_COLOURS: dict[str, str] = {"gained": "#1a9641", "lost": "#d7191c", "faster": "#a6d96a", "link": "#2b83ba",
+                                  "closed": "#7b3294", "added": "#1a9641", "removed": "#d7191c", "housing": "#fdae61",
+                                  "cell": "#bbbbbb"}
+
+_FASTER_MIN = 0.5  # a cell counts as faster from half a minute saved
+
+_SCRIPT = r"""
+(function () {
+  var D = JSON.parse(document.getElementById("change-data").textContent);
+  var W = D.words, C = D.colours;
+  function esc(s) {
+    return String(s === null || s === undefined ? "" : s).replace(/[&<>"']/g, function (c) {
+      return {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}[c];
+    });
+  }
+  function fmt(x, d) { return x === null || x === undefined ? "-" : Number(x).toFixed(d); }
+  var map = L.map("map", {zoomControl: true});
+  var base = L.geoJSON(D.cells, {style: function () { return {color: C.cell, weight: 0.3, fillOpacity: 0.05}; },
+                                 interactive: false}).addTo(map);
+  var changed = L.geoJSON(null, {
+    style: function (f) {
+      var s = f.properties.s[D.cat];
+      var col = s === 1 ? C.gained : s === -1 ? C.lost : s === 2 ? C.faster : null;
+      return col ? {color: col, weight: 0.5, fillColor: col, fillOpacity: 0.65} : {opacity: 0, fillOpacity: 0};
+    },
+    onEachFeature: function (f, layer) {
+      layer.bindPopup(function () {
+        var i = D.categories.indexOf(D.cat), p = f.properties;
+        return "<b>" + esc(D.labels[i]) + "</b><br>" + esc(W.before) + ": " + fmt(p.b[i], 1) + " " + esc(W.minutes) +
+          "<br>" + esc(W.after) + ": " + fmt(p.a[i], 1) + " " + esc(W.minutes) + "<br>" + esc(W.people) + ": " +
+          fmt(p.p, 0) + "<br>" + esc(p.c);
+      });
+    }
+  }).addTo(map);
+  function showCells() {
+    changed.clearLayers();
+    var i = D.categories.indexOf(D.cat);
+    changed.addData({type: "FeatureCollection", features: D.changed.features.map(function (f) {
+      var s = {}; s[D.cat] = f.properties.st[i];
+      return {type: "Feature", geometry: f.geometry, properties: {s: s, b: f.properties.b, a: f.properties.a,
+              p: f.properties.p, c: f.properties.c}};
+    }).filter(function (f) { return f.properties.s[D.cat] !== 0; })});
+    var t = D.totals[D.cat] || {};
+    var box = document.getElementById("change-summary");
+    box.textContent = "";
+    var rows = [[W.threshold, fmt(D.threshold, 0) + " " + W.minutes], [W.before, fmt(100 * t.share_before, 1) + " %"],
+                [W.after, fmt(100 * t.share_after, 1) + " %"], [W.gained, fmt(t.people_newly_within, 0)],
+                [W.lost, fmt(t.people_no_longer_within, 0)]];
+    rows.forEach(function (r) {
+      var line = document.createElement("div");
+      line.textContent = r[0] + ": " + r[1];
+      box.appendChild(line);
+    });
+  }
+  var pop = function (kind) {
+    return function (f, layer) {
+      layer.bindPopup(function () {
+        var p = f.properties;
+        return "<b>" + esc(W[kind] || kind) + "</b>" + (p.k ? "<br>" + esc(p.k) : "") + (p.n ? "<br>" + esc(p.n) : "") +
+          (p.t ? "<br>" + esc(p.t) : "");
+      });
+    };
+  };
+  L.geoJSON(D.housing, {style: {color: C.housing, weight: 2, fillOpacity: 0.3}, onEachFeature: pop("housing")}).addTo(map);
+  L.geoJSON(D.closed, {style: {color: C.closed, weight: 4, dashArray: "6 4"}, onEachFeature: pop("closed")}).addTo(map);
+  L.geoJSON(D.links, {style: {color: C.link, weight: 5}, onEachFeature: pop("link")}).addTo(map);
+  L.geoJSON(D.facilities, {
+    pointToLayer: function (f, ll) {
+      var col = f.properties.m === "removed" ? C.removed : C.added;
+      return L.circleMarker(ll, {radius: 8, color: "#000", weight: 1, fillColor: col, fillOpacity: 0.9});
+    },
+    style: function (f) { return {color: f.properties.m === "removed" ? C.removed : C.added, weight: 2}; },
+    onEachFeature: function (f, layer) {
+      layer.bindPopup(function () {
+        var p = f.properties;
+        return "<b>" + esc(W[p.m] || p.m) + "</b><br>" + esc(p.k) + (p.n ? "<br>" + esc(p.n) : "");
+      });
+    }
+  }).addTo(map);
+  var select = document.getElementById("change-category");
+  D.categories.forEach(function (c, i) {
+    var o = document.createElement("option");
+    o.value = c; o.textContent = D.labels[i]; select.appendChild(o);
+  });
+  select.value = D.cat;
+  select.addEventListener("change", function () { D.cat = select.value; showCells(); });
+  showCells();
+  var legend = document.getElementById("change-legend");
+  [["gained", C.gained], ["lost", C.lost], ["faster", C.faster], ["link", C.link], ["closed", C.closed],
+   ["added", C.added], ["removed", C.removed], ["housing", C.housing]].forEach(function (r) {
+    var line = document.createElement("div"), sw = document.createElement("span");
+    sw.className = "sw"; sw.style.background = r[1];
+    line.appendChild(sw); line.appendChild(document.createTextNode(W[r[0]]));
+    legend.appendChild(line);
+  });
+  var b = base.getBounds();
+  if (b.isValid()) { map.fitBounds(b); } else { map.setView([0, 0], 2); }
+})();
+"""
+
+_STYLE = """
+html, body, #map { height: 100%; margin: 0; }
+#change-panel { position: absolute; top: 10px; right: 10px; z-index: 1000; background: #fff; padding: 8px 10px;
+  font: 13px/1.4 sans-serif; box-shadow: 0 1px 4px rgba(0,0,0,.4); max-width: 280px; }
+#change-panel h1 { font-size: 15px; margin: 0 0 6px; }
+#change-legend .sw { display: inline-block; width: 12px; height: 12px; margin-right: 6px; vertical-align: middle; }
+"""
+
+
+def _escape(json_text: str) -> str:
+    """JSON text that cannot end the script element or start markup inside it."""
+    return json_text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
+
+
+def _inert_json(value: Any) -> str:
+    return _escape(json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False))
+
+
+def _text(value: Any) -> str | None:
+    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
+        return None
+    return str(value)
+
+
+def _collection(frame: gpd.GeoDataFrame | None, props: list[dict[str, Any]]) -> str:
+    if frame is None or len(frame) == 0:
+        return '{"type":"FeatureCollection","features":[]}'
+    geoms = _display_geometries(frame, simplify_m=0.0, shift="none")
+    return _feature_collection(geoms, props)
+
+
+def build_change_map(  # noqa: PLR0913 - one keyword argument per drawn layer
+    cells: gpd.GeoDataFrame,
+    *,
+    categories: Sequence[str],
+    threshold_minutes: float,
+    facilities: gpd.GeoDataFrame | None = None,
+    links: gpd.GeoDataFrame | None = None,
+    closed: gpd.GeoDataFrame | None = None,
+    housing: gpd.GeoDataFrame | None = None,
+    communities: pd.DataFrame | None = None,
+    labels: Mapping[str, Mapping[str, str]] | None = None,
+    lang: str = "zh",
+) -> str:
+    """The change map as HTML text.
+
+    Parameters
+    ----------
+    cells : geopandas.GeoDataFrame
+        The cell change table with cell polygons (any CRS):
+        :func:`lifecircle.spatial.scenarios.cell_changes`'s columns.
+    categories : sequence of str
+    threshold_minutes : float
+    facilities : geopandas.GeoDataFrame, optional
+        ``category``, ``name``, ``plan`` (``added``/``removed``).
+    links, closed, housing : geopandas.GeoDataFrame, optional
+        New links (``kind``, ``name``), closed edges, new housing (``population``).
+    communities : pandas.DataFrame, optional
+        The community change table; its whole-area rows feed the summary panel.
+    labels : mapping, optional
+        ``{category: {lang: label}}``.
+    lang : {"zh", "en"}
+
+    Returns
+    -------
+    str
+    """
+    if lang not in CHANGE_TEXT:
+        raise OptionError(f"lang must be one of {sorted(CHANGE_TEXT)}; found {lang!r}.")
+    if cells.crs is None:
+        raise OptionError("cells have no CRS.")
+    cats = list(categories)
+    words = CHANGE_TEXT[lang]
+    names = [str(((labels or {}).get(c) or {}).get(lang, c)) for c in cats]
+    before = np.column_stack([cells[change_columns(c)["before"]].to_numpy(float) for c in cats]) if cats else \
+        np.zeros((len(cells), 0))
+    after = np.column_stack([cells[change_columns(c)["after"]].to_numpy(float) for c in cats]) if cats else \
+        np.zeros((len(cells), 0))
+    status = np.column_stack([cells[change_columns(c)["status"]].to_numpy() for c in cats]) if cats else \
+        np.zeros((len(cells), 0), dtype=object)
+    code = np.where(status == GAINED, 1, np.where(status == LOST, -1,
+                    np.where(np.nan_to_num(before - after, nan=0.0) >= _FASTER_MIN, 2, 0)))
+    any_change = (code != 0).any(axis=1) if cats else np.zeros(len(cells), dtype=bool)
+    changed = cells[any_change]
+    people = cells["population_after"].to_numpy(float)[any_change]
+    comm = cells["community"].astype(str).to_numpy()[any_change]
+    changed_props = [{"st": code[i].tolist(), "b": [_num(x) for x in before[i]], "a": [_num(x) for x in after[i]],
+                      "p": _num(p, 0), "c": c}
+                     for i, p, c in zip(np.flatnonzero(any_change), people, comm)]
+    totals: dict[str, dict[str, Any]] = {}
+    if communities is not None and len(communities):
+        rows = communities[communities["community"] == CHANGE_TOTAL_ROW]
+        for rec in rows.to_dict("records"):
+            totals[str(rec["category"])] = {k: _num(rec.get(k), 4) for k in
+                                            ("share_before", "share_after", "people_newly_within",
+                                             "people_no_longer_within")}
+    fac_props = [] if facilities is None else [
+        {"k": str(((labels or {}).get(str(r["category"])) or {}).get(lang, r["category"])), "n": _text(r.get("name")),
+         "m": str(r.get("plan"))} for r in facilities.drop(columns=facilities.geometry.name).to_dict("records")]
+    link_props = [] if links is None else [
+        {"k": str(r.get("kind")), "n": _text(r.get("name")),
+         "t": None if _num(r.get("seconds_uv")) is None else f"{_num(r.get('seconds_uv'), 0):g} s"}
+        for r in links.drop(columns=links.geometry.name).to_dict("records")]
+    closed_props = [] if closed is None else [{"n": _text(r.get("osm_way_id"))} for r in
+                                              closed.drop(columns=closed.geometry.name).to_dict("records")]
+    housing_props = [] if housing is None else [{"n": f"{_num(r.get('population'), 0):g}"} for r in
+                                                housing.drop(columns=housing.geometry.name).to_dict("records")]
+    base = '{"type":"FeatureCollection","features":[]}'
+    collections = {
+        "cells": _collection(cells, [{} for _ in range(len(cells))]) if len(cells) else base,
+        "changed": _collection(changed, changed_props) if len(changed) else base,
+        "facilities": _collection(facilities, fac_props),
+        "links": _collection(links, link_props),
+        "closed": _collection(closed, closed_props),
+        "housing": _collection(housing, housing_props),
+    }
+    data = {"categories": cats, "labels": names, "cat": cats[0] if cats else "", "threshold": float(threshold_minutes),
+            "totals": totals, "words": words, "colours": CHANGE_COLOURS}
+    # The GeoJSON texts (shapely's and build's JSON) join the object as they are, escaped the same way.
+    text = _inert_json(data)[:-1] + "".join(f',"{key}":{_escape(value)}' for key, value in collections.items()) + "}"
+    assets = leaflet_assets()
+    title = html.escape(words["title"])
+    return (
+        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
+        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+        f"<title>{title}</title><style>{assets.css}</style><style>{_STYLE}</style></head><body>"
+        "<div id=\"map\"></div><div id=\"change-panel\">"
+        f"<h1>{title}</h1><select id=\"change-category\"></select><div id=\"change-summary\"></div>"
+        "<div id=\"change-legend\"></div></div>"
+        f"<script type=\"application/json\" id=\"change-data\">{text}</script>"
+        f"<script>{assets.js}</script><script>{_SCRIPT}</script></body></html>\n"
+    )
+
+
+def save_change_map(page: str, path: str | os.PathLike[str]) -> None:
+    """Write the change map atomically after checking it links nothing from outside.
+
+    Raises
+    ------
+    MapAssetError
+        The page would load something from outside.
+    OptionError
+        The folder of ``path`` does not exist.
+    """
+    target = Path(path)
+    if not target.parent.is_dir():
+        raise OptionError(f"map output folder {target.parent} does not exist.")
+    check_offline(page)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+            fh.write(page)
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; a map is meant to be shared
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
