@@ -51,7 +51,7 @@ from lifecircle.pipeline import RunOptions, RunResult
 from lifecircle.planning import PlanResult, served_by_sites
 from lifecircle.publish import redact, run_id_of
 from lifecircle.report_figures import FIGURE_PREFIX, write_figures
-from lifecircle.scenario import CHANGE_FILES, write_change_files
+from lifecircle.scenario import CHANGE_FILES, sites_plan, write_change_files
 from lifecircle.schema import median_column, minutes_column, p90_column, share_column, threshold_share_column
 from lifecircle.spatial.coverage import gap_areas
 from lifecircle.spreadsheets import write_csv, write_xlsx
@@ -687,7 +687,7 @@ def write_outputs(  # noqa: PLR0913 - keyword-only; each an optional part of the
             json.dump(_clean(record), fh, ensure_ascii=False, indent=2, default=_json_default, allow_nan=False)
             fh.write("\n")
     final = {p.name: out / p.name for p in sorted(out.iterdir())
-             if p.name in OUTPUT_FILES or p.name in levels[0] or p.name in CHANGE_FILES
+             if p.name in OUTPUT_FILES or p.name in levels[0] or p.name in (*CHANGE_FILES, "sites_plan.geojson")
              or (figures and p.name.startswith(FIGURE_PREFIX))}
     log.info("Wrote %s to %s", ", ".join(final), out)
     return final
@@ -727,6 +727,8 @@ def _write_gap_lists(result: RunResult, stage: Path, *, areas: gpd.GeoDataFrame,
     sheets = SHEET_NAMES[lang]
     units_sheet = gap_headers(lang, unit_kind)["name"] if lang == "zh" else (
         sheets["units"] if unit_kind == "neighbourhood_unit" else sheets["communities"])
+    if plan is not None and plan.sites is not None and len(plan.sites):  # to edit and run with --scenario
+        sites_plan(plan.sites, writing(stage / "sites_plan.geojson"))
     change_sheet = {} if scenario is None else dict([write_change_files(stage, scenario, lang=lang, labels=labels,
                                                                         mark=writing)])
     _write_xlsx(writing(stage / "gaps.xlsx"), {sheets["cells"]: gaps, sheets["gap_areas"]: area_list,

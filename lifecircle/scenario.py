@@ -50,8 +50,16 @@ from lifecircle.schema import (
     newly_within_column,
 )
 from lifecircle.spatial.access import compute_cells
-from lifecircle.spatial.scenarios import add_people, cell_changes, community_changes, edit_network, plan_facilities
-from lifecircle.spatial.travel import facility_access_points, locate_on_network, reverse_graph
+from lifecircle.spatial.scenarios import (
+    NetworkEdit,
+    add_people,
+    cell_changes,
+    community_changes,
+    edit_network,
+    plan_facilities,
+    remap_locations,
+)
+from lifecircle.spatial.travel import EdgeLocation, facility_access_points, locate_on_network, reverse_graph
 from lifecircle.spreadsheets import write_csv
 
 __all__ = [
@@ -151,12 +159,10 @@ def run_scenario(result: Any, plan: Plan | str | Path) -> ScenarioResult:
     edit = edit_network(model.network, model.costs, close_ways=feats[feats["action"] == "close_way"],
                         close_gate=feats[feats["action"] == "close_gate"],
                         links=feats[feats["action"] == "add_link"], profile=model.profile, label=label)
+    graph, origins, relocated = model.graph, model.origins, 0
     if edit.changed:
         graph = reverse_graph(edit.network, edit.costs)
-        centres = gpd.GeoSeries(shapely.points(model.grid["x"].to_numpy(), model.grid["y"].to_numpy()), crs=model.crs)
-        origins = locate_on_network(centres, edit.network, max_distance_m=model.max_access_m)
-    else:
-        graph, origins = model.graph, model.origins
+        origins, relocated = _carry_origins(model, edit)
     seconds["network"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -165,16 +171,7 @@ def run_scenario(result: Any, plan: Plan | str | Path) -> ScenarioResult:
     facilities, removed_rows = plan_facilities(model.facilities, added=added, removed=removed, categories=categories,
                                                label=label)
     gone = np.isin(np.arange(len(facilities)), removed_rows)
-    n_base = len(model.facilities)
-    if edit.changed:
-        access_all = facility_access_points(facilities, edit.network, max_distance_m=model.max_access_m,
-                                            entrances=model.entrances)
-    else:
-        base = pd.concat(list(model.access.values()), ignore_index=True) if model.access else None
-        new = facility_access_points(facilities.iloc[n_base:], edit.network, max_distance_m=model.max_access_m,
-                                     entrances=model.entrances)
-        new["facility"] = new["facility"].to_numpy() + n_base
-        access_all = pd.concat([f for f in (base, new) if f is not None], ignore_index=True)
+    access_all = _carry_access(model, edit, facilities)
     access_all = access_all[~gone[access_all["facility"].to_numpy()]]
     cat_of = facilities["category"].to_numpy()
     access = {c: access_all[cat_of[access_all["facility"].to_numpy()] == c].sort_values(
@@ -218,7 +215,7 @@ def run_scenario(result: Any, plan: Plan | str | Path) -> ScenarioResult:
     record = {
         **plan_record(plan),
         "recomputed": {"network": bool(edit.changed), "categories": list(touched),
-                       "cells_relocated": bool(edit.changed)},
+                       "cells_joined_again": int(relocated)},
         "network_edit": edit.report,
         "facilities_added": int((facilities["plan"] == "added").sum()),
         "facilities_removed": len(removed_rows),
@@ -230,6 +227,42 @@ def run_scenario(result: Any, plan: Plan | str | Path) -> ScenarioResult:
     return ScenarioResult(cells=cells, communities=communities, categories=categories, groups=groups,
                           threshold_minutes=model.minutes, facilities=shown, links=edit.links, closed=edit.closed,
                           housing=housing_out, record=record)
+
+
+def _carry_origins(model: Any, edit: NetworkEdit) -> tuple[EdgeLocation, int]:
+    """The cells where they joined the run's network; those whose edge was closed join the edited one again."""
+    base = model.origins
+    edge, fraction = remap_locations(edit, base.edge, base.fraction)
+    lost = np.flatnonzero(base.matched & (edge < 0))
+    distance = base.distance_m.copy()
+    level = None if base.level is None else base.level.copy()
+    if len(lost):
+        centres = gpd.GeoSeries(shapely.points(model.grid["x"].to_numpy()[lost], model.grid["y"].to_numpy()[lost]),
+                                crs=model.crs)
+        again = locate_on_network(centres, edit.network, max_distance_m=model.max_access_m)
+        edge[lost], fraction[lost], distance[lost] = again.edge, again.fraction, again.distance_m
+        if level is not None and again.level is not None:
+            level[lost] = again.level
+    return EdgeLocation(edge, fraction, distance, level), len(lost)
+
+
+def _carry_access(model: Any, edit: NetworkEdit, facilities: gpd.GeoDataFrame) -> pd.DataFrame:
+    """Where the facilities join the (edited) network: the run's access points carried over;
+    facilities that lost one (their edge closed) and the plan's new ones joined afresh."""
+    n_base = len(model.facilities)
+    parts = [a for a in model.access.values() if len(a)]
+    base = pd.concat(parts, ignore_index=True) if parts else None
+    fresh = np.arange(n_base, len(facilities))
+    if base is not None and edit.changed:
+        edge, fraction = remap_locations(edit, base["edge"].to_numpy(), base["fraction"].to_numpy())
+        base = base.assign(edge=edge, fraction=fraction)
+        lost = np.unique(base.loc[edge < 0, "facility"].to_numpy())
+        base = base[~np.isin(base["facility"].to_numpy(), lost)]
+        fresh = np.concatenate([lost, fresh])
+    new = facility_access_points(facilities.iloc[fresh], edit.network, max_distance_m=model.max_access_m,
+                                 entrances=model.entrances)
+    new["facility"] = fresh[new["facility"].to_numpy()]
+    return pd.concat([f for f in (base, new) if f is not None], ignore_index=True)
 
 
 # --------------------------------------------------------------------------- comparing two output folders

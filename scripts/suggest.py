@@ -3,7 +3,9 @@
 Runs the main job with the usual options, then chooses ``--count`` sites that bring the
 most not-yet-served people within the threshold (greedy maximal covering, existing
 facilities fixed; :func:`lifecircle.planning.suggest`), and writes ``sites.gpkg`` and
-``sites.csv`` (UTF-8 with BOM, for Excel) into ``--out``, atomically.
+``sites.csv`` (UTF-8 with BOM, for Excel) into ``--out``, atomically, with the sites as a
+plan file (``sites_plan.geojson``, :func:`lifecircle.scenario.sites_plan`) to edit and run
+again with ``lifecircle run ... --scenario``.
 
 Registered on the ``lifecircle`` command by :mod:`lifecircle.scripts.cli`::
 
@@ -30,7 +32,7 @@ __all__ = ["SITE_FILES", "add_parser", "main"]
 log = logging.getLogger(__name__)
 
 #: The files ``lifecircle suggest`` writes.
-SITE_FILES: tuple[str, ...] = ("sites.gpkg", "sites.csv")
+SITE_FILES: tuple[str, ...] = ("sites.gpkg", "sites.csv", "sites_plan.geojson")
 
 
 def _count(text: str) -> int:
@@ -137,6 +139,7 @@ def main(args: argparse.Namespace) -> int:
     from lifecircle.outputs import atomic_staging, check_output_folder, writing  # noqa: PLC0415 - --help answers without loading the pipeline
     from lifecircle.pipeline import run  # noqa: PLC0415 - --help answers without loading the pipeline
     from lifecircle.planning import read_candidates, suggest  # noqa: PLC0415 - --help answers without loading the pipeline
+    from lifecircle.scenario import sites_plan  # noqa: PLC0415 - --help answers without loading the pipeline
     from lifecircle.spreadsheets import write_csv  # noqa: PLC0415 - --help answers without loading the pipeline
 
     check_output_folder(args.out)
@@ -175,10 +178,12 @@ def main(args: argparse.Namespace) -> int:
     table["lon"] = files.geometry.representative_point().x.round(6)
     table["lat"] = files.geometry.representative_point().y.round(6)
     figure_files = _figure_files(args)
-    with atomic_staging(args.out, replaces=("sites.gpkg", "sites.csv", *figure_files)) as stage:
+    with atomic_staging(args.out, replaces=(*SITE_FILES, *figure_files)) as stage:
         pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": "2000-01-01T00:00:00.000Z"})
         files.to_file(writing(stage / "sites.gpkg"), layer="sites", driver="GPKG", engine="pyogrio")
         write_csv(table, writing(stage / "sites.csv"))
+        if len(sites):  # the sites as a plan to edit and run: lifecircle run ... --scenario sites_plan.geojson
+            sites_plan(sites, writing(stage / "sites_plan.geojson"))
         if figure_files:
             _write_figures(args, result, labelled, stage)
 
@@ -190,7 +195,7 @@ def main(args: argparse.Namespace) -> int:
               f"at {row.lon:.6f}, {row.lat:.6f}")
     if len(sites) < args.count:
         print(f"  only {len(sites)} of {args.count} sites: no other candidate serves anyone new")
-    names = ("sites.gpkg", "sites.csv", *figure_files)
+    names = (*SITE_FILES[:2], *(SITE_FILES[2:] if len(sites) else ()), *figure_files)
     print(f"After: {a['people_served_after']:,.0f} people ({a['people_served_after'] / max(a['people'], 1e-12):.1%}). "
           f"Files: {', '.join(str(Path(args.out) / n) for n in names)}")
     return 0

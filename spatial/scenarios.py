@@ -68,6 +68,7 @@ __all__ = [
     "LINK_TAGS",
     "NetworkEdit",
     "edit_network",
+    "remap_locations",
     "plan_facilities",
     "add_people",
     "cell_changes",
@@ -311,6 +312,10 @@ class NetworkEdit:
     report : dict
         Counts: ``ways_closed``, ``edges_closed``, ``gates_closed``, ``links_added``,
         ``edges_split``.
+    edge_base : numpy.ndarray
+        Per edge, its row in the input network (``-1``: a new link).
+    edge_span : numpy.ndarray
+        Per edge, ``(start, end)`` fractions of that input edge it covers (``(0, 1)`` unless split).
     """
 
     network: WalkNetwork
@@ -319,6 +324,8 @@ class NetworkEdit:
     links: gpd.GeoDataFrame
     closed: gpd.GeoDataFrame
     report: dict[str, int]
+    edge_base: np.ndarray
+    edge_span: np.ndarray
 
 
 def _where(row: Mapping[str, Any]) -> str:
@@ -327,7 +334,7 @@ def _where(row: Mapping[str, Any]) -> str:
 
 
 def _close_ways(network: WalkNetwork, costs: pd.DataFrame, closures: gpd.GeoDataFrame, *,
-                label: str) -> tuple[WalkNetwork, pd.DataFrame, gpd.GeoDataFrame, int]:
+                label: str) -> tuple[WalkNetwork, pd.DataFrame, gpd.GeoDataFrame, int, np.ndarray]:
     edges = network.edges
     way = edges["osm_way_id"].to_numpy()
     mids = shapely.line_interpolate_point(edges.geometry.to_numpy(), 0.5, normalized=True)
@@ -357,7 +364,7 @@ def _close_ways(network: WalkNetwork, costs: pd.DataFrame, closures: gpd.GeoData
     nodes["component"] = _component_labels(len(nodes), kept["u"].to_numpy(), kept["v"].to_numpy())
     out = WalkNetwork(nodes=nodes, edges=gpd.GeoDataFrame(kept, geometry="geometry", crs=network.crs),
                       crs=network.crs)
-    return out, costs[keep].reset_index(drop=True), closed, ways
+    return out, costs[keep].reset_index(drop=True), closed, ways, keep
 
 
 def _gate_ids(network: WalkNetwork, gates: gpd.GeoDataFrame, *, label: str) -> np.ndarray:
@@ -380,11 +387,11 @@ def _gate_ids(network: WalkNetwork, gates: gpd.GeoDataFrame, *, label: str) -> n
 
 
 def _join(network: WalkNetwork, costs: pd.DataFrame, point: shapely.Point, *, label: str, where: str,
-          end: str, new_id: int) -> tuple[WalkNetwork, pd.DataFrame, int, bool]:
+          end: str, new_id: int) -> tuple[WalkNetwork, pd.DataFrame, int, int, float]:
     """The node a link's end joins (an existing node, or a new one splitting the nearest edge)."""
     pos, dist = network.nodes.sindex.nearest(point, return_distance=True, return_all=False)
     if len(dist) and dist[0] <= NODE_SNAP_M:
-        return network, costs, int(pos[1][0]), False
+        return network, costs, int(pos[1][0]), -1, 0.0
     edges = network.edges
     ordinary = ~is_lift_link(edges)
     near = edges.sindex.query(point, predicate="dwithin", distance=LINK_JOIN_M)
@@ -396,7 +403,7 @@ def _join(network: WalkNetwork, costs: pd.DataFrame, point: shapely.Point, *, la
     e = int(near[np.lexsort((near, d))[0]])
     frac = float(shapely.line_locate_point(edges.geometry.iat[e], point, normalized=True))
     if frac <= 1e-6 or frac >= 1 - 1e-6:
-        return network, costs, int(edges["u"].iat[e] if frac <= 1e-6 else edges["v"].iat[e]), False
+        return network, costs, int(edges["u"].iat[e] if frac <= 1e-6 else edges["v"].iat[e]), -1, 0.0
     out, new_pos = _split_edges_at(network, np.array([e]), np.array([frac]), np.array([new_id], dtype=np.int64))
     s_uv, s_vu = costs["seconds_uv"].to_numpy(float), costs["seconds_vu"].to_numpy(float)
     # The two halves share the edge's seconds by length (exact on the flat and on uniform slopes).
@@ -404,7 +411,7 @@ def _join(network: WalkNetwork, costs: pd.DataFrame, point: shapely.Point, *, la
     head.loc[e, "seconds_uv"] = s_uv[e] * frac
     head.loc[e, "seconds_vu"] = s_vu[e] * frac
     tail = pd.DataFrame({"seconds_uv": [s_uv[e] * (1 - frac)], "seconds_vu": [s_vu[e] * (1 - frac)]})
-    return out, pd.concat([head, tail], ignore_index=True), int(new_pos[0]), True
+    return out, pd.concat([head, tail], ignore_index=True), int(new_pos[0]), e, frac
 
 
 def _link_costs(rows: gpd.GeoDataFrame, crs: Any, profile: WalkingProfile, heights: np.ndarray,
@@ -423,8 +430,10 @@ def _link_costs(rows: gpd.GeoDataFrame, crs: Any, profile: WalkingProfile, heigh
 
 
 def _add_links(network: WalkNetwork, costs: pd.DataFrame, links: gpd.GeoDataFrame, *, profile: WalkingProfile,
-               label: str) -> tuple[WalkNetwork, pd.DataFrame, gpd.GeoDataFrame, int]:
+               label: str, base: np.ndarray, span: np.ndarray
+               ) -> tuple[WalkNetwork, pd.DataFrame, gpd.GeoDataFrame, int, np.ndarray, np.ndarray]:
     split = 0
+    base, span = base.copy(), span.copy()
     ends, lines = [], []
     for k, row in enumerate(links.to_dict("records")):
         where = _where(row)
@@ -432,9 +441,15 @@ def _add_links(network: WalkNetwork, costs: pd.DataFrame, links: gpd.GeoDataFram
         coords = shapely.get_coordinates(line)
         nodes_at = []
         for j, (end, xy) in enumerate((("start", coords[0]), ("end", coords[-1]))):
-            network, costs, node, was_split = _join(network, costs, shapely.Point(xy), label=label, where=where,
+            network, costs, node, cut, frac = _join(network, costs, shapely.Point(xy), label=label, where=where,
                                                     end=end, new_id=_PLAN_NODE_ID - 2 * k - j)
-            split += was_split
+            if cut >= 0:  # the head keeps the row, the tail is appended: both still cover their input edge
+                split += 1
+                start, stop = span[cut]
+                middle = start + frac * (stop - start)
+                span[cut] = (start, middle)
+                base = np.append(base, base[cut])
+                span = np.vstack([span, [middle, stop]])
             nodes_at.append(node)
         if nodes_at[0] == nodes_at[1]:
             raise PlanFileError(f"{label}: {where} (add_link): both ends join the network at the same point; "
@@ -476,8 +491,10 @@ def _add_links(network: WalkNetwork, costs: pd.DataFrame, links: gpd.GeoDataFram
     drawn = gpd.GeoDataFrame({"feature": links["feature"].to_numpy(), "kind": kinds, "name": rows["name"].to_numpy(),
                               "length_m": rows["length_m"].to_numpy(), "seconds_uv": link_costs["seconds_uv"].to_numpy(),
                               "seconds_vu": link_costs["seconds_vu"].to_numpy()}, geometry=geoms, crs=network.crs)
+    base = np.append(base, np.full(len(rows), -1, dtype=np.int64))
+    span = np.vstack([span, np.tile([0.0, 1.0], (len(rows), 1))])
     return (WalkNetwork(nodes=nodes, edges=out_edges, crs=network.crs),
-            pd.concat([costs, link_costs[["seconds_uv", "seconds_vu"]]], ignore_index=True), drawn, split)
+            pd.concat([costs, link_costs[["seconds_uv", "seconds_vu"]]], ignore_index=True), drawn, split, base, span)
 
 
 def edit_network(network: WalkNetwork, costs: pd.DataFrame, *, close_ways: gpd.GeoDataFrame | None = None,
@@ -516,8 +533,11 @@ def edit_network(network: WalkNetwork, costs: pd.DataFrame, *, close_ways: gpd.G
     closed = gpd.GeoDataFrame({"feature": [], "osm_way_id": []}, geometry=[], crs=network.crs)
     report = {"ways_closed": 0, "edges_closed": 0, "gates_closed": 0, "links_added": 0, "edges_split": 0}
     changed = False
+    base = np.arange(network.n_edges, dtype=np.int64)
+    span = np.tile([0.0, 1.0], (network.n_edges, 1))
     if close_ways is not None and len(close_ways):
-        network, costs, closed, report["ways_closed"] = _close_ways(network, costs, close_ways, label=label)
+        network, costs, closed, report["ways_closed"], keep = _close_ways(network, costs, close_ways, label=label)
+        base, span = base[keep], span[keep]
         report["edges_closed"] = len(closed)
         changed = True
     if close_gate is not None and len(close_gate):
@@ -526,10 +546,56 @@ def edit_network(network: WalkNetwork, costs: pd.DataFrame, *, close_ways: gpd.G
         changed = True
     drawn = empty_links
     if links is not None and len(links):
-        network, costs, drawn, report["edges_split"] = _add_links(network, costs, links, profile=profile, label=label)
+        network, costs, drawn, report["edges_split"], base, span = _add_links(network, costs, links, profile=profile,
+                                                                             label=label, base=base, span=span)
         report["links_added"] = len(drawn)
         changed = True
-    return NetworkEdit(network=network, costs=costs, changed=changed, links=drawn, closed=closed, report=report)
+    return NetworkEdit(network=network, costs=costs, changed=changed, links=drawn, closed=closed, report=report,
+                       edge_base=base, edge_span=span)
+
+
+def remap_locations(edit: NetworkEdit, edge: np.ndarray, fraction: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Positions on the input network carried onto the edited one.
+
+    A position on an edge kept stays where it was (on the part of a split edge that holds
+    it, the fraction rescaled), so the walks from it are the same as before; a position on
+    a closed edge is lost.
+
+    Parameters
+    ----------
+    edit : NetworkEdit
+    edge, fraction : numpy.ndarray
+        Edge rows of the input network (``-1``: none) and fractions along them.
+
+    Returns
+    -------
+    edge, fraction : numpy.ndarray
+        On the edited network; ``edge == -1`` where the input edge was closed (or was -1).
+
+    Examples
+    --------
+    An edge split at its middle: a quarter of the way along is half-way along the head.
+
+    >>> import numpy as np
+    >>> e = NetworkEdit(None, None, True, None, None, {}, np.array([0, 0]), np.array([[0.0, 0.5], [0.5, 1.0]]))
+    >>> remap_locations(e, np.array([0, 0]), np.array([0.25, 0.75]))
+    (array([0, 1]), array([0.5, 0.5]))
+    """
+    edge = np.asarray(edge, dtype=np.int64)
+    fraction = np.asarray(fraction, dtype=float)
+    rows = np.flatnonzero(edit.edge_base >= 0)
+    # One sorted key per edited edge: its input edge, then where it starts along it.
+    key = edit.edge_base[rows] * 2.0 + edit.edge_span[rows, 0]
+    order = np.argsort(key, kind="stable")
+    rows, key = rows[order], key[order]
+    at = np.searchsorted(key, edge * 2.0 + fraction, side="right") - 1
+    cand = rows[np.clip(at, 0, max(len(rows) - 1, 0))] if len(rows) else np.zeros(len(edge), dtype=np.int64)
+    ok = (edge >= 0) & (at >= 0) & (len(rows) > 0)
+    ok &= edit.edge_base[cand] == edge if len(rows) else ok
+    start, stop = edit.edge_span[cand, 0], edit.edge_span[cand, 1]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        new_fraction = np.clip((fraction - start) / (stop - start), 0.0, 1.0)
+    return np.where(ok, cand, -1), np.where(ok, new_fraction, 0.0)
 
 
 def plan_facilities(facilities: gpd.GeoDataFrame, *, added: gpd.GeoDataFrame | None = None,
