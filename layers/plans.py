@@ -384,7 +384,7 @@ def plan_record(plan: Plan) -> dict[str, Any]:
                 for k, v in rec.items() if k != "layer" or v}
         item = {k: v for k, v in item.items() if v is not None}
         if geom is not None:
-            item["geometry"] = json.loads(shapely.to_geojson(shapely.set_precision(geom, 1e-7)))
+            item["geometry"] = json.loads(shapely.to_geojson(shapely.set_precision(geom, 1e-7, mode="pointwise")))
         feats.append(item)
     return {"file": plan.path.name, "sha256": plan.sha256, "counts": plan.counts, "features": feats}
 
@@ -411,7 +411,7 @@ def write_plan(features: gpd.GeoDataFrame, path: str | Path) -> Path:
     for rec, geom in zip(out.drop(columns=out.geometry.name).to_dict("records"), out.geometry.to_numpy()):
         props = {k: (int(v) if k == "osm_id" else float(v) if k in _NUMERIC else str(v))
                  for k, v in rec.items() if v is not None and v is not pd.NA and not (isinstance(v, float) and math.isnan(v))}
-        shape = None if geom is None else json.loads(shapely.to_geojson(shapely.set_precision(geom, 1e-7)))
+        shape = None if geom is None else json.loads(shapely.to_geojson(shapely.set_precision(geom, 1e-7, mode="pointwise")))
         records.append({"type": "Feature", "properties": props, "geometry": shape})
     p.write_text(json.dumps({"type": "FeatureCollection", "features": records}, ensure_ascii=False, indent=1) + "\n",
                  encoding="utf-8")
