@@ -385,8 +385,9 @@ def _facility_difference(before: gpd.GeoDataFrame | None, after: gpd.GeoDataFram
 
 def change_tables(change: ScenarioResult, *, lang: str = "zh",
                   labels: dict[str, dict[str, str]] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The cell change table (column names of :mod:`lifecircle.schema`, longitude/latitude
-    added) and the community change table (headers and categories in ``lang``).
+    """The cell change table (every cell whose minutes, status or people change; column
+    names of :mod:`lifecircle.schema`, longitude/latitude added) and the community change
+    table (headers and categories in ``lang``).
 
     Parameters
     ----------
@@ -405,9 +406,15 @@ def change_tables(change: ScenarioResult, *, lang: str = "zh",
     cells = pd.DataFrame(change.cells.drop(columns=change.cells.geometry.name))
     centres = change.cells.geometry.centroid.to_crs(4326)
     cells["lon"], cells["lat"] = centres.x.round(6).to_numpy(), centres.y.round(6).to_numpy()
-    status = [change_columns(c)["status"] for c in change.categories if change_columns(c)["status"] in cells]
-    changed = cells[status].ne("").any(axis=1) if status else pd.Series(False, index=cells.index)
-    cells = cells[changed | (cells["population_before"] != cells["population_after"])].reset_index(drop=True)
+    # Every cell whose minutes, status or people change (a few thousandths of a minute are rounding).
+    changed = cells["population_before"].to_numpy(float) != cells["population_after"].to_numpy(float)
+    for cat in change.categories:
+        cols = change_columns(cat)
+        if cols["before"] not in cells:
+            continue
+        b, a = cells[cols["before"]].to_numpy(float), cells[cols["after"]].to_numpy(float)
+        changed |= (np.isnan(b) != np.isnan(a)) | (np.abs(np.nan_to_num(a - b)) > 1e-3)
+    cells = cells[changed].reset_index(drop=True)
     comm = change.communities.copy()
     comm["community"] = comm["community"].replace({CHANGE_TOTAL_ROW: words["total"]})
     comm["category"] = [((labels or {}).get(c) or {}).get(lang, c) for c in comm["category"]]
