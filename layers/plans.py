@@ -263,7 +263,7 @@ def _check_row(row: Mapping[str, Any], geom: Any, label: str, where: str) -> dic
                                 f"found {shorten(row.get(key))}.") from None
         if out[key] < 0:
             raise PlanFileError(f"{label}: {where} ({action}): {key} must be >= 0; found {shorten(row.get(key))}.")
-    raw_id = row.get("osm_id")
+    raw_id: Any = row.get("osm_id")
     out["osm_id"] = None
     if _text(raw_id) is not None:
         try:

@@ -358,7 +358,7 @@ def compare_outputs(before_dir: str | Path, after_dir: str | Path) -> ScenarioRe
 def _facility_difference(before: gpd.GeoDataFrame | None, after: gpd.GeoDataFrame | None, crs: Any) -> gpd.GeoDataFrame:
     """Facilities only after (added) or only before (removed), by category and position (0.1 m)."""
     frames = []
-    keyed = []
+    keyed: list[tuple[gpd.GeoDataFrame, pd.Index] | None] = []
     for frame in (before, after):
         if frame is None or len(frame) == 0:
             keyed.append(None)

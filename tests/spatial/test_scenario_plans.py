@@ -17,18 +17,20 @@ whose ends lie 10 m beyond both streets splits them and is 10 + 220 + 10 m long:
 
 from __future__ import annotations
 
+from pathlib import Path
 from types import SimpleNamespace
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 import shapely
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from lifecircle._errors import PlanFileError
-from lifecircle.layers.profiles import load_profiles
 from lifecircle.layers.plans import Plan
+from lifecircle.layers.profiles import load_profiles
 from lifecircle.scenario import run_scenario
 from lifecircle.schema import GAINED, LOST, change_columns
 from lifecircle.spatial.access import compute_cells
@@ -68,11 +70,7 @@ def plan_of(*rows, crs=CRS):
     table.insert(0, "feature", np.arange(1, len(rows) + 1))
     for col in ("capacity", "height_m", "population", "people_60plus", "people_0_14"):
         table[col] = table[col].astype(float)
-    import pandas as pd  # noqa: PLC0415 - only here
-
     table["osm_id"] = pd.array(table["osm_id"].tolist(), dtype="Int64")
-    from pathlib import Path  # noqa: PLC0415 - only here
-
     return Plan(features=table.to_crs(4326), path=Path("plan.geojson"), sha256="0" * 64)
 
 
@@ -179,8 +177,6 @@ def test_people_newly_within_by_age_group(base) -> None:
 
 
 def test_change_tables_by_hand() -> None:
-    import pandas as pd  # noqa: PLC0415 - only here
-
     cells = pd.DataFrame({"cell_id": [1, 2, 3, 4], "community": ["a", "a", "b", "b"]})
     t = cell_changes(cells, {"x": np.array([20.0, 10.0, np.nan, 14.0])}, {"x": np.array([10.0, 10.0, 12.0, 16.0])},
                      people_before=np.array([1.0, 2.0, 3.0, 4.0]), people_after=np.array([1.0, 2.0, 3.0, 4.0]),
