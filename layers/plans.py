@@ -8,7 +8,7 @@ action              geometry            fields
 ``add_facility``    Point or Polygon    ``category`` (required), ``name``, ``capacity`` (number >= 0)
 ``remove_facility`` Point or none       ``category`` (required), ``osm_id`` (the facility's) or a point
                                         (the category's facility nearest to it, within
-                                        :data:`REMOVE_MATCH_M`)
+                                        50 m: ``spatial.scenarios.REMOVE_MATCH_M``)
 ``add_link``        LineString          ``kind``: ``stairway``, ``lift``, ``footbridge``, ``passage`` or
                                         ``footway``; ``height_m`` (required for a lift, optional for a
                                         stairway); ``name``. Its two ends join the network within
@@ -59,7 +59,6 @@ __all__ = [
     "ACTIONS",
     "LINK_KINDS",
     "PLAN_FIELDS",
-    "REMOVE_MATCH_M",
     "Plan",
     "read_plan",
     "plan_record",
@@ -74,8 +73,6 @@ LINK_KINDS: tuple[str, ...] = ("stairway", "lift", "footbridge", "passage", "foo
 PLAN_FIELDS: tuple[str, ...] = ("action", "category", "name", "capacity", "kind", "height_m", "osm_id",
                                 "population", "people_60plus", "people_0_14")
 _IGNORED = ("fid", "id", "note", "notes", "comment")
-#: A facility is removed by a point when it lies within this distance of it (metres).
-REMOVE_MATCH_M: float = 50.0
 #: A plan file larger than this is not a plan (bytes).
 MAX_PLAN_BYTES: int = 50_000_000
 _NUMERIC = ("capacity", "height_m", "population", "people_60plus", "people_0_14")

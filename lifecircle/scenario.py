@@ -44,6 +44,7 @@ from lifecircle.layers.plans import Plan, plan_record, read_plan, write_plan
 from lifecircle.maps.change import build_change_map, save_change_map
 from lifecircle.schema import (
     CHANGE_TOTAL_ROW,
+    MINUTES_PREFIX,
     POPULATION_PREFIX,
     change_columns,
     minutes_column,
@@ -330,8 +331,8 @@ def compare_outputs(before_dir: str | Path, after_dir: str | Path) -> ScenarioRe
     if t_b is None or t_a is None or t_b != t_a:
         raise OptionError(f"BEFORE_DIR and AFTER_DIR use different thresholds ({t_b} and {t_a} minutes); expected the "
                           "same --minutes.")
-    categories = tuple(c.removeprefix("minutes_to_") for c in b_cells.columns
-                       if c.startswith("minutes_to_") and c in a_cells.columns)
+    categories = tuple(c.removeprefix(MINUTES_PREFIX) for c in b_cells.columns
+                       if c.startswith(MINUTES_PREFIX) and c in a_cells.columns)
     if not categories:
         raise OptionError("BEFORE_DIR and AFTER_DIR share no category (minutes_to_<category> columns).")
     groups = tuple(g for g in _groups(b_cells) if POPULATION_PREFIX + g in a_cells.columns)

@@ -65,6 +65,7 @@ __all__ = [
     "NODE_SNAP_M",
     "CLOSE_LINE_TOLERANCE_M",
     "GATE_MATCH_M",
+    "REMOVE_MATCH_M",
     "LINK_TAGS",
     "NetworkEdit",
     "edit_network",
@@ -277,6 +278,8 @@ LINK_JOIN_M: float = 30.0
 NODE_SNAP_M: float = 5.0
 #: A way is closed by a line when its edge's midpoint lies this close to the line (metres).
 CLOSE_LINE_TOLERANCE_M: float = 10.0
+#: A facility is removed by a point when it lies within this distance of it (metres).
+REMOVE_MATCH_M: float = 50.0
 #: A gate is closed by a point when a network node lies this close to it (metres).
 GATE_MATCH_M: float = 10.0
 #: The OSM tags a new link gets, per kind (a lift is also ``covered`` so no home joins it).
@@ -612,7 +615,7 @@ def plan_facilities(facilities: gpd.GeoDataFrame, *, added: gpd.GeoDataFrame | N
     removed : geopandas.GeoDataFrame, optional
         ``remove_facility`` features: the category's facility with that ``osm_id``, else
         the category's facility nearest the point within
-        :data:`lifecircle.layers.plans.REMOVE_MATCH_M`.
+        :data:`REMOVE_MATCH_M`.
     categories : sequence of str
         The run's categories: a plan's facility of another category is refused.
     label : str
@@ -625,8 +628,6 @@ def plan_facilities(facilities: gpd.GeoDataFrame, *, added: gpd.GeoDataFrame | N
     removed_rows : numpy.ndarray
         Rows of the facilities removed.
     """
-    from lifecircle.layers.plans import REMOVE_MATCH_M  # noqa: PLC0415 - one number, kept with the file format
-
     out = facilities.reset_index(drop=True).copy()
     out["plan"] = ""
     cats = list(categories)
