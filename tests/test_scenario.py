@@ -168,3 +168,14 @@ def test_yuzhong_plan_health_station_lift_and_passage(yuzhong_pbf: Path, yuzhong
     assert comm.loc[CHANGE_TOTAL_ROW, "share_after"] > comm.loc[CHANGE_TOTAL_ROW, "share_before"]
     paths = write_outputs(result, tmp_path / "out", scenario=change, write_map=False)
     assert paths["change.html"].stat().st_size > 10_000
+
+
+def test_run_with_suggest_writes_the_sites_as_a_plan(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    assert main(["run", "-q", "--osm", str(small_network_file()), "--categories", "school", "--minutes", "5",
+                 "--suggest", "1", "--no-facility-isochrones", "--out", str(out)]) == 0
+    plan = read_plan(out / "sites_plan.geojson")
+    sites = gpd.read_file(out / "results.gpkg", layer="sites")
+    assert plan.counts["add_facility"] == len(sites) == 1
+    assert plan.features["category"].tolist() == ["school"]
+    assert shapely.distance(plan.features.geometry.iloc[0], sites.geometry.iloc[0]) < 1e-6
