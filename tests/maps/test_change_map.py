@@ -55,7 +55,7 @@ def test_data_block_is_inert_json_and_the_page_offline(tmp_path: Path) -> None:
 
 @pytest.mark.browser
 def test_in_a_browser_the_selector_redraws_and_nothing_runs(chromium: Path, tmp_path: Path) -> None:
-    from playwright.sync_api import sync_playwright  # noqa: PLC0415 - only with a browser
+    from playwright.sync_api import sync_playwright
 
     path = tmp_path / "change.html"
     save_change_map(build_change_map(**_inputs()), path)
