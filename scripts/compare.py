@@ -40,6 +40,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 def main(args: argparse.Namespace) -> int:
     """Compare, write the files, print the area's totals; return the exit status."""
     from lifecircle.outfolder import atomic_staging, check_output_folder, writing  # noqa: PLC0415 - --help answers without loading geopandas
+    from lifecircle.outputs import category_labels  # noqa: PLC0415 - --help answers without loading geopandas
     from lifecircle.scenario import compare_outputs, write_change_files  # noqa: PLC0415 - --help answers without loading geopandas
     from lifecircle.schema import CHANGE_TOTAL_ROW  # noqa: PLC0415 - --help answers without loading the package
     from lifecircle.spreadsheets import write_xlsx  # noqa: PLC0415 - --help answers without loading geopandas
@@ -47,7 +48,7 @@ def main(args: argparse.Namespace) -> int:
     check_output_folder(args.out)
     change = compare_outputs(args.before, args.after)
     with atomic_staging(args.out, replaces=COMPARE_FILES) as stage:
-        sheet, table = write_change_files(stage, change, lang=args.lang, mark=writing)
+        sheet, table = write_change_files(stage, change, lang=args.lang, labels=category_labels(), mark=writing)
         write_xlsx(writing(stage / "changes.xlsx"), {sheet: table}, full_copies={sheet: "change_communities.csv"})
         with open(writing(stage / "compare.json"), "w", encoding="utf-8") as fh:
             json.dump(change.record, fh, ensure_ascii=False, indent=2)

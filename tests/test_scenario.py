@@ -147,6 +147,8 @@ def test_compare_two_output_folders_and_refuse_other_grids(tmp_path: Path, capsy
         f.name for f in (tmp_path / "ab").iterdir()}
     cells = pd.read_csv(tmp_path / "ab" / "change_cells.csv", encoding="utf-8-sig")
     assert (cells["change_minutes_clinic"] < 0).sum() > 0  # the new clinic shortens walks in the east
+    table = pd.read_csv(tmp_path / "ab" / "change_communities.csv", encoding="utf-8-sig")
+    assert "Clinic / health care" in set(table["category"])  # the catalogue's label
     assert "new" in (tmp_path / "ab" / "change.html").read_text(encoding="utf-8")  # the added facility, drawn
     assert main(["compare", str(tmp_path / "a"), str(tmp_path / "c"), "--out", str(tmp_path / "ac")]) == 2
     assert "are not on the same grid: 18 and 72 cells" in capsys.readouterr().err
