@@ -148,3 +148,22 @@ def test_unusable_files(tmp_path: Path) -> None:
     nothing = _geojson(tmp_path, [], name="nothing.geojson")
     with pytest.raises(PlanFileError, match="holds no feature"):
         read_plan(nothing)
+
+
+def test_the_readme_yaml_plan_reads(tmp_path: Path) -> None:
+    import re
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Plans and scenarios"):]
+    block = re.search(r"```yaml\n(.*?)```", section, re.S).group(1)
+    path = tmp_path / "plan.yaml"
+    path.write_text(block, encoding="utf-8")
+    counts = read_plan(path).counts
+    assert counts == {"add_facility": 1, "remove_facility": 0, "add_link": 2, "close_way": 1, "close_gate": 0,
+                      "add_people": 1}
+
+
+def test_the_example_plan_reads() -> None:
+    plan = read_plan(Path(__file__).resolve().parents[2] / "examples" / "yuzhong_plan.geojson")
+    assert plan.counts["add_facility"] == 1 and plan.counts["add_link"] == 2
+    assert sorted(plan.of("add_link")["kind"]) == ["lift", "passage"]
