@@ -32,7 +32,7 @@ from lifecircle.maps.assets import check_offline, leaflet_assets
 from lifecircle.maps.build import _display_geometries, _feature_collection, _num
 from lifecircle.schema import CHANGE_TOTAL_ROW, GAINED, LOST, change_columns
 
-__all__ = ["build_change_map", "save_change_map", "CHANGE_COLOURS"]
+__all__ = ["build_change_map", "save_change_map", "CHANGE_COLOURS", "CONTEXT_CELLS_MAX"]
 
 #: Colours of the change map: gained, lost, faster, links, closed ways, added and removed
 #: facilities, housing.
@@ -41,6 +41,9 @@ CHANGE_COLOURS: dict[str, str] = {"gained": "#1a9641", "lost": "#d7191c", "faste
                                   "cell": "#bbbbbb"}
 
 _FASTER_MIN = 0.5  # a cell counts as faster from half a minute saved
+#: Up to this many cells, every cell is drawn as a faint backdrop (beyond it only changed cells: the
+#: page stays a few megabytes for a whole city).
+CONTEXT_CELLS_MAX = 50_000
 
 _SCRIPT = r"""
 (function () {
@@ -245,7 +248,9 @@ def build_change_map(  # noqa: PLR0913 - one keyword argument per drawn layer
                                                 housing.drop(columns=housing.geometry.name).to_dict("records")]
     base = '{"type":"FeatureCollection","features":[]}'
     collections = {
-        "cells": _collection(cells, [{} for _ in range(len(cells))]) if len(cells) else base,
+        # Every cell as a faint backdrop, unless that would make a city-sized page: then the changed ones.
+        "cells": (_collection(cells, [{} for _ in range(len(cells))]) if 0 < len(cells) <= CONTEXT_CELLS_MAX
+                  else _collection(changed, [{} for _ in range(len(changed))]) if len(changed) else base),
         "changed": _collection(changed, changed_props) if len(changed) else base,
         "facilities": _collection(facilities, fac_props),
         "links": _collection(links, link_props),

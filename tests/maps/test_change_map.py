@@ -80,3 +80,21 @@ def test_in_a_browser_the_selector_redraws_and_nothing_runs(chromium: Path, tmp_
     # clinic: one gained, one lost; school: one gained (the other only faster); plus the added clinic's green marker
     assert clinic == 3 and school == 2
     assert "threshold: 15 minutes" in summary
+
+
+def test_a_city_sized_grid_draws_only_the_changed_cells_as_backdrop(monkeypatch: pytest.MonkeyPatch) -> None:
+    from lifecircle.maps import change
+
+    inputs = _inputs()
+    cols = change_columns("school")
+    inputs["cells"].loc[2, [cols["before"], cols["after"], cols["change"], cols["status"]]] = [5.0, 5.0, 0.0, ""]
+    inputs["cells"].loc[2, change_columns("clinic")["status"]] = ""  # cell c: nothing changes
+
+    def drawn() -> tuple[int, int]:
+        page = build_change_map(**inputs)
+        data = json.loads(re.search(r'id="change-data">(.*?)</script>', page, re.S).group(1))
+        return len(data["cells"]["features"]), len(data["changed"]["features"])
+
+    assert drawn() == (3, 2)
+    monkeypatch.setattr(change, "CONTEXT_CELLS_MAX", 2)
+    assert drawn() == (2, 2)
