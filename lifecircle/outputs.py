@@ -627,8 +627,9 @@ def _json_default(value: Any) -> Any:
 
 def write_outputs(  # noqa: PLR0913 - keyword-only; each an optional part of the output set
     result: RunResult, out_dir: str | Path, *, lang: str = "zh", basemap: str = "none",
-                  tianditu_key: str | None = None, write_map: bool = True,
-                  plan: PlanResult | None = None, figures: bool = False, scenario: Any = None) -> dict[str, Path]:
+    tianditu_key: str | None = None, write_map: bool = True,
+    plan: PlanResult | None = None, figures: bool = False, scenario: Any = None,
+) -> dict[str, Path]:
     """Write every output file of a run atomically.
 
     Parameters
