@@ -22,10 +22,11 @@ How each kind of input reaches the cells
     100 m pixel straddling four cells is shared among them.
 ``polygons``
     Each polygon's total is spread to the residential buildings whose representative
-    point lies inside it, in proportion to floor area (footprint area x
-    ``building:levels``, :data:`DEFAULT_LEVELS` where missing); each building's people are
-    then split over the cells its footprint overlaps by overlap area. A polygon with no
-    residential building spreads its people over the cells it overlaps by area.
+    point lies inside it, in proportion to floor area (footprint area x storeys, which
+    the data layer reads from ``building:levels``; :data:`DEFAULT_LEVELS` where missing);
+    each building's people are then split over the cells its footprint overlaps by
+    overlap area. A polygon with no residential building spreads its people over the
+    cells it overlaps by area.
 
 Totals are conserved: the sum over cells equals the people of the input that lie inside
 the cells (points inside a cell; lattice-cell, pixel, polygon and building area inside the
@@ -59,8 +60,6 @@ if TYPE_CHECKING:  # the data layer's record type, for hints only
 
 __all__ = [
     "DEFAULT_LEVELS",
-    "RESIDENTIAL_BUILDINGS",
-    "NON_RESIDENTIAL_BUILDINGS",
     "population_to_cells",
     "spread_population",
     "PopulationCells",
@@ -91,31 +90,6 @@ log = logging.getLogger(__name__)
 #: carry levels, and most of those say 1 (sheds, roofs), so the data cannot supply a
 #: better default. Change it per call with ``default_levels=``.
 DEFAULT_LEVELS: float = 6.0
-
-#: ``building=*`` values that are homes.
-RESIDENTIAL_BUILDINGS: frozenset[str] = frozenset({
-    "residential", "apartments", "house", "detached", "semidetached_house", "terrace",
-    "dormitory", "bungalow", "cabin", "farm", "houseboat", "static_caravan", "hut",
-    "stilt_house", "tree_house",
-})
-#: ``building=*`` values never counted as homes; ``building=yes`` (untyped, the most
-#: common value) counts as residential unless the building also carries one of
-#: :data:`_NON_RESIDENTIAL_KEYS` (``amenity``, ``shop``, ``office`` ...).
-NON_RESIDENTIAL_BUILDINGS: frozenset[str] = frozenset({
-    "commercial", "retail", "office", "industrial", "warehouse", "hospital", "school",
-    "university", "college", "kindergarten", "church", "cathedral", "chapel", "mosque",
-    "temple", "shrine", "synagogue", "religious", "public", "civic", "government",
-    "train_station", "transportation", "stadium", "sports_hall", "sports_centre", "museum",
-    "hotel", "garage", "garages", "parking", "carport", "roof", "construction", "service",
-    "shed", "hangar", "barn", "greenhouse", "toilets", "kiosk", "bridge", "tower",
-    "water_tower", "bunker", "ruins", "historic", "supermarket", "fire_station",
-    "grandstand", "pavilion", "gatehouse", "transformer_tower", "digester", "silo", "no",
-})
-_NON_RESIDENTIAL_KEYS: tuple[str, ...] = (
-    "amenity", "shop", "office", "tourism", "healthcare", "leisure", "craft", "man_made",
-    "railway", "public_transport", "power",
-)
-
 
 # --------------------------------------------------------------------------- cells
 
@@ -403,66 +377,84 @@ def lattice_cells(x: np.ndarray, y: np.ndarray, lattice: Lattice) -> np.ndarray:
 # ----------------------------------------------------------------------- buildings
 
 
-def _levels(tags: pd.Series, default_levels: float) -> np.ndarray:
-    """``building:levels`` as floats (first number of values like "6;7" or "6-8")."""
-    raw = tags.map(lambda t: t.get("building:levels") if isinstance(t, dict) else None)
-    text = raw.astype("string").str.extract(r"(\d+(?:\.\d+)?)", expand=False)
-    lv = pd.to_numeric(text, errors="coerce").to_numpy(dtype=float)
-    # A level count of 0 (underground-only) or absurd values fall back to the default.
-    lv = np.where(np.isfinite(lv) & (lv >= 1) & (lv <= 200), lv, default_levels)
-    return lv
+def _require_building_columns(buildings: gpd.GeoDataFrame) -> None:
+    missing = [c for c in ("residential", "levels") if c not in buildings.columns]
+    if missing:
+        raise OptionError(f"buildings need the columns {', '.join(missing)} "
+                          "(lifecircle.layers.features.select_buildings adds them from OSM tags).")
 
 
 def residential_buildings(buildings: gpd.GeoDataFrame) -> np.ndarray:
-    """Boolean mask of buildings counted as homes.
-
-    ``building`` in :data:`RESIDENTIAL_BUILDINGS` counts; ``building=yes`` (and other
-    values not in :data:`NON_RESIDENTIAL_BUILDINGS`) count unless the feature also carries
-    a facility key such as ``amenity`` or ``shop``; polygon geometries only.
+    """Boolean mask of buildings counted as homes: residential and a footprint.
 
     Parameters
     ----------
     buildings : geopandas.GeoDataFrame
-        OSM features with a ``tags`` dict column (``read_osm(...).features``).
+        With a bool ``residential`` column
+        (:func:`lifecircle.layers.features.select_buildings`), any CRS; only polygon
+        and multipolygon rows can be homes.
+
+    Returns
+    -------
+    numpy.ndarray
+        bool per row.
+
+    Raises
+    ------
+    OptionError
+        Without the ``residential`` or ``levels`` column.
+
+    Examples
+    --------
+    >>> import shapely
+    >>> buildings = gpd.GeoDataFrame({"residential": [True, True, False], "levels": [6.0, None, 2.0]},
+    ...                              geometry=[shapely.box(0, 0, 10, 10), shapely.Point(0, 0), shapely.box(0, 0, 5, 5)],
+    ...                              crs="EPSG:32648")
+    >>> residential_buildings(buildings).tolist()
+    [True, False, False]
     """
-    if "tags" not in buildings:
-        raise OptionError("buildings need a 'tags' column of OSM tag dicts (read_osm(...).features).")
-    tags = buildings["tags"]
-
-    def _is_home(t: object) -> bool:
-        if not isinstance(t, dict):
-            return False
-        value = t.get("building")
-        if value is None:
-            return False
-        value = str(value).strip().lower()
-        if value in RESIDENTIAL_BUILDINGS:
-            return True
-        if value in NON_RESIDENTIAL_BUILDINGS:
-            return False
-        return not any(k in t for k in _NON_RESIDENTIAL_KEYS)
-
-    homes = tags.map(_is_home).to_numpy(dtype=bool)
+    _require_building_columns(buildings)
+    homes = buildings["residential"].to_numpy(dtype=bool)
     polys = np.isin(shapely.get_type_id(buildings.geometry.to_numpy()), [3, 6])
     return homes & polys
 
 
 def floor_area(buildings: gpd.GeoDataFrame, *, default_levels: float = DEFAULT_LEVELS) -> np.ndarray:
-    """Floor area of each building, m²: footprint area x ``building:levels``.
+    """Floor area of each building, m²: footprint area x storeys.
 
     Parameters
     ----------
     buildings : geopandas.GeoDataFrame
-        In a metric CRS, with a ``tags`` dict column.
+        In a metric CRS, with a float ``levels`` column (storeys, NaN where unknown;
+        :func:`lifecircle.layers.features.select_buildings`).
     default_levels : float
-        Storeys where ``building:levels`` is missing or unreadable (see
-        :data:`DEFAULT_LEVELS`).
+        Storeys where ``levels`` is NaN (see :data:`DEFAULT_LEVELS`).
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 m² per row (0 for points and lines).
+
+    Raises
+    ------
+    OptionError
+        If ``default_levels`` is not positive, the CRS is not metric, or a column is missing.
+
+    Examples
+    --------
+    >>> import shapely
+    >>> buildings = gpd.GeoDataFrame({"residential": [True, True], "levels": [2.0, None]},
+    ...                              geometry=[shapely.box(0, 0, 10, 10)] * 2, crs="EPSG:32648")
+    >>> floor_area(buildings, default_levels=6).tolist()
+    [200.0, 600.0]
     """
     if not default_levels > 0:
         raise OptionError(f"default_levels must be > 0; got {default_levels!r}.")
     if buildings.crs is None or not pyproj.CRS(buildings.crs).is_projected:
         raise OptionError("floor_area needs buildings in a metric (projected) CRS.")
-    return shapely.area(buildings.geometry.to_numpy()) * _levels(buildings["tags"], default_levels)
+    _require_building_columns(buildings)
+    levels = buildings["levels"].to_numpy(dtype=float)
+    return shapely.area(buildings.geometry.to_numpy()) * np.where(np.isfinite(levels), levels, default_levels)
 
 
 def _homes_in(buildings: gpd.GeoDataFrame, crs: pyproj.CRS, default_levels: float) -> tuple[np.ndarray, np.ndarray]:
@@ -488,13 +480,14 @@ def floor_area_weights(
 ) -> np.ndarray:
     """Residential floor area per cell, m²: the fallback weight without population.
 
-    Each residential building's floor area (footprint x ``building:levels``, see
-    :func:`floor_area`) is split over the cells its footprint overlaps, by overlap area.
+    Each residential building's floor area (footprint x storeys, see :func:`floor_area`)
+    is split over the cells its footprint overlaps, by overlap area.
 
     Parameters
     ----------
     buildings : geopandas.GeoDataFrame
-        OSM features with ``tags`` (non-buildings and non-homes are ignored), any CRS.
+        Buildings with ``residential`` and ``levels`` columns
+        (:func:`lifecircle.layers.features.select_buildings`; non-homes are ignored), any CRS.
     cells : geopandas.GeoDataFrame
         Square cells in a metric CRS.
     default_levels : float
@@ -548,14 +541,32 @@ def population_fallback(
     Parameters
     ----------
     cells : geopandas.GeoDataFrame
+        Square cells in a metric CRS; the weights follow their row order.
     buildings : geopandas.GeoDataFrame, optional
-        OSM features with ``tags``; without residential buildings inside the cells the
-        fallback is one equal weight per cell.
+        Buildings with ``residential`` and ``levels`` columns
+        (:func:`lifecircle.layers.features.select_buildings`), any CRS; None, or no
+        residential building inside the cells, gives one equal weight per cell.
     default_levels : float
+        Storeys of homes whose ``levels`` is NaN (see :data:`DEFAULT_LEVELS`).
 
     Returns
     -------
     PopulationFallback
+        The weights (m² of floor area or 1.0 per cell), the method and the sentence saying so.
+
+    Examples
+    --------
+    >>> import shapely
+    >>> from lifecircle.layers.features import select_buildings
+    >>> cells = gpd.GeoDataFrame(geometry=[shapely.box(0, 0, 100, 100), shapely.box(100, 0, 200, 100)],
+    ...                          crs="EPSG:32648")
+    >>> homes = select_buildings(gpd.GeoDataFrame({"tags": [{"building": "house", "building:levels": "2"}]},
+    ...                                           geometry=[shapely.box(90, 0, 110, 10)], crs="EPSG:32648"))
+    >>> fallback = population_fallback(cells, homes)
+    >>> fallback.method, fallback.values.tolist()
+    ('floor_area', [200.0, 200.0])
+    >>> population_fallback(cells).values.tolist()
+    [1.0, 1.0]
     """
     if buildings is not None and len(buildings):
         w = floor_area_weights(buildings, cells, default_levels=default_levels)
@@ -757,13 +768,14 @@ def population_to_cells(
     cells : geopandas.GeoDataFrame
         Square cells (``geometry``) in a metric CRS; results follow their row order.
     buildings : geopandas.GeoDataFrame, optional
-        OSM features with a ``tags`` dict column; used only for polygon inputs, to spread
-        each polygon's people to its residential buildings by floor area.
+        Buildings with ``residential`` and ``levels`` columns
+        (:func:`lifecircle.layers.features.select_buildings`); used only for polygon
+        inputs, to spread each polygon's people to its residential buildings by floor area.
     group : str, optional
         A carried group share column (e.g. ``"share_60plus"``, or just ``"60plus"``):
         return that group's people (population x share) instead of everyone.
     default_levels : float
-        Storeys of buildings without ``building:levels`` (see :data:`DEFAULT_LEVELS`).
+        Storeys of homes whose ``levels`` is NaN (see :data:`DEFAULT_LEVELS`).
 
     Returns
     -------
@@ -856,33 +868,50 @@ def control_population(
     values = np.asarray(values, dtype=np.float64)
     if (total is None) == (unit_totals is None):
         raise OptionError("give exactly one of total (--population-total) and unit_totals (--population-totals).")
-    before = float(values.sum())
     if total is not None:
-        total = float(total)
-        if not np.isfinite(total) or total < 0:
-            raise OptionError(f"--population-total must be a number >= 0; found {total!r}.")
-        if not np.isfinite(total / before) if before > 0 else True:
-            raise OptionError("--population-total: the population input has no people inside the study area to rescale.")
-        factor = np.full(len(values), total / before)
-        note = f"rescaled to a control total of {total:,.0f} people{f' ({source})' if source else ''}"
-        record: dict[str, Any] = {"control": "total", "control_total": total, "people_before": before, "people_after": total}
-        return PopulationControl(values=values * factor, factor=factor, note=note, record=record)
+        return _control_to_total(values, float(total), source)
     if units is None or "name" not in units:
         raise OptionError("--population-totals: a table of names or codes needs unit polygons (--communities).")
+    return _control_to_units(values, cells, unit_totals or {}, units, source)
 
-    unit_of_cell = assign_communities(cells, units[["name", "geometry"]])
-    names = pd.Series(unit_of_cell, dtype=object).map(lambda v: None if v is None else str(v))
-    unit_names = set(units["name"].astype(str))
+
+def _control_to_total(values: np.ndarray, total: float, source: str) -> PopulationControl:
+    """Every cell multiplied by ``total / values.sum()``."""
+    before = float(values.sum())
+    if not np.isfinite(total) or total < 0:
+        raise OptionError(f"--population-total must be a number >= 0; found {total!r}.")
+    if not np.isfinite(total / before) if before > 0 else True:
+        raise OptionError("--population-total: the population input has no people inside the study area to rescale.")
+    factor = np.full(len(values), total / before)
+    note = f"rescaled to a control total of {total:,.0f} people{f' ({source})' if source else ''}"
+    record: dict[str, Any] = {"control": "total", "control_total": total, "people_before": before, "people_after": total}
+    return PopulationControl(values=values * factor, factor=factor, note=note, record=record)
+
+
+def _totals_by_unit_name(unit_totals: dict[str, float], units: gpd.GeoDataFrame,
+                         unit_names: set[str], source: str) -> tuple[dict[str, float], list[str]]:
+    """The totals keyed by unit name (a key may be a unit's code), and the names matched."""
     # A total may name its unit by code (统计用区划代码) when the units carry a ``code``.
     by_code = dict(zip(units["code"].astype(str), units["name"].astype(str))) if "code" in units else {}
     totals = {by_code.get(str(k), str(k)) if str(k) not in unit_names else str(k): float(v)
-              for k, v in (unit_totals or {}).items()}
+              for k, v in unit_totals.items()}
     matched = sorted(set(totals) & unit_names)
     if not matched:
         raise OptionError(
             f"--population-totals{f' {source}' if source else ''}: no unit name or code matches a community "
             f"name; totals name e.g. {sorted(totals)[:3]}, communities are named e.g. {sorted(unit_names)[:3]}."
         )
+    return totals, matched
+
+
+def _control_to_units(values: np.ndarray, cells: gpd.GeoDataFrame, unit_totals: dict[str, float],
+                      units: gpd.GeoDataFrame, source: str) -> PopulationControl:
+    """The cells of each unit with a total multiplied to sum to it (spread evenly where empty)."""
+    before = float(values.sum())
+    unit_of_cell = assign_communities(cells, units[["name", "geometry"]])
+    names = pd.Series(unit_of_cell, dtype=object).map(lambda v: None if v is None else str(v))
+    unit_names = set(units["name"].astype(str))
+    totals, matched = _totals_by_unit_name(unit_totals, units, unit_names, source)
     in_table = names.isin(matched).to_numpy()
     sums = pd.Series(values[in_table]).groupby(names[in_table].to_numpy()).sum()
     counts = names[in_table].value_counts()
@@ -911,6 +940,14 @@ def control_population(
         "cells_outside_units_with_totals": int((~in_table).sum()),
         "people_outside_units_with_totals": float(values[~in_table].sum()),
     }
+    _warn_unit_control(record)
+    note = (f"rescaled within {record['units_matched']} units to their totals"
+            f"{f' from {source}' if source else ''} ({float(out[in_table].sum()):,.0f} people)")
+    return PopulationControl(values=out, factor=factor, note=note, record=record)
+
+
+def _warn_unit_control(record: dict[str, Any]) -> None:
+    """Log what the totals per unit could not place."""
     if record["people_outside_units_with_totals"] > 0:
         log.warning("--population-totals: %s people in %d cells lie in no unit with a total and keep the gridded "
                     "estimate", f"{record['people_outside_units_with_totals']:,.0f}",
@@ -921,9 +958,6 @@ def control_population(
                       ("units_spread_evenly", "units have no people in the gridded input; their total is spread evenly")):
         if record[key]:
             log.warning("--population-totals: %d %s: %s", len(record[key]), what, ", ".join(record[key][:10]))
-    note = (f"rescaled within {record['units_matched']} units to their totals"
-            f"{f' from {source}' if source else ''} ({float(out[in_table].sum()):,.0f} people)")
-    return PopulationControl(values=out, factor=factor, note=note, record=record)
 
 
 @dataclass(frozen=True, eq=False)

@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lifecircle._errors import NoCrsError, OptionError, PopulationError
+from lifecircle.layers.features import select_buildings
 from lifecircle.layers.population import PopulationInput, read_population
 from lifecircle.spatial.population import (
     DEFAULT_LEVELS,
@@ -48,11 +49,12 @@ def points_input(xy: list[tuple[float, float]], values: list[float], *, crs: str
 
 
 def buildings_frame(rows: list[tuple[shapely.Geometry, dict[str, str]]], crs: str = UTM) -> gpd.GeoDataFrame:
-    return gpd.GeoDataFrame(
+    """OSM building features as the data layer hands them on (tags read into columns)."""
+    return select_buildings(gpd.GeoDataFrame(
         {"osm_type": "way", "osm_id": np.arange(len(rows)), "tags": [t for _, t in rows]},
         geometry=[g for g, _ in rows],
         crs=crs,
-    )
+    ))
 
 
 # ---------------------------------------------------------------------- points
