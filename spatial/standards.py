@@ -207,35 +207,14 @@ def score_requirements(
     goal = _check_target(target)
     data = _validated_cells(cells, community_col, population_col)
     pop = pd.to_numeric(data[population_col]).to_numpy(dtype=np.float64)
-    community = data[community_col].to_numpy()
-    if total_label is not None:
-        if (community == total_label).any():
-            raise OptionError(f"total_label {total_label!r} is also the name of a community in cells.")
-        community = np.concatenate([community, np.full(len(community), total_label, dtype=object)])
-        pop = np.concatenate([pop, pop])
-
-    codes, names = pd.factorize(pd.Series(community), sort=True)
-    if total_label is not None:
-        # The study-area total goes last, after the sorted communities.
-        order = [n for n in names if n != total_label] + [total_label]
-        position = {n: i for i, n in enumerate(order)}
-        remap = np.array([position[n] for n in names], dtype=np.int64)
-        codes, names = remap[codes], pd.Index(order, dtype=object)
+    codes, names, pop = _community_codes(data[community_col].to_numpy(), pop, total_label)
     n_comm = len(names)
     comm_pop = np.bincount(codes, weights=pop, minlength=n_comm)
-
     frames = []
     for tier, req in standard.requirements():
         category, col = resolve_requirement(req, data.columns)
         threshold = req.minutes(speed)
-        if col is None:
-            within = np.full(n_comm, np.nan)
-        else:
-            minutes = pd.to_numeric(data[col], errors="coerce").to_numpy(dtype=np.float64)
-            if total_label is not None:
-                minutes = np.concatenate([minutes, minutes])
-            meets = np.nan_to_num(minutes, nan=np.inf) <= threshold + _EPS
-            within = np.bincount(codes, weights=pop * meets, minlength=n_comm)
+        within = _people_within(data, col, codes, pop, threshold, n_comm, doubled=total_label is not None)
         with np.errstate(invalid="ignore", divide="ignore"):
             share = np.where(comm_pop > 0, within / comm_pop, np.nan)
         frames.append(pd.DataFrame({
@@ -262,6 +241,40 @@ def score_requirements(
     out["_r"] = np.repeat(np.arange(len(frames)), n_comm)
     out = out.sort_values(["_c", "_r"], kind="stable").drop(columns=["_c", "_r"]).reset_index(drop=True)
     return out
+
+
+def _community_codes(community: np.ndarray, pop: np.ndarray,
+                     total_label: str | None) -> tuple[np.ndarray, pd.Index, np.ndarray]:
+    """Community code per cell row, the sorted names, and the people per row.
+
+    With ``total_label`` every cell appears twice, the second time in the study-area total
+    (the last name).
+    """
+    if total_label is not None:
+        if (community == total_label).any():
+            raise OptionError(f"total_label {total_label!r} is also the name of a community in cells.")
+        community = np.concatenate([community, np.full(len(community), total_label, dtype=object)])
+        pop = np.concatenate([pop, pop])
+    codes, names = pd.factorize(pd.Series(community), sort=True)
+    if total_label is not None:
+        # The study-area total goes last, after the sorted communities.
+        order = [n for n in names if n != total_label] + [total_label]
+        position = {n: i for i, n in enumerate(order)}
+        remap = np.array([position[n] for n in names], dtype=np.int64)
+        codes, names = remap[codes], pd.Index(order, dtype=object)
+    return codes, names, pop
+
+
+def _people_within(data: pd.DataFrame, col: str | None, codes: np.ndarray, pop: np.ndarray,
+                   threshold: float, n_comm: int, *, doubled: bool) -> np.ndarray:
+    """People per community within ``threshold`` minutes of ``col`` (NaN when not assessed)."""
+    if col is None:
+        return np.full(n_comm, np.nan)
+    minutes = pd.to_numeric(data[col], errors="coerce").to_numpy(dtype=np.float64)
+    if doubled:
+        minutes = np.concatenate([minutes, minutes])
+    meets = np.nan_to_num(minutes, nan=np.inf) <= threshold + _EPS
+    return np.bincount(codes, weights=pop * meets, minlength=n_comm)
 
 
 def score_communities(
