@@ -218,46 +218,10 @@ def summarise_communities(
         One row per community, in the communities' order and CRS.
     """
     target = settings.coverage_target if coverage_target is None else float(coverage_target)
-    rows = []
     grouped = {name: frame for name, frame in cells.groupby("community", sort=False)}
-    for name in communities["name"]:
-        group = grouped.get(name)
-        row: dict[str, object] = {"name": name}
-        if group is None or len(group) == 0:
-            row.update({"cells": 0, "no_access_cells": 0, "population": 0.0, "weighting": "none"})
-            for cat in categories:
-                row.update({share_column(cat): np.nan, median_column(cat): np.nan, p90_column(cat): np.nan})
-            row.update({"has": "", "lacks": "", "no_data": ",".join(c for c in categories if c in no_data)})
-            rows.append(row)
-            continue
-        net = group[group["access"] == "network"]
-        pop = net["population"].to_numpy(dtype=float)
-        pop = np.nan_to_num(pop, nan=0.0)
-        weighted = pop.sum() > 0
-        w = pop if weighted else np.ones(len(net))
-        row.update({
-            "cells": int(len(group)),
-            "no_access_cells": int((group["access"] != "network").sum()),
-            "population": float(np.nan_to_num(group["population"].to_numpy(dtype=float)).sum()),
-            "weighting": "population" if weighted else "cells",
-        })
-        has: list[str] = []
-        lacks: list[str] = []
-        for cat in categories:
-            minutes = net[minutes_column(cat)].to_numpy(dtype=float)
-            finite = np.where(np.isnan(minutes), np.inf, minutes)
-            if cat in no_data or len(net) == 0:
-                row.update({share_column(cat): np.nan, median_column(cat): np.nan, p90_column(cat): np.nan})
-                continue
-            share = float(w[finite <= threshold_minutes].sum() / w.sum()) if w.sum() > 0 else np.nan
-            row[share_column(cat)] = share
-            row[median_column(cat)] = weighted_quantile(finite, w, 0.5)
-            row[p90_column(cat)] = weighted_quantile(finite, w, 0.9)
-            (has if share >= target else lacks).append(cat)
-        row["has"] = ",".join(has)
-        row["lacks"] = ",".join(lacks)
-        row["no_data"] = ",".join(c for c in categories if c in no_data)
-        rows.append(row)
+    rows = [_community_row(name, grouped.get(name), categories=categories, threshold_minutes=threshold_minutes,
+                           no_data=no_data, target=target)
+            for name in communities["name"]]
     table = pd.DataFrame(rows)
     for cat in categories:
         for col in (median_column(cat), p90_column(cat)):
@@ -266,6 +230,46 @@ def summarise_communities(
             counts = facility_counts[cat] if cat in facility_counts else pd.Series(dtype=float)
             table[facilities_column(cat)] = table["name"].map(counts).fillna(0).astype(int)
     return gpd.GeoDataFrame(table, geometry=communities.geometry.to_numpy(), crs=communities.crs)
+
+
+def _community_row(name: object, group: pd.DataFrame | None, *, categories: Sequence[str],
+                   threshold_minutes: float, no_data: Sequence[str], target: float) -> dict[str, object]:
+    """One community's row of :func:`summarise_communities` from its cells (None: no cell)."""
+    row: dict[str, object] = {"name": name}
+    if group is None or len(group) == 0:
+        row.update({"cells": 0, "no_access_cells": 0, "population": 0.0, "weighting": "none"})
+        for cat in categories:
+            row.update({share_column(cat): np.nan, median_column(cat): np.nan, p90_column(cat): np.nan})
+        row.update({"has": "", "lacks": "", "no_data": ",".join(c for c in categories if c in no_data)})
+        return row
+    net = group[group["access"] == "network"]
+    pop = net["population"].to_numpy(dtype=float)
+    pop = np.nan_to_num(pop, nan=0.0)
+    weighted = pop.sum() > 0
+    w = pop if weighted else np.ones(len(net))
+    row.update({
+        "cells": int(len(group)),
+        "no_access_cells": int((group["access"] != "network").sum()),
+        "population": float(np.nan_to_num(group["population"].to_numpy(dtype=float)).sum()),
+        "weighting": "population" if weighted else "cells",
+    })
+    has: list[str] = []
+    lacks: list[str] = []
+    for cat in categories:
+        minutes = net[minutes_column(cat)].to_numpy(dtype=float)
+        finite = np.where(np.isnan(minutes), np.inf, minutes)
+        if cat in no_data or len(net) == 0:
+            row.update({share_column(cat): np.nan, median_column(cat): np.nan, p90_column(cat): np.nan})
+            continue
+        share = float(w[finite <= threshold_minutes].sum() / w.sum()) if w.sum() > 0 else np.nan
+        row[share_column(cat)] = share
+        row[median_column(cat)] = weighted_quantile(finite, w, 0.5)
+        row[p90_column(cat)] = weighted_quantile(finite, w, 0.9)
+        (has if share >= target else lacks).append(cat)
+    row["has"] = ",".join(has)
+    row["lacks"] = ",".join(lacks)
+    row["no_data"] = ",".join(c for c in categories if c in no_data)
+    return row
 
 
 def category_summary(

@@ -243,7 +243,7 @@ def _access_frame(facility: np.ndarray, edge: np.ndarray, fraction: np.ndarray, 
                          "level": np.broadcast_to(np.asarray(level, dtype=object), np.shape(facility))})
 
 
-def facility_access_points(  # noqa: C901 - points, lines and polygons each meet the network their own way
+def facility_access_points(
     facilities: gpd.GeoDataFrame,
     network: WalkNetwork,
     *,
@@ -302,90 +302,115 @@ def facility_access_points(  # noqa: C901 - points, lines and polygons each meet
         return empty
     is_poly = np.isin(shapely.get_type_id(geoms), [3, 6])  # Polygon, MultiPolygon
     lv = edge_level(network.edges) if respect_levels else np.full(network.n_edges, GROUND, dtype=np.int8)
-    ground = lv == GROUND
-    ground_rows = np.flatnonzero(ground)
-    edge_geoms = network.edges.geometry.to_numpy()
     parts: list[pd.DataFrame] = []
-
-    def join_points(rows: np.ndarray, pts: np.ndarray) -> pd.DataFrame:
-        loc = locate_on_network(gpd.GeoSeries(pts, crs=network.crs), network, max_distance_m=max_d,
-                                respect_levels=respect_levels)
-        ok = loc.matched
-        level = loc.level[ok] if loc.level is not None else SNAP_GROUND
-        return _access_frame(rows[ok], loc.edge[ok], loc.fraction[ok], loc.distance_m[ok], level)
-
     # Points (and lines, by their nearest point).
     point_rows = np.flatnonzero(~is_poly)
     if len(point_rows):
-        parts.append(join_points(point_rows, geoms[point_rows]))
-
+        parts.append(_join_points(point_rows, geoms[point_rows], network, max_d, respect_levels))
     poly_rows = np.flatnonzero(is_poly)
     if len(poly_rows) and entrances is not None and len(entrances):
-        ent = entrances
-        if isinstance(ent, gpd.GeoDataFrame) and "tags" in ent:
-            kind = ent["tags"].map(lambda t: t.get("entrance") if isinstance(t, dict) else None)
-            blocked = ent["tags"].map(lambda t: isinstance(t, dict) and t.get("access") in ("no", "private"))
-            ent = ent[~kind.isin(list(_NOT_ENTRANCES)).to_numpy() & ~blocked.to_numpy(dtype=bool)]
-        ent_geoms = np.asarray(ent.geometry.to_numpy())
-        p_idx, e_idx = shapely.STRtree(ent_geoms).query(geoms[poly_rows], predicate="dwithin",
-                                                      distance=_ENTRANCE_ON_OUTLINE_M)
-        if len(p_idx):
-            via = join_points(poly_rows[p_idx], ent_geoms[e_idx])
+        via = _join_entrances(poly_rows, geoms[poly_rows], entrances, network, max_d, respect_levels)
+        if via is not None:
             parts.append(via)
             poly_rows = np.setdiff1d(poly_rows, via["facility"].to_numpy())
     if len(poly_rows):
-        # Each polygon of a MultiPolygon (the buildings of one hospital site) is reached at
-        # its own outline: a part no edge touches still gets its nearest network point.
-        polys, part_of = shapely.get_parts(geoms[poly_rows], return_index=True)
-        poly_rows = poly_rows[part_of]
-        touched = np.zeros(len(poly_rows), dtype=bool)
-        # Nodes inside or within tol of the outline, placed on a ground-level edge.
-        p_idx, n_idx = network.nodes.sindex.query(polys, predicate="dwithin", distance=tol)
-        if len(p_idx):
-            e, f = _node_as_edge_position(network, n_idx, ground)
-            ok = e >= 0
-            parts.append(_access_frame(poly_rows[p_idx[ok]], e[ok], f[ok], np.zeros(int(ok.sum())), SNAP_GROUND))
-            touched[p_idx[ok]] = True
-        if len(ground_rows):
-            tree = shapely.STRtree(edge_geoms[ground_rows])
-            # Where ground-level edges cross the outline.
-            outlines = shapely.boundary(polys)
-            p_idx2, local = tree.query(outlines, predicate="intersects")
-            e_idx = ground_rows[local]
-            if len(p_idx2):
-                crossings = shapely.intersection(edge_geoms[e_idx], outlines[p_idx2])
-                pts, which = shapely.get_parts(shapely.extract_unique_points(crossings), return_index=True)
-                fr = shapely.line_locate_point(edge_geoms[e_idx[which]], pts, normalized=True)
-                parts.append(_access_frame(poly_rows[p_idx2[which]], e_idx[which], np.clip(fr, 0, 1),
-                                           np.zeros(len(which)), SNAP_GROUND))
-                touched[p_idx2] = True
-            # Every ground-level edge within the entry distance, at its nearest point.
-            p_idx3, local = tree.query(polys, predicate="dwithin", distance=entry_distance_m)
-            e_idx3 = ground_rows[local]
-            if len(p_idx3):
-                lines = shapely.shortest_line(edge_geoms[e_idx3], polys[p_idx3])
-                fr = shapely.line_locate_point(edge_geoms[e_idx3], shapely.get_point(lines, 0), normalized=True)
-                parts.append(_access_frame(poly_rows[p_idx3], e_idx3, np.clip(fr, 0, 1), shapely.length(lines),
-                                           SNAP_GROUND))
-                touched[p_idx3] = True
-        # Polygons nothing touches: the nearest point within reach (ground first, then bridges).
-        lonely = np.flatnonzero(~touched)
-        for rows, level in ((ground_rows, SNAP_GROUND), (np.flatnonzero(lv == ELEVATED), SNAP_BRIDGE_FALLBACK)):
-            if not len(lonely) or not len(rows):
-                continue
-            (q_idx, local), dist = shapely.STRtree(edge_geoms[rows]).query_nearest(
-                polys[lonely], max_distance=max_d, return_distance=True, all_matches=False)
-            if len(q_idx):
-                e3 = rows[local]
-                lines = shapely.shortest_line(edge_geoms[e3], polys[lonely][q_idx])
-                fr = shapely.line_locate_point(edge_geoms[e3], shapely.get_point(lines, 0), normalized=True)
-                parts.append(_access_frame(poly_rows[lonely[q_idx]], e3, np.clip(fr, 0, 1), dist, level))
-                lonely = np.setdiff1d(lonely, lonely[q_idx])
-
+        parts.extend(_polygon_entries(poly_rows, geoms[poly_rows], network, lv, tol=tol,
+                                      entry_distance_m=entry_distance_m, max_distance_m=max_d))
     access = pd.concat(parts, ignore_index=True) if parts else empty
     access = access.astype({"facility": np.int64, "edge": np.int64, "fraction": float, "leg_m": float})
     access = access.sort_values(["facility", "edge", "fraction", "leg_m"]).drop_duplicates(["facility", "edge", "fraction"])
     return access.reset_index(drop=True)
+
+
+def _join_points(rows: np.ndarray, pts: np.ndarray, network: WalkNetwork, max_d: float,
+                 respect_levels: bool) -> pd.DataFrame:
+    """Access rows of points (facility ``rows``), each joined by :func:`locate_on_network`."""
+    loc = locate_on_network(gpd.GeoSeries(pts, crs=network.crs), network, max_distance_m=max_d,
+                            respect_levels=respect_levels)
+    ok = loc.matched
+    level = loc.level[ok] if loc.level is not None else SNAP_GROUND
+    return _access_frame(rows[ok], loc.edge[ok], loc.fraction[ok], loc.distance_m[ok], level)
+
+
+def _join_entrances(poly_rows: np.ndarray, polys: np.ndarray, entrances: gpd.GeoSeries, network: WalkNetwork,
+                    max_d: float, respect_levels: bool) -> pd.DataFrame | None:
+    """Access rows of polygons through their mapped entrances (None: no usable entrance on any)."""
+    ent = entrances
+    if isinstance(ent, gpd.GeoDataFrame) and "tags" in ent:
+        kind = ent["tags"].map(lambda t: t.get("entrance") if isinstance(t, dict) else None)
+        blocked = ent["tags"].map(lambda t: isinstance(t, dict) and t.get("access") in ("no", "private"))
+        ent = ent[~kind.isin(list(_NOT_ENTRANCES)).to_numpy() & ~blocked.to_numpy(dtype=bool)]
+    ent_geoms = np.asarray(ent.geometry.to_numpy())
+    p_idx, e_idx = shapely.STRtree(ent_geoms).query(polys, predicate="dwithin", distance=_ENTRANCE_ON_OUTLINE_M)
+    if not len(p_idx):
+        return None
+    return _join_points(poly_rows[p_idx], ent_geoms[e_idx], network, max_d, respect_levels)
+
+
+def _polygon_entries(poly_rows: np.ndarray, geoms: np.ndarray, network: WalkNetwork, lv: np.ndarray, *,
+                     tol: float, entry_distance_m: float, max_distance_m: float) -> list[pd.DataFrame]:
+    """Access rows of polygons without entrances: nodes inside, crossings, edges near, else nearest."""
+    # Each polygon of a MultiPolygon (the buildings of one hospital site) is reached at
+    # its own outline: a part no edge touches still gets its nearest network point.
+    polys, part_of = shapely.get_parts(geoms, return_index=True)
+    poly_rows = poly_rows[part_of]
+    ground = lv == GROUND
+    ground_rows = np.flatnonzero(ground)
+    edge_geoms = network.edges.geometry.to_numpy()
+    touched = np.zeros(len(poly_rows), dtype=bool)
+    parts: list[pd.DataFrame] = []
+    # Nodes inside or within tol of the outline, placed on a ground-level edge.
+    p_idx, n_idx = network.nodes.sindex.query(polys, predicate="dwithin", distance=tol)
+    if len(p_idx):
+        e, f = _node_as_edge_position(network, n_idx, ground)
+        ok = e >= 0
+        parts.append(_access_frame(poly_rows[p_idx[ok]], e[ok], f[ok], np.zeros(int(ok.sum())), SNAP_GROUND))
+        touched[p_idx[ok]] = True
+    if len(ground_rows):
+        parts.extend(_ground_edges_at(poly_rows, polys, edge_geoms, ground_rows, entry_distance_m, touched))
+    # Polygons nothing touches: the nearest point within reach (ground first, then bridges).
+    lonely = np.flatnonzero(~touched)
+    for rows, level in ((ground_rows, SNAP_GROUND), (np.flatnonzero(lv == ELEVATED), SNAP_BRIDGE_FALLBACK)):
+        if not len(lonely) or not len(rows):
+            continue
+        (q_idx, local), dist = shapely.STRtree(edge_geoms[rows]).query_nearest(
+            polys[lonely], max_distance=max_distance_m, return_distance=True, all_matches=False)
+        if len(q_idx):
+            e3 = rows[local]
+            lines = shapely.shortest_line(edge_geoms[e3], polys[lonely][q_idx])
+            fr = shapely.line_locate_point(edge_geoms[e3], shapely.get_point(lines, 0), normalized=True)
+            parts.append(_access_frame(poly_rows[lonely[q_idx]], e3, np.clip(fr, 0, 1), dist, level))
+            lonely = np.setdiff1d(lonely, lonely[q_idx])
+    return parts
+
+
+def _ground_edges_at(poly_rows: np.ndarray, polys: np.ndarray, edge_geoms: np.ndarray,
+                     ground_rows: np.ndarray, entry_distance_m: float, touched: np.ndarray) -> list[pd.DataFrame]:
+    """Access rows where ground-level edges cross each outline or pass within the entry
+    distance; marks the polygons reached in ``touched`` (updated in place, a local array)."""
+    parts = []
+    tree = shapely.STRtree(edge_geoms[ground_rows])
+    # Where ground-level edges cross the outline.
+    outlines = shapely.boundary(polys)
+    p_idx2, local = tree.query(outlines, predicate="intersects")
+    e_idx = ground_rows[local]
+    if len(p_idx2):
+        crossings = shapely.intersection(edge_geoms[e_idx], outlines[p_idx2])
+        pts, which = shapely.get_parts(shapely.extract_unique_points(crossings), return_index=True)
+        fr = shapely.line_locate_point(edge_geoms[e_idx[which]], pts, normalized=True)
+        parts.append(_access_frame(poly_rows[p_idx2[which]], e_idx[which], np.clip(fr, 0, 1),
+                                   np.zeros(len(which)), SNAP_GROUND))
+        touched[p_idx2] = True
+    # Every ground-level edge within the entry distance, at its nearest point.
+    p_idx3, local = tree.query(polys, predicate="dwithin", distance=entry_distance_m)
+    e_idx3 = ground_rows[local]
+    if len(p_idx3):
+        lines = shapely.shortest_line(edge_geoms[e_idx3], polys[p_idx3])
+        fr = shapely.line_locate_point(edge_geoms[e_idx3], shapely.get_point(lines, 0), normalized=True)
+        parts.append(_access_frame(poly_rows[p_idx3], e_idx3, np.clip(fr, 0, 1), shapely.length(lines),
+                                   SNAP_GROUND))
+        touched[p_idx3] = True
+    return parts
 
 
 def facilities_off_ground(
