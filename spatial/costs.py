@@ -29,10 +29,31 @@ COST_COLUMNS: tuple[str, str] = ("seconds_uv", "seconds_vu")
 def check_speed(speed_kmh: float, *, name: str = "speed") -> float:
     """Validate a walking speed in km/h and return it as a float.
 
+    Parameters
+    ----------
+    speed_kmh : float
+        The speed, km/h (anything ``float()`` accepts).
+    name : str
+        The option or parameter named in the error message (e.g. ``"--speed"``).
+
+    Returns
+    -------
+    float
+        The speed in km/h.
+
     Raises
     ------
     OptionError
         The speed is not a finite number in (0, 30] km/h.
+
+    Examples
+    --------
+    >>> check_speed("4.5")
+    4.5
+    >>> check_speed(0, name="--speed")
+    Traceback (most recent call last):
+    ...
+    lifecircle._errors.OptionError: --speed must be a walking speed in km/h between 0 and 30; found 0.
     """
     try:
         value = float(speed_kmh)

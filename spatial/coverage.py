@@ -104,6 +104,27 @@ def assign_communities(cells: gpd.GeoDataFrame, communities: gpd.GeoDataFrame) -
     """Name of the community holding each cell's centre (``None`` outside every community).
 
     Where communities overlap, the first one (by row) wins, deterministically.
+
+    Parameters
+    ----------
+    cells : geopandas.GeoDataFrame
+        Cell polygons (a CRS is required); their centroids are located.
+    communities : geopandas.GeoDataFrame
+        ``name`` and polygon ``geometry``, any CRS (reprojected to the cells' CRS).
+
+    Returns
+    -------
+    numpy.ndarray
+        object array, one community name (or ``None``) per cell row.
+
+    Examples
+    --------
+    >>> import shapely
+    >>> cells = gpd.GeoDataFrame(geometry=[shapely.box(0, 0, 100, 100), shapely.box(100, 0, 200, 100)],
+    ...                          crs="EPSG:32648")
+    >>> communities = gpd.GeoDataFrame({"name": ["East"]}, geometry=[shapely.box(100, 0, 300, 100)], crs="EPSG:32648")
+    >>> assign_communities(cells, communities).tolist()
+    [None, 'East']
     """
     centres = gpd.GeoSeries(cells.geometry.centroid, crs=cells.crs)
     comm = communities.to_crs(cells.crs) if communities.crs != cells.crs else communities
@@ -282,12 +303,34 @@ def category_summary(
 ) -> dict[str, dict[str, object]]:
     """Study-area totals per category: facilities, people served and their share.
 
+    Parameters
+    ----------
+    cells : pandas.DataFrame
+        One row per cell with ``access`` (``"network"`` where the cell reaches the
+        network), ``population`` (people or a fallback weight; NaN counts 0) and
+        ``minutes_to_<category>`` (NaN where unreachable).
+    categories : sequence of str
+        The categories to total.
+    threshold_minutes : float
+        A cell is served when its minutes are at most this.
+    no_data : sequence of str
+        Categories without a facility in the data: reported with ``None`` figures.
+    facility_counts : dict of str to int, optional
+        Facilities per category; None counts 0 for each.
+
     Returns
     -------
     dict
         ``{category: {"facilities", "people_served", "share_served", "cells_served",
         "no_data"}}``; shares are over the people (or cells, when there are no people) in
         cells with network access.
+
+    Examples
+    --------
+    >>> cells = pd.DataFrame({"access": ["network", "network", "none"], "population": [30.0, 10.0, 5.0],
+    ...                       "minutes_to_clinic": [4.0, 20.0, np.nan]})
+    >>> category_summary(cells, categories=["clinic"], threshold_minutes=15, facility_counts={"clinic": 1})["clinic"]
+    {'facilities': 1, 'no_data': False, 'people_served': 30.0, 'share_served': 0.75, 'cells_served': 1}
     """
     net = cells[cells["access"] == "network"]
     pop = np.nan_to_num(net["population"].to_numpy(dtype=float))

@@ -44,6 +44,26 @@ def network_level_counts(network: WalkNetwork) -> dict[str, Any]:
 
     Counted on the main (largest) component, the part residents actually use; ``*_total``
     counts the whole network.
+
+    Parameters
+    ----------
+    network : WalkNetwork
+        The walking network (edges with ``highway`` and the level tags ``tunnel``,
+        ``conveying``, ``indoor``, ``lift_node`` where present; nodes with ``component``).
+
+    Returns
+    -------
+    dict
+        ``lifts_linked``, ``lifts_linked_total``, ``lift_links``, ``elevator_ways``,
+        ``escalator_edges``, ``passage_edges`` (counts) and ``passage_km``, ``ground_km``,
+        ``elevated_km``, ``underground_km`` (kilometres).
+
+    Examples
+    --------
+    >>> from lifecircle.testing import small_model
+    >>> counts = network_level_counts(small_model().network)
+    >>> counts["lifts_linked"], counts["ground_km"], counts["elevated_km"]
+    (0, 2.0, 0.0)
     """
     edges = network.edges
     lv = edge_level(edges)
@@ -135,10 +155,37 @@ def suspect_connectivity(network: WalkNetwork, facilities: gpd.GeoDataFrame, acc
     line runs from the centre to that facility's geometry; only straight lines of at least
     100 m count.
 
+    Parameters
+    ----------
+    network : WalkNetwork
+        The walking network, metric CRS.
+    facilities : geopandas.GeoDataFrame
+        The facilities in ``network.crs``; row positions are the ``facility`` of ``access``.
+    access : dict of str to pandas.DataFrame
+        Access points per category (:func:`lifecircle.spatial.travel.facility_access_points`).
+    centres : geopandas.GeoSeries
+        Cell centres in ``network.crs``.
+    where : EdgeLocation
+        Where each centre joins the network (:func:`lifecircle.spatial.travel.locate_on_network`).
+    categories : sequence of str
+        The categories checked; one without access points is never flagged.
+    ratio : float
+        Route length over straight-line distance above which a cell is flagged.
+
     Returns
     -------
     numpy.ndarray
         One comma-separated string of categories per cell (``""`` where none).
+
+    Examples
+    --------
+    >>> from lifecircle.testing import small_model
+    >>> model = small_model()
+    >>> centres = model.grid.geometry.centroid
+    >>> flags = suspect_connectivity(model.network, model.facilities, model.access, centres, model.origins,
+    ...                              categories=model.categories)
+    >>> flags[8], flags[17]  # north-east cell: 190 m from the school as the crow flies, 1.1 km round by the path
+    ('school', '')
     """
     metres = flat_costs(network, speed_kmh=3.6)  # 1 m/s: seconds are metres
     graph = reverse_graph(network, metres)
@@ -160,8 +207,29 @@ def suspect_connectivity(network: WalkNetwork, facilities: gpd.GeoDataFrame, acc
 
 
 def long_edges(network: WalkNetwork, *, min_length_m: float = 1000.0) -> list[dict[str, Any]]:
-    """Edges longer than ``min_length_m`` with no junction along them (a riverside path that
-    gives a cell a long way round): OSM way id, highway, name, length; longest first."""
+    """Edges longer than ``min_length_m`` with no junction along them.
+
+    Such an edge (a riverside path) can give a cell a long way round.
+
+    Parameters
+    ----------
+    network : WalkNetwork
+        The walking network; its edges carry ``osm_way_id``, ``highway``, ``name``, ``length_m``.
+    min_length_m : float
+        Length in metres an edge must exceed.
+
+    Returns
+    -------
+    list of dict
+        ``osm_way_id``, ``highway``, ``name`` (None when unnamed), ``length_m`` (rounded to
+        0.1 m) per edge, longest first.
+
+    Examples
+    --------
+    >>> from lifecircle.testing import small_model
+    >>> long_edges(small_model().network, min_length_m=1000)
+    [{'osm_way_id': 101, 'highway': 'footway', 'name': None, 'length_m': 1100.0}]
+    """
     edges = network.edges
     hit = np.flatnonzero(edges["length_m"].to_numpy() > min_length_m)
     hit = hit[np.argsort(-edges["length_m"].to_numpy()[hit], kind="stable")]
@@ -171,9 +239,32 @@ def long_edges(network: WalkNetwork, *, min_length_m: float = 1000.0) -> list[di
 
 
 def gate_record(network: WalkNetwork, gates: gpd.GeoDataFrame, *, closed: bool) -> dict[str, Any]:
-    """Gates mapped, on the network (within 0.5 m of a walkable edge), and whether they are
-    closed to through walkers. ``gates`` in ``network.crs``
-    (:func:`lifecircle.layers.osm.gate_nodes`)."""
+    """Gates mapped, on the network, and whether they are closed to through walkers.
+
+    Parameters
+    ----------
+    network : WalkNetwork
+        The walking network, metric CRS.
+    gates : geopandas.GeoDataFrame
+        Gate points in ``network.crs`` (:func:`lifecircle.layers.osm.gate_nodes`); a gate
+        within 0.5 m of a walkable edge is on the network.
+    closed : bool
+        Whether the run closes gates to through walkers (``--gates closed``).
+
+    Returns
+    -------
+    dict
+        ``mapped``, ``on_network`` (counts) and ``closed_to_through_walkers``.
+
+    Examples
+    --------
+    >>> import shapely
+    >>> from lifecircle.testing import small_model
+    >>> network = small_model().network
+    >>> gates = gpd.GeoDataFrame(geometry=[network.nodes.geometry.iloc[0], shapely.Point(0, 0)], crs=network.crs)
+    >>> gate_record(network, gates, closed=False)
+    {'mapped': 2, 'on_network': 1, 'closed_to_through_walkers': False}
+    """
     on_network = 0
     if len(gates):
         q, _ = network.edges.sindex.query(gates.geometry.to_numpy(), predicate="dwithin", distance=0.5)

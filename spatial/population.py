@@ -363,6 +363,25 @@ def lattice_cells(x: np.ndarray, y: np.ndarray, lattice: Lattice) -> np.ndarray:
     spacing (cell area / row step), so the rectangles tile the plane -- also for
     staggered rows, as GHS-POP's Mollweide grid shows in UTM -- and each has the area of
     one lattice cell.
+
+    Parameters
+    ----------
+    x, y : numpy.ndarray
+        Point coordinates in the metric CRS the lattice was detected in.
+    lattice : Lattice
+        From :func:`detect_lattice`.
+
+    Returns
+    -------
+    numpy.ndarray
+        One shapely polygon per point, of area ``lattice.cell_area_m2``.
+
+    Examples
+    --------
+    >>> square = Lattice(a=(100.0, 0.0), b=(0.0, 100.0), regular_share=1.0, n_points=4)
+    >>> cell = lattice_cells(np.array([50.0]), np.array([50.0]), square)[0]
+    >>> cell.bounds, cell.area
+    ((0.0, 0.0, 100.0, 100.0), 10000.0)
     """
     a, b = np.asarray(lattice.a), np.asarray(lattice.b)
     row = a if np.hypot(*a) <= np.hypot(*b) else b
@@ -703,9 +722,50 @@ def spread_population(
 ) -> PopulationCells:
     """People per cell, with what fell outside and the method used.
 
-    Same parameters as :func:`population_to_cells`, plus ``lattice``: detect a regular
-    lattice in point input (:func:`detect_lattice`) and spread each point's people over
-    its lattice cell by area; ``False`` counts every point in the cell holding it.
+    Parameters
+    ----------
+    population : PopulationInput
+        From :func:`lifecircle.layers.population.read_population` (points, raster or
+        polygons, with the CRS they were read in).
+    cells : geopandas.GeoDataFrame
+        Square cells (``geometry``) in a metric CRS; results follow their row order.
+    buildings : geopandas.GeoDataFrame, optional
+        Buildings with ``residential`` and ``levels`` columns
+        (:func:`lifecircle.layers.features.select_buildings`); used only for polygon
+        inputs. None spreads polygons over the cells by area.
+    group : str, optional
+        A carried group share column (``"share_60plus"`` or ``"60plus"``): that group's
+        people instead of everyone.
+    default_levels : float
+        Storeys of homes whose ``levels`` is NaN (see :data:`DEFAULT_LEVELS`).
+    lattice : bool
+        Detect a regular lattice in point input (:func:`detect_lattice`) and spread each
+        point's people over its lattice cell by area; ``False`` counts every point in the
+        cell holding it.
+
+    Returns
+    -------
+    PopulationCells
+        People per cell row (float64), the people outside the cells, the method and the
+        lattice found (None unless points on a lattice).
+
+    Raises
+    ------
+    PopulationError
+        Unknown ``group``, a raster asked for a group or without its pixel values, or an
+        unknown population kind.
+
+    Examples
+    --------
+    >>> import shapely
+    >>> from lifecircle.layers.population import PopulationInput
+    >>> points = gpd.GeoDataFrame({"population": [10.0, 5.0]}, geometry=[shapely.Point(50, 50), shapely.Point(450, 50)],
+    ...                           crs="EPSG:32648")
+    >>> pop = PopulationInput(kind="points", source="people.csv", total=15.0, crs=points.crs, frame=points)
+    >>> cells = gpd.GeoDataFrame(geometry=[shapely.box(0, 0, 100, 100), shapely.box(100, 0, 200, 100)], crs="EPSG:32648")
+    >>> spread = spread_population(pop, cells)
+    >>> spread.values.tolist(), spread.method
+    ([10.0, 0.0], 'points')
     """
     grid = _cell_grid(cells)
     found: Lattice | None = None

@@ -290,9 +290,24 @@ def score_communities(
 ) -> pd.DataFrame:
     """Pass or fail of each community, tier by tier, with what is missing.
 
-    Parameters are those of :func:`score_requirements`, plus ``min_assessed``: the share
-    of a tier's requirements that must be assessed for it to pass or fail (see the module
-    docstring).
+    Parameters
+    ----------
+    cells : pandas.DataFrame
+        Population cells; see the module docstring for the columns.
+    standard : Standard
+        From :func:`lifecircle.layers.standards.load_standard`.
+    community_col, population_col : str
+        Names of the community and population columns.
+    speed_kmh : float
+        Walking speed converting metre thresholds to minutes (the walker's flat speed).
+    target : float, optional
+        Share a requirement must reach; default :data:`lifecircle.settings.coverage_target`.
+    total_label : str, optional
+        When given, an extra community of that name holds every scored cell (the whole
+        study area).
+    min_assessed : float
+        Share of a tier's requirements that must be assessed for it to pass or fail (see
+        the module docstring).
 
     Returns
     -------
@@ -305,6 +320,23 @@ def score_communities(
         ``missing`` (tuple of requirement keys below target, in the standard's order),
         ``not_assessed`` (tuple of requirement keys without data) and ``shares`` (dict of
         requirement key to share).
+
+    Raises
+    ------
+    OptionError
+        ``min_assessed`` outside [0, 1], and as :func:`score_requirements`.
+
+    Examples
+    --------
+    >>> from lifecircle.layers.standards import load_standard, standard_path
+    >>> standard = load_standard(standard_path("gb50180"))
+    >>> cells = pd.DataFrame({"community": ["A", "A", "B"], "population": [100.0, 100.0, 50.0],
+    ...                       "minutes_to_school": [3.0, 12.0, 20.0], "minutes_to_clinic": [2.0, 5.0, 9.0],
+    ...                       "minutes_to_market": [4.0, 6.0, 30.0]})
+    >>> scores = score_communities(cells, standard, speed_kmh=4.5)
+    >>> tier = scores[scores["tier"] == "10min"].set_index("community")
+    >>> tier["status"].to_dict(), tier["missing"].to_dict(), tier.loc["A", "not_assessed"]
+    ({'A': 'fail', 'B': 'fail'}, {'A': ('primary_school',), 'B': ('primary_school', 'market')}, ('park',))
     """
     goal = _check_target(target)
     if not (0.0 <= float(min_assessed) <= 1.0):

@@ -197,8 +197,29 @@ def locate_on_network(
 
 
 def snap_columns(where: EdgeLocation, network: WalkNetwork) -> dict[str, np.ndarray]:
-    """Per-point columns saying where each point joined: ``snap_way`` (the OSM way id, -1
-    where unmatched) and ``snap_level`` (``ground``, ``bridge_fallback`` or empty)."""
+    """Per-point columns saying where each point joined the network.
+
+    Parameters
+    ----------
+    where : EdgeLocation
+        From :func:`locate_on_network`.
+    network : WalkNetwork
+        The network ``where`` refers to (its edges' ``osm_way_id``).
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        ``snap_way`` (int64 OSM way id, -1 where unmatched) and ``snap_level`` (``ground``,
+        ``bridge_fallback``, ``any`` when levels were not respected, or empty where unmatched).
+
+    Examples
+    --------
+    >>> from lifecircle.testing import small_model
+    >>> model = small_model()
+    >>> columns = snap_columns(model.origins, model.network)
+    >>> columns["snap_way"][[0, 17]].tolist(), columns["snap_level"][0]
+    ([101, 100], 'ground')
+    """
     ways = network.edges["osm_way_id"].to_numpy(dtype=np.int64)
     snap_way = np.where(where.matched, ways[np.maximum(where.edge, 0)], -1)
     level = where.level if where.level is not None else np.where(where.matched, "any", "")
@@ -426,11 +447,31 @@ def facilities_off_ground(
     point at all, but a tunnel, covered or underground way lies within ``max_distance_m``
     (the level rules refuse it as an entrance).
 
+    Parameters
+    ----------
+    facilities : geopandas.GeoDataFrame
+        Facilities in ``network.crs``; row positions identify them in ``access``.
+    network : WalkNetwork
+        The walking network, metric CRS.
+    access : pandas.DataFrame
+        Their access points (:func:`facility_access_points`, with its ``level`` column).
+    max_distance_m : float, optional
+        Metres within which a refused tunnel counts; default
+        :data:`lifecircle.settings.max_access_distance_m`.
+
     Returns
     -------
     pandas.DataFrame
         ``facility`` (row), ``reason``, and ``category``, ``name``, ``osm_type``, ``osm_id``
         where ``facilities`` has them; sorted by row.
+
+    Examples
+    --------
+    >>> from lifecircle.testing import small_model
+    >>> model = small_model()
+    >>> access = facility_access_points(model.facilities, model.network)
+    >>> len(facilities_off_ground(model.facilities, model.network, access))  # both sit beside a ground-level path
+    0
     """
     max_d = settings.max_access_distance_m if max_distance_m is None else float(max_distance_m)
     rows: list[np.ndarray] = []
@@ -511,12 +552,30 @@ def reverse_graph(network: WalkNetwork, costs: pd.DataFrame) -> ReverseGraph:
     Parameters
     ----------
     network : WalkNetwork
+        The walking network.
     costs : pandas.DataFrame
-        ``seconds_uv`` / ``seconds_vu`` per edge (see :mod:`lifecircle.spatial.costs`).
+        ``seconds_uv`` / ``seconds_vu`` per edge, in the network's edge order (see
+        :mod:`lifecircle.spatial.costs`); an infinite cost closes that direction.
 
     Returns
     -------
     ReverseGraph
+        The CSR graph with arcs reversed (a search from the facilities gives times *to*
+        them), plus the per-edge seconds and ends.
+
+    Raises
+    ------
+    OptionError
+        ``costs`` does not have one row per edge.
+
+    Examples
+    --------
+    >>> from lifecircle.testing import small_model
+    >>> from lifecircle.spatial.costs import flat_costs
+    >>> model = small_model()
+    >>> graph = reverse_graph(model.network, flat_costs(model.network, speed_kmh=4.5))
+    >>> graph.n_nodes, round(float(graph.seconds_uv[0]))  # 900 m at 1.25 m/s
+    (3, 720)
     """
     u = network.edges["u"].to_numpy(dtype=np.int64)
     v = network.edges["v"].to_numpy(dtype=np.int64)
@@ -649,6 +708,21 @@ def origin_nearest(
     origin's edge (``node_facility`` from :func:`nearest_facility`), or the facility whose
     access point on the same edge is reached directly when that is quicker.
 
+    Parameters
+    ----------
+    graph : ReverseGraph
+        From :func:`reverse_graph`.
+    node_seconds : numpy.ndarray
+        Seconds from each node to the nearest facility (:func:`nearest_facility`).
+    node_facility : numpy.ndarray or None
+        The facility row nearest to each node (-1 where none); None leaves ``facility`` at -1.
+    origins : EdgeLocation
+        Where the origins (cell centres) join the network (:func:`locate_on_network`).
+    access : pandas.DataFrame, optional
+        The facilities' access points, to catch a facility on the origin's own edge.
+    leg_speed_kmh : float
+        Walking speed (km/h) on the legs off the network and along the origin's edge.
+
     Returns
     -------
     seconds : numpy.ndarray
@@ -656,6 +730,16 @@ def origin_nearest(
     facility : numpy.ndarray
         Facility row per origin; ``-1`` where none is reachable, the origin has no access,
         or ``node_facility`` is ``None``.
+
+    Examples
+    --------
+    >>> from lifecircle.testing import small_model
+    >>> model = small_model()
+    >>> node_s, node_fac = nearest_facility(model.graph, model.access["school"], n_facilities=2, leg_speed_kmh=4.5)
+    >>> seconds, facility = origin_nearest(model.graph, node_s, node_fac, model.origins,
+    ...                                    access=model.access["school"], leg_speed_kmh=4.5)
+    >>> facility[[9, 17]].tolist(), (seconds[[9, 17]] / 60).round(1).tolist()  # 50 + 850 + 20 m; 50 + 50 + 20 m
+    ([1, 1], [12.3, 1.6])
     """
     speed = check_speed(leg_speed_kmh, name="leg_speed_kmh") / 3.6
     out = np.full(len(origins.edge), np.nan)
@@ -698,7 +782,18 @@ def origin_nearest(
 
 
 def available_memory_bytes() -> int:
-    """Memory the OS reports as available (``MemAvailable``), or total RAM as a fallback."""
+    """Memory the OS reports as available (``MemAvailable``), or total RAM as a fallback.
+
+    Returns
+    -------
+    int
+        Bytes; 8 GiB when the OS tells neither.
+
+    Examples
+    --------
+    >>> available_memory_bytes() > 0
+    True
+    """
     try:
         with open("/proc/meminfo", encoding="ascii") as fh:
             for line in fh:
