@@ -257,7 +257,7 @@ def _read_failure(path: Path, exc: BaseException) -> str:
             "OpenStreetMap .osm.pbf/.osm/.osm.bz2/.osm.gz file; it may be truncated or corrupt.")
 
 
-def read_osm(path: str | Path, *, progress: bool = True) -> OsmExtract:  # noqa: C901 - one inlined loop over every OSM object: no call per object
+def read_osm(path: str | Path, *, progress: bool = True) -> OsmExtract:
     """Read the walkable ways and the tagged features of a local OSM file.
 
     Parameters
@@ -282,36 +282,88 @@ def read_osm(path: str | Path, *, progress: bool = True) -> OsmExtract:  # noqa:
     """
     path = Path(path)
     _check_osm_path(path)
-    wkb = osmium.geom.WKBFactory()
+    rows = _scan_osm(path, progress=progress)
+    counts = rows.counts
+    total = counts["nodes_read"] + counts["ways_read"] + counts["relations_read"]
+    if total == 0:
+        raise OsmFileError(
+            f"OSM file {str(path)!r} holds no way and no tagged object lifecircle can use "
+            "(expected highway=*, amenity=*, building=*, leisure=* ...)."
+        )
+    if not rows.way_ids:
+        raise NoWalkableWaysError(
+            f"OSM file {str(path)!r} holds {counts['ways_read']:,} ways but none a pedestrian "
+            "may use (expected highway=footway/path/steps/residential/... without foot=no)."
+        )
+    bbox, date = _header_facts(path)
+    counts["walkable_ways"] = len(set(rows.way_ids))
+    counts["walkable_way_pieces"] = len(rows.way_ids)
+    counts["features"] = len(rows.features)
+    offsets = np.zeros(len(rows.way_lengths) + 1, dtype=np.int64)
+    np.cumsum(rows.way_lengths, out=offsets[1:])
+    features = _wkb_frame(rows.features, ["osm_type", "osm_id", "name", "tags", "wkb"])
+    major_roads = _wkb_frame(rows.roads, ["osm_id", "highway", "name", "bridge", "tunnel", "layer", "wkb"])
+    log.info(
+        "Read %s: %s nodes, %s ways (%s walkable, %s clipped by missing nodes), %s features",
+        path.name, f"{counts['nodes_read']:,}", f"{counts['ways_read']:,}",
+        f"{counts['walkable_ways']:,}", f"{counts['ways_missing_nodes']:,}", f"{counts['features']:,}",
+    )
+    return OsmExtract(
+        refused=_refused_arrays(rows), node_ele=pd.Series(rows.ele, dtype=object) if rows.ele else None,
+        source=str(path),
+        way_ids=np.asarray(rows.way_ids, dtype=np.int64),
+        way_offsets=offsets,
+        node_ids=np.asarray(rows.node_ids, dtype=np.int64),
+        node_lon=np.asarray(rows.lons, dtype=np.float64),
+        node_lat=np.asarray(rows.lats, dtype=np.float64),
+        way_tags=pd.DataFrame(rows.way_rows, columns=list(WAY_TAG_COLUMNS)),
+        features=features,
+        major_roads=major_roads,
+        bbox=bbox,
+        counts=counts,
+        date=date,
+    )
 
-    way_ids: list[int] = []
-    way_lengths: list[int] = []
-    node_ids: list[int] = []
-    lons: list[float] = []
-    lats: list[float] = []
-    way_rows: list[tuple[Any, ...]] = []
-    feat_rows: list[tuple[str, int, str | None, dict[str, str], str]] = []  # geometry as WKB hex text
-    road_rows: list[tuple[Any, ...]] = []
-    refused_ids: list[int] = []
-    refused_lengths: list[int] = []
-    refused_nodes: list[tuple[int, float, float]] = []
-    refused_rows: list[tuple[Any, ...]] = []
-    ele_rows: dict[int, str] = {}
+
+@dataclass
+class _OsmRows:
+    """What one pass over an OSM file collects, appended to as the objects stream by."""
+
+    way_ids: list[int] = field(default_factory=list)
+    way_lengths: list[int] = field(default_factory=list)
+    node_ids: list[int] = field(default_factory=list)
+    lons: list[float] = field(default_factory=list)
+    lats: list[float] = field(default_factory=list)
+    way_rows: list[tuple[Any, ...]] = field(default_factory=list)
+    features: list[tuple[str, int, str | None, dict[str, str], str]] = field(default_factory=list)  # WKB hex last
+    roads: list[tuple[Any, ...]] = field(default_factory=list)
+    refused_ids: list[int] = field(default_factory=list)
+    refused_lengths: list[int] = field(default_factory=list)
+    refused_nodes: list[tuple[int, float, float]] = field(default_factory=list)
+    refused_rows: list[tuple[Any, ...]] = field(default_factory=list)
+    ele: dict[int, str] = field(default_factory=dict)  # raw ``ele`` of nodes, by OSM id
     # Counts are of the objects that pass the key filter (ways with highway=*, tagged features).
-    counts = {"nodes_read": 0, "ways_read": 0, "relations_read": 0,
-              "walkable_ways": 0, "ways_missing_nodes": 0, "features": 0}
+    counts: dict[str, int] = field(default_factory=lambda: {
+        "nodes_read": 0, "ways_read": 0, "relations_read": 0,
+        "walkable_ways": 0, "ways_missing_nodes": 0, "features": 0})
 
-    def keep_piece(way_id: int, run: list[tuple[int, float, float]], tag_row: tuple[Any, ...]) -> None:
+    def keep_piece(self, way_id: int, run: list[tuple[int, float, float]], tag_row: tuple[Any, ...]) -> None:
+        """Keep a run of at least two located nodes of a walkable way as one piece."""
         if len(run) < 2:
             return
         refs, run_lon, run_lat = zip(*run)
-        way_ids.append(way_id)
-        way_lengths.append(len(run))
-        node_ids.extend(refs)
-        lons.extend(run_lon)
-        lats.extend(run_lat)
-        way_rows.append(tag_row)
+        self.way_ids.append(way_id)
+        self.way_lengths.append(len(run))
+        self.node_ids.extend(refs)
+        self.lons.extend(run_lon)
+        self.lats.extend(run_lat)
+        self.way_rows.append(tag_row)
 
+
+def _scan_osm(path: Path, *, progress: bool) -> _OsmRows:
+    """One pass over the file: walkable ways, refused ways, major roads and tagged features."""
+    wkb = osmium.geom.WKBFactory()
+    rows = _OsmRows()
     # Only tagged objects with a key lifecircle uses reach Python (node locations are still
     # stored for the ways): about 6x fewer objects on Yuzhong.
     processor = (
@@ -327,144 +379,127 @@ def read_osm(path: str | Path, *, progress: bool = True) -> OsmExtract:  # noqa:
         for obj in processor:
             bar.update()
             if obj.is_node():
-                counts["nodes_read"] += 1
-                tags = obj.tags
-                if "ele" in tags:  # a mapped height, preferred to the DEM
-                    ele_rows[obj.id] = tags["ele"]
-                if len(tags) == 0 or not (any(k in tags for k in FEATURE_KEYS)
-                                          or tags.get("highway") in LIFT_HIGHWAYS
-                                          or tags.get("barrier") in GATE_BARRIERS):
-                    continue
-                if not obj.location.valid():
-                    continue
-                tag_dict = dict(tags)
-                feat_rows.append(("node", obj.id, tag_dict.get("name"), tag_dict,
-                                  wkb.create_point(obj)))
+                rows.counts["nodes_read"] += 1
+                _read_node(obj, rows, wkb)
             elif obj.is_way():
-                counts["ways_read"] += 1
-                tags = obj.tags
-                if "highway" not in tags:
-                    if "barrier" in tags and not any(k in tags for k in FEATURE_KEYS):
-                        continue
-                    # Closed feature ways become areas below; open ones (rivers) are kept here.
-                    if any(k in tags for k in ("waterway", "railway", "natural")) and not obj.is_closed():
-                        tag_dict = dict(tags)
-                        try:
-                            feat_rows.append(("way", obj.id, tag_dict.get("name"), tag_dict,
-                                              wkb.create_linestring(obj)))
-                        except (osmium.InvalidLocationError, RuntimeError):
-                            counts["ways_missing_nodes"] += 1
-                    continue
-                tag_dict = dict(tags)
-                highway = tag_dict["highway"]
-                if highway in MAJOR_ROAD_HIGHWAYS:
-                    try:
-                        road_rows.append((obj.id, highway, tag_dict.get("name"), tag_dict.get("bridge"),
-                                          tag_dict.get("tunnel"), tag_dict.get("layer"),
-                                          wkb.create_linestring(obj)))
-                    except (osmium.InvalidLocationError, RuntimeError):
-                        pass
-                if not is_walkable(tag_dict):
-                    reason = refusal_reason(tag_dict)
-                    if reason is not None:
-                        located = [(n.ref, n.location.lon, n.location.lat) for n in obj.nodes if n.location.valid()]
-                        if len(located) >= 2:
-                            refused_ids.append(obj.id)
-                            refused_lengths.append(len(located))
-                            refused_nodes.extend(located)
-                            refused_rows.append((*(tag_dict.get(k) for k in WAY_TAG_COLUMNS), reason))
-                    continue
-                # A way clipped by the extract's edge has nodes without locations: keep each
-                # run of located nodes as its own piece rather than losing the whole street.
-                tag_row = tuple(tag_dict.get(k) for k in WAY_TAG_COLUMNS)
-                run: list[tuple[int, float, float]] = []
-                clipped = False
-                for n in obj.nodes:
-                    loc = n.location
-                    if loc.valid():
-                        run.append((n.ref, loc.lon, loc.lat))
-                        continue
-                    clipped = True
-                    keep_piece(obj.id, run, tag_row)
-                    run = []
-                counts["ways_missing_nodes"] += clipped
-                keep_piece(obj.id, run, tag_row)
+                rows.counts["ways_read"] += 1
+                _read_way(obj, rows, wkb)
             elif obj.is_relation():
-                counts["relations_read"] += 1
+                rows.counts["relations_read"] += 1
             elif obj.is_area():
-                tags = obj.tags
-                if "highway" in tags and not any(k in tags for k in FEATURE_KEYS if k != "building"):
-                    continue
-                tag_dict = dict(tags)
-                try:
-                    geom = wkb.create_multipolygon(obj)
-                except (osmium.InvalidLocationError, RuntimeError):
-                    continue
-                osm_type = "way" if obj.from_way() else "relation"
-                feat_rows.append((osm_type, obj.orig_id(), tag_dict.get("name"), tag_dict, geom))
+                _read_area(obj, rows, wkb)
     except (RuntimeError, ValueError, osmium.InvalidLocationError) as exc:
         raise OsmFileError(_read_failure(path, exc)) from exc
     finally:
         bar.close()
+    return rows
 
-    total = counts["nodes_read"] + counts["ways_read"] + counts["relations_read"]
-    if total == 0:
-        raise OsmFileError(
-            f"OSM file {str(path)!r} holds no way and no tagged object lifecircle can use "
-            "(expected highway=*, amenity=*, building=*, leisure=* ...)."
-        )
-    if not way_ids:
-        raise NoWalkableWaysError(
-            f"OSM file {str(path)!r} holds {counts['ways_read']:,} ways but none a pedestrian "
-            "may use (expected highway=footway/path/steps/residential/... without foot=no)."
-        )
-    bbox, date = _header_facts(path)
-    counts["walkable_ways"] = len(set(way_ids))
-    counts["walkable_way_pieces"] = len(way_ids)
-    counts["features"] = len(feat_rows)
 
-    offsets = np.zeros(len(way_lengths) + 1, dtype=np.int64)
-    np.cumsum(way_lengths, out=offsets[1:])
-    features = gpd.GeoDataFrame(
-        pd.DataFrame(feat_rows, columns=["osm_type", "osm_id", "name", "tags", "wkb"]).drop(columns="wkb"),
-        geometry=shapely.from_wkb([r[4] for r in feat_rows]) if feat_rows else [],
+def _read_node(obj: Any, rows: _OsmRows, wkb: Any) -> None:
+    """A tagged node: a mapped height, a feature, a lift or a gate."""
+    tags = obj.tags
+    if "ele" in tags:  # a mapped height, preferred to the DEM
+        rows.ele[obj.id] = tags["ele"]
+    if len(tags) == 0 or not (any(k in tags for k in FEATURE_KEYS)
+                              or tags.get("highway") in LIFT_HIGHWAYS
+                              or tags.get("barrier") in GATE_BARRIERS):
+        return
+    if not obj.location.valid():
+        return
+    tag_dict = dict(tags)
+    rows.features.append(("node", obj.id, tag_dict.get("name"), tag_dict, wkb.create_point(obj)))
+
+
+def _read_way(obj: Any, rows: _OsmRows, wkb: Any) -> None:
+    """A way: an open feature line (river), a major road, a refused or a walkable way."""
+    tags = obj.tags
+    if "highway" not in tags:
+        if "barrier" in tags and not any(k in tags for k in FEATURE_KEYS):
+            return
+        # Closed feature ways become areas; open ones (rivers) are kept here.
+        if any(k in tags for k in ("waterway", "railway", "natural")) and not obj.is_closed():
+            tag_dict = dict(tags)
+            try:
+                rows.features.append(("way", obj.id, tag_dict.get("name"), tag_dict, wkb.create_linestring(obj)))
+            except (osmium.InvalidLocationError, RuntimeError):
+                rows.counts["ways_missing_nodes"] += 1
+        return
+    tag_dict = dict(tags)
+    highway = tag_dict["highway"]
+    if highway in MAJOR_ROAD_HIGHWAYS:
+        try:
+            rows.roads.append((obj.id, highway, tag_dict.get("name"), tag_dict.get("bridge"),
+                               tag_dict.get("tunnel"), tag_dict.get("layer"), wkb.create_linestring(obj)))
+        except (osmium.InvalidLocationError, RuntimeError):
+            pass
+    if not is_walkable(tag_dict):
+        _keep_refused(obj, tag_dict, rows)
+        return
+    # A way clipped by the extract's edge has nodes without locations: keep each
+    # run of located nodes as its own piece rather than losing the whole street.
+    tag_row = tuple(tag_dict.get(k) for k in WAY_TAG_COLUMNS)
+    run: list[tuple[int, float, float]] = []
+    clipped = False
+    for n in obj.nodes:
+        loc = n.location
+        if loc.valid():
+            run.append((n.ref, loc.lon, loc.lat))
+            continue
+        clipped = True
+        rows.keep_piece(obj.id, run, tag_row)
+        run = []
+    rows.counts["ways_missing_nodes"] += clipped
+    rows.keep_piece(obj.id, run, tag_row)
+
+
+def _keep_refused(obj: Any, tag_dict: dict[str, str], rows: _OsmRows) -> None:
+    """A way a pedestrian may not use, kept with its reason when it would otherwise be walkable."""
+    reason = refusal_reason(tag_dict)
+    if reason is None:
+        return
+    located = [(n.ref, n.location.lon, n.location.lat) for n in obj.nodes if n.location.valid()]
+    if len(located) >= 2:
+        rows.refused_ids.append(obj.id)
+        rows.refused_lengths.append(len(located))
+        rows.refused_nodes.extend(located)
+        rows.refused_rows.append((*(tag_dict.get(k) for k in WAY_TAG_COLUMNS), reason))
+
+
+def _read_area(obj: Any, rows: _OsmRows, wkb: Any) -> None:
+    """A closed way or multipolygon relation with a feature key: a feature polygon."""
+    tags = obj.tags
+    if "highway" in tags and not any(k in tags for k in FEATURE_KEYS if k != "building"):
+        return
+    tag_dict = dict(tags)
+    try:
+        geom = wkb.create_multipolygon(obj)
+    except (osmium.InvalidLocationError, RuntimeError):
+        return
+    osm_type = "way" if obj.from_way() else "relation"
+    rows.features.append((osm_type, obj.orig_id(), tag_dict.get("name"), tag_dict, geom))
+
+
+def _wkb_frame(records: list[tuple[Any, ...]], columns: list[str]) -> gpd.GeoDataFrame:
+    """Rows whose last field is WKB hex, as a GeoDataFrame in EPSG:4326."""
+    return gpd.GeoDataFrame(
+        pd.DataFrame(records, columns=columns).drop(columns="wkb"),
+        geometry=shapely.from_wkb([r[-1] for r in records]) if records else [],
         crs="EPSG:4326",
     )
-    major_roads = gpd.GeoDataFrame(
-        pd.DataFrame(road_rows, columns=["osm_id", "highway", "name", "bridge", "tunnel", "layer", "wkb"]).drop(columns="wkb"),
-        geometry=shapely.from_wkb([r[6] for r in road_rows]) if road_rows else [],
-        crs="EPSG:4326",
-    )
-    log.info(
-        "Read %s: %s nodes, %s ways (%s walkable, %s clipped by missing nodes), %s features",
-        path.name, f"{counts['nodes_read']:,}", f"{counts['ways_read']:,}",
-        f"{counts['walkable_ways']:,}", f"{counts['ways_missing_nodes']:,}", f"{counts['features']:,}",
-    )
-    refused = None
-    if refused_ids:
-        r_off = np.zeros(len(refused_lengths) + 1, dtype=np.int64)
-        np.cumsum(refused_lengths, out=r_off[1:])
-        r_nodes = np.asarray(refused_nodes, dtype=np.float64)
-        refused = WayArrays(
-            way_ids=np.asarray(refused_ids, dtype=np.int64), way_offsets=r_off,
-            node_ids=np.asarray([n[0] for n in refused_nodes], dtype=np.int64),
-            node_lon=r_nodes[:, 1], node_lat=r_nodes[:, 2],
-            way_tags=pd.DataFrame(refused_rows, columns=[*WAY_TAG_COLUMNS, "reason"]),
-        )
-    return OsmExtract(
-        refused=refused, node_ele=pd.Series(ele_rows, dtype=object) if ele_rows else None,
-        source=str(path),
-        way_ids=np.asarray(way_ids, dtype=np.int64),
-        way_offsets=offsets,
-        node_ids=np.asarray(node_ids, dtype=np.int64),
-        node_lon=np.asarray(lons, dtype=np.float64),
-        node_lat=np.asarray(lats, dtype=np.float64),
-        way_tags=pd.DataFrame(way_rows, columns=list(WAY_TAG_COLUMNS)),
-        features=features,
-        major_roads=major_roads,
-        bbox=bbox,
-        counts=counts,
-        date=date,
+
+
+def _refused_arrays(rows: _OsmRows) -> WayArrays | None:
+    """The refused ways as arrays (None when there are none)."""
+    if not rows.refused_ids:
+        return None
+    r_off = np.zeros(len(rows.refused_lengths) + 1, dtype=np.int64)
+    np.cumsum(rows.refused_lengths, out=r_off[1:])
+    r_nodes = np.asarray(rows.refused_nodes, dtype=np.float64)
+    return WayArrays(
+        way_ids=np.asarray(rows.refused_ids, dtype=np.int64), way_offsets=r_off,
+        node_ids=np.asarray([n[0] for n in rows.refused_nodes], dtype=np.int64),
+        node_lon=r_nodes[:, 1], node_lat=r_nodes[:, 2],
+        way_tags=pd.DataFrame(rows.refused_rows, columns=[*WAY_TAG_COLUMNS, "reason"]),
     )
 
 
@@ -589,6 +624,41 @@ def _way_list(ways: WayArrays, mask: np.ndarray, length_m: np.ndarray) -> list[d
              "km": round(float(k), 3)} for i, f, k in zip(ids, first, km)]
 
 
+def _surface_foot_no(refused: WayArrays) -> np.ndarray:
+    """Refused ways that are ordinary surface streets tagged ``foot=no`` (no tunnel of any kind)."""
+    reason = refused.way_tags["reason"].to_numpy()
+    return (reason == "foot=no") & ~road_tunnel_mask(refused.way_tags) & ~refused.way_tags[
+        "tunnel"].astype("string").fillna("").isin(["yes"]).to_numpy(dtype=bool)
+
+
+def _refused_by_reason(refused: WayArrays, surface_foot_no: np.ndarray, *,
+                       walk_foot_no: bool) -> dict[str, dict[str, float]]:
+    """Ways and km kept out per refusal reason (the walked ``foot=no`` streets not counted)."""
+    r_len = _way_lengths_m(refused)
+    reason = refused.way_tags["reason"].to_numpy()
+    out: dict[str, dict[str, float]] = {}
+    for r in np.unique(reason):
+        hit = reason == r
+        if walk_foot_no:
+            hit = hit & ~surface_foot_no
+        if hit.any():
+            out[str(r)] = {"ways": int(len(np.unique(refused.way_ids[hit]))),
+                           "km": round(float(r_len[hit].sum()) / 1000, 3)}
+    return out
+
+
+def _concat_ways(ways: WayArrays, add: WayArrays) -> WayArrays:
+    """``add`` appended after ``ways`` (tag columns of ``ways``)."""
+    return WayArrays(
+        np.concatenate([ways.way_ids, add.way_ids]),
+        np.concatenate([ways.way_offsets, ways.way_offsets[-1] + add.way_offsets[1:]]),
+        np.concatenate([ways.node_ids, add.node_ids]),
+        np.concatenate([ways.node_lon, add.node_lon]),
+        np.concatenate([ways.node_lat, add.node_lat]),
+        pd.concat([ways.way_tags, add.way_tags[list(ways.way_tags.columns)]], ignore_index=True),
+    )
+
+
 def choose_ways(extract: OsmExtract, *, road_tunnels: str = "closed",
                 foot_no: str = "honour") -> tuple[OsmExtract, dict[str, Any]]:
     """Apply the planner's choices about contested ways, and say what they cover.
@@ -643,28 +713,11 @@ def choose_ways(extract: OsmExtract, *, road_tunnels: str = "closed",
     foot_no_list: list[dict[str, Any]] = []
     refused = extract.refused
     if refused is not None and len(refused.way_ids):
-        r_len = _way_lengths_m(refused)
-        reason = refused.way_tags["reason"].to_numpy()
-        surface_foot_no = (reason == "foot=no") & ~road_tunnel_mask(refused.way_tags) & ~refused.way_tags[
-            "tunnel"].astype("string").fillna("").isin(["yes"]).to_numpy(dtype=bool)
-        foot_no_list = _way_list(refused, surface_foot_no, r_len)
-        for r in np.unique(reason):
-            hit = reason == r
-            if foot_no == "ignore":
-                hit = hit & ~surface_foot_no
-            if hit.any():
-                excluded[str(r)] = {"ways": int(len(np.unique(refused.way_ids[hit]))),
-                                    "km": round(float(r_len[hit].sum()) / 1000, 3)}
+        surface_foot_no = _surface_foot_no(refused)
+        foot_no_list = _way_list(refused, surface_foot_no, _way_lengths_m(refused))
+        excluded.update(_refused_by_reason(refused, surface_foot_no, walk_foot_no=foot_no == "ignore"))
         if foot_no == "ignore" and surface_foot_no.any():
-            add = _subset(refused, surface_foot_no)
-            ways = WayArrays(
-                np.concatenate([ways.way_ids, add.way_ids]),
-                np.concatenate([ways.way_offsets, ways.way_offsets[-1] + add.way_offsets[1:]]),
-                np.concatenate([ways.node_ids, add.node_ids]),
-                np.concatenate([ways.node_lon, add.node_lon]),
-                np.concatenate([ways.node_lat, add.node_lat]),
-                pd.concat([ways.way_tags, add.way_tags[list(ways.way_tags.columns)]], ignore_index=True),
-            )
+            ways = _concat_ways(ways, _subset(refused, surface_foot_no))
     report["foot_no_surface_streets"] = {"ways": len(foot_no_list),
                                          "km": round(sum(w["km"] for w in foot_no_list), 3),
                                          "walkable": foot_no == "ignore", "list": foot_no_list}
