@@ -770,35 +770,14 @@ def spread_population(
     grid = _cell_grid(cells)
     found: Lattice | None = None
     if population.kind == "raster":
-        if group is not None:
-            raise PopulationError(f"{population.source}: a raster carries no group shares (asked for {group!r}).")
-        if population.array is None:
-            raise PopulationError(f"{population.source}: a raster input without its pixel values.")
-        polys, vals = _raster_pixels(population, grid, population.array)
-        out, lost = _area_split(grid, polys, vals)
+        out, lost = _spread_raster(population, grid, group)
         method = "raster"
     elif population.kind in ("points", "polygons"):
         frame = _frame_of(population)
-        values = frame["population"].to_numpy(dtype=np.float64)
-        if group is not None:
-            col = group if group.startswith("share_") else f"share_{group}"
-            if col not in frame:
-                raise PopulationError(
-                    f"{population.source}: no group {group!r}; groups carried: {list(population.groups) or 'none'}."
-                )
-            values = values * frame[col].to_numpy(dtype=np.float64)
+        values = _group_values(population, frame, group)
         if population.kind == "points":
-            geoms = frame.geometry.to_numpy()
-            x, y = _to_crs_xy(shapely.get_x(geoms), shapely.get_y(geoms), population.crs, grid.crs)
-            x, y = np.asarray(x, float), np.asarray(y, float)
-            found = detect_lattice(x, y) if lattice else None
-            if found is not None:
-                keep = values > 0
-                out, lost = _area_split(grid, lattice_cells(x[keep], y[keep], found), values[keep])
-                method = "lattice"
-            else:
-                out, lost = _sum_points(grid, x, y, values)
-                method = "points"
+            out, lost, found = _spread_points(population, frame, values, grid, lattice=lattice)
+            method = "lattice" if found is not None else "points"
         else:
             out, lost = _polygon_people(population, grid, values, buildings, default_levels)
             method = "polygons"
@@ -809,6 +788,44 @@ def spread_population(
         len(out), out.sum(), lost, population.kind, method if found is None else found.describe(),
     )
     return PopulationCells(values=out, outside=lost, method=method, lattice=found)
+
+
+def _spread_raster(population: PopulationInput, grid: _Grid, group: str | None) -> tuple[np.ndarray, float]:
+    """Each populated pixel spread over the cells by overlap area."""
+    if group is not None:
+        raise PopulationError(f"{population.source}: a raster carries no group shares (asked for {group!r}).")
+    if population.array is None:
+        raise PopulationError(f"{population.source}: a raster input without its pixel values.")
+    polys, vals = _raster_pixels(population, grid, population.array)
+    return _area_split(grid, polys, vals)
+
+
+def _group_values(population: PopulationInput, frame: gpd.GeoDataFrame, group: str | None) -> np.ndarray:
+    """People per row of a points or polygons input, or of one group when ``group`` is given."""
+    values = frame["population"].to_numpy(dtype=np.float64)
+    if group is None:
+        return values
+    col = group if group.startswith("share_") else f"share_{group}"
+    if col not in frame:
+        raise PopulationError(
+            f"{population.source}: no group {group!r}; groups carried: {list(population.groups) or 'none'}."
+        )
+    return values * frame[col].to_numpy(dtype=np.float64)
+
+
+def _spread_points(population: PopulationInput, frame: gpd.GeoDataFrame, values: np.ndarray, grid: _Grid, *,
+                   lattice: bool) -> tuple[np.ndarray, float, Lattice | None]:
+    """Points by lattice cell area when they form a lattice, else each to the cell holding it."""
+    geoms = frame.geometry.to_numpy()
+    x, y = _to_crs_xy(shapely.get_x(geoms), shapely.get_y(geoms), population.crs, grid.crs)
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    found = detect_lattice(x, y) if lattice else None
+    if found is not None:
+        keep = values > 0
+        out, lost = _area_split(grid, lattice_cells(x[keep], y[keep], found), values[keep])
+        return out, lost, found
+    out, lost = _sum_points(grid, x, y, values)
+    return out, lost, None
 
 
 def population_to_cells(

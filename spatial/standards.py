@@ -190,18 +190,17 @@ def score_requirements(
     Returns
     -------
     pandas.DataFrame
-        One row per community, tier and requirement (communities sorted, tiers and
-        requirements in the standard's order), with columns ``community``, ``tier``,
-        ``requirement``, ``name``, ``category`` (the category scored; ``None`` when not
-        assessed), ``column``, ``threshold_minutes``, ``population``, ``people_within``,
-        ``share`` (``NaN`` when not assessed or no residents), ``meets_target`` (boolean,
-        ``<NA>`` when ``share`` is ``NaN``), ``assessed``, ``verified``.
+        One row per community, tier and requirement (communities sorted, tiers and requirements
+        in the standard's order): ``community``, ``tier``, ``requirement``, ``name``, ``category``
+        (scored; ``None`` when not assessed), ``column``, ``threshold_minutes``, ``population``,
+        ``people_within``, ``share`` (``NaN`` when not assessed or no residents), ``meets_target``
+        (boolean, ``<NA>`` when ``share`` is ``NaN``), ``assessed``, ``verified``.
 
     Raises
     ------
     OptionError
-        A column is missing, a population is negative or not finite, minutes are negative,
-        or ``speed_kmh`` / ``target`` is out of range.
+        A missing column, a negative or non-finite population, negative minutes, or
+        ``speed_kmh`` / ``target`` out of range.
     """
     speed = check_speed(speed_kmh, name="speed_kmh")
     goal = _check_target(target)
@@ -209,8 +208,7 @@ def score_requirements(
     pop = pd.to_numeric(data[population_col]).to_numpy(dtype=np.float64)
     codes, names, pop = _community_codes(data[community_col].to_numpy(), pop, total_label)
     n_comm = len(names)
-    comm_pop = np.bincount(codes, weights=pop, minlength=n_comm)
-    frames = []
+    comm_pop, frames = np.bincount(codes, weights=pop, minlength=n_comm), []
     for tier, req in standard.requirements():
         category, col = resolve_requirement(req, data.columns)
         threshold = req.minutes(speed)
@@ -346,45 +344,49 @@ def score_communities(
         speed_kmh=speed_kmh, target=goal, total_label=total_label,
     )
     tier_names = {t.key: t.name for t in standard.tiers}
-    rows = []
     # Row blocks are contiguous per (community, tier) in score_requirements' order.
-    for (comm, tier), g in long.groupby(["community", "tier"], sort=False):
-        meets = g["meets_target"]
-        assessed = g["assessed"].to_numpy()
-        has_people = float(g["population"].iloc[0]) > 0
-        missing = tuple(g.loc[(meets == False).fillna(False).to_numpy(), "requirement"])  # noqa: E712
-        not_assessed = tuple(g.loc[~assessed, "requirement"])
-        if assessed.sum() < float(min_assessed) * len(g) - _EPS:
-            status = "insufficient_data"
-        elif not has_people:
-            status = "unknown"
-        elif missing:
-            status = "fail"
-        elif not_assessed:
-            status = "unknown"
-        else:
-            status = "pass"
-        shares = g["share"].to_numpy()
-        rows.append({
-            "community": comm,
-            "tier": tier,
-            "tier_name": tier_names[tier],
-            "population": float(g["population"].iloc[0]),
-            "requirements": len(g),
-            "met": int((meets == True).fillna(False).sum()),  # noqa: E712
-            "assessed": int(assessed.sum()),
-            "min_share": float(np.nanmin(shares)) if np.isfinite(shares).any() else np.nan,
-            "status": status,
-            "passes": status == "pass",
-            "missing": missing,
-            "not_assessed": not_assessed,
-            "shares": dict(zip(g["requirement"], shares.tolist())),
-        })
+    rows = [_tier_row(comm, tier, tier_names[tier], g, min_assessed=float(min_assessed))
+            for (comm, tier), g in long.groupby(["community", "tier"], sort=False)]
     out = pd.DataFrame(rows)
     counts = out["status"].value_counts().to_dict() if len(out) else {}
     log.info("Scored %d communities on %s: %s", out["community"].nunique() if len(out) else 0, standard.code,
              ", ".join(f"{v} {k}" for k, v in sorted(counts.items())))
     return out
+
+
+def _tier_row(comm: object, tier: str, tier_name: str, g: pd.DataFrame, *, min_assessed: float) -> dict[str, object]:
+    """One community's tier of :func:`score_communities` from its requirement rows ``g``."""
+    meets = g["meets_target"]
+    assessed = g["assessed"].to_numpy()
+    has_people = float(g["population"].iloc[0]) > 0
+    missing = tuple(g.loc[(meets == False).fillna(False).to_numpy(), "requirement"])  # noqa: E712
+    not_assessed = tuple(g.loc[~assessed, "requirement"])
+    if assessed.sum() < min_assessed * len(g) - _EPS:
+        status = "insufficient_data"
+    elif not has_people:
+        status = "unknown"
+    elif missing:
+        status = "fail"
+    elif not_assessed:
+        status = "unknown"
+    else:
+        status = "pass"
+    shares = g["share"].to_numpy()
+    return {
+        "community": comm,
+        "tier": tier,
+        "tier_name": tier_name,
+        "population": float(g["population"].iloc[0]),
+        "requirements": len(g),
+        "met": int((meets == True).fillna(False).sum()),  # noqa: E712
+        "assessed": int(assessed.sum()),
+        "min_share": float(np.nanmin(shares)) if np.isfinite(shares).any() else np.nan,
+        "status": status,
+        "passes": status == "pass",
+        "missing": missing,
+        "not_assessed": not_assessed,
+        "shares": dict(zip(g["requirement"], shares.tolist())),
+    }
 
 
 def _metric(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:

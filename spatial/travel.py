@@ -758,27 +758,35 @@ def origin_nearest(
     if node_facility is not None:
         fac = np.where(via_u <= via_v, node_facility[graph.u[e]], node_facility[graph.v[e]])
     if access is not None and len(access):
-        left = pd.DataFrame({"o": np.arange(len(e)), "edge": e, "f": f})
-        pairs = left.merge(access[["edge", "fraction", "leg_m", "facility"]], on="edge", how="inner")
-        if len(pairs):
-            pe = pairs["edge"].to_numpy()
-            d = pairs["fraction"].to_numpy() - pairs["f"].to_numpy()
-            with np.errstate(invalid="ignore"):  # 0 * inf on impassable edges: handled below
-                direct = np.where(d >= 0, d * graph.seconds_uv[pe], -d * graph.seconds_vu[pe])
-            direct = np.where(d == 0, 0.0, direct)
-            direct = direct + pairs["leg_m"].to_numpy() / speed
-            direct = np.where(np.isnan(direct), np.inf, direct)
-            # Best direct walk per origin (ties: lowest facility row), then keep it where quicker.
-            order = np.lexsort((pairs["facility"].to_numpy(), direct, pairs["o"].to_numpy()))
-            o_sorted = pairs["o"].to_numpy()[order]
-            first = order[np.r_[True, o_sorted[1:] != o_sorted[:-1]]]
-            o_first = pairs["o"].to_numpy()[first]
-            quicker = direct[first] < best[o_first]
-            best[o_first[quicker]] = direct[first][quicker]
-            fac[o_first[quicker]] = pairs["facility"].to_numpy()[first][quicker]
+        _take_direct_walks(graph, e, f, access, speed, best, fac)
     out[ok] = best + origins.distance_m[ok] / speed
     which[ok] = np.where(np.isfinite(best), fac, -1)
     return out, which
+
+
+def _take_direct_walks(graph: ReverseGraph, e: np.ndarray, f: np.ndarray,
+                       access: pd.DataFrame, speed: float, best: np.ndarray, fac: np.ndarray) -> None:
+    """Where a facility's access point on the origin's own edge is reached directly quicker
+    than through the edge's ends, take that walk: updates the local ``best`` and ``fac``."""
+    left = pd.DataFrame({"o": np.arange(len(e)), "edge": e, "f": f})
+    pairs = left.merge(access[["edge", "fraction", "leg_m", "facility"]], on="edge", how="inner")
+    if not len(pairs):
+        return
+    pe = pairs["edge"].to_numpy()
+    d = pairs["fraction"].to_numpy() - pairs["f"].to_numpy()
+    with np.errstate(invalid="ignore"):  # 0 * inf on impassable edges: handled below
+        direct = np.where(d >= 0, d * graph.seconds_uv[pe], -d * graph.seconds_vu[pe])
+    direct = np.where(d == 0, 0.0, direct)
+    direct = direct + pairs["leg_m"].to_numpy() / speed
+    direct = np.where(np.isnan(direct), np.inf, direct)
+    # Best direct walk per origin (ties: lowest facility row), then keep it where quicker.
+    order = np.lexsort((pairs["facility"].to_numpy(), direct, pairs["o"].to_numpy()))
+    o_sorted = pairs["o"].to_numpy()[order]
+    first = order[np.r_[True, o_sorted[1:] != o_sorted[:-1]]]
+    o_first = pairs["o"].to_numpy()[first]
+    quicker = direct[first] < best[o_first]
+    best[o_first[quicker]] = direct[first][quicker]
+    fac[o_first[quicker]] = pairs["facility"].to_numpy()[first][quicker]
 
 
 def available_memory_bytes() -> int:
