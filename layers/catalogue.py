@@ -901,7 +901,7 @@ def _osm_label(osm_type: Any, osm_id: Any) -> str:
     return f"{osm_type}/{osm_id}"
 
 
-def _group_sites(rows: np.ndarray, table: _TagTable, names: np.ndarray, operators: np.ndarray,  # noqa: C901 - one pass over the parts: nearness, names and operators decide together
+def _group_sites(rows: np.ndarray, table: _TagTable, names: np.ndarray, operators: np.ndarray,
                  osm_type: np.ndarray, osm_id: np.ndarray, *, part_distance_m: float,
                  same_name_distance_m: float) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """Group one category's features into sites.
@@ -915,84 +915,108 @@ def _group_sites(rows: np.ndarray, table: _TagTable, names: np.ndarray, operator
     reason = [""] * n
     geoms = table.metric(rows)
     poly = table.is_polygon[rows]
+    is_part = poly & _building_parts(rows, table, names)
+    label = [_osm_label(osm_type[r], osm_id[r]) for r in rows]
+    # (a) Inside a larger polygon of the same category: one site with it.
+    if poly.any() and n > 1:
+        _join_inside(uf, reason, geoms, poly, label)
+    # (b) The same name or operator close by: one facility mapped twice or in several objects.
+    tree = shapely.STRtree(geoms)
+    if n > 1:
+        _join_same_name(uf, reason, tree, geoms, (_name_key(names[rows]), _name_key(operators[rows])), label,
+                        same_name_distance_m)
+    # (c) Building parts (footprints tagged only as a building of the facility's kind) close
+    # to each other form a site; (d) such a group joins the nearest anchored site in reach.
+    if is_part.any() and n > 1:
+        _join_parts(uf, reason, tree, geoms, is_part, label, part_distance_m)
+    roots = uf.roots()
+    _, site = np.unique(roots, return_inverse=True)
+    return site, is_part, reason
+
+
+def _building_parts(rows: np.ndarray, table: _TagTable, names: np.ndarray) -> np.ndarray:
+    """Rows tagged ``building`` with no key or name that makes a facility of their own."""
     has_building = table.codes["building"][0][rows] >= 0
-    own_facility = np.zeros(n, dtype=bool)
+    own_facility = np.zeros(len(rows), dtype=bool)
     for key in _FACILITY_KEYS:
         own_facility |= table.codes[key][0][rows] >= 0
     named_as_facility = np.array([isinstance(v, str) and _FACILITY_NAME_RE.search(v) is not None
                                   for v in names[rows]], dtype=bool)
-    is_part = poly & has_building & ~own_facility & ~named_as_facility
-    label = [_osm_label(osm_type[r], osm_id[r]) for r in rows]
+    return has_building & ~own_facility & ~named_as_facility
 
-    # (a) Inside a larger polygon of the same category: one site with it.
-    if poly.any() and n > 1:
-        area = np.where(poly, shapely.area(geoms), 0.0)
-        poly_idx = np.flatnonzero(poly)
-        poly_geoms = geoms[poly_idx].copy()
-        invalid = ~shapely.is_valid(poly_geoms)
-        if invalid.any():
-            poly_geoms[invalid] = shapely.make_valid(poly_geoms[invalid])
-        inner, outer = shapely.STRtree(poly_geoms).query(shapely.point_on_surface(geoms), predicate="within")
-        container = poly_idx[outer]
-        keep = (container != inner) & (area[container] > area[inner])
-        inner, container = inner[keep], container[keep]
-        if len(inner):
-            # The largest container holds the whole site (a campus around its buildings).
-            order = np.lexsort((-area[container], inner))
-            first = np.unique(inner[order], return_index=True)[1]
-            for i, c in zip(inner[order][first], container[order][first]):
-                uf.union(int(i), int(c))
-                reason[i] = f"inside {label[c]} of the same category"
 
-    # (b) The same name or operator close by: one facility mapped twice or in several objects.
-    def norm(values: np.ndarray) -> np.ndarray:
-        return np.array(["".join(str(v).split()).casefold() if isinstance(v, str) and v.strip() else ""
-                         for v in values], dtype=object)
+def _name_key(values: np.ndarray) -> np.ndarray:
+    """Names compared without white space or case ("" for none)."""
+    return np.array(["".join(str(v).split()).casefold() if isinstance(v, str) and v.strip() else ""
+                     for v in values], dtype=object)
 
-    name_key, operator_key = norm(names[rows]), norm(operators[rows])
-    tree = shapely.STRtree(geoms)
-    if n > 1:
-        a, b = tree.query(geoms, predicate="dwithin", distance=same_name_distance_m)
-        keep = a < b
-        a, b = a[keep], b[keep]
-        same = ((name_key[a] != "") & (name_key[a] == name_key[b])) | \
-               ((operator_key[a] != "") & (operator_key[a] == operator_key[b]))
-        for i, j in zip(a[same], b[same]):
-            uf.union(int(i), int(j))
-            why = "same operator" if operator_key[i] and operator_key[i] == operator_key[j] else "same name"
-            for x, y in ((i, j), (j, i)):
-                if not reason[x]:
-                    reason[x] = f"{why} as {label[y]} within {same_name_distance_m:g} m"
 
-    # (c) Building parts (footprints tagged only as a building of the facility's kind) close
-    # to each other form a site; (d) such a group joins the nearest anchored site in reach.
-    if is_part.any() and n > 1:
-        a, b = tree.query(geoms, predicate="dwithin", distance=part_distance_m)
-        keep = a != b
-        a, b = a[keep], b[keep]
-        roots = uf.roots()
-        anchored = np.zeros(n, dtype=bool)
-        anchored[np.unique(roots[~is_part])] = True
-        free = ~anchored[roots]
-        pp = (a < b) & is_part[a] & is_part[b] & free[a] & free[b]
-        for i, j in zip(a[pp], b[pp]):
-            uf.union(int(i), int(j))
-            for x, y in ((i, j), (j, i)):
-                if not reason[x]:
-                    reason[x] = f"building of the same kind within {part_distance_m:g} m of {label[y]}"
-        roots = uf.roots()
-        to_anchor = is_part[a] & free[a] & ~free[b]
-        if to_anchor.any():
-            pa, pb = a[to_anchor], b[to_anchor]
-            dist = shapely.distance(geoms[pa], geoms[pb])
-            order = np.lexsort((pb, dist, roots[pa]))
-            first = np.unique(roots[pa][order], return_index=True)[1]
-            for i, j in zip(pa[order][first], pb[order][first]):
-                uf.union(int(i), int(j))
-                reason[i] = f"building of the same kind within {part_distance_m:g} m of {label[j]}"
+def _join_inside(uf: _UnionFind, reason: list[str], geoms: np.ndarray, poly: np.ndarray, label: list[str]) -> None:
+    """Rule (a): each feature joins the largest polygon of the category containing it."""
+    area = np.where(poly, shapely.area(geoms), 0.0)
+    poly_idx = np.flatnonzero(poly)
+    poly_geoms = geoms[poly_idx].copy()
+    invalid = ~shapely.is_valid(poly_geoms)
+    if invalid.any():
+        poly_geoms[invalid] = shapely.make_valid(poly_geoms[invalid])
+    inner, outer = shapely.STRtree(poly_geoms).query(shapely.point_on_surface(geoms), predicate="within")
+    container = poly_idx[outer]
+    keep = (container != inner) & (area[container] > area[inner])
+    inner, container = inner[keep], container[keep]
+    if len(inner):
+        # The largest container holds the whole site (a campus around its buildings).
+        order = np.lexsort((-area[container], inner))
+        first = np.unique(inner[order], return_index=True)[1]
+        for i, c in zip(inner[order][first], container[order][first]):
+            uf.union(int(i), int(c))
+            reason[i] = f"inside {label[c]} of the same category"
+
+
+def _join_same_name(uf: _UnionFind, reason: list[str], tree: shapely.STRtree, geoms: np.ndarray,
+                    keys: tuple[np.ndarray, np.ndarray], label: list[str], same_name_distance_m: float) -> None:
+    """Rule (b): features with the same name or operator within the distance are one site."""
+    name_key, operator_key = keys
+    a, b = tree.query(geoms, predicate="dwithin", distance=same_name_distance_m)
+    keep = a < b
+    a, b = a[keep], b[keep]
+    same = ((name_key[a] != "") & (name_key[a] == name_key[b])) | \
+           ((operator_key[a] != "") & (operator_key[a] == operator_key[b]))
+    for i, j in zip(a[same], b[same]):
+        uf.union(int(i), int(j))
+        why = "same operator" if operator_key[i] and operator_key[i] == operator_key[j] else "same name"
+        for x, y in ((i, j), (j, i)):
+            if not reason[x]:
+                reason[x] = f"{why} as {label[y]} within {same_name_distance_m:g} m"
+
+
+def _join_parts(uf: _UnionFind, reason: list[str], tree: shapely.STRtree, geoms: np.ndarray,
+                is_part: np.ndarray, label: list[str], part_distance_m: float) -> None:
+    """Rules (c) and (d): building parts near each other chain into a site, which joins the
+    nearest site anchored by a facility of its own within the distance."""
+    n = len(is_part)
+    a, b = tree.query(geoms, predicate="dwithin", distance=part_distance_m)
+    keep = a != b
+    a, b = a[keep], b[keep]
     roots = uf.roots()
-    _, site = np.unique(roots, return_inverse=True)
-    return site, is_part, reason
+    anchored = np.zeros(n, dtype=bool)
+    anchored[np.unique(roots[~is_part])] = True
+    free = ~anchored[roots]
+    pp = (a < b) & is_part[a] & is_part[b] & free[a] & free[b]
+    for i, j in zip(a[pp], b[pp]):
+        uf.union(int(i), int(j))
+        for x, y in ((i, j), (j, i)):
+            if not reason[x]:
+                reason[x] = f"building of the same kind within {part_distance_m:g} m of {label[y]}"
+    roots = uf.roots()
+    to_anchor = is_part[a] & free[a] & ~free[b]
+    if to_anchor.any():
+        pa, pb = a[to_anchor], b[to_anchor]
+        dist = shapely.distance(geoms[pa], geoms[pb])
+        order = np.lexsort((pb, dist, roots[pa]))
+        first = np.unique(roots[pa][order], return_index=True)[1]
+        for i, j in zip(pa[order][first], pb[order][first]):
+            uf.union(int(i), int(j))
+            reason[i] = f"building of the same kind within {part_distance_m:g} m of {label[j]}"
 
 
 def match_sites(
@@ -1048,76 +1072,97 @@ def match_sites(
             raise OptionError(f"{option}: expected a distance in metres >= 0, found {value!r}.")
     matched, excluded = _match(features, cats)
     crs = features.crs
-    qa_rows: list[dict[str, Any]] = []
-    qa_geoms: list[Any] = []
+    out = _SiteRows()
     if matched.table is None:
-        return _site_result(crs), _qa_frame(qa_rows, qa_geoms, crs, excluded, matched)
-    table, osm_type, osm_id, names = matched.table, matched.osm_type, matched.osm_id, matched.names
+        return _site_result(crs), _qa_frame(out.qa_rows, out.qa_geoms, crs, excluded, matched)
     operators = np.array([t.get("operator") if isinstance(t, dict) else None for t in features["tags"]], dtype=object)
-    out_cat: list[str] = []
-    out_rows: list[int] = []
-    out_geom: list[Any] = []
-    out_name: list[Any] = []
-    out_parts: list[int] = []
-    out_site: list[str] = []
     for cat, rows in zip(cats, matched.rows):
         if not len(rows):
             continue
-        site, is_part, reason = _group_sites(rows, table, names, operators, osm_type, osm_id,
-                                             part_distance_m=float(part_distance_m),
-                                             same_name_distance_m=float(same_name_distance_m))
-        poly = table.is_polygon[rows]
-        area = np.where(poly, table.area_m2(np.isin(np.arange(table.n), rows[poly]))[rows], 0.0)
-        # Main part: a facility of its own before a building part, polygons before points,
-        # the largest first, then by OSM id.
-        rank = np.lexsort((osm_id[rows], osm_type[rows], -area, ~poly, is_part))
-        # Members of each site in rank order, sites contiguous (one sort, not one scan per site).
-        by_site = rank[np.argsort(site[rank], kind="stable")]
-        bounds = np.flatnonzero(np.diff(site[by_site])) + 1
-        for members in np.split(by_site, bounds):
-            main = members[0]
-            r = rows[main]
-            sid = f"{cat.name}/{_osm_label(osm_type[r], osm_id[r])}"
-            named = [names[rows[m]] for m in members if isinstance(names[rows[m]], str) and names[rows[m]]]
-            out_cat.append(cat.name)
-            out_rows.append(int(r))
-            out_name.append(named[0] if named else None)
-            out_parts.append(len(members))
-            out_site.append(sid)
-            if len(members) == 1:
-                out_geom.append(table.geometry[r])
-                continue
-            # Parts inside another part (a building in its campus) add no entrance.
-            outer = [m for m in members if not reason[m].startswith("inside ")] or [main]
-            out_geom.append(_parts_outline(table.geometry[rows[outer]], table.is_polygon[rows[outer]],
-                                           disc=2e-5 if table.crs is not None and table.crs.is_geographic else 2.0))
-            qa_rows.append({"osm_type": osm_type[r], "osm_id": osm_id[r], "name": names[r], "category": cat.name,
-                            "action": "site", "reason": f"main part of a site of {len(members)} parts",
-                            "site_id": sid})
-            qa_geoms.append(table.geometry[r])
-            for m in members[1:]:
-                q = rows[m]
-                qa_rows.append({"osm_type": osm_type[q], "osm_id": osm_id[q], "name": names[q],
-                                "category": cat.name, "action": "merged", "reason": reason[m], "site_id": sid})
-                qa_geoms.append(table.geometry[q])
-    order = np.lexsort((np.array(osm_id[out_rows]), np.array(osm_type[out_rows], dtype=str),
-                        np.array([[c.name for c in cats].index(c) for c in out_cat])))
-    sites = gpd.GeoDataFrame(
-        {"category": pd.Series(np.array(out_cat, dtype=object)[order], dtype=object),
-         "name": pd.Series([v if isinstance(v, str) and v else None for v in np.array(out_name, dtype=object)[order]],
-                           dtype=object),
-         "osm_type": pd.Series(osm_type[out_rows][order], dtype=object),
-         "osm_id": osm_id[out_rows][order],
-         "site_id": pd.Series(np.array(out_site, dtype=object)[order], dtype=object),
-         "parts": np.array(out_parts, dtype=np.int64)[order]},
-        geometry=gpd.GeoSeries(np.array(out_geom, dtype=object)[order], crs=crs), crs=crs,
-    )
+        _add_category_sites(out, cat, rows, matched, operators, part_distance_m=float(part_distance_m),
+                            same_name_distance_m=float(same_name_distance_m))
+    sites = _sites_frame(out, cats, matched, crs)
     for cat in cats:
         n_sites = int((sites["category"] == cat.name).sum())
         n_parts = int(sites.loc[sites["category"] == cat.name, "parts"].sum())
         if n_parts > n_sites:
             log.info("Category %s: %d features merged into %d sites", cat.name, n_parts, n_sites)
-    return sites, _qa_frame(qa_rows, qa_geoms, crs, excluded, matched)
+    return sites, _qa_frame(out.qa_rows, out.qa_geoms, crs, excluded, matched)
+
+
+@dataclass
+class _SiteRows:
+    """The sites of :func:`match_sites` as they are found (one entry per site), and their QA rows."""
+
+    cat: list[str] = field(default_factory=list)
+    rows: list[int] = field(default_factory=list)
+    geom: list[Any] = field(default_factory=list)
+    name: list[Any] = field(default_factory=list)
+    parts: list[int] = field(default_factory=list)
+    site: list[str] = field(default_factory=list)
+    qa_rows: list[dict[str, Any]] = field(default_factory=list)
+    qa_geoms: list[Any] = field(default_factory=list)
+
+
+def _add_category_sites(out: _SiteRows, cat: Category, rows: np.ndarray, matched: _Matched,
+                        operators: np.ndarray, *, part_distance_m: float, same_name_distance_m: float) -> None:
+    """Group one category's features into sites and append them (and their QA rows) to ``out``."""
+    table, osm_type, osm_id, names = matched.table, matched.osm_type, matched.osm_id, matched.names
+    if table is None:  # no feature matched at all (the caller returns before)
+        return
+    site, is_part, reason = _group_sites(rows, table, names, operators, osm_type, osm_id,
+                                         part_distance_m=part_distance_m, same_name_distance_m=same_name_distance_m)
+    poly = table.is_polygon[rows]
+    area = np.where(poly, table.area_m2(np.isin(np.arange(table.n), rows[poly]))[rows], 0.0)
+    # Main part: a facility of its own before a building part, polygons before points,
+    # the largest first, then by OSM id.
+    rank = np.lexsort((osm_id[rows], osm_type[rows], -area, ~poly, is_part))
+    # Members of each site in rank order, sites contiguous (one sort, not one scan per site).
+    by_site = rank[np.argsort(site[rank], kind="stable")]
+    bounds = np.flatnonzero(np.diff(site[by_site])) + 1
+    for members in np.split(by_site, bounds):
+        main = members[0]
+        r = rows[main]
+        sid = f"{cat.name}/{_osm_label(osm_type[r], osm_id[r])}"
+        named = [names[rows[m]] for m in members if isinstance(names[rows[m]], str) and names[rows[m]]]
+        out.cat.append(cat.name)
+        out.rows.append(int(r))
+        out.name.append(named[0] if named else None)
+        out.parts.append(len(members))
+        out.site.append(sid)
+        if len(members) == 1:
+            out.geom.append(table.geometry[r])
+            continue
+        # Parts inside another part (a building in its campus) add no entrance.
+        outer = [m for m in members if not reason[m].startswith("inside ")] or [main]
+        out.geom.append(_parts_outline(table.geometry[rows[outer]], table.is_polygon[rows[outer]],
+                                       disc=2e-5 if table.crs is not None and table.crs.is_geographic else 2.0))
+        out.qa_rows.append({"osm_type": osm_type[r], "osm_id": osm_id[r], "name": names[r], "category": cat.name,
+                            "action": "site", "reason": f"main part of a site of {len(members)} parts",
+                            "site_id": sid})
+        out.qa_geoms.append(table.geometry[r])
+        for m in members[1:]:
+            q = rows[m]
+            out.qa_rows.append({"osm_type": osm_type[q], "osm_id": osm_id[q], "name": names[q],
+                                "category": cat.name, "action": "merged", "reason": reason[m], "site_id": sid})
+            out.qa_geoms.append(table.geometry[q])
+
+
+def _sites_frame(out: _SiteRows, cats: list[Category], matched: _Matched, crs: Any) -> gpd.GeoDataFrame:
+    """The sites in catalogue order of their category, then by OSM type and id."""
+    osm_type, osm_id = matched.osm_type, matched.osm_id
+    order = np.lexsort((np.array(osm_id[out.rows]), np.array(osm_type[out.rows], dtype=str),
+                        np.array([[c.name for c in cats].index(c) for c in out.cat])))
+    return gpd.GeoDataFrame(
+        {"category": pd.Series(np.array(out.cat, dtype=object)[order], dtype=object),
+         "name": pd.Series([v if isinstance(v, str) and v else None for v in np.array(out.name, dtype=object)[order]],
+                           dtype=object),
+         "osm_type": pd.Series(osm_type[out.rows][order], dtype=object),
+         "osm_id": osm_id[out.rows][order],
+         "site_id": pd.Series(np.array(out.site, dtype=object)[order], dtype=object),
+         "parts": np.array(out.parts, dtype=np.int64)[order]},
+        geometry=gpd.GeoSeries(np.array(out.geom, dtype=object)[order], crs=crs), crs=crs,
+    )
 
 
 def _parts_outline(geoms: np.ndarray, is_polygon: np.ndarray, *, disc: float) -> Any:
