@@ -385,32 +385,65 @@ def read_facilities_file(
     chinese, hint_crs = _normalise_hint(crs_hint)
     gdf, row_offset = _read_table(path, suffix, layer=layer, chinese=chinese, hint_crs=hint_crs)
 
+    gdf, raw, mapping, cat_col = _category_values(gdf, path, catalogue, category_column, row_offset)
+    _check_geometries(gdf.geometry.to_numpy(), path, row_offset)
+    if chinese is not None:
+        if gdf.crs is not None and not gdf.crs.equals("EPSG:4326") and gdf.crs.is_geographic is False:
+            raise OptionError(
+                f"--facilities-crs {shorten(crs_hint)}: {str(path)!r} is in projected {gdf.crs.to_string()}, but "
+                "GCJ-02/BD-09 coordinates are longitude/latitude degrees."
+            )
+        gdf = _convert_chinese(gdf.to_crs("EPSG:4326"), chinese, path)
+    elif gdf.crs is None or not gdf.crs.equals("EPSG:4326"):
+        gdf = gdf.to_crs("EPSG:4326")
+    if suffix not in CSV_SUFFIXES:
+        _check_recorded_crs(gdf, path, row_offset)
+    out = gpd.GeoDataFrame(
+        # object dtype keeps None for a missing name (pandas would turn it into NaN).
+        {"category": pd.Series([mapping[v] for v in raw], dtype=object),
+         "name": pd.Series(_names_of(gdf, cat_col), dtype=object)},
+        geometry=gpd.GeoSeries(gdf.geometry.to_numpy(), crs="EPSG:4326"),
+        crs="EPSG:4326",
+    )
+    log.info("Read %d facilities from %s: %s", len(out), path.name,
+             ", ".join(f"{k} {v}" for k, v in out["category"].value_counts().items()))
+    return out
+
+
+def _category_values(gdf: gpd.GeoDataFrame, path: Path, catalogue: Catalogue, category_column: str,
+                     row_offset: int) -> tuple[gpd.GeoDataFrame, np.ndarray, dict[str, str], Any]:
+    """Each row's category value, the catalogue name of each value, and the column read.
+
+    Without a category column, the POI type columns of an Amap/Baidu export decide.
+    """
     cat_col = category_column if category_column in gdf.columns else find_column(
         [c for c in gdf.columns if c != gdf.geometry.name], (category_column,)
     )
     if cat_col is None:
         gdf, mapping, cat_col = _categories_from_poi_types(gdf, path, catalogue, category_column)
-        raw = gdf[cat_col].to_numpy(dtype=object)
-    else:
-        raw = gdf[cat_col].astype(object).where(gdf[cat_col].notna(), "").astype(str).str.strip().to_numpy()
-        empty = np.flatnonzero(raw == "")
-        if len(empty):
-            raise FacilitiesFileError(
-                f"Facilities file {str(path)!r}: {_rows(empty, row_offset)} have an empty {str(cat_col)!r}; "
-                f"expected one of {', '.join(catalogue.names)}."
-            )
-        distinct = list(dict.fromkeys(raw.tolist()))
-        resolved = {v: resolve_category(catalogue, v) for v in distinct}
-        unknown = [v for v, r in resolved.items() if r is None]
-        mapping = {v: r for v, r in resolved.items() if r is not None}
-        if unknown:
-            raise UnknownCategoryError(
-                f"Facilities file {str(path)!r}, column {str(cat_col)!r}: unknown categories "
-                f"{', '.join(repr(u) for u in unknown)}; known categories: {', '.join(catalogue.names)} "
-                "(names or their labels; add new ones with your own catalogue file)."
-            )
+        return gdf, gdf[cat_col].to_numpy(dtype=object), mapping, cat_col
+    raw = gdf[cat_col].astype(object).where(gdf[cat_col].notna(), "").astype(str).str.strip().to_numpy()
+    empty = np.flatnonzero(raw == "")
+    if len(empty):
+        raise FacilitiesFileError(
+            f"Facilities file {str(path)!r}: {_rows(empty, row_offset)} have an empty {str(cat_col)!r}; "
+            f"expected one of {', '.join(catalogue.names)}."
+        )
+    distinct = list(dict.fromkeys(raw.tolist()))
+    resolved = {v: resolve_category(catalogue, v) for v in distinct}
+    unknown = [v for v, r in resolved.items() if r is None]
+    mapping = {v: r for v, r in resolved.items() if r is not None}
+    if unknown:
+        raise UnknownCategoryError(
+            f"Facilities file {str(path)!r}, column {str(cat_col)!r}: unknown categories "
+            f"{', '.join(repr(u) for u in unknown)}; known categories: {', '.join(catalogue.names)} "
+            "(names or their labels; add new ones with your own catalogue file)."
+        )
+    return gdf, raw, mapping, cat_col
 
-    geoms = gdf.geometry.to_numpy()
+
+def _check_geometries(geoms: np.ndarray, path: Path, row_offset: int) -> None:
+    """Every row has a point or polygon geometry."""
     missing = np.flatnonzero(shapely.is_missing(geoms) | shapely.is_empty(geoms))
     if len(missing):
         raise FacilitiesFileError(f"Facilities file {str(path)!r}: {_rows(missing, row_offset)} have no geometry.")
@@ -423,44 +456,26 @@ def read_facilities_file(
             f"{[shapely.GeometryType(t).name for t in found]}; expected points or polygons."
         )
 
-    if chinese is not None:
-        if gdf.crs is not None and not gdf.crs.equals("EPSG:4326") and gdf.crs.is_geographic is False:
-            raise OptionError(
-                f"--facilities-crs {shorten(crs_hint)}: {str(path)!r} is in projected {gdf.crs.to_string()}, but "
-                "GCJ-02/BD-09 coordinates are longitude/latitude degrees."
-            )
-        gdf = _convert_chinese(gdf.to_crs("EPSG:4326"), chinese, path)
-    elif gdf.crs is None or not gdf.crs.equals("EPSG:4326"):
-        gdf = gdf.to_crs("EPSG:4326")
 
-    if suffix not in CSV_SUFFIXES:
-        # Coordinates of files with a CRS: catch an inf/NaN or a wrong recorded CRS.
-        b = shapely.bounds(gdf.geometry.to_numpy())
-        bad = np.flatnonzero(~(np.isfinite(b).all(axis=1) & (np.abs(b[:, [0, 2]]) <= 180).all(axis=1)
-                               & (np.abs(b[:, [1, 3]]) <= 90).all(axis=1)))
-        if len(bad):
-            raise FacilitiesFileError(
-                f"Facilities file {str(path)!r}: {_rows(bad, row_offset)} have coordinates that are not valid "
-                f"longitude/latitude in its CRS {gdf.crs.to_string() if gdf.crs else None}; is the recorded CRS right?"
-            )
+def _check_recorded_crs(gdf: gpd.GeoDataFrame, path: Path, row_offset: int) -> None:
+    """Coordinates of files with a CRS, now in EPSG:4326: catch an inf/NaN or a wrong recorded CRS."""
+    b = shapely.bounds(gdf.geometry.to_numpy())
+    bad = np.flatnonzero(~(np.isfinite(b).all(axis=1) & (np.abs(b[:, [0, 2]]) <= 180).all(axis=1)
+                           & (np.abs(b[:, [1, 3]]) <= 90).all(axis=1)))
+    if len(bad):
+        raise FacilitiesFileError(
+            f"Facilities file {str(path)!r}: {_rows(bad, row_offset)} have coordinates that are not valid "
+            f"longitude/latitude in its CRS {gdf.crs.to_string() if gdf.crs else None}; is the recorded CRS right?"
+        )
 
+
+def _names_of(gdf: gpd.GeoDataFrame, cat_col: Any) -> np.ndarray:
+    """Each row's name, stripped (None where the file has no name column or the name is empty)."""
     name_col = find_column([c for c in gdf.columns if c not in (cat_col, gdf.geometry.name)], NAME_ALIASES)
-    if name_col is not None:
-        names = gdf[name_col].astype(object).where(gdf[name_col].notna(), None).to_numpy()
-        names = np.array([None if (n is None or str(n).strip() == "") else str(n).strip() for n in names], dtype=object)
-    else:
-        names = np.full(len(gdf), None, dtype=object)
-    out = gpd.GeoDataFrame(
-        # object dtype keeps None for a missing name (pandas would turn it into NaN).
-        {"category": pd.Series([mapping[v] for v in raw], dtype=object),
-         "name": pd.Series(names, dtype=object)},
-        geometry=gpd.GeoSeries(gdf.geometry.to_numpy(), crs="EPSG:4326"),
-        crs="EPSG:4326",
-    )
-    counts = out["category"].value_counts()
-    log.info("Read %d facilities from %s: %s", len(out), path.name,
-             ", ".join(f"{k} {v}" for k, v in counts.items()))
-    return out
+    if name_col is None:
+        return np.full(len(gdf), None, dtype=object)
+    names = gdf[name_col].astype(object).where(gdf[name_col].notna(), None).to_numpy()
+    return np.array([None if (n is None or str(n).strip() == "") else str(n).strip() for n in names], dtype=object)
 
 
 def find_facilities(  # noqa: PLR0913 - keyword-only; the user file's three are optional
@@ -555,39 +570,53 @@ def find_facility_sites(  # noqa: PLR0913 - keyword-only; the user file's three 
         found[file_row_column] = -1
     frames, qa_frames = [found], [qa]
     if user_facilities is not None:
-        label = source_name or "facilities file"
-        user = user_facilities
-        if file_row_column is not None:
-            user = user.assign(**{file_row_column: np.arange(len(user))})
-        user = user[user["category"].isin(list(categories))].reset_index(drop=True)
-        user = user.assign(source=label, osm_type=None, osm_id=None, parts=1,
-                           site_id=[f"{c}/{label}/{r}" for c, r in zip(user["category"], np.arange(len(user)) + 1)])
-        reasons = _name_exclusions(user, catalogue)
-        dropped = reasons != ""
-        if dropped.any():
-            q = user.loc[dropped, ["category", "name", "geometry"]].copy()
-            q["action"], q["reason"], q["site_id"] = "excluded", reasons[dropped], None
-            q["osm_type"], q["osm_id"], q["source"] = None, None, label
-            qa_frames.append(gpd.GeoDataFrame(q, geometry="geometry", crs=user.crs).to_crs(found.crs))
-            log.info("%s: %d rows excluded by the catalogue's name rules (see facility_qa.csv)", label,
-                     int(dropped.sum()))
-        frames.append(user.loc[~dropped].to_crs(found.crs))
+        user, user_qa = _user_sites(user_facilities, catalogue, categories, label=source_name or "facilities file",
+                                    file_row_column=file_row_column)
+        frames.append(user.to_crs(found.crs))
+        qa_frames.extend([user_qa.to_crs(found.crs)] if user_qa is not None else [])
     allf = pd.concat(frames, ignore_index=True)
     allf = gpd.GeoDataFrame(allf, geometry="geometry", crs=found.crs).to_crs(crs)
     allq = gpd.GeoDataFrame(pd.concat(qa_frames, ignore_index=True), geometry="geometry", crs=found.crs).to_crs(crs)
     reach = area.buffer(reach_m)
     allf = allf[allf.intersects(reach).to_numpy()].copy()
     allq = allq[allq.intersects(reach).to_numpy()].reset_index(drop=True)
+    allf = _ordered_sites(allf, categories, file_row_column)
+    counts = allf["category"].value_counts()
+    log.info("Facilities: %s", ", ".join(f"{c} {int(counts.get(c, 0)):,}" for c in categories))
+    return allf, allq
+
+
+def _user_sites(user_facilities: gpd.GeoDataFrame, catalogue: Catalogue, categories: Sequence[str], *,
+                label: str, file_row_column: str | None) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame | None]:
+    """The user's facilities of the chosen categories as sites, and the rows a name rule excludes."""
+    user = user_facilities
+    if file_row_column is not None:
+        user = user.assign(**{file_row_column: np.arange(len(user))})
+    user = user[user["category"].isin(list(categories))].reset_index(drop=True)
+    user = user.assign(source=label, osm_type=None, osm_id=None, parts=1,
+                       site_id=[f"{c}/{label}/{r}" for c, r in zip(user["category"], np.arange(len(user)) + 1)])
+    reasons = _name_exclusions(user, catalogue)
+    dropped = reasons != ""
+    qa = None
+    if dropped.any():
+        q = user.loc[dropped, ["category", "name", "geometry"]].copy()
+        q["action"], q["reason"], q["site_id"] = "excluded", reasons[dropped], None
+        q["osm_type"], q["osm_id"], q["source"] = None, None, label
+        qa = gpd.GeoDataFrame(q, geometry="geometry", crs=user.crs)
+        log.info("%s: %d rows excluded by the catalogue's name rules (see facility_qa.csv)", label,
+                 int(dropped.sum()))
+    return user.loc[~dropped], qa
+
+
+def _ordered_sites(allf: gpd.GeoDataFrame, categories: Sequence[str], file_row_column: str | None) -> gpd.GeoDataFrame:
+    """The facilities' columns in order, sorted by category (in the order asked), source and id."""
     allf["parts"] = allf["parts"].astype(np.int64)
     allf["category"] = pd.Categorical(allf["category"], categories=list(categories), ordered=True)
     allf = allf.sort_values(["category", "source", "osm_type", "osm_id"], na_position="last", kind="stable")
     allf["category"] = allf["category"].astype(str)
     cols = ["category", "name", "source", "osm_type", "osm_id", "site_id", "parts",
             *([file_row_column] if file_row_column else []), "geometry"]
-    allf = allf[[c for c in cols if c in allf.columns]].reset_index(drop=True)
-    counts = allf["category"].value_counts()
-    log.info("Facilities: %s", ", ".join(f"{c} {int(counts.get(c, 0)):,}" for c in categories))
-    return allf, allq
+    return allf[[c for c in cols if c in allf.columns]].reset_index(drop=True)
 
 
 def _name_exclusions(frame: pd.DataFrame, catalogue: Catalogue) -> np.ndarray:
