@@ -46,6 +46,11 @@ def read_yaml(path: str | Path, *, error: type[LifecircleError], what: str) -> A
     what : str
         How messages name the file, e.g. ``"--catalogue file"``.
 
+    Returns
+    -------
+    object
+        The parsed document (a mapping, list or scalar; ``None`` for an empty file).
+
     Raises
     ------
     InputNotFoundError

