@@ -44,6 +44,7 @@ def leaflet_dir() -> Path:
     Returns
     -------
     pathlib.Path
+        The folder of the package's Leaflet files.
 
     Raises
     ------
@@ -137,6 +138,11 @@ def external_resources(html: str) -> list[str]:
     -------
     list of str
         The addresses, sorted, each once.
+
+    Examples
+    --------
+    >>> external_resources('<script src="https://cdn.example/leaflet.js"></script><img src="data:image/png;base64,AA">')
+    ['https://cdn.example/leaflet.js']
     """
     # Data blocks are JSON, not markup: their text (OSM names...) cannot load anything.
     html = _DATA_BLOCK.sub("", html)
@@ -150,7 +156,7 @@ def external_resources(html: str) -> list[str]:
 
 
 def check_offline(html: str) -> None:
-    """Raise :class:`MapAssetError` when the page links any outside script, stylesheet or image.
+    """Check that the page links no outside script, stylesheet or image.
 
     Parameters
     ----------
@@ -160,7 +166,15 @@ def check_offline(html: str) -> None:
     Raises
     ------
     MapAssetError
-        Naming the first few outside addresses.
+        The page would load something from outside the file (the message lists up to five).
+
+    Examples
+    --------
+    >>> check_offline("<html><script>var a = 1;</script></html>")
+    >>> check_offline('<link rel="stylesheet" href="http://cdn.example/leaflet.css">')
+    Traceback (most recent call last):
+    ...
+    lifecircle._errors.MapAssetError: the map would load 1 resource(s) from outside the file (http://cdn.example/leaflet.css); ...
     """
     outside = external_resources(html)
     if outside:

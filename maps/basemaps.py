@@ -89,12 +89,19 @@ def resolve_basemap(name: str, *, lang: str = "zh", tianditu_key: str | None = N
     Returns
     -------
     Basemap
-        The tile sources (none for ``"none"``) and the shift overlays need to match them.
+        The tile sources and the coordinate system they are drawn in (``wgs84`` or
+        ``gcj02``; the map shifts what it draws to match).
 
     Raises
     ------
     OptionError
         Unknown basemap, or ``tianditu`` without a valid key.
+
+    Examples
+    --------
+    >>> basemap = resolve_basemap("gaode", lang="en")
+    >>> basemap.name, basemap.shift, "lang=en" in basemap.tiles[0].url
+    ('gaode', 'gcj02', True)
     """
     if name not in BASEMAPS:
         raise OptionError(f"basemap must be one of {', '.join(BASEMAPS)}; found {name!r}.")

@@ -100,16 +100,27 @@ TEXT: dict[str, dict[str, str]] = i18n.MAP_TEXT
 
 
 def check_lang(lang: str) -> str:
-    """Return ``lang`` if the map has labels in it, else raise :class:`OptionError`.
+    """Return ``lang`` if the map has labels in it.
 
     Parameters
     ----------
     lang : str
+        A language code.
 
     Returns
     -------
     str
-        ``lang`` itself.
+        ``lang``.
+
+    Raises
+    ------
+    OptionError
+        The map has no labels in ``lang``.
+
+    Examples
+    --------
+    >>> check_lang("zh")
+    'zh'
     """
     if lang not in LANGS:
         raise OptionError(f"lang must be one of {', '.join(LANGS)}; found {lang!r}.")
@@ -117,19 +128,26 @@ def check_lang(lang: str) -> str:
 
 
 def category_label(category: str, lang: str, labels: Mapping[str, Mapping[str, str]] | None = None) -> str:
-    """Display name of a category (unescaped).
+    """Display name of a category (unescaped), the raw name when it has none.
 
     Parameters
     ----------
     category : str
+        The category's name.
     lang : {"zh", "en"}
+        The language.
     labels : mapping, optional
         ``{name: {"zh": ..., "en": ...}}``, the catalogue's labels.
 
     Returns
     -------
     str
-        The label in ``lang``; the raw name when it has none.
+        The label; escaping for HTML is the caller's job.
+
+    Examples
+    --------
+    >>> category_label("clinic", "zh", {"clinic": {"zh": "诊所/医疗", "en": "Clinic"}}), category_label("zoo", "zh")
+    ('诊所/医疗', 'zoo')
     """
     return str((labels or {}).get(category, {}).get(lang, category))
 
@@ -139,18 +157,28 @@ def category_color(
 ) -> str:
     """Facility colour of a category.
 
+    Its ``"colour"`` in ``labels`` (the catalogue's), else one of a palette, stable for a
+    given category list.
+
     Parameters
     ----------
     category : str
+        The category's name.
     categories : sequence of str
-        All drawn categories (the palette is handed out in their order).
+        The run's categories (the palette is dealt out in this order to those without a colour).
     labels : mapping, optional
-        ``{name: {"colour": "#rrggbb", ...}}``, the catalogue's.
+        ``{name: {"colour": "#rrggbb", ...}}``, the catalogue's labels.
 
     Returns
     -------
     str
-        Its ``"colour"`` in ``labels``, else one of a palette, stable for a given category list.
+        A CSS colour.
+
+    Examples
+    --------
+    >>> labels = {"clinic": {"colour": "#e41a1c"}}
+    >>> category_color("clinic", ["clinic", "zoo"], labels), category_color("zoo", ["clinic", "zoo"], labels)
+    ('#e41a1c', '#f032e6')
     """
     given = (labels or {}).get(category, {}).get("colour")
     if given:
@@ -161,19 +189,25 @@ def category_color(
 
 
 def text(key: str, lang: str, **fields: object) -> str:
-    """Interface text ``key`` in ``lang`` with ``{fields}`` filled in.
+    """Interface text ``key`` in ``lang`` with ``{fields}`` filled in (unescaped).
 
     Parameters
     ----------
     key : str
-        A key of :data:`TEXT`.
+        A key of :data:`lifecircle.i18n.MAP_TEXT`.
     lang : {"zh", "en"}
+        The language.
     **fields
         Values for the text's ``{placeholders}``.
 
     Returns
     -------
     str
-        Unescaped: escape it where it reaches HTML.
+        The text; escaping for HTML is the caller's job.
+
+    Examples
+    --------
+    >>> text("minutes", "zh")
+    '分钟'
     """
     return i18n.text(key, lang, **fields)
