@@ -153,8 +153,26 @@ _repr.maxlevel = 3
 
 
 def plain_number(value: float) -> str:
-    """A number as a person writes it: ``12``, ``0.25``, ``1e+308``, ``NaN``, ``infinity``
-    (never ``np.float64(12.0)``)."""
+    """A number as a person writes it: ``12``, ``0.25``, ``1e+308``, ``NaN``, ``infinity``.
+
+    Never ``np.float64(12.0)``: numpy scalars are written as plain numbers too.
+
+    Parameters
+    ----------
+    value : float
+        Any real number (bool, int, float, numpy scalar).
+
+    Returns
+    -------
+    str
+        Integers without a decimal point; others to 6 significant digits.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> plain_number(np.float64(12.0)), plain_number(0.25), plain_number(float("inf"))
+    ('12', '0.25', 'infinity')
+    """
     if isinstance(value, bool):
         return str(value)
     if isinstance(value, numbers.Integral):
@@ -170,9 +188,29 @@ def plain_number(value: float) -> str:
 
 
 def shorten(value: object, limit: int = SHORTEN_LIMIT) -> str:
-    """A user value for an error message, bounded: numbers plain, text quoted and cut to
-    ``limit`` characters (``...`` marks the cut), containers shortened without walking them
-    whole (a YAML bomb or a 10,000-character tag must not blow up the message itself)."""
+    """A user value for an error message, bounded.
+
+    Numbers plain, text quoted and cut to ``limit`` characters (``...`` marks the cut),
+    containers shortened without walking them whole (a YAML bomb or a 10,000-character tag
+    must not blow up the message itself).
+
+    Parameters
+    ----------
+    value : object
+        Whatever the user gave.
+    limit : int
+        Longest result, characters.
+
+    Returns
+    -------
+    str
+        At most ``limit`` characters.
+
+    Examples
+    --------
+    >>> shorten("x" * 100, limit=10), shorten(4.50)
+    ("'xxxxx...", '4.5')
+    """
     if isinstance(value, numbers.Real):
         return plain_number(cast(float, value))  # bool, int, float and numpy numbers are Reals
     if isinstance(value, str):

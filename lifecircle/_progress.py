@@ -16,7 +16,25 @@ __all__ = ["progress_bar", "Timings"]
 def progress_bar(iterable: Any = None, *, enabled: bool = True, **kwargs: Any) -> Any:
     """A ``tqdm.auto`` bar, shown only when enabled, allowed by settings, and on a TTY.
 
-    ``disable=None`` makes tqdm check for a terminal itself.
+    Parameters
+    ----------
+    iterable : iterable, optional
+        What to iterate over; None for a bar updated by hand (``bar.update()``).
+    enabled : bool
+        False hides the bar whatever the settings (``progress=False`` of a step).
+    **kwargs
+        tqdm options (``desc``, ``total``, ``unit``...); ``leave`` defaults to False and
+        ``mininterval`` to 0.5 s.
+
+    Returns
+    -------
+    tqdm.tqdm
+        The bar; ``disable=None`` lets tqdm hide it itself when stderr is no terminal.
+
+    Examples
+    --------
+    >>> sum(progress_bar(range(3), enabled=False))
+    3
     """
     show = enabled and settings.use_progress_bars
     kwargs.setdefault("leave", False)

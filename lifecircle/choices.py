@@ -34,9 +34,33 @@ FLIPS: tuple[tuple[str, str], ...] = (("road_tunnels", "walk"), ("foot_no", "ign
 
 def share_within(cells: pd.DataFrame, population: np.ndarray, *, categories: tuple[str, ...],
                  minutes: float) -> dict[str, float | None]:
-    """Share of all the grid's people (cells without access included, so two networks compare
-    on one denominator) within ``minutes`` of each category; ``None`` with no people or when
-    no cell reaches the category at all (no data)."""
+    """Share of all the grid's people within ``minutes`` of each category.
+
+    Cells without access are included, so two networks compare on one denominator.
+
+    Parameters
+    ----------
+    cells : pandas.DataFrame
+        The cells with ``minutes_to_<category>`` columns (NaN where unreachable).
+    population : numpy.ndarray
+        People (or weight) per cell row; NaN counts 0.
+    categories : tuple of str
+        The categories to report.
+    minutes : float
+        The threshold, minutes.
+
+    Returns
+    -------
+    dict of str to float or None
+        Share rounded to 4 decimals; ``None`` with no people or when no cell reaches the
+        category at all (no data).
+
+    Examples
+    --------
+    >>> cells = pd.DataFrame({"minutes_to_clinic": [3.0, 20.0, np.nan], "minutes_to_park": [np.nan] * 3})
+    >>> share_within(cells, np.array([10.0, 20.0, 10.0]), categories=("clinic", "park"), minutes=15)
+    {'clinic': 0.25, 'park': None}
+    """
     pop = np.nan_to_num(np.asarray(population, dtype=float))
     total = pop.sum()
     out: dict[str, float | None] = {}

@@ -317,31 +317,120 @@ SUMMARY_TEXT: dict[str, dict[str, str]] = {
 
 
 def text(key: str, lang: str, **fields: object) -> str:
-    """Map interface text ``key`` in ``lang`` with ``{fields}`` filled in (unescaped)."""
+    """Map interface text ``key`` in ``lang`` with ``{fields}`` filled in (unescaped).
+
+    Parameters
+    ----------
+    key : str
+        A key of :data:`MAP_TEXT`.
+    lang : {"zh", "en"}
+        The language.
+    **fields
+        Values for the text's ``{placeholders}``.
+
+    Returns
+    -------
+    str
+        The text; escaping for HTML is the caller's job.
+
+    Examples
+    --------
+    >>> text("title", "en")
+    '15-minute life circle: walking access'
+    """
     return MAP_TEXT[lang][key].format(**fields)
 
 
 def list_separator(lang: str) -> str:
-    """Separator between the items of a list in running text."""
+    """Separator between the items of a list in running text.
+
+    Parameters
+    ----------
+    lang : {"zh", "en"}
+        The language.
+
+    Returns
+    -------
+    str
+        ``"、"`` in Chinese, ``", "`` in English.
+
+    Examples
+    --------
+    >>> list_separator("zh").join(["诊所", "学校"])
+    '诊所、学校'
+    """
     return "、" if lang == "zh" else ", "
 
 
 def profile_label(name: str, lang: str) -> str:
-    """Display name of a walking profile; a user's profile keeps its own name."""
+    """Display name of a walking profile; a user's profile keeps its own name.
+
+    Parameters
+    ----------
+    name : str
+        The profile's name in the catalogue.
+    lang : {"zh", "en"}
+        The language.
+
+    Returns
+    -------
+    str
+        The name to show.
+
+    Examples
+    --------
+    >>> profile_label("elderly", "zh"), profile_label("my_profile", "zh")
+    ('老年人', 'my_profile')
+    """
     return PROFILE_NAMES.get(name, {}).get(lang, name)
 
 
 def summary_text(key: str, lang: str, **fields: object) -> str:
-    """A summary sentence ``key`` in ``lang`` with ``{fields}`` filled in (unescaped)."""
+    """A summary sentence ``key`` in ``lang`` with ``{fields}`` filled in (unescaped).
+
+    Parameters
+    ----------
+    key : str
+        A key of :data:`SUMMARY_TEXT`.
+    lang : {"zh", "en"}
+        The language.
+    **fields
+        Values for the sentence's ``{placeholders}``.
+
+    Returns
+    -------
+    str
+        The sentence.
+
+    Examples
+    --------
+    >>> summary_text("osm_date", "zh", date="2024-01-01")
+    'OSM数据日期：2024-01-01'
+    """
     return SUMMARY_TEXT[lang][key].format(**fields)
 
 
 def population_sentence(facts: Mapping[str, Any], lang: str) -> str | None:
     """Where a run's people come from, from the summary's ``population`` facts.
 
-    ``facts`` holds ``method`` (``"file"``, ``"floor_area"`` or ``"equal"``) and for a
-    file ``file``, ``kind`` and ``total``; for floor area ``default_levels``,
-    ``cells_with_homes`` and ``cells``. ``None`` when the method is unknown.
+    Parameters
+    ----------
+    facts : mapping
+        ``method`` (``"file"``, ``"floor_area"`` or ``"equal"``) and for a file ``file``,
+        ``kind`` and ``total``; for floor area ``default_levels``, ``cells_with_homes`` and
+        ``cells``.
+    lang : {"zh", "en"}
+        The language.
+
+    Returns
+    -------
+    str or None
+        The sentence; ``None`` when the method is unknown.
+
+    Examples
+    --------
+    >>> population_sentence({"method": "equal"}, "en")
+    'No population input and no residential buildings: every cell has the same weight; shares are shares of cells, not of people.'
     """
     method = facts.get("method")
     if method == "file":
@@ -358,8 +447,28 @@ def population_sentence(facts: Mapping[str, Any], lang: str) -> str | None:
 
 
 def source_text(source: str, lang: str) -> str:
-    """A data-source line of the summary (written in English) in ``lang``: a user's file
-    (``"<name> (user data)"``) is said in ``lang``; other lines are proper names."""
+    """A data-source line of the summary (written in English) in ``lang``.
+
+    A user's file (``"<name> (user data)"``) is said in ``lang``; other lines are proper
+    names and stay as they are.
+
+    Parameters
+    ----------
+    source : str
+        One line of the summary's data sources.
+    lang : {"zh", "en"}
+        The language.
+
+    Returns
+    -------
+    str
+        The line to show.
+
+    Examples
+    --------
+    >>> source_text("clinics.csv (user data)", "en"), source_text("OpenStreetMap", "zh")
+    ('clinics.csv (user data)', 'OpenStreetMap')
+    """
     suffix = SUMMARY_TEXT["en"]["user_data"].format(name="")
     if source.endswith(suffix):
         return summary_text("user_data", lang, name=source[: -len(suffix)])

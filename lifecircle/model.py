@@ -26,7 +26,7 @@ import shapely
 from lifecircle._errors import BoundaryError, NoWalkableWaysError, OptionError
 from lifecircle._progress import Timings
 from lifecircle.layers.catalogue import Catalogue
-from lifecircle.layers.communities import boundary_mismatch_hint
+from lifecircle.layers.communities import Boundary, boundary_mismatch_hint
 from lifecircle.layers.elevation import check_dem_overlap, read_dem
 from lifecircle.layers.facilities import find_facility_sites
 from lifecircle.layers.osm import OsmExtract, choose_ways, entrance_nodes, gate_nodes, lift_nodes
@@ -203,8 +203,12 @@ def prepare_network(extract: OsmExtract, *, area: shapely.Geometry | None = None
     area : shapely.Geometry, optional
         The study area in ``crs``; without it the whole network is kept.
     reach_m : float, default 0
+        Margin around the area (metres) whose ways are kept.
     crs : pyproj.CRS, optional
         The metric CRS; default the data's UTM zone.
+    gates : {"open", "closed"}
+        ``closed`` splits the ways at mapped gates and closes them to through walkers
+        (``--gates``).
 
     Returns
     -------
@@ -415,8 +419,12 @@ def build_model(options: RunOptions | None = None, *, inputs: InputLayers | None
 
     Raises
     ------
+    OptionError
+        Both ``options`` and keywords given.
+    BoundaryError
+        The boundary misses the OSM data (the message says why it probably does).
     LifecircleError
-        Any invalid option or input (checked before the OSM data is read).
+        Any other invalid option or input (checked before the OSM data is read).
 
     Examples
     --------
@@ -445,56 +453,76 @@ def build_model(options: RunOptions | None = None, *, inputs: InputLayers | None
     extract, way_report = choose_ways(extract, road_tunnels=options.road_tunnels, foot_no=options.foot_no)
     with timings.measure("network"):
         crs = local_metric_crs(extract.node_lon, extract.node_lat)
-        boundary = inputs.boundary
-        try:
-            area = study_area(extract.node_lon, extract.node_lat, crs=crs,
-                              boundary=None if boundary is None else boundary.geometry,
-                              boundary_crs=None if boundary is None else boundary.crs,
-                              header_bbox=extract.bbox, label=boundary_label(options.boundary))
-        except BoundaryError as exc:
-            lon, lat = extract.node_lon, extract.node_lat
-            raise BoundaryError(str(exc) + boundary_mismatch_hint(
-                boundary.geometry, boundary.crs, (float(lon.min()), float(lat.min()), float(lon.max()),
-                                                  float(lat.max())))) from None
-
-        check_boundary_grid_budget(area, options, boundary)
+        area = _study_area(extract, inputs.boundary, crs=crs, label=boundary_label(options.boundary))
+        check_boundary_grid_budget(area, options, inputs.boundary)
         network = prepare_network(extract, area=area, reach_m=reach_m, crs=crs, gates=options.gates)
     with timings.measure("costs"):
-        elevation, dem_report = network_heights(network, extract, options, area=area)
-        costs, cost_report = walking_costs(network, walker, elevation=elevation)
-        cost_report.update(dem_report)
-        cost_report["ways"] = way_report
-        graph = reverse_graph(network, costs)
+        elevation, costs, cost_report, graph = _model_costs(network, walker, extract, options, area=area,
+                                                            way_report=way_report)
     with timings.measure("facilities"):
         warnings = input_warnings(inputs, categories=categories, reach_area=area.buffer(reach_m), crs=crs,
                                   facilities_path=options.facilities)
-        facilities, facility_qa = find_facility_sites(
-            extract.features, catalogue=inputs.catalogue, categories=categories, crs=crs, area=area, reach_m=reach_m,
-            user_facilities=inputs.facilities,
-            source_name=Path(options.facilities).name if options.facilities is not None else None,
-            file_row_column="file_row")
-        file_rows = facilities.pop("file_row").to_numpy(dtype=np.int64)
-        entrances = entrance_nodes(extract).to_crs(crs)
-        access_all = facility_access_points(facilities, network, max_distance_m=options.max_access_m,
-                                            entrances=entrances)
-        facilities["reachable"] = np.isin(np.arange(len(facilities)), access_all["facility"].to_numpy())
-        access = {cat: access_all[facilities["category"].to_numpy()[access_all["facility"].to_numpy()] == cat]
-                  for cat in categories}
-        no_data = tuple(cat for cat in categories if len(access[cat]) == 0)
-        _warn_no_data(facilities, no_data, max_access_m=options.max_access_m)
+        found = _model_facilities(extract, inputs, network, options=options, categories=categories, crs=crs,
+                                  area=area, reach_m=reach_m)
     with timings.measure("travel_times"):
         grid = make_grid(area, cell_size_m=options.cell_size_m, crs=crs)
         centres = gpd.GeoSeries(shapely.points(grid["x"].to_numpy(), grid["y"].to_numpy()), crs=crs)
         origins = locate_on_network(centres, network, max_distance_m=options.max_access_m)
     return Model(
-        options=options, crs=crs, input_crs=boundary.crs if boundary is not None else pyproj.CRS.from_epsg(4326),
+        options=options, crs=crs, input_crs=inputs.boundary.crs if inputs.boundary is not None else pyproj.CRS.from_epsg(4326),
         area=area, reach_m=reach_m, extract=extract, network=network, costs=costs, cost_report=cost_report,
         elevation=elevation, graph=graph, catalogue=inputs.catalogue, profile=walker, profiles=inputs.profiles,
-        categories=categories, facilities=facilities, facility_file_rows=file_rows,
-        user_facilities=inputs.facilities, access=access, no_data=no_data, grid=grid, origins=origins,
-        facility_qa=facility_qa,
-        input_warnings=warnings, entrances=entrances,
+        categories=categories, user_facilities=inputs.facilities, grid=grid, origins=origins, input_warnings=warnings, **found,
     )
+
+
+def _model_costs(network: WalkNetwork, walker: WalkingProfile, extract: OsmExtract, options: RunOptions, *,
+                 area: shapely.Geometry, way_report: dict[str, Any],
+                 ) -> tuple[pd.DataFrame | None, pd.DataFrame, dict[str, Any], ReverseGraph]:
+    """Edge heights (DEM and mapped), the walker's costs, their report and the reversed graph."""
+    elevation, dem_report = network_heights(network, extract, options, area=area)
+    costs, cost_report = walking_costs(network, walker, elevation=elevation)
+    cost_report.update(dem_report)
+    cost_report["ways"] = way_report
+    return elevation, costs, cost_report, reverse_graph(network, costs)
+
+
+def _study_area(extract: OsmExtract, boundary: Boundary | None, *, crs: pyproj.CRS, label: str) -> shapely.Geometry:
+    """The study area in ``crs``; a boundary missing the data says why it probably does."""
+    try:
+        return study_area(extract.node_lon, extract.node_lat, crs=crs,
+                          boundary=None if boundary is None else boundary.geometry,
+                          boundary_crs=None if boundary is None else boundary.crs,
+                          header_bbox=extract.bbox, label=label)
+    except BoundaryError as exc:
+        if boundary is None:
+            raise
+        lon, lat = extract.node_lon, extract.node_lat
+        raise BoundaryError(str(exc) + boundary_mismatch_hint(
+            boundary.geometry, boundary.crs, (float(lon.min()), float(lat.min()), float(lon.max()),
+                                              float(lat.max())))) from None
+
+
+def _model_facilities(extract: OsmExtract, inputs: InputLayers, network: WalkNetwork, *, options: RunOptions,
+                      categories: tuple[str, ...], crs: pyproj.CRS, area: shapely.Geometry,
+                      reach_m: float) -> dict[str, Any]:
+    """The model's facilities, their access points per category and what is missing (Model fields)."""
+    facilities, facility_qa = find_facility_sites(
+        extract.features, catalogue=inputs.catalogue, categories=categories, crs=crs, area=area, reach_m=reach_m,
+        user_facilities=inputs.facilities,
+        source_name=Path(options.facilities).name if options.facilities is not None else None,
+        file_row_column="file_row")
+    file_rows = facilities.pop("file_row").to_numpy(dtype=np.int64)
+    entrances = entrance_nodes(extract).to_crs(crs)
+    access_all = facility_access_points(facilities, network, max_distance_m=options.max_access_m,
+                                        entrances=entrances)
+    facilities["reachable"] = np.isin(np.arange(len(facilities)), access_all["facility"].to_numpy())
+    access = {cat: access_all[facilities["category"].to_numpy()[access_all["facility"].to_numpy()] == cat]
+              for cat in categories}
+    no_data = tuple(cat for cat in categories if len(access[cat]) == 0)
+    _warn_no_data(facilities, no_data, max_access_m=options.max_access_m)
+    return {"facilities": facilities, "facility_file_rows": file_rows, "access": access, "no_data": no_data,
+            "facility_qa": facility_qa, "entrances": entrances}
 
 
 def _warn_no_data(facilities: gpd.GeoDataFrame, no_data: tuple[str, ...], *, max_access_m: float) -> None:

@@ -365,6 +365,9 @@ def read_inputs(options: RunOptions, *, catalogue: Any = None, profiles: Any = N
     ------
     BoundaryError, FacilitiesFileError, UnknownCategoryError, NoCrsError, CommunitiesError,
     PopulationError, DemError, MemoryBudgetError
+        An input file that cannot be used (the message names the file and option).
+    OptionError
+        ``--capacity`` names a category or column found nowhere.
     """
     if catalogue is None:
         catalogue = load_catalogue(extra=options.catalogue)
@@ -474,8 +477,27 @@ def _boundary(boundary: Any) -> Any:
 
 
 def check_boundary_grid_budget(area: Any, options: RunOptions, boundary: Any) -> None:
-    """:func:`~lifecircle.spatial.grid.check_grid_budget`, naming a stray or wrong boundary
-    coordinate as the cause where there is one (rather than asking for a larger --cell-size)."""
+    """:func:`~lifecircle.spatial.grid.check_grid_budget` for a run's study area.
+
+    Names a stray or wrong boundary coordinate as the cause where there is one (rather
+    than asking for a larger ``--cell-size``).
+
+    Parameters
+    ----------
+    area : shapely.Geometry
+        The study area, metric CRS.
+    options : RunOptions
+        The run's options (``cell_size_m``, ``boundary``).
+    boundary : Boundary or None
+        The boundary as read, to look for stray parts.
+
+    Raises
+    ------
+    BoundaryError
+        The grid would not fit in memory because a boundary part lies far away.
+    MemoryBudgetError
+        The grid would not fit in memory otherwise.
+    """
     try:
         check_grid_budget(area, cell_size_m=options.cell_size_m, available_bytes=available_memory_bytes(),
                           fraction=settings.memory_fraction)
@@ -489,8 +511,42 @@ def check_boundary_grid_budget(area: Any, options: RunOptions, boundary: Any) ->
 
 def input_warnings(inputs: InputLayers, *, categories: Any, reach_area: Any, crs: Any,
                    facilities_path: Any) -> tuple[dict[str, Any], ...]:
-    """What the input checks let through with a warning, for ``run.json`` (population rows
-    dropped, facilities outside the area); raises where nothing usable is left."""
+    """What the input checks let through with a warning, for ``run.json``.
+
+    Population rows dropped, facilities outside the area; raises where nothing usable is
+    left.
+
+    Parameters
+    ----------
+    inputs : InputLayers
+        The inputs as read (:func:`read_inputs`).
+    categories : sequence of str
+        The run's categories.
+    reach_area : shapely.Geometry
+        The study area plus the walking reach, in ``crs``.
+    crs : pyproj.CRS
+        The run's metric CRS.
+    facilities_path : str or pathlib.Path, optional
+        The ``--facilities`` file (None: no user facilities to check).
+
+    Returns
+    -------
+    tuple of dict
+        One record per warning (``input`` and what was found).
+
+    Raises
+    ------
+    FacilitiesFileError
+        None of the user's facilities of the run's categories is within reach.
+
+    Examples
+    --------
+    >>> from lifecircle.testing import small_model
+    >>> model = small_model()
+    >>> input_warnings(check_inputs(model.options)[1], categories=model.categories, reach_area=model.area, crs=model.crs,
+    ...                facilities_path=None)
+    ()
+    """
     out: list[dict[str, Any]] = []
     if inputs.population is not None and getattr(inputs.population, "dropped_rows", None):
         out.append({"input": "--population", "rows_dropped_without_population": inputs.population.dropped_rows})

@@ -90,11 +90,30 @@ def check_output_folder(out_dir: str | Path, *, keep: bool = False) -> Path:
     this created are removed again unless ``keep`` (always when the check fails). Call it
     before any expensive work.
 
+    Parameters
+    ----------
+    out_dir : str or pathlib.Path
+        The ``--out`` folder.
+    keep : bool
+        Keep the folders this call created (the run writes into them next).
+
+    Returns
+    -------
+    pathlib.Path
+        ``out_dir`` as a path.
+
     Raises
     ------
     OutputError
         The name is empty, it exists and is not a folder, it cannot be created, or a file
         cannot be written into it.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> out = Path(tempfile.mkdtemp()) / "maps" / "yuzhong"
+    >>> check_output_folder(out) == out, out.exists()  # proven, then removed again
+    (True, False)
     """
     if not str(out_dir).strip():
         raise OutputError("--out is empty: expected the path of an output folder; found ''.")
@@ -199,7 +218,7 @@ def _release(out: Path, fd: int) -> None:
 
 @contextlib.contextmanager
 def output_lock(out_dir: str | Path) -> Iterator[Path]:
-    """Hold the output folder for the duration of the block; the checked folder.
+    """Hold the output folder for the duration of the block.
 
     Checks the folder first (:func:`check_output_folder`), then takes an exclusive lock
     (``flock`` on ``.lifecircle.lock``, released and removed at the end) and cleans what
@@ -207,12 +226,29 @@ def output_lock(out_dir: str | Path) -> Iterator[Path]:
     previous set is whole again). Nested use in one process is allowed. A folder this
     call created is removed again when the block fails and it is still empty.
 
+    Parameters
+    ----------
+    out_dir : str or pathlib.Path
+        The ``--out`` folder.
+
+    Yields
+    ------
+    pathlib.Path
+        The checked folder.
+
     Raises
     ------
     OutputLockedError
         Another process holds the lock (the message names the folder and its pid).
     OutputError
         The folder cannot be created or written.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with output_lock(Path(tempfile.mkdtemp()) / "out") as out:
+    ...     (out / ".lifecircle.lock").exists()
+    True
     """
     existed = os.path.isdir(out_dir) if str(out_dir).strip() else True
     out = check_output_folder(out_dir, keep=True)
@@ -315,9 +351,19 @@ def _clean_leftovers(out: Path) -> None:
 
 
 def writing(path: Path) -> Path:
-    """Mark ``path`` (inside a staging folder) as the file being written now; returns it.
+    """Mark ``path`` (inside a staging folder) as the file being written now.
 
     If writing fails, the error names this file (``disk full while writing <file>``).
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The file about to be written, inside a staging folder of :func:`atomic_staging`.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``, so that ``frame.to_csv(writing(staging / "gaps.csv"))`` reads naturally.
     """
     _current[str(Path(path).parent)] = Path(path)
     return path

@@ -302,6 +302,15 @@ def facility_capacities(result: Any, *, category: str, capacity_column: str) -> 
     Values are read as the first number in the text (``"120"``, ``"约120张"``); anything
     else is unknown.
 
+    Parameters
+    ----------
+    result : lifecircle.pipeline.RunResult
+        A finished run.
+    category : str
+        The category whose facilities are looked up.
+    capacity_column : str
+        Column or OSM tag holding the capacity (``beds``, ``seats``, ``capacity``).
+
     Returns
     -------
     numpy.ndarray
@@ -397,18 +406,8 @@ def capacity_scores(
         raise OptionError("Give exactly one of capacity_column (a column or OSM tag) and capacities (values).")
     model = result.model
     fac = _category_facilities(result, category)[0]
-    if capacities is not None:
-        cap = np.asarray(capacities, dtype=np.float64)
-        if cap.shape != (len(fac),):
-            raise OptionError(f"capacities has {cap.size} values; the run has {len(fac)} {category} facilities.")
-    else:
-        cap = facility_capacities(result, category=category, capacity_column=cast(str, capacity_column))
+    cap = _known_capacities(result, fac, category=category, capacity_column=capacity_column, capacities=capacities)
     known = np.isfinite(cap) & (cap >= 0)
-    if not known.any():
-        raise OptionError(
-            f"No {category} facility has a capacity {capacity_column!r}: looked in the facilities' columns, "
-            f"the --facilities file and the OSM tags of {len(fac)} facilities."
-        )
     use_bands = DEFAULT_BANDS if bands is None else tuple(bands)
     limit = float(np.asarray(use_bands, dtype=float)[:, 1].max()) * 60.0
     sub = fac.iloc[np.flatnonzero(known)].reset_index(drop=True)
@@ -428,6 +427,23 @@ def capacity_scores(
     return score, ratio, over
 
 
+def _known_capacities(result: Any, fac: gpd.GeoDataFrame, *, category: str, capacity_column: str | None,
+                      capacities: np.ndarray | Sequence[float] | None) -> np.ndarray:
+    """Capacity per facility of the category (NaN: unknown), given or looked up; some must be known."""
+    if capacities is not None:
+        cap = np.asarray(capacities, dtype=np.float64)
+        if cap.shape != (len(fac),):
+            raise OptionError(f"capacities has {cap.size} values; the run has {len(fac)} {category} facilities.")
+    else:
+        cap = facility_capacities(result, category=category, capacity_column=cast(str, capacity_column))
+    if not (np.isfinite(cap) & (cap >= 0)).any():
+        raise OptionError(
+            f"No {category} facility has a capacity {capacity_column!r}: looked in the facilities' columns, "
+            f"the --facilities file and the OSM tags of {len(fac)} facilities."
+        )
+    return cap
+
+
 # --------------------------------------------------------------------------- site suggestion
 
 
@@ -438,9 +454,32 @@ def read_candidates(path: str | Path, *, crs_hint: str | None = None) -> gpd.Geo
     columns (the names :mod:`lifecircle.layers.facilities` accepts) in WGS84. Extra
     columns (a plot id, its name) are kept.
 
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The ``--candidates`` file.
+    crs_hint : str, optional
+        The CRS of a vector file that records none (``"EPSG:4547"``).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The plots (points or polygons) in the file's CRS (EPSG:4326 for a CSV), with the
+        file's other columns.
+
     Raises
     ------
     InputNotFoundError, FacilitiesFileError, NoCrsError
+        The file is missing, empty, without coordinates, or without a CRS.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> path = Path(tempfile.mkdtemp()) / "plots.csv"
+    >>> pd.DataFrame({"plot": ["A"], "lon": [106.57], "lat": [29.56]}).to_csv(path, index=False)
+    >>> plots = read_candidates(path)
+    >>> plots["plot"].tolist(), plots.crs.to_epsg()
+    (['A'], 4326)
     """
     p = Path(path)
     if not p.exists():
@@ -530,6 +569,15 @@ def suggest(
         the candidates), the candidates' own columns, ``geometry``. ``attrs`` hold
         ``people``, ``people_served_before``, ``people_served_after``, ``category``,
         ``threshold_minutes`` and ``candidates`` (how many were searched).
+
+    Raises
+    ------
+    OptionError
+        ``count`` is not a whole number >= 1, or the candidates are no GeoDataFrame or empty.
+    UnknownCategoryError
+        ``category`` is not in the catalogue.
+    NoCrsError
+        The candidates have no CRS.
     """
     _check_result(result)
     if isinstance(count, bool) or not isinstance(count, (int, np.integer)) or count < 1:
@@ -538,16 +586,7 @@ def suggest(
     if category not in model.catalogue:
         raise UnknownCategoryError(f"--category {category!r} is not in the catalogue.")
     network = model.network
-    if candidates is None:
-        cand = node_candidates(network, spacing_m=spacing_m)
-    else:
-        if not isinstance(candidates, gpd.GeoDataFrame):
-            raise OptionError(f"candidates must be a GeoDataFrame; found {type(candidates).__name__}.")
-        if candidates.crs is None:
-            raise NoCrsError("candidates have no CRS; set one (e.g. EPSG:4326).")
-        if len(candidates) == 0:
-            raise OptionError("candidates is empty: expected at least one plot.")
-        cand = candidates.to_crs(network.crs).reset_index(drop=True)
+    cand = _candidate_plots(network, candidates, spacing_m=spacing_m)
     existing = _category_facilities(result, category)[0]
     existing = gpd.GeoDataFrame(existing[["geometry"]], geometry="geometry", crs=network.crs)
     sites = site_suggestions(
@@ -584,6 +623,19 @@ def _served_now(result: Any, category: str) -> np.ndarray:
                                limit_seconds=limit * 60.0)
     times = origin_seconds(model.graph, secs, model.origins, access=access, leg_speed_kmh=model.speed_kmh)
     return np.nan_to_num(times, nan=np.inf) <= limit * 60.0
+
+
+def _candidate_plots(network: Any, candidates: gpd.GeoDataFrame | None, *, spacing_m: float | None) -> gpd.GeoDataFrame:
+    """The candidates in the network's CRS, or network nodes when none are given."""
+    if candidates is None:
+        return node_candidates(network, spacing_m=spacing_m)
+    if not isinstance(candidates, gpd.GeoDataFrame):
+        raise OptionError(f"candidates must be a GeoDataFrame; found {type(candidates).__name__}.")
+    if candidates.crs is None:
+        raise NoCrsError("candidates have no CRS; set one (e.g. EPSG:4326).")
+    if len(candidates) == 0:
+        raise OptionError("candidates is empty: expected at least one plot.")
+    return candidates.to_crs(network.crs).reset_index(drop=True)
 
 
 def served_by_sites(result: Any, sites: gpd.GeoDataFrame) -> np.ndarray:
@@ -670,6 +722,11 @@ def plan(
     Returns
     -------
     PlanResult
+
+    Raises
+    ------
+    OptionError
+        A negative ``suggest_count``, and as the steps asked for.
     """
     _check_result(result)
     if suggest_count < 0:

@@ -113,6 +113,16 @@ POPULATION_PREFIX = "population_"
 def minutes_column(category: str) -> str:
     """Column of minutes to the nearest facility of ``category`` (or a standard's search key).
 
+    Parameters
+    ----------
+    category : str
+        A category name (``clinic``) or search key (``park_ge50000m2``).
+
+    Returns
+    -------
+    str
+        The column name.
+
     Examples
     --------
     >>> minutes_column("clinic")
@@ -122,27 +132,107 @@ def minutes_column(category: str) -> str:
 
 
 def share_column(category: str) -> str:
-    """Column of the share of people within the threshold of ``category``."""
+    """Column of a community's share of people within the threshold of ``category``.
+
+    Parameters
+    ----------
+    category : str
+        A category name.
+
+    Returns
+    -------
+    str
+        The column name.
+
+    Examples
+    --------
+    >>> share_column("school")
+    'share_school'
+    """
     return f"{SHARE_PREFIX}{category}"
 
 
 def median_column(category: str) -> str:
-    """Column of the weighted median minutes to ``category``."""
+    """Column of a community's weighted median minutes to ``category``.
+
+    Parameters
+    ----------
+    category : str
+        A category name.
+
+    Returns
+    -------
+    str
+        The column name.
+
+    Examples
+    --------
+    >>> median_column("park")
+    'median_park'
+    """
     return f"{MEDIAN_PREFIX}{category}"
 
 
 def p90_column(category: str) -> str:
-    """Column of the weighted 90th-percentile minutes to ``category``."""
+    """Column of a community's weighted 90th-percentile minutes to ``category``.
+
+    Parameters
+    ----------
+    category : str
+        A category name.
+
+    Returns
+    -------
+    str
+        The column name.
+
+    Examples
+    --------
+    >>> p90_column("park")
+    'p90_park'
+    """
     return f"{P90_PREFIX}{category}"
 
 
 def facilities_column(category: str) -> str:
-    """Column of the number of facilities of ``category`` in a community."""
+    """Column of the number of facilities of ``category`` in a community.
+
+    Parameters
+    ----------
+    category : str
+        A category name.
+
+    Returns
+    -------
+    str
+        The column name.
+
+    Examples
+    --------
+    >>> facilities_column("market")
+    'facilities_market'
+    """
     return f"{FACILITIES_PREFIX}{category}"
 
 
 def population_column(group: str) -> str:
-    """Column of the people of a population group in a cell."""
+    """Column of the people of a population group in a cell.
+
+    Parameters
+    ----------
+    group : str
+        A group carried by the population file (``60plus``, ``0_14``).
+
+    Returns
+    -------
+    str
+        The column name.
+
+    Examples
+    --------
+    >>> population_column("60plus")
+    'population_60plus'
+    """
     return f"{POPULATION_PREFIX}{group}"
 
 

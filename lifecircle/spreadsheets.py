@@ -69,8 +69,26 @@ def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def write_csv(frame: pd.DataFrame, path: str | Path) -> None:
-    """Write ``frame`` as CSV for spreadsheets: UTF-8 with a BOM (Excel on Chinese
-    Windows), no index, text neutralised with :func:`neutralise_formulas`."""
+    """Write ``frame`` as CSV for spreadsheets.
+
+    UTF-8 with a BOM (Excel on Chinese Windows), no index, text neutralised with
+    :func:`neutralise_formulas`.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The table (not modified).
+    path : str or pathlib.Path
+        The file to write.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> path = Path(tempfile.mkdtemp()) / "gaps.csv"
+    >>> write_csv(pd.DataFrame({"name": ["=HYPERLINK(1)", "东水门社区"]}), path)
+    >>> path.read_bytes()[:3].hex(), path.read_text(encoding="utf-8-sig").splitlines()[1]  # a BOM; no live formula
+    ('efbbbf', "'=HYPERLINK(1)")
+    """
     neutralise_formulas(frame).to_csv(path, index=False, encoding="utf-8-sig")
 
 

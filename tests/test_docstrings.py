@@ -60,6 +60,7 @@ UNDOCUMENTED = {
     "spatial/units.py:people_in_units", "spatial/units.py:direction_names", "spatial/units.py:size_units_by_people",
     "spatial/siting.py:suggest_sites", "spatial/siting.py:candidate_coverage", "spatial/siting.py:node_candidates",
     "spatial/siting.py:site_suggestions",
+    "lifecircle/pipeline.py:communities_for", "lifecircle/pipeline.py:run",
     "scripts/arguments.py:add_common_arguments", "scripts/arguments.py:options_from_args",
     "scripts/cli.py:build_parser", "scripts/cli.py:main",
 }
