@@ -56,7 +56,26 @@ def _spacing(text: str) -> float:
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    """Register ``lifecircle suggest`` (with every option of ``lifecircle run``)."""
+    """Register ``lifecircle suggest`` (with every option of ``lifecircle run``).
+
+    Parameters
+    ----------
+    subparsers : argparse._SubParsersAction
+        The ``lifecircle`` parser's subcommands.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+        The ``suggest`` parser (``command="suggest"`` once parsed).
+
+    Examples
+    --------
+    >>> parser = argparse.ArgumentParser(prog="lifecircle")
+    >>> _ = add_parser(parser.add_subparsers())
+    >>> args = parser.parse_args(["suggest", "--category", "clinic", "--count", "3"])
+    >>> args.command, args.category, args.count
+    ('suggest', 'clinic', 3)
+    """
     p = subparsers.add_parser(
         "suggest",
         help="propose new sites for a category that serve the most people not yet within the threshold",
@@ -126,10 +145,22 @@ def _write_figures(args: argparse.Namespace, result: Any, sites: Any, stage: Pat
 
 
 def main(args: argparse.Namespace) -> int:
-    """Run the job, suggest sites, write ``sites.gpkg`` / ``sites.csv``; return the exit status.
+    """Run the job, suggest sites, write ``sites.gpkg`` / ``sites.csv``.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        Parsed by the parser of :func:`add_parser`.
+
+    Returns
+    -------
+    int
+        The exit status (0).
 
     Raises
     ------
+    OptionError
+        ``--spacing`` together with ``--candidates``.
     LifecircleError
         Any bad input (the ``lifecircle`` entry point prints it and exits with 2).
     """
@@ -187,9 +218,16 @@ def main(args: argparse.Namespace) -> int:
         if figure_files:
             _write_figures(args, result, labelled, stage)
 
+    _report(sites, table, args, minutes=options.minutes, figure_files=figure_files)
+    return 0
+
+
+def _report(sites: Any, table: Any, args: argparse.Namespace, *, minutes: float,
+            figure_files: tuple[str, ...] = ()) -> None:
+    """Print who the sites serve and where the files are."""
     a = sites.attrs
     print(f"{args.category}: {a['people_served_before']:,.0f} of {a['people']:,.0f} people within "
-          f"{options.minutes:g} min now; {len(sites)} sites from {a['candidates']:,} candidates:")
+          f"{minutes:g} min now; {len(sites)} sites from {a['candidates']:,} candidates:")
     for row in table.itertuples(index=False):
         print(f"  site {row.label}: +{row.marginal_gain:,.0f} people (total +{row.cumulative:,.0f}) "
               f"at {row.lon:.6f}, {row.lat:.6f}")
@@ -198,4 +236,3 @@ def main(args: argparse.Namespace) -> int:
     names = (*SITE_FILES[:2], *(SITE_FILES[2:] if len(sites) else ()), *figure_files)
     print(f"After: {a['people_served_after']:,.0f} people ({a['people_served_after'] / max(a['people'], 1e-12):.1%}). "
           f"Files: {', '.join(str(Path(args.out) / n) for n in names)}")
-    return 0
