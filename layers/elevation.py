@@ -125,23 +125,6 @@ def read_dem(
     DemError
         The file cannot be read as a raster, has no CRS, holds no valid height, or does
         not reach ``bounds``.
-
-    Examples
-    --------
-    A 3 x 2 raster of 30 m cells, heights rising 10 m a column, written to a temporary file:
-
-    >>> import tempfile, rasterio
-    >>> from affine import Affine
-    >>> path = Path(tempfile.mkdtemp()) / "dem.tif"
-    >>> heights = np.array([[200.0, 210.0, 220.0], [200.0, 210.0, -9999.0]], dtype=np.float32)
-    >>> with rasterio.open(path, "w", driver="GTiff", width=3, height=2, count=1, dtype="float32", nodata=-9999.0,
-    ...                    crs="EPSG:32648", transform=Affine(30, 0, 600_000, 0, -30, 3_270_060)) as out:
-    ...     out.write(heights, 1)
-    >>> dem = read_dem(path)
-    >>> dem.shape, dem.crs.to_epsg(), dem.array[1].tolist()
-    ((2, 3), 32648, [200.0, 210.0, nan])
-    >>> round(check_dem_overlap(dem, shapely.box(600_000, 3_270_000, 600_090, 3_270_060), 32648), 2)
-    1.0
     """
     path = Path(path)
     if not path.exists():
@@ -250,6 +233,23 @@ def check_dem_overlap(dem: Dem, area_polygon: shapely.Geometry, area_crs: pyproj
     ------
     DemError
         The DEM's data does not overlap the area at all.
+
+    Examples
+    --------
+    A 3 x 2 raster of 30 m cells, heights rising 10 m a column, written to a temporary file:
+
+    >>> import tempfile, rasterio
+    >>> from affine import Affine
+    >>> path = Path(tempfile.mkdtemp()) / "dem.tif"
+    >>> heights = np.array([[200.0, 210.0, 220.0], [200.0, 210.0, -9999.0]], dtype=np.float32)
+    >>> with rasterio.open(path, "w", driver="GTiff", width=3, height=2, count=1, dtype="float32", nodata=-9999.0,
+    ...                    crs="EPSG:32648", transform=Affine(30, 0, 600_000, 0, -30, 3_270_060)) as out:
+    ...     out.write(heights, 1)
+    >>> dem = read_dem(path)
+    >>> dem.shape, dem.crs.to_epsg(), dem.array[1].tolist()
+    ((2, 3), 32648, [200.0, 210.0, nan])
+    >>> round(check_dem_overlap(dem, shapely.box(600_000, 3_270_000, 600_090, 3_270_060), 32648), 2)
+    1.0
     """
     area_crs = pyproj.CRS.from_user_input(area_crs)
     if area_polygon is None or shapely.is_empty(area_polygon):
