@@ -539,3 +539,15 @@ def test_population_totals_of_random_bytes_is_a_clean_error(tmp_path) -> None:
     bad.write_bytes(bytes(range(256)) * 8)
     with pytest.raises(PopulationError, match="--population-totals .*neither UTF-8 nor GB18030"):
         read_population_totals(bad)
+
+
+def test_buildings_come_with_clean_columns_from_the_data_layer() -> None:
+    """The computation reads storeys and homes from columns; raw OSM tags are the data layer's to read."""
+    raw = gpd.GeoDataFrame({"tags": [{"building": "house", "building:levels": "3"}]},
+                           geometry=[shapely.box(0, 0, 10, 10)], crs=UTM)
+    with pytest.raises(OptionError, match="select_buildings"):
+        floor_area(raw)
+    clean = select_buildings(raw)
+    assert clean["levels"].tolist() == [3.0] and clean["residential"].tolist() == [True]
+    assert "levels" not in raw.columns  # the input is not modified
+    np.testing.assert_allclose(floor_area(clean), [300.0])
