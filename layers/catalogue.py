@@ -466,6 +466,7 @@ def load_catalogue(
     Returns
     -------
     Catalogue
+        The categories in file order, each with its labels, colour and rules.
 
     Raises
     ------
@@ -562,6 +563,7 @@ def select(catalogue: Catalogue, names: str | Iterable[str] | None) -> list[Cate
     Parameters
     ----------
     catalogue : Catalogue
+        The category catalogue (:func:`lifecircle.layers.catalogue.load_catalogue`).
     names : str, iterable of str or None
         ``None``: the categories marked ``default`` in the catalogue (bundled: clinic,
         school, park). A string is split on commas (``"clinic,school,park"``);
@@ -1068,6 +1070,7 @@ def match_sites(
     features : geopandas.GeoDataFrame
         As for :func:`match_features`.
     categories : Category, Catalogue or iterable of Category
+        The categories whose rules are applied (sites come out in this order).
     part_distance_m, same_name_distance_m : float
         Distances of rules (c) and (b), metres.
 

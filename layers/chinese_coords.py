@@ -149,6 +149,7 @@ def gcj02_to_wgs84(
     tolerance_deg : float, default 1e-10
         Stop when re-projecting the estimate misses the input by less than this (about 0.01 mm).
     max_iter : int, default 30
+        Iterations at most.
 
     Returns
     -------

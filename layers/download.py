@@ -47,6 +47,7 @@ def extract_from_osmnx(graph, features: gpd.GeoDataFrame | None, *, source: str)
     Returns
     -------
     OsmExtract
+        The downloaded data in the form :func:`lifecircle.layers.osm.read_osm` returns.
 
     Raises
     ------
@@ -145,6 +146,7 @@ def download_extract(*, place: str | None = None, bbox: tuple[float, float, floa
     Returns
     -------
     OsmExtract
+        The downloaded data in the form :func:`lifecircle.layers.osm.read_osm` returns.
 
     Raises
     ------

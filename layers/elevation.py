@@ -218,6 +218,7 @@ def check_dem_overlap(dem: Dem, area_polygon: shapely.Geometry, area_crs: pyproj
     Parameters
     ----------
     dem : Dem
+        The elevation raster (:func:`lifecircle.layers.elevation.read_dem`).
     area_polygon : shapely.Geometry
         The study area (or the network's extent).
     area_crs : pyproj.CRS, str or int

@@ -726,6 +726,7 @@ def check_facilities_near_area(facilities: gpd.GeoDataFrame, *, categories: Any,
     reach_area : shapely.Geometry
         The study area plus the walking reach, in ``crs``: facilities outside it are ignored.
     crs : pyproj.CRS
+        The run's metric CRS, of ``reach_area``.
     path : path
         The ``--facilities`` file, for messages.
 

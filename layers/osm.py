@@ -288,6 +288,7 @@ def read_osm(path: str | Path, *, progress: bool = True) -> OsmExtract:
     Returns
     -------
     OsmExtract
+        The walkable ways as arrays, the tagged features (EPSG:4326), the major roads, the file's bbox and date, and counts.
 
     Raises
     ------
@@ -755,6 +756,7 @@ def choose_ways(extract: OsmExtract, *, road_tunnels: str = "closed",
     Parameters
     ----------
     extract : OsmExtract
+        The OSM data (:func:`lifecircle.layers.osm.read_osm`).
     road_tunnels : {"closed", "walk"}, default "closed"
         Road tunnels without a ``foot`` permission or ``sidewalk`` tag
         (:func:`road_tunnel_mask`). Default ``closed``: Chongqing's urban road tunnels
@@ -825,6 +827,5 @@ def choose_ways(extract: OsmExtract, *, road_tunnels: str = "closed",
                  "; ".join(f"{k} {v['ways']} ways {v['km']:.1f} km" for k, v in excluded.items()))
     if len(ways.way_ids) == 0:
         raise NoWalkableWaysError(f"{extract.source!r}: no walkable way is left once road tunnels are closed.")
-
     return replace(extract, way_ids=ways.way_ids, way_offsets=ways.way_offsets, node_ids=ways.node_ids,
                    node_lon=ways.node_lon, node_lat=ways.node_lat, way_tags=ways.way_tags), report

@@ -388,6 +388,7 @@ def read_population(
     Returns
     -------
     PopulationInput
+        The people as points, polygons or raster pixels, with their CRS and total.
 
     Raises
     ------
@@ -527,6 +528,7 @@ def read_population_totals(path: str | Path) -> PopulationTotals:
     Returns
     -------
     PopulationTotals
+        People per unit name or code, and for a vector file the units' polygons.
 
     Raises
     ------

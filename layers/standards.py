@@ -239,6 +239,7 @@ def requirements_table(standard: Standard) -> pd.DataFrame:
     Parameters
     ----------
     standard : Standard
+        The planning standard (:func:`load_standard`).
 
     Returns
     -------
@@ -338,6 +339,7 @@ def load_standard(name_or_path: str | Path) -> Standard:
     Returns
     -------
     Standard
+        The standard's tiers and requirements, validated.
 
     Raises
     ------

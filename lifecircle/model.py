@@ -200,6 +200,7 @@ def prepare_network(extract: OsmExtract, *, area: shapely.Geometry | None = None
     Parameters
     ----------
     extract : OsmExtract
+        The OSM data (:func:`lifecircle.layers.osm.read_osm`).
     area : shapely.Geometry, optional
         The study area in ``crs``; without it the whole network is kept.
     reach_m : float, default 0
@@ -213,6 +214,7 @@ def prepare_network(extract: OsmExtract, *, area: shapely.Geometry | None = None
     Returns
     -------
     WalkNetwork
+        The network clipped to the area plus ``reach_m``, lifts linked, gates closed as asked, in ``crs``.
 
     Raises
     ------
@@ -250,12 +252,14 @@ def run_profile(options: RunOptions, profiles: Mapping[str, WalkingProfile] | No
     Parameters
     ----------
     options : RunOptions
+        The run's options.
     profiles : mapping of str to WalkingProfile, optional
         The profile catalogue; default the bundled one plus ``options.profiles``.
 
     Returns
     -------
     WalkingProfile
+        The profile at the run's speed (``--speed`` overrides its flat speed).
     """
     if profiles is None:
         profiles = load_profiles(extra=options.profiles) if options.profiles else None
@@ -274,12 +278,14 @@ def group_profiles(walker: WalkingProfile, profiles: Mapping[str, WalkingProfile
     walker : WalkingProfile
         The run's walker.
     profiles : mapping of str to WalkingProfile
+        Walking profiles by name (:func:`lifecircle.layers.profiles.load_profiles`).
     groups : sequence of str
         Group names (``60plus``, ``0_14``).
 
     Returns
     -------
     dict of str to WalkingProfile
+        The walker of each population group, by group name.
     """
     out = {}
     for group in groups:
@@ -295,6 +301,7 @@ def edge_elevations(network: WalkNetwork, dem_path: str | Path, *, area: shapely
     Parameters
     ----------
     network : WalkNetwork
+        The walking network, in its metric CRS.
     dem_path : path
         Elevation GeoTIFF.
     area : shapely.Geometry, optional
@@ -361,6 +368,7 @@ def walking_costs(network: WalkNetwork, profile: WalkingProfile, *,
     Parameters
     ----------
     network : WalkNetwork
+        The walking network, in its metric CRS.
     profile : WalkingProfile
         The walker (:func:`run_profile`).
     elevation : pandas.DataFrame, optional
@@ -416,6 +424,7 @@ def build_model(options: RunOptions | None = None, *, inputs: InputLayers | None
     Returns
     -------
     Model
+        Everything the run's steps share, built once (frozen).
 
     Raises
     ------
@@ -443,8 +452,7 @@ def build_model(options: RunOptions | None = None, *, inputs: InputLayers | None
     if inputs is None:
         with timings.measure("validate"):
             options, inputs = check_inputs(options)
-    categories = tuple(options.categories or ())
-    walker = run_profile(options, inputs.profiles)
+    categories, walker = tuple(options.categories or ()), run_profile(options, inputs.profiles)
     reach_m = options.minutes * 60.0 * float(cast(float, options.speed_kmh)) / 3.6  # a walker can cross the boundary
     if extract is None:
         with timings.measure("read_osm"):

@@ -204,6 +204,7 @@ def validate_options(options: RunOptions) -> RunOptions:
     Parameters
     ----------
     options : RunOptions
+        The run's options.
 
     Returns
     -------
@@ -301,12 +302,14 @@ def check_inputs(options: RunOptions) -> tuple[RunOptions, InputLayers]:
     Parameters
     ----------
     options : RunOptions
+        The run's options.
 
     Returns
     -------
     options : RunOptions
         With defaults resolved.
     inputs : InputLayers
+        The input files read and checked.
     """
     checked, catalogue, profiles = _validated(options)
     return checked, read_inputs(checked, catalogue=catalogue, profiles=profiles)
@@ -360,6 +363,7 @@ def read_inputs(options: RunOptions, *, catalogue: Any = None, profiles: Any = N
     Returns
     -------
     InputLayers
+        The input files read: boundary, facilities, communities, population, catalogue, profiles.
 
     Raises
     ------
@@ -425,6 +429,7 @@ def load_extract(options: RunOptions) -> OsmExtract:
     Returns
     -------
     OsmExtract
+        The OSM data of ``--osm``, ``--place`` or ``--bbox`` (the bundled sample without any).
     """
     if options.place is not None or options.bbox is not None:
         return download_extract(place=options.place, bbox=options.bbox)
@@ -437,10 +442,12 @@ def boundary_label(boundary: Any) -> str:
     Parameters
     ----------
     boundary : path, geopandas.GeoDataFrame, shapely geometry or None
+        The ``--boundary`` value: a path, a GeoDataFrame, a shapely geometry, or None for none.
 
     Returns
     -------
     str
+        A short name for messages and the run record (the file name, or what was given).
 
     Examples
     --------

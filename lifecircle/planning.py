@@ -126,6 +126,7 @@ def standard_minutes(result: Any, standard: str | Path | Standard = "gb50180") -
     Parameters
     ----------
     result : lifecircle.pipeline.RunResult
+        A finished run (:func:`lifecircle.run`).
     standard : str, pathlib.Path or Standard, default "gb50180"
         A bundled standard's name, a YAML file, or a loaded :class:`Standard`.
 
@@ -225,7 +226,9 @@ def standard_scores(
     Parameters
     ----------
     result : lifecircle.pipeline.RunResult
+        A finished run (:func:`lifecircle.run`).
     standard : str, pathlib.Path or Standard, default "gb50180"
+        The planning standard (:func:`lifecircle.layers.standards.load_standard`, or its name).
     target : float, optional
         Share of a community's people a requirement must reach; default the run's
         ``coverage_target``.
@@ -373,6 +376,7 @@ def capacity_scores(
     Parameters
     ----------
     result : lifecircle.pipeline.RunResult
+        A finished run (:func:`lifecircle.run`).
     category : str
         The category whose capacities are compared (clinic beds, school seats).
     capacity_column : str, optional
@@ -383,6 +387,7 @@ def capacity_scores(
         The capacities themselves, one per facility of ``category`` in
         ``result.facilities`` order (instead of ``capacity_column``).
     bands : sequence of (lo_minutes, hi_minutes, weight), optional
+        Distance-decay bands in minutes with their weights; default :data:`lifecircle.spatial.capacity.DEFAULT_BANDS`.
     share, reference : float
         See :func:`lifecircle.spatial.capacity.oversubscribed`.
 
@@ -394,6 +399,7 @@ def capacity_scores(
         Capacity per weighted resident of each facility's catchment, one per facility of
         ``category`` (NaN: unknown capacity or nobody within the bands).
     oversubscription : Oversubscription
+        Over-subscribed cells and facilities at the run's threshold.
 
     Raises
     ------
@@ -551,6 +557,7 @@ def suggest(
     Parameters
     ----------
     result : lifecircle.pipeline.RunResult
+        A finished run (:func:`lifecircle.run`).
     category : str
         A category of the catalogue (the run's, or found in the model's OSM features).
     count : int
@@ -585,8 +592,7 @@ def suggest(
     model = result.model
     if category not in model.catalogue:
         raise UnknownCategoryError(f"--category {category!r} is not in the catalogue.")
-    network = model.network
-    cand = _candidate_plots(network, candidates, spacing_m=spacing_m)
+    network, cand = model.network, _candidate_plots(model.network, candidates, spacing_m=spacing_m)
     existing = _category_facilities(result, category)[0]
     existing = gpd.GeoDataFrame(existing[["geometry"]], geometry="geometry", crs=network.crs)
     sites = site_suggestions(
@@ -644,6 +650,7 @@ def served_by_sites(result: Any, sites: gpd.GeoDataFrame) -> np.ndarray:
     Parameters
     ----------
     result : lifecircle.pipeline.RunResult
+        A finished run (:func:`lifecircle.run`).
     sites : geopandas.GeoDataFrame
         From :func:`suggest` (one category).
 
@@ -710,6 +717,7 @@ def plan(
     Parameters
     ----------
     result : lifecircle.pipeline.RunResult
+        A finished run (:func:`lifecircle.run`).
     standard : str or path, optional
         ``"gb50180"`` or a guideline YAML: communities scored tier by tier.
     suggest_count : int, default 0
@@ -722,6 +730,7 @@ def plan(
     Returns
     -------
     PlanResult
+        What was asked for: scores, suggested sites, capacity; None where not asked.
 
     Raises
     ------

@@ -56,10 +56,12 @@ def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     Parameters
     ----------
     frame : pandas.DataFrame
+        The table (not modified).
 
     Returns
     -------
     pandas.DataFrame
+        A copy whose text cells cannot start a spreadsheet formula.
     """
     out = frame.copy()
     for i, col in enumerate(out.columns):
@@ -107,6 +109,7 @@ def write_xlsx(path: str | Path, sheets: Mapping[str, pd.DataFrame], *, full_cop
     Parameters
     ----------
     path : path-like
+        The file to write.
     sheets : mapping of str to pandas.DataFrame
         Sheet name -> table (ranked: a table longer than :data:`MAX_ROWS` keeps its top rows).
     full_copies : mapping of str to str, optional

@@ -153,12 +153,17 @@ def run_summary(  # noqa: PLR0913 - keyword-only; the summary's facts one by one
     categories_summary : dict
         :func:`lifecircle.spatial.coverage.category_summary`.
     no_data : tuple of str
+        Categories without a facility in the data: reported as no data, not as gaps.
     n_communities : int
+        Number of communities in the run.
     population_source : str
         Where the people numbers come from, in English.
     population_kind : str
+        ``people``, or the fallback weight ``floor_area`` / ``equal``.
     groups : dict or None
+        People per cell of each population group (``60plus`` ...); None without groups.
     terrain_table : pandas.DataFrame or None
+        Shares within the threshold on flat ground and with terrain per walker; None without a DEM.
     completeness : dict or None
         Per category, :func:`lifecircle.layers.catalogue.assess_completeness`.
     population_facts : dict, optional
@@ -168,6 +173,7 @@ def run_summary(  # noqa: PLR0913 - keyword-only; the summary's facts one by one
     Returns
     -------
     RunSummary
+        The summary every output repeats (typed; ``as_dict()`` for ``run.json``).
     """
     return RunSummary(
         study_area=describe_area(options, extract),
@@ -213,6 +219,7 @@ def data_sources(options: RunOptions) -> list[str]:
     Parameters
     ----------
     options : RunOptions
+        The run's options.
 
     Returns
     -------
@@ -241,11 +248,14 @@ def describe_area(options: RunOptions, extract: OsmExtract) -> str:
     Parameters
     ----------
     options : RunOptions
+        The run's options.
     extract : OsmExtract
+        The OSM data (:func:`lifecircle.layers.osm.read_osm`).
 
     Returns
     -------
     str
+        One line naming the data and the study area.
     """
     if options.boundary is not None:
         what = Path(options.boundary).name if isinstance(options.boundary, (str, Path)) else "boundary"
@@ -261,7 +271,9 @@ def area_facts(options: RunOptions, extract: OsmExtract) -> dict[str, str | None
     Parameters
     ----------
     options : RunOptions
+        The run's options.
     extract : OsmExtract
+        The OSM data (:func:`lifecircle.layers.osm.read_osm`).
 
     Returns
     -------

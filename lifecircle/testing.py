@@ -128,6 +128,7 @@ def small_model(**options: Any) -> Any:
     Returns
     -------
     lifecircle.model.Model
+        The model of the small network (EPSG:32648, 18 cells).
 
     Examples
     --------
@@ -167,7 +168,10 @@ def model_from_network(  # noqa: PLR0913 - keyword-only test options with defaul
     area : shapely.Geometry
         The study area in ``network.crs``.
     categories : sequence of str
+        The categories, in output order.
     cell_size_m, speed_kmh, minutes, max_access_m : float
+        Cell side (m), walking speed (km/h), threshold (minutes) and farthest distance of a
+        cell centre or facility from the network (m).
     extract : OsmExtract-like, optional
         Something with ``features`` (OSM tags for capacities, other categories).
     options : dict, optional
@@ -176,6 +180,7 @@ def model_from_network(  # noqa: PLR0913 - keyword-only test options with defaul
     Returns
     -------
     lifecircle.model.Model
+        A model of the given network and facilities, for tests.
     """
     opts = RunOptions(categories=tuple(categories), speed_kmh=speed_kmh, minutes=minutes, cell_size_m=cell_size_m,
                       max_access_m=max_access_m, **(options or {}))
@@ -208,6 +213,7 @@ def assert_minutes_equal(cells: pd.DataFrame, category: str, expected: Sequence[
     cells : pandas.DataFrame
         A run's cells (``minutes_to_<category>``).
     category : str
+        The category, by name.
     expected : sequence of float
         One value per cell, NaN where no facility is reachable.
     atol : float, default 0.05

@@ -94,6 +94,7 @@ def leaflet_assets() -> InlineAssets:
     Returns
     -------
     InlineAssets
+        Leaflet's script and stylesheet, to inline into the page.
 
     Raises
     ------

@@ -81,6 +81,7 @@ def resolve_basemap(name: str, *, lang: str = "zh", tianditu_key: str | None = N
     Parameters
     ----------
     name : {"none", "osm", "tianditu", "gaode"}
+        The basemap's name (``--basemap``).
     lang : {"zh", "en"}
         Language of the labels layer where the source offers a choice.
     tianditu_key : str, optional

@@ -54,6 +54,7 @@ def compute_cells(
     n_facilities : int
         Number of facilities (``access["facility"]`` indexes them).
     categories : sequence of str
+        The categories, in output order.
     leg_speed_kmh : float
         Speed on the off-network legs.
 
@@ -112,21 +113,27 @@ def compute_isochrones(  # noqa: PLR0913 - the model's search pieces, then keywo
     Parameters
     ----------
     network : WalkNetwork
+        The walking network, in its metric CRS.
     graph : ReverseGraph
+        The reversed search graph (:func:`lifecircle.spatial.travel.reverse_graph`).
     facilities : geopandas.GeoDataFrame
         With a ``name`` column.
     access : mapping of str to pandas.DataFrame
+        Access points per category (:func:`lifecircle.spatial.travel.facility_access_points`).
     node_seconds : mapping of str to numpy.ndarray
         From :func:`compute_cells`.
     categories : sequence of str
+        The categories, in output order.
     minutes : float
         The threshold.
     buffer_m : float
         Half-width of the band drawn around reached edges.
     leg_speed_kmh : float
+        Walking speed (km/h) on the legs between the network and origins or facilities.
     per_facility : bool, default True
         Also one isochrone per facility.
     progress : bool, default True
+        Show a progress bar (silent when stderr is no terminal).
 
     Returns
     -------

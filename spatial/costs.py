@@ -70,6 +70,7 @@ def flat_costs(network: WalkNetwork, *, speed_kmh: float) -> pd.DataFrame:
     Parameters
     ----------
     network : WalkNetwork
+        The walking network, in its metric CRS.
     speed_kmh : float
         Walking speed (the walker's flat speed, e.g. a profile's ``flat_speed_kmh``).
 

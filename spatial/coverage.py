@@ -77,7 +77,9 @@ def flag_underserved(
     cells : pandas.DataFrame
         ``access`` and ``minutes_to_<category>`` columns.
     categories : sequence of str
+        The categories, in output order.
     threshold_minutes : float
+        The walking-time threshold, minutes.
     no_data : sequence of str
         Categories with no facility at all.
 
@@ -166,6 +168,7 @@ def complete_assignment(
     assigned : numpy.ndarray
         Community name per cell, ``None`` outside.
     derived : bool
+        Whether the communities were derived from the street network (no communities file).
 
     Returns
     -------
@@ -225,8 +228,11 @@ def summarise_communities(
     communities : geopandas.GeoDataFrame
         ``name``, ``geometry``.
     categories : sequence of str
+        The categories, in output order.
     threshold_minutes : float
+        The walking-time threshold, minutes.
     no_data : sequence of str
+        Categories without a facility in the data: reported as no data, not as gaps.
     coverage_target : float, optional
         Default :data:`lifecircle.settings.coverage_target` (0.8).
     facility_counts : pandas.DataFrame, optional

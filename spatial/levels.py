@@ -100,16 +100,20 @@ def level_record(network: WalkNetwork, facilities: gpd.GeoDataFrame, access: pd.
     Parameters
     ----------
     network : WalkNetwork
+        The walking network, in its metric CRS.
     facilities : geopandas.GeoDataFrame
+        The facilities in the network's CRS; row positions identify them.
     access : pandas.DataFrame
         From :func:`lifecircle.spatial.travel.facility_access_points`.
     cells : pandas.DataFrame
         With ``snap_way`` and ``snap_level`` (:func:`lifecircle.spatial.travel.snap_columns`).
     max_access_m : float
+        Farthest a cell centre or facility may lie from the network, metres.
 
     Returns
     -------
     dict
+        Counts of the network's levels and of facilities and cells joined off the ground, for ``run.json``.
     """
     lv = edge_level(network.edges)
     under_ways = np.unique(network.edges["osm_way_id"].to_numpy()[(lv == UNDERGROUND) & ~is_lift_link(network.edges)])

@@ -935,6 +935,7 @@ def control_population(
     Returns
     -------
     PopulationControl
+        The rescaled people per cell, the factor per cell, a note and a record of what matched.
 
     Raises
     ------
@@ -1075,9 +1076,11 @@ def people_in_cells(
     Parameters
     ----------
     population : PopulationInput
+        The population input as read (:func:`lifecircle.layers.population.read_population`).
     spread : PopulationCells
         From :func:`spread_population` of ``population`` over ``cells``.
     cells : geopandas.GeoDataFrame
+        The grid cells, metric CRS, one row per cell.
     total : float, optional
         ``--population-total``.
     totals : lifecircle.layers.population.PopulationTotals, optional
@@ -1088,6 +1091,7 @@ def people_in_cells(
     Returns
     -------
     PeopleInCells
+        People per cell, the sentence saying where they come from, and the facts for ``run.json``.
     """
     values = spread.values
     factor = np.ones(len(values))

@@ -85,6 +85,7 @@ def within_threshold(network: WalkNetwork, costs: pd.DataFrame, facilities: gpd.
     Parameters
     ----------
     network : WalkNetwork
+        The walking network, in its metric CRS.
     costs : pandas.DataFrame
         Seconds per edge and direction (:func:`lifecircle.spatial.costs.flat_costs`,
         :func:`lifecircle.spatial.terrain.terrain_costs`).
@@ -96,7 +97,9 @@ def within_threshold(network: WalkNetwork, costs: pd.DataFrame, facilities: gpd.
     origins : EdgeLocation
         The origins on the network; origins without network access are never within.
     categories : sequence of str
+        The categories, in output order.
     minutes : float
+        The walking-time threshold, minutes.
     leg_speed_kmh : float
         Speed on the off-network legs.
 
@@ -138,7 +141,9 @@ def group_coverage(  # noqa: PLR0913 - the model's search pieces, then keyword-o
         The walker of each group (terrain model: stairs, ``incline`` tags, and slopes from
         ``elevation`` when given).
     categories : sequence of str
+        The categories, in output order.
     minutes : float
+        The walking-time threshold, minutes.
     elevation : pandas.DataFrame or None
         From :func:`lifecircle.spatial.terrain.edge_elevation_profile`.
 
@@ -205,7 +210,9 @@ def terrain_comparison(  # noqa: PLR0913 - the model's search pieces, then keywo
     profiles : mapping of str to WalkingProfile
         At least the profiles named in :data:`TERRAIN_SCENARIOS`, by name.
     categories : sequence of str
+        The categories, in output order.
     minutes : float
+        The walking-time threshold, minutes.
     elevation : pandas.DataFrame or None
         Without it only stairs and ``incline`` tags count.
 
@@ -250,6 +257,7 @@ def lost_to_terrain(on_flat: np.ndarray, on_terrain: np.ndarray, *, categories: 
     on_flat, on_terrain : numpy.ndarray
         Boolean ``(origins, categories)`` (:func:`within_threshold`).
     categories : sequence of str
+        The categories, in output order.
     no_data : sequence of str
         Categories without facilities: never lost.
 

@@ -143,6 +143,7 @@ def resolve_requirement(requirement: Requirement, columns: pd.Index) -> tuple[st
     Parameters
     ----------
     requirement : Requirement
+        One requirement of a standard (its category, threshold and minimum size).
     columns : pandas.Index
         The columns of the minutes table (``minutes_to_<search_key>``).
 
@@ -416,6 +417,7 @@ def requirement_facilities(
         Facilities of the requirement's category, in any CRS (areas are measured in a
         metric CRS: the frame's own if metric, else its UTM zone).
     requirement : Requirement
+        One requirement of a standard (its category, threshold and minimum size).
     area_col : str, optional
         A column of areas in m² (from a user's facilities file) used where it holds a
         number; elsewhere the polygon's area is measured. Points and lines have no area.

@@ -150,6 +150,7 @@ def locate_on_network(
     points : geopandas.GeoSeries
         Points in ``network.crs``.
     network : WalkNetwork
+        The walking network, in its metric CRS.
     max_distance_m : float
         Points farther than this from every edge stay unmatched (``edge == -1``).
     prefer_main_component : bool, default True
@@ -296,12 +297,14 @@ def facility_access_points(
     facilities : geopandas.GeoDataFrame
         Facilities in ``network.crs``; row positions identify them in the result.
     network : WalkNetwork
+        The walking network, in its metric CRS.
     max_distance_m : float, optional
         Facilities farther than this from every edge are unreachable (absent from the
         result). Default :data:`lifecircle.settings.max_access_distance_m`.
     polygon_tolerance_m : float, optional
         Default :data:`lifecircle.settings.polygon_snap_tolerance_m`.
     entry_distance_m : float, default :data:`POLYGON_ENTRY_DISTANCE_M`
+        Metres from a polygon within which a ground-level edge is an entrance.
     entrances : geopandas.GeoSeries, optional
         ``entrance=*`` points in ``network.crs`` (their tags as a ``tags`` column of a
         GeoDataFrame are honoured when given).
@@ -674,6 +677,7 @@ def origin_seconds(
     Parameters
     ----------
     graph : ReverseGraph
+        The reversed search graph (:func:`lifecircle.spatial.travel.reverse_graph`).
     node_seconds : numpy.ndarray
         From :func:`nearest_facility` (or one row of :func:`per_facility_node_seconds`).
     origins : EdgeLocation
@@ -832,8 +836,11 @@ def per_facility_node_seconds(
     Parameters
     ----------
     graph : ReverseGraph
+        The reversed search graph (:func:`lifecircle.spatial.travel.reverse_graph`).
     access : pandas.DataFrame
+        Access points of the facilities (``facility``, ``edge``, ``fraction``, ``leg_m``; :func:`lifecircle.spatial.travel.facility_access_points`).
     n_facilities : int
+        Number of facilities (rows the ``facility`` of ``access`` refers to).
     limit_seconds : float
         Search radius; nodes beyond it are ``inf``.
     leg_speed_kmh : float
