@@ -23,6 +23,7 @@ WITHOUT_EXAMPLES = {
     "lifecircle.maps.build", "lifecircle.spatial.terrain", "lifecircle.spatial.network", "lifecircle.spatial.units",
     "lifecircle.spatial.isochrones", "lifecircle.spatial.siting", "lifecircle.spatial.capacity",
     "lifecircle.spatial.grid", "lifecircle.outputs", "lifecircle.scripts.cli", "lifecircle.scripts.arguments",
+    "lifecircle.maps.cell_layer", "lifecircle.maps.raster", "lifecircle.maps.streets",
 }
 
 
