@@ -146,6 +146,47 @@ def _names(values: pd.Series) -> list[str]:
     return out
 
 
+def _polygon_rows(geoms: np.ndarray, path: Path) -> np.ndarray:
+    """Which rows hold a geometry (bool per row), once every geometry is known to be polygonal."""
+    present = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    if not present.any():
+        raise CommunitiesError(
+            f"communities file {str(path)!r} holds no polygons ({len(geoms)} rows, all without geometry)."
+        )
+    kinds = pd.Series(shapely.get_type_id(geoms[present])).map(
+        dict(enumerate(("Point", "LineString", "LinearRing", "Polygon", "MultiPoint",
+                        "MultiLineString", "MultiPolygon", "GeometryCollection")))
+    )
+    other = sorted(set(kinds) - set(_POLYGONAL))
+    if other:
+        counts = kinds[kinds.isin(other)].value_counts()
+        raise CommunitiesError(
+            f"communities file {str(path)!r} must hold polygons only; found "
+            + ", ".join(f"{n} {kind}" for kind, n in counts.items())
+            + f" besides {int(kinds.isin(_POLYGONAL).sum())} polygons."
+        )
+    return present
+
+
+def _code_and_kept(gdf: gpd.GeoDataFrame, present: np.ndarray, path: Path, *, name_column: str,
+                   code_column: str | None, keep_columns: tuple[str, ...]) -> dict[str, list[str]]:
+    """The ``code`` column (given, or found among :data:`CODE_COLUMN_CANDIDATES` unless it is
+    the name column) and the kept columns, as text, for the rows with a geometry."""
+    columns: dict[str, list[str]] = {}
+    folded = {str(c).strip().casefold(): c for c in gdf.columns if c != gdf.geometry.name}
+    for wanted, role in ((code_column, "code_column"), *((k, "keep_columns") for k in keep_columns)):
+        if wanted is not None and wanted not in gdf.columns:
+            raise CommunitiesError(
+                f"communities file {str(path)!r} has no column {shorten(wanted)} ({role}); its columns are: "
+                f"{shorten(', '.join(map(str, (c for c in gdf.columns if c != gdf.geometry.name))), limit=200)}.")
+    code = code_column or next((folded[c.casefold()] for c in CODE_COLUMN_CANDIDATES if c.casefold() in folded), None)
+    if code is not None and (code != name_column or code_column is not None):
+        columns["code"] = _names(gdf[code][present])
+    for keep in keep_columns:
+        columns[keep] = _names(gdf[keep][present])
+    return columns
+
+
 def read_communities(path: str | Path, *, name_column: str | None = None, code_column: str | None = None,
                      keep_columns: tuple[str, ...] = ()) -> gpd.GeoDataFrame:
     """Read community polygons with their names.
@@ -157,12 +198,18 @@ def read_communities(path: str | Path, *, name_column: str | None = None, code_c
     name_column : str, optional
         The column holding the names. When not given the first column matching
         :data:`NAME_COLUMN_CANDIDATES` (ignoring case) is used.
+    code_column : str, optional
+        The column holding the codes. When not given the first column matching
+        :data:`CODE_COLUMN_CANDIDATES` (ignoring case) is used, if any.
+    keep_columns : tuple of str, default ()
+        Further columns to keep, as text (the governance levels' parent codes and names).
 
     Returns
     -------
     geopandas.GeoDataFrame
         Columns ``name`` (unique strings), ``code`` (text, when the file has a column of
-        :data:`CODE_COLUMN_CANDIDATES`; used to match ``--population-totals`` by code) and
+        :data:`CODE_COLUMN_CANDIDATES` or ``code_column`` is given; used to match
+        ``--population-totals`` by code), each of ``keep_columns`` (text) and
         ``geometry`` (valid Polygon or MultiPolygon), in the file's CRS, in the file's row
         order. Rows with an empty
         geometry are dropped (logged); invalid polygons are repaired with
@@ -177,7 +224,7 @@ def read_communities(path: str | Path, *, name_column: str | None = None, code_c
         The file has no CRS.
     CommunitiesError
         The file cannot be read, holds no polygons, holds other geometries (points,
-        lines), or has no name column.
+        lines), has no name column, or lacks ``code_column`` or one of ``keep_columns``.
     """
     path = Path(path)
     gdf = _read_vector(path, CommunitiesError, "communities")
@@ -188,23 +235,7 @@ def read_communities(path: str | Path, *, name_column: str | None = None, code_c
         )
     column = _find_name_column(gdf, path, name_column)
     geoms = gdf.geometry.to_numpy()
-    present = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
-    if not present.any():
-        raise CommunitiesError(
-            f"communities file {str(path)!r} holds no polygons ({len(gdf)} rows, all without geometry)."
-        )
-    kinds = pd.Series(shapely.get_type_id(geoms[present])).map(
-        dict(enumerate(("Point", "LineString", "LinearRing", "Polygon", "MultiPoint",
-                        "MultiLineString", "MultiPolygon", "GeometryCollection")))
-    )
-    other = sorted(set(kinds) - set(_POLYGONAL))
-    if other:
-        counts = kinds[kinds.isin(other)].value_counts()
-        raise CommunitiesError(
-            f"communities file {str(path)!r} must hold polygons only; found "
-            + ", ".join(f"{n} {kind}" for kind, n in counts.items())
-            + f" besides {int(kinds.isin(_POLYGONAL).sum())} polygons."
-        )
+    present = _polygon_rows(geoms, path)
     if not present.all():
         log.warning("communities file %s: dropped %d rows without geometry", path.name, int((~present).sum()))
     names = _names(gdf[column][present])
@@ -219,18 +250,8 @@ def read_communities(path: str | Path, *, name_column: str | None = None, code_c
             "communities file %s: %d repeated names made unique with a suffix (e.g. %r)",
             path.name, renamed, next(b for a, b in zip(names, unique) if a != b),
         )
-    columns = {"name": unique}
-    folded = {str(c).strip().casefold(): c for c in gdf.columns if c != gdf.geometry.name}
-    for wanted, role in ((code_column, "code_column"), *((k, "keep_columns") for k in keep_columns)):
-        if wanted is not None and wanted not in gdf.columns:
-            raise CommunitiesError(
-                f"communities file {str(path)!r} has no column {shorten(wanted)} ({role}); its columns are: "
-                f"{shorten(', '.join(map(str, (c for c in gdf.columns if c != gdf.geometry.name))), limit=200)}.")
-    code = code_column or next((folded[c.casefold()] for c in CODE_COLUMN_CANDIDATES if c.casefold() in folded), None)
-    if code is not None and (code != column or code_column is not None):
-        columns["code"] = _names(gdf[code][present])
-    for keep in keep_columns:
-        columns[keep] = _names(gdf[keep][present])
+    columns = {"name": unique, **_code_and_kept(gdf, present, path, name_column=column, code_column=code_column,
+                                                keep_columns=keep_columns)}
     result = gpd.GeoDataFrame(columns, geometry=geoms, crs=gdf.crs)
     log.info("Read %d communities from %s (name column %r)", len(result), path.name, column)
     return result

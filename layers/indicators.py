@@ -126,6 +126,19 @@ def _parse_one(raw: Any, where: str, origin: str) -> Indicator:
 def parse_indicators(data: Any, *, origin: str) -> tuple[Indicator, ...]:
     """Indicators from a parsed YAML document (``version: 1``, ``indicators: [...]``).
 
+    Parameters
+    ----------
+    data : Any
+        The document as :func:`yaml.safe_load` returns it (hostile: any structure).
+    origin : str
+        Where it comes from (a file path, or the bundled file's name), named in messages
+        and kept in each indicator.
+
+    Returns
+    -------
+    tuple of Indicator
+        In the document's order; keys are unique.
+
     Raises
     ------
     IndicatorsError

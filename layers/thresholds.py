@@ -57,6 +57,21 @@ class Threshold:
 def parse_threshold(value: Any, *, where: str, error: type[Exception] = OptionError) -> Threshold:
     """One threshold from a number (minutes) or a text ``"10"``, ``"10min"``, ``"300 m"``, ``"300米"``.
 
+    Parameters
+    ----------
+    value : Any
+        The threshold as given (hostile: any value); a bare number is minutes.
+    where : str
+        Where it was given (the CLI option or file and category), named in messages.
+    error : type of Exception, default OptionError
+        The :class:`lifecircle.LifecircleError` subclass raised for a bad value
+        (:class:`lifecircle.CatalogueError` for the catalogue's thresholds).
+
+    Returns
+    -------
+    Threshold
+        The number and unit as stated (``"min"`` or ``"m"``), not converted.
+
     Raises
     ------
     error
@@ -94,6 +109,28 @@ def parse_thresholds(spec: str | Mapping[str, Any] | None, *, option: str = "--t
                      error: type[Exception] = OptionError) -> dict[str, tuple[Threshold, ...]]:
     """Thresholds per category from ``"clinic=5,10,15;park=300m,500m"`` or a mapping
     ``{"clinic": [5, 10, 15]}``.
+
+    Parameters
+    ----------
+    spec : str or mapping or None
+        The ``--thresholds`` text, or a mapping from category to one threshold or a list of
+        them (a catalogue's or a settings file's); ``None``: none given.
+    option : str, default "--thresholds"
+        Where ``spec`` was given, named in messages.
+    error : type of Exception, default OptionError
+        The :class:`lifecircle.LifecircleError` subclass raised for a bad value.
+
+    Returns
+    -------
+    dict
+        ``{category: tuple of Threshold}`` in the order given (see
+        :func:`parse_threshold`); empty when ``spec`` is ``None``.
+
+    Raises
+    ------
+    error
+        Not ``CATEGORY=VALUE,...`` parts, no category, a bad or repeated category name, a
+        bad, missing or repeated threshold, or more than :data:`MAX_THRESHOLDS` for one category.
 
     Examples
     --------
@@ -134,7 +171,25 @@ def parse_thresholds(spec: str | Mapping[str, Any] | None, *, option: str = "--t
 def thresholds_in_minutes(thresholds: Mapping[str, Sequence[Threshold]], *, categories: Sequence[str],
                           main_minutes: float, speed_kmh: float) -> dict[str, tuple[tuple[str, float], ...]]:
     """Per category, ``(label, minutes)`` of each threshold, ascending; a category without
-    thresholds of its own gets the run's one threshold (``--minutes``)."""
+    thresholds of its own gets the run's one threshold (``--minutes``).
+
+    Parameters
+    ----------
+    thresholds : mapping
+        ``{category: sequence of Threshold}`` as stated (:func:`parse_thresholds`).
+    categories : sequence of str
+        The categories the run computes, in the run's order.
+    main_minutes : float
+        The run's one threshold in walking minutes (``--minutes``).
+    speed_kmh : float
+        Walking speed on the flat (km/h) converting metres to minutes.
+
+    Returns
+    -------
+    dict
+        ``{category: ((label, minutes), ...)}`` for every one of ``categories``, minutes as
+        floats, ascending.
+    """
     out: dict[str, tuple[tuple[str, float], ...]] = {}
     for cat in categories:
         own = thresholds.get(cat)
@@ -148,7 +203,27 @@ def thresholds_in_minutes(thresholds: Mapping[str, Sequence[Threshold]], *, cate
 
 def threshold_record(thresholds: Mapping[str, Sequence[Threshold]], *, categories: Sequence[str],
                      main_minutes: float, speed_kmh: float) -> dict[str, list[dict[str, Any]]]:
-    """Per category, each threshold as stated and in minutes, with how metres were converted."""
+    """Per category, each threshold as stated and in minutes, with how metres were converted.
+
+    Parameters
+    ----------
+    thresholds : mapping
+        ``{category: sequence of Threshold}`` as stated (:func:`parse_thresholds`).
+    categories : sequence of str
+        The categories the run computes, in the run's order.
+    main_minutes : float
+        The run's one threshold in walking minutes (``--minutes``), for a category without
+        thresholds of its own.
+    speed_kmh : float
+        Walking speed on the flat (km/h) converting metres to minutes.
+
+    Returns
+    -------
+    dict
+        ``{category: [{"label", "stated", "unit", "minutes"[, "converted"]}, ...]}``, ascending
+        in minutes (rounded to 3 decimals); ``converted`` (text) only for metres. For the
+        run record (``run.json``).
+    """
     out: dict[str, list[dict[str, Any]]] = {}
     for cat in categories:
         own = thresholds.get(cat) or (Threshold(float(main_minutes)),)

@@ -104,6 +104,19 @@ def parse_unit_spec(text: str | Path | UnitSpec, *, option: str = "--units") -> 
     The keys follow the last ``:`` whose remainder holds ``=`` (so ``C:\\data\\a.gpkg`` and
     file names with colons stay file names).
 
+    Parameters
+    ----------
+    text : str or pathlib.Path or UnitSpec
+        The value as given; a :class:`UnitSpec` is returned as it is.
+    option : str, default "--units"
+        The CLI option the value came from, named in messages.
+
+    Returns
+    -------
+    UnitSpec
+        The file's path and the keys given (``None`` for those not given); the file is not
+        read here.
+
     Raises
     ------
     OptionError

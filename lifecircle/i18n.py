@@ -528,14 +528,46 @@ LEVEL_TEXT: dict[str, dict[str, str]] = {
 
 
 def level_label(key: str, label: str, lang: str) -> str:
-    """How tables and the map name a level: the user's label, else the known key's word."""
+    """How tables and the map name a level: the user's label, else the known key's word.
+
+    Parameters
+    ----------
+    key : str
+        The level's key (``street``, ``community`` ...), as in its columns and file names.
+    label : str
+        The label given with ``--units`` (``label=...``); empty, or equal to ``key``, when
+        none was given.
+    lang : {"zh", "en"}
+        The language of the outputs.
+
+    Returns
+    -------
+    str
+        ``label`` when one was given; else the word :data:`LEVEL_TEXT` knows for ``key`` in
+        ``lang`` (``街道``, ``Street``); else ``key`` itself.
+    """
     if label and label != key:
         return label
     return LEVEL_TEXT[lang].get(key, key)
 
 
 def threshold_text(label: str, lang: str) -> str:
-    """A threshold's label (``5min``, ``300m``, ``300 m``) as the language writes it (``5分钟``, ``300米``)."""
+    """A threshold's label (``5min``, ``300m``, ``300 m``) as the language writes it (``5分钟``, ``300米``).
+
+    Parameters
+    ----------
+    label : str
+        A threshold as labelled in the columns (:attr:`lifecircle.layers.thresholds.Threshold.label`)
+        or as the indicator table states it (``"300 m"``).
+    lang : {"zh", "en"}
+        The language of the outputs.
+
+    Returns
+    -------
+    str
+        In Chinese the unit written as a word (``分钟``, ``米``); in English, and for a label
+        without a known unit, ``label`` unchanged.
+    """
     text = str(label)
     if lang != "zh":
         return text

@@ -867,6 +867,36 @@ def level_gap_table(  # noqa: PLR0913 - keyword-only; the list's options one by 
 
     ``tiers`` (per lowest unit) with ``tier_codes`` (their unit's code at this level) add,
     per tier, the number of lowest units failing it (``child_label`` names them).
+
+    Parameters
+    ----------
+    level : dict
+        One of :attr:`lifecircle.tables.Governance.levels`: ``key``, ``label`` and ``table``
+        (:func:`lifecircle.spatial.hierarchy.unit_table`).
+    categories : sequence of str
+        The categories with data, in the run's order (one group of columns each).
+    thresholds : dict
+        Per category, ``(label, minutes)`` of its own thresholds; a threshold whose share
+        column the table lacks is left out.
+    lang : {"zh", "en"}
+        The language of the headers and of the category names.
+    labels : dict, optional
+        Per category, its name per language (the catalogue's); ``None``: the built-in names.
+    population_kind : str, default "people"
+        What ``population`` counts; names the people column.
+    tiers : pandas.DataFrame, optional
+        The planning standard's verdict per lowest unit (``tier``, ``status``); ``None``:
+        no tier columns.
+    tier_codes : numpy.ndarray, optional
+        For each row of ``tiers``, its unit's code at this level; ``None``: no tier columns.
+    child_label : str, default ""
+        How the lowest level is named in the tier columns' headers (``社区``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per unit, headers in ``lang``, ranked (first column) by people in gap areas
+        (descending), then by code; shares rounded to 3 decimals, minutes and people to 1.
     """
     h = LEVEL_HEADERS[lang]
     t = level["table"]
@@ -905,7 +935,21 @@ def level_gap_table(  # noqa: PLR0913 - keyword-only; the list's options one by 
 
 def indicator_sheet(indicators: pd.DataFrame, lang: str) -> pd.DataFrame:
     """The official indicators as a sheet in ``lang``: name, basis, threshold, value, target,
-    data completeness, source, clause, verified."""
+    data completeness, source, clause, verified.
+
+    Parameters
+    ----------
+    indicators : pandas.DataFrame
+        :func:`lifecircle.tables.indicator_table`.
+    lang : {"zh", "en"}
+        The language of the headers, names, basis and yes / no.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per indicator, in the table's order; ``meets_target`` blank when there is
+        no value or no target.
+    """
     h = INDICATOR_HEADERS[lang]
     yes_no = {True: h["yes"], False: h["no"]}
     return pd.DataFrame({
@@ -940,6 +984,18 @@ def governance_outputs(result: RunResult, *, lang: str, plan: PlanResult | None 
                                                                   dict[str, gpd.GeoDataFrame]]:
     """The governance levels' and indicators' files of a run.
 
+    Parameters
+    ----------
+    result : RunResult
+        The run; ``result.governance`` is ``None`` when no ``--units`` were given.
+    lang : {"zh", "en"}
+        The language of the headers and sheet names.
+    plan : PlanResult, optional
+        The planning standard's verdict; with tiers, the levels above the lowest count
+        the lowest units failing each tier. ``None``: no standard.
+    taken_sheets : sequence of str, default ()
+        Sheet names of ``gaps.xlsx`` already used; new names avoid them.
+
     Returns
     -------
     csvs : dict
@@ -950,6 +1006,8 @@ def governance_outputs(result: RunResult, *, lang: str, plan: PlanResult | None 
     layers : dict
         GeoPackage layers ``units_<level>`` (every column, codes included) and the
         attribute table ``indicators``.
+
+    All three are empty when the run has no governance levels.
     """
     gov = result.governance
     if gov is None:
@@ -985,7 +1043,32 @@ def governance_outputs(result: RunResult, *, lang: str, plan: PlanResult | None 
 def with_governance_columns(result: RunResult, gaps: pd.DataFrame, comm_gaps: pd.DataFrame, area_list: pd.DataFrame,
                             areas: gpd.GeoDataFrame, *, lang: str) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """The gap lists with every level's unit code and each category's own thresholds: the
-    threshold each cell meets, and each community's share within each threshold."""
+    threshold each cell meets, and each community's share within each threshold.
+
+    Parameters
+    ----------
+    result : RunResult
+        The run; ``result.governance`` is ``None`` when no ``--units`` were given.
+    gaps : pandas.DataFrame
+        The under-served cells' list (headers in ``lang``); gets a code column per level
+        after the community column, and a reach column per category with thresholds of
+        its own.
+    comm_gaps : pandas.DataFrame
+        The communities' gap list; gets a share column per own threshold and a code
+        column per level after the name.
+    area_list : pandas.DataFrame
+        The gap areas' list; gets a code column per level after the community.
+    areas : geopandas.GeoDataFrame
+        The gap areas, in ``area_list``'s order (their ``community`` gives the codes).
+    lang : {"zh", "en"}
+        The language of the headers.
+
+    Returns
+    -------
+    gaps, comm_gaps, area_list : pandas.DataFrame
+        The three lists with the added columns; returned unchanged when the run has no
+        governance levels.
+    """
     gov = result.governance
     if gov is None:
         return gaps, comm_gaps, area_list

@@ -664,7 +664,32 @@ def run_record(model: Model, cells: gpd.GeoDataFrame, *, timings: Timings, choic
 def governance_for(model: Model, inputs: InputLayers, cells: gpd.GeoDataFrame, communities: gpd.GeoDataFrame,
                    coverage: Coverage, *, people_kind: str) -> tuple[gpd.GeoDataFrame, Governance]:
     """Every governance level's table, the categories' thresholds and the indicators; the cells
-    get their unit code at each level, and each category's summary its shares per threshold."""
+    get their unit code at each level, and each category's summary its shares per threshold.
+
+    Parameters
+    ----------
+    model : Model
+        The run's options, catalogue, categories, categories without data and walking speed.
+    inputs : InputLayers
+        The read inputs; ``inputs.units`` are the ``--units`` levels (top first).
+    cells : geopandas.GeoDataFrame
+        The computed cells (minutes per category, people, access, under-served).
+    communities : geopandas.GeoDataFrame
+        The communities as assigned to the cells (``name``, maybe ``code``): the lowest
+        level when no ``--units`` are given.
+    coverage : Coverage
+        The coverage step's result; ``coverage.per_category[c]["thresholds"]`` is set here
+        (the summary's shares per own threshold).
+    people_kind : str
+        What the cells' ``population`` counts (``people`` or a proxy).
+
+    Returns
+    -------
+    cells : geopandas.GeoDataFrame
+        A copy of ``cells`` with a ``<level>_code`` column (text) per level.
+    governance : Governance
+        :func:`lifecircle.tables.governance`.
+    """
     gov = governance(model.options, cells=cells, communities=communities, levels=inputs.units,
                      catalogue=model.catalogue, categories=model.categories, no_data=model.no_data,
                      speed_kmh=model.speed_kmh, completeness=coverage.completeness, population_kind=people_kind)

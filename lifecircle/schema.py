@@ -238,18 +238,57 @@ def population_column(group: str) -> str:
 
 def threshold_share_column(category: str, label: str) -> str:
     """Column of the share of people within one of a category's own thresholds
-    (``share_clinic_5min``, ``share_park_300m``)."""
+    (``share_clinic_5min``, ``share_park_300m``).
+
+    Parameters
+    ----------
+    category : str
+        The category's name (``clinic``).
+    label : str
+        The threshold's label (``5min``, ``300m``:
+        :attr:`lifecircle.layers.thresholds.Threshold.label`).
+
+    Returns
+    -------
+    str
+        The column's name.
+    """
     return f"{SHARE_PREFIX}{category}_{label}"
 
 
 def within_column(category: str, label: str = "") -> str:
     """Column of the people within the run's threshold of ``category`` (``within_clinic``), or
-    within one of its own thresholds (``within_clinic_5min``)."""
+    within one of its own thresholds (``within_clinic_5min``).
+
+    Parameters
+    ----------
+    category : str
+        The category's name (``clinic``).
+    label : str, default ""
+        The threshold's label (``5min``, ``300m``); empty for the run's one threshold
+        (``--minutes``).
+
+    Returns
+    -------
+    str
+        The column's name.
+    """
     return f"within_{category}_{label}" if label else f"within_{category}"
 
 
 def unit_code_column(level: str) -> str:
-    """Column of a cell's (or a unit's) code at a level of the hierarchy (``street_code``)."""
+    """Column of a cell's (or a unit's) code at a level of the hierarchy (``street_code``).
+
+    Parameters
+    ----------
+    level : str
+        The level's key (``street``, ``community`` ...).
+
+    Returns
+    -------
+    str
+        The column's name.
+    """
     return f"{level}_code"
 
 

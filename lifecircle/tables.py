@@ -333,6 +333,23 @@ def category_thresholds(options: RunOptions, catalogue: Any, categories: Sequenc
     """Each category's own thresholds: the catalogue's, replaced by ``--thresholds`` where it
     names the category (:class:`lifecircle.layers.thresholds.Threshold` tuples).
 
+    Parameters
+    ----------
+    options : RunOptions
+        The run's options; ``options.thresholds`` is the ``--thresholds`` text or mapping
+        (``None``: not given).
+    catalogue : Catalogue
+        The facility catalogue; a category's ``thresholds`` (possibly empty) are its own.
+    categories : sequence of str
+        The categories the run computes.
+
+    Returns
+    -------
+    dict
+        ``{category: tuple of Threshold}`` for each category with thresholds of its own, as
+        stated (minutes or metres, not yet converted); a category absent from it uses the
+        run's one threshold (``--minutes``).
+
     Raises
     ------
     OptionError
@@ -357,6 +374,26 @@ def indicator_table(cells: pd.DataFrame, indicators: Sequence[Any], *, categorie
     within the threshold (a distance converted at ``speed_kmh``). When the run computed
     none of them, its fallback categories are measured (``measured`` says which); when
     neither, the value stays empty and ``completeness`` says which category to add.
+
+    Parameters
+    ----------
+    cells : pandas.DataFrame
+        The run's cells: ``access``, ``population`` and ``minutes_to_<category>`` (walking
+        minutes, NaN: unreachable).
+    indicators : sequence of Indicator
+        The indicators to evaluate (:func:`lifecircle.layers.indicators.parse_indicators`).
+    categories : sequence of str
+        The categories the run computed.
+    no_data : sequence of str
+        The computed categories without any facility in the data.
+    completeness : dict or None
+        Per category, the facility data's completeness check (``likely_incomplete``);
+        ``None`` when the run made none.
+    speed_kmh : float
+        Walking speed on the flat (km/h) converting a threshold in metres to minutes.
+    population_kind : str
+        What the cells' ``population`` counts (``people``, or a proxy such as buildings'
+        floor area); a people-based value weighted otherwise says so in ``completeness``.
 
     Returns
     -------

@@ -112,6 +112,20 @@ def threshold_shares(cells: pd.DataFrame, thresholds: Mapping[str, Sequence[tupl
                      no_data: Sequence[str] = ()) -> dict[str, dict[str, dict[str, float | None]]]:
     """Study-area people and share within each threshold of each category.
 
+    Only network cells (``access == "network"``) count; they are weighted by their
+    people, or equally when the study area has no people at all.
+
+    Parameters
+    ----------
+    cells : pandas.DataFrame
+        ``access``, ``population`` (NaN: none) and ``minutes_to_<category>`` (walking
+        minutes, NaN: unreachable).
+    thresholds : mapping
+        Per category, ``(label, minutes)`` of each threshold
+        (:func:`lifecircle.layers.thresholds.thresholds_in_minutes`).
+    no_data : sequence of str, default ()
+        Categories without any facility in the data.
+
     Returns
     -------
     dict
@@ -134,6 +148,51 @@ def threshold_shares(cells: pd.DataFrame, thresholds: Mapping[str, Sequence[tupl
                 "share": None if nothing or weights.sum() == 0 else float(weights[served].sum() / weights.sum()),
             }
     return out
+
+
+def _unit_positions(unit_of_cell: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """Each cell's row in the level's units (int64, ``-1``: none), from codes or from rows."""
+    given = np.asarray(unit_of_cell)
+    if given.dtype.kind in "iu":  # positions in ``units`` already (-1: none)
+        return given.astype(np.int64)
+    inverse, uniq = pd.factorize(pd.Series(given.astype(object)), sort=False)
+    return np.where(inverse >= 0, pd.Index(codes).get_indexer([str(u) for u in uniq])[np.maximum(inverse, 0)], -1)
+
+
+def _count_columns(units: pd.DataFrame, codes: np.ndarray, g: np.ndarray, pop: np.ndarray, net: np.ndarray,
+                   under: np.ndarray) -> pd.DataFrame:
+    """The level's units with their cells, cells without network access, people, people and
+    cells under-served (``g``: each assigned cell's unit row; the rest per assigned cell)."""
+    n = len(codes)
+    table = pd.DataFrame({"code": codes, "name": units["name"].astype(str).to_numpy(),
+                          "parent_code": units["parent_code"].astype(str).to_numpy()})
+    table["cells"] = np.bincount(g, minlength=n).astype(np.int64)
+    table["no_access_cells"] = np.bincount(g[~net], minlength=n).astype(np.int64)
+    table["population"] = np.bincount(g, weights=pop, minlength=n)
+    table["underserved_people"] = np.bincount(g[under], weights=pop[under], minlength=n)
+    table["underserved_cells"] = np.bincount(g[under], minlength=n).astype(np.int64)
+    return table
+
+
+def _has_and_lacks(has: np.ndarray, lacks: np.ndarray, cat: str, meets: np.ndarray,
+                   weighed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``cat`` appended to the comma-separated ``has`` of the units meeting the target and to
+    ``lacks`` of the other units with anything to weigh."""
+    has_out = np.where(meets, np.where(has == "", cat, has + "," + cat), has)
+    lacks_out = np.where(weighed & ~meets, np.where(lacks == "", cat, lacks + "," + cat), lacks)
+    return has_out, lacks_out
+
+
+def _threshold_figures(ok: np.ndarray, gn: np.ndarray, w: np.ndarray, pn: np.ndarray,
+                       wsum: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per unit, the weighted share (NaN: nothing to weigh) and the people within one threshold.
+
+    ``ok``: which network cells are within it; ``gn``, ``w``, ``pn``: those cells' unit rows,
+    weights and people; ``wsum``: each unit's whole weight (its length is the units').
+    """
+    n = len(wsum)
+    share = np.where(wsum > 0, np.bincount(gn[ok], weights=w[ok], minlength=n) / np.where(wsum > 0, wsum, 1), np.nan)
+    return share, np.bincount(gn[ok], weights=pn[ok], minlength=n)
 
 
 def unit_table(
@@ -159,13 +218,17 @@ def unit_table(
     units : pandas.DataFrame
         ``code`` (unique), ``name``, ``parent_code``: the level's units, in order.
     categories : sequence of str
+        The categories, in the columns' order.
     thresholds : mapping
         Per category, ``(label, minutes)`` of each threshold
         (:func:`lifecircle.layers.thresholds.thresholds_in_minutes`).
     main_minutes : float
         The run's threshold: ``share_<c>``, has and lacks.
-    no_data : sequence of str
-    coverage_target : float
+    no_data : sequence of str, default ()
+        Categories without any facility in the data: their figures are NaN, and they are
+        neither had nor lacked.
+    coverage_target : float, default 0.8
+        The share within the run's threshold from which a unit has a category.
 
     Returns
     -------
@@ -179,53 +242,31 @@ def unit_table(
         parent's equal its children's.
     """
     codes = units["code"].astype(str).to_numpy()
-    index = pd.Index(codes)
-    given = np.asarray(unit_of_cell)
-    if given.dtype.kind in "iu":  # positions in ``units`` already (-1: none)
-        g_all = given.astype(np.int64)
-    else:
-        inverse, uniq = pd.factorize(pd.Series(given.astype(object)), sort=False)
-        g_all = np.where(inverse >= 0, index.get_indexer([str(u) for u in uniq])[np.maximum(inverse, 0)], -1)
+    g_all = _unit_positions(unit_of_cell, codes)
     n = len(codes)
     member = g_all >= 0
     g = g_all[member]
     pop = np.nan_to_num(cells["population"].to_numpy(dtype=float))[member]
     net = (cells["access"].to_numpy() == "network")[member]
     under = cells["underserved"].to_numpy(dtype=bool)[member]
-    table = pd.DataFrame({"code": codes, "name": units["name"].astype(str).to_numpy(),
-                          "parent_code": units["parent_code"].astype(str).to_numpy()})
-    table["cells"] = np.bincount(g, minlength=n).astype(np.int64)
-    table["no_access_cells"] = np.bincount(g[~net], minlength=n).astype(np.int64)
-    table["population"] = np.bincount(g, weights=pop, minlength=n)
-    table["underserved_people"] = np.bincount(g[under], weights=pop[under], minlength=n)
-    table["underserved_cells"] = np.bincount(g[under], minlength=n).astype(np.int64)
+    table = _count_columns(units, codes, g, pop, net, under)
     gn, pn = g[net], pop[net]
     net_people = np.bincount(gn, weights=pn, minlength=n)
     weighted = net_people > 0
     w = np.where(weighted[gn], pn, 1.0)  # a unit without people weighs its cells equally
     wsum = np.bincount(gn, weights=w, minlength=n)
     table["weighting"] = np.where(weighted, "population", np.where(wsum > 0, "cells", "none"))
-    has = np.full(n, "", dtype=object)
-    lacks = np.full(n, "", dtype=object)
+    has = lacks = np.full(n, "", dtype=object)  # replaced, never changed in place
     for cat in categories:
         minutes = cells[minutes_column(cat)].to_numpy(dtype=float)[member][net]
         finite = np.where(np.isnan(minutes), np.inf, minutes)
         blank = cat in no_data
-        pairs = list(thresholds.get(cat) or ())
-        for label, limit in [("", float(main_minutes)), *pairs]:
-            ok = finite <= limit
-            share = np.where(wsum > 0, np.bincount(gn[ok], weights=w[ok], minlength=n) / np.where(wsum > 0, wsum, 1),
-                             np.nan)
-            people = np.bincount(gn[ok], weights=pn[ok], minlength=n)
-            s_col = share_column(cat) if not label else threshold_share_column(cat, label)
-            p_col = within_column(cat, label)
-            table[s_col] = np.nan if blank else share
-            table[p_col] = np.nan if blank else people
+        for label, limit in [("", float(main_minutes)), *(thresholds.get(cat) or ())]:
+            share, people = _threshold_figures(finite <= limit, gn, w, pn, wsum)
+            table[share_column(cat) if not label else threshold_share_column(cat, label)] = np.nan if blank else share
+            table[within_column(cat, label)] = np.nan if blank else people
             if not label and not blank:
-                meets = (wsum > 0) & (share >= coverage_target)
-                add = np.where(has == "", cat, has + "," + cat)
-                has = np.where(meets, add, has)
-                lacks = np.where((wsum > 0) & ~meets, np.where(lacks == "", cat, lacks + "," + cat), lacks)
+                has, lacks = _has_and_lacks(has, lacks, cat, (wsum > 0) & (share >= coverage_target), wsum > 0)
         both = group_quantiles(gn, finite, w, n, (0.5, 0.9)) if not blank else np.full((2, n), np.nan)
         for col, values in zip((median_column(cat), p90_column(cat)), both):
             table[col] = np.where(np.isinf(values), np.nan, values)
@@ -241,6 +282,18 @@ def share_within_any(cells: pd.DataFrame, categories: Sequence[str], minutes: fl
 
     ``basis="people"`` weighs the network cells by their people; ``"residential_land"``
     counts the network cells holding residents (equal cells, so their area).
+
+    Parameters
+    ----------
+    cells : pandas.DataFrame
+        ``access``, ``population`` (NaN: none) and ``minutes_to_<category>`` (walking
+        minutes, NaN: unreachable) for each of ``categories``.
+    categories : sequence of str
+        The categories any of which serves a cell; empty: no cell is served.
+    minutes : float
+        The threshold in walking minutes (a cell at exactly ``minutes`` is served).
+    basis : {"people", "residential_land"}, default "people"
+        What is weighed.
 
     Returns
     -------
