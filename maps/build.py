@@ -114,7 +114,7 @@ from lifecircle.maps.basemaps import Basemap, resolve_basemap
 from lifecircle.maps.cell_layer import cell_layer, split_names
 from lifecircle.maps.streets import street_arrays
 
-__all__ = ["build_map", "save_map", "OSM_ATTRIBUTION", "COORD_DECIMALS", "category_bands", "governance_parts"]
+__all__ = ["build_map", "save_map", "OSM_ATTRIBUTION", "COORD_DECIMALS", "governance_parts"]
 
 log = logging.getLogger(__name__)
 
@@ -1031,23 +1031,26 @@ def _log_summary(inp: _Inputs, cats: list[dict[str, Any]], layers: Mapping[str, 
     )
 
 
+def _banded_categories(inp: _Inputs, category_thresholds: Mapping[str, Sequence[tuple[str, float]]] | None,
+                       ) -> list[dict[str, Any]]:
+    """The map's categories (:func:`_category_info`); one with thresholds of its own gets
+    ``bands``, those thresholds in minutes (ascending), which its cells' colours follow."""
+    cats = _category_info(inp.categories, summary=inp.summary, facilities=inp.facilities, lang=inp.lang,
+                          threshold=inp.threshold, labels=inp.labels)
+    for c in cats:
+        if (category_thresholds or {}).get(c["name"]):
+            c["bands"] = sorted(float(m) for _, m in category_thresholds[c["name"]])  # type: ignore[index]
+    return cats
+
+
 def build_map(  # noqa: PLR0913 - one keyword argument per drawn layer
     *,
     cells: gpd.GeoDataFrame,
-    communities: gpd.GeoDataFrame | None,
-    facilities: gpd.GeoDataFrame | None,
-    isochrones: gpd.GeoDataFrame | None,
-    edges: gpd.GeoDataFrame | None,
-    summary: Mapping[str, Any],
-    categories: list[str] | tuple[str, ...],
-    threshold_minutes: float,
-    labels: Labels | None = None,
-    lang: str = "zh",
-    basemap: str = "none",
-    tianditu_key: str | None = None,
-    sites: gpd.GeoDataFrame | None = None,
-    tiers: pd.DataFrame | None = None,
-    facility_isochrones: bool = True,
+    communities: gpd.GeoDataFrame | None, facilities: gpd.GeoDataFrame | None,
+    isochrones: gpd.GeoDataFrame | None, edges: gpd.GeoDataFrame | None,
+    summary: Mapping[str, Any], categories: list[str] | tuple[str, ...], threshold_minutes: float,
+    labels: Labels | None = None, lang: str = "zh", basemap: str = "none", tianditu_key: str | None = None,
+    sites: gpd.GeoDataFrame | None = None, tiers: pd.DataFrame | None = None, facility_isochrones: bool = True,
     levels: Sequence[Mapping[str, Any]] | None = None,
     category_thresholds: Mapping[str, Sequence[tuple[str, float]]] | None = None,
     indicators: pd.DataFrame | None = None,
@@ -1112,11 +1115,7 @@ def build_map(  # noqa: PLR0913 - one keyword argument per drawn layer
         tianditu_key=tianditu_key, sites=sites, tiers=tiers,
     )
     leaflet_assets(), _static_text("lifecircle.css"), _static_text("lifecircle.js")  # fail before the work if missing
-    cats = _category_info(inp.categories, summary=inp.summary, facilities=inp.facilities, lang=inp.lang,
-                          threshold=inp.threshold, labels=inp.labels)
-    for c in cats:  # a category with thresholds of its own is banded by them
-        if (category_thresholds or {}).get(c["name"]):
-            c["bands"] = sorted(float(m) for _, m in category_thresholds[c["name"]])  # type: ignore[index]
+    cats = _banded_categories(inp, category_thresholds)
     layers = _layer_data(inp, cats, facility_isochrones=facility_isochrones)
     extra = governance_parts(cats, levels=levels, thresholds=category_thresholds, indicators=indicators,
                              lang=inp.lang, shift=inp.base.shift)
@@ -1166,18 +1165,6 @@ def save_map(m: folium.Map, path: str | os.PathLike[str]) -> None:
 
 
 # --------------------------------------------------------------------------- governance levels, thresholds, indicators
-
-#: Colours of a category's own threshold bands: greens within each threshold (nearest
-#: darkest), then orange up to twice the largest and red beyond.
-_OWN_BAND_GREENS = ("#1a9850", "#66bd63", "#a6d96a", "#d9ef8b", "#e6f5a1", "#f1f9c8")
-
-
-def category_bands(minutes: Iterable[float]) -> list[dict[str, Any]]:
-    """Map bands following a category's own thresholds (ascending minutes)."""
-    limits = sorted(float(m) for m in minutes)
-    bands = [{"high": m, "color": _OWN_BAND_GREENS[min(i, len(_OWN_BAND_GREENS) - 1)]} for i, m in enumerate(limits)]
-    return [*bands, {"high": 2 * limits[-1], "color": "#fc8d59"}, {"high": None, "color": "#d73027"}]
-
 
 def _level_collection(level: Mapping[str, Any], cats: list[dict[str, Any]], lang: str, shift: str) -> str:
     """One governance level's units: outline and an escaped popup (name, code, people, shares)."""
@@ -1230,13 +1217,41 @@ def _indicators_html(indicators: pd.DataFrame | None, thresholds: Mapping[str, S
 def governance_parts(cats: list[dict[str, Any]], *, levels: Sequence[Mapping[str, Any]] | None,
                      thresholds: Mapping[str, Sequence[tuple[str, float]]] | None,
                      indicators: pd.DataFrame | None, lang: str, shift: str) -> dict[str, str]:
-    """The page's data for the governance levels (one layer-control entry each), the bands of
-    categories with their own thresholds and the indicator panel (escaped, inert JSON)."""
+    """The page's data for the governance levels (one layer-control entry each) and the
+    indicator panel (escaped, inert JSON).
+
+    A category's own thresholds colour its cells through the category's ``bands``
+    (:mod:`lifecircle.maps.cell_layer`), not through this data.
+
+    Parameters
+    ----------
+    cats : list of dict
+        The map's categories (``name``, ``label``, ``noData`` ...), in the selector's order.
+    levels : sequence of mapping, optional
+        The governance levels, top first: ``key``, ``label`` and ``table`` (the units'
+        outlines in a projected CRS, with :func:`lifecircle.spatial.hierarchy.unit_table`'s
+        columns); a level without units is left out. ``None``: no levels.
+    thresholds : mapping, optional
+        Per category, ``(label, minutes)`` of its own thresholds, listed in the panel when
+        more than one or in metres. ``None``: none.
+    indicators : pandas.DataFrame, optional
+        :func:`lifecircle.tables.indicator_table`; ``None`` or empty: no indicator rows.
+    lang : {"zh", "en"}
+        The language of the popups and the panel.
+    shift : {"wgs84", "gcj02"}
+        The system the basemap's tiles are drawn in (:class:`lifecircle.maps.basemaps.Basemap`):
+        outlines are shifted to GCJ-02 for ``"gcj02"``, left in WGS 84 otherwise.
+
+    Returns
+    -------
+    dict of str to str
+        ``levels`` (a JSON list of ``{"key", "label", "units"}``, ``units`` a GeoJSON
+        FeatureCollection in WGS 84 with escaped popups) and ``indicatorsHtml`` (a JSON
+        string, empty when there is nothing to show).
+    """
     thresholds = thresholds or {}
     level_data = [{"key": str(lv["key"]), "label": str(lv["label"]),
                    "units": json.loads(_level_collection(lv, cats, lang, shift))}
                   for lv in (levels or ()) if len(lv["table"])]
-    bands = {c["name"]: category_bands(m for _, m in thresholds[c["name"]]) for c in cats
-             if c["name"] in thresholds and thresholds[c["name"]]}
-    return {"levels": _json(level_data), "categoryBands": _json(bands),
+    return {"levels": _json(level_data),
             "indicatorsHtml": _json(_indicators_html(indicators, thresholds, cats, lang))}
