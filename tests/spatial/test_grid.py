@@ -32,3 +32,12 @@ def test_budget_refuses_a_grid_that_does_not_fit() -> None:
     with pytest.raises(MemoryBudgetError, match="--cell-size"):
         check_grid_budget(area, cell_size_m=1, available_bytes=8 * 1024**3)
     assert check_grid_budget(area, cell_size_m=1000, available_bytes=8 * 1024**3) == 101 * 101
+
+
+def test_budget_counts_cells_from_the_area_not_the_bounding_box() -> None:
+    # Two 10 km squares at opposite corners of a 1,000 km box: 2 x 10,000 cells of 100 m,
+    # not the box's 100 million.
+    parts = shapely.MultiPolygon([shapely.box(0, 0, 10_000, 10_000), shapely.box(990_000, 990_000, 1_000_000, 1_000_000)])
+    n = check_grid_budget(parts, cell_size_m=100, available_bytes=8 * 1024**3)
+    grid = make_grid(parts, cell_size_m=100, crs=CRS)
+    assert len(grid) <= n <= 1.1 * len(grid)
