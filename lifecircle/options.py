@@ -98,8 +98,10 @@ class RunOptions:
         Extra profile catalogue (YAML).
     dem : path, optional
         Elevation GeoTIFF for terrain-aware walking.
-    facility_isochrones : bool
+    facility_isochrones : bool, default False
         Also compute one isochrone per facility (the category unions are always computed).
+        Off by default: one search and one outline per facility is most of a city-wide
+        run's time, and the map and the gap lists need only the category unions.
     road_tunnels, foot_no : str
         Contested ways: see :func:`lifecircle.layers.osm.choose_ways`.
     gates : str
@@ -147,7 +149,7 @@ class RunOptions:
     profile: str = field(default_factory=lambda: settings.profile)
     profiles: str | Path | None = None
     dem: str | Path | None = None
-    facility_isochrones: bool = True
+    facility_isochrones: bool = False
     road_tunnels: str = "closed"
     foot_no: str = "honour"
     gates: str = "open"

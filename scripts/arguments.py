@@ -86,7 +86,10 @@ def add_common_arguments(p: argparse.ArgumentParser) -> None:
                      help="barrier=gate|lift_gate: open (default) or closed to through walkers")
     opt.add_argument("--measure-choices", action="store_true",
                      help="repeat the search with each of --road-tunnels/--foot-no/--gates flipped; shares in run.json")
-    opt.add_argument("--no-facility-isochrones", action="store_true", help="only compute the per-category isochrones")
+    iso = opt.add_mutually_exclusive_group()
+    iso.add_argument("--facility-isochrones", action="store_true",
+                     help="also one isochrone per facility (default: only the category unions)")
+    iso.add_argument("--no-facility-isochrones", action="store_true", help="only the category unions (the default)")
     out = p.add_argument_group("output")
     out.add_argument("--out", type=_out_folder, default=Path("out"), help="output folder (default out/)")
     out.add_argument("--lang", choices=["zh", "en"], default="zh", help="language of the map and gap lists (default zh)")
@@ -112,7 +115,7 @@ def options_from_args(args: argparse.Namespace) -> RunOptions:
         population=args.population, population_total=getattr(args, "population_total", None),
         population_totals=getattr(args, "population_totals", None), facilities=args.facilities, facilities_crs=args.facilities_crs,
         categories=args.categories, catalogue=args.catalogue, speed_kmh=args.speed, profiles=args.profiles,
-        dem=args.dem, facility_isochrones=not args.no_facility_isochrones,
+        dem=args.dem, facility_isochrones=args.facility_isochrones,
         road_tunnels=args.road_tunnels, foot_no=args.foot_no, gates=args.gates,
         measure_choices=args.measure_choices,
         **({} if getattr(args, "dem_vertical_error", None) is None else {"dem_vertical_error_m": args.dem_vertical_error}),

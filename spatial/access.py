@@ -105,7 +105,7 @@ def compute_isochrones(  # noqa: PLR0913 - the model's search pieces, then keywo
     minutes: float,
     buffer_m: float,
     leg_speed_kmh: float,
-    per_facility: bool = True,
+    per_facility: bool = False,
     progress: bool = True,
 ) -> gpd.GeoDataFrame:
     """Isochrones per category (union of its facilities) and, optionally, per facility.
@@ -130,8 +130,8 @@ def compute_isochrones(  # noqa: PLR0913 - the model's search pieces, then keywo
         Half-width of the band drawn around reached edges.
     leg_speed_kmh : float
         Walking speed (km/h) on the legs between the network and origins or facilities.
-    per_facility : bool, default True
-        Also one isochrone per facility.
+    per_facility : bool, default False
+        Also one isochrone per facility (one search and one outline each).
     progress : bool, default True
         Show a progress bar (silent when stderr is no terminal).
 

@@ -9,7 +9,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from scipy import ndimage
+from scipy import sparse
+from scipy.sparse import csgraph
 
 from lifecircle import settings
 from lifecircle.schema import facilities_column, median_column, minutes_column, p90_column, share_column
@@ -367,7 +368,7 @@ def gap_areas(
     """Contiguous under-served cells as areas a renewal team can act on, ranked by people.
 
     Under-served cells (``underserved``) are grouped into areas of touching cells on the
-    grid (:func:`scipy.ndimage.label` on the cells' grid index):
+    grid (connected components of the links between grid neighbours):
 
     - ``by="missing"`` (default): touching cells that miss the *same* set of categories
       form an area, so each area has one answer (e.g. "a clinic and a school");
@@ -425,19 +426,7 @@ def gap_areas(
         comm = cells["community"].astype(object).where(cells["community"].notna(), "").astype(str).to_numpy()
         key = np.where(under, key + "|" + comm, "")
     codes, _ = pd.factorize(key)  # "" (served) and each missing set get a code
-    served_code = codes[np.flatnonzero(~under)[0]] if (~under).any() else -1
-    grid = np.full((int(iy.max()) + 1, int(ix.max()) + 1), -1, dtype=np.int64)
-    grid[iy, ix] = codes
-    structure = ndimage.generate_binary_structure(2, 1 if connectivity == "rook" else 2)
-    labels = np.zeros(grid.shape, dtype=np.int64)
-    offset = 0
-    for code in np.unique(codes[under]):  # one pass per distinct missing set, not per cell
-        if code == served_code:
-            continue
-        lab, n = ndimage.label(grid == code, structure=structure)
-        labels[lab > 0] = lab[lab > 0] + offset
-        offset += n
-    area_of_cell = labels[iy, ix]
+    area_of_cell = _touching_groups(ix, iy, codes, under, queen=connectivity == "queen")
     people = np.nan_to_num(cells["population"].to_numpy(dtype=float))
     rows = pd.DataFrame({
         "area": area_of_cell, "people": people, "x": x, "y": y, "missing": missing,
@@ -469,10 +458,42 @@ def gap_areas(
     table["rank"] = np.arange(1, len(table) + 1)
     table["area_id"] = [f"G{r:03d}" for r in table["rank"]]
     table["nearest_site"], table["nearest_site_m"] = _nearest_sites(table, sites, cells.crs)
-    cell_geoms = cells.geometry.to_numpy()[under]
-    members = rows.reset_index(drop=True).groupby("area").indices
-    table["geometry"] = [shapely.union_all(cell_geoms[members[a]]) for a in table["area"]]
+    table["geometry"] = _area_outlines(cells, rows, table["area"].to_numpy())
     return gpd.GeoDataFrame(table[columns + ["geometry"]], geometry="geometry", crs=cells.crs)
+
+
+def _touching_groups(ix: np.ndarray, iy: np.ndarray, codes: np.ndarray, under: np.ndarray, *,
+                     queen: bool) -> np.ndarray:
+    """Group number (from 1) of each under-served cell among touching cells of the same
+    code on the grid (0 for the others): one connected-components pass over the links
+    between grid neighbours, whatever the number of codes."""
+    n = len(ix)
+    index = np.full((int(iy.max()) + 2, int(ix.max()) + 3), -1, dtype=np.int64)  # a free border all round
+    index[iy, ix + 1] = np.arange(n)
+    steps = [(0, 1), (1, 0)] + ([(1, 1), (1, -1)] if queen else [])
+    src, dst = [], []
+    for dy, dx in steps:  # a few neighbour directions, each vectorised over every cell
+        other = index[iy + dy, ix + 1 + dx]
+        link = under & (other >= 0)
+        link[link] &= under[other[link]] & (codes[other[link]] == codes[link])
+        src.append(np.flatnonzero(link))
+        dst.append(other[link])
+    i, j = np.concatenate(src), np.concatenate(dst)
+    graph = sparse.coo_matrix((np.ones(len(i), dtype=np.int8), (i, j)), shape=(n, n))
+    _, component = csgraph.connected_components(graph, directed=False)
+    out = np.zeros(n, dtype=np.int64)
+    out[under] = pd.factorize(component[under])[0] + 1
+    return out
+
+
+def _area_outlines(cells: gpd.GeoDataFrame, rows: pd.DataFrame, areas: np.ndarray) -> np.ndarray:
+    """The union of each area's cells (``rows``: the under-served cells, in order)."""
+    cell_geoms = cells.geometry.to_numpy()[cells["underserved"].to_numpy(dtype=bool)]
+    members = rows.reset_index(drop=True).groupby("area").indices
+    out = np.empty(len(areas), dtype=object)
+    for k, a in enumerate(areas):  # one union per gap area, not per cell
+        out[k] = shapely.union_all(cell_geoms[members[a]])
+    return out
 
 
 def _nearest_sites(table: pd.DataFrame, sites: gpd.GeoDataFrame | None, crs: object) -> tuple[list, np.ndarray]:

@@ -198,6 +198,72 @@ def _faces(area: shapely.Geometry, lines: np.ndarray, water_area: shapely.Geomet
     return faces[keep]
 
 
+#: Vertices per piece when outlines are cut for the border search: pieces this short make
+#: each candidate intersection cheap, however long the outline they come from.
+_BORDER_PIECE_VERTICES = 32
+
+
+def _outline_pieces(units: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each unit's outline cut into pieces of at most :data:`_BORDER_PIECE_VERTICES`
+    vertices (consecutive pieces share their end vertex), and the unit of each piece.
+
+    One outline crossing thousands of small faces (the area outside the major roads of a
+    city without a boundary) is thus never copied or intersected whole per neighbour.
+    """
+    rings, ring_unit = shapely.get_parts(shapely.boundary(units), return_index=True)
+    coords, ring = shapely.get_coordinates(rings, return_index=True)
+    if len(coords) == 0:
+        return np.empty(0, dtype=object), np.empty(0, dtype=np.int64)
+    first = np.searchsorted(ring, np.arange(len(rings)))
+    pos = np.arange(len(coords)) - first[ring]  # vertex position along its ring
+    last = np.r_[ring[1:] != ring[:-1], True]
+    step = _BORDER_PIECE_VERTICES - 1
+    # Segment starting at vertex i belongs to piece (ring, pos // step); a piece is the
+    # starts of its segments plus the end of its last one.
+    starts = ~last
+    seg_piece = pos[starts] // step
+    piece_key = ring[starts] * (int(pos.max()) // step + 2) + seg_piece
+    _, piece = np.unique(piece_key, return_inverse=True)
+    seg_idx = np.flatnonzero(starts)
+    end_of_piece = np.r_[piece[1:] != piece[:-1], True]
+    xy = np.concatenate([coords[seg_idx], coords[seg_idx[end_of_piece] + 1]])
+    owner = np.concatenate([piece, piece[end_of_piece]])
+    order = np.concatenate([pos[seg_idx], pos[seg_idx[end_of_piece]] + 1])
+    sort = np.lexsort((order, owner))
+    pieces = shapely.linestrings(xy[sort], indices=owner[sort])
+    piece_ring = np.zeros(len(pieces), dtype=np.int64)
+    piece_ring[piece] = ring[starts]
+    return pieces, ring_unit[piece_ring]
+
+
+def _shared_borders(units: np.ndarray, of: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Border length shared by touching units: ``(a, b, length)`` with ``length > 0``.
+
+    Pairs are ordered ``a < b`` when ``of`` is None; else ``a`` runs over the units in
+    ``of`` (each pair then appears from each of its units in ``of``). A touch at a point
+    is no border. The length is the sum over pieces of the outlines
+    (:func:`_outline_pieces`): the same as intersecting the whole outlines, in time and
+    memory linear in their vertices.
+    """
+    pieces, owner = _outline_pieces(units)
+    empty = (np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0))
+    if len(pieces) == 0:
+        return empty
+    query = np.arange(len(pieces)) if of is None else np.flatnonzero(np.isin(owner, of))
+    i, j = shapely.STRtree(pieces).query(pieces[query], predicate="intersects")
+    i = query[i]
+    a, b = owner[i], owner[j]
+    keep = a < b if of is None else a != b
+    i, j, a, b = i[keep], j[keep], a[keep], b[keep]
+    if len(i) == 0:
+        return empty
+    length = shapely.length(shapely.intersection(pieces[i], pieces[j]))
+    table = pd.DataFrame({"a": a, "b": b, "length": length}).groupby(["a", "b"], sort=True)["length"].sum()
+    table = table[table > 0]
+    return (table.index.get_level_values(0).to_numpy(np.int64), table.index.get_level_values(1).to_numpy(np.int64),
+            table.to_numpy(float))
+
+
 def _merge_slivers(faces: np.ndarray, min_area: float) -> tuple[np.ndarray, int]:
     """Merge faces under ``min_area`` into the neighbour sharing the longest border.
 
@@ -212,20 +278,7 @@ def _merge_slivers(faces: np.ndarray, min_area: float) -> tuple[np.ndarray, int]
         small = np.flatnonzero(areas < min_area)
         if len(small) == 0 or len(units) < 2:
             break
-        tree = shapely.STRtree(units)
-        src, dst = tree.query(units[small], predicate="intersects")
-        src = small[src]
-        other = src != dst
-        src, dst = src[other], dst[other]
-        if len(src) == 0:
-            break
-        border = shapely.length(
-            shapely.intersection(shapely.boundary(units[src]), shapely.boundary(units[dst]))
-        )
-        # Any shared length counts (a degenerate face at a corner may share only 1e-100 m);
-        # a touch at a point (length 0) is no border.
-        touching = border > 0
-        src, dst, border = src[touching], dst[touching], border[touching]
+        src, dst, border = _shared_borders(units, of=small)
         if len(src) == 0:
             break
         # Longest border per sliver; ties go to the larger neighbour, then the lower index.
@@ -256,13 +309,15 @@ def _road_names(units: np.ndarray, roads: gpd.GeoDataFrame | None) -> list[list[
         return out
     road_geom = roads.geometry.to_numpy()[named]
     road_name = names.astype(str).str.strip().to_numpy()[named]
-    edges = shapely.buffer(shapely.boundary(units), _ALONG_TOLERANCE_M, cap_style="flat")
+    # The outline in short pieces: a city-long outline is never intersected whole per road.
+    pieces, owner = _outline_pieces(units)
+    edges = shapely.buffer(pieces, _ALONG_TOLERANCE_M, cap_style="flat")
     tree = shapely.STRtree(road_geom)
-    unit_i, road_i = tree.query(edges, predicate="intersects")
-    if len(unit_i) == 0:
+    piece_i, road_i = tree.query(edges, predicate="intersects")
+    if len(piece_i) == 0:
         return out
-    along = shapely.length(shapely.intersection(road_geom[road_i], edges[unit_i]))
-    table = pd.DataFrame({"unit": unit_i, "road": road_name[road_i], "along": along})
+    along = shapely.length(shapely.intersection(road_geom[road_i], edges[piece_i]))
+    table = pd.DataFrame({"unit": owner[piece_i], "road": road_name[road_i], "along": along})
     table = table[table["along"] > 0].groupby(["unit", "road"], as_index=False)["along"].sum()
     table = table.sort_values(["unit", "along", "road"], ascending=[True, False, True])
     for unit, group in table.groupby("unit", sort=False):
@@ -357,15 +412,10 @@ def _split_by_roads(unit: shapely.Geometry, roads: np.ndarray) -> np.ndarray:
 
 def _borders(units: np.ndarray) -> dict[int, dict[int, float]]:
     """Shared border length between touching units (a touch at a point is no border)."""
-    tree = shapely.STRtree(units)
-    a, b = tree.query(units, predicate="intersects")
-    keep = a < b
-    a, b = a[keep], b[keep]
-    length = shapely.length(shapely.intersection(shapely.boundary(units[a]), shapely.boundary(units[b])))
+    a, b, length = _shared_borders(units)
     out: dict[int, dict[int, float]] = {i: {} for i in range(len(units))}
     for i, j, n in zip(a.tolist(), b.tolist(), length.tolist()):
-        if n > 0:
-            out[i][j] = out[j][i] = n
+        out[i][j] = out[j][i] = n
     return out
 
 
