@@ -23,7 +23,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import openpyxl
 import pandas as pd
+from openpyxl.cell import WriteOnlyCell
 
 __all__ = ["FORMULA_PREFIXES", "MAX_CELL_CHARS", "MAX_ROWS", "neutralise_formulas", "write_csv", "write_xlsx"]
 
@@ -123,39 +126,67 @@ def write_xlsx(path: str | Path, sheets: Mapping[str, pd.DataFrame], *, full_cop
     """
     full_copies = full_copies or {}
     notes: list[str] = []
+    # Write-only mode streams rows to the file: no cell objects kept per value.
+    book = openpyxl.Workbook(write_only=True)
+    for name, frame in sheets.items():
+        rows = len(frame)
+        kept = frame.iloc[: MAX_ROWS - 1] if rows + 1 > MAX_ROWS else frame
+        where = full_copies.get(name, "the CSV file")
+        if len(kept) < rows:
+            notes.append(
+                f"Sheet {name!r} holds the first {len(kept):,} of {rows:,} rows (Excel allows {MAX_ROWS:,} rows "
+                f"per sheet); {where} holds every row. / 工作表“{name}”只含前 {len(kept):,} 行（共 {rows:,} 行，"
+                f"Excel 每表最多 {MAX_ROWS:,} 行）；{where} 含全部行。"
+            )
+        kept, cut = _fit_text(kept)
+        _append_rows(book.create_sheet(name), kept)
+        if cut:
+            notes.append(
+                f"Sheet {name!r}: text longer than {MAX_CELL_CHARS:,} characters (Excel's cell limit) is cut and "
+                f"ends with '…'; {where} holds the whole text. / 工作表“{name}”中超过 {MAX_CELL_CHARS:,} 个字符的"
+                f"文字已截断（以“…”结尾）；{where} 含全文。"
+            )
+    if notes:
+        note = book.create_sheet(_NOTE_SHEET)
+        note.column_dimensions["A"].width = 120
+        for text in notes:
+            note.append([_string_cell(note, text)])
+        book.active = len(book.sheetnames) - 1  # opened first
+        for ws in book.worksheets:
+            ws.sheet_view.tabSelected = ws.title == _NOTE_SHEET
+    book.properties.created = _FIXED_DATE
+    book.properties.modified = _FIXED_DATE
     buffer = io.BytesIO()
-    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
-        for name, frame in sheets.items():
-            rows = len(frame)
-            kept = frame.iloc[: MAX_ROWS - 1] if rows + 1 > MAX_ROWS else frame
-            where = full_copies.get(name, "the CSV file")
-            if len(kept) < rows:
-                notes.append(
-                    f"Sheet {name!r} holds the first {len(kept):,} of {rows:,} rows (Excel allows {MAX_ROWS:,} rows "
-                    f"per sheet); {where} holds every row. / 工作表“{name}”只含前 {len(kept):,} 行（共 {rows:,} 行，"
-                    f"Excel 每表最多 {MAX_ROWS:,} 行）；{where} 含全部行。"
-                )
-            kept, cut = _fit_text(kept)
-            kept.to_excel(writer, sheet_name=name, index=False)
-            _mark_text_cells(writer.sheets[name], kept)
-            if cut:
-                notes.append(
-                    f"Sheet {name!r}: text longer than {MAX_CELL_CHARS:,} characters (Excel's cell limit) is cut and "
-                    f"ends with '…'; {where} holds the whole text. / 工作表“{name}”中超过 {MAX_CELL_CHARS:,} 个字符的"
-                    f"文字已截断（以“…”结尾）；{where} 含全文。"
-                )
-        if notes:
-            note = writer.book.create_sheet(_NOTE_SHEET)
-            for i, text in enumerate(notes, start=1):
-                note.cell(row=i, column=1).value = text
-                note.cell(row=i, column=1).data_type = "s"
-            note.column_dimensions["A"].width = 120
-            writer.book.active = len(writer.book.sheetnames) - 1  # opened first
-            for ws in writer.book.worksheets:
-                ws.sheet_view.tabSelected = ws.title == _NOTE_SHEET
-        writer.book.properties.created = _FIXED_DATE
-        writer.book.properties.modified = _FIXED_DATE
+    book.save(buffer)
     _fixed_zip(buffer.getvalue(), Path(path))
+
+
+def _string_cell(ws: Any, value: str) -> Any:
+    """An explicit string cell: openpyxl would store text starting with ``=`` as a formula."""
+    cell = WriteOnlyCell(ws, value=value)
+    cell.data_type = "s"
+    return cell
+
+
+def _append_rows(ws: Any, frame: pd.DataFrame) -> None:
+    """Stream ``frame`` (header first) into a write-only sheet: empty cells for missing
+    values; text that openpyxl would read as a formula as explicit string cells."""
+    ws.append([_string_cell(ws, c) if isinstance(c, str) else c for c in frame.columns])
+    if len(frame) == 0:
+        return
+    columns = []
+    text = set(_text_columns(frame))
+    for j in range(frame.shape[1]):
+        values = frame.iloc[:, j].to_numpy(dtype=object, copy=True)
+        missing = pd.isna(values)
+        values[missing] = None
+        if j in text:
+            formula = np.flatnonzero([isinstance(v, str) and v.startswith("=") for v in values])
+            for k in formula:
+                values[k] = _string_cell(ws, values[k])
+        columns.append(values.tolist())
+    for row in zip(*columns):
+        ws.append(row)
 
 
 def _text_columns(frame: pd.DataFrame) -> list[int]:
@@ -180,19 +211,6 @@ def _fit_text(frame: pd.DataFrame) -> tuple[pd.DataFrame, bool]:
         out.isetitem(j, out.iloc[:, j].map(fit))
     out.columns = [fit(c) for c in out.columns]
     return out, cut
-
-
-def _mark_text_cells(ws: Any, frame: pd.DataFrame) -> None:
-    """Make every text cell of ``ws`` (written from ``frame``) an explicit string cell:
-    openpyxl would store ``=1+1`` as a formula."""
-    for row in ws.iter_rows(min_row=1, max_row=1):  # the header
-        for cell in row:
-            if isinstance(cell.value, str):
-                cell.data_type = "s"
-    for j in _text_columns(frame):
-        for (cell,) in ws.iter_rows(min_row=2, max_row=len(frame) + 1, min_col=j + 1, max_col=j + 1):
-            if isinstance(cell.value, str):
-                cell.data_type = "s"
 
 
 def _fixed_zip(data: bytes, path: Path) -> None:
