@@ -124,8 +124,9 @@ def _file_mb(path: Path) -> float | None:
     return round(path.stat().st_size / 1e6, 2) if path.exists() else None
 
 
-def run_size(tiles: int, *, categories: Sequence[str], boundary: bool, cell_size: float, tiles_dir: Path,
-             out_root: Path, data: Path, timeout_s: float = 1800.0, extra: Sequence[str] = ()) -> SizeResult:
+def run_size(  # noqa: PLR0913 - one size and where its inputs and outputs live
+    tiles: int, *, categories: Sequence[str], boundary: bool, cell_size: float, tiles_dir: Path,
+    out_root: Path, data: Path, timeout_s: float = 1800.0, extra: Sequence[str] = ()) -> SizeResult:
     """One ``lifecircle run`` on the k×k tiled extract, measured in a child process."""
     osm, districts = tiled_yuzhong(_side(tiles), tiles_dir, data=data)
     out = out_root / f"tiles_{tiles}"

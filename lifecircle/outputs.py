@@ -305,17 +305,7 @@ def planning_gap_tables(
     labels = _labels_of(result.model.catalogue)
     measured = [c for c in result.categories if c not in result.no_data]
 
-    std = None
-    if standard is not None:
-        std = standard if isinstance(standard, Standard) else load_standard(standard)
-    elif tiers is not None and tiers.attrs.get("path"):
-        std = load_standard(Path(tiers.attrs["path"]))
-    names: dict[tuple[str, str], str] = {}
-    tier_names: dict[str, str] = {}
-    if std is not None:
-        for t, r in std.requirements():
-            names[(t.key, r.key)] = r.name if lang == "zh" else r.key
-            tier_names[t.key] = t.name if lang == "zh" else t.key
+    names, tier_names = _standard_names(standard, tiers, lang)
     sep = list_separator(lang)
 
     failures: list[tuple[tuple[str, str], ...]] = [()] * len(cells)
@@ -323,6 +313,7 @@ def planning_gap_tables(
         failures = list(tiers.attrs.get("cell_failures") or failures)
         if len(failures) != len(cells):
             raise OptionError(f"tiers were scored on {len(failures)} cells; this run has {len(cells)}.")
+
     def describe(pairs: Sequence[tuple[str, str]]) -> str:
         """``"tier: req, req; tier: req"`` in the standard's order."""
         by_tier: dict[str, list[str]] = {}
@@ -330,32 +321,21 @@ def planning_gap_tables(
             by_tier.setdefault(t, []).append(names.get((t, r), r))
         return "; ".join(f"{tier_names.get(t, t)}: {sep.join(rs)}" for t, rs in by_tier.items())
 
-    fail_text = np.array([describe(f) for f in failures], dtype=object)
-    has_fail = np.array([len(f) > 0 for f in failures], dtype=bool)
+    # A city has few distinct failure sets: word each once, then look them up.
+    codes, distinct = pd.factorize(pd.Series(failures, dtype=object))
+    fail_text = np.array([describe(f) for f in distinct], dtype=object)[codes] if len(cells) else np.empty(0, object)
+    has_fail = np.array([len(f) > 0 for f in distinct], dtype=bool)[codes] if len(cells) else np.empty(0, bool)
     pop = np.nan_to_num(cells["population"].to_numpy(dtype=np.float64), nan=0.0)
     listed = cells["underserved"].to_numpy(dtype=bool) | (has_fail & (pop > 0))
 
     base = gap_table(cells.assign(underserved=listed), categories=measured, lang=lang, labels=labels,
                      community_kind=unit_kind)
     pos = pd.Index(cells["cell_id"]).get_indexer(base[h["cell_id"]])
-    insert_at = base.columns.get_loc(h["n_missing"]) + 1
-    base.insert(insert_at, h["tier_failures"], fail_text[pos])
-
+    base.insert(base.columns.get_loc(h["n_missing"]) + 1, h["tier_failures"], fail_text[pos])
     served_by = np.zeros(len(cells), dtype=np.int64)
     if sites is not None and len(sites):
-        site_m = sites.to_crs(result.network.crs)
-        centres = shapely.points(cells["x"].to_numpy(), cells["y"].to_numpy())
-        tree = shapely.STRtree(site_m.geometry.to_numpy())
-        c_idx, s_idx = tree.query_nearest(centres, return_distance=False, all_matches=False)
-        nearest = np.zeros(len(cells), dtype=np.int64)
-        nearest[c_idx] = site_m["rank"].to_numpy()[s_idx]
-        dist = np.full(len(cells), np.nan)
-        dist[c_idx] = shapely.distance(centres[c_idx], site_m.geometry.to_numpy()[s_idx])
         served_by = served_by_site if served_by_site is not None else served_by_sites(result, sites)
-        base[h["site"]] = nearest[pos]
-        base[h["site_m"]] = np.round(dist[pos], 0)
-        base[h["served_by_site"]] = pd.array(np.where(served_by[pos] > 0, served_by[pos], None), dtype="Int64")
-    cells_table = base
+        _add_site_columns(base, cells, sites.to_crs(result.network.crs), served_by, pos, h)
 
     comm = community_gap_table(result.communities, cells, categories=measured, lang=lang, labels=labels,
                                community_kind=unit_kind)
@@ -367,16 +347,53 @@ def planning_gap_tables(
         )
         comm[h["failed_tiers"]] = comm[h["name"]].map(text).fillna("").to_numpy()
     if sites is not None and len(sites):
-        site_m = sites.to_crs(result.network.crs)
-        polys = result.communities
-        s_idx, p_idx = shapely.STRtree(polys.geometry.to_numpy()).query(site_m.geometry.to_numpy(),
-                                                                        predicate="intersects")
-        inside = pd.Series(site_m["rank"].to_numpy()[s_idx]).groupby(polys["name"].to_numpy()[p_idx]).apply(
-            lambda r: ",".join(str(v) for v in sorted(set(r))))
-        comm[h["sites_in"]] = comm[h["name"]].map(inside).fillna("").to_numpy()
-        gained = pd.Series(pop * (served_by > 0)).groupby(cells["community"].to_numpy()).sum()
-        comm[h["people_served_by_sites"]] = comm[h["name"]].map(gained).fillna(0.0).round(1).to_numpy()
-    return cells_table, comm
+        _add_community_site_columns(comm, result.communities, cells, sites.to_crs(result.network.crs),
+                                    pop * (served_by > 0), h)
+    return base, comm
+
+
+def _standard_names(standard: str | Path | Standard | None, tiers: pd.DataFrame | None, lang: str
+                    ) -> tuple[dict[tuple[str, str], str], dict[str, str]]:
+    """Names of the standard's requirements and tiers in ``lang`` (empty without a standard)."""
+    std = None
+    if standard is not None:
+        std = standard if isinstance(standard, Standard) else load_standard(standard)
+    elif tiers is not None and tiers.attrs.get("path"):
+        std = load_standard(Path(tiers.attrs["path"]))
+    names: dict[tuple[str, str], str] = {}
+    tier_names: dict[str, str] = {}
+    if std is not None:
+        for t, r in std.requirements():
+            names[(t.key, r.key)] = r.name if lang == "zh" else r.key
+            tier_names[t.key] = t.name if lang == "zh" else t.key
+    return names, tier_names
+
+
+def _add_site_columns(base: pd.DataFrame, cells: gpd.GeoDataFrame, sites: gpd.GeoDataFrame,
+                      served_by: np.ndarray, pos: np.ndarray, h: dict[str, str]) -> None:
+    """Each listed cell's nearest suggested site (rank, straight-line metres) and the
+    first site that would serve it (in place)."""
+    centres = shapely.points(cells["x"].to_numpy(), cells["y"].to_numpy())
+    c_idx, s_idx = shapely.STRtree(sites.geometry.to_numpy()).query_nearest(
+        centres, return_distance=False, all_matches=False)
+    nearest = np.zeros(len(cells), dtype=np.int64)
+    nearest[c_idx] = sites["rank"].to_numpy()[s_idx]
+    dist = np.full(len(cells), np.nan)
+    dist[c_idx] = shapely.distance(centres[c_idx], sites.geometry.to_numpy()[s_idx])
+    base[h["site"]] = nearest[pos]
+    base[h["site_m"]] = np.round(dist[pos], 0)
+    base[h["served_by_site"]] = pd.array(np.where(served_by[pos] > 0, served_by[pos], None), dtype="Int64")
+
+
+def _add_community_site_columns(comm: pd.DataFrame, polys: gpd.GeoDataFrame, cells: gpd.GeoDataFrame,
+                                sites: gpd.GeoDataFrame, gained_people: np.ndarray, h: dict[str, str]) -> None:
+    """Per community the suggested sites inside it and the people they would newly serve (in place)."""
+    s_idx, p_idx = shapely.STRtree(polys.geometry.to_numpy()).query(sites.geometry.to_numpy(), predicate="intersects")
+    inside = pd.Series(sites["rank"].to_numpy()[s_idx]).groupby(polys["name"].to_numpy()[p_idx]).apply(
+        lambda r: ",".join(str(v) for v in sorted(set(r))))
+    comm[h["sites_in"]] = comm[h["name"]].map(inside).fillna("").to_numpy()
+    gained = pd.Series(gained_people).groupby(cells["community"].to_numpy()).sum()
+    comm[h["people_served_by_sites"]] = comm[h["name"]].map(gained).fillna(0.0).round(1).to_numpy()
 
 
 #: Added to a category's column headers when its data is likely incomplete.
