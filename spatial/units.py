@@ -419,6 +419,58 @@ def _borders(units: np.ndarray) -> dict[int, dict[int, float]]:
     return out
 
 
+def _split_large(units: np.ndarray, people: np.ndarray, split_roads: np.ndarray | None,
+                 high: float) -> tuple[np.ndarray, int]:
+    """Units with more than ``high`` people cut along ``split_roads`` into their blocks;
+    returns the pieces and how many units were cut."""
+    if split_roads is None or not len(split_roads):
+        return units, 0
+    pieces: list[np.ndarray] = []
+    n_split = 0
+    for unit, n in zip(units, people):  # per unit (tens to hundreds), not per cell
+        parts = _split_by_roads(unit, split_roads) if n > high else np.array([unit], dtype=object)
+        n_split += int(len(parts) > 1)
+        pieces.append(parts)
+    return np.concatenate(pieces), n_split
+
+
+def _merge_small(units: np.ndarray, pop: np.ndarray, low: float, high: float) -> tuple[np.ndarray, np.ndarray]:
+    """Repeatedly join the unit with the fewest people under ``low`` into a neighbour
+    (see :func:`size_units_by_people`); returns the dissolved units and their people."""
+    border = _borders(units) if len(units) > 1 else {0: {}}
+    group = list(range(len(units)))  # representative of each unit's group
+    members: dict[int, list[int]] = {i: [i] for i in range(len(units))}
+    size = {i: float(pop[i]) for i in range(len(units))}
+    while True:
+        small = [i for i in members if size[i] < low and border[i]]
+        if not small:
+            break
+        i = min(small, key=lambda k: (size[k], k))
+        fits = [j for j in border[i] if size[i] + size[j] <= high]
+        if fits:
+            j = max(fits, key=lambda k: (border[i][k], -k))
+        else:
+            j = min(border[i], key=lambda k: (size[k], k))
+        # Join i into j: j's group takes i's members, people and borders.
+        members[j].extend(members.pop(i))
+        size[j] += size.pop(i)
+        for k, n in border.pop(i).items():
+            if k == j:
+                continue
+            border[k].pop(i, None)
+            border[j][k] = border[j].get(k, 0.0) + n
+            border[k][j] = border[k].get(j, 0.0) + n
+        border[j].pop(i, None)
+        for m in members[j]:
+            group[m] = j
+    keys = sorted(members)
+    out = np.empty(len(keys), dtype=object)
+    for n, key in enumerate(keys):
+        ids = members[key]
+        out[n] = units[ids[0]] if len(ids) == 1 else shapely.union_all(units[ids])
+    return out, np.array([size[k] for k in keys])
+
+
 def size_units_by_people(
     units: np.ndarray,
     x: np.ndarray,
@@ -461,47 +513,8 @@ def size_units_by_people(
         raise OptionError(f"people_range must be (low, high) with 0 <= low <= high; found {people_range!r}.")
     units = np.asarray(units, dtype=object)
     before = people_in_units(units, x, y, people)
-    n_split = 0
-    if split_roads is not None and len(split_roads):
-        pieces: list[np.ndarray] = []
-        for unit, n in zip(units, before):
-            parts = _split_by_roads(unit, split_roads) if n > high else np.array([unit], dtype=object)
-            n_split += int(len(parts) > 1)
-            pieces.append(parts)
-        units = np.concatenate(pieces)
-    pop = people_in_units(units, x, y, people)
-    border = _borders(units) if len(units) > 1 else {0: {}}
-    group = list(range(len(units)))  # representative of each unit's group
-    members: dict[int, list[int]] = {i: [i] for i in range(len(units))}
-    size = {i: float(pop[i]) for i in range(len(units))}
-    while True:
-        small = [i for i in members if size[i] < low and border[i]]
-        if not small:
-            break
-        i = min(small, key=lambda k: (size[k], k))
-        fits = [j for j in border[i] if size[i] + size[j] <= high]
-        if fits:
-            j = max(fits, key=lambda k: (border[i][k], -k))
-        else:
-            j = min(border[i], key=lambda k: (size[k], k))
-        # Join i into j: j's group takes i's members, people and borders.
-        members[j].extend(members.pop(i))
-        size[j] += size.pop(i)
-        for k, n in border.pop(i).items():
-            if k == j:
-                continue
-            border[k].pop(i, None)
-            border[j][k] = border[j].get(k, 0.0) + n
-            border[k][j] = border[k].get(j, 0.0) + n
-        border[j].pop(i, None)
-        for m in members[j]:
-            group[m] = j
-    keys = sorted(members)
-    out = np.empty(len(keys), dtype=object)
-    for n, key in enumerate(keys):
-        ids = members[key]
-        out[n] = units[ids[0]] if len(ids) == 1 else shapely.union_all(units[ids])
-    after = np.array([size[k] for k in keys])
+    units, n_split = _split_large(units, before, split_roads, high)
+    out, after = _merge_small(units, people_in_units(units, x, y, people), low, high)
     facts = {
         "people_range": [low, high],
         "units_before": int(len(before)),
@@ -563,80 +576,11 @@ def _unit_names(stems: list[str], centroids: np.ndarray) -> list[str]:
     return make_unique_names(names)
 
 
-def derive_neighbourhood_units(  # noqa: C901, PLR0913 - keyword-only options with defaults; split, merge and size in one pass over the pieces
-    area: shapely.Polygon | shapely.MultiPolygon,
-    *,
-    major_roads: gpd.GeoDataFrame | None,
-    water: gpd.GeoDataFrame | None = None,
-    places: gpd.GeoDataFrame | None = None,
-    min_area_m2: float = DEFAULT_MIN_UNIT_AREA_M2,
-    crs: Any,
-    cell_people: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
-    minor_roads: gpd.GeoDataFrame | None = None,
-    people_range: tuple[float, float] = UNIT_PEOPLE_RANGE,
-) -> gpd.GeoDataFrame:
-    """Divide a study area into neighbourhood units bounded by major roads and rivers.
-
-    Parameters
-    ----------
-    area : shapely.Polygon or shapely.MultiPolygon
-        The study area, in ``crs``.
-    major_roads : geopandas.GeoDataFrame or None
-        Road lines with columns ``highway`` and ``name`` (as
-        :attr:`lifecircle.layers.osm.OsmExtract.major_roads`); reprojected to ``crs`` if
-        needed. Only :data:`UNIT_BARRIER_HIGHWAYS` bound units (ramps do not); without a
-        ``highway`` column every line does. ``None`` or empty: no road barriers.
-    water : geopandas.GeoDataFrame or None, optional
-        Rivers (lines) and water bodies (polygons), e.g. :func:`lifecircle.layers.features.select_water` of the OSM
-        features. Lines and polygon outlines bound units; water polygons are removed
-        from the units.
-    places : geopandas.GeoDataFrame or None, optional
-        Named places (points or areas) with ``name`` and ``place`` (or ``tags``)
-        columns, e.g. :func:`lifecircle.layers.features.select_places` of the OSM features.
-    min_area_m2 : float, default :data:`DEFAULT_MIN_UNIT_AREA_M2` (100,000 m² = 10 ha)
-        Faces smaller than this are merged into the neighbour they share the longest
-        border with. A small face with no neighbour (an island) stays on its own.
-    crs : pyproj.CRS or str or int
-        The metric (projected) CRS of ``area``, also the CRS of the result.
-    cell_people : tuple of numpy.ndarray, optional
-        ``(x, y, people)`` of the grid cells' centres (in ``crs``): the units are then
-        sized toward ``people_range`` (:func:`size_units_by_people`) and get a
-        ``people`` column.
-    minor_roads : geopandas.GeoDataFrame, optional
-        Street lines with a ``highway`` column; those in :data:`SPLIT_HIGHWAYS` (not in
-        tunnels) may cut units with too many people.
-    people_range : tuple of float
-        See :data:`UNIT_PEOPLE_RANGE`.
-
-    Returns
-    -------
-    geopandas.GeoDataFrame
-        One row per unit, in ``crs``, columns ``name`` (unique, non-empty),
-        ``unit_id`` (``"unit-001"`` ...), ``area_m2`` (and ``people`` with
-        ``cell_people``) and ``geometry`` (Polygon or MultiPolygon), ordered north to
-        south then west to east by centroid. The units do not overlap and together cover
-        ``area`` minus the water polygons. ``result.attrs["sizing"]`` holds the people per
-        unit before and after sizing.
-
-    Raises
-    ------
-    NoCrsError
-        ``crs`` is missing or not a CRS, or an input layer has no CRS.
-    OptionError
-        ``crs`` is not projected, or ``min_area_m2`` is negative or not finite.
-    BoundaryError
-        ``area`` is not a non-empty polygon.
-    """
-    area, crs = _check_area(area, crs)
-    if not np.isfinite(min_area_m2) or min_area_m2 < 0:
-        raise OptionError(f"min_area_m2 must be a finite number >= 0 (square metres); found {min_area_m2!r}.")
-    roads = _to_crs(major_roads, crs, "major_roads")
-    water = _to_crs(water, crs, "water")
-    places = _to_crs(places, crs, "places")
-
+def _barriers(roads: gpd.GeoDataFrame | None, water: gpd.GeoDataFrame | None
+              ) -> tuple[np.ndarray, shapely.Geometry | None]:
+    """The lines bounding units (roads, river lines, water outlines) and the water area."""
     barriers: list[np.ndarray] = []
     if roads is not None:
-        roads = _surface_barriers(roads)
         barriers.append(_barrier_lines(roads.geometry.to_numpy()))
     water_area = None
     if water is not None:
@@ -645,36 +589,26 @@ def derive_neighbourhood_units(  # noqa: C901, PLR0913 - keyword-only options wi
         polygonal = np.isin(shapely.get_type_id(water_geoms), (3, 6))
         if polygonal.any():
             water_area = shapely.union_all(shapely.make_valid(water_geoms[polygonal]))
-    lines = np.concatenate(barriers) if barriers else np.empty(0, dtype=object)
+    return (np.concatenate(barriers) if barriers else np.empty(0, dtype=object)), water_area
 
-    faces = _faces(area, lines, water_area)
-    n_faces = len(faces)
-    if n_faces == 0:
-        raise BoundaryError(
-            "derive_neighbourhood_units: the whole area lies inside the water polygons; "
-            "no land is left to divide into units."
-        )
-    units, merged = _merge_slivers(faces, float(min_area_m2))
-    sizing: dict[str, Any] = {}
-    if cell_people is not None:
-        split = None
-        if minor_roads is not None and len(minor_roads):
-            minor = cast(gpd.GeoDataFrame, _to_crs(minor_roads, crs, "minor_roads"))  # not empty: checked above
-            keep = (minor["highway"].isin(SPLIT_HIGHWAYS).to_numpy(copy=True) if "highway" in minor
-                    else np.ones(len(minor), dtype=bool))
-            if "tunnel" in minor:
-                tunnel = minor["tunnel"]
-                keep &= ~(tunnel.notna() & ~tunnel.isin(("no", "", None))).to_numpy()
-            split = _barrier_lines(minor.geometry.to_numpy()[keep])
-        units, sizing = size_units_by_people(units, *cell_people, people_range=people_range, split_roads=split)
 
-    # Reading order: north to south, then west to east, by centroid (rounded to a
-    # millimetre so that float noise cannot reorder equal rows).
-    centroids = shapely.centroid(units)
-    order = np.lexsort((np.round(shapely.get_x(centroids), 3), -np.round(shapely.get_y(centroids), 3)))
-    units = units[order]
-    ids = [f"unit-{i + 1:03d}" for i in range(len(units))]
+def _split_lines(minor_roads: gpd.GeoDataFrame | None, crs: pyproj.CRS) -> np.ndarray | None:
+    """The minor streets along which a unit with too many people may be cut (not in tunnels)."""
+    if minor_roads is None or not len(minor_roads):
+        return None
+    minor = cast(gpd.GeoDataFrame, _to_crs(minor_roads, crs, "minor_roads"))  # not empty: checked above
+    keep = (minor["highway"].isin(SPLIT_HIGHWAYS).to_numpy(copy=True) if "highway" in minor
+            else np.ones(len(minor), dtype=bool))
+    if "tunnel" in minor:
+        tunnel = minor["tunnel"]
+        keep &= ~(tunnel.notna() & ~tunnel.isin(("no", "", None))).to_numpy()
+    return _barrier_lines(minor.geometry.to_numpy()[keep])
 
+
+def _name_units(units: np.ndarray, *, places: gpd.GeoDataFrame | None, roads: gpd.GeoDataFrame | None,
+                minor_roads: gpd.GeoDataFrame | None, crs: pyproj.CRS) -> tuple[list[str], int, int]:
+    """Each unit's name (a place, the major roads along it, else the streets inside it),
+    and how many are named after places and after roads."""
     place_names = _place_names(units, places)
     road_names = _road_names(units, roads)
     stems: list[str] = []
@@ -701,15 +635,105 @@ def derive_neighbourhood_units(  # noqa: C901, PLR0913 - keyword-only options wi
                 stems[i] = "–".join(rnames[:2]) + " "
                 n_road += 1
     names = _unit_names(stems, shapely.centroid(units))
-    columns: dict[str, Any] = {"name": names, "unit_id": ids, "area_m2": shapely.area(units)}
+    return names, n_place, n_road
+
+
+def derive_neighbourhood_units(  # noqa: PLR0913 - keyword-only options with defaults; split, merge and size in one pass over the pieces
+    area: shapely.Polygon | shapely.MultiPolygon,
+    *,
+    major_roads: gpd.GeoDataFrame | None,
+    water: gpd.GeoDataFrame | None = None,
+    places: gpd.GeoDataFrame | None = None,
+    min_area_m2: float = DEFAULT_MIN_UNIT_AREA_M2,
+    crs: Any,
+    cell_people: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+    minor_roads: gpd.GeoDataFrame | None = None,
+    people_range: tuple[float, float] = UNIT_PEOPLE_RANGE,
+) -> gpd.GeoDataFrame:
+    """Divide a study area into neighbourhood units bounded by major roads and rivers.
+
+    Parameters
+    ----------
+    area : shapely.Polygon or shapely.MultiPolygon
+        The study area, in ``crs``.
+    major_roads : geopandas.GeoDataFrame or None
+        Road lines with ``highway`` and ``name`` (as :attr:`lifecircle.layers.osm.OsmExtract.major_roads`),
+        reprojected if needed. Only :data:`UNIT_BARRIER_HIGHWAYS` bound units (ramps do not;
+        without a ``highway`` column every line does). ``None`` or empty: no road barriers.
+    water : geopandas.GeoDataFrame or None, optional
+        Rivers and water bodies (:func:`lifecircle.layers.features.select_water`): lines and
+        polygon outlines bound units; water polygons are removed from the units.
+    places : geopandas.GeoDataFrame or None, optional
+        Named places with ``name`` and ``place`` (:func:`lifecircle.layers.features.select_places`).
+    min_area_m2 : float, default :data:`DEFAULT_MIN_UNIT_AREA_M2` (10 ha)
+        Smaller faces join the neighbour sharing the longest border (an island stays).
+    crs : pyproj.CRS or str or int
+        The metric (projected) CRS of ``area``, also the CRS of the result.
+    cell_people : tuple of numpy.ndarray, optional
+        ``(x, y, people)`` of the cells' centres (in ``crs``): the units are then sized toward
+        ``people_range`` (:func:`size_units_by_people`) and get a ``people`` column.
+    minor_roads : geopandas.GeoDataFrame, optional
+        Streets (``highway``): those in :data:`SPLIT_HIGHWAYS` may cut units with too many people.
+    people_range : tuple of float
+        See :data:`UNIT_PEOPLE_RANGE`.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        One row per unit, in ``crs``: ``name`` (unique), ``unit_id`` (``"unit-001"`` ...),
+        ``area_m2`` (and ``people`` with ``cell_people``), ``geometry``; north to south then
+        west to east by centroid. The units do not overlap and together cover ``area``
+        minus the water polygons. ``attrs["sizing"]``: people per unit before and after sizing.
+
+    Raises
+    ------
+    NoCrsError
+        ``crs`` is missing or not a CRS, or an input layer has no CRS.
+    OptionError
+        ``crs`` is not projected, or ``min_area_m2`` is negative or not finite.
+    BoundaryError
+        ``area`` is not a non-empty polygon.
+    """
+    area, crs = _check_area(area, crs)
+    if not np.isfinite(min_area_m2) or min_area_m2 < 0:
+        raise OptionError(f"min_area_m2 must be a finite number >= 0 (square metres); found {min_area_m2!r}.")
+    roads = _to_crs(major_roads, crs, "major_roads")
+    roads = _surface_barriers(roads) if roads is not None else None
+    places = _to_crs(places, crs, "places")
+    faces = _land_faces(area, roads, _to_crs(water, crs, "water"))
+    units, merged = _merge_slivers(faces, float(min_area_m2))
+    sizing: dict[str, Any] = {}
+    if cell_people is not None:
+        units, sizing = size_units_by_people(units, *cell_people, people_range=people_range,
+                                             split_roads=_split_lines(minor_roads, crs))
+    units = _reading_order(units)
+    names, n_place, n_road = _name_units(units, places=places, roads=roads, minor_roads=minor_roads, crs=crs)
+    columns: dict[str, Any] = {"name": names, "unit_id": [f"unit-{i + 1:03d}" for i in range(len(units))],
+                               "area_m2": shapely.area(units)}
     if cell_people is not None:
         columns["people"] = people_in_units(units, *cell_people)
     result = gpd.GeoDataFrame(columns, geometry=units, crs=crs)
     result.attrs["sizing"] = sizing
-    log.info(
-        "Derived %d neighbourhood units from %d faces (%d slivers under %s m² merged); "
-        "%d named after places, %d after roads, %d numbered",
-        len(result), n_faces, merged, f"{min_area_m2:,.0f}", n_place, n_road,
-        len(result) - n_place - n_road,
-    )
+    log.info("Derived %d neighbourhood units from %d faces (%d slivers under %s m² merged); "
+             "%d named after places, %d after roads, %d numbered", len(result), len(faces), merged,
+             f"{min_area_m2:,.0f}", n_place, n_road, len(result) - n_place - n_road)
     return result
+
+
+def _land_faces(area: shapely.Geometry, roads: gpd.GeoDataFrame | None, water: gpd.GeoDataFrame | None) -> np.ndarray:
+    """The faces the barriers enclose inside the area and outside the water."""
+    lines, water_area = _barriers(roads, water)
+    faces = _faces(area, lines, water_area)
+    if len(faces) == 0:
+        raise BoundaryError(
+            "derive_neighbourhood_units: the whole area lies inside the water polygons; "
+            "no land is left to divide into units."
+        )
+    return faces
+
+
+def _reading_order(units: np.ndarray) -> np.ndarray:
+    """North to south, then west to east, by centroid (rounded to a millimetre so that
+    float noise cannot reorder equal rows)."""
+    centroids = shapely.centroid(units)
+    return units[np.lexsort((np.round(shapely.get_x(centroids), 3), -np.round(shapely.get_y(centroids), 3)))]
