@@ -407,10 +407,9 @@ def gap_areas(
         ``missing``, ``nearest_site``, ``nearest_site_m``, ``x``, ``y`` (people-weighted
         centre) and ``geometry`` (the union of the cells).
     """
-    if by not in ("missing", "any"):
-        raise ValueError(f"by must be 'missing' or 'any'; found {by!r}.")
-    if connectivity not in ("rook", "queen"):
-        raise ValueError(f"connectivity must be 'rook' or 'queen'; found {connectivity!r}.")
+    for name, value, allowed in (("by", by, ("missing", "any")), ("connectivity", connectivity, ("rook", "queen"))):
+        if value not in allowed:
+            raise ValueError(f"{name} must be '{allowed[0]}' or '{allowed[1]}'; found {value!r}.")
     columns = ["rank", "area_id", "people", "cells", "area_ha", "community", "communities", "missing",
                "nearest_site", "nearest_site_m", "x", "y"]
     under = cells["underserved"].to_numpy(dtype=bool)
@@ -421,37 +420,14 @@ def gap_areas(
     ix = np.rint((x - x.min()) / size).astype(np.int64)
     iy = np.rint((y - y.min()) / size).astype(np.int64)
     missing = cells["missing"].fillna("").astype(str).to_numpy()
-    key = np.where(under, missing if by == "missing" else "any", "").astype(object)
-    if per_community:
-        comm = cells["community"].astype(object).where(cells["community"].notna(), "").astype(str).to_numpy()
-        key = np.where(under, key + "|" + comm, "")
-    codes, _ = pd.factorize(key)  # "" (served) and each missing set get a code
+    codes = _area_codes(cells, under, missing, by=by, per_community=per_community)
     area_of_cell = _touching_groups(ix, iy, codes, under, queen=connectivity == "queen")
-    people = np.nan_to_num(cells["population"].to_numpy(dtype=float))
-    rows = pd.DataFrame({
-        "area": area_of_cell, "people": people, "x": x, "y": y, "missing": missing,
-        "community": cells["community"].astype(object).where(cells["community"].notna(), "").astype(str).to_numpy(),
-        "cell_id": cells["cell_id"].to_numpy(),
-    })[under]
-    rows["wx"], rows["wy"] = rows["x"] * rows["people"], rows["y"] * rows["people"]
-    grouped = rows.groupby("area", sort=True)
-    table = grouped.agg(people=("people", "sum"), cells=("people", "size"), first_cell=("cell_id", "min"),
-                        wx=("wx", "sum"), wy=("wy", "sum"), mx=("x", "mean"), my=("y", "mean"))
-    table = table[np.round(table["people"], 1) > 0]  # an area that would list 0.0 people has nobody
+    rows, table = _area_sums(cells, area_of_cell, under, missing)
     if len(table) == 0:
         return gpd.GeoDataFrame({c: [] for c in columns}, geometry=[], crs=cells.crs)
     table["x"] = table["wx"] / table["people"]
     table["y"] = table["wy"] / table["people"]
-    by_comm = rows.groupby(["area", "community"], sort=False)["people"].sum().reset_index()
-    by_comm = by_comm.sort_values(["area", "people", "community"], ascending=[True, False, True])
-    table["communities"] = by_comm.groupby("area")["community"].agg(lambda s: ",".join(v for v in s if v))
-    table["community"] = table["communities"].str.split(",").str[0]
-    cats = rows.assign(cat=rows["missing"].str.split(",")).explode("cat")
-    cats = cats[cats["cat"].fillna("") != ""]
-    order = {c: i for i, c in enumerate(dict.fromkeys(",".join(missing[under]).split(",")))}
-    table["missing"] = cats.groupby("area")["cat"].agg(
-        lambda s: ",".join(sorted(set(s), key=lambda c: order.get(c, len(order)))))
-    table["missing"] = table["missing"].fillna("")
+    _add_area_words(table, rows, missing[under])
     table["area_ha"] = table["cells"] * size * size / 10_000.0
     table = table.reset_index().sort_values(["people", "cells", "first_cell"], ascending=[False, False, True],
                                             kind="stable").reset_index(drop=True)
@@ -460,6 +436,49 @@ def gap_areas(
     table["nearest_site"], table["nearest_site_m"] = _nearest_sites(table, sites, cells.crs)
     table["geometry"] = _area_outlines(cells, rows, table["area"].to_numpy())
     return gpd.GeoDataFrame(table[columns + ["geometry"]], geometry="geometry", crs=cells.crs)
+
+
+def _area_sums(cells: gpd.GeoDataFrame, area_of_cell: np.ndarray, under: np.ndarray, missing: np.ndarray
+               ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The under-served cells with their area, and per area with people: people, cells,
+    first cell id and people-weighted coordinate sums."""
+    x, y = cells["x"].to_numpy(dtype=float), cells["y"].to_numpy(dtype=float)
+    people = np.nan_to_num(cells["population"].to_numpy(dtype=float))
+    rows = pd.DataFrame({
+        "area": area_of_cell, "people": people, "x": x, "y": y, "missing": missing,
+        "community": cells["community"].astype(object).where(cells["community"].notna(), "").astype(str).to_numpy(),
+        "cell_id": cells["cell_id"].to_numpy(),
+    })[under]
+    rows["wx"], rows["wy"] = rows["x"] * rows["people"], rows["y"] * rows["people"]
+    table = rows.groupby("area", sort=True).agg(
+        people=("people", "sum"), cells=("people", "size"), first_cell=("cell_id", "min"),
+        wx=("wx", "sum"), wy=("wy", "sum"), mx=("x", "mean"), my=("y", "mean"))
+    return rows, table[np.round(table["people"], 1) > 0]  # an area that would list 0.0 people has nobody
+
+
+def _area_codes(cells: gpd.GeoDataFrame, under: np.ndarray, missing: np.ndarray, *, by: str,
+                per_community: bool) -> np.ndarray:
+    """A code per cell: cells of one code may form an area ("" for served cells)."""
+    key = np.where(under, missing if by == "missing" else "any", "").astype(object)
+    if per_community:
+        comm = cells["community"].astype(object).where(cells["community"].notna(), "").astype(str).to_numpy()
+        key = np.where(under, key + "|" + comm, "")
+    return pd.factorize(key)[0]
+
+
+def _add_area_words(table: pd.DataFrame, rows: pd.DataFrame, missing: np.ndarray) -> None:
+    """Each area's communities (most people first), main community and missing categories
+    (in order of first appearance), in place."""
+    by_comm = rows.groupby(["area", "community"], sort=False)["people"].sum().reset_index()
+    by_comm = by_comm.sort_values(["area", "people", "community"], ascending=[True, False, True])
+    table["communities"] = by_comm.groupby("area")["community"].agg(lambda s: ",".join(v for v in s if v))
+    table["community"] = table["communities"].str.split(",").str[0]
+    cats = rows.assign(cat=rows["missing"].str.split(",")).explode("cat")
+    cats = cats[cats["cat"].fillna("") != ""]
+    order = {c: i for i, c in enumerate(dict.fromkeys(",".join(missing).split(",")))}
+    table["missing"] = cats.groupby("area")["cat"].agg(
+        lambda s: ",".join(sorted(set(s), key=lambda c: order.get(c, len(order)))))
+    table["missing"] = table["missing"].fillna("")
 
 
 def _touching_groups(ix: np.ndarray, iy: np.ndarray, codes: np.ndarray, under: np.ndarray, *,
