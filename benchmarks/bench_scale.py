@@ -68,6 +68,7 @@ class SizeResult:
     edges: int | None = None
     cells: int | None = None
     wall_s: float | None = None
+    cpu_s: float | None = None
     peak_rss_mb: float | None = None
     files_mb: dict[str, float] = field(default_factory=dict)
     steps_s: dict[str, float] = field(default_factory=dict)
@@ -100,8 +101,9 @@ def run_command(osm: Path, out: Path, *, categories: Sequence[str], boundary: Pa
     return [*cmd, *extra]
 
 
-def run_child(cmd: Sequence[str], *, timeout_s: float, log_path: Path) -> tuple[int, float, float]:
-    """Run ``cmd``; return its exit code, wall seconds and peak resident memory (MB, from the kernel)."""
+def run_child(cmd: Sequence[str], *, timeout_s: float, log_path: Path) -> tuple[int, float, float, float]:
+    """Run ``cmd``; return its exit code, wall seconds, peak resident memory (MB) and CPU
+    seconds (user + system), the last two from the kernel's accounting of the child."""
     start = time.perf_counter()
     with open(log_path, "wb") as log:
         child = subprocess.Popen(list(cmd), stdout=log, stderr=subprocess.STDOUT)
@@ -117,7 +119,7 @@ def run_child(cmd: Sequence[str], *, timeout_s: float, log_path: Path) -> tuple[
             time.sleep(0.05)
     wall = time.perf_counter() - start
     child.returncode = os.waitstatus_to_exitcode(status)  # already reaped: keep Popen from waiting again
-    return child.returncode, wall, usage.ru_maxrss / 1024.0  # Linux: KiB
+    return child.returncode, wall, usage.ru_maxrss / 1024.0, usage.ru_utime + usage.ru_stime  # ru_maxrss: KiB
 
 
 def _file_mb(path: Path) -> float | None:
@@ -133,8 +135,9 @@ def run_size(  # noqa: PLR0913 - one size and where its inputs and outputs live
     cmd = run_command(osm, out, categories=categories, boundary=districts if boundary else None,
                       cell_size=cell_size, extra=extra)
     out_root.mkdir(parents=True, exist_ok=True)
-    code, wall, peak = run_child(cmd, timeout_s=timeout_s, log_path=out_root / f"tiles_{tiles}.log")
-    result = SizeResult(tiles=tiles, wall_s=round(wall, 2), peak_rss_mb=round(peak, 1), exit_code=code)
+    code, wall, peak, cpu = run_child(cmd, timeout_s=timeout_s, log_path=out_root / f"tiles_{tiles}.log")
+    result = SizeResult(tiles=tiles, wall_s=round(wall, 2), cpu_s=round(cpu, 2), peak_rss_mb=round(peak, 1),
+                        exit_code=code)
     record_path = out / "run.json"
     if code != 0 or not record_path.exists():
         tail = (out_root / f"tiles_{tiles}.log").read_text(errors="replace").strip().splitlines()[-2:]
@@ -188,7 +191,7 @@ def _peer_in_child(osm: Path, peer: str, *, timeout_s: float, log_path: Path) ->
     result_path = log_path.with_suffix(".json")
     cmd = [sys.executable, str(Path(__file__).resolve()), "--peer-worker", str(osm), "--peer", peer,
            "--peer-out", str(result_path)]
-    code, wall, peak = run_child(cmd, timeout_s=timeout_s, log_path=log_path)
+    code, _, peak, _ = run_child(cmd, timeout_s=timeout_s, log_path=log_path)
     if code != 0 or not result_path.exists():
         return {"peer": peer, "error": f"exit {code}"}
     return {"peer": peer, **json.loads(result_path.read_text()), "peak_rss_mb": round(peak, 1)}
@@ -207,11 +210,12 @@ def _k(n: int | None) -> str:
 
 def format_table(results: Sequence[SizeResult]) -> str:
     """The Markdown table: tiles, nodes, cells, wall, peak RSS, file sizes, steps, peer."""
-    lines = ["| tiles | nodes | cells | wall | peak RSS | map.html | results.gpkg | biggest steps | search: lifecircle / peer |",
-             "|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| tiles | nodes | cells | wall | CPU | peak RSS | map.html | results.gpkg | biggest steps "
+             "| search: lifecircle / peer |", "|---|---|---|---|---|---|---|---|---|---|"]
     for r in results:
         if r.error:
-            lines.append(f"| {r.tiles} | | | {r.wall_s:.0f} s | {(r.peak_rss_mb or 0) / 1024:.2f} GB | | | {r.error} | |")
+            lines.append(f"| {r.tiles} | | | {r.wall_s:.0f} s | {r.cpu_s or 0:.0f} s | {(r.peak_rss_mb or 0) / 1024:.2f} GB "
+                         f"| | | {r.error} | |")
             continue
         peer = ""
         if r.peer.get("peer") and "error" not in r.peer:
@@ -221,7 +225,8 @@ def format_table(results: Sequence[SizeResult]) -> str:
         elif r.peer.get("error"):
             peer = f"{r.peer.get('peer')}: {r.peer['error']}"
         lines.append(
-            f"| {r.tiles} | {_k(r.nodes)} | {_k(r.cells)} | {r.wall_s:.1f} s | {(r.peak_rss_mb or 0) / 1024:.2f} GB "
+            f"| {r.tiles} | {_k(r.nodes)} | {_k(r.cells)} | {r.wall_s:.1f} s | {r.cpu_s or 0:.1f} s "
+            f"| {(r.peak_rss_mb or 0) / 1024:.2f} GB "
             f"| {r.files_mb.get('map.html', 0):.1f} MB | {r.files_mb.get('results.gpkg', 0):.1f} MB "
             f"| {_biggest_steps(r.steps_s)} | {peer} |")
     return "\n".join(lines)

@@ -14,7 +14,7 @@ import logging
 import platform
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -295,32 +295,15 @@ def planning_gap_tables(
         ``failed_tiers``, ``suggested_sites_in_community``, ``people_served_by_sites``;
         ranked by people in under-served cells.
     """
-    if lang not in PLANNING_HEADERS:
-        raise OptionError(f"--lang must be one of {sorted(PLANNING_HEADERS)}; found {lang!r}.")
-    unit_kind = (getattr(result, "summary", None) or {}).get("community_kind", "community")
-    h = dict(PLANNING_HEADERS[lang])
-    if unit_kind == "neighbourhood_unit":
-        h.update(UNIT_HEADERS[lang])
-    cells = result.cells
-    labels = _labels_of(result.model.catalogue)
+    h, unit_kind = _planning_headers(result, lang)
+    cells, labels = result.cells, _labels_of(result.model.catalogue)
     measured = [c for c in result.categories if c not in result.no_data]
-
-    names, tier_names = _standard_names(standard, tiers, lang)
-    sep = list_separator(lang)
-
+    describe = _failure_words(standard, tiers, lang)
     failures: list[tuple[tuple[str, str], ...]] = [()] * len(cells)
     if tiers is not None:
         failures = list(tiers.attrs.get("cell_failures") or failures)
         if len(failures) != len(cells):
             raise OptionError(f"tiers were scored on {len(failures)} cells; this run has {len(cells)}.")
-
-    def describe(pairs: Sequence[tuple[str, str]]) -> str:
-        """``"tier: req, req; tier: req"`` in the standard's order."""
-        by_tier: dict[str, list[str]] = {}
-        for t, r in pairs:
-            by_tier.setdefault(t, []).append(names.get((t, r), r))
-        return "; ".join(f"{tier_names.get(t, t)}: {sep.join(rs)}" for t, rs in by_tier.items())
-
     # A city has few distinct failure sets: word each once, then look them up.
     codes, distinct = pd.factorize(pd.Series(failures, dtype=object))
     fail_text = np.array([describe(f) for f in distinct], dtype=object)[codes] if len(cells) else np.empty(0, object)
@@ -352,9 +335,21 @@ def planning_gap_tables(
     return base, comm
 
 
-def _standard_names(standard: str | Path | Standard | None, tiers: pd.DataFrame | None, lang: str
-                    ) -> tuple[dict[tuple[str, str], str], dict[str, str]]:
-    """Names of the standard's requirements and tiers in ``lang`` (empty without a standard)."""
+def _planning_headers(result: Any, lang: str) -> tuple[dict[str, str], str]:
+    """The gap lists' headers in ``lang`` (片区 wording for derived units) and the unit kind."""
+    if lang not in PLANNING_HEADERS:
+        raise OptionError(f"--lang must be one of {sorted(PLANNING_HEADERS)}; found {lang!r}.")
+    unit_kind = (getattr(result, "summary", None) or {}).get("community_kind", "community")
+    h = dict(PLANNING_HEADERS[lang])
+    if unit_kind == "neighbourhood_unit":
+        h.update(UNIT_HEADERS[lang])
+    return h, unit_kind
+
+
+def _failure_words(standard: str | Path | Standard | None, tiers: pd.DataFrame | None, lang: str
+                   ) -> Callable[[Sequence[tuple[str, str]]], str]:
+    """A function wording ``(tier, requirement)`` pairs as ``"tier: req, req; tier: req"``
+    in the standard's order, with the standard's names in ``lang``."""
     std = None
     if standard is not None:
         std = standard if isinstance(standard, Standard) else load_standard(standard)
@@ -366,7 +361,15 @@ def _standard_names(standard: str | Path | Standard | None, tiers: pd.DataFrame 
         for t, r in std.requirements():
             names[(t.key, r.key)] = r.name if lang == "zh" else r.key
             tier_names[t.key] = t.name if lang == "zh" else t.key
-    return names, tier_names
+    sep = list_separator(lang)
+
+    def describe(pairs: Sequence[tuple[str, str]]) -> str:
+        by_tier: dict[str, list[str]] = {}
+        for t, r in pairs:
+            by_tier.setdefault(t, []).append(names.get((t, r), r))
+        return "; ".join(f"{tier_names.get(t, t)}: {sep.join(rs)}" for t, rs in by_tier.items())
+
+    return describe
 
 
 def _add_site_columns(base: pd.DataFrame, cells: gpd.GeoDataFrame, sites: gpd.GeoDataFrame,

@@ -341,11 +341,21 @@ def cell_facility_seconds(
         data.append(sec[ok])
         counts[fac] = int(ok.sum())
         facs.append(fac)
-    # Assemble column by column (CSC, facilities ascending) so explicit zeros survive.
+    csc = _facility_columns(facs, data, indices, counts, n_origins)
+    out = csc.tocsr()
+    log.info("cell-facility times: %d origins x %d facilities, %d pairs within %.0f s", n_origins, n_facilities, out.nnz, limit_seconds)
+    return out
+
+
+def _facility_columns(facs: list[int], data: list[np.ndarray], indices: list[np.ndarray], counts: np.ndarray,
+                      n_origins: int) -> sparse.csc_matrix:
+    """The per-facility times as one CSC matrix, column by column (facilities ascending),
+    so that explicit zeros (an origin at the facility) survive."""
+    n_facilities = len(counts)
     order = np.argsort(np.asarray(facs, dtype=np.int64), kind="stable")
     indptr = np.zeros(n_facilities + 1, dtype=np.int64)
     np.cumsum(counts, out=indptr[1:])
-    csc = sparse.csc_matrix(
+    return sparse.csc_matrix(
         (
             np.concatenate([data[k] for k in order]) if data else np.zeros(0),
             np.concatenate([indices[k] for k in order]).astype(np.int64) if indices else np.zeros(0, dtype=np.int64),
@@ -353,6 +363,3 @@ def cell_facility_seconds(
         ),
         shape=(n_origins, n_facilities),
     )
-    out = csc.tocsr()
-    log.info("cell-facility times: %d origins x %d facilities, %d pairs within %.0f s", n_origins, n_facilities, out.nnz, limit_seconds)
-    return out

@@ -51,6 +51,26 @@ def _check_count(count: int) -> int:
     return int(count)
 
 
+def _check_greedy_inputs(cell_population: np.ndarray, already_served: np.ndarray,
+                         candidate_ids: np.ndarray | pd.Index | None, n_cand: int, n_cells: int
+                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Validate :func:`suggest_sites`' arrays against the matrix; return people, served, labels."""
+    pop = np.asarray(cell_population, dtype=np.float64)
+    served = np.asarray(already_served, dtype=bool)
+    if pop.shape != (n_cells,):
+        raise OptionError(f"cell_population has shape {pop.shape}; coverage has {n_cells} cells.")
+    if served.shape != (n_cells,):
+        raise OptionError(f"already_served has shape {served.shape}; coverage has {n_cells} cells.")
+    if not np.isfinite(pop).all() or (pop < 0).any():
+        raise OptionError("cell_population must be finite numbers >= 0.")
+    if candidate_ids is None:
+        return pop, served, np.arange(n_cand)
+    ids = np.asarray(candidate_ids)
+    if ids.shape != (n_cand,):
+        raise OptionError(f"candidate_ids has {len(ids)} labels; coverage has {n_cand} candidates.")
+    return pop, served, ids
+
+
 def suggest_sites(
     coverage: sparse.spmatrix | sparse.sparray,
     cell_population: np.ndarray,
@@ -92,20 +112,7 @@ def suggest_sites(
     k = _check_count(count)
     cov = sparse.csr_matrix(coverage, dtype=bool, copy=True)  # sum_duplicates works in place
     n_cand, n_cells = cov.shape
-    pop = np.asarray(cell_population, dtype=np.float64)
-    served = np.asarray(already_served, dtype=bool)
-    if pop.shape != (n_cells,):
-        raise OptionError(f"cell_population has shape {pop.shape}; coverage has {n_cells} cells.")
-    if served.shape != (n_cells,):
-        raise OptionError(f"already_served has shape {served.shape}; coverage has {n_cells} cells.")
-    if not np.isfinite(pop).all() or (pop < 0).any():
-        raise OptionError("cell_population must be finite numbers >= 0.")
-    if candidate_ids is None:
-        ids = np.arange(n_cand)
-    else:
-        ids = np.asarray(candidate_ids)
-        if ids.shape != (n_cand,):
-            raise OptionError(f"candidate_ids has {len(ids)} labels; coverage has {n_cand} candidates.")
+    pop, served, ids = _check_greedy_inputs(cell_population, already_served, candidate_ids, n_cand, n_cells)
     cov.sum_duplicates()
     cov.eliminate_zeros()
     weights = cov.astype(np.float64)
@@ -299,14 +306,7 @@ def site_suggestions(  # noqa: PLR0913 - keyword-only tuning options with defaul
         ``marginal_gain``, ``cumulative`` and ``new_cells`` first. ``attrs`` hold
         ``people``, ``people_served_before`` and ``people_served_after``.
     """
-    if not np.isfinite(threshold_minutes) or threshold_minutes <= 0:
-        raise OptionError(f"threshold_minutes must be a positive number; found {threshold_minutes!r}.")
-    pop = np.asarray(cell_population, dtype=np.float64)
-    if pop.shape != (len(origins.edge),):
-        raise OptionError(f"cell_population has {pop.size} values; there are {len(origins.edge)} origins.")
-    for frame, name in ((existing, "existing"), (candidates, "candidates")):
-        if frame.crs is None or pyproj.CRS(frame.crs) != pyproj.CRS(network.crs):
-            raise OptionError(f"{name} must be in the network's CRS ({network.crs.to_string()}); found {frame.crs}.")
+    pop = _check_siting_inputs(network, origins, cell_population, existing, candidates, threshold_minutes)
     limit = float(threshold_minutes) * 60.0
     existing_access = facility_access_points(existing, network, max_distance_m=max_access_distance_m,
                                              entrances=entrances)
@@ -319,10 +319,7 @@ def site_suggestions(  # noqa: PLR0913 - keyword-only tuning options with defaul
     coverage = candidate_coverage(graph, origins, cand_access, limit_seconds=limit, n_candidates=len(candidates),
                                   leg_speed_kmh=leg_speed_kmh)
     chosen = suggest_sites(coverage, pop, served, count=count)
-    rows = candidates.iloc[chosen["candidate"].to_numpy()].reset_index(drop=True)
-    rows = rows.drop(columns=[c for c in chosen.columns if c in rows.columns and c != "geometry"])
-    out = pd.concat([chosen.drop(columns=["site"]).reset_index(drop=True), rows], axis=1)
-    out = gpd.GeoDataFrame(out, geometry=rows.geometry.name, crs=network.crs)
+    out = _chosen_rows(chosen, candidates, network.crs)
     before = float(pop[served].sum())
     out.attrs.update({
         "people": float(pop.sum()),
@@ -330,3 +327,26 @@ def site_suggestions(  # noqa: PLR0913 - keyword-only tuning options with defaul
         "people_served_after": before + (float(chosen["cumulative"].iloc[-1]) if len(chosen) else 0.0),
     })
     return out
+
+
+def _check_siting_inputs(network: WalkNetwork, origins: EdgeLocation, cell_population: np.ndarray,
+                         existing: gpd.GeoDataFrame, candidates: gpd.GeoDataFrame, threshold_minutes: float
+                         ) -> np.ndarray:
+    """Validate :func:`site_suggestions`' inputs before any search; return the people per cell."""
+    if not np.isfinite(threshold_minutes) or threshold_minutes <= 0:
+        raise OptionError(f"threshold_minutes must be a positive number; found {threshold_minutes!r}.")
+    pop = np.asarray(cell_population, dtype=np.float64)
+    if pop.shape != (len(origins.edge),):
+        raise OptionError(f"cell_population has {pop.size} values; there are {len(origins.edge)} origins.")
+    for frame, name in ((existing, "existing"), (candidates, "candidates")):
+        if frame.crs is None or pyproj.CRS(frame.crs) != pyproj.CRS(network.crs):
+            raise OptionError(f"{name} must be in the network's CRS ({network.crs.to_string()}); found {frame.crs}.")
+    return pop
+
+
+def _chosen_rows(chosen: pd.DataFrame, candidates: gpd.GeoDataFrame, crs: pyproj.CRS) -> gpd.GeoDataFrame:
+    """The chosen candidates' rows, the choice's columns first."""
+    rows = candidates.iloc[chosen["candidate"].to_numpy()].reset_index(drop=True)
+    rows = rows.drop(columns=[c for c in chosen.columns if c in rows.columns and c != "geometry"])
+    out = pd.concat([chosen.drop(columns=["site"]).reset_index(drop=True), rows], axis=1)
+    return gpd.GeoDataFrame(out, geometry=rows.geometry.name, crs=crs)
