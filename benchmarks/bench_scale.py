@@ -160,7 +160,7 @@ def peer_search(osm: Path, peer: str) -> dict:
 
     The network is read and built once by lifecircle with flat costs; facilities are the
     extract's hospital and school footprints, marketplaces and supermarkets snapped to their
-    nearest node (any component). Both answers are compared with a plain Dijkstra.
+    nearest node on a copy of the largest component. Both answers are compared with a plain Dijkstra.
     """
     import numpy as np
     import shapely
@@ -174,8 +174,13 @@ def peer_search(osm: Path, peer: str) -> dict:
                                  node_ids=extract.node_ids, node_lon=extract.node_lon, node_lat=extract.node_lat,
                                  way_tags=extract.way_tags)
     points = bn._yuzhong_facility_points(extract.features, network.crs)
-    tree = shapely.STRtree(network.nodes.geometry.to_numpy())
-    fac = np.unique(tree.query_nearest(points.to_numpy(), all_matches=False)[1])
+    # Facilities on the tiles' copies of the largest component (as bench_nearest.py does on
+    # one tile): a node of a stray island may join another edge first in lifecircle.
+    component = network.nodes["component"].to_numpy()
+    sizes = np.bincount(component)
+    main = np.flatnonzero(sizes[component] >= sizes.max() // 2)
+    tree = shapely.STRtree(network.nodes.geometry.to_numpy()[main])
+    fac = np.unique(main[tree.query_nearest(points.to_numpy(), all_matches=False)[1]])
     problem = bn.problem_from_network("tiled", network, fac)
     reference = bn.reference_seconds(problem)
     out: dict = {"nodes": problem.n_nodes, "facility_nodes": int(len(fac))}
