@@ -511,8 +511,17 @@ def _for_file(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         if col == out.geometry.name:
             continue
         if out[col].dtype == object or str(out[col].dtype) in ("string", "str"):
-            out[col] = out[col].map(lambda v: None if v is None or (isinstance(v, float) and np.isnan(v)) else str(v))
+            out[col] = _file_text(out[col])
     return out
+
+
+def _file_text(column: pd.Series) -> pd.Series:
+    """Text or None per value: a column already holding only text (a city grid's names and
+    lists) in one vectorised pass, any other through ``str`` value by value."""
+    if pd.api.types.infer_dtype(column, skipna=True) in ("string", "empty"):
+        values = column.to_numpy(dtype=object, na_value=None)
+        return pd.Series(values, index=column.index, dtype=object)
+    return column.map(lambda v: None if v is None or (isinstance(v, float) and np.isnan(v)) else str(v))
 
 
 def _with_capacity(result: RunResult, plan: PlanResult | None) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
