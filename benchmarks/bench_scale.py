@@ -237,14 +237,15 @@ def format_table(results: Sequence[SizeResult]) -> str:
     return "\n".join(lines)
 
 
-def growth_exponents(results: Sequence[SizeResult]) -> list[float]:
-    """log(wall ratio) / log((nodes + cells) ratio) between consecutive sizes: 1 is linear."""
-    ok = [r for r in results if not r.error and r.nodes and r.cells and r.wall_s]
+def growth_exponents(results: Sequence[SizeResult], *, key: str = "wall_s") -> list[float]:
+    """log(time ratio) / log((nodes + cells) ratio) between consecutive sizes: 1 is linear.
+    ``key``: ``"wall_s"`` or ``"cpu_s"`` (steadier on a shared machine)."""
+    ok = [r for r in results if not r.error and r.nodes and r.cells and getattr(r, key)]
     out = []
     for a, b in zip(ok, ok[1:]):
         size_ratio = (b.nodes + b.cells) / (a.nodes + a.cells)
         if size_ratio > 1:
-            out.append(round(math.log(b.wall_s / a.wall_s) / math.log(size_ratio), 2))
+            out.append(round(math.log(getattr(b, key) / getattr(a, key)) / math.log(size_ratio), 2))
     return out
 
 
@@ -292,9 +293,10 @@ def main(argv: Sequence[str] | None = None, *, log: Callable[[str], None] = prin
     log(f"\n{len(categories)} categories, {'district boundaries' if args.boundary else 'no boundary'}, "
         f"{args.cell_size:g} m cells, {os.cpu_count()} CPUs\n")
     log(table)
-    exponents = growth_exponents(results)
-    if exponents:
-        log(f"\ngrowth exponent of wall against nodes + cells, size to size: {exponents} (1 = linear)")
+    exponents = {key: growth_exponents(results, key=key) for key in ("wall_s", "cpu_s")}
+    if exponents["wall_s"]:
+        log(f"\ngrowth exponent against nodes + cells, size to size (1 = linear): wall {exponents['wall_s']}, "
+            f"CPU {exponents['cpu_s']}")
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps({"categories": categories, "boundary": args.boundary,
                                      "cell_size_m": args.cell_size, "results": [asdict(r) for r in results],
