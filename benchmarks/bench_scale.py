@@ -92,7 +92,24 @@ def _side(tiles: int) -> int:
 
 def run_command(osm: Path, out: Path, *, categories: Sequence[str], boundary: Path | None, cell_size: float,
                 extra: Sequence[str] = ()) -> list[str]:
-    """The ``lifecircle run`` command line for one size (run through this interpreter)."""
+    """The ``lifecircle run`` command line for one size (run through this interpreter).
+
+    Parameters
+    ----------
+    osm, out : pathlib.Path
+        The extract and the output folder.
+    categories : sequence of str
+    boundary : pathlib.Path or None
+        District outlines for ``--boundary``.
+    cell_size : float
+        Metres.
+    extra : sequence of str
+        More arguments for ``lifecircle run``.
+
+    Returns
+    -------
+    list of str
+    """
     cmd = [sys.executable, "-c", "import sys; from lifecircle.scripts.cli import console_main; "
            "sys.argv[0] = 'lifecircle'; console_main()", "run", "--osm", str(osm), "--out", str(out),
            "--categories", ",".join(categories), "--cell-size", f"{cell_size:g}"]
@@ -102,8 +119,20 @@ def run_command(osm: Path, out: Path, *, categories: Sequence[str], boundary: Pa
 
 
 def run_child(cmd: Sequence[str], *, timeout_s: float, log_path: Path) -> tuple[int, float, float, float]:
-    """Run ``cmd``; return its exit code, wall seconds, peak resident memory (MB) and CPU
-    seconds (user + system), the last two from the kernel's accounting of the child."""
+    """Run ``cmd`` in a child process, output to ``log_path``, killed after ``timeout_s``.
+
+    Parameters
+    ----------
+    cmd : sequence of str
+    timeout_s : float
+    log_path : pathlib.Path
+
+    Returns
+    -------
+    tuple
+        Exit code, wall seconds, peak resident memory (MB) and CPU seconds (user + system),
+        the last two from the kernel's accounting of the child (``os.wait4``).
+    """
     start = time.perf_counter()
     with open(log_path, "wb") as log:
         child = subprocess.Popen(list(cmd), stdout=log, stderr=subprocess.STDOUT)
@@ -129,7 +158,26 @@ def _file_mb(path: Path) -> float | None:
 def run_size(  # noqa: PLR0913 - one size and where its inputs and outputs live
     tiles: int, *, categories: Sequence[str], boundary: bool, cell_size: float, tiles_dir: Path,
     out_root: Path, data: Path, timeout_s: float = 1800.0, extra: Sequence[str] = ()) -> SizeResult:
-    """One ``lifecircle run`` on the k×k tiled extract, measured in a child process."""
+    """One ``lifecircle run`` on the k×k tiled extract, measured in a child process.
+
+    Parameters
+    ----------
+    tiles : int
+        A square number of tiles.
+    categories : sequence of str
+    boundary : bool
+        Clip to the tiled district outlines.
+    cell_size : float
+    tiles_dir, out_root, data : pathlib.Path
+        Where the tiled extracts live, where the outputs go, the shared data.
+    timeout_s : float
+    extra : sequence of str
+        More arguments for ``lifecircle run``.
+
+    Returns
+    -------
+    SizeResult
+    """
     osm, districts = tiled_yuzhong(_side(tiles), tiles_dir, data=data)
     out = out_root / f"tiles_{tiles}"
     cmd = run_command(osm, out, categories=categories, boundary=districts if boundary else None,
@@ -161,6 +209,17 @@ def peer_search(osm: Path, peer: str) -> dict:
     The network is read and built once by lifecircle with flat costs; facilities are the
     extract's hospital and school footprints, marketplaces and supermarkets snapped to their
     nearest node on a copy of the largest component. Both answers are compared with a plain Dijkstra.
+
+    Parameters
+    ----------
+    osm : pathlib.Path
+    peer : {"pandana", "igraph", "networkx"}
+
+    Returns
+    -------
+    dict
+        ``nodes``, ``facility_nodes``, per method ``prep_s``, ``search_s``, ``total_s`` and
+        ``agree``, and ``ratio`` (peer / lifecircle).
     """
     import numpy as np
     import shapely
@@ -214,7 +273,16 @@ def _k(n: int | None) -> str:
 
 
 def format_table(results: Sequence[SizeResult]) -> str:
-    """The Markdown table: tiles, nodes, cells, wall, peak RSS, file sizes, steps, peer."""
+    """The Markdown table: tiles, nodes, cells, wall, CPU, peak RSS, file sizes, steps, peer.
+
+    Parameters
+    ----------
+    results : sequence of SizeResult
+
+    Returns
+    -------
+    str
+    """
     lines = ["| tiles | nodes | cells | wall | CPU | peak RSS | map.html | results.gpkg | biggest steps "
              "| search: lifecircle / peer |", "|---|---|---|---|---|---|---|---|---|---|"]
     for r in results:
@@ -239,7 +307,17 @@ def format_table(results: Sequence[SizeResult]) -> str:
 
 def growth_exponents(results: Sequence[SizeResult], *, key: str = "wall_s") -> list[float]:
     """log(time ratio) / log((nodes + cells) ratio) between consecutive sizes: 1 is linear.
-    ``key``: ``"wall_s"`` or ``"cpu_s"`` (steadier on a shared machine)."""
+
+    Parameters
+    ----------
+    results : sequence of SizeResult
+    key : {"wall_s", "cpu_s"}
+        CPU seconds are steadier on a shared machine.
+
+    Returns
+    -------
+    list of float
+    """
     ok = [r for r in results if not r.error and r.nodes and r.cells and getattr(r, key)]
     out = []
     for a, b in zip(ok, ok[1:]):
