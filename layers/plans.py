@@ -372,7 +372,20 @@ def read_plan(path: str | Path) -> Plan:
 
 
 def plan_record(plan: Plan) -> dict[str, Any]:
-    """What ``run.json`` says about a plan: the file, its hash, counts and its features."""
+    """What ``run.json`` says about a plan: the file, its hash, counts and its features.
+
+    Parameters
+    ----------
+    plan : Plan
+        A plan read by :func:`read_plan`.
+
+    Returns
+    -------
+    dict[str, Any]
+        JSON-ready: ``file`` (its name, no folder), ``sha256`` (of the file's bytes),
+        ``counts`` (features per action) and ``features`` (their fields, empty ones left
+        out, and GeoJSON geometry in WGS84 rounded to 1e-7 degrees).
+    """
     feats = []
     for rec in plan.features.to_dict("records"):
         geom = rec.pop("geometry")
@@ -399,6 +412,12 @@ def write_plan(features: gpd.GeoDataFrame, path: str | Path) -> Path:
     Returns
     -------
     pathlib.Path
+        ``path``, written in UTF-8 (coordinates rounded to 1e-7 degrees).
+
+    Raises
+    ------
+    PlanFileError
+        ``features`` have no CRS.
     """
     p = Path(path)
     if features.crs is None:

@@ -631,8 +631,29 @@ FIGURE_TEXT: dict[str, dict[str, str]] = {
 
 
 def figure_text(key: str, lang: str, **fields: object) -> str:
-    """Figure text ``key`` in ``lang`` with ``{fields}`` filled in (unescaped; drawn as text)."""
+    """Figure text ``key`` in ``lang`` with ``{fields}`` filled in (unescaped; drawn as text).
+
+    Parameters
+    ----------
+    key : str
+        A key of :data:`FIGURE_TEXT` (``"map_title"``, ``"sources"``...).
+    lang : str
+        ``"zh"`` or ``"en"``.
+    **fields : object
+        The values of the text's ``{placeholders}`` (e.g. ``category``, ``minutes`` in minutes).
+
+    Returns
+    -------
+    str
+        The text to draw; data in ``fields`` is inserted as is (figures draw text, never markup).
+
+    Examples
+    --------
+    >>> figure_text("map_title", "en", category="Clinic", minutes=15.0)
+    'Clinic: walking access within 15 minutes'
+    """
     return FIGURE_TEXT[lang][key].format(**fields)
+
 # --------------------------------------------------------------------------- plans and scenarios
 #: Headers of the community change table (``change_communities.csv``, the change sheet), and
 #: the change map's words.

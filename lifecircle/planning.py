@@ -601,17 +601,23 @@ def suggest(
         max_access_distance_m=model.max_access_m, entrances=model.entrances,
     )
     attrs = dict(sites.attrs)
-    sites = sites.drop(columns=[c for c in ("category",) if c in sites.columns])
-    sites.insert(0, "category", category)
-    first = ["category", "rank", "marginal_gain", "cumulative", "new_cells", "candidate"]
-    sites = sites[first + [c for c in sites.columns if c not in first]]
     attrs.update({"category": category, "threshold_minutes": model.minutes, "candidates": len(cand)})
-    for lang in ("zh", "en"):  # numbered per category with the catalogue's short labels: 医1, C1
-        sites[f"label_{lang}"] = site_labels(sites, lang=lang, catalogue=model.catalogue)
+    sites = _ordered_sites(sites, category=category, catalogue=model.catalogue)
     sites.attrs = attrs
     for _, row in sites.iterrows():
         log.info("Site %d for %s: +%.0f people (cumulative %.0f)", row["rank"], category, row["marginal_gain"],
                  row["cumulative"])
+    return sites
+
+
+def _ordered_sites(sites: gpd.GeoDataFrame, *, category: str, catalogue: Any) -> gpd.GeoDataFrame:
+    """The sites with ``category`` and the choice columns first, and their labels last."""
+    sites = sites.drop(columns=[c for c in ("category",) if c in sites.columns])
+    sites.insert(0, "category", category)
+    first = ["category", "rank", "marginal_gain", "cumulative", "new_cells", "candidate"]
+    sites = sites[first + [c for c in sites.columns if c not in first]]
+    for lang in ("zh", "en"):  # numbered per category with the catalogue's short labels: 医1, C1
+        sites[f"label_{lang}"] = site_labels(sites, lang=lang, catalogue=catalogue)
     return sites
 
 
@@ -772,6 +778,12 @@ def site_labels(sites: pd.DataFrame, *, lang: str, catalogue: Any) -> list[str]:
     lang : {"zh", "en"}
     catalogue : lifecircle.layers.catalogue.Catalogue
         Gives each category's short label (``short_zh`` / ``short_en``).
+
+    Returns
+    -------
+    list of str
+        One label per row of ``sites``, in their order; a category missing from the
+        catalogue is shortened to its first letter, upper-cased.
     """
     out = []
     for category, rank in zip(sites["category"].astype(str), sites["rank"]):
@@ -820,8 +832,11 @@ def suggest_small_sites(
     Parameters
     ----------
     result : lifecircle.pipeline.RunResult
+        The run whose walking times (minutes threshold, network, population) are used.
     category : str
+        The catalogue category the sites are for (its existing facilities stay fixed).
     count : int
+        How many sites to suggest, >= 1 (fewer when no more plot adds people).
     candidates : geopandas.GeoDataFrame, optional
         Plots (any CRS); default OSM open land.
     min_area_m2 : float, optional
@@ -836,9 +851,17 @@ def suggest_small_sites(
     geopandas.GeoDataFrame
         As :func:`suggest`, plus ``capacity`` and ``label_zh`` / ``label_en`` (园1 / P1);
         ``attrs`` as :func:`suggest`'s plus ``plots``, ``too_small``, ``without_area``.
+
+    Raises
+    ------
+    OptionError
+        ``count`` is not a whole number >= 1, no plot is left, or ``capacity`` is invalid.
+    UnknownCategoryError
+        ``category`` is not in the run's catalogue.
+    NoCrsError
+        ``candidates`` have no CRS.
     """
-    from lifecircle.layers.open_land import open_land_plots  # noqa: PLC0415 - only small sites read open land
-    from lifecircle.spatial.small_sites import plots_at_least, spaced_sites  # noqa: PLC0415 - as above
+    from lifecircle.spatial.small_sites import spaced_sites  # noqa: PLC0415 - only small sites need it
 
     _check_result(result)
     if isinstance(count, bool) or not isinstance(count, (int, np.integer)) or count < 1:
@@ -846,6 +869,32 @@ def suggest_small_sites(
     model = result.model
     if category not in model.catalogue:
         raise UnknownCategoryError(f"--category {category!r} is not in the catalogue.")
+    plots, attrs = _small_site_plots(model, category=category, candidates=candidates, min_area_m2=min_area_m2)
+    cap = _site_capacity(capacity, plots)
+    limit = model.minutes * 60.0
+    served = _served_now(result, category)
+    access = facility_access_points(plots, model.network, max_distance_m=model.max_access_m,
+                                    entrances=model.entrances)
+    seconds = cell_facility_seconds(model.graph, access, model.origins, n_facilities=len(plots),
+                                    limit_seconds=limit, leg_speed_kmh=model.speed_kmh).T.tocsr()
+    pop = _population(result)
+    chosen = spaced_sites(seconds, pop, served, count=int(count), geometries=plots.geometry.to_numpy(),
+                          min_spacing_m=min_spacing_m, capacity=cap)
+    sites = _small_site_table(chosen, plots, category=category, model=model)
+    before = float(pop[served].sum())
+    attrs.update({"people": float(pop.sum()), "people_served_before": before,
+                  "people_served_after": before + (float(chosen["cumulative"].iloc[-1]) if len(chosen) else 0.0),
+                  "category": category, "threshold_minutes": model.minutes, "candidates": len(plots)})
+    sites.attrs = attrs
+    return sites
+
+
+def _small_site_plots(model: Any, *, category: str, candidates: gpd.GeoDataFrame | None,
+                      min_area_m2: float | None) -> tuple[gpd.GeoDataFrame, dict[str, Any]]:
+    """The candidate plots in the model's CRS (OSM open land or ``candidates``) and their counts."""
+    from lifecircle.layers.open_land import open_land_plots  # noqa: PLC0415 - only small sites read open land
+    from lifecircle.spatial.small_sites import plots_at_least  # noqa: PLC0415 - as above
+
     if candidates is None:
         plots = open_land_plots(model.extract.features).to_crs(model.crs)
         # Plots in the study area or within reach of it (a lot across its edge street).
@@ -865,16 +914,12 @@ def suggest_small_sites(
         raise OptionError(f"No candidate plot for {category!r} in {where}: {attrs['plots']} plots, "
                           f"{attrs['too_small']} smaller than --min-area {min_area_m2 or 0:g} m², "
                           f"{attrs['without_area']} without an area (points). Give plots with --candidates.")
-    cap = _site_capacity(capacity, plots)
-    limit = model.minutes * 60.0
-    served = _served_now(result, category)
-    access = facility_access_points(plots, model.network, max_distance_m=model.max_access_m,
-                                    entrances=model.entrances)
-    seconds = cell_facility_seconds(model.graph, access, model.origins, n_facilities=len(plots),
-                                    limit_seconds=limit, leg_speed_kmh=model.speed_kmh).T.tocsr()
-    pop = _population(result)
-    chosen = spaced_sites(seconds, pop, served, count=int(count), geometries=plots.geometry.to_numpy(),
-                          min_spacing_m=min_spacing_m, capacity=cap)
+    return plots, attrs
+
+
+def _small_site_table(chosen: pd.DataFrame, plots: gpd.GeoDataFrame, *, category: str,
+                      model: Any) -> gpd.GeoDataFrame:
+    """The chosen plots with their choice columns, category first and labels (园1 / P1) last."""
     rows = plots.iloc[chosen["candidate"].to_numpy()].reset_index(drop=True)
     rows = rows.drop(columns=[c for c in (*chosen.columns, "category") if c in rows.columns and c != "geometry"])
     sites = gpd.GeoDataFrame(pd.concat([chosen.reset_index(drop=True), rows], axis=1), geometry=rows.geometry.name,
@@ -882,9 +927,4 @@ def suggest_small_sites(
     sites.insert(0, "category", category)
     for lang in ("zh", "en"):
         sites[f"label_{lang}"] = site_labels(sites, lang=lang, catalogue=model.catalogue)
-    before = float(pop[served].sum())
-    attrs.update({"people": float(pop.sum()), "people_served_before": before,
-                  "people_served_after": before + (float(chosen["cumulative"].iloc[-1]) if len(chosen) else 0.0),
-                  "category": category, "threshold_minutes": model.minutes, "candidates": len(plots)})
-    sites.attrs = attrs
     return sites

@@ -84,6 +84,17 @@ def redact(text: str) -> str:
     Covers ``scheme://user:password@host`` and ``password=...`` (query parameters and
     libpq's ``key=value`` form).
 
+    Parameters
+    ----------
+    text : str
+        Any text that may hold a connection string (an error message, a URL, a run record as
+        JSON); a non-string is converted with ``str``.
+
+    Returns
+    -------
+    str
+        The same text with each password replaced by ``***``; the rest is unchanged.
+
     Examples
     --------
     >>> redact("postgresql://planner:s3cret@db.example/city?sslmode=require")
@@ -101,10 +112,27 @@ def check_database_url(url: str, *, option: str = "--to-postgis") -> str:
     Expected ``postgresql://[user[:password]@][host][:port]/database[?key=value...]``
     (``postgres://`` too; a Unix socket as ``?host=/path``). Nothing is connected here.
 
+    Parameters
+    ----------
+    url : str
+        The connection URL as given on the command line.
+    option : str, optional
+        The command-line option named in error messages.
+
+    Returns
+    -------
+    str
+        ``url`` unchanged.
+
     Raises
     ------
     OptionError
         Naming ``option``, what was expected and what was found (password hidden).
+
+    Examples
+    --------
+    >>> check_database_url("postgresql://planner@db.example:5432/city")
+    'postgresql://planner@db.example:5432/city'
     """
     expected = "expected postgresql://[user@]host[:port]/database (or ?host=/socket/folder)"
     if not isinstance(url, str) or not url.strip():
@@ -130,7 +158,31 @@ def check_database_url(url: str, *, option: str = "--to-postgis") -> str:
 
 
 def check_schema_name(schema: str, *, option: str = "--schema") -> str:
-    """A schema name PostgreSQL keeps as written (1-63 bytes, no NUL); returns it."""
+    """A schema name PostgreSQL keeps as written (1-63 bytes, no NUL); returns it.
+
+    Parameters
+    ----------
+    schema : str
+        The schema name as given on the command line (quoted as an identifier when used, so
+        any case and characters but NUL are kept).
+    option : str, optional
+        The command-line option named in error messages.
+
+    Returns
+    -------
+    str
+        ``schema`` unchanged.
+
+    Raises
+    ------
+    OptionError
+        The name is empty, holds a NUL or is longer than 63 bytes in UTF-8.
+
+    Examples
+    --------
+    >>> check_schema_name("规划_2026")
+    '规划_2026'
+    """
     if not isinstance(schema, str) or not schema.strip() or "\x00" in schema:
         raise OptionError(f"{option} must name a database schema, e.g. {DEFAULT_SCHEMA}; found {shorten(schema)}.")
     if len(schema.encode("utf-8")) > _MAX_IDENTIFIER:
@@ -148,6 +200,17 @@ def run_id_of(record: Mapping[str, Any]) -> str:
     the same files give the same id in any folder), the output options and the plan (the
     standard, suggested sites and capacity asked for). Not hashed: timings, versions, the
     command line. The same inputs and options always give the same id.
+
+    Parameters
+    ----------
+    record : Mapping[str, Any]
+        A run's record as in its ``run.json`` (keys ``options``, ``inputs``,
+        ``output_options``, ``plan``; missing keys count as empty).
+
+    Returns
+    -------
+    str
+        16 lower-case hexadecimal digits.
 
     Examples
     --------
@@ -179,6 +242,19 @@ def unit_code_column(layer: str, columns: Sequence[str]) -> str | None:
     A code column (``unit_code``, ``code``, ``community_code``, ``unit``, then any column
     ending in ``_code``) first; else ``community`` (cells, gap areas); else ``name`` for the
     unit layers themselves (``communities``, ``units``, ``units_<level>``).
+
+    Parameters
+    ----------
+    layer : str
+        The layer's name in ``results.gpkg``.
+    columns : Sequence[str]
+        The layer's attribute columns (geometry excluded).
+
+    Returns
+    -------
+    str or None
+        The column's name; ``None`` when the layer's rows belong to no unit (its
+        ``unit_code`` is then stored empty).
 
     Examples
     --------
@@ -302,6 +378,17 @@ def _read_layer(path: Path, name: str) -> _Layer:
 
 def read_output_set(out_dir: str | Path) -> tuple[dict[str, Any], dict[str, _Layer]]:
     """``run.json`` and every layer of ``results.gpkg`` of an output folder.
+
+    Parameters
+    ----------
+    out_dir : str or Path
+        The ``--out`` folder of a lifecircle run.
+
+    Returns
+    -------
+    tuple of (dict, dict)
+        The run record read from ``run.json``, and the layers by name, each with its columns,
+        column types, unit-code column, SRID (``None`` for a table without geometry) and rows.
 
     Raises
     ------
@@ -463,6 +550,24 @@ def publish_layers(connection: Any, layers: Mapping[str, _Layer], *, run_id: str
 
     The connection's transaction is committed at the end; on any error it is rolled back
     (the previous rows of the run stay) and the error raised.
+
+    Parameters
+    ----------
+    connection : psycopg.Connection
+        An open connection to a database with PostGIS available (created if missing).
+    layers : Mapping[str, _Layer]
+        The layers to publish by name, as read by :func:`read_output_set`.
+    run_id : str
+        The run's id (:func:`run_id_of`): its earlier rows in every table are replaced.
+    record : Mapping[str, Any]
+        The run's record, stored in the runs table with passwords redacted and timings left out.
+    schema : str, optional
+        The schema the tables go into (created if missing).
+
+    Returns
+    -------
+    dict[str, int]
+        Rows written per layer name.
     """
     from psycopg import sql  # noqa: PLC0415 - only publishing needs the database driver
     from psycopg.types.json import Jsonb  # noqa: PLC0415 - only publishing needs the database driver

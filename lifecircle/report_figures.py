@@ -30,13 +30,54 @@ FIGURE_PREFIX = "figure_"
 
 
 def figure_names(categories: list[str]) -> list[str]:
-    """The files :func:`write_figures` writes for these categories."""
+    """The files :func:`write_figures` writes for these categories.
+
+    Parameters
+    ----------
+    categories : list of str
+        Category keys, in the order their maps are drawn.
+
+    Returns
+    -------
+    list of str
+        File names (no folder): a PNG and a PDF per category, then the share chart's two.
+
+    Examples
+    --------
+    >>> figure_names(["clinic"])
+    ['figure_clinic.png', 'figure_clinic.pdf', 'figure_shares.png', 'figure_shares.pdf']
+    """
     stems = [f"{FIGURE_PREFIX}{c}" for c in categories] + [f"{FIGURE_PREFIX}shares"]
     return [f"{s}.{ext}" for s in stems for ext in ("png", "pdf")]
 
 
 def completeness_note(summary: Mapping[str, Any], category: str, lang: str) -> str:
-    """One line on how complete the category's data look (``summary.completeness``)."""
+    """One line on how complete the category's data look (``summary.completeness``).
+
+    Parameters
+    ----------
+    summary : Mapping[str, Any]
+        The run summary as a dict; its ``completeness`` maps a category to ``per_10k``
+        (facilities per 10,000 people), ``expected_per_10k`` and ``likely_incomplete``.
+    category : str
+        The category key.
+    lang : str
+        ``"zh"`` or ``"en"``.
+
+    Returns
+    -------
+    str
+        The note drawn under the category's map; "not judged" when either rate is missing
+        (``None``: no population data).
+
+    Examples
+    --------
+    >>> facts = {"completeness": {"clinic": {"per_10k": 0.5, "expected_per_10k": 1, "likely_incomplete": True}}}
+    >>> completeness_note(facts, "clinic", "en")  # doctest: +ELLIPSIS
+    'Data completeness: 0.50 per 10,000 people (standard about 1): likely incomplete, ...'
+    >>> completeness_note({}, "clinic", "en")
+    'Data completeness: not judged (no population data)'
+    """
     facts = (summary.get("completeness") or {}).get(category) or {}
     if facts.get("per_10k") is None or facts.get("expected_per_10k") is None:
         return figure_text("not_judged", lang)
@@ -63,7 +104,13 @@ def _sites_of(plan: Any, category: str, lang: str, catalogue: Any) -> Any:
 
 
 def check_figures(lang: str) -> None:
-    """Before a run with ``--figures``: the font the figures need is installed (else MapAssetError)."""
+    """Before a run with ``--figures``: the font the figures need is installed (else MapAssetError).
+
+    Parameters
+    ----------
+    lang : str
+        The figures' language, ``"zh"`` (needs a CJK font) or ``"en"``.
+    """
     figure_font(lang)
 
 
@@ -73,6 +120,27 @@ def write_figures(result: Any, stage: Path, *, lang: str, labels: Mapping[str, M
 
     ``plan`` is anything with a ``sites`` table (a :class:`lifecircle.planning.PlanResult`);
     ``categories`` limits the maps to these (default: the run's).
+
+    Parameters
+    ----------
+    result : lifecircle.pipeline.RunResult
+        The run: its cells (projected CRS, metres), communities, facilities, options,
+        summary, categories and categories without data.
+    stage : Path
+        The output set's staging folder.
+    lang : str
+        ``"zh"`` or ``"en"``.
+    labels : Mapping[str, Mapping[str, str]]
+        Per category its label per language and its ``colour`` (hex; a default when missing).
+    plan : PlanResult, optional
+        Anything with a ``sites`` table; ``None`` draws no suggested sites.
+    categories : list of str, optional
+        The categories to map; ``None`` maps every category of the run.
+
+    Returns
+    -------
+    list of Path
+        The files written (in the staging folder), as :func:`figure_names` lists them.
 
     Raises
     ------

@@ -167,18 +167,7 @@ def run_scenario(result: Any, plan: Plan | str | Path) -> ScenarioResult:
     seconds["network"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    added = feats[feats["action"] == "add_facility"]
-    removed = feats[feats["action"] == "remove_facility"]
-    facilities, removed_rows = plan_facilities(model.facilities, added=added, removed=removed, categories=categories,
-                                               label=label)
-    gone = np.isin(np.arange(len(facilities)), removed_rows)
-    access_all = _carry_access(model, edit, facilities)
-    access_all = access_all[~gone[access_all["facility"].to_numpy()]]
-    cat_of = facilities["category"].to_numpy()
-    access = {c: access_all[cat_of[access_all["facility"].to_numpy()] == c].sort_values(
-        ["facility", "edge", "fraction"], kind="stable").reset_index(drop=True) for c in categories}
-    touched = categories if edit.changed else tuple(
-        c for c in categories if c in set(added["category"]) | set(removed["category"]))
+    facilities, removed_rows, access, touched = _plan_access(model, edit, feats, categories=categories, label=label)
     seconds["facilities"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -191,17 +180,8 @@ def run_scenario(result: Any, plan: Plan | str | Path) -> ScenarioResult:
     seconds["search"] = time.perf_counter() - t
 
     groups = _groups(result.cells)
-    people_before = np.nan_to_num(result.cells["population"].to_numpy(float))
-    group_before = {g: np.nan_to_num(result.cells[POPULATION_PREFIX + g].to_numpy(float)) for g in groups}
     housing = feats[feats["action"] == "add_people"]
-    people_after, group_after = people_before.copy(), dict(group_before)
-    if len(housing):
-        total = people_before.sum()
-        shares = {g: (float(v.sum()) / total if total > 0 else 0.0) for g, v in group_before.items()}
-        more, more_groups = add_people(result.cells, housing, groups=groups, group_shares=shares, label=label)
-        people_after = people_before + more
-        group_after = {g: group_before[g] + more_groups[g] for g in groups}
-
+    people_before, people_after, group_after = _plan_people(result.cells, housing, groups=groups, label=label)
     changes = cell_changes(result.cells, before, after, people_before=people_before, people_after=people_after,
                            threshold_minutes=model.minutes, groups_after=group_after)
     no_data = tuple(c for c in categories if c in model.no_data and len(access[c]) == 0)
@@ -228,6 +208,40 @@ def run_scenario(result: Any, plan: Plan | str | Path) -> ScenarioResult:
     return ScenarioResult(cells=cells, communities=communities, categories=categories, groups=groups,
                           threshold_minutes=model.minutes, facilities=shown, links=edit.links, closed=edit.closed,
                           housing=housing_out, record=record)
+
+
+def _plan_access(model: Any, edit: NetworkEdit, feats: gpd.GeoDataFrame, *, categories: tuple[str, ...],
+                 label: str) -> tuple[gpd.GeoDataFrame, Any, dict[str, pd.DataFrame], tuple[str, ...]]:
+    """The facilities after the plan, the removed rows, each category's access points on the
+    (edited) network, and the categories to search again."""
+    added = feats[feats["action"] == "add_facility"]
+    removed = feats[feats["action"] == "remove_facility"]
+    facilities, removed_rows = plan_facilities(model.facilities, added=added, removed=removed, categories=categories,
+                                               label=label)
+    gone = np.isin(np.arange(len(facilities)), removed_rows)
+    access_all = _carry_access(model, edit, facilities)
+    access_all = access_all[~gone[access_all["facility"].to_numpy()]]
+    cat_of = facilities["category"].to_numpy()
+    access = {c: access_all[cat_of[access_all["facility"].to_numpy()] == c].sort_values(
+        ["facility", "edge", "fraction"], kind="stable").reset_index(drop=True) for c in categories}
+    touched = categories if edit.changed else tuple(
+        c for c in categories if c in set(added["category"]) | set(removed["category"]))
+    return facilities, removed_rows, access, touched
+
+
+def _plan_people(cells: gpd.GeoDataFrame, housing: gpd.GeoDataFrame, *, groups: tuple[str, ...],
+                 label: str) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    """People per cell before and after the plan's new housing, and each group's after."""
+    people_before = np.nan_to_num(cells["population"].to_numpy(float))
+    group_before = {g: np.nan_to_num(cells[POPULATION_PREFIX + g].to_numpy(float)) for g in groups}
+    people_after, group_after = people_before.copy(), dict(group_before)
+    if len(housing):
+        total = people_before.sum()
+        shares = {g: (float(v.sum()) / total if total > 0 else 0.0) for g, v in group_before.items()}
+        more, more_groups = add_people(cells, housing, groups=groups, group_shares=shares, label=label)
+        people_after = people_before + more
+        group_after = {g: group_before[g] + more_groups[g] for g in groups}
+    return people_before, people_after, group_after
 
 
 def _carry_origins(model: Any, edit: NetworkEdit) -> tuple[EdgeLocation, int]:
@@ -393,13 +407,22 @@ def change_tables(change: ScenarioResult, *, lang: str = "zh",
     Parameters
     ----------
     change : ScenarioResult
+        A plan's or a comparison's changes (:func:`run_scenario`, :func:`compare_outputs`).
     lang : {"zh", "en"}
+        Language of the community table's headers, total row and category labels.
     labels : dict, optional
-        ``{category: {lang: label}}`` (the catalogue's).
+        ``{category: {lang: label}}`` (the catalogue's); ``None`` keeps category keys.
 
     Returns
     -------
     cells, communities : pandas.DataFrame
+        The changed cells (minutes in minutes, NaN when unreachable; ``lon``/``lat`` in
+        WGS84 degrees, 6 decimals) and the community table (shares 0-1, 4 decimals).
+
+    Raises
+    ------
+    OptionError
+        ``lang`` is not one of the languages of the change text.
     """
     if lang not in CHANGE_TEXT:
         raise OptionError(f"--lang must be one of {sorted(CHANGE_TEXT)}; found {lang!r}.")
@@ -476,6 +499,18 @@ def sites_plan(sites: gpd.GeoDataFrame, path: str | Path) -> Path:
     Returns
     -------
     pathlib.Path
+        ``path``; lines are written as a point on their surface, in WGS84.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from lifecircle.layers.plans import read_plan
+    >>> sites = gpd.GeoDataFrame({"category": ["clinic", "clinic"], "rank": [2, 1]},
+    ...                          geometry=shapely.points([[106.58, 29.56], [106.57, 29.55]]), crs=4326)
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     plan = read_plan(sites_plan(sites, Path(folder) / "plan.geojson"))
+    >>> plan.features["name"].tolist(), plan.features.geometry.x.tolist()
+    (['suggested clinic site 1', 'suggested clinic site 2'], [106.57, 106.58])
     """
     ordered = sites.sort_values(["category", "rank"], kind="stable")
     geoms = ordered.geometry.to_numpy()

@@ -307,11 +307,44 @@ GAINED, LOST = "gained", "lost"
 
 def change_columns(category: str) -> dict[str, str]:
     """A category's columns in the cell change table: minutes before and after, their
-    difference, and the change of status (:data:`GAINED`, :data:`LOST` or ``""``)."""
+    difference, and the change of status (:data:`GAINED`, :data:`LOST` or ``""``).
+
+    Parameters
+    ----------
+    category : str
+        The category key.
+
+    Returns
+    -------
+    dict[str, str]
+        Column names by role: ``before`` and ``after`` (walking minutes, float, NaN when
+        unreachable), ``change`` (after minus before, minutes) and ``status``.
+
+    Examples
+    --------
+    >>> change_columns("clinic")["change"]
+    'change_minutes_clinic'
+    """
     return {"before": f"minutes_before_{category}", "after": f"minutes_after_{category}",
             "change": f"change_minutes_{category}", "status": f"change_{category}"}
 
 
 def newly_within_column(group: str) -> str:
-    """Column of the people of a population group newly within the threshold."""
+    """Column of the people of a population group newly within the threshold.
+
+    Parameters
+    ----------
+    group : str
+        The population group's key (e.g. ``"elderly"``).
+
+    Returns
+    -------
+    str
+        The column name in the community change table.
+
+    Examples
+    --------
+    >>> newly_within_column("elderly")
+    'newly_within_elderly'
+    """
     return f"newly_within_{group}"
