@@ -191,7 +191,9 @@ def build_change_map(  # noqa: PLR0913 - one keyword argument per drawn layer
         The cell change table with cell polygons (any CRS):
         :func:`lifecircle.spatial.scenarios.cell_changes`'s columns.
     categories : sequence of str
+        The categories offered in the selector, in this order (the first shown).
     threshold_minutes : float
+        The walking-time threshold, minutes (shown in the panel).
     facilities : geopandas.GeoDataFrame, optional
         ``category``, ``name``, ``plan`` (``added``/``removed``).
     links, closed, housing : geopandas.GeoDataFrame, optional
@@ -199,12 +201,30 @@ def build_change_map(  # noqa: PLR0913 - one keyword argument per drawn layer
     communities : pandas.DataFrame, optional
         The community change table; its whole-area rows feed the summary panel.
     labels : mapping, optional
-        ``{category: {lang: label}}``.
+        ``{category: {lang: label}}``; ``None`` shows category keys.
     lang : {"zh", "en"}
+        The page's language.
 
     Returns
     -------
     str
+        A complete HTML page (UTF-8 text) with Leaflet inlined: it loads nothing from outside.
+
+    Raises
+    ------
+    OptionError
+        ``lang`` is not a language of the change text, or ``cells`` have no CRS.
+
+    Examples
+    --------
+    >>> import shapely
+    >>> cells = gpd.GeoDataFrame({"community": ["A", "B"], "population_after": [120.0, 80.0],
+    ...                           "minutes_before_clinic": [np.nan, 9.0], "minutes_after_clinic": [12.0, 9.0],
+    ...                           "change_clinic": ["gained", ""]},
+    ...                          geometry=[shapely.box(0, 0, 100, 100), shapely.box(100, 0, 200, 100)], crs=32648)
+    >>> page = build_change_map(cells, categories=["clinic"], threshold_minutes=15, lang="en")
+    >>> page.startswith("<!DOCTYPE html>"), "<title>What the plan changes</title>" in page
+    (True, True)
     """
     if lang not in CHANGE_TEXT:
         raise OptionError(f"lang must be one of {sorted(CHANGE_TEXT)}; found {lang!r}.")
@@ -213,14 +233,7 @@ def build_change_map(  # noqa: PLR0913 - one keyword argument per drawn layer
     cats = list(categories)
     words = CHANGE_TEXT[lang]
     names = [str(((labels or {}).get(c) or {}).get(lang, c)) for c in cats]
-    before = np.column_stack([cells[change_columns(c)["before"]].to_numpy(float) for c in cats]) if cats else \
-        np.zeros((len(cells), 0))
-    after = np.column_stack([cells[change_columns(c)["after"]].to_numpy(float) for c in cats]) if cats else \
-        np.zeros((len(cells), 0))
-    status = np.column_stack([cells[change_columns(c)["status"]].to_numpy() for c in cats]) if cats else \
-        np.zeros((len(cells), 0), dtype=object)
-    code = np.where(status == GAINED, 1, np.where(status == LOST, -1,
-                    np.where(np.nan_to_num(before - after, nan=0.0) >= _FASTER_MIN, 2, 0)))
+    before, after, code = _change_codes(cells, cats)
     any_change = (code != 0).any(axis=1) if cats else np.zeros(len(cells), dtype=bool)
     changed = cells[any_change]
     people = cells["population_after"].to_numpy(float)[any_change]
@@ -228,24 +241,8 @@ def build_change_map(  # noqa: PLR0913 - one keyword argument per drawn layer
     changed_props = [{"st": code[i].tolist(), "b": [_num(x) for x in before[i]], "a": [_num(x) for x in after[i]],
                       "p": _num(p, 0), "c": c}
                      for i, p, c in zip(np.flatnonzero(any_change), people, comm)]
-    totals: dict[str, dict[str, Any]] = {}
-    if communities is not None and len(communities):
-        rows = communities[communities["community"] == CHANGE_TOTAL_ROW]
-        for rec in rows.to_dict("records"):
-            totals[str(rec["category"])] = {k: _num(rec.get(k), 4) for k in
-                                            ("share_before", "share_after", "people_newly_within",
-                                             "people_no_longer_within")}
-    fac_props = [] if facilities is None else [
-        {"k": str(((labels or {}).get(str(r["category"])) or {}).get(lang, r["category"])), "n": _text(r.get("name")),
-         "m": str(r.get("plan"))} for r in facilities.drop(columns=facilities.geometry.name).to_dict("records")]
-    link_props = [] if links is None else [
-        {"k": str(r.get("kind")), "n": _text(r.get("name")),
-         "t": None if _num(r.get("seconds_uv")) is None else f"{_num(r.get('seconds_uv'), 0):g} s"}
-        for r in links.drop(columns=links.geometry.name).to_dict("records")]
-    closed_props = [] if closed is None else [{"n": _text(r.get("osm_way_id"))} for r in
-                                              closed.drop(columns=closed.geometry.name).to_dict("records")]
-    housing_props = [] if housing is None else [{"n": f"{_num(r.get('population'), 0):g}"} for r in
-                                                housing.drop(columns=housing.geometry.name).to_dict("records")]
+    fac_props, link_props, closed_props, housing_props = _layer_props(facilities, links, closed, housing,
+                                                                      labels=labels, lang=lang)
     base = '{"type":"FeatureCollection","features":[]}'
     collections = {
         # Every cell as a faint backdrop, unless that would make a city-sized page: then the changed ones.
@@ -258,11 +255,58 @@ def build_change_map(  # noqa: PLR0913 - one keyword argument per drawn layer
         "housing": _collection(housing, housing_props),
     }
     data = {"categories": cats, "labels": names, "cat": cats[0] if cats else "", "threshold": float(threshold_minutes),
-            "totals": totals, "words": words, "colours": CHANGE_COLOURS}
+            "totals": _totals(communities), "words": words, "colours": CHANGE_COLOURS}
     # The GeoJSON texts (shapely's and build's JSON) join the object as they are, escaped the same way.
     text = _inert_json(data)[:-1] + "".join(f',"{key}":{_escape(value)}' for key, value in collections.items()) + "}"
+    return _page(html.escape(words["title"]), text)
+
+
+def _change_codes(cells: gpd.GeoDataFrame, cats: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Minutes before and after per cell and category, and the change code (1 gained, -1 lost, 2 faster)."""
+    before = np.column_stack([cells[change_columns(c)["before"]].to_numpy(float) for c in cats]) if cats else \
+        np.zeros((len(cells), 0))
+    after = np.column_stack([cells[change_columns(c)["after"]].to_numpy(float) for c in cats]) if cats else \
+        np.zeros((len(cells), 0))
+    status = np.column_stack([cells[change_columns(c)["status"]].to_numpy() for c in cats]) if cats else \
+        np.zeros((len(cells), 0), dtype=object)
+    code = np.where(status == GAINED, 1, np.where(status == LOST, -1,
+                    np.where(np.nan_to_num(before - after, nan=0.0) >= _FASTER_MIN, 2, 0)))
+    return before, after, code
+
+
+def _totals(communities: pd.DataFrame | None) -> dict[str, dict[str, Any]]:
+    """Per category the whole area's shares and people newly / no longer within."""
+    totals: dict[str, dict[str, Any]] = {}
+    if communities is not None and len(communities):
+        rows = communities[communities["community"] == CHANGE_TOTAL_ROW]
+        for rec in rows.to_dict("records"):
+            totals[str(rec["category"])] = {k: _num(rec.get(k), 4) for k in
+                                            ("share_before", "share_after", "people_newly_within",
+                                             "people_no_longer_within")}
+    return totals
+
+
+def _layer_props(facilities: gpd.GeoDataFrame | None, links: gpd.GeoDataFrame | None,
+                 closed: gpd.GeoDataFrame | None, housing: gpd.GeoDataFrame | None, *,
+                 labels: Mapping[str, Mapping[str, str]] | None, lang: str) -> tuple[list[dict[str, Any]], ...]:
+    """The popup properties of the facilities, links, closed ways and housing drawn."""
+    fac_props = [] if facilities is None else [
+        {"k": str(((labels or {}).get(str(r["category"])) or {}).get(lang, r["category"])), "n": _text(r.get("name")),
+         "m": str(r.get("plan"))} for r in facilities.drop(columns=facilities.geometry.name).to_dict("records")]
+    link_props = [] if links is None else [
+        {"k": str(r.get("kind")), "n": _text(r.get("name")),
+         "t": None if _num(r.get("seconds_uv")) is None else f"{_num(r.get('seconds_uv'), 0):g} s"}
+        for r in links.drop(columns=links.geometry.name).to_dict("records")]
+    closed_props = [] if closed is None else [{"n": _text(r.get("osm_way_id"))} for r in
+                                              closed.drop(columns=closed.geometry.name).to_dict("records")]
+    housing_props = [] if housing is None else [{"n": f"{_num(r.get('population'), 0):g}"} for r in
+                                                housing.drop(columns=housing.geometry.name).to_dict("records")]
+    return fac_props, link_props, closed_props, housing_props
+
+
+def _page(title: str, text: str) -> str:
+    """The page around the escaped title and the inert JSON data, with Leaflet inlined."""
     assets = leaflet_assets()
-    title = html.escape(words["title"])
     return (
         "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
@@ -277,6 +321,14 @@ def build_change_map(  # noqa: PLR0913 - one keyword argument per drawn layer
 
 def save_change_map(page: str, path: str | os.PathLike[str]) -> None:
     """Write the change map atomically after checking it links nothing from outside.
+
+    Parameters
+    ----------
+    page : str
+        The page, as :func:`build_change_map` returns it.
+    path : str or os.PathLike
+        The ``.html`` file to write (UTF-8, ``\\n`` line ends, mode 0644); replaced whole or
+        not at all.
 
     Raises
     ------

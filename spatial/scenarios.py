@@ -627,6 +627,7 @@ def plan_facilities(facilities: gpd.GeoDataFrame, *, added: gpd.GeoDataFrame | N
     categories : sequence of str
         The run's categories: a plan's facility of another category is refused.
     label : str
+        The plan file's name, named in error messages.
 
     Returns
     -------
@@ -635,6 +636,12 @@ def plan_facilities(facilities: gpd.GeoDataFrame, *, added: gpd.GeoDataFrame | N
         column: ``""``, ``"added"`` or ``"removed"``; ``capacity`` where given.
     removed_rows : numpy.ndarray
         Rows of the facilities removed.
+
+    Raises
+    ------
+    PlanFileError
+        A feature's category is not computed in this run, or a facility to remove is not
+        found (by ``osm_id``, or within :data:`REMOVE_MATCH_M` of the point).
     """
     out = facilities.reset_index(drop=True).copy()
     out["plan"] = ""

@@ -48,6 +48,11 @@ def plots_at_least(plots: gpd.GeoDataFrame, *, min_area_m2: float) -> gpd.GeoDat
         The kept rows (same columns, plus ``area_m2``), in their order, index 0..n-1;
         ``attrs`` hold ``plots``, ``too_small`` and ``without_area``.
 
+    Raises
+    ------
+    OptionError
+        ``min_area_m2`` is not a number > 0, or the plots are not in a projected CRS.
+
     Examples
     --------
     >>> import shapely
@@ -88,6 +93,29 @@ def _check_inputs(seconds: sparse.spmatrix | sparse.sparray, pop: np.ndarray, se
                           "negative or missing values.")
 
 
+def _check_choice(count: int, min_spacing_m: float | None, geometries: np.ndarray | None) -> None:
+    if isinstance(count, bool) or not isinstance(count, (int, np.integer)) or count < 1:
+        raise OptionError(f"count must be a whole number >= 1; found {count!r}.")
+    if min_spacing_m is not None and (not np.isfinite(min_spacing_m) or min_spacing_m <= 0):
+        raise OptionError(f"--min-spacing must be metres > 0; found {min_spacing_m!r}.")
+    if min_spacing_m is not None and geometries is None:
+        raise OptionError("a minimum spacing needs the candidates' geometries.")
+
+
+def _people_taken(times: sparse.csr_matrix, best: int, remaining: np.ndarray,
+                  capacity: float | None) -> tuple[np.ndarray, np.ndarray]:
+    """The cells a site reaches (nearest first) and the people it newly serves in each."""
+    lo, hi = times.indptr[best], times.indptr[best + 1]
+    cells, secs = times.indices[lo:hi], times.data[lo:hi]
+    order = np.lexsort((cells, secs))  # nearest first, then cell order
+    cells = cells[order]
+    people = remaining[cells]
+    if capacity is None:
+        return cells, people
+    before = np.concatenate([[0.0], np.cumsum(people)[:-1]])  # the nearest people until the site is full
+    return cells, np.clip(capacity - before, 0.0, people)
+
+
 def spaced_sites(
     seconds: sparse.spmatrix | sparse.sparray,
     cell_population: np.ndarray,
@@ -106,6 +134,7 @@ def spaced_sites(
         Walking seconds from each cell to each candidate, stored only where within the
         threshold (explicit zeros count: a cell at the candidate).
     cell_population : numpy.ndarray, shape (n_cells,)
+        People per cell (finite, >= 0).
     already_served : numpy.ndarray of bool, shape (n_cells,)
         Cells within the threshold of an existing facility.
     count : int
@@ -124,16 +153,17 @@ def spaced_sites(
         (people newly served by it), ``cumulative``, ``new_cells`` (cells it serves people
         of), ``capacity`` (NaN without one).
 
+    Raises
+    ------
+    OptionError
+        A count, spacing, population, geometry or capacity that does not fit (the message
+        says which).
+
     Notes
     -----
     Ties go to the lowest candidate row: the result is deterministic.
     """
-    if isinstance(count, bool) or not isinstance(count, (int, np.integer)) or count < 1:
-        raise OptionError(f"count must be a whole number >= 1; found {count!r}.")
-    if min_spacing_m is not None and (not np.isfinite(min_spacing_m) or min_spacing_m <= 0):
-        raise OptionError(f"--min-spacing must be metres > 0; found {min_spacing_m!r}.")
-    if min_spacing_m is not None and geometries is None:
-        raise OptionError("a minimum spacing needs the candidates' geometries.")
+    _check_choice(count, min_spacing_m, geometries)
     times = sparse.csr_matrix(seconds, dtype=np.float64)
     times.sort_indices()
     pop = np.asarray(cell_population, dtype=np.float64)
@@ -155,17 +185,8 @@ def spaced_sites(
         if best < 0 or gains[best] <= 0:
             log.info("Small-site suggestion stopped after %d sites: no available candidate serves anyone new", rank - 1)
             break
-        lo, hi = times.indptr[best], times.indptr[best + 1]
-        cells, secs = times.indices[lo:hi], times.data[lo:hi]
-        order = np.lexsort((cells, secs))  # nearest first, then cell order
-        cells = cells[order]
-        people = remaining[cells]
-        if cap is None:
-            take = people
-        else:  # the nearest people until the site is full
-            before = np.concatenate([[0.0], np.cumsum(people)[:-1]])
-            take = np.clip(cap[best] - before, 0.0, people)
-        remaining[cells] = people - take
+        cells, take = _people_taken(times, best, remaining, None if cap is None else float(cap[best]))
+        remaining[cells] -= take
         gain = float(take.sum())
         cumulative += gain
         rows.append({"rank": rank, "candidate": best, "marginal_gain": gain, "cumulative": cumulative,
