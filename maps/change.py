@@ -233,6 +233,19 @@ def build_change_map(  # noqa: PLR0913 - one keyword argument per drawn layer
     cats = list(categories)
     words = CHANGE_TEXT[lang]
     names = [str(((labels or {}).get(c) or {}).get(lang, c)) for c in cats]
+    collections = _collections(cells, cats, facilities=facilities, links=links, closed=closed, housing=housing,
+                               labels=labels, lang=lang)
+    data = {"categories": cats, "labels": names, "cat": cats[0] if cats else "", "threshold": float(threshold_minutes),
+            "totals": _totals(communities), "words": words, "colours": CHANGE_COLOURS}
+    # The GeoJSON texts (shapely's and build's JSON) join the object as they are, escaped the same way.
+    text = _inert_json(data)[:-1] + "".join(f',"{key}":{_escape(value)}' for key, value in collections.items()) + "}"
+    return _page(html.escape(words["title"]), text)
+
+
+def _collections(cells: gpd.GeoDataFrame, cats: list[str], *, facilities: gpd.GeoDataFrame | None,
+                 links: gpd.GeoDataFrame | None, closed: gpd.GeoDataFrame | None, housing: gpd.GeoDataFrame | None,
+                 labels: Mapping[str, Mapping[str, str]] | None, lang: str) -> dict[str, str]:
+    """The GeoJSON text of every drawn layer: backdrop cells, changed cells, facilities, links, ways, housing."""
     before, after, code = _change_codes(cells, cats)
     any_change = (code != 0).any(axis=1) if cats else np.zeros(len(cells), dtype=bool)
     changed = cells[any_change]
@@ -244,7 +257,7 @@ def build_change_map(  # noqa: PLR0913 - one keyword argument per drawn layer
     fac_props, link_props, closed_props, housing_props = _layer_props(facilities, links, closed, housing,
                                                                       labels=labels, lang=lang)
     base = '{"type":"FeatureCollection","features":[]}'
-    collections = {
+    return {
         # Every cell as a faint backdrop, unless that would make a city-sized page: then the changed ones.
         "cells": (_collection(cells, [{} for _ in range(len(cells))]) if 0 < len(cells) <= CONTEXT_CELLS_MAX
                   else _collection(changed, [{} for _ in range(len(changed))]) if len(changed) else base),
@@ -254,11 +267,6 @@ def build_change_map(  # noqa: PLR0913 - one keyword argument per drawn layer
         "closed": _collection(closed, closed_props),
         "housing": _collection(housing, housing_props),
     }
-    data = {"categories": cats, "labels": names, "cat": cats[0] if cats else "", "threshold": float(threshold_minutes),
-            "totals": _totals(communities), "words": words, "colours": CHANGE_COLOURS}
-    # The GeoJSON texts (shapely's and build's JSON) join the object as they are, escaped the same way.
-    text = _inert_json(data)[:-1] + "".join(f',"{key}":{_escape(value)}' for key, value in collections.items()) + "}"
-    return _page(html.escape(words["title"]), text)
 
 
 def _change_codes(cells: gpd.GeoDataFrame, cats: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

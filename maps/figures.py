@@ -51,7 +51,14 @@ _PAGE_DATE = None  # PDF dates left out: the same run gives the same bytes
 
 
 def find_cjk_font() -> str | None:
-    """The family name of an installed font with Chinese glyphs (matplotlib's font list), or ``None``."""
+    """The family name of an installed font with Chinese glyphs (matplotlib's font list), or ``None``.
+
+    Returns
+    -------
+    str or None
+        The first of :data:`CJK_FONT_NAMES` installed, else any family whose name says CJK
+        (``CJK``, ``Hei``, ``Song``...), first by name; ``None`` when there is none.
+    """
     from matplotlib import font_manager  # noqa: PLC0415 - matplotlib loads only when figures are drawn
 
     names = {f.name for f in font_manager.fontManager.ttflist}
@@ -67,6 +74,17 @@ def find_cjk_font() -> str | None:
 def figure_font(lang: str) -> str | None:
     """The font family figures in ``lang`` use: a CJK font (required for Chinese), else ``None``.
 
+    Parameters
+    ----------
+    lang : {"zh", "en"}
+        The figures' language.
+
+    Returns
+    -------
+    str or None
+        The CJK family (:func:`find_cjk_font`), also used for English when installed;
+        ``None`` for English without one (matplotlib's DejaVu Sans is used).
+
     Raises
     ------
     MapAssetError
@@ -81,7 +99,26 @@ def figure_font(lang: str) -> str | None:
 
 @contextlib.contextmanager
 def figure_style(font: str | None) -> Iterator[None]:
-    """Draw and save figures inside this block: the font, TrueType embedding, no PDF dates."""
+    """Draw and save figures inside this block: the font, TrueType embedding, no PDF dates.
+
+    Parameters
+    ----------
+    font : str or None
+        The font family first tried (:func:`figure_font`); DejaVu Sans after it, or alone
+        when ``None``.
+
+    Yields
+    ------
+    None
+        Inside the block matplotlib's settings are the figures'; restored after it.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> with figure_style(None):
+    ...     matplotlib.rcParams["pdf.fonttype"], matplotlib.rcParams["font.family"]
+    (42, ['DejaVu Sans'])
+    """
     import matplotlib  # noqa: PLC0415 - matplotlib loads only when figures are drawn
 
     family = [font, "DejaVu Sans"] if font else ["DejaVu Sans"]
@@ -204,8 +241,6 @@ def category_figure(  # noqa: PLR0913 - one page holds all of these, each keywor
     matplotlib.figure.Figure
     """
     from matplotlib.figure import Figure  # noqa: PLC0415 - matplotlib loads only when figures are drawn
-    from matplotlib.lines import Line2D  # noqa: PLC0415 - matplotlib loads only when figures are drawn
-    from matplotlib.patches import Patch  # noqa: PLC0415 - matplotlib loads only when figures are drawn
 
     check_lang(lang)
     crs = cells.crs
@@ -219,7 +254,22 @@ def category_figure(  # noqa: PLR0913 - one page holds all of these, each keywor
     fig.text(0.03, 0.965, title, fontsize=24, va="top")
     if subtitle:
         fig.text(0.03, 0.918, subtitle, fontsize=12, va="top", color="#333333")
-    fills = _band_colours(minutes, access, no_data)
+    _draw_layers(ax, cells, _band_colours(minutes, access, no_data), cell_size=cell_size, units=units,
+                 facilities=facilities, sites=sites, colour=colour)
+    _frame(fig, ax, [cells, units, facilities, sites], width=width, height=height, lang=lang)
+    fig.legend(handles=_legend_handles(colour=colour, no_data=no_data, with_sites=sites is not None and len(sites) > 0,
+                                       lang=lang),
+               loc="upper left", bbox_to_anchor=(0.76, 0.89), frameon=False, fontsize=11,
+               title=figure_text("legend_minutes", lang), title_fontsize=12, alignment="left")
+    fig.text(0.76, 0.05, "\n".join(_wrap(n, 30 if lang == "zh" else 58) for n in notes if n), fontsize=9, va="bottom",
+             color="#333333", linespacing=1.5)
+    return fig
+
+
+def _draw_layers(ax: Any, cells: gpd.GeoDataFrame, fills: np.ndarray, *, cell_size: float | None,
+                 units: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame, sites: gpd.GeoDataFrame | None,
+                 colour: str) -> None:
+    """The cells, unit outlines, facilities, numbered sites and unit names, bottom to top."""
     if cell_size is not None and len(cells):
         _grid_image(ax, shapely.get_coordinates(cells.geometry.centroid.to_numpy()), fills, cell_size)
     else:
@@ -238,7 +288,12 @@ def category_figure(  # noqa: PLR0913 - one page holds all of these, each keywor
     for name, point in zip(units["name"].astype(str), units.geometry.representative_point()):
         ax.text(point.x, point.y, name, fontsize=7, ha="center", va="center", color="#111111", zorder=5,
                 bbox={"boxstyle": "round,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.6})
-    bounds = np.array([f.total_bounds for f in (cells, units, facilities, sites) if f is not None and len(f)])
+
+
+def _frame(fig: Any, ax: Any, frames: list[gpd.GeoDataFrame | None], *, width: float, height: float,
+           lang: str) -> None:
+    """Fit the map to everything drawn, without ticks, and add the scale bar and north arrow."""
+    bounds = np.array([f.total_bounds for f in frames if f is not None and len(f)])
     xmin, ymin = (float(v) for v in np.nanmin(bounds[:, :2], axis=0))
     xmax, ymax = (float(v) for v in np.nanmax(bounds[:, 2:], axis=0))
     pad = 0.03 * max(xmax - xmin, ymax - ymin, 1.0)
@@ -255,6 +310,13 @@ def category_figure(  # noqa: PLR0913 - one page holds all of these, each keywor
     fit = max((xl[1] - xl[0]) / (width * 420.0), (yl[1] - yl[0]) / (height * 297.0))  # metres per mm
     _scale_bar(ax, extent=(xl[0], yl[0], xl[1], yl[1]), axes_width_mm=(xl[1] - xl[0]) / fit)
     _north_arrow(ax, figure_text("north", lang))
+
+
+def _legend_handles(*, colour: str, no_data: bool, with_sites: bool, lang: str) -> list[Any]:
+    """The legend's entries: the minute bands, unreachable or no data, no access, units, facilities, sites."""
+    from matplotlib.lines import Line2D  # noqa: PLC0415 - matplotlib loads only when figures are drawn
+    from matplotlib.patches import Patch  # noqa: PLC0415 - matplotlib loads only when figures are drawn
+
     handles: list[Any] = [Patch(facecolor=b.color, edgecolor="none", label=b.label()) for b in MINUTE_BANDS]
     handles += [Patch(facecolor=NO_DATA_COLOR if no_data else UNREACHABLE_COLOR, edgecolor="none",
                       label=figure_text("no_data" if no_data else "unreachable", lang)),
@@ -262,14 +324,10 @@ def category_figure(  # noqa: PLR0913 - one page holds all of these, each keywor
                 Patch(facecolor="none", edgecolor="#222222", label=figure_text("units", lang)),
                 Line2D([], [], marker="o", linestyle="none", markersize=9, markerfacecolor=colour,
                        markeredgecolor="white", label=figure_text("facilities", lang))]
-    if sites is not None and len(sites):
+    if with_sites:
         handles.append(Line2D([], [], marker="*", linestyle="none", markersize=13, markerfacecolor="#e31a1c",
                               markeredgecolor="black", label=figure_text("sites", lang)))
-    fig.legend(handles=handles, loc="upper left", bbox_to_anchor=(0.76, 0.89), frameon=False, fontsize=11,
-               title=figure_text("legend_minutes", lang), title_fontsize=12, alignment="left")
-    fig.text(0.76, 0.05, "\n".join(_wrap(n, 30 if lang == "zh" else 58) for n in notes if n), fontsize=9, va="bottom",
-             color="#333333", linespacing=1.5)
-    return fig
+    return handles
 
 
 def _wrap(text: str, width: int) -> str:
@@ -344,7 +402,22 @@ def share_chart(shares: pd.DataFrame, *, colours: Mapping[str, str], lang: str =
 
 
 def save_figure(fig: Any, path: str | Path, *, title: str = "") -> Path:
-    """Write ``fig`` as PNG or PDF (by the suffix), without dates, so the same figure gives the same file."""
+    """Write ``fig`` as PNG or PDF (by the suffix), without dates, so the same figure gives the same file.
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+        A figure of :func:`category_figure` or :func:`share_chart`.
+    path : str or Path
+        The file; ``.pdf`` (any case) writes a PDF, any other suffix a PNG at 150 dpi.
+    title : str, optional
+        The document title stored in the file's metadata (none when empty, for PNG).
+
+    Returns
+    -------
+    Path
+        ``path``.
+    """
     path = Path(path)
     if path.suffix.lower() == ".pdf":
         metadata: dict[str, Any] = {"Title": title, "Creator": "lifecircle", "Producer": None,

@@ -159,7 +159,15 @@ def _governance_options(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def add_publishing_arguments(p: argparse.ArgumentParser) -> None:
-    """Add the report-figure and database options of ``lifecircle run``."""
+    """Add the report-figure and database options of ``lifecircle run``.
+
+    Parameters
+    ----------
+    p : argparse.ArgumentParser
+        The ``run`` parser; ``--figures``, ``--to-postgis`` and ``--schema`` go into one
+        argument group (checked before the run by
+        :func:`lifecircle.scripts.publish.check_run_options`).
+    """
     pub = p.add_argument_group("figures and publishing")
     pub.add_argument("--figures", action="store_true",
                      help="also write print-ready figures per category (A3 PNG and PDF) and a chart of shares "
@@ -197,7 +205,14 @@ def _capacity_value(text: str) -> float | str:
 
 
 def add_small_site_arguments(p: argparse.ArgumentParser) -> None:
-    """Add the small-site options of ``lifecircle suggest`` (pocket parks and other small plots)."""
+    """Add the small-site options of ``lifecircle suggest`` (pocket parks and other small plots).
+
+    Parameters
+    ----------
+    p : argparse.ArgumentParser
+        The ``suggest`` parser; ``--min-area`` (m²) and ``--min-spacing`` (m) must be numbers
+        > 0, ``--site-capacity`` people > 0 or a column name, checked as they are parsed.
+    """
     small = p.add_argument_group("small sites (pocket parks)")
     small.add_argument("--min-area", type=_positive_number("--min-area", "square metres"), metavar="M2",
                        help="only plots of at least this area (polygons); without --candidates the plots are OSM "
@@ -211,7 +226,13 @@ def add_small_site_arguments(p: argparse.ArgumentParser) -> None:
                             "(figure_<category>.png/.pdf, figure_shares.png/.pdf)")
 def add_scenario_argument(p: argparse.ArgumentParser) -> None:
     """Add ``--scenario PLAN`` (``lifecircle run``): a plan file whose changes are measured
-    against the run (:mod:`lifecircle.layers.plans`)."""
+    against the run (:mod:`lifecircle.layers.plans`).
+
+    Parameters
+    ----------
+    p : argparse.ArgumentParser
+        The ``run`` parser; ``--scenario`` is parsed as a path (``None`` when not given).
+    """
     p.add_argument_group("plans and scenarios").add_argument(
         "--scenario", type=Path, metavar="PLAN",
         help="plan file (GeoJSON, GeoPackage or YAML): facilities added/removed, new links (stairway, lift, "

@@ -22,7 +22,26 @@ COMPARE_FILES: tuple[str, ...] = ("change_cells.csv", "change_communities.csv", 
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    """Register ``lifecircle compare``."""
+    """Register ``lifecircle compare``.
+
+    Parameters
+    ----------
+    subparsers : argparse._SubParsersAction
+        The ``lifecircle`` command's subcommands.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+        The ``compare`` parser; its namespace has ``command == "compare"``.
+
+    Examples
+    --------
+    >>> parser = argparse.ArgumentParser(prog="lifecircle")
+    >>> _ = add_parser(parser.add_subparsers())
+    >>> args = parser.parse_args(["compare", "before", "after", "--out", "change", "--lang", "en"])
+    >>> args.command, str(args.before), str(args.out), args.lang
+    ('compare', 'before', 'change', 'en')
+    """
     p = subparsers.add_parser(
         "compare", help="compare two output folders (before and after a plan) on the same grid",
         description="Per cell and community: the change in minutes, share within the threshold and people newly "
@@ -38,7 +57,19 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 
 def main(args: argparse.Namespace) -> int:
-    """Compare, write the files, print the area's totals; return the exit status."""
+    """Compare, write the files, print the area's totals; return the exit status.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        Parsed by :func:`add_parser`: ``before`` and ``after`` (output folders), ``out``
+        (the folder written, replaced as a whole) and ``lang``.
+
+    Returns
+    -------
+    int
+        0; refused inputs raise a :class:`lifecircle.LifecircleError` the command reports.
+    """
     from lifecircle.outfolder import atomic_staging, check_output_folder, writing  # noqa: PLC0415 - --help answers without loading geopandas
     from lifecircle.outputs import category_labels  # noqa: PLC0415 - --help answers without loading geopandas
     from lifecircle.scenario import compare_outputs, write_change_files  # noqa: PLC0415 - --help answers without loading geopandas

@@ -17,7 +17,27 @@ __all__ = ["add_parser", "main", "check_run_options", "publish_after_run"]
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    """Register ``lifecircle publish``."""
+    """Register ``lifecircle publish``.
+
+    Parameters
+    ----------
+    subparsers : argparse._SubParsersAction
+        The ``lifecircle`` command's subcommands.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+        The ``publish`` parser; its namespace has ``command == "publish"``.
+
+    Examples
+    --------
+    >>> parser = argparse.ArgumentParser(prog="lifecircle")
+    >>> _ = add_parser(parser.add_subparsers())
+    >>> args = parser.parse_args(["publish", "out", "postgresql://planner@db.example/city"])
+    >>> args.command, str(args.out_dir), args.schema
+    ('publish', 'out', 'lifecircle')
+    >>> check_run_options(argparse.Namespace(figures=False, to_postgis=args.url, schema=args.schema))
+    """
     p = subparsers.add_parser(
         "publish",
         help="write an output folder's layers into PostGIS tables keyed by run id and unit code",
@@ -41,6 +61,16 @@ def _print(report, url: str) -> None:
 def main(args: argparse.Namespace) -> int:
     """Publish ``args.out_dir`` to ``args.url``; returns the exit status.
 
+    Parameters
+    ----------
+    args : argparse.Namespace
+        Parsed by :func:`add_parser`: ``out_dir``, ``url`` and ``schema``.
+
+    Returns
+    -------
+    int
+        0 once every layer is published.
+
     Raises
     ------
     LifecircleError
@@ -59,7 +89,14 @@ def main(args: argparse.Namespace) -> int:
 
 
 def check_run_options(args: argparse.Namespace) -> None:
-    """``run --to-postgis`` / ``--figures``: the URL, the schema and the figures' font checked before the run."""
+    """``run --to-postgis`` / ``--figures``: the URL, the schema and the figures' font checked before the run.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The ``run`` options: ``figures`` and ``lang``, ``to_postgis`` (``None``: not
+        publishing) and ``schema``; missing attributes count as not asked for.
+    """
     if getattr(args, "figures", False):
         from lifecircle.report_figures import check_figures  # noqa: PLC0415 - --help answers without matplotlib
 
@@ -70,7 +107,19 @@ def check_run_options(args: argparse.Namespace) -> None:
 
 
 def publish_after_run(args: argparse.Namespace) -> None:
-    """``run --to-postgis``: publish the output set just written."""
+    """``run --to-postgis``: publish the output set just written.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The ``run`` options: ``out``, ``to_postgis`` (``None``: nothing is done) and ``schema``.
+
+    Raises
+    ------
+    PublishError
+        Publishing failed; the message adds that the output set is complete and how to
+        publish it again.
+    """
     if getattr(args, "to_postgis", None) is None:
         return
     try:

@@ -156,8 +156,7 @@ def spaced_sites(
     Raises
     ------
     OptionError
-        A count, spacing, population, geometry or capacity that does not fit (the message
-        says which).
+        A count, spacing, population, geometry or capacity that does not fit (named).
 
     Notes
     -----
