@@ -79,7 +79,7 @@ def test_pocket_parks_from_osm_open_land(tmp_path: Path, capsys) -> None:
     assert main([*base, "--min-spacing", "300", "--figures", "--out", str(tmp_path / "drawn")]) == 0
     drawn = sorted(p.name for p in (tmp_path / "drawn").iterdir())
     assert drawn == ["figure_park.pdf", "figure_park.png", "figure_shares.pdf", "figure_shares.png", "sites.csv",
-                     "sites.gpkg"]
+                     "sites.gpkg", "sites_plan.geojson"]
     from tests.maps.test_figures import pdf_text
 
     text = pdf_text(tmp_path / "drawn" / "figure_park.pdf")
