@@ -466,7 +466,8 @@ def _lifecircle(p: Problem, *, limit: bool = False) -> tuple[np.ndarray, _Laps]:
     laps = _Laps()
     graph = reverse_graph(p.network, p.costs)
     laps.lap("reverse_graph")
-    access = facility_access_points(facilities, p.network, max_distance_m=1.0)
+    # Facilities sit on nodes here, as for the peers: join them there, whatever the level.
+    access = facility_access_points(facilities, p.network, max_distance_m=1.0, respect_levels=False)
     laps.lap("facility_access_points")
     seconds, _ = nearest_facility(
         graph, access, n_facilities=len(facilities), leg_speed_kmh=SPEED_KMH,
