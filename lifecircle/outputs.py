@@ -26,6 +26,7 @@ import pyogrio
 import shapely
 
 from lifecircle._errors import OptionError
+from lifecircle.columnar import PARQUET_LAYERS, parquet_name, parse_formats, write_geoparquet
 from lifecircle.i18n import (
     ABOUT_TEXT,
     GAP_AREA_HEADERS,
@@ -58,6 +59,7 @@ from lifecircle.spreadsheets import write_csv, write_xlsx
 
 __all__ = [
     "OUTPUT_FILES",
+    "PARQUET_FILES",
     "GAP_HEADERS",
     "PLANNING_HEADERS",
     "WEIGHT_HEADERS",
@@ -93,6 +95,8 @@ log = logging.getLogger(__name__)
 #: The files a run writes (a stable contract).
 OUTPUT_FILES: tuple[str, ...] = ("map.html", "results.gpkg", "gaps.csv", "gaps.xlsx", "community_gaps.csv",
                                   "facility_qa.csv", "gap_areas.csv", "run.json")
+#: The GeoParquet files a run writes with ``formats`` holding ``"parquet"``.
+PARQUET_FILES: tuple[str, ...] = tuple(parquet_name(layer) for layer in PARQUET_LAYERS)
 
 def gap_headers(lang: str, community_kind: str = "community") -> dict[str, str]:
     """:data:`GAP_HEADERS` of a language, naming derived units 片区 / neighbourhood units."""
@@ -659,6 +663,7 @@ def write_outputs(  # noqa: PLR0913 - keyword-only; each an optional part of the
     result: RunResult, out_dir: str | Path, *, lang: str = "zh", basemap: str = "none",
     tianditu_key: str | None = None, write_map: bool = True,
     plan: PlanResult | None = None, figures: bool = False, scenario: Any = None,
+    formats: Sequence[str] = ("gpkg",),
 ) -> dict[str, Path]:
     """Write every output file of a run atomically.
 
@@ -680,6 +685,9 @@ def write_outputs(  # noqa: PLR0913 - keyword-only; each an optional part of the
     scenario : lifecircle.scenario.ScenarioResult, optional
         What a plan changes: the change files (:data:`lifecircle.scenario.CHANGE_FILES`), a
         change sheet in ``gaps.xlsx`` and the plan in ``run.json``.
+    formats : sequence of str, default ("gpkg",)
+        Result layers as ``results.gpkg`` and/or ``cells.parquet``, ``communities.parquet``,
+        ``facilities.parquet``, ``gap_areas.parquet`` (:mod:`lifecircle.columnar`).
 
     Returns
     -------
@@ -688,16 +696,23 @@ def write_outputs(  # noqa: PLR0913 - keyword-only; each an optional part of the
     """
     if lang not in GAP_HEADERS:
         raise OptionError(f"--lang must be one of {sorted(GAP_HEADERS)}; found {lang!r}.")
+    formats = parse_formats(formats)
     timings: dict[str, float] = {}
     out = Path(out_dir)
     cells, facilities = _with_capacity(result, plan)
     areas = _gap_areas(result, plan)
     levels = governance_outputs(result, lang=lang, plan=plan, taken_sheets=[*SHEET_NAMES[lang].values(), "note 说明"])
-    with atomic_staging(out, replaces=OUTPUT_FILES, manifest="run.json") as stage:
+    with atomic_staging(out, replaces=OUTPUT_FILES + PARQUET_FILES, manifest="run.json") as stage:
         t = time.perf_counter()
-        _write_gpkg(result, writing(stage / "results.gpkg"), cells=cells, facilities=facilities, plan=plan,
-                    areas=areas, extra_layers=levels[2])
-        timings["write_gpkg"] = round(time.perf_counter() - t, 4)
+        if "gpkg" in formats:
+            _write_gpkg(result, writing(stage / "results.gpkg"), cells=cells, facilities=facilities, plan=plan,
+                        areas=areas, extra_layers=levels[2])
+            timings["write_gpkg"] = round(time.perf_counter() - t, 4)
+        if "parquet" in formats:
+            t = time.perf_counter()
+            write_geoparquet({"cells": cells.drop(columns=["x", "y"]), "communities": result.communities,
+                              "facilities": facilities, "gap_areas": areas}, stage, mark=writing)
+            timings["write_parquet"] = round(time.perf_counter() - t, 4)
         t = time.perf_counter()
         gap_rows = _write_gap_lists(result, stage, areas=areas, plan=plan, lang=lang, levels=levels, scenario=scenario)
         timings["write_gaps"] = round(time.perf_counter() - t, 4)
@@ -714,11 +729,14 @@ def write_outputs(  # noqa: PLR0913 - keyword-only; each an optional part of the
                                 lang=lang, basemap=basemap)
         if scenario is not None:
             record["scenario"] = scenario.record
+        if formats != ("gpkg",):
+            record["output_options"]["formats"] = list(formats)
         with open(writing(stage / "run.json"), "w", encoding="utf-8") as fh:
             json.dump(_clean(record), fh, ensure_ascii=False, indent=2, default=_json_default, allow_nan=False)
             fh.write("\n")
     final = {p.name: out / p.name for p in sorted(out.iterdir())
-             if p.name in OUTPUT_FILES or p.name in levels[0] or p.name in (*CHANGE_FILES, "sites_plan.geojson")
+             if p.name in OUTPUT_FILES + PARQUET_FILES or p.name in levels[0]
+             or p.name in (*CHANGE_FILES, "sites_plan.geojson")
              or (figures and p.name.startswith(FIGURE_PREFIX))}
     log.info("Wrote %s to %s", ", ".join(final), out)
     return final

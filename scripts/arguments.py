@@ -7,11 +7,11 @@ from pathlib import Path
 from typing import Any
 
 from lifecircle import settings
-from lifecircle._errors import shorten
+from lifecircle._errors import OptionError, shorten
 from lifecircle.layers.catalogue import load_catalogue, select
 from lifecircle.options import RunOptions
 
-__all__ = ["add_common_arguments", "options_from_args", "add_scenario_argument"]
+__all__ = ["add_common_arguments", "add_format_argument", "options_from_args", "add_scenario_argument"]
 
 
 def _bbox(text: str) -> tuple[float, float, float, float]:
@@ -224,6 +224,8 @@ def add_small_site_arguments(p: argparse.ArgumentParser) -> None:
     small.add_argument("--figures", action="store_true",
                        help="also an A3 map of the category with the numbered sites and a chart of shares "
                             "(figure_<category>.png/.pdf, figure_shares.png/.pdf)")
+
+
 def add_scenario_argument(p: argparse.ArgumentParser) -> None:
     """Add ``--scenario PLAN`` (``lifecircle run``): a plan file whose changes are measured
     against the run (:mod:`lifecircle.layers.plans`).
@@ -238,3 +240,19 @@ def add_scenario_argument(p: argparse.ArgumentParser) -> None:
         help="plan file (GeoJSON, GeoPackage or YAML): facilities added/removed, new links (stairway, lift, "
              "footbridge, passage), closed ways/gates, new housing; writes the change per cell and community "
              "(change_*.csv, change.html, a change sheet in gaps.xlsx)")
+
+
+def _formats(text: str) -> tuple[str, ...]:
+    from lifecircle.columnar import parse_formats  # noqa: PLC0415 - --help answers without loading geopandas
+
+    try:
+        return parse_formats(text)
+    except OptionError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix("--format ")) from None
+
+
+def add_format_argument(p: argparse.ArgumentParser, *, default: str = "gpkg") -> None:
+    """``--format``: the result layers as a GeoPackage, GeoParquet files, or both."""
+    p.add_argument("--format", dest="formats", type=_formats, default=tuple(default.split(",")), metavar="FORMATS",
+                   help=f"result layers as gpkg (results.gpkg), parquet (cells/communities/facilities/gap_areas "
+                        f".parquet, GeoParquet for DuckDB/QGIS/geopandas) or gpkg,parquet (default {default})")

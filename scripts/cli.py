@@ -21,6 +21,7 @@ from lifecircle.schema import CHANGE_TOTAL_ROW
 from lifecircle.scripts import publish as publish_cmd
 from lifecircle.scripts.arguments import (
     add_common_arguments,
+    add_format_argument,
     add_publishing_arguments,
     add_scenario_argument,
     options_from_args,
@@ -59,6 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     run = sub.add_parser("run", help="the main job: travel times, gaps, isochrones, map (default: bundled sample)")
     add_common_arguments(run)
+    add_format_argument(run)
     _add_planning(run)
     add_publishing_arguments(run)
     add_scenario_argument(run)
@@ -108,7 +110,7 @@ def _run(args: argparse.Namespace) -> int:
                          capacity=dict(args.capacity or []))
     scenario = _run_scenario(result, scenario_plan)
     paths = write_outputs(result, args.out, lang=args.lang, basemap=args.basemap, tianditu_key=args.tianditu_key,
-                          plan=plan, figures=args.figures, scenario=scenario)
+                          plan=plan, figures=args.figures, scenario=scenario, formats=args.formats)
     _print_report(result, plan, standard=args.standard, paths=paths)
     publish_cmd.publish_after_run(args)
     return 0
