@@ -22,6 +22,7 @@ from lifecircle.schema import MINUTES_PREFIX
 
 __all__ = [
     "LANGS",
+    "BATCH_TEXT",
     "MAP_TEXT",
     "GAP_HEADERS",
     "WEIGHT_HEADERS",
@@ -680,4 +681,21 @@ CHANGE_TEXT: dict[str, dict[str, str]] = {
         "closed": "封闭道路", "added": "新增设施", "removed": "撤除设施", "housing": "新增住宅",
         "minutes": "分钟", "before": "方案前", "after": "方案后", "people": "人口", "threshold": "阈值",
     },
+}
+
+
+# --------------------------------------------------------------------------- many districts (batch)
+
+#: The merged lists and the index map of ``lifecircle batch``: the area columns and the index's words.
+BATCH_TEXT: dict[str, dict[str, str]] = {
+    "en": {"area": "area", "area_code": "area code", "title": "Walking access by area",
+           "status": "status", "done": "done", "failed": "failed", "cells": "cells", "people": "people",
+           "underserved_cells": "under-served cells", "share": "within {minutes:g} min: {category}",
+           "open_map": "open the map", "attempts": "attempts", "error": "error",
+           "summary": "{done} of {total} areas done, {failed} failed."},
+    "zh": {"area": "区域", "area_code": "区域代码", "title": "各区域步行可达性",
+           "status": "状态", "done": "完成", "failed": "失败", "cells": "网格数", "people": "人口",
+           "underserved_cells": "服务不足网格", "share": "{minutes:g}分钟内：{category}",
+           "open_map": "打开地图", "attempts": "尝试次数", "error": "错误",
+           "summary": "共{total}个区域：完成{done}个，失败{failed}个。"},
 }

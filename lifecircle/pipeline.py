@@ -277,7 +277,8 @@ def _population_facts(record: dict[str, Any], population: Any, label: str | Path
             "kind": population.kind, "total": float(population.total)}
 
 
-def run(options: RunOptions | None = None, *, progress: bool = True, **fields: Any) -> RunResult:
+def run(options: RunOptions | None = None, *, progress: bool = True, extract: OsmExtract | None = None,
+        **fields: Any) -> RunResult:
     """Run the whole job and return its results as Python objects.
 
     Parameters
@@ -286,6 +287,8 @@ def run(options: RunOptions | None = None, *, progress: bool = True, **fields: A
         Every option at once (the command line's way).
     progress : bool, default True
         Show progress bars (silent anyway when stderr is not a terminal).
+    extract : OsmExtract, optional
+        The OSM data of ``options.osm`` already read (reused across the areas of a batch).
     **fields
         Or the options as keywords, as :class:`~lifecircle.options.RunOptions` names them:
         ``osm``, ``boundary`` (a file, a GeoDataFrame or a shapely polygon),
@@ -317,7 +320,7 @@ def run(options: RunOptions | None = None, *, progress: bool = True, **fields: A
     timings = Timings()
     with timings.measure("validate"):
         options, inputs = check_inputs(options)
-    model = build_model(options, inputs=inputs, timings=timings)
+    model = build_model(options, inputs=inputs, timings=timings, extract=extract)
     with timings.measure("travel_times"):
         cells, node_seconds = cell_travel_times(model)
     with timings.measure("population"):

@@ -50,6 +50,7 @@ def _add_planning(p: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``lifecircle`` command."""
+    from lifecircle.scripts import batch as batch_cmd  # noqa: PLC0415 - beside suggest
     from lifecircle.scripts import compare as compare_cmd  # noqa: PLC0415 - cli and compare import each other
     from lifecircle.scripts import suggest as suggest_cmd  # noqa: PLC0415 - cli and suggest import each other
 
@@ -67,6 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     suggest_cmd.add_parser(sub)
     publish_cmd.add_parser(sub)
     compare_cmd.add_parser(sub)
+    batch_cmd.add_parser(sub)
     return parser
 
 
@@ -233,6 +235,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 from lifecircle.scripts import compare as compare_cmd  # noqa: PLC0415 - cli and compare import each other
 
                 return compare_cmd.main(args)
+            if args.command == "batch":
+                from lifecircle.scripts import batch as batch_cmd  # noqa: PLC0415 - loads dask only for a batch
+
+                return batch_cmd.main(args)
     except LifecircleError as exc:
         text = str(exc)  # values in messages are bounded; this bounds the whole, whatever made it
         print(f"lifecircle: error: {text if len(text) <= 2000 else text[:1997] + '...'}", file=sys.stderr)
