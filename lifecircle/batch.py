@@ -286,8 +286,10 @@ def _dask_client(*, workers: int, scheduler: str | None, processes: bool) -> Ite
         with client:
             yield client
         return
+    # Local workers listen on loopback only: nothing outside this machine can reach them.
+    where = {"host": "127.0.0.1"} if processes else {}
     cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=processes, dashboard_address=None,
-                           silence_logs=logging.ERROR)
+                           silence_logs=logging.ERROR, **where)
     with cluster, Client(cluster) as client:
         yield client
 
