@@ -229,7 +229,7 @@ def run_area(area: Mapping[str, Any], *, options: RunOptions, out_dir: str | Pat
     reuse_extract : bool, default True
         Read the OSM file once per worker and reuse it for every area of that worker.
     """
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     outline = gpd.GeoDataFrame({"name": [area["name"]]}, geometry=[area["geometry"]], crs=4326)
     area_options = replace(options, boundary=outline)
     extract = _shared_extract(Path(options.osm)) if reuse_extract and options.osm is not None else None
@@ -248,7 +248,19 @@ def run_area(area: Mapping[str, Any], *, options: RunOptions, out_dir: str | Pat
     result = replace(result, record={**result.record, "batch_area": status})
     write_outputs(result, area_folder(out_dir, area["key"]), lang=lang, write_map=write_map, formats=formats)
     status["seconds"] = round(time.perf_counter() - started, 3)
+    status["cpu_seconds"] = round(time.process_time() - cpu, 3)  # this process's CPU: the work, whatever the load
+    status["worker"] = _worker_name()
     return status
+
+
+def _worker_name() -> str:
+    """The Dask worker running this job (its address), or ``""`` outside a worker."""
+    try:
+        from dask.distributed import get_worker  # noqa: PLC0415 - dask loads only for a batch
+
+        return str(get_worker().address)
+    except (ImportError, ValueError):
+        return ""
 
 
 def _complete(out_dir: Path, area: Mapping[str, Any], fingerprint: str, formats: Sequence[str]) -> dict | None:

@@ -96,14 +96,15 @@ def build_index_map(areas: gpd.GeoDataFrame, *, categories: Sequence[str], minut
     wgs = areas.to_crs(4326) if areas.crs is not None else areas
     geoms = wgs.geometry.to_numpy()
     valid = [g for g in geoms if g is not None and not g.is_empty]
-    bounds = tuple(shapely.total_bounds(valid)) if valid else (0.0, 0.0, 1.0, 1.0)
-    paths, height = _paths(geoms, bounds)  # type: ignore[arg-type]
+    west, south, east, north = (float(v) for v in shapely.total_bounds(valid)) if valid else (0.0, 0.0, 1.0, 1.0)
+    bounds = (west, south, east, north)
+    paths, height = _paths(geoms, bounds)
     first = categories[0] if categories else None
     rows, shapes, data = [], [], []
     for i, (row, path) in enumerate(zip(wgs.itertuples(index=False), paths)):
         status = str(row.status)
         shares = {c: _float(getattr(row, f"share_{c}", None)) for c in categories}
-        fill = _share_colour(shares.get(first)) if status == "done" else _COLOURS["failed"]
+        fill = _share_colour(shares[first] if first else None) if status == "done" else _COLOURS["failed"]
         title = f"{row.name} ({row.code}): {t.get(status, status)}"
         link = str(row.link or "")
         shape = (f'<path d="{esc(path)}" fill="{fill}" stroke="#333" stroke-width="0.8">'

@@ -38,7 +38,9 @@ class _BlockedSocket(socket.socket):
 
 @pytest.fixture(autouse=True)
 def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Block every outbound connection; loopback stays open for the browser tests."""
+    """Block every outbound connection; loopback stays open for the browser tests and for the
+    local Dask clusters of ``lifecircle batch`` (tests/test_batch.py; its worker processes talk
+    to their scheduler on 127.0.0.1)."""
     monkeypatch.setattr(socket, "socket", _BlockedSocket)
 
     def _refuse(*args, **kwargs):
