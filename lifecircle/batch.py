@@ -474,7 +474,7 @@ def _merge(out: Path, areas: gpd.GeoDataFrame, statuses: list[dict[str, Any]], *
     index["status"] = [by_key[k]["status"] for k in index["key"]]
     index["attempts"] = [by_key[k].get("attempts", 0) for k in index["key"]]
     index["error"] = [by_key[k].get("error", "") for k in index["key"]]
-    for column in ("cells", "people", "underserved_cells"):
+    for column in ("cells", "people", "underserved_cells", "population_kind"):
         index[column] = [by_key[k].get(column, np.nan) for k in index["key"]]
     for cat in categories:
         index[f"share_{cat}"] = [(by_key[k].get("shares") or {}).get(cat, np.nan) for k in index["key"]]

@@ -692,10 +692,10 @@ BATCH_TEXT: dict[str, dict[str, str]] = {
            "status": "status", "done": "done", "failed": "failed", "cells": "cells", "people": "people",
            "underserved_cells": "under-served cells", "share": "within {minutes:g} min: {category}",
            "open_map": "open the map", "attempts": "attempts", "error": "error",
-           "summary": "{done} of {total} areas done, {failed} failed."},
+           "summary": "{done} of {total} areas done, {failed} failed.", "weight": "weight (not people)"},
     "zh": {"area": "区域", "area_code": "区域代码", "title": "各区域步行可达性",
            "status": "状态", "done": "完成", "failed": "失败", "cells": "网格数", "people": "人口",
            "underserved_cells": "服务不足网格", "share": "{minutes:g}分钟内：{category}",
            "open_map": "打开地图", "attempts": "尝试次数", "error": "错误",
-           "summary": "共{total}个区域：完成{done}个，失败{failed}个。"},
+           "summary": "共{total}个区域：完成{done}个，失败{failed}个。", "weight": "权重（非人口）"},
 }

@@ -81,7 +81,8 @@ def build_index_map(areas: gpd.GeoDataFrame, *, categories: Sequence[str], minut
         One row per area with ``name``, ``code``, ``status`` (``done`` / ``failed``), ``link``
         (relative path of the area's map, empty when none), ``attempts``, ``error``, ``cells``,
         ``people``, ``underserved_cells`` and ``share_<category>`` (share of people within
-        the threshold, 0-1 or NaN); any CRS (drawn in longitude/latitude).
+        the threshold, 0-1 or NaN); any CRS (drawn in longitude/latitude). With a
+        ``population_kind`` other than ``people`` the people column is headed as a weight.
     categories : sequence of str
         The categories to show, in order.
     minutes : float
@@ -121,7 +122,9 @@ def build_index_map(areas: gpd.GeoDataFrame, *, categories: Sequence[str], minut
                      "shares": shares})
     done = sum(1 for d in data if d["status"] == "done")
     failed = sum(1 for d in data if d["status"] == "failed")
-    heads = [t["area"], t["area_code"], t["status"], t["attempts"], t["cells"], t["people"], t["underserved_cells"],
+    kinds = set(areas["population_kind"].dropna()) if "population_kind" in areas else {"people"}
+    people = t["people"] if kinds <= {"people"} else t["weight"]
+    heads = [t["area"], t["area_code"], t["status"], t["attempts"], t["cells"], people, t["underserved_cells"],
              *[t["share"].format(minutes=minutes, category=label[c]) for c in categories], ""]
     return "".join([
         "<!DOCTYPE html>\n<html lang=\"", "zh-CN" if lang == "zh" else "en", "\"><head><meta charset=\"utf-8\">",

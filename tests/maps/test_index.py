@@ -37,4 +37,7 @@ def test_text_from_the_data_is_escaped() -> None:
     assert html.count("<script") == 1  # only the inert data block
     assert "<b>nothing</b>" not in html and "&lt;b&gt;nothing&lt;/b&gt;" in html
     assert "<i>" not in html
+    weights = build_index_map(_areas().assign(population_kind=["floor_area", None]), categories=[], minutes=15,
+                              lang="en")
+    assert "weight (not people)" in weights and "weight" not in html
     assert "\\u003c/script\\u003e" in inert_json({"n": "</script>"})
