@@ -46,6 +46,7 @@ import shapely
 from lifecircle._errors import InputNotFoundError, LifecircleError, OptionError, shorten
 from lifecircle.columnar import parquet_name, parse_formats, read_geoparquet
 from lifecircle.i18n import BATCH_TEXT, SHEET_NAMES
+from lifecircle.layers.cut import extract_within
 from lifecircle.layers.osm import OsmExtract, read_osm
 from lifecircle.maps.index import build_index_map, save_index_map
 from lifecircle.options import RunOptions, validate_options
@@ -227,12 +228,15 @@ def run_area(area: Mapping[str, Any], *, options: RunOptions, out_dir: str | Pat
     fingerprint : str
         Recorded in the area's ``run.json`` for ``resume``.
     reuse_extract : bool, default True
-        Read the OSM file once per worker and reuse it for every area of that worker.
+        Read the OSM file once per worker and reuse it for every area of that worker, each
+        area getting only the data around it (:func:`lifecircle.layers.cut.extract_within`).
     """
     started, cpu = time.perf_counter(), time.process_time()
     outline = gpd.GeoDataFrame({"name": [area["name"]]}, geometry=[area["geometry"]], crs=4326)
     area_options = replace(options, boundary=outline)
-    extract = _shared_extract(Path(options.osm)) if reuse_extract and options.osm is not None else None
+    extract = None
+    if reuse_extract and options.osm is not None:
+        extract = extract_within(_shared_extract(Path(options.osm)), _cut_bounds(outline, options))
     result = run(area_options, progress=False, extract=extract)
     summary = result.summary.as_dict()
     people = np.nan_to_num(result.cells["population"].to_numpy(dtype=float))
@@ -261,6 +265,19 @@ def _worker_name() -> str:
         return str(get_worker().address)
     except (ImportError, ValueError):
         return ""
+
+
+def _cut_bounds(outline: gpd.GeoDataFrame, options: RunOptions) -> tuple[float, float, float, float]:
+    """The box of OSM data an area's run can use: its halo plus every margin the run adds
+    (facility access, isochrone buffer, a cell), with a tenth more for safety; the run
+    clips to its own halo inside it."""
+    checked = validate_options(options)
+    reach = halo_reach_m(minutes=float(checked.minutes), speed_kmh=float(checked.speed_kmh or 0),
+                         access_m=float(checked.max_access_m) + float(checked.isochrone_buffer_m)
+                         + float(checked.cell_size_m))
+    centre = outline.geometry.iloc[0].representative_point()
+    crs = local_metric_crs(np.array([centre.x]), np.array([centre.y]))
+    return halo_bounds_lonlat(outline.geometry, reach_m=reach * 1.1, crs=crs)[0]
 
 
 def _complete(out_dir: Path, area: Mapping[str, Any], fingerprint: str, formats: Sequence[str]) -> dict | None:
