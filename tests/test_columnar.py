@@ -75,3 +75,18 @@ def test_cli_refuses_an_unknown_format(tmp_path: Path, capsys: pytest.CaptureFix
     with pytest.raises(SystemExit):
         main(["run", "--format", "gpkg,csv", "--out", str(tmp_path / "out")])
     assert "--format" in capsys.readouterr().err and "csv" not in {p.name for p in tmp_path.iterdir()}
+
+
+def test_files_carry_standard_geoparquet_metadata(small_result: lifecircle.RunResult, tmp_path: Path) -> None:
+    """What DuckDB, GDAL/QGIS and other readers go by: GeoParquet 1.0 ``geo`` metadata, WKB, EPSG:4326."""
+    import json
+
+    import pyarrow.parquet as pq
+
+    write_outputs(small_result, tmp_path, lang="en", write_map=False, formats=("parquet",))
+    for name in PARQUET_FILES:
+        meta = json.loads(pq.read_schema(tmp_path / name).metadata[b"geo"])
+        column = meta["columns"][meta["primary_column"]]
+        assert meta["version"] == "1.0.0" and column["encoding"] == "WKB"
+        assert column["crs"]["id"] == {"authority": "EPSG", "code": 4326}
+        assert "__index_level_0__" not in pq.read_schema(tmp_path / name).names
