@@ -41,9 +41,14 @@ def _whole(name: str, low: int) -> Callable[[str], int]:
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Add ``lifecircle batch`` to the command's subparsers."""
-    p = sub.add_parser("batch", help="one run per area of a polygon file (districts) on Dask, merged into one set")
+    # "resolve": here --units names the areas, replacing the governance levels' --units of
+    # `lifecircle run` (each area's run then has no governance levels).
+    p = sub.add_parser("batch", help="one run per area of a polygon file (districts) on Dask, merged into one set",
+                       conflict_handler="resolve")
+    add_common_arguments(p)
+    add_format_argument(p, default="parquet")
     areas = p.add_argument_group("areas and workers")
-    areas.add_argument("--units", type=Path, required=True,
+    areas.add_argument("--units", dest="batch_units", type=Path, required=True, metavar="FILE",
                        help="polygons, one per area (GeoPackage, GeoJSON, shapefile), e.g. districts.gpkg")
     areas.add_argument("--name-column", help="column naming each area (default: name)")
     areas.add_argument("--code-column", help="column coding each area, used for its folder (default: code)")
@@ -58,8 +63,6 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     areas.add_argument("--resume", action="store_true",
                        help="keep areas already complete in --out for the same options and outline")
     areas.add_argument("--no-area-maps", action="store_true", help="no map.html per area (the index map stays)")
-    add_common_arguments(p)
-    add_format_argument(p, default="parquet")
     return p
 
 
@@ -72,7 +75,7 @@ def main(args: argparse.Namespace) -> int:
             logging.getLogger(name).setLevel(logging.WARNING if not args.quiet else logging.ERROR)
     if args.osm is None:
         raise OptionError("lifecircle batch needs --osm: a local OSM file covering every area and its surroundings.")
-    areas = read_areas(args.units, name_column=args.name_column, code_column=args.code_column, only=args.areas)
+    areas = read_areas(args.batch_units, name_column=args.name_column, code_column=args.code_column, only=args.areas)
     result = run_batch(areas, options=options_from_args(args), out_dir=args.out, workers=args.workers,
                        scheduler=args.scheduler, retries=args.retries, resume=args.resume, formats=args.formats,
                        lang=args.lang, area_maps=not args.no_area_maps)
