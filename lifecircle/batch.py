@@ -178,7 +178,24 @@ def read_areas(units: str | Path | gpd.GeoDataFrame, *, name_column: str | None 
 
 
 def area_folder(out_dir: str | Path, key: str) -> Path:
-    """The output set of one area: ``<out>/areas/area=<key>`` (a Hive-style partition)."""
+    """The output set of one area: ``<out>/areas/area=<key>`` (a Hive-style partition).
+
+    Parameters
+    ----------
+    out_dir : path
+        The batch's output folder.
+    key : str
+        The area's key (:func:`read_areas`).
+
+    Returns
+    -------
+    pathlib.Path
+
+    Examples
+    --------
+    >>> area_folder("out", "500103").as_posix()
+    'out/areas/area=500103'
+    """
     return Path(out_dir) / AREAS_FOLDER / f"area={key}"
 
 
@@ -230,6 +247,12 @@ def run_area(area: Mapping[str, Any], *, options: RunOptions, out_dir: str | Pat
     reuse_extract : bool, default True
         Read the OSM file once per worker and reuse it for every area of that worker, each
         area getting only the data around it (:func:`lifecircle.layers.cut.extract_within`).
+
+    Returns
+    -------
+    dict
+        ``key``, ``name``, ``code``, ``status`` (``done``), cells, people, under-served cells,
+        shares per category, seconds and CPU seconds, the worker's address.
     """
     started, cpu = time.perf_counter(), time.process_time()
     outline = gpd.GeoDataFrame({"name": [area["name"]]}, geometry=[area["geometry"]], crs=4326)
@@ -410,18 +433,7 @@ def run_batch(  # noqa: PLR0913 - keyword-only options of the command, each with
         Before any job: bad options, no OSM file, a bad number of workers or retries.
     """
     formats = parse_formats(formats)
-    if lang not in BATCH_TEXT:
-        raise OptionError(f"--lang must be one of {sorted(BATCH_TEXT)}; found {shorten(lang)}.")
-    if not isinstance(workers, int) or workers < 1:
-        raise OptionError(f"--workers must be a whole number >= 1; found {shorten(workers)}.")
-    if not isinstance(retries, int) or retries < 0:
-        raise OptionError(f"--retries must be a whole number >= 0; found {shorten(retries)}.")
-    if options.place is not None or options.bbox is not None or options.osm is None:
-        raise OptionError("lifecircle batch needs a local OSM file (--osm) that every worker can read; "
-                          "found none (--place and --bbox download per run).")
-    if options.boundary is not None:
-        raise OptionError("lifecircle batch takes the areas from --units; leave out --boundary.")
-    checked = validate_options(options)
+    checked = _checked(options, lang=lang, workers=workers, retries=retries)
     out = Path(out_dir)
     job = {"options": options, "out_dir": str(out.resolve()),
            "formats": formats, "lang": lang, "write_map": area_maps, "reuse_extract": reuse_extract}
@@ -451,6 +463,22 @@ def run_batch(  # noqa: PLR0913 - keyword-only options of the command, each with
                  "halo_m": round(reach, 1), "formats": list(formats), "seconds": round(seconds, 3)}
         paths = _merge(out, areas, statuses, options=checked, lang=lang, facts=facts)
     return BatchResult(areas=statuses, paths=paths, seconds=seconds)
+
+
+def _checked(options: RunOptions, *, lang: str, workers: int, retries: int) -> RunOptions:
+    """The batch's options checked before any job (:class:`OptionError` naming the option)."""
+    if lang not in BATCH_TEXT:
+        raise OptionError(f"--lang must be one of {sorted(BATCH_TEXT)}; found {shorten(lang)}.")
+    if not isinstance(workers, int) or workers < 1:
+        raise OptionError(f"--workers must be a whole number >= 1; found {shorten(workers)}.")
+    if not isinstance(retries, int) or retries < 0:
+        raise OptionError(f"--retries must be a whole number >= 0; found {shorten(retries)}.")
+    if options.place is not None or options.bbox is not None or options.osm is None:
+        raise OptionError("lifecircle batch needs a local OSM file (--osm) that every worker can read; "
+                          "found none (--place and --bbox download per run).")
+    if options.boundary is not None:
+        raise OptionError("lifecircle batch takes the areas from --units; leave out --boundary.")
+    return validate_options(options)
 
 
 # --------------------------------------------------------------------------- merging
@@ -535,8 +563,20 @@ def _merge(out: Path, areas: gpd.GeoDataFrame, statuses: list[dict[str, Any]], *
 
 
 def read_layer(out_dir: str | Path, layer: str) -> gpd.GeoDataFrame:
-    """One result layer of a batch (``cells``, ``communities``, ``facilities``, ``gap_areas``)
-    for every completed area, with the area's key in an ``area`` column (EPSG:4326)."""
+    """One result layer of a batch for every completed area, with the area's key in an ``area``
+    column (EPSG:4326).
+
+    Parameters
+    ----------
+    out_dir : path
+        The batch's output folder.
+    layer : str
+        ``cells``, ``communities``, ``facilities`` or ``gap_areas``.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+    """
     folders = sorted((Path(out_dir) / AREAS_FOLDER).glob("area=*"))
     paths = [f / parquet_name(layer) for f in folders if (f / parquet_name(layer)).is_file()]
     return read_geoparquet(paths, key="area", keys=[p.parent.name.removeprefix("area=") for p in paths])

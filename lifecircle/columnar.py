@@ -30,12 +30,36 @@ PARQUET_LAYERS: tuple[str, ...] = ("cells", "communities", "facilities", "gap_ar
 
 
 def parquet_name(layer: str) -> str:
-    """The file name of a layer in GeoParquet: ``cells`` -> ``cells.parquet``."""
+    """The file name of a layer in GeoParquet.
+
+    Parameters
+    ----------
+    layer : str
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> parquet_name("cells")
+    'cells.parquet'
+    """
     return f"{layer}.parquet"
 
 
 def parse_formats(value: str | Iterable[str], *, option: str = "--format") -> tuple[str, ...]:
     """Checked output formats, in :data:`FORMATS` order, from ``"gpkg,parquet"`` or a list.
+
+    Parameters
+    ----------
+    value : str or iterable of str
+    option : str
+        The option named in messages.
+
+    Returns
+    -------
+    tuple of str
 
     Raises
     ------
@@ -106,6 +130,10 @@ def read_geoparquet(paths: Sequence[str | Path], *, key: str | None = None,
         Name of the column to add (e.g. ``area``).
     keys : sequence of str, optional
         One value per path for that column.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
     """
     frames = []
     for i, path in enumerate(paths):

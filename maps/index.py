@@ -32,6 +32,15 @@ def inert_json(data: Any) -> str:
     """JSON safe inside ``<script type="application/json">``: ``<``, ``>``, ``&`` and line
     separators escaped, so no text from the data can close the element or start markup.
 
+    Parameters
+    ----------
+    data : object
+        JSON-ready values.
+
+    Returns
+    -------
+    str
+
     Examples
     --------
     >>> inert_json({"name": "</script><b>"})
@@ -90,6 +99,10 @@ def build_index_map(areas: gpd.GeoDataFrame, *, categories: Sequence[str], minut
     labels : mapping, optional
         Category labels per language (the catalogue's); default the names.
     lang : {"zh", "en"}
+
+    Returns
+    -------
+    str
     """
     t = BATCH_TEXT[lang]
     esc = html.escape
@@ -144,7 +157,18 @@ def build_index_map(areas: gpd.GeoDataFrame, *, categories: Sequence[str], minut
 
 
 def save_index_map(text: str, path: str | Path) -> Path:
-    """Write the index page (UTF-8)."""
+    """Write the index page (UTF-8).
+
+    Parameters
+    ----------
+    text : str
+        From :func:`build_index_map`.
+    path : path
+
+    Returns
+    -------
+    pathlib.Path
+    """
     path = Path(path)
     path.write_text(text, encoding="utf-8")
     return path

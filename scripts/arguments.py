@@ -252,7 +252,14 @@ def _formats(text: str) -> tuple[str, ...]:
 
 
 def add_format_argument(p: argparse.ArgumentParser, *, default: str = "gpkg") -> None:
-    """``--format``: the result layers as a GeoPackage, GeoParquet files, or both."""
+    """``--format``: the result layers as a GeoPackage, GeoParquet files, or both.
+
+    Parameters
+    ----------
+    p : argparse.ArgumentParser
+    default : str
+        ``gpkg``, ``parquet`` or ``gpkg,parquet``.
+    """
     p.add_argument("--format", dest="formats", type=_formats, default=tuple(default.split(",")), metavar="FORMATS",
                    help=f"result layers as gpkg (results.gpkg), parquet (cells/communities/facilities/gap_areas "
                         f".parquet, GeoParquet for DuckDB/QGIS/geopandas) or gpkg,parquet (default {default})")

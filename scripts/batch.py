@@ -40,7 +40,24 @@ def _whole(name: str, low: int) -> Callable[[str], int]:
 
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    """Add ``lifecircle batch`` to the command's subparsers."""
+    """Add ``lifecircle batch`` to the command's subparsers.
+
+    Parameters
+    ----------
+    sub : argparse._SubParsersAction
+
+    Returns
+    -------
+    argparse.ArgumentParser
+
+    Examples
+    --------
+    >>> import argparse
+    >>> sub = argparse.ArgumentParser().add_subparsers(dest="command")
+    >>> args = add_parser(sub).parse_args(["--units", "districts.gpkg", "--workers", "4"])
+    >>> str(args.batch_units), args.workers, args.formats, args.retries
+    ('districts.gpkg', 4, ('parquet',), 1)
+    """
     # "resolve": here --units names the areas, replacing the governance levels' --units of
     # `lifecircle run` (each area's run then has no governance levels).
     p = sub.add_parser("batch", help="one run per area of a polygon file (districts) on Dask, merged into one set",
@@ -67,7 +84,23 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def main(args: argparse.Namespace) -> int:
-    """Run ``lifecircle batch``; 0 when every area is done, 1 when some failed (reported)."""
+    """Run ``lifecircle batch``.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        Parsed by the parser of :func:`add_parser`.
+
+    Returns
+    -------
+    int
+        0 when every area is done, 1 when some failed (each reported).
+
+    Raises
+    ------
+    OptionError
+        No ``--osm`` (and any bad option, before a job starts).
+    """
     from lifecircle.batch import read_areas, run_batch  # noqa: PLC0415 - --help answers without loading dask
 
     if not args.verbose:  # the cluster's own chatter (workers starting, closing) only with -v

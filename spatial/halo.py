@@ -38,6 +38,10 @@ def halo_reach_m(*, minutes: float, speed_kmh: float, access_m: float = 0.0) -> 
     access_m : float, default 0
         The longest straight walk between a facility and the network (``--max-access``).
 
+    Returns
+    -------
+    float
+
     Raises
     ------
     OptionError
@@ -62,6 +66,10 @@ def halo_polygons(areas: gpd.GeoSeries, *, reach_m: float, crs: pyproj.CRS) -> g
         From :func:`halo_reach_m`.
     crs : pyproj.CRS
         A metric CRS for the buffer (the data's local UTM zone).
+
+    Returns
+    -------
+    geopandas.GeoSeries
     """
     metric = areas.to_crs(crs)
     return gpd.GeoSeries(shapely.buffer(metric.geometry.to_numpy(), reach_m), index=areas.index, crs=crs)
@@ -70,7 +78,19 @@ def halo_polygons(areas: gpd.GeoSeries, *, reach_m: float, crs: pyproj.CRS) -> g
 def halo_bounds_lonlat(areas: gpd.GeoSeries, *, reach_m: float, crs: pyproj.CRS
                        ) -> list[tuple[float, float, float, float]]:
     """West, south, east, north (degrees) of each area's halo: what a cut of the OSM data
-    for that area must hold (e.g. ``osmium extract -b W,S,E,N``)."""
+    for that area must hold (e.g. ``osmium extract -b W,S,E,N``).
+
+    Parameters
+    ----------
+    areas : geopandas.GeoSeries
+    reach_m : float
+    crs : pyproj.CRS
+        As :func:`halo_polygons`.
+
+    Returns
+    -------
+    list of tuple of float
+    """
     halos = halo_polygons(areas, reach_m=reach_m, crs=crs).to_crs(4326)
     return [tuple(round(float(v), 6) for v in b) for b in halos.bounds.to_numpy()]  # type: ignore[misc]
 
