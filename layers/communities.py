@@ -18,6 +18,8 @@ import pandas as pd
 import pyproj
 import shapely
 import shapely.ops
+from scipy import sparse
+from scipy.sparse import csgraph
 
 from lifecircle._errors import BoundaryError, CommunitiesError, InputNotFoundError, NoCrsError, plain_number, shorten
 from lifecircle._names import make_unique_names
@@ -420,20 +422,22 @@ def far_boundary_parts(boundary: Boundary, *, limit_km: float = 50.0) -> str | N
 
 
 def _far_part(parts: list, geod: pyproj.Geod, limit_km: float) -> str | None:
+    # Parts chained by gaps under limit_km (districts side by side, islands off a coast) belong
+    # together; a part no chain reaches from the largest one is stray. The search in degrees is
+    # wide enough for the highest latitude, so it never misses a pair closer than limit_km.
     areas = [abs(geod.geometry_area_perimeter(p)[0]) for p in parts]
-    main = parts[int(np.argmax(areas))]
-    far = []
-    for i, p in enumerate(parts):
-        if p is main:
-            continue
-        a, b = shapely.ops.nearest_points(main, p)
-        km = geod.inv(a.x, a.y, b.x, b.y)[2] / 1000.0
-        if km > limit_km:
-            far.append((km, i))
-    if not far:
+    main = int(np.argmax(areas))
+    max_lat = min(max(abs(b) for p in parts for b in (p.bounds[1], p.bounds[3])), 89.0)
+    reach_deg = limit_km / (111.32 * np.cos(np.radians(max_lat)))
+    left, right = shapely.STRtree(parts).query(parts, predicate="dwithin", distance=reach_deg)
+    links = sparse.coo_matrix((np.ones(len(left)), (left, right)), shape=(len(parts), len(parts)))
+    _, cluster = csgraph.connected_components(links, directed=False)
+    stray = np.flatnonzero(cluster != cluster[main])
+    if not len(stray):
         return None
-    km, i = max(far)
-    c = parts[i].centroid
-    more = f" ({len(far)} parts lie farther than {limit_km:g} km)" if len(far) > 1 else ""
-    return (f"part {i + 1} of its {len(parts)} polygons (around lon {c.x:.4f}, lat {c.y:.4f}) lies about "
-            f"{km:,.0f} km from the largest part{more}: is it meant to be there")
+    c = parts[int(stray[0])].centroid
+    a, b = shapely.ops.nearest_points(parts[main], parts[int(stray[0])])
+    km = geod.inv(a.x, a.y, b.x, b.y)[2] / 1000.0
+    more = f" ({len(stray)} parts lie farther than {limit_km:g} km from the rest)" if len(stray) > 1 else ""
+    return (f"part {int(stray[0]) + 1} of its {len(parts)} polygons (around lon {c.x:.4f}, lat {c.y:.4f}) lies "
+            f"about {km:,.0f} km from the largest part{more}: is it meant to be there")

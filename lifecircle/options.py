@@ -25,7 +25,6 @@ from lifecircle._errors import (
     DemError,
     InputFileError,
     InputNotFoundError,
-    MemoryBudgetError,
     NoCrsError,
     OptionError,
     shorten,
@@ -503,19 +502,18 @@ def check_boundary_grid_budget(area: Any, options: RunOptions, boundary: Any) ->
     Raises
     ------
     BoundaryError
-        The grid would not fit in memory because a boundary part lies far away.
+        A boundary part lies far from the others, or one polygon spans a continent.
     MemoryBudgetError
         The grid would not fit in memory otherwise.
     """
-    try:
-        check_grid_budget(area, cell_size_m=options.cell_size_m, available_bytes=available_memory_bytes(),
-                          fraction=settings.memory_fraction)
-    except MemoryBudgetError as exc:
-        far = far_boundary_parts(boundary) if isinstance(boundary, Boundary) else None
-        if far is None:
-            raise
+    # A stray part or a wrong coordinate is named as such, whether or not the grid would fit:
+    # the grid now counts cells from the area, and a study area 1,000 km wide is an error.
+    far = far_boundary_parts(boundary) if isinstance(boundary, Boundary) else None
+    if far is not None:
         raise BoundaryError(f"--boundary {boundary_label(options.boundary)!r}: {far}? That stretches the study "
-                            "area too far to grid: remove the stray part or fix its coordinates.") from exc
+                            "area too far: remove the stray part or fix its coordinates.")
+    check_grid_budget(area, cell_size_m=options.cell_size_m, available_bytes=available_memory_bytes(),
+                      fraction=settings.memory_fraction)
 
 
 def input_warnings(inputs: InputLayers, *, categories: Any, reach_area: Any, crs: Any,

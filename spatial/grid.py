@@ -106,6 +106,33 @@ def check_grid_budget(area: shapely.Geometry, *, cell_size_m: float, available_b
     return n
 
 
+#: Cell centres tested at once: bounds the memory of the scan whatever the area's extent.
+_SCAN_BATCH = 2_000_000
+
+
+def _cells_inside(area: shapely.Geometry, size: float) -> tuple[np.ndarray, np.ndarray]:
+    """Columns and rows of the cells whose centres lie inside ``area`` (a centre on the
+    outline counts as inside). Each part is scanned over its own box in bands of rows, so a
+    district with a far exclave or a long thin valley costs its cells, not its bounding box."""
+    found: list[tuple[np.ndarray, np.ndarray]] = []
+    for part in shapely.get_parts(area) if not area.is_empty else []:
+        minx, miny, maxx, maxy = part.bounds
+        col0, col1 = int(np.floor(minx / size)), int(np.floor(maxx / size))
+        row0, row1 = int(np.floor(miny / size)), int(np.floor(maxy / size))
+        cols = np.arange(col0, col1 + 1)
+        band = max(1, _SCAN_BATCH // len(cols))
+        for r0 in range(row0, row1 + 1, band):
+            cc, rr = np.meshgrid(cols, np.arange(r0, min(r0 + band, row1 + 1)))
+            cc, rr = cc.ravel(), rr.ravel()
+            inside = shapely.intersects_xy(area, (cc + 0.5) * size, (rr + 0.5) * size)
+            found.append((cc[inside], rr[inside]))
+    if not found:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    cells = np.unique(np.column_stack([np.concatenate([c for c, _ in found]),
+                                       np.concatenate([r for _, r in found])]), axis=0)
+    return cells[:, 0], cells[:, 1]
+
+
 def make_grid(area: shapely.Geometry, *, cell_size_m: float, crs: pyproj.CRS | str) -> gpd.GeoDataFrame:
     """Square cells whose centres lie inside a study area.
 
@@ -129,17 +156,10 @@ def make_grid(area: shapely.Geometry, *, cell_size_m: float, crs: pyproj.CRS | s
         west to east.
     """
     size = _check_cell_size(cell_size_m)
-    minx, miny, maxx, maxy = area.bounds
-    col0, col1 = int(np.floor(minx / size)), int(np.floor(maxx / size))
-    row0, row1 = int(np.floor(miny / size)), int(np.floor(maxy / size))
-    cols = np.arange(col0, col1 + 1)
-    rows = np.arange(row1, row0 - 1, -1)  # north first, as a map is read
-    cc, rr = np.meshgrid(cols, rows)
-    cx = (cc.ravel() + 0.5) * size
-    cy = (rr.ravel() + 0.5) * size
-    inside = shapely.intersects_xy(area, cx, cy)  # a centre on the outline counts as inside
-    cx, cy = cx[inside], cy[inside]
-    col_idx, row_idx = cc.ravel()[inside], rr.ravel()[inside]
+    cols, rows = _cells_inside(area, size)
+    order = np.lexsort((cols, -rows))  # north first, as a map is read, then west to east
+    col_idx, row_idx = cols[order], rows[order]
+    cx, cy = (col_idx + 0.5) * size, (row_idx + 0.5) * size
     half = size / 2.0
     geoms = shapely.box(cx - half, cy - half, cx + half, cy + half)
     cell_id = np.char.add(np.char.add("r", row_idx.astype(str)), np.char.add("c", col_idx.astype(str)))

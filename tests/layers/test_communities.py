@@ -200,3 +200,18 @@ def test_real_yuzhong_boundary(yuzhong_boundary):
     assert projected == pytest.approx(23.5e6, rel=0.01)
     communities = read_communities(yuzhong_boundary)
     assert list(communities["name"]) == ["Yuzhong District"]
+
+
+def test_districts_side_by_side_are_not_stray_but_a_far_exclave_is() -> None:
+    import pyproj
+    import shapely
+
+    from lifecircle.layers.communities import Boundary, far_boundary_parts
+
+    # Ten districts in a row, 0.1 degree wide with 0.01 degree gaps: 120 km from end to end,
+    # each part within 2 km of the next, so none is stray however far from the largest.
+    row = [shapely.box(106.0 + 0.11 * i, 29.5, 106.1 + 0.11 * i + (0.01 if i == 0 else 0), 29.6) for i in range(10)]
+    assert far_boundary_parts(Boundary(geometry=shapely.MultiPolygon(row), crs=pyproj.CRS(4326))) is None
+    exclave = shapely.box(116.0, 32.5, 116.05, 32.55)  # about 1,000 km away
+    text = far_boundary_parts(Boundary(geometry=shapely.MultiPolygon([*row, exclave]), crs=pyproj.CRS(4326)))
+    assert text is not None and "part 11 of its 11 polygons" in text and "km from the largest part" in text
