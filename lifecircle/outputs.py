@@ -99,7 +99,29 @@ OUTPUT_FILES: tuple[str, ...] = ("map.html", "results.gpkg", "gaps.csv", "gaps.x
 PARQUET_FILES: tuple[str, ...] = tuple(parquet_name(layer) for layer in PARQUET_LAYERS)
 
 def gap_headers(lang: str, community_kind: str = "community") -> dict[str, str]:
-    """:data:`GAP_HEADERS` of a language, naming derived units 片区 / neighbourhood units."""
+    """:data:`GAP_HEADERS` of a language, naming derived units 片区 / neighbourhood units.
+
+    Parameters
+    ----------
+    lang : {"en", "zh"}
+        Language of the headers (a key of :data:`GAP_HEADERS`).
+    community_kind : {"community", "neighbourhood_unit"}, default "community"
+        ``"neighbourhood_unit"`` when the communities were derived from streets: the community
+        columns are then headed 片区 / neighbourhood_unit (:data:`UNIT_HEADERS`).
+
+    Returns
+    -------
+    dict of str to str
+        A new dict, header by key (``"rank"``, ``"community"``, ``"minutes"`` with a ``{}``
+        for the category, ...); :data:`GAP_HEADERS` itself is not changed.
+
+    Examples
+    --------
+    >>> gap_headers("en")["community"], gap_headers("en", "neighbourhood_unit")["community"]
+    ('community', 'neighbourhood_unit')
+    >>> gap_headers("zh", "neighbourhood_unit")["name"]
+    '片区'
+    """
     h = dict(GAP_HEADERS[lang])
     if community_kind == "neighbourhood_unit":
         h.update(UNIT_HEADERS[lang])
@@ -107,7 +129,21 @@ def gap_headers(lang: str, community_kind: str = "community") -> dict[str, str]:
 
 
 def people_header(lang: str, population_kind: str = "people") -> str:
-    """Header of the people column: people, or the stated fallback weight."""
+    """Header of the people column: people, or the stated fallback weight.
+
+    Parameters
+    ----------
+    lang : {"en", "zh"}
+        Language of the header.
+    population_kind : {"people", "floor_area", "equal"}, default "people"
+        What the cells' ``population`` holds: people, or a fallback weight (residential floor
+        area in m², or 1 per cell) that must not be read as people.
+
+    Returns
+    -------
+    str
+        ``"people"`` / ``"人口"``, or the weight's header from :data:`WEIGHT_HEADERS`.
+    """
     if population_kind in WEIGHT_HEADERS:
         return WEIGHT_HEADERS[population_kind][lang]
     return GAP_HEADERS[lang]["people"]
@@ -118,7 +154,18 @@ _GPKG_DATE = "2000-01-01T00:00:00.000Z"
 
 
 def sha256_of(path: str | Path) -> str:
-    """Hex SHA-256 of a file."""
+    """Hex SHA-256 of a file.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        File to hash, read in blocks of 1 MiB (any size).
+
+    Returns
+    -------
+    str
+        64 lower-case hexadecimal digits.
+    """
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
@@ -128,7 +175,19 @@ def sha256_of(path: str | Path) -> str:
 
 def category_labels(catalogue_path: str | Path | None = None) -> dict[str, dict[str, str]]:
     """``{category: {"zh": label, "en": label, "colour": "#rrggbb"}}`` from the catalogue
-    (bundled plus the user's): the one source of the categories' names and colours."""
+    (bundled plus the user's): the one source of the categories' names and colours.
+
+    Parameters
+    ----------
+    catalogue_path : str or pathlib.Path, optional
+        A user's catalogue YAML added to the bundled one (``--catalogue``); None: the bundled
+        catalogue only.
+
+    Returns
+    -------
+    dict of str to dict of str to str
+        Per category key its Chinese and English labels and its map colour.
+    """
     return _labels_of(load_catalogue(extra=catalogue_path))
 
 
@@ -138,7 +197,19 @@ def _labels_of(catalogue: Catalogue) -> dict[str, dict[str, str]]:
 
 def requirement_labels(standard: Any) -> dict[str, dict[str, str]]:
     """``{requirement key: {"zh": name, "en": name}}`` of a standard (its YAML's names; the
-    map's tier popups); empty for ``None``."""
+    map's tier popups); empty for ``None``.
+
+    Parameters
+    ----------
+    standard : lifecircle.planning.Standard or None
+        A loaded standard (tiers of requirements); None when the run scored none.
+
+    Returns
+    -------
+    dict of str to dict of str to str
+        Per requirement key its Chinese (``name``) and English (``name_en``) name; a key used
+        in several tiers keeps the last tier's names.
+    """
     if standard is None:
         return {}
     return {r.key: {"zh": r.name, "en": r.name_en} for t in standard.tiers for r in t.requirements}
@@ -146,7 +217,24 @@ def requirement_labels(standard: Any) -> dict[str, dict[str, str]]:
 
 def tiers_in_words(tiers: pd.DataFrame, standard: Any, lang: str) -> pd.DataFrame:
     """Tiers with their missing and unassessed requirements named as the standard names them
-    in Chinese (as the gap lists do); in English the keys stay, as in the gap lists."""
+    in Chinese (as the gap lists do); in English the keys stay, as in the gap lists.
+
+    Parameters
+    ----------
+    tiers : pandas.DataFrame
+        The ``tiers`` of :func:`lifecircle.planning.standard_scores`: a ``tier`` column and
+        ``missing`` / ``not_assessed`` columns of requirement keys (tuples or comma-separated text).
+    standard : lifecircle.planning.Standard or None
+        The standard the tiers were scored on; None: ``tiers`` is returned as it is.
+    lang : {"en", "zh"}
+        Only ``"zh"`` renames; any other language returns ``tiers`` as it is.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy whose ``missing`` and ``not_assessed`` hold tuples of Chinese requirement names
+        (a key the standard does not name stays a key), or ``tiers`` itself when nothing is renamed.
+    """
     if standard is None or lang != "zh":
         return tiers
     names = {(t.key, r.key): r.name for t in standard.tiers for r in t.requirements}
@@ -232,7 +320,34 @@ def gap_table(cells: gpd.GeoDataFrame, *, categories: Sequence[str], lang: str =
 def community_gap_table(communities: gpd.GeoDataFrame, cells: pd.DataFrame, *, categories: Sequence[str],
                         lang: str = "en", labels: dict[str, dict[str, str]] | None = None,
                         population_kind: str = "people", community_kind: str = "community") -> pd.DataFrame:
-    """Communities (or derived 片区) ranked by people in under-served cells: has, lacks, shares."""
+    """Communities (or derived 片区) ranked by people in under-served cells: has, lacks, shares.
+
+    Parameters
+    ----------
+    communities : geopandas.GeoDataFrame
+        One row per community: ``name``, ``population``, ``has`` and ``lacks`` (comma-separated
+        category keys, missing read as none) and a share column
+        (:func:`lifecircle.schema.share_column`) per category in ``categories``.
+    cells : pandas.DataFrame
+        The run's cells: ``community`` (the name of the community holding the cell),
+        ``population`` and ``underserved`` (bool).
+    categories : sequence of str
+        Categories whose share of people within the threshold gets a column, in this order.
+    lang : {"en", "zh"}, default "en"
+        Language of the headers and, in Chinese, of the category names.
+    labels : dict, optional
+        :func:`category_labels`; None: categories keep their keys.
+    population_kind : {"people", "floor_area", "equal"}, default "people"
+        A fallback weight renames the people columns so they are not read as people.
+    community_kind : {"community", "neighbourhood_unit"}, default "community"
+        See :func:`gap_headers`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per community, ranked (1, 2, ...) by people in under-served cells, most
+        first, ties by name; people rounded to 0.1, shares (0 to 1) to 0.001.
+    """
     h = gap_headers(lang, community_kind)
     under = cells[cells["underserved"]].groupby("community")
     people = under["population"].sum()
@@ -272,16 +387,13 @@ def planning_gap_tables(
     ----------
     result : lifecircle.pipeline.RunResult
     tiers : pandas.DataFrame, optional
-        The ``tiers`` of :func:`lifecircle.planning.standard_scores`: adds each cell's unmet requirements
-        (``tier:requirement``) and each community's failed tiers with what they miss.
+        The ``tiers`` of :func:`lifecircle.planning.standard_scores`: adds each cell's unmet requirements (``tier:requirement``)
+        and each community's failed tiers with what they miss.
     sites : geopandas.GeoDataFrame, optional
-        From :func:`lifecircle.planning.suggest`: adds each cell's nearest suggested site (rank and
-        straight-line metres) and whether a site would bring it within the threshold
-        (rank of the first that does, blank if none); per community the sites inside it
-        and the people they would newly serve there.
+        From :func:`lifecircle.planning.suggest`: adds each cell's nearest suggested site (rank, straight-line metres) and
+        the rank of the first site bringing it within the threshold (blank if none); per community the sites in it and the people they newly serve.
     served_by_site : numpy.ndarray, optional
-        :func:`lifecircle.planning.served_by_sites` of ``sites`` (as :func:`lifecircle.planning.plan`
-        keeps it); computed when not given.
+        :func:`lifecircle.planning.served_by_sites` of ``sites``; computed when not given.
     lang : {"en", "zh"}
         Headers and category / requirement names (:data:`PLANNING_HEADERS`).
     standard : str, pathlib.Path or Standard, optional
@@ -290,14 +402,17 @@ def planning_gap_tables(
     Returns
     -------
     cells_table : pandas.DataFrame
-        Cells that are under-served (some category beyond the threshold) or fail a
-        requirement of the standard, ranked by people, then number of missing categories,
-        then cell id: the columns of :func:`gap_table` plus
+        Cells that are under-served (some category beyond the threshold) or fail a requirement of the standard, ranked by
+        people, then number of missing categories, then cell id: the columns of :func:`gap_table` plus
         ``tier_failures``, ``suggested_site``, ``suggested_site_m``, ``served_by_site``.
     communities_table : pandas.DataFrame
-        The columns of :func:`community_gap_table` plus
-        ``failed_tiers``, ``suggested_sites_in_community``, ``people_served_by_sites``;
-        ranked by people in under-served cells.
+        The columns of :func:`community_gap_table` plus ``failed_tiers``,
+        ``suggested_sites_in_community``, ``people_served_by_sites``; ranked as it is.
+
+    Raises
+    ------
+    OptionError
+        ``tiers`` were scored on other cells than the run's, or ``lang`` is unknown.
     """
     h, unit_kind = _planning_headers(result, lang)
     cells, labels = result.cells, _labels_of(result.model.catalogue)
@@ -409,14 +524,51 @@ INCOMPLETE_NOTE: dict[str, str] = {"en": " (likely incomplete data: coverage is 
 
 
 def likely_incomplete(summary: dict[str, Any]) -> list[str]:
-    """Categories whose facility data the run judged likely incomplete (``summary["completeness"]``)."""
+    """Categories whose facility data the run judged likely incomplete (``summary["completeness"]``).
+
+    Parameters
+    ----------
+    summary : dict
+        A run summary (as in ``run.json``); a missing or empty ``completeness`` means none.
+
+    Returns
+    -------
+    list of str
+        Category keys whose verdict says ``likely_incomplete``, in the summary's order.
+
+    Examples
+    --------
+    >>> likely_incomplete({"completeness": {"clinic": {"likely_incomplete": True},
+    ...                                     "school": {"likely_incomplete": False}}})
+    ['clinic']
+    >>> likely_incomplete({})
+    []
+    """
     verdicts = summary.get("completeness") or {}
     return [c for c, v in verdicts.items() if isinstance(v, dict) and v.get("likely_incomplete")]
 
 
 def mark_incomplete(table: pd.DataFrame, categories: Sequence[str], *, lang: str,
                     labels: dict[str, dict[str, str]] | None = None) -> pd.DataFrame:
-    """Rename the minutes and share columns of ``categories`` to say the data is likely incomplete."""
+    """Rename the minutes and share columns of ``categories`` to say the data is likely incomplete.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        A gap list or community list with :data:`GAP_HEADERS` column names.
+    categories : sequence of str
+        :func:`likely_incomplete`; empty: ``table`` is returned as it is.
+    lang : {"en", "zh"}
+        Language of ``table``'s headers.
+    labels : dict, optional
+        :func:`category_labels`, as the table was written with; None: category keys.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A renamed copy: :data:`INCOMPLETE_NOTE` appended to each such header present (others,
+        and the values, unchanged).
+    """
     if not categories:
         return table
     h = GAP_HEADERS[lang]
@@ -462,6 +614,18 @@ def facility_qa_table(qa: gpd.GeoDataFrame | None) -> pd.DataFrame:
     of several parts, ``merged``, ``excluded``), reason, site_id, source, lon, lat (a
     point on the feature, WGS84). Written with :func:`lifecircle.spreadsheets.write_csv`,
     so no name from the data becomes a live formula.
+
+    Parameters
+    ----------
+    qa : geopandas.GeoDataFrame or None
+        The facility clean-up's record (any projected or geographic CRS); missing columns are
+        left blank. None or empty: a table with the columns and no rows.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per feature; ``osm_id`` a nullable integer (``Int64``), lon / lat rounded to
+        7 decimals.
     """
     columns = ["osm_type", "osm_id", "name", "category", "action", "reason", "site_id", "source", "lon", "lat"]
     if qa is None or len(qa) == 0:
@@ -485,7 +649,30 @@ def _site_label(value: str, lang: str, labels: dict[str, dict[str, str]] | None)
 def gap_area_table(areas: gpd.GeoDataFrame, *, lang: str = "en", labels: dict[str, dict[str, str]] | None = None,
                    population_kind: str = "people", community_kind: str = "community") -> pd.DataFrame:
     """The gap areas (:func:`lifecircle.spatial.coverage.gap_areas`) as a list: ranked by
-    people, with community, what is missing and the nearest suggested site."""
+    people, with community, what is missing and the nearest suggested site.
+
+    Parameters
+    ----------
+    areas : geopandas.GeoDataFrame
+        :func:`lifecircle.spatial.coverage.gap_areas`, in a projected CRS: ``rank``, ``area_id``,
+        ``people``, ``cells``, ``area_ha``, ``community``, ``communities`` (comma-separated),
+        ``missing``, ``nearest_site`` (``"clinic #2"`` or blank), ``nearest_site_m`` and the
+        centre ``x`` / ``y`` in the CRS's metres.
+    lang : {"en", "zh"}, default "en"
+        Language of the headers (:data:`GAP_AREA_HEADERS`) and, in Chinese, of category names.
+    labels : dict, optional
+        :func:`category_labels`; None: categories keep their keys.
+    population_kind : {"people", "floor_area", "equal"}, default "people"
+        See :func:`people_header`.
+    community_kind : {"community", "neighbourhood_unit"}, default "community"
+        See :func:`gap_headers`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per area in ``areas``' order; people rounded to 0.1, hectares to 0.01, the
+        centre as WGS84 lon / lat rounded to 6 decimals.
+    """
     h = GAP_AREA_HEADERS[lang]
     community = gap_headers(lang, community_kind)["community"]
     centres = gpd.GeoSeries(gpd.points_from_xy(areas["x"], areas["y"]), crs=areas.crs).to_crs(4326)
@@ -693,6 +880,11 @@ def write_outputs(  # noqa: PLR0913 - keyword-only; each an optional part of the
     -------
     dict of str to pathlib.Path
         Final paths by file name.
+
+    Raises
+    ------
+    OptionError
+        ``lang`` is not a language of :data:`GAP_HEADERS` (checked before anything is written).
     """
     if lang not in GAP_HEADERS:
         raise OptionError(f"--lang must be one of {sorted(GAP_HEADERS)}; found {lang!r}.")

@@ -191,11 +191,19 @@ def communities_for(extract: OsmExtract, *, area: shapely.Geometry, crs: pyproj.
         The user's communities (:func:`lifecircle.layers.communities.read_communities`).
     label : path, optional
         Names the communities file in messages.
+    cells : geopandas.GeoDataFrame, optional
+        The grid, with cell centres ``x`` / ``y`` in ``crs`` metres and, when known, ``population``
+        (missing people read as 0): derived units are then sized by people. None, or no
+        ``population`` column: units are not sized by people. Unused when ``communities`` is given.
+    minor_roads : geopandas.GeoDataFrame, optional
+        Minor streets along which units too large are split; None: no such split. Unused when
+        ``communities`` is given.
 
     Returns
     -------
     geopandas.GeoDataFrame
-        ``name`` and geometry in ``crs``.
+        ``name`` and geometry in ``crs`` (and ``code`` when the user's communities carry one);
+        derived units keep their sizing record in ``attrs["sizing"]``.
 
     Raises
     ------
@@ -300,6 +308,8 @@ def run(options: RunOptions | None = None, *, progress: bool = True, extract: Os
 
     Raises
     ------
+    OptionError
+        Both ``options`` and keywords are given.
     LifecircleError
         Any invalid option or input, before the long steps.
 

@@ -416,6 +416,21 @@ def palette_png(pixels: np.ndarray, palette: Sequence[tuple[int, int, int, int]]
     -------
     bytes
         The PNG file; the same pixels give the same bytes.
+
+    Raises
+    ------
+    OptionError
+        ``palette`` is empty or has more than 256 colours.
+
+    Examples
+    --------
+    One row of two pixels, transparent then opaque red: the header says 2 x 1 pixels.
+
+    >>> import struct
+    >>> import numpy as np
+    >>> png = palette_png(np.array([[0, 1]], dtype=np.uint8), [(0, 0, 0, 0), (255, 0, 0, 255)])
+    >>> png[1:4], png[12:16], struct.unpack(">II", png[16:24])
+    (b'PNG', b'IHDR', (2, 1))
     """
     if not 0 < len(palette) <= 256:
         raise OptionError(f"a palette PNG holds 1 to 256 colours; found {len(palette)}.")

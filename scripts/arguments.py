@@ -41,7 +41,25 @@ def _categories(text: str) -> list[str]:
 
 
 def add_common_arguments(p: argparse.ArgumentParser) -> None:
-    """Add the data, analysis and output options shared by ``lifecircle run`` and ``lifecircle suggest``."""
+    """Add the data, analysis and output options shared by ``lifecircle run`` and ``lifecircle suggest``.
+
+    Parameters
+    ----------
+    p : argparse.ArgumentParser
+        The subcommand's parser, changed in place: argument groups ``data``, ``analysis`` and
+        ``output``, the governance options, ``--quiet`` and ``--verbose``. Analysis options left
+        out parse as None (filled by :func:`options_from_args`); ``--out`` defaults to ``out``
+        and ``--lang`` to ``zh``.
+
+    Examples
+    --------
+    >>> import argparse
+    >>> parser = argparse.ArgumentParser(prog="lifecircle run")
+    >>> add_common_arguments(parser)
+    >>> args = parser.parse_args(["--minutes", "10", "--categories", "clinic,school"])
+    >>> args.minutes, args.categories, args.cell_size, str(args.out), args.lang
+    (10.0, ['clinic', 'school'], None, 'out', 'zh')
+    """
     src = p.add_argument_group("data")
     src.add_argument("--osm", type=Path, help="local OSM file (.osm.pbf, .osm, .osm.bz2, .osm.gz); default: bundled Helsinki sample")
     src.add_argument("--place", help='place name to download through osmnx (online), e.g. "渝中区, 重庆市"')
@@ -106,6 +124,26 @@ def options_from_args(args: argparse.Namespace) -> RunOptions:
 
     Options left out keep :class:`~lifecircle.options.RunOptions`' defaults
     (:mod:`lifecircle.settings` as it is when the options are made).
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        Parsed by a parser with :func:`add_common_arguments` (``--population-total``,
+        ``--population-totals`` and ``--dem-vertical-error`` may be absent).
+
+    Returns
+    -------
+    RunOptions
+        The options of the run; ``speed_kmh`` None (not given) means the profile's flat speed.
+
+    Examples
+    --------
+    >>> import argparse
+    >>> parser = argparse.ArgumentParser(prog="lifecircle run")
+    >>> add_common_arguments(parser)
+    >>> options = options_from_args(parser.parse_args(["--minutes", "10"]))
+    >>> options.minutes, options.cell_size_m, options.profile
+    (10.0, 100.0, 'adult')
     """
     defaulted = {"cell_size_m": args.cell_size, "minutes": args.minutes, "max_access_m": args.max_access,
                  "isochrone_buffer_m": args.isochrone_buffer, "coverage_target": args.coverage_target,

@@ -49,7 +49,22 @@ def _add_planning(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of the ``lifecircle`` command."""
+    """The argument parser of the ``lifecircle`` command.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+        A new parser with the subcommands ``run``, ``suggest``, ``publish``, ``compare`` and
+        ``batch``; the subcommand's name is parsed into ``command`` (None when none is given).
+
+    Examples
+    --------
+    >>> args = build_parser().parse_args(["run", "--minutes", "10", "--lang", "en"])
+    >>> args.command, args.minutes, args.lang, str(args.out)
+    ('run', 10.0, 'en', 'out')
+    >>> build_parser().parse_args([]).command is None
+    True
+    """
     from lifecircle.scripts import batch as batch_cmd  # noqa: PLC0415 - beside suggest
     from lifecircle.scripts import compare as compare_cmd  # noqa: PLC0415 - cli and compare import each other
     from lifecircle.scripts import suggest as suggest_cmd  # noqa: PLC0415 - cli and suggest import each other
@@ -214,7 +229,24 @@ def _out_locked(args: argparse.Namespace) -> contextlib.AbstractContextManager:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``lifecircle`` command; returns the exit status."""
+    """Entry point of the ``lifecircle`` command; returns the exit status.
+
+    Configures logging (``--quiet`` / ``--verbose``), locks ``--out`` for the run and prints
+    any :class:`~lifecircle.LifecircleError` as one ``lifecircle: error:`` line on stderr
+    instead of a traceback.
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        The arguments after the program name; None: ``sys.argv[1:]``.
+
+    Returns
+    -------
+    int
+        0 on success (and for no command: the help is printed), 2 for an invalid input or
+        option, 130 when interrupted, 143 when terminated. Invalid arguments exit through
+        argparse (``SystemExit`` with status 2).
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:

@@ -90,6 +90,29 @@ def band_weights(minutes: np.ndarray, bands: tuple[tuple[float, float, float], .
     """Distance-decay weight of each travel time (minutes), 0 outside every band.
 
     A band ``(lo, hi, w)`` holds ``lo < t <= hi``; the first band also holds ``t == lo``.
+
+    Parameters
+    ----------
+    minutes : numpy.ndarray
+        Travel times in minutes, any shape; ``inf`` / NaN (not reached) weigh 0.
+    bands : tuple of (lo_minutes, hi_minutes, weight), default :data:`DEFAULT_BANDS`
+        Non-overlapping bands in increasing order, ``0 <= lo < hi``, weights in 0-1.
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 weights, the shape of ``minutes``.
+
+    Raises
+    ------
+    OptionError
+        ``bands`` is empty, not finite, overlapping, out of order or has a weight outside 0-1.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> band_weights(np.array([0.0, 5.0, 5.5, 10.0, 15.0, np.inf]), ((0, 5, 1.0), (5, 10, 0.5))).tolist()
+    [1.0, 1.0, 0.5, 0.5, 0.0, 0.0]
     """
     lo, hi, w = _check_bands(bands)
     m = np.asarray(minutes, dtype=np.float64)
@@ -242,6 +265,15 @@ def oversubscribed(
     Returns
     -------
     Oversubscription
+        Boolean masks of the flagged cells (within reach of some facility and scoring below
+        ``share * reference``) and facilities (finite ratio below it), with the reference and share used.
+
+    Raises
+    ------
+    OptionError
+        Lengths of ``cell_population`` and ``cell_score`` differ, ``share`` is outside (0, 1],
+        ``threshold_minutes`` is not > 0, ``reference`` is negative or not finite, or
+        ``times_seconds`` is not a (cells x facilities) matrix of times >= 0.
     """
     score = _vector(cell_score, "cell_score")
     pop = _vector(cell_population, "cell_population")
@@ -309,6 +341,11 @@ def cell_facility_seconds(
         Shape ``(n_origins, n_facilities)``, float64. Stored entries are exactly the
         reachable pairs within the limit; a time of 0 (origin at the facility) is stored
         as an explicit zero, so do not call ``eliminate_zeros()`` on it.
+
+    Raises
+    ------
+    OptionError
+        ``limit_seconds`` is not a finite number > 0.
     """
     if not (limit_seconds > 0 and np.isfinite(limit_seconds)):
         raise OptionError(f"limit_seconds must be a finite number > 0; got {limit_seconds!r}.")

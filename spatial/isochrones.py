@@ -101,6 +101,15 @@ def line_substrings(lines: np.ndarray, start: np.ndarray, end: np.ndarray) -> np
     Returns
     -------
     numpy.ndarray of shapely.LineString
+
+    Examples
+    --------
+    The middle half of a 200 m line with a corner keeps the corner:
+
+    >>> import numpy as np, shapely
+    >>> lines = np.array([shapely.LineString([(0, 0), (100, 0), (100, 100)])])
+    >>> line_substrings(lines, np.array([0.25]), np.array([0.75]))[0].wkt
+    'LINESTRING (50 0, 100 0, 100 50)'
     """
     n = len(lines)
     if n == 0:
@@ -126,7 +135,23 @@ def line_substrings(lines: np.ndarray, start: np.ndarray, end: np.ndarray) -> np
 
 
 def reachable_lines(network: WalkNetwork, intervals: pd.DataFrame) -> np.ndarray:
-    """Street lines of the reachable intervals (whole edges reuse their geometry)."""
+    """Street lines of the reachable intervals (whole edges reuse their geometry).
+
+    Parameters
+    ----------
+    network : WalkNetwork
+        The network whose ``edges`` (row positions) the intervals index; geometry in ``network.crs``.
+    intervals : pandas.DataFrame
+        :func:`reachable_intervals`: ``edge`` (row position in ``network.edges``), ``start`` and
+        ``end`` (fractions 0-1 of the edge's length).
+
+    Returns
+    -------
+    numpy.ndarray of shapely.LineString
+        One line per interval, in ``intervals``' order and ``network.crs``: the edge's own
+        geometry when the interval covers it whole (``start <= 0`` and ``end >= 1``), else its
+        substring (:func:`line_substrings`).
+    """
     geoms = network.edges.geometry.to_numpy()
     e = intervals["edge"].to_numpy(dtype=np.int64)
     s = intervals["start"].to_numpy()
@@ -231,6 +256,11 @@ def isochrone_polygon(  # noqa: PLR0913 - keyword-only tuning options with defau
     shapely.Geometry
         Polygon or MultiPolygon in ``network.crs`` (empty when nothing is reachable);
         holes and separate parts are kept.
+
+    Raises
+    ------
+    OptionError
+        ``method`` is neither ``"raster"`` nor ``"vector"``.
     """
     buffer = settings.isochrone_buffer_m if buffer_m is None else float(buffer_m)
     if method not in ("raster", "vector"):

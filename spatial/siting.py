@@ -183,6 +183,12 @@ def candidate_coverage(
     -------
     scipy.sparse.csr_matrix
         Boolean, shape ``(n_candidates, n_origins)``.
+
+    Raises
+    ------
+    OptionError
+        ``limit_seconds`` is not a positive finite number, ``n_candidates`` is not a whole
+        number >= 0, or ``candidates_access`` names a candidate at or beyond ``n_candidates``.
     """
     if not np.isfinite(limit_seconds) or limit_seconds <= 0:
         raise OptionError(f"limit_seconds must be a positive finite number; found {limit_seconds!r}.")
@@ -230,6 +236,23 @@ def node_candidates(
     geopandas.GeoDataFrame
         Columns ``node`` (node position), ``osm_id``, ``geometry`` (points in
         ``network.crs``), ordered by node position.
+
+    Raises
+    ------
+    OptionError
+        ``spacing_m`` is given and is not a positive finite number.
+
+    Examples
+    --------
+    The small network keeps three nodes: N1 (OSM id 11), N4 (14) and N5 (15), 200 m north
+    of N4. In 700 m squares N4 and N5 share one, and the lower node position stays:
+
+    >>> from lifecircle.testing import small_model
+    >>> network = small_model().network
+    >>> node_candidates(network)["osm_id"].tolist()
+    [11, 14, 15]
+    >>> node_candidates(network, spacing_m=700)["osm_id"].tolist()
+    [11, 14]
     """
     nodes = network.nodes
     keep = np.ones(len(nodes), dtype=bool)

@@ -377,6 +377,30 @@ def people_in_units(units: np.ndarray, x: np.ndarray, y: np.ndarray, people: np.
     """People per unit: the sum over the points (cell centres) inside each unit.
 
     A point on a shared border counts once, in the lowest unit row.
+
+    Parameters
+    ----------
+    units : numpy.ndarray of shapely polygons
+        The units, in the same metric CRS as the points.
+    x, y : numpy.ndarray
+        Point coordinates (cell centres) in that CRS's metres.
+    people : numpy.ndarray
+        People (or weight) per point, read as float; a point in no unit counts nowhere.
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 people per unit, in ``units``' order (zeros when there are no units or points).
+
+    Examples
+    --------
+    Two 100 m squares side by side; the point at x = 100 is on their border:
+
+    >>> import numpy as np, shapely
+    >>> units = np.array([shapely.box(0, 0, 100, 100), shapely.box(100, 0, 200, 100)])
+    >>> x, y = np.array([50.0, 100.0, 150.0, 500.0]), np.full(4, 50.0)
+    >>> people_in_units(units, x, y, np.array([10.0, 5.0, 7.0, 99.0])).tolist()
+    [15.0, 7.0]
     """
     out = np.zeros(len(units))
     if len(units) == 0 or len(x) == 0:
@@ -507,6 +531,11 @@ def size_units_by_people(
     -------
     numpy.ndarray, dict
         The new units, and facts: units and people per unit before and after.
+
+    Raises
+    ------
+    OptionError
+        ``people_range`` is not ``(low, high)`` with ``0 <= low <= high``.
     """
     low, high = (float(v) for v in people_range)
     if not (0 <= low <= high):
@@ -544,6 +573,24 @@ def direction_names(x: np.ndarray, y: np.ndarray) -> list[str]:
     """Words telling apart units that share a name: 东/西/南/北 (or 东北 ...) of the group's
     centre; where two would get the same word, the group is numbered 一, 二, 三 ... in
     reading order (north to south, then west to east) instead.
+
+    Parameters
+    ----------
+    x, y : numpy.ndarray
+        Centres of the units sharing a name, in a metric CRS (y northward).
+
+    Returns
+    -------
+    list of str
+        One word per unit, in the order given.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> direction_names(np.array([0.0, 100.0]), np.array([0.0, 0.0]))
+    ['西', '东']
+    >>> direction_names(np.array([0.0, 100.0, 200.0]), np.zeros(3))
+    ['一', '二', '三']
     """
     x, y = np.asarray(x, float), np.asarray(y, float)
     dx, dy = x - x.mean(), y - y.mean()

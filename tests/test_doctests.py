@@ -20,10 +20,8 @@ FOLDERS = {"lifecircle": "lifecircle", "spatial": "lifecircle.spatial", "layers"
 #: Modules being rewritten by their owners in the same round of work (they add their examples
 #: with the rewrite); remove an entry once the module has an example.
 WITHOUT_EXAMPLES = {
-    "lifecircle.maps.build", "lifecircle.spatial.terrain", "lifecircle.spatial.network", "lifecircle.spatial.units",
-    "lifecircle.spatial.isochrones", "lifecircle.spatial.siting", "lifecircle.spatial.capacity",
-    "lifecircle.spatial.grid", "lifecircle.outputs", "lifecircle.scripts.cli", "lifecircle.scripts.arguments",
-    "lifecircle.maps.cell_layer", "lifecircle.maps.raster", "lifecircle.maps.streets",
+    "lifecircle.maps.build", "lifecircle.spatial.terrain", "lifecircle.spatial.network", "lifecircle.spatial.grid",
+    "lifecircle.maps.cell_layer", "lifecircle.maps.streets",
 }
 
 
