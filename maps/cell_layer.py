@@ -59,6 +59,11 @@ def split_names(value: Any) -> list[str]:
     Returns
     -------
     list of str
+
+    Examples
+    --------
+    >>> split_names("clinic, school,"), split_names(None), split_names(float("nan")), split_names(("a", " b"))
+    (['clinic', 'school'], [], [], ['a', 'b'])
     """
     if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
         return []

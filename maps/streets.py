@@ -44,6 +44,24 @@ def street_arrays(edges: gpd.GeoDataFrame, *, shift: str = "none") -> dict[str, 
     dict or None
         ``origin`` (Web Mercator metres), ``unit``, ``count``, ``counts``, ``firsts``,
         ``deltas``, ``deltaBytes``, ``steps`` (base64); None when no line has two vertices.
+
+    Examples
+    --------
+    A straight 600 m footway (its middle vertex simplified away) and a flight of steps:
+
+    >>> import base64
+    >>> import geopandas as gpd, numpy as np, shapely
+    >>> edges = gpd.GeoDataFrame({"highway": ["footway", "steps"]}, crs="EPSG:32648", geometry=[
+    ...     shapely.LineString([(0, 0), (300, 0), (600, 0)]), shapely.LineString([(0, 0), (0, 200)])])
+    >>> arrays = street_arrays(edges)
+    >>> arrays["count"], arrays["deltaBytes"]
+    (2, 2)
+    >>> np.frombuffer(base64.b64decode(arrays["counts"]), "<u4").tolist()
+    [2, 2]
+    >>> np.frombuffer(base64.b64decode(arrays["steps"]), "u1").tolist()
+    [0, 1]
+    >>> street_arrays(edges.iloc[:0]) is None
+    True
     """
     geoms = edges.geometry
     tol = STREET_SIMPLIFY_M if geoms.crs.is_projected else STREET_SIMPLIFY_M / 111_000.0

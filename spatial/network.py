@@ -125,6 +125,13 @@ def utm_crs_for(lon: float, lat: float) -> pyproj.CRS:
     -------
     pyproj.CRS
         EPSG:326zz north of the equator, EPSG:327zz south of it.
+
+    Examples
+    --------
+    Chongqing (zone 48 north) and Buenos Aires (zone 21 south):
+
+    >>> utm_crs_for(106.55, 29.56).to_epsg(), utm_crs_for(-58.4, -34.6).to_epsg()
+    (32648, 32721)
     """
     zone = int(np.floor((lon + 180.0) / 6.0)) % 60 + 1
     return pyproj.CRS.from_epsg((32600 if lat >= 0 else 32700) + zone)

@@ -860,6 +860,13 @@ def parse_incline(values: pd.Series) -> pd.DataFrame:
         unknown), ``grade`` (signed grade along the way where numeric, else ``NaN``) and
         ``malformed`` (bool: a value that is neither up/down/no nor a plausible percent or
         degree value).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> parsed = parse_incline(pd.Series(["up", "10%", "-5°", "steep", None]))
+    >>> parsed["direction"].tolist(), parsed["grade"].round(3).tolist(), parsed["malformed"].tolist()
+    ([1, 1, -1, 0, 0], [nan, 0.1, -0.087, nan, nan], [False, False, False, True, False])
     """
     s = values.astype("string").str.strip().str.lower()
     present = s.notna() & (s != "")
@@ -930,6 +937,12 @@ def parse_ele(values: pd.Series) -> np.ndarray:
     numpy.ndarray
         Metres, ``float64``; ``NaN`` where untagged or not a height from
         :data:`MIN_ELE_M` to :data:`MAX_ELE_M` (feet and other units are refused).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> parse_ele(pd.Series(["239", "239.5 m", "240;241", "800 ft", None])).tolist()
+    [239.0, 239.5, 240.0, nan, nan]
     """
     s = values.astype("string").str.split(";").str[0].str.strip().str.lower()
     number = s.str.extract(r"^([+-]?\d+(?:\.\d+)?)\s*(?:m)?$")[0]

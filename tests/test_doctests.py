@@ -19,10 +19,7 @@ FOLDERS = {"lifecircle": "lifecircle", "spatial": "lifecircle.spatial", "layers"
 
 #: Modules being rewritten by their owners in the same round of work (they add their examples
 #: with the rewrite); remove an entry once the module has an example.
-WITHOUT_EXAMPLES = {
-    "lifecircle.maps.build", "lifecircle.spatial.terrain", "lifecircle.spatial.network", "lifecircle.spatial.grid",
-    "lifecircle.maps.cell_layer", "lifecircle.maps.streets",
-}
+WITHOUT_EXAMPLES: set[str] = set()
 
 
 def _has_public_function(path) -> bool:
