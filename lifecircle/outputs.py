@@ -671,7 +671,8 @@ def gap_area_table(areas: gpd.GeoDataFrame, *, lang: str = "en", labels: dict[st
     -------
     pandas.DataFrame
         One row per area in ``areas``' order; people rounded to 0.1, hectares to 0.01, the
-        centre as WGS84 lon / lat rounded to 6 decimals.
+        centre as WGS84 lon / lat rounded to 6 decimals; the nearest-site columns are left out
+        when no area has a suggested site.
     """
     h = GAP_AREA_HEADERS[lang]
     community = gap_headers(lang, community_kind)["community"]
