@@ -859,6 +859,7 @@ def write_outputs(  # noqa: PLR0913 - keyword-only; each an optional part of the
     ----------
     result : lifecircle.pipeline.RunResult
     out_dir : str or pathlib.Path
+        The output folder; its previous output set is replaced whole or not at all.
     lang : {"zh", "en"}
         Language of the map and of the gap lists' headers.
     basemap : str
@@ -918,19 +919,24 @@ def write_outputs(  # noqa: PLR0913 - keyword-only; each an optional part of the
             timings["write_figures"] = round(time.perf_counter() - t, 4)
         record = _output_record(result, stage, areas=areas, gap_rows=gap_rows, plan=plan, timings=timings,
                                 lang=lang, basemap=basemap)
-        if scenario is not None:
-            record["scenario"] = scenario.record
-        if formats != ("gpkg",):
-            record["output_options"]["formats"] = list(formats)
-        with open(writing(stage / "run.json"), "w", encoding="utf-8") as fh:
-            json.dump(_clean(record), fh, ensure_ascii=False, indent=2, default=_json_default, allow_nan=False)
-            fh.write("\n")
+        _write_record(record, writing(stage / "run.json"), scenario=scenario, formats=formats)
     final = {p.name: out / p.name for p in sorted(out.iterdir())
              if p.name in OUTPUT_FILES + PARQUET_FILES or p.name in levels[0]
-             or p.name in (*CHANGE_FILES, "sites_plan.geojson")
-             or (figures and p.name.startswith(FIGURE_PREFIX))}
+             or p.name in (*CHANGE_FILES, "sites_plan.geojson") or (figures and p.name.startswith(FIGURE_PREFIX))}
     log.info("Wrote %s to %s", ", ".join(final), out)
     return final
+
+
+def _write_record(record: dict[str, Any], path: Path, *, scenario: Any, formats: Sequence[str]) -> None:
+    """``run.json`` with the scenario's record and the formats: strict JSON (no NaN), UTF-8 text as it is."""
+    record = dict(record)
+    if scenario is not None:
+        record["scenario"] = scenario.record
+    if tuple(formats) != ("gpkg",):
+        record["output_options"] = {**record["output_options"], "formats": list(formats)}
+    with open(path, "w", encoding="utf-8") as fh:
+        json.dump(_clean(record), fh, ensure_ascii=False, indent=2, default=_json_default, allow_nan=False)
+        fh.write("\n")
 
 
 def _write_parquet(stage: Path, *, cells: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame,

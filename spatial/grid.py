@@ -122,8 +122,8 @@ def _cells_inside(area: shapely.Geometry, size: float) -> tuple[np.ndarray, np.n
         cols = np.arange(col0, col1 + 1)
         band = max(1, _SCAN_BATCH // len(cols))
         for r0 in range(row0, row1 + 1, band):
-            cc, rr = np.meshgrid(cols, np.arange(r0, min(r0 + band, row1 + 1)))
-            cc, rr = cc.ravel(), rr.ravel()
+            col_grid, row_grid = np.meshgrid(cols, np.arange(r0, min(r0 + band, row1 + 1)))
+            cc, rr = col_grid.ravel(), row_grid.ravel()
             inside = shapely.intersects_xy(area, (cc + 0.5) * size, (rr + 0.5) * size)
             found.append((cc[inside], rr[inside]))
     if not found:
