@@ -67,7 +67,7 @@ def test_default_sample_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture
     assert (gaps[weight] > 0).all()
     sheets = pd.read_excel(out / "gaps.xlsx", sheet_name=None)
     # Helsinki has no communities file: its units are derived neighbourhood units.
-    assert list(sheets) == ["cells", "gap areas", "neighbourhood units", "about"]
+    assert list(sheets) == ["cells", "gap areas", "neighbourhood units", "indicators", "about"]
     pd.testing.assert_frame_equal(sheets["cells"].astype(str), gaps.astype(str), check_dtype=False)
     communities = pd.read_csv(out / "community_gaps.csv", encoding="utf-8-sig")
     assert {"neighbourhood_unit", "has", "lacks"} <= set(communities.columns)
