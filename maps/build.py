@@ -489,6 +489,21 @@ def _swatch(color: str, *, kind: str = "fill", extra: str = "") -> str:
     return f'<i class="lc-swatch" style="{css};{extra}"></i>'
 
 
+def _bands_html(cat: Mapping[str, Any]) -> str:
+    """The legend's travel-time rows of one category: the fixed minute bands, or the
+    bands of its own thresholds as :func:`lifecircle.maps.cell_layer.cell_layer` colours them
+    (greens within each threshold, orange up to twice the largest, red beyond)."""
+    own, names = cat.get("bands"), cat.get("bandNames")
+    if not own:
+        return "".join(f"<div>{_swatch(b.color)}{_esc(b.label())}</div>" for b in style.MINUTE_BANDS)
+    names = names or [f"{m:g}" for m in own]
+    colours = [b.color for b in style.MINUTE_BANDS]
+    rows = [f"<div>{_swatch(colours[min(i, 2)])}{_esc(f'≤ {n}')}</div>" for i, n in enumerate(names)]
+    rows.append(f"<div>{_swatch(colours[4])}{_esc(f'≤ 2 × {names[-1]}')}</div>")
+    rows.append(f"<div>{_swatch(colours[5])}{_esc(f'> 2 × {names[-1]}')}</div>")
+    return "".join(rows)
+
+
 def _legend_html(
     cats: list[dict[str, Any]], lang: str, threshold: float, *, terrain: bool = False, sites: bool = False, facility_iso: bool = False,
     units: bool = False,
@@ -499,8 +514,9 @@ def _legend_html(
     # The category name sits in a span the selector rewrites (textContent) when it changes.
     cat_span = f'<span class="lc-legend-cat">{first}</span>'
     lines.append(f'<div class="lc-legend-title">{_esc(style.text("travel_time_to", lang, cat="§")).replace("§", cat_span)}</div>')
-    for band in style.MINUTE_BANDS:
-        lines.append(f"<div>{_swatch(band.color)}{_esc(band.label())}</div>")
+    rows = _bands_html(cats[0] if cats else {})
+    own = any(c.get("bands") for c in cats)  # the rows switch with the category (legendBandsHtml)
+    lines.append(f'<div class="lc-legend-bands">{rows}</div>' if own else rows)
     lines.append(f'<div>{_swatch(style.UNREACHABLE_COLOR)}{t("unreachable")}</div>')
     lines.append(f'<div>{_swatch(style.NO_ACCESS_COLOR, extra="opacity:.6")}{t("no_access")}</div>')
     lines.append(f'<div>{_swatch(style.NO_DATA_COLOR)}{t("no_data")}</div>')
@@ -690,6 +706,9 @@ def _facility_isochrone_collection(
 
 def _site_html(row: Mapping[str, Any], label: str, lang: str) -> str:
     t = lambda key, **kw: _esc(style.text(key, lang, **kw))  # noqa: E731
+    own = row.get(f"label_{lang}")  # numbered per category: 医1, C1
+    if isinstance(own, str) and own:
+        label = f"{own} · {label}"
     extra = ""
     if "cumulative" in row:
         extra = f'<div>{t("cumulative_gain")}: {_fmt_int(row.get("cumulative"))}</div>'
@@ -743,6 +762,8 @@ def _site_collection(
                 "html": _site_html(rec, label, lang),
             }
         )
+        if isinstance(rec.get(f"label_{lang}"), str) and rec[f"label_{lang}"]:
+            props[-1]["lb"] = rec[f"label_{lang}"]  # shown beside the marker, escaped in the browser
     return _feature_collection(geoms, props), len(props)
 
 
@@ -993,6 +1014,8 @@ def _data_block(inp: _Inputs, cats: list[dict[str, Any]], layers: Mapping[str, A
         "lang": _json(inp.lang),
         **(extra or {}),
     }
+    if any(c.get("bands") for c in cats):  # the legend's rows per category, switched with it
+        parts["legendBandsHtml"] = _json([_bands_html(c) for c in cats])
     return _script_safe("{" + ",".join(f'"{k}":{v}' for k, v in parts.items()) + "}")
 
 
@@ -1039,7 +1062,9 @@ def _banded_categories(inp: _Inputs, category_thresholds: Mapping[str, Sequence[
                           threshold=inp.threshold, labels=inp.labels)
     for c in cats:
         if (category_thresholds or {}).get(c["name"]):
-            c["bands"] = sorted(float(m) for _, m in category_thresholds[c["name"]])  # type: ignore[index]
+            pairs = sorted(category_thresholds[c["name"]], key=lambda p: float(p[1]))  # type: ignore[index]
+            c["bands"] = [float(m) for _, m in pairs]
+            c["bandNames"] = [str(n) for n, _ in pairs]
     return cats
 
 

@@ -220,7 +220,10 @@
         return L.marker(latlng, {pane: "lc-sites", keyboard: false, icon: L.divIcon({className: "lc-site", iconSize: [22, 22],
           html: '<span style="border-color:' + esc(p.col) + '">' + esc(p.r) + "</span>"})});
       },
-      onEachFeature: function (f, l) { l.bindPopup(f.properties.html, {maxWidth: 300}); }});
+      onEachFeature: function (f, l) {
+        l.bindPopup(f.properties.html, {maxWidth: 300});
+        if (f.properties.lb) { l.bindTooltip(esc(f.properties.lb), {permanent: true, direction: "right", offset: [10, 0], className: "lc-site-label"}); }
+      }});
   }
   layers.isochrones = []; layers.facilities = [];
   cats.forEach(function (c, i) {
@@ -289,6 +292,8 @@
     if (G) { layers.travel.setUrl(G.images.travel[k]); } communityFill.setStyle(communityStyle); showFacilityIsochrones();
     var spans = document.querySelectorAll(".lc-legend-cat");
     for (var i = 0; i < spans.length; i++) { spans[i].textContent = cats[k].label; }
+    var rows = D.legendBandsHtml ? document.querySelector(".lc-legend-bands") : null;
+    if (rows) { rows.innerHTML = D.legendBandsHtml[k]; }  // escaped in maps/build.py
     var sel = document.getElementById("lc-category"); if (sel) { sel.value = String(k); }
   }
   function box(position, cls, inner) {
