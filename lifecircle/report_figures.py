@@ -103,6 +103,13 @@ def _sites_of(plan: Any, category: str, lang: str, catalogue: Any) -> Any:
     return mine.assign(label=labels)
 
 
+def _own_thresholds(result: Any, category: str) -> list[tuple[str, float]] | None:
+    """The category's own thresholds, ``(label, minutes)``, that band its figure; ``None`` when it has none."""
+    gov = getattr(result, "governance", None)
+    pairs = (getattr(gov, "thresholds", None) or {}).get(category) if gov is not None else None
+    return [(str(n), float(m)) for n, m in pairs] if pairs else None
+
+
 def check_figures(lang: str) -> None:
     """Before a run with ``--figures``: the font the figures need is installed (else MapAssetError).
 
@@ -169,7 +176,8 @@ def write_figures(result: Any, stage: Path, *, lang: str, labels: Mapping[str, M
                 sites=_sites_of(plan, category, lang, result.model.catalogue), colour=labels.get(category, {}).get("colour", "#08519c"),
                 lang=lang, title=title, subtitle=subtitle.strip(),
                 notes=[people, completeness_note(summary, category, lang), sources, figure_text("made_with", lang)],
-                no_data=category in result.no_data, cell_size=float(result.options.cell_size_m))
+                no_data=category in result.no_data, cell_size=float(result.options.cell_size_m),
+                bands=_own_thresholds(result, category))
             for ext in ("png", "pdf"):
                 written.append(save_figure(fig, writing(stage / f"{FIGURE_PREFIX}{category}.{ext}"), title=title))
         measured = [c for c in categories if c not in result.no_data]

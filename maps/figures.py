@@ -182,12 +182,30 @@ def _grid_image(ax: Any, centres: np.ndarray, fills: np.ndarray, size: float) ->
               extent=(x0 - half, x0 + half + col.max() * size, y0 - half, y0 + half + row.max() * size))
 
 
-def _band_colours(minutes: np.ndarray, access: np.ndarray, no_data: bool) -> np.ndarray:
-    """Fill colour of each cell: its minute band, unreachable, no access, or no data."""
+def _own_bands(bands: Sequence[tuple[str, float]] | None) -> list[tuple[str, float, str]]:
+    """A category's own thresholds as ``(label, upper minutes, colour)`` bands, as the map
+    colours them: greens within each threshold, orange up to twice the largest, red beyond."""
+    pairs = sorted(((str(n), float(m)) for n, m in bands or ()), key=lambda p: p[1])
+    if not pairs:
+        return []
+    colours = [b.color for b in MINUTE_BANDS]
+    out = [(f"≤ {n}", m, colours[min(i, 2)]) for i, (n, m) in enumerate(pairs)]
+    last, most = pairs[-1]
+    return [*out, (f"≤ 2 × {last}", 2 * most, colours[4]), (f"> 2 × {last}", float("inf"), colours[5])]
+
+
+def _band_colours(minutes: np.ndarray, access: np.ndarray, no_data: bool,
+                  own: Sequence[tuple[str, float, str]] = ()) -> np.ndarray:
+    """Fill colour of each cell: its minute band (``own`` bands when given), unreachable,
+    no access, or no data."""
     values = np.asarray(minutes, dtype=float)
-    lows = np.array([b.low for b in MINUTE_BANDS])
-    colours = np.array([b.color for b in MINUTE_BANDS], dtype=object)
-    band = np.clip(np.searchsorted(lows, np.nan_to_num(values, nan=0.0), side="right") - 1, 0, len(lows) - 1)
+    if own:  # within a threshold: at most it
+        colours = np.array([c for _, _, c in own], dtype=object)
+        band = np.searchsorted(np.array([m for _, m, _ in own[:-1]]), np.nan_to_num(values, nan=0.0), side="left")
+    else:
+        lows = np.array([b.low for b in MINUTE_BANDS])
+        colours = np.array([b.color for b in MINUTE_BANDS], dtype=object)
+        band = np.clip(np.searchsorted(lows, np.nan_to_num(values, nan=0.0), side="right") - 1, 0, len(lows) - 1)
     out = colours[band]
     out[~np.isfinite(values)] = NO_DATA_COLOR if no_data else UNREACHABLE_COLOR
     out[~np.asarray(access, dtype=bool)] = NO_ACCESS_COLOR
@@ -209,6 +227,7 @@ def category_figure(  # noqa: PLR0913 - one page holds all of these, each keywor
     notes: Sequence[str] = (),
     no_data: bool = False,
     cell_size: float | None = None,
+    bands: Sequence[tuple[str, float]] | None = None,
 ) -> Any:
     """A3 landscape map of one category's walking times, ready to print.
 
@@ -235,6 +254,9 @@ def category_figure(  # noqa: PLR0913 - one page holds all of these, each keywor
     cell_size : float, optional
         The cells are squares of this size on one grid: drawn as one image (fast, and one
         crisp image in the PDF) instead of one polygon each.
+    bands : sequence of (str, float), optional
+        The category's own thresholds, ``(label, minutes)``: its cells and legend are
+        banded by them (as on the map) instead of the fixed minute bands.
 
     Returns
     -------
@@ -254,11 +276,12 @@ def category_figure(  # noqa: PLR0913 - one page holds all of these, each keywor
     fig.text(0.03, 0.965, title, fontsize=24, va="top")
     if subtitle:
         fig.text(0.03, 0.918, subtitle, fontsize=12, va="top", color="#333333")
-    _draw_layers(ax, cells, _band_colours(minutes, access, no_data), cell_size=cell_size, units=units,
+    own = _own_bands(bands)
+    _draw_layers(ax, cells, _band_colours(minutes, access, no_data, own), cell_size=cell_size, units=units,
                  facilities=facilities, sites=sites, colour=colour)
     _frame(fig, ax, [cells, units, facilities, sites], width=width, height=height, lang=lang)
     fig.legend(handles=_legend_handles(colour=colour, no_data=no_data, with_sites=sites is not None and len(sites) > 0,
-                                       lang=lang),
+                                       lang=lang, own=own),
                loc="upper left", bbox_to_anchor=(0.76, 0.89), frameon=False, fontsize=11,
                title=figure_text("legend_minutes", lang), title_fontsize=12, alignment="left")
     fig.text(0.76, 0.05, "\n".join(_wrap(n, 30 if lang == "zh" else 58) for n in notes if n), fontsize=9, va="bottom",
@@ -312,12 +335,14 @@ def _frame(fig: Any, ax: Any, frames: list[gpd.GeoDataFrame | None], *, width: f
     _north_arrow(ax, figure_text("north", lang))
 
 
-def _legend_handles(*, colour: str, no_data: bool, with_sites: bool, lang: str) -> list[Any]:
+def _legend_handles(*, colour: str, no_data: bool, with_sites: bool, lang: str,
+                    own: Sequence[tuple[str, float, str]] = ()) -> list[Any]:
     """The legend's entries: the minute bands, unreachable or no data, no access, units, facilities, sites."""
     from matplotlib.lines import Line2D  # noqa: PLC0415 - matplotlib loads only when figures are drawn
     from matplotlib.patches import Patch  # noqa: PLC0415 - matplotlib loads only when figures are drawn
 
-    handles: list[Any] = [Patch(facecolor=b.color, edgecolor="none", label=b.label()) for b in MINUTE_BANDS]
+    bands = [(n, c) for n, _, c in own] or [(b.label(), b.color) for b in MINUTE_BANDS]
+    handles: list[Any] = [Patch(facecolor=c, edgecolor="none", label=n) for n, c in bands]
     handles += [Patch(facecolor=NO_DATA_COLOR if no_data else UNREACHABLE_COLOR, edgecolor="none",
                       label=figure_text("no_data" if no_data else "unreachable", lang)),
                 Patch(facecolor=NO_ACCESS_COLOR, edgecolor="none", label=figure_text("no_access", lang)),

@@ -164,3 +164,30 @@ def test_run_refuses_figures_without_font_before_the_run(monkeypatch: pytest.Mon
     assert main(["run", "--osm", str(tmp_path / "missing.osm.pbf"), "--figures", "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
     assert "--figures" in err and "fonts-wqy-microhei" in err  # the font, not the missing OSM file, first
+
+
+def test_own_thresholds_band_the_cells_and_the_legend(tmp_path: Path) -> None:
+    import geopandas as gpd
+    import numpy as np
+    import shapely
+
+    from lifecircle.maps.style import MINUTE_BANDS, NO_ACCESS_COLOR, UNREACHABLE_COLOR
+
+    own = figs._own_bands([("10min", 10.0), ("300m", 5.0)])  # given out of order
+    minutes = np.array([0.0, 5.0, 5.1, 10.0, 20.0, 20.5, np.nan, 3.0])
+    access = np.array([True] * 7 + [False])
+    green1, green2, _, _, orange, red = (b.color for b in MINUTE_BANDS)
+    assert list(figs._band_colours(minutes, access, False, own)) == [
+        green1, green1, green2, green2, orange, red, UNREACHABLE_COLOR, NO_ACCESS_COLOR]
+    # Without thresholds of its own the fixed minute bands: 5 minutes is in the 5-10 band.
+    assert figs._band_colours(minutes, access, False)[1] == green2
+    cells = gpd.GeoDataFrame(geometry=[shapely.box(x, 0, x + 100, 100) for x in range(0, 800, 100)], crs=32648)
+    units = gpd.GeoDataFrame({"name": ["Area"]}, geometry=[shapely.box(0, 0, 800, 100)], crs=32648)
+    facilities = gpd.GeoDataFrame(geometry=[shapely.Point(50, 50)], crs=32648)
+    with figs.figure_style(None):
+        fig = figs.category_figure(cells=cells, minutes=minutes, access=access, units=units, facilities=facilities,
+                                   lang="en", title="Parks", cell_size=100.0, bands=[("10min", 10.0), ("300m", 5.0)])
+        text = pdf_text(figs.save_figure(fig, tmp_path / "own.pdf", title="Parks"))
+    for entry in ("≤ 300m", "≤ 10min", "≤ 2 × 10min", "> 2 × 10min"):
+        assert entry in text
+    assert "0–5" not in text
