@@ -99,6 +99,18 @@ def test_map_switches_level_and_bands_follow_thresholds(out: Path) -> None:
     script = (REPO / "maps" / "static" / "lifecircle.js").read_text(encoding="utf-8")
     assert [key for key in data if f"D.{key}" not in script] == []
     assert "步行15分钟可达社区卫生服务设施的居民比例" in data["indicatorsHtml"]
+    clinic = data["categories"].index(next(c for c in data["categories"] if c["name"] == "clinic"))
+    assert "≤ 5min" in data["legendBandsHtml"][clinic] and "≤ 2 × 15min" in data["legendBandsHtml"][clinic]
+
+
+def test_figures_band_by_own_thresholds(result: lifecircle.RunResult, tmp_path: Path) -> None:
+    from lifecircle.outputs import _labels_of
+    from lifecircle.report_figures import write_figures
+    from tests.maps.test_figures import pdf_text
+
+    written = write_figures(result, tmp_path, lang="en", labels=_labels_of(result.model.catalogue), categories=["clinic"])
+    text = pdf_text(next(p for p in written if p.suffix == ".pdf"))
+    assert "≤ 5min" in text and "≤ 15min" in text and "> 2 × 15min" in text and "0–5" not in text
 
 
 def test_command_line_levels_and_bad_spec(levels: list[str], tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
