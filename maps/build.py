@@ -1064,7 +1064,7 @@ def _banded_categories(inp: _Inputs, category_thresholds: Mapping[str, Sequence[
         if (category_thresholds or {}).get(c["name"]):
             pairs = sorted(category_thresholds[c["name"]], key=lambda p: float(p[1]))  # type: ignore[index]
             c["bands"] = [float(m) for _, m in pairs]
-            c["bandNames"] = [str(n) for n, _ in pairs]
+            c["bandNames"] = [i18n.threshold_text(str(n), inp.lang) for n, _ in pairs]  # 5分钟 in Chinese
     return cats
 
 

@@ -100,7 +100,7 @@ def test_map_switches_level_and_bands_follow_thresholds(out: Path) -> None:
     assert [key for key in data if f"D.{key}" not in script] == []
     assert "步行15分钟可达社区卫生服务设施的居民比例" in data["indicatorsHtml"]
     clinic = data["categories"].index(next(c for c in data["categories"] if c["name"] == "clinic"))
-    assert "≤ 5min" in data["legendBandsHtml"][clinic] and "≤ 2 × 15min" in data["legendBandsHtml"][clinic]
+    assert "≤ 5分钟" in data["legendBandsHtml"][clinic] and "≤ 2 × 15分钟" in data["legendBandsHtml"][clinic]
 
 
 def test_figures_band_by_own_thresholds(result: lifecircle.RunResult, tmp_path: Path) -> None:

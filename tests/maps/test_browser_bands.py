@@ -40,7 +40,9 @@ def test_legend_bands_switch_with_the_category(browser: object, map_inputs: dict
     fixed = _legend_rows(page)  # clinic: no thresholds of its own, the fixed minute bands
     assert fixed[:2] == ["0–5", "5–10"]
     page.page.evaluate("window.lifecircle.setCategory(1)")  # school
-    assert _legend_rows(page) == ["≤ 500m", "≤ 10min", "≤ <b>x</b>", "≤ 2 × <b>x</b>", "> 2 × <b>x</b>"]
+    # The thresholds as the language writes them (5分钟, 300米 in Chinese).
+    near, far = ("500米", "10分钟") if lang == "zh" else ("500m", "10min")
+    assert _legend_rows(page) == [f"≤ {near}", f"≤ {far}", "≤ <b>x</b>", "≤ 2 × <b>x</b>", "> 2 × <b>x</b>"]
     assert page.count(".lc-legend-bands b") == 0  # a hostile label stays text
     page.page.evaluate("window.lifecircle.setCategory(0)")
     assert _legend_rows(page) == fixed
