@@ -900,7 +900,7 @@ def write_outputs(  # noqa: PLR0913 - keyword-only; each an optional part of the
         t = time.perf_counter()
         if "gpkg" in formats:
             _write_gpkg(result, writing(stage / "results.gpkg"), cells=cells, facilities=facilities, plan=plan,
-                        areas=areas, extra_layers=levels[2])
+                        areas=areas, extra_layers={**levels[2], **_change_layers(scenario)})
             timings["write_gpkg"] = round(time.perf_counter() - t, 4)
         if "parquet" in formats:
             timings["write_parquet"] = _write_parquet(stage, cells=cells, facilities=facilities, areas=areas,
@@ -925,6 +925,15 @@ def write_outputs(  # noqa: PLR0913 - keyword-only; each an optional part of the
              or p.name in (*CHANGE_FILES, "sites_plan.geojson") or (figures and p.name.startswith(FIGURE_PREFIX))}
     log.info("Wrote %s to %s", ", ".join(final), out)
     return final
+
+
+def _change_layers(scenario: Any) -> dict[str, Any]:
+    """What a plan changes, as GeoPackage layers (so it reaches PostGIS with the rest): every
+    cell with its before/after columns and polygon (``change_cells.csv`` lists only the changed
+    ones), and the per-community table."""
+    if scenario is None:
+        return {}
+    return {"change_cells": scenario.cells, "change_communities": pd.DataFrame(scenario.communities)}
 
 
 def _write_record(record: dict[str, Any], path: Path, *, scenario: Any, formats: Sequence[str]) -> None:

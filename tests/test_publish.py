@@ -273,3 +273,23 @@ def test_columns_whose_type_changes_between_runs(db_url: str, tmp_path: Path) ->
     assert kinds["people"] == "double precision"  # whole numbers widened to decimals: still numbers
     assert kinds["flag"] == "text"  # booleans, then words: both kept as text
     assert rows == [("ints", 1.0, "true"), ("ints", 2.0, "false"), ("floats", 1.5, "yes"), ("floats", 2.5, "no")]
+
+
+def test_a_scenario_run_publishes_its_changes(db_url: str, tmp_path: Path) -> None:
+    from lifecircle.scripts.cli import main
+    from lifecircle.testing import small_network_file
+    from tests.test_scenario import _at, _plan
+
+    plan = _plan(tmp_path / "plan.geojson", [{"action": "add_facility", "category": "school", "name": "new"}],
+                 [_at(900, 220)])
+    out = tmp_path / "out"
+    assert main(["run", "--osm", str(small_network_file()), "--categories", "clinic,school", "--out", str(out), "-q",
+                 "--no-facility-isochrones", "--scenario", str(plan), "--to-postgis", db_url,
+                 "--schema", "plans"]) == 0
+    changed = pd.read_csv(out / "change_cells.csv", encoding="utf-8-sig")
+    with psycopg.connect(db_url) as conn:
+        cells = conn.execute("SELECT count(*), min(ST_SRID(geom)) FROM plans.change_cells").fetchone()
+        communities = conn.execute("SELECT count(*) FROM plans.change_communities").fetchone()[0]
+    layer = gpd.read_file(out / "results.gpkg", layer="change_cells")  # every cell, before and after
+    assert cells == (len(layer), 4326) and len(layer) >= len(changed) > 0
+    assert communities == len(pd.read_csv(out / "change_communities.csv", encoding="utf-8-sig"))

@@ -112,6 +112,11 @@ def test_a_scenario_run_writes_change_files_sheet_and_record(small_run, hostile_
     table = pd.read_csv(paths["change_communities.csv"], encoding="utf-8-sig")
     whole = table[table["community"] == "(whole area)"].set_index("category")
     assert whole.loc["School", "share within before"] == 0.5 and whole.loc["School", "share within after"] == 1.0
+    # The changes are GeoPackage layers too (and so reach PostGIS with every other layer).
+    gpkg_cells = gpd.read_file(paths["results.gpkg"], layer="change_cells")
+    assert len(gpkg_cells) == len(change.cells) and gpkg_cells.crs.to_epsg() == 4326
+    gpkg_comm = gpd.read_file(paths["results.gpkg"], layer="change_communities")
+    assert len(gpkg_comm) == len(change.communities)
 
 
 def test_cli_run_with_a_scenario_and_a_bad_plan(hostile_plan: Path, tmp_path: Path,
