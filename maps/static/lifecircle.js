@@ -222,7 +222,6 @@
       },
       onEachFeature: function (f, l) {
         l.bindPopup(f.properties.html, {maxWidth: 300});
-        if (f.properties.lb) { l.bindTooltip(esc(f.properties.lb), {permanent: true, direction: "right", offset: [10, 0], className: "lc-site-label"}); }
       }});
   }
   layers.isochrones = []; layers.facilities = [];

@@ -213,7 +213,8 @@ def test_hostile_facility_name_shows_as_text(browser: object, map_file: Path, ma
     title = page.page.locator(".leaflet-popup-content .lc-popup-title")
     title.wait_for(timeout=5_000)
     assert title.inner_text() == HOSTILE
-    assert page.count(".lc-cell-tip") == 0  # the facility's tooltip, not the cell's under it
+    # The facility's tooltip, not the cell's under it (the cell's hover may have drawn first).
+    page.page.wait_for_function("document.querySelectorAll('.lc-cell-tip').length === 0", timeout=3_000)
     assert page.count(".leaflet-popup-content img") == 0
     assert page.count(".leaflet-container img[src='x']") == 0
     page.page.wait_for_timeout(200)
@@ -274,11 +275,13 @@ def test_terrain_sites_and_facility_isochrones(browser: object, full_inputs: dic
     page.toggle("计入地形后失去覆盖的网格")
     assert page.count(".leaflet-lc-terrain-pane img.lc-raster") == 1  # the 3 cells counted by hand (test_build_extras)
     x, y = page.container_point(*_wgs84_point(full_inputs["cells"], 16))
+    page.toggle("建议新增设施点")  # a site's marker sits over this cell: hide the sites to click the cell
     page.page.mouse.click(x, y)
-    popup = page.page.locator(".leaflet-popup-content")
+    popup = page.page.locator(".leaflet-popup-content", has_text="计入地形后失去")
     popup.wait_for(timeout=5_000)
     assert "计入地形后失去: 诊所/医疗、学校" in popup.inner_text()
     page.page.evaluate("window.lifecircle.map.closePopup()")
+    page.toggle("建议新增设施点")
     # Suggested sites: on by default, one numbered marker each; popups are text.
     assert page.count(".leaflet-lc-sites-pane .lc-site") == 4
     assert sorted(page.page.locator(".lc-site span").all_inner_texts()) == ["1", "1", "1", "2"]
