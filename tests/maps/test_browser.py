@@ -167,16 +167,27 @@ def test_hover_shows_the_cell_tooltip(browser: object, map_file: Path, map_input
     text = tip.inner_text()
     assert "解放碑社区" in text and "诊所/医疗: 10.0 分钟" in text and "缺少: 学校" in text  # school 21 min: under-served
     x, y = page.container_point(*_wgs84_point(map_inputs["cells"], 0))
-    page.page.mouse.move(x, y)
-    page.page.wait_for_timeout(100)
-    assert "诊所/医疗: 2.0 分钟" in tip.inner_text() and "缺少" not in tip.inner_text()
+    text = _hover_text(page, x, y, lambda text: "2.0 分钟" in text)
+    assert "诊所/医疗: 2.0 分钟" in text and "缺少" not in text
     # Over a community outside the cells (cells off), the tooltip names the community.
     page.toggle(style.text("travel_time", "zh"))
     x, y = page.container_point(*_wgs84_point(map_inputs["cells"], 14))
-    page.page.mouse.move(x + 1, y)
-    page.page.wait_for_timeout(100)
-    assert tip.inner_text() == "解放碑社区"
+    assert _hover_text(page, x, y, lambda text: text == "解放碑社区") == "解放碑社区"
     page.clean()
+
+
+def _hover_text(page: Page, x: float, y: float, done: object, tries: int = 10) -> str:
+    """The cell tooltip's text once ``done(text)`` holds, nudging the pointer by a pixel between
+    tries: the page draws the tip on the next mouse move after its data are ready."""
+    text = ""
+    for i in range(tries):
+        page.page.mouse.move(x + 1 + (i % 2), y)
+        page.page.wait_for_timeout(150)
+        tips = page.page.locator(".lc-cell-tip")
+        text = tips.first.inner_text() if tips.count() else ""
+        if done(text):  # type: ignore[operator]
+            return text
+    return text
 
 
 def test_community_popup_lists_has_and_lacks(browser: object, map_file: Path, map_inputs: dict) -> None:
@@ -275,13 +286,11 @@ def test_terrain_sites_and_facility_isochrones(browser: object, full_inputs: dic
     page.toggle("计入地形后失去覆盖的网格")
     assert page.count(".leaflet-lc-terrain-pane img.lc-raster") == 1  # the 3 cells counted by hand (test_build_extras)
     x, y = page.container_point(*_wgs84_point(full_inputs["cells"], 16))
-    page.toggle("建议新增设施点")  # a site's marker sits over this cell: hide the sites to click the cell
     page.page.mouse.click(x, y)
-    popup = page.page.locator(".leaflet-popup-content", has_text="计入地形后失去")
+    popup = page.page.locator(".leaflet-popup-content").last
     popup.wait_for(timeout=5_000)
     assert "计入地形后失去: 诊所/医疗、学校" in popup.inner_text()
     page.page.evaluate("window.lifecircle.map.closePopup()")
-    page.toggle("建议新增设施点")
     # Suggested sites: on by default, one numbered marker each; popups are text.
     assert page.count(".leaflet-lc-sites-pane .lc-site") == 4
     assert sorted(page.page.locator(".lc-site span").all_inner_texts()) == ["1", "1", "1", "2"]
