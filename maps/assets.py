@@ -15,13 +15,15 @@ from __future__ import annotations
 import base64
 import functools
 import logging
+import os
 import re
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from lifecircle._errors import MapAssetError
+from lifecircle._errors import MapAssetError, OptionError
 
-__all__ = ["InlineAssets", "leaflet_dir", "leaflet_assets", "external_resources", "check_offline"]
+__all__ = ["InlineAssets", "leaflet_dir", "leaflet_assets", "external_resources", "check_offline", "write_page"]
 
 log = logging.getLogger(__name__)
 
@@ -184,3 +186,55 @@ def check_offline(html: str) -> None:
             f"the map would load {len(outside)} resource(s) from outside the file ({shown}); "
             "every script and stylesheet must be inlined."
         )
+
+
+def write_page(page: str, path: str | os.PathLike[str]) -> Path:
+    """Write an HTML page atomically after checking that it links nothing from outside.
+
+    The page goes to a temporary file in the target folder, which is then moved into place
+    with :func:`os.replace`: a failed or interrupted write leaves the previous page, never a
+    half-written one.
+
+    Parameters
+    ----------
+    page : str
+        The whole page.
+    path : str or os.PathLike
+        The ``.html`` file to write (UTF-8, ``\\n`` line ends, mode 0644).
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+
+    Raises
+    ------
+    MapAssetError
+        The page would load something from outside (:func:`check_offline`).
+    OptionError
+        The folder of ``path`` does not exist.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> target = Path(tempfile.mkdtemp()) / "page.html"
+    >>> write_page("<html><body>ok</body></html>\\n", target).read_text(encoding="utf-8")
+    '<html><body>ok</body></html>\\n'
+    >>> sorted(p.name for p in target.parent.iterdir())  # no temporary file left behind
+    ['page.html']
+    """
+    target = Path(path)
+    if not target.parent.is_dir():
+        raise OptionError(f"map output folder {target.parent} does not exist.")
+    check_offline(page)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+            fh.write(page)
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; a map is meant to be shared
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return target

@@ -90,11 +90,9 @@ import logging
 import math
 import os
 import re
-import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
-from pathlib import Path
 from typing import Any
 
 import folium
@@ -109,7 +107,7 @@ from lifecircle import i18n, schema
 from lifecircle._errors import MapAssetError, NoCrsError, OptionError
 from lifecircle.layers.chinese_coords import wgs84_to_gcj02
 from lifecircle.maps import style
-from lifecircle.maps.assets import check_offline, leaflet_assets
+from lifecircle.maps.assets import leaflet_assets, write_page
 from lifecircle.maps.basemaps import Basemap, resolve_basemap
 from lifecircle.maps.cell_layer import cell_layer, split_names
 from lifecircle.maps.streets import street_arrays
@@ -1190,20 +1188,7 @@ def save_map(m: folium.Map, path: str | os.PathLike[str]) -> None:
     >>> html.startswith("<!DOCTYPE html>"), 'src="http' in html
     (True, False)
     """
-    target = Path(path)
-    if not target.parent.is_dir():
-        raise OptionError(f"map output folder {target.parent} does not exist.")
-    page = m.get_root().render()
-    check_offline(page)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(page)
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; a map is meant to be shared
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    target = write_page(m.get_root().render(), path)
     log.info("map %s: %.2f MB, self-contained", target.name, target.stat().st_size / 1e6)
 
 

@@ -17,9 +17,7 @@ from __future__ import annotations
 import html
 import json
 import os
-import tempfile
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
@@ -28,7 +26,7 @@ import pandas as pd
 
 from lifecircle._errors import OptionError
 from lifecircle.i18n import CHANGE_TEXT
-from lifecircle.maps.assets import check_offline, leaflet_assets
+from lifecircle.maps.assets import leaflet_assets, write_page
 from lifecircle.maps.build import _display_geometries, _feature_collection, _num
 from lifecircle.schema import CHANGE_TOTAL_ROW, GAINED, LOST, change_columns
 
@@ -345,16 +343,4 @@ def save_change_map(page: str, path: str | os.PathLike[str]) -> None:
     OptionError
         The folder of ``path`` does not exist.
     """
-    target = Path(path)
-    if not target.parent.is_dir():
-        raise OptionError(f"map output folder {target.parent} does not exist.")
-    check_offline(page)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(page)
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; a map is meant to be shared
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_page(page, path)

@@ -21,6 +21,7 @@ import numpy as np
 import shapely
 
 from lifecircle.i18n import BATCH_TEXT
+from lifecircle.maps.assets import write_page
 
 __all__ = ["build_index_map", "save_index_map", "inert_json"]
 
@@ -157,7 +158,7 @@ def build_index_map(areas: gpd.GeoDataFrame, *, categories: Sequence[str], minut
 
 
 def save_index_map(text: str, path: str | Path) -> Path:
-    """Write the index page (UTF-8).
+    """Write the index page atomically (UTF-8), after checking it links nothing from outside.
 
     Parameters
     ----------
@@ -169,9 +170,7 @@ def save_index_map(text: str, path: str | Path) -> Path:
     -------
     pathlib.Path
     """
-    path = Path(path)
-    path.write_text(text, encoding="utf-8")
-    return path
+    return write_page(text, path)
 
 
 def _float(value: Any) -> float | None:

@@ -285,12 +285,15 @@ def test_terrain_sites_and_facility_isochrones(browser: object, full_inputs: dic
     assert page.count(".leaflet-lc-terrain-pane img") == 0
     page.toggle("计入地形后失去覆盖的网格")
     assert page.count(".leaflet-lc-terrain-pane img.lc-raster") == 1  # the 3 cells counted by hand (test_build_extras)
+    # A suggested site's marker may be drawn over this cell: hide the sites so the click reaches the cell.
+    page.toggle("建议新增设施点")
     x, y = page.container_point(*_wgs84_point(full_inputs["cells"], 16))
     page.page.mouse.click(x, y)
     popup = page.page.locator(".leaflet-popup-content").last
-    popup.wait_for(timeout=5_000)
+    page.page.locator(".leaflet-popup-content", has_text="计入地形后失去").wait_for(timeout=5_000)
     assert "计入地形后失去: 诊所/医疗、学校" in popup.inner_text()
     page.page.evaluate("window.lifecircle.map.closePopup()")
+    page.toggle("建议新增设施点")
     # Suggested sites: on by default, one numbered marker each; popups are text.
     assert page.count(".leaflet-lc-sites-pane .lc-site") == 4
     assert sorted(page.page.locator(".lc-site span").all_inner_texts()) == ["1", "1", "1", "2"]
