@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import geopandas as gpd
 import numpy as np
@@ -14,6 +15,7 @@ from scipy.sparse import csgraph
 
 from lifecircle import settings
 from lifecircle.schema import facilities_column, median_column, minutes_column, p90_column, share_column
+from lifecircle.spatial.outlines import grid_edges, grid_outlines
 
 __all__ = [
     "minutes_column",
@@ -246,10 +248,14 @@ def summarise_communities(
         One row per community, in the communities' order and CRS.
     """
     target = settings.coverage_target if coverage_target is None else float(coverage_target)
-    grouped = {name: frame for name, frame in cells.groupby("community", sort=False)}
-    rows = [_community_row(name, grouped.get(name), categories=categories, threshold_minutes=threshold_minutes,
-                           no_data=no_data, target=target)
-            for name in communities["name"]]
+    columns = _CommunityColumns.of(cells, categories)
+    codes, uniques = pd.factorize(cells["community"], sort=False)
+    order = np.argsort(codes, kind="stable")  # each community's cells together, in their row order
+    bounds = np.searchsorted(codes[order], np.arange(len(uniques) + 1))
+    where = pd.Index(uniques).get_indexer(communities["name"])
+    rows = [_community_row(name, None if k < 0 else order[bounds[k]:bounds[k + 1]], columns, categories=categories,
+                           threshold_minutes=threshold_minutes, no_data=no_data, target=target)
+            for name, k in zip(communities["name"], where)]
     table = pd.DataFrame(rows)
     for cat in categories:
         for col in (median_column(cat), p90_column(cat)):
@@ -260,35 +266,52 @@ def summarise_communities(
     return gpd.GeoDataFrame(table, geometry=communities.geometry.to_numpy(), crs=communities.crs)
 
 
-def _community_row(name: object, group: pd.DataFrame | None, *, categories: Sequence[str],
-                   threshold_minutes: float, no_data: Sequence[str], target: float) -> dict[str, object]:
-    """One community's row of :func:`summarise_communities` from its cells (None: no cell)."""
+class _CommunityColumns(NamedTuple):
+    """The cells' columns a community row reads, as arrays (read once, sliced per community)."""
+
+    network: np.ndarray
+    population: np.ndarray
+    minutes: dict[str, np.ndarray]
+
+    @classmethod
+    def of(cls, cells: pd.DataFrame, categories: Sequence[str]) -> _CommunityColumns:
+        return cls(network=(cells["access"] == "network").to_numpy(dtype=bool),
+                   population=cells["population"].to_numpy(dtype=float),
+                   minutes={cat: cells[minutes_column(cat)].to_numpy(dtype=float) for cat in categories
+                            if minutes_column(cat) in cells})
+
+
+def _community_row(name: object, members: np.ndarray | None, columns: _CommunityColumns, *,
+                   categories: Sequence[str], threshold_minutes: float, no_data: Sequence[str],
+                   target: float) -> dict[str, object]:
+    """One community's row of :func:`summarise_communities` from its cells' rows, in row
+    order (None: no cell); the same sums over the same values as a per-community frame."""
     row: dict[str, object] = {"name": name}
-    if group is None or len(group) == 0:
+    if members is None or len(members) == 0:
         row.update({"cells": 0, "no_access_cells": 0, "population": 0.0, "weighting": "none"})
         for cat in categories:
             row.update({share_column(cat): np.nan, median_column(cat): np.nan, p90_column(cat): np.nan})
         row.update({"has": "", "lacks": "", "no_data": ",".join(c for c in categories if c in no_data)})
         return row
-    net = group[group["access"] == "network"]
-    pop = net["population"].to_numpy(dtype=float)
-    pop = np.nan_to_num(pop, nan=0.0)
+    on_network = columns.network[members]
+    net = members[on_network]
+    pop = np.nan_to_num(columns.population[net], nan=0.0)
     weighted = pop.sum() > 0
     w = pop if weighted else np.ones(len(net))
     row.update({
-        "cells": int(len(group)),
-        "no_access_cells": int((group["access"] != "network").sum()),
-        "population": float(np.nan_to_num(group["population"].to_numpy(dtype=float)).sum()),
+        "cells": int(len(members)),
+        "no_access_cells": int((~on_network).sum()),
+        "population": float(np.nan_to_num(columns.population[members]).sum()),
         "weighting": "population" if weighted else "cells",
     })
     has: list[str] = []
     lacks: list[str] = []
     for cat in categories:
-        minutes = net[minutes_column(cat)].to_numpy(dtype=float)
-        finite = np.where(np.isnan(minutes), np.inf, minutes)
         if cat in no_data or len(net) == 0:
             row.update({share_column(cat): np.nan, median_column(cat): np.nan, p90_column(cat): np.nan})
             continue
+        minutes = columns.minutes[cat][net]
+        finite = np.where(np.isnan(minutes), np.inf, minutes)
         share = float(w[finite <= threshold_minutes].sum() / w.sum()) if w.sum() > 0 else np.nan
         row[share_column(cat)] = share
         row[median_column(cat)] = weighted_quantile(finite, w, 0.5)
@@ -434,7 +457,8 @@ def gap_areas(
     table["rank"] = np.arange(1, len(table) + 1)
     table["area_id"] = [f"G{r:03d}" for r in table["rank"]]
     table["nearest_site"], table["nearest_site_m"] = _nearest_sites(table, sites, cells.crs)
-    table["geometry"] = _area_outlines(cells, rows, table["area"].to_numpy())
+    table["geometry"] = _area_outlines(cells, rows, table["area"].to_numpy(), cell_size_m=size,
+                                       traced=connectivity == "rook")
     return gpd.GeoDataFrame(table[columns + ["geometry"]], geometry="geometry", crs=cells.crs)
 
 
@@ -471,14 +495,30 @@ def _add_area_words(table: pd.DataFrame, rows: pd.DataFrame, missing: np.ndarray
     (in order of first appearance), in place."""
     by_comm = rows.groupby(["area", "community"], sort=False)["people"].sum().reset_index()
     by_comm = by_comm.sort_values(["area", "people", "community"], ascending=[True, False, True])
-    table["communities"] = by_comm.groupby("area")["community"].agg(lambda s: ",".join(v for v in s if v))
+    named = by_comm[by_comm["community"] != ""]
+    table["communities"] = _joined(named["area"].to_numpy(), named["community"].to_numpy(dtype=object), table.index)
     table["community"] = table["communities"].str.split(",").str[0]
-    cats = rows.assign(cat=rows["missing"].str.split(",")).explode("cat")
-    cats = cats[cats["cat"].fillna("") != ""]
-    order = {c: i for i, c in enumerate(dict.fromkeys(",".join(missing).split(",")))}
-    table["missing"] = cats.groupby("area")["cat"].agg(
-        lambda s: ",".join(sorted(set(s), key=lambda c: order.get(c, len(order)))))
-    table["missing"] = table["missing"].fillna("")
+    # Each area's distinct missing sets (a few per area, not one per cell), split into categories.
+    sets = rows[["area", "missing"]].drop_duplicates()
+    cats = sets.assign(cat=sets["missing"].str.split(",")).explode("cat")
+    cats = cats[cats["cat"].fillna("") != ""].drop_duplicates(["area", "cat"])
+    order = {c: i for i, c in enumerate(dict.fromkeys(",".join(pd.unique(missing)).split(",")))}
+    rank = cats["cat"].map(lambda c: order.get(c, len(order))).to_numpy()
+    cats = cats.iloc[np.lexsort((rank, cats["area"].to_numpy()))]
+    table["missing"] = _joined(cats["area"].to_numpy(), cats["cat"].to_numpy(dtype=object), table.index)
+
+
+def _joined(keys: np.ndarray, words: np.ndarray, index: pd.Index) -> pd.Series:
+    """``words`` joined with commas per key (``keys`` sorted), on ``index`` ("" for a key
+    without words): one pass over all words, no Python call per group."""
+    out = pd.Series("", index=index, dtype=object)
+    if len(keys) == 0:
+        return out.astype(str)
+    starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
+    text = np.add.reduceat(words + ",", starts)
+    joined = pd.Series([t[:-1] for t in text], index=keys[starts])
+    out.loc[out.index.intersection(joined.index)] = joined
+    return out.astype(str)
 
 
 def _touching_groups(ix: np.ndarray, iy: np.ndarray, codes: np.ndarray, under: np.ndarray, *,
@@ -505,14 +545,58 @@ def _touching_groups(ix: np.ndarray, iy: np.ndarray, codes: np.ndarray, under: n
     return out
 
 
-def _area_outlines(cells: gpd.GeoDataFrame, rows: pd.DataFrame, areas: np.ndarray) -> np.ndarray:
-    """The union of each area's cells (``rows``: the under-served cells, in order)."""
+def _area_outlines(cells: gpd.GeoDataFrame, rows: pd.DataFrame, areas: np.ndarray, *, cell_size_m: float,
+                   traced: bool = True) -> np.ndarray:
+    """The union of each area's cells (``rows``: the under-served cells, in order).
+
+    Traced on the grid (:func:`lifecircle.spatial.outlines.grid_outlines`: the same
+    polygons, far faster) when the cells are axis-aligned squares sharing their sides
+    exactly; otherwise (or with ``traced=False``) one ``union_all`` per area."""
     cell_geoms = cells.geometry.to_numpy()[cells["underserved"].to_numpy(dtype=bool)]
-    members = rows.reset_index(drop=True).groupby("area").indices
+    rows = rows.reset_index(drop=True)
+    if traced:
+        outlines = _traced_outlines(cell_geoms, rows, areas, cell_size_m)
+        if outlines is not None:
+            return outlines
+    members = rows.groupby("area").indices
     out = np.empty(len(areas), dtype=object)
     for k, a in enumerate(areas):  # one union per gap area, not per cell
         out[k] = shapely.union_all(cell_geoms[members[a]])
     return out
+
+
+def _traced_outlines(cell_geoms: np.ndarray, rows: pd.DataFrame, areas: np.ndarray, size: float) -> np.ndarray | None:
+    """The areas' outlines traced on the grid, or None when the cells are not one grid of
+    axis-aligned squares sharing their sides exactly (rook areas: one shell each)."""
+    group = pd.Index(areas).get_indexer(rows["area"].to_numpy())
+    keep = group >= 0  # cells of areas without people have no outline
+    if not keep.any():
+        return np.empty(0, dtype=object)
+    geoms, group = cell_geoms[keep], group[keep]
+    if not _axis_aligned_squares(geoms):
+        return None
+    bounds = shapely.bounds(geoms)
+    cols = np.rint((bounds[:, 0] - bounds[:, 0].min()) / size).astype(np.int64)
+    rows_ = np.rint((bounds[:, 1] - bounds[:, 1].min()) / size).astype(np.int64)
+    x_edges = grid_edges(cols, bounds[:, 0], bounds[:, 2])
+    y_edges = grid_edges(rows_, bounds[:, 1], bounds[:, 3])
+    one_step = (np.array_equal(np.rint((bounds[:, 2] - bounds[:, 0].min()) / size), cols + 1)
+                and np.array_equal(np.rint((bounds[:, 3] - bounds[:, 1].min()) / size), rows_ + 1))
+    if x_edges is None or y_edges is None or not one_step:
+        return None
+    return grid_outlines(cols, rows_, group, x_edges=x_edges, y_edges=y_edges)
+
+
+def _axis_aligned_squares(geoms: np.ndarray) -> bool:
+    """Whether every geometry is a polygon of four sides, each parallel to an axis."""
+    if not (shapely.get_type_id(geoms) == 3).all() or (shapely.get_num_interior_rings(geoms) > 0).any():
+        return False
+    if not (shapely.get_num_coordinates(geoms) == 5).all():
+        return False
+    xy = shapely.get_coordinates(geoms).reshape(len(geoms), 5, 2)
+    step = np.diff(xy, axis=1)
+    along_x, along_y = step[..., 0] != 0, step[..., 1] != 0
+    return bool((along_x ^ along_y).all() and (along_x[:, 1:] != along_x[:, :-1]).all())
 
 
 def _nearest_sites(table: pd.DataFrame, sites: gpd.GeoDataFrame | None, crs: object) -> tuple[list, np.ndarray]:

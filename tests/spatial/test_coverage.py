@@ -4,6 +4,8 @@ import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from lifecircle.spatial.coverage import (
     assign_communities,
@@ -170,3 +172,47 @@ def test_gap_areas_name_the_nearest_suggested_site_of_a_missing_category() -> No
     assert areas.loc["clinic,school", "nearest_site"] == "school #1"
     assert areas.loc["clinic,school", "nearest_site_m"] == pytest.approx(round(np.hypot(100, 100)))
     assert areas.loc["school", "nearest_site"] == "school #1"
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.floats(0.2, 0.9), st.sampled_from(["missing", "any"]), st.booleans())
+def test_gap_area_outlines_traced_on_the_grid_are_the_union_of_their_cells(seed: int, density: float, by: str,
+                                                                          per_community: bool) -> None:
+    from lifecircle.spatial import coverage
+    from lifecircle.spatial.grid import make_grid
+
+    rng = np.random.default_rng(seed)
+    cells = make_grid(shapely.box(500_000, 3_300_000, 501_200, 3_300_900), cell_size_m=100, crs=CRS)
+    n = len(cells)
+    cells["population"] = rng.integers(0, 3, n).astype(float)
+    cells["underserved"] = rng.random(n) < density
+    cells["missing"] = np.where(cells["underserved"], rng.choice(["clinic", "school", "clinic,school"], n), "")
+    cells["community"] = np.where(cells["x"].to_numpy() < 500_600, "W", "E")
+    traced = coverage.gap_areas(cells, cell_size_m=100, by=by, per_community=per_community)
+    under = cells[cells["underserved"]].copy()
+    under["area"] = coverage._touching_groups(
+        np.rint((cells["x"] - cells["x"].min()) / 100).astype(int).to_numpy(),
+        np.rint((cells["y"] - cells["y"].min()) / 100).astype(int).to_numpy(),
+        coverage._area_codes(cells, cells["underserved"].to_numpy(), cells["missing"].to_numpy(), by=by,
+                             per_community=per_community),
+        cells["underserved"].to_numpy(), queen=False)[cells["underserved"].to_numpy()]
+    assert len(traced) == 0 or shapely.is_valid(traced.geometry.to_numpy()).all()
+    for geom, cell_count in zip(traced.geometry, traced["cells"]):
+        assert geom.area == pytest.approx(cell_count * 100 * 100)
+    # The same polygons as one union of the area's squares, vertex for vertex once normalised.
+    areas = np.unique(under["area"])
+    fast = coverage._area_outlines(cells, under, areas, cell_size_m=100)
+    slow = coverage._area_outlines(cells, under, areas, cell_size_m=100, traced=False)
+    assert shapely.equals_exact(shapely.normalize(fast), shapely.normalize(slow), tolerance=0).all()
+
+
+def test_gap_area_outlines_of_cells_off_one_grid_are_unions() -> None:
+    from lifecircle.spatial import coverage
+
+    cells = _gap_grid()
+    cells.loc[0, "geometry"] = shapely.box(0, 0, 100.000001, 100)  # not sharing its side exactly
+    rows = cells[cells["underserved"]].assign(area=1)
+    out = coverage._area_outlines(cells, rows, np.array([1]), cell_size_m=100)
+    assert out[0].equals(shapely.union_all(cells.geometry[cells["underserved"]].to_numpy()))
+    assert coverage._traced_outlines(cells.geometry.to_numpy()[cells["underserved"].to_numpy()],
+                                     rows.reset_index(drop=True), np.array([1]), 100.0) is None
