@@ -11,6 +11,12 @@ formula when a planner opens the file.
   shows as text; at most :data:`MAX_ROWS` rows per sheet (the gap tables are ranked by
   people, so the top rows are kept) and :data:`MAX_CELL_CHARS` characters per cell. A cut
   is said in a note sheet (opened first) pointing at the CSV that holds every row.
+
+A city's gap list is hundreds of thousands of rows: openpyxl serialises each cell through
+its XML tree writer. Here openpyxl writes the workbook with each sheet's header, and the
+rows are written column-wise into the sheet, in openpyxl's own cell markup (the same
+bytes), a block of rows at a time. Tables holding values outside that plain markup (dates,
+error-code text, infinities, mixed objects) are written by openpyxl cell by cell.
 """
 
 from __future__ import annotations
@@ -27,6 +33,8 @@ import numpy as np
 import openpyxl
 import pandas as pd
 from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ERROR_CODES
+from openpyxl.utils import get_column_letter
 
 __all__ = ["FORMULA_PREFIXES", "MAX_CELL_CHARS", "MAX_ROWS", "neutralise_formulas", "write_csv", "write_xlsx"]
 
@@ -126,6 +134,7 @@ def write_xlsx(path: str | Path, sheets: Mapping[str, pd.DataFrame], *, full_cop
     """
     full_copies = full_copies or {}
     notes: list[str] = []
+    rows_later: dict[str, pd.DataFrame] = {}  # sheet file -> rows written column-wise
     # Write-only mode streams rows to the file: no cell objects kept per value.
     book = openpyxl.Workbook(write_only=True)
     for name, frame in sheets.items():
@@ -139,7 +148,11 @@ def write_xlsx(path: str | Path, sheets: Mapping[str, pd.DataFrame], *, full_cop
                 f"Excel 每表最多 {MAX_ROWS:,} 行）；{where} 含全部行。"
             )
         kept, cut = _fit_text(kept)
-        _append_rows(book.create_sheet(name), kept)
+        if _plain(kept):
+            _append_rows(book.create_sheet(name), kept.iloc[:0])  # the header
+            rows_later[f"xl/worksheets/sheet{len(book.worksheets)}.xml"] = kept
+        else:
+            _append_rows(book.create_sheet(name), kept)
         if cut:
             notes.append(
                 f"Sheet {name!r}: text longer than {MAX_CELL_CHARS:,} characters (Excel's cell limit) is cut and "
@@ -158,7 +171,7 @@ def write_xlsx(path: str | Path, sheets: Mapping[str, pd.DataFrame], *, full_cop
     book.properties.modified = _FIXED_DATE
     buffer = io.BytesIO()
     book.save(buffer)
-    _fixed_zip(buffer.getvalue(), Path(path))
+    _fixed_zip(buffer.getvalue(), Path(path), rows=rows_later)
 
 
 def _string_cell(ws: Any, value: str) -> Any:
@@ -213,8 +226,10 @@ def _fit_text(frame: pd.DataFrame) -> tuple[pd.DataFrame, bool]:
     return out, cut
 
 
-def _fixed_zip(data: bytes, path: Path) -> None:
+def _fixed_zip(data: bytes, path: Path, *, rows: Mapping[str, pd.DataFrame] | None = None) -> None:
+    """Rewrite the zip with a fixed date, adding ``rows`` (by sheet file) after each sheet's header."""
     stamp = "2000-01-01T00:00:00Z"
+    rows = rows or {}
     with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(path, "w") as dst:
         for info in src.infolist():
             content = src.read(info.filename)
@@ -225,4 +240,91 @@ def _fixed_zip(data: bytes, path: Path) -> None:
             fixed_info = zipfile.ZipInfo(info.filename, date_time=(2000, 1, 1, 0, 0, 0))
             fixed_info.compress_type = zipfile.ZIP_DEFLATED
             fixed_info.external_attr = info.external_attr
-            dst.writestr(fixed_info, content)
+            if info.filename not in rows:
+                dst.writestr(fixed_info, content)
+                continue
+            head, tail = content.split(b"</sheetData>", 1)
+            with dst.open(fixed_info, "w") as out:
+                out.write(head)
+                for block in _row_blocks(rows[info.filename]):
+                    out.write(block)
+                out.write(b"</sheetData>" + tail)
+
+
+#: Rows per block of sheet markup: memory stays bounded whatever the table's length.
+_BLOCK_ROWS = 20_000
+
+
+def _plain(frame: pd.DataFrame) -> bool:
+    """Whether every value of ``frame`` is one :func:`_row_blocks` writes as openpyxl does:
+    numbers (finite or missing), booleans, text (not an Excel error code) and missing values."""
+    for j in range(frame.shape[1]):
+        column = frame.iloc[:, j]
+        kind = _column_kind(column)
+        if kind is None:
+            return False
+        if kind == "text":
+            text = column.dropna().to_numpy(dtype=object)
+            if pd.Index(text).isin(ERROR_CODES).any():
+                return False
+        if kind == "number" and np.isinf(column.to_numpy(dtype=float, na_value=np.nan)).any():
+            return False
+    return True
+
+
+def _column_kind(column: pd.Series) -> str | None:
+    """``"number"``, ``"bool"`` or ``"text"`` when every non-missing value of the column is of
+    that kind; None otherwise (mixed or other objects)."""
+    if pd.api.types.is_bool_dtype(column.dtype) and not column.isna().any():
+        return "bool"
+    if pd.api.types.is_numeric_dtype(column.dtype) and not pd.api.types.is_bool_dtype(column.dtype):
+        return "number"
+    if column.dtype == object or isinstance(column.dtype, pd.StringDtype):
+        inferred = pd.api.types.infer_dtype(column, skipna=True)
+        if inferred in ("string", "empty"):
+            return "text"
+        if inferred in ("integer", "floating", "mixed-integer-float"):
+            return "number"
+    return None
+
+
+def _row_blocks(frame: pd.DataFrame) -> Any:
+    """The markup of ``frame``'s rows (row 2 onwards, under the header), in blocks of
+    :data:`_BLOCK_ROWS` rows, byte for byte as openpyxl's write-only sheet writes them."""
+    for start in range(0, len(frame), _BLOCK_ROWS):
+        block = frame.iloc[start:start + _BLOCK_ROWS]
+        numbers = np.arange(start + 2, start + 2 + len(block)).astype(str).astype(object)
+        parts = [np.char.add(np.char.add('<row r="', numbers.astype(str)), '">').astype(object)]
+        for j in range(block.shape[1]):
+            parts.append(_cell_markup(block.iloc[:, j], get_column_letter(j + 1), numbers))
+        parts.append(np.full(len(block), "</row>", dtype=object))
+        yield "".join(np.stack(parts, axis=1).ravel().tolist()).encode("utf-8")
+
+
+def _cell_markup(column: pd.Series, letter: str, numbers: np.ndarray) -> np.ndarray:
+    """One column's cells (object array of markup, "" for a missing value: no cell)."""
+    kind = _column_kind(column)
+    values = column.to_numpy(dtype=object, na_value=None) if kind == "text" else column.to_numpy(dtype=object)
+    missing = pd.isna(values)
+    ref = f'<c r="{letter}' + numbers
+    out = np.full(len(values), "", dtype=object)
+    if kind == "text":
+        text = pd.Series(values[~missing], dtype=object)
+        escaped = text.str.replace("&", "&amp;", regex=False).str.replace("<", "&lt;", regex=False).str.replace(
+            ">", "&gt;", regex=False).to_numpy(dtype=object)
+        stripped = text.str.strip().to_numpy(dtype=object)
+        plain = text.to_numpy(dtype=object)
+        preserve = (stripped != "") & (stripped != plain)
+        opening = np.where(preserve, '<t xml:space="preserve">', "<t>").astype(object)
+        cells = ref[~missing] + '" t="inlineStr"><is>' + opening + escaped + "</t></is></c>"
+        empty = plain == ""
+        cells[empty] = ref[~missing][empty] + '" t="inlineStr" />'
+        out[~missing] = cells
+        return out
+    if kind == "bool":
+        digits = np.where(values.astype(bool), "1", "0").astype(object)
+        return ref + '" t="b"><v>' + digits + "</v></c>"
+    present = values[~missing].astype(float)  # "%.16g" of an int is that of its float, as openpyxl writes it
+    digits = np.char.mod("%.16g", present).astype(object) if len(present) else present.astype(object)
+    out[~missing] = ref[~missing] + '" t="n"><v>' + digits + "</v></c>"
+    return out

@@ -9,6 +9,8 @@ from pathlib import Path
 import openpyxl
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from lifecircle import spreadsheets
 from lifecircle.spreadsheets import neutralise_formulas, write_csv, write_xlsx
@@ -107,3 +109,35 @@ def test_xlsx_long_text_is_cut_to_the_cell_limit(tmp_path: Path, monkeypatch: py
     assert ws.cell(4, 1).value == "bad\ufffdchar"  # a control character XLSX cannot hold
     assert "gaps.csv holds the whole text" in book["note 说明"].cell(1, 1).value
     assert table["name"].iloc[0] == "x" * 25  # input untouched
+
+
+_TEXT = st.text(alphabet=st.sampled_from(list("ab =+-@&<>\"' \n\t\r东水门_x0041#!/?")), max_size=12)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(_TEXT | st.none(), st.floats(allow_infinity=False) | st.none(), st.integers(-2**40, 2**40),
+                          st.booleans(), st.sampled_from(["", " lead", "trail ", "#N/A ", "=1+1", "a&b<c>"])),
+                min_size=0, max_size=30))
+def test_xlsx_rows_written_column_wise_are_openpyxls_bytes(tmp_path_factory: pytest.TempPathFactory,
+                                                           rows: list[tuple]) -> None:
+    table = pd.DataFrame(rows, columns=["name", "minutes", "people", "served", "note"])
+    table["name"] = table["name"].astype(object)
+    table["ratio"] = table["minutes"] / 7  # floats that need all their digits
+    folder = tmp_path_factory.mktemp("xlsx")
+    assert spreadsheets._plain(table)
+    write_xlsx(folder / "fast.xlsx", {"cells": table, "other": table.iloc[::-1]})
+    monkey = pytest.MonkeyPatch()
+    monkey.setattr(spreadsheets, "_plain", lambda frame: False)  # openpyxl, cell by cell
+    try:
+        write_xlsx(folder / "slow.xlsx", {"cells": table, "other": table.iloc[::-1]})
+    finally:
+        monkey.undo()
+    assert (folder / "fast.xlsx").read_bytes() == (folder / "slow.xlsx").read_bytes()
+
+
+def test_xlsx_tables_outside_plain_markup_go_cell_by_cell(tmp_path: Path) -> None:
+    assert not spreadsheets._plain(pd.DataFrame({"code": ["#N/A"]}))  # openpyxl writes an error cell
+    assert not spreadsheets._plain(pd.DataFrame({"x": [1.0, float("inf")]}))
+    assert not spreadsheets._plain(pd.DataFrame({"mixed": [1, "a"]}))
+    write_xlsx(tmp_path / "t.xlsx", {"cells": pd.DataFrame({"code": ["#N/A", "ok"]})})
+    assert openpyxl.load_workbook(tmp_path / "t.xlsx")["cells"].cell(3, 1).value == "ok"
