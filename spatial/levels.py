@@ -237,9 +237,10 @@ def long_edges(network: WalkNetwork, *, min_length_m: float = 1000.0) -> list[di
     edges = network.edges
     hit = np.flatnonzero(edges["length_m"].to_numpy() > min_length_m)
     hit = hit[np.argsort(-edges["length_m"].to_numpy()[hit], kind="stable")]
-    return [{"osm_way_id": int(edges["osm_way_id"].iat[i]), "highway": edges["highway"].iat[i],
-             "name": None if pd.isna(edges["name"].iat[i]) else edges["name"].iat[i],
-             "length_m": round(float(edges["length_m"].iat[i]), 1)} for i in hit]
+    way, highway = edges["osm_way_id"].to_numpy()[hit], edges["highway"].to_numpy(dtype=object)[hit]
+    name, length = edges["name"].to_numpy(dtype=object)[hit], edges["length_m"].to_numpy()[hit]
+    return [{"osm_way_id": int(w), "highway": h, "name": None if pd.isna(n) else n, "length_m": round(float(m), 1)}
+            for w, h, n, m in zip(way, highway, name, length)]
 
 
 def gate_record(network: WalkNetwork, gates: gpd.GeoDataFrame, *, closed: bool) -> dict[str, Any]:

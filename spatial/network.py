@@ -24,6 +24,7 @@ gates for through walkers.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -371,10 +372,24 @@ def _tag(edges: pd.DataFrame, name: str) -> pd.Series:
     return pd.Series([""] * len(edges), index=edges.index, dtype=object)
 
 
+def _per_tag_value(edges: pd.DataFrame, name: str, func: Callable[[pd.Series], pd.Series]) -> np.ndarray:
+    """``func`` (elementwise, on tag text as :func:`_tag` gives it) per edge, worked out once
+    per distinct value of a text tag: a city's hundreds of thousands of edges share a few."""
+    column = edges[name] if name in edges else None
+    if column is None or pd.api.types.infer_dtype(column, skipna=True) not in ("string", "empty"):
+        return func(_tag(edges, name)).to_numpy()
+    codes, uniques = pd.factorize(column)  # missing values: code -1, the "" appended last
+    distinct = pd.Series(list(uniques) + [""], dtype=object).astype("string").fillna("").astype(object)
+    return func(distinct).to_numpy()[codes]
+
+
 def _layer_number(edges: pd.DataFrame) -> np.ndarray:
     """Numeric ``layer`` per edge (0 where absent or malformed; ``"-1;0"`` takes the first)."""
-    text = _tag(edges, "layer").astype(str).str.split(";").str[0].str.strip()
-    return pd.to_numeric(text, errors="coerce").fillna(0.0).to_numpy(dtype=float)
+    def number(tag: pd.Series) -> pd.Series:
+        text = tag.astype(str).str.split(";").str[0].str.strip()
+        return pd.to_numeric(text, errors="coerce").fillna(0.0).astype(float)
+
+    return _per_tag_value(edges, "layer", number).astype(float)
 
 
 def edge_level(edges: pd.DataFrame) -> np.ndarray:
@@ -397,12 +412,18 @@ def edge_level(edges: pd.DataFrame) -> np.ndarray:
         int8 per edge: ``GROUND``, ``ELEVATED`` or ``UNDERGROUND``.
     """
     def present(name: str) -> np.ndarray:
-        col = _tag(edges, name).str.lower()
-        return ((col != "") & ~col.isin(_NO)).to_numpy(dtype=bool)
+        def test(tag: pd.Series) -> pd.Series:
+            col = tag.str.lower()
+            return (col != "") & ~col.isin(_NO)
+
+        return _per_tag_value(edges, name, test).astype(bool)
+
+    def one_of(name: str, words: list[str]) -> np.ndarray:
+        return _per_tag_value(edges, name, lambda tag: tag.astype(str).str.lower().isin(words)).astype(bool)
 
     layer = _layer_number(edges)
-    covered = _tag(edges, "covered").astype(str).str.lower().isin(["yes"]).to_numpy(dtype=bool)
-    location = _tag(edges, "location").astype(str).str.lower().isin(["underground", "indoor"]).to_numpy(dtype=bool)
+    covered = one_of("covered", ["yes"])
+    location = one_of("location", ["underground", "indoor"])
     under = present("tunnel") | covered | location | present("indoor") | (layer < 0) | is_lift_link(edges)
     over = present("bridge") | (layer > 0)
     out = np.full(len(edges), GROUND, dtype=np.int8)

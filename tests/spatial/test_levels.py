@@ -273,3 +273,28 @@ def test_points_never_join_underground_and_bridges_only_as_fallback(levels, xy) 
     ground = net.edges.geometry.to_numpy()[lv == GROUND]
     for p in np.asarray(_pts(*xy).to_numpy())[where.matched][fallback]:
         assert not len(ground) or shapely.distance(ground, p).min() > 60
+
+
+_TAG_VALUES = st.sampled_from([None, "", "yes", "Yes", "no", "NO", "0", "false", "1", "-1", " -2 ", "1;0", "-1;0",
+                               "x", "building_passage", "underground", "Indoor", "viaduct", "nan"])
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(_TAG_VALUES, _TAG_VALUES, _TAG_VALUES, _TAG_VALUES), min_size=1, max_size=40))
+def test_tag_tests_worked_out_per_distinct_value_match_edge_by_edge(rows: list[tuple]) -> None:
+    import pandas as pd
+
+    from lifecircle.spatial import network as net
+
+    edges = pd.DataFrame(rows, columns=["layer", "tunnel", "covered", "location"]).astype("str")
+    edges = edges.where(pd.DataFrame(rows, columns=edges.columns).notna(), None)
+    tests = {"layer": lambda tag: pd.to_numeric(tag.astype(str).str.split(";").str[0].str.strip(),
+                                                errors="coerce").fillna(0.0),
+             "tunnel": lambda tag: (tag.str.lower() != "") & ~tag.str.lower().isin(["no", "false", "0"]),
+             "covered": lambda tag: tag.astype(str).str.lower().isin(["yes"]),
+             "location": lambda tag: tag.astype(str).str.lower().isin(["underground", "indoor"]),
+             "bridge": lambda tag: tag.str.lower() != ""}  # a tag absent from the edges
+    for name, func in tests.items():
+        fast = net._per_tag_value(edges, name, func)
+        slow = func(net._tag(edges, name)).to_numpy()
+        assert np.array_equal(fast, slow), name
