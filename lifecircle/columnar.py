@@ -17,10 +17,13 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyproj
+import shapely
 
 from lifecircle._errors import OptionError, shorten
 
-__all__ = ["FORMATS", "PARQUET_LAYERS", "parquet_name", "parse_formats", "write_geoparquet", "read_geoparquet"]
+__all__ = ["FORMATS", "PARQUET_LAYERS", "parquet_name", "parse_formats", "write_geoparquet", "read_geoparquet",
+           "to_lonlat"]
 
 #: Output formats of the result layers: ``gpkg`` (one GeoPackage) and ``parquet`` (one GeoParquet per layer).
 FORMATS: tuple[str, ...] = ("gpkg", "parquet")
@@ -80,9 +83,74 @@ def parse_formats(value: str | Iterable[str], *, option: str = "--format") -> tu
     return tuple(f for f in FORMATS if f in names)
 
 
+#: Below this many geometries, reprojecting each vertex is as quick as finding the shared ones.
+_SHARED_VERTICES_FROM = 10_000
+
+
+def to_lonlat(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """``gdf.to_crs(4326)``, each distinct vertex reprojected once.
+
+    A grid's square cells share their corners: a city's cells hold five vertices each but
+    about one distinct corner per cell, so this reprojects about a fifth of the points. Each
+    point goes through the same transformation as in ``to_crs``, so the coordinates are the
+    same, bit for bit.
+
+    Parameters
+    ----------
+    gdf : geopandas.GeoDataFrame
+        With a CRS.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        A copy in EPSG:4326.
+
+    Examples
+    --------
+    >>> cells = gpd.GeoDataFrame({"n": [1, 2]}, geometry=[shapely.box(500_000, 3_300_000, 500_100, 3_300_100),
+    ...                           shapely.box(500_100, 3_300_000, 500_200, 3_300_100)], crs="EPSG:32648")
+    >>> to_lonlat(cells).geometry.equals(cells.to_crs(4326).geometry)
+    True
+    """
+    geoms = gdf.geometry.to_numpy()
+    data = np.asarray(geoms, dtype=object)
+    if (gdf.crs is None or len(data) < _SHARED_VERTICES_FROM or shapely.is_missing(data).any()
+            or shapely.has_z(data).any() or gdf.crs.equals(pyproj.CRS.from_user_input(4326))):
+        return gdf.to_crs(4326)
+    coords = shapely.get_coordinates(data)
+    bits = coords.view(np.int64)  # distinct by their exact bits (-0.0 is not 0.0)
+    x_code, _ = pd.factorize(bits[:, 0])
+    y_code, y_uniques = pd.factorize(bits[:, 1])
+    vertex, first = _first_of_each(x_code, y_code, len(y_uniques))
+    transformer = pyproj.Transformer.from_crs(gdf.crs, pyproj.CRS.from_user_input(4326), always_xy=True)
+    lon, lat = transformer.transform(coords[first, 0], coords[first, 1])
+    moved = _with_coordinates(data, np.column_stack([lon, lat])[vertex])
+    out = gdf.copy()
+    out[gdf.geometry.name] = gpd.GeoSeries(moved, index=gdf.index, crs=4326)
+    return out.set_crs(4326, allow_override=True)
+
+
+def _with_coordinates(data: np.ndarray, coords: np.ndarray) -> np.ndarray:
+    """The geometries with new coordinates (in ``shapely.get_coordinates`` order): polygons
+    without holes built whole from flat arrays (a grid's cells), others one by one."""
+    polygons = (shapely.get_type_id(data) == shapely.GeometryType.POLYGON).all()
+    if polygons and not shapely.get_num_interior_rings(data).any() and not shapely.is_empty(data).any():
+        ends = np.r_[0, np.cumsum(shapely.get_num_coordinates(data))]
+        return shapely.from_ragged_array(shapely.GeometryType.POLYGON, coords, (ends, np.arange(len(data) + 1)))
+    return shapely.set_coordinates(data.copy(), coords)
+
+
+def _first_of_each(x_code: np.ndarray, y_code: np.ndarray, n_y: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per point, the number of its distinct (x, y) pair, and a point of each pair."""
+    vertex, uniques = pd.factorize(x_code.astype(np.int64) * n_y + y_code)
+    first = np.empty(len(uniques), dtype=np.int64)
+    first[vertex] = np.arange(len(vertex))  # any point of a pair will do: they hold the same bits
+    return vertex, first
+
+
 def _plain(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """EPSG:4326 copy with a plain index and object columns as text (Arrow needs one type per column)."""
-    out = gdf.to_crs(4326).reset_index(drop=True)
+    out = to_lonlat(gdf).reset_index(drop=True)
     for col in out.columns:
         if col == out.geometry.name:
             continue

@@ -26,7 +26,7 @@ import pyogrio
 import shapely
 
 from lifecircle._errors import OptionError
-from lifecircle.columnar import PARQUET_LAYERS, parquet_name, parse_formats, write_geoparquet
+from lifecircle.columnar import PARQUET_LAYERS, parquet_name, parse_formats, to_lonlat, write_geoparquet
 from lifecircle.i18n import (
     ABOUT_TEXT,
     GAP_AREA_HEADERS,
@@ -698,7 +698,7 @@ def gap_area_table(areas: gpd.GeoDataFrame, *, lang: str = "en", labels: dict[st
 
 def _for_file(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """EPSG:4326 copy with object columns made file-friendly (no dicts, no mixed types)."""
-    out = gdf.to_crs(4326)
+    out = to_lonlat(gdf)  # a city's cells share their corners: each reprojected once
     for col in out.columns:
         if col == out.geometry.name:
             continue
