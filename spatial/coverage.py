@@ -457,8 +457,7 @@ def gap_areas(
     table["rank"] = np.arange(1, len(table) + 1)
     table["area_id"] = [f"G{r:03d}" for r in table["rank"]]
     table["nearest_site"], table["nearest_site_m"] = _nearest_sites(table, sites, cells.crs)
-    table["geometry"] = _area_outlines(cells, rows, table["area"].to_numpy(), cell_size_m=size,
-                                       traced=connectivity == "rook")
+    table["geometry"] = _area_outlines(cells, rows, table["area"].to_numpy(), cell_size_m=size, traced=connectivity == "rook")
     return gpd.GeoDataFrame(table[columns + ["geometry"]], geometry="geometry", crs=cells.crs)
 
 
