@@ -77,8 +77,21 @@ def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     out = frame.copy()
     for i, col in enumerate(out.columns):
         if out[col].dtype == object or isinstance(out[col].dtype, pd.StringDtype):
-            out.isetitem(i, out.iloc[:, i].map(_neutral))
+            out.isetitem(i, _only_where(out.iloc[:, i], lambda text: text.str.startswith(FORMULA_PREFIXES), _neutral))
     return out.rename(columns=lambda c: _neutral(c) if isinstance(c, str) else c)
+
+
+def _only_where(column: pd.Series, needs: Any, func: Any) -> pd.Series:
+    """``column.map(func)``, calling ``func`` only on the values ``needs`` picks (a vectorised
+    test on a column of text) when every value is text or missing; other columns value by value."""
+    if pd.api.types.infer_dtype(column, skipna=True) not in ("string", "empty"):
+        return column.map(func)
+    picked = needs(column).fillna(False).to_numpy(dtype=bool)
+    if not picked.any():
+        return column
+    out = column.astype(object)
+    out[picked] = column[picked].map(func).to_numpy(dtype=object)
+    return out
 
 
 def write_csv(frame: pd.DataFrame, path: str | Path) -> None:
@@ -220,8 +233,11 @@ def _fit_text(frame: pd.DataFrame) -> tuple[pd.DataFrame, bool]:
         cut |= was_cut
         return text
 
+    def needs_fitting(text: pd.Series) -> pd.Series:
+        return text.str.contains(_ILLEGAL_XML.pattern, regex=True) | (text.str.len() > MAX_CELL_CHARS)
+
     for j in _text_columns(out):
-        out.isetitem(j, out.iloc[:, j].map(fit))
+        out.isetitem(j, _only_where(out.iloc[:, j], needs_fitting, fit))
     out.columns = [fit(c) for c in out.columns]
     return out, cut
 

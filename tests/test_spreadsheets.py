@@ -141,3 +141,13 @@ def test_xlsx_tables_outside_plain_markup_go_cell_by_cell(tmp_path: Path) -> Non
     assert not spreadsheets._plain(pd.DataFrame({"mixed": [1, "a"]}))
     write_xlsx(tmp_path / "t.xlsx", {"cells": pd.DataFrame({"code": ["#N/A", "ok"]})})
     assert openpyxl.load_workbook(tmp_path / "t.xlsx")["cells"].cell(3, 1).value == "ok"
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(_TEXT | st.none(), min_size=1, max_size=30), st.sampled_from([object, "str"]))
+def test_text_neutralised_and_fitted_only_where_needed_as_value_by_value(values: list, dtype: object) -> None:
+    column = pd.Series(values, dtype=dtype)
+    fast = spreadsheets._only_where(column, lambda text: text.str.startswith(spreadsheets.FORMULA_PREFIXES),
+                                    spreadsheets._neutral)
+    assert fast.astype(object).where(fast.notna(), None).tolist() == column.map(spreadsheets._neutral).astype(
+        object).where(column.notna(), None).tolist()
