@@ -16,7 +16,9 @@ Online areas (``--place`` / ``--bbox``) come through osmnx: see
 from __future__ import annotations
 
 import logging
+from array import array
 from dataclasses import dataclass, field, replace
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -309,33 +311,33 @@ def read_osm(path: str | Path, *, progress: bool = True) -> OsmExtract:
             f"OSM file {str(path)!r} holds no way and no tagged object lifecircle can use "
             "(expected highway=*, amenity=*, building=*, leisure=* ...)."
         )
-    if not rows.way_ids:
+    if not rows.ways:
         raise NoWalkableWaysError(
             f"OSM file {str(path)!r} holds {counts['ways_read']:,} ways but none a pedestrian "
             "may use (expected highway=footway/path/steps/residential/... without foot=no)."
         )
     bbox, date = _header_facts(path)
-    counts["walkable_ways"] = len(set(rows.way_ids))
-    counts["walkable_way_pieces"] = len(rows.way_ids)
+    ways = rows.ways.arrays(list(WAY_TAG_COLUMNS))
+    counts["walkable_ways"] = len(np.unique(ways.way_ids))
+    counts["walkable_way_pieces"] = len(ways.way_ids)
     counts["features"] = len(rows.features)
-    offsets = np.zeros(len(rows.way_lengths) + 1, dtype=np.int64)
-    np.cumsum(rows.way_lengths, out=offsets[1:])
-    features = _wkb_frame(rows.features, ["osm_type", "osm_id", "name", "tags", "wkb"])
-    major_roads = _wkb_frame(rows.roads, ["osm_id", "highway", "name", "bridge", "tunnel", "layer", "wkb"])
+    features = _wkb_frame(rows.features, rows.feature_wkb, ["osm_type", "osm_id", "name", "tags"])
+    major_roads = _wkb_frame(rows.roads, rows.road_wkb, ["osm_id", "highway", "name", "bridge", "tunnel", "layer"])
     log.info(
         "Read %s: %s nodes, %s ways (%s walkable, %s clipped by missing nodes), %s features",
         path.name, f"{counts['nodes_read']:,}", f"{counts['ways_read']:,}",
         f"{counts['walkable_ways']:,}", f"{counts['ways_missing_nodes']:,}", f"{counts['features']:,}",
     )
     return OsmExtract(
-        refused=_refused_arrays(rows), node_ele=pd.Series(rows.ele, dtype=object) if rows.ele else None,
+        refused=rows.refused.arrays([*WAY_TAG_COLUMNS, "reason"]) if rows.refused else None,
+        node_ele=pd.Series(rows.ele, dtype=object) if rows.ele else None,
         source=str(path),
-        way_ids=np.asarray(rows.way_ids, dtype=np.int64),
-        way_offsets=offsets,
-        node_ids=np.asarray(rows.node_ids, dtype=np.int64),
-        node_lon=np.asarray(rows.lons, dtype=np.float64),
-        node_lat=np.asarray(rows.lats, dtype=np.float64),
-        way_tags=pd.DataFrame(rows.way_rows, columns=list(WAY_TAG_COLUMNS)),
+        way_ids=ways.way_ids,
+        way_offsets=ways.way_offsets,
+        node_ids=ways.node_ids,
+        node_lon=ways.node_lon,
+        node_lat=ways.node_lat,
+        way_tags=ways.way_tags,
         features=features,
         major_roads=major_roads,
         bbox=bbox,
@@ -345,38 +347,96 @@ def read_osm(path: str | Path, *, progress: bool = True) -> OsmExtract:
 
 
 @dataclass
+class _WayPieces:
+    """Ways (or pieces of ways) as they stream by, in compact columns.
+
+    Ids, lengths and vertex node ids are int64 arrays (8 bytes a value rather than a Python
+    int in a list). A way whose nodes are all located keeps its coordinates as libosmium's
+    line WKB (a vertex per node: the same doubles pyosmium's ``Location.lon``/``lat`` give);
+    pieces of clipped ways keep theirs node by node (``from_wkb`` 0).
+    """
+
+    ids: array[int] = field(default_factory=lambda: array("q"))
+    lengths: array[int] = field(default_factory=lambda: array("q"))
+    node_ids: array[int] = field(default_factory=lambda: array("q"))
+    from_wkb: array[int] = field(default_factory=lambda: array("b"))
+    wkb: list[bytes] = field(default_factory=list)
+    lons: array[float] = field(default_factory=lambda: array("d"))
+    lats: array[float] = field(default_factory=lambda: array("d"))
+    tag_rows: list[tuple[Any, ...]] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def add_line(self, way_id: int, refs: list[int], line_wkb: bytes, tag_row: tuple[Any, ...]) -> None:
+        """A whole way: its node ids and its line WKB (a vertex per node)."""
+        self.ids.append(way_id)
+        self.lengths.append(len(refs))
+        self.node_ids.extend(refs)
+        self.from_wkb.append(1)
+        self.wkb.append(line_wkb)
+        self.tag_rows.append(tag_row)
+
+    def add_located(self, way_id: int, run: list[tuple[int, float, float]], tag_row: tuple[Any, ...]) -> None:
+        """Located nodes ``(id, lon, lat)`` of a way as one piece (none kept below two)."""
+        if len(run) < 2:
+            return
+        refs, run_lon, run_lat = zip(*run)
+        self.ids.append(way_id)
+        self.lengths.append(len(run))
+        self.node_ids.extend(refs)
+        self.from_wkb.append(0)
+        self.lons.extend(run_lon)
+        self.lats.extend(run_lat)
+        self.tag_rows.append(tag_row)
+
+    def arrays(self, columns: list[str]) -> WayArrays:
+        """The pieces as :class:`WayArrays`, tag rows as a table of ``columns``."""
+        lengths = np.frombuffer(self.lengths, dtype=np.int64)
+        offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=offsets[1:])
+        from_wkb = np.repeat(np.frombuffer(self.from_wkb, dtype=np.int8).astype(bool), lengths)
+        lon, lat = np.empty(len(from_wkb)), np.empty(len(from_wkb))
+        if self.wkb:
+            xy = shapely.get_coordinates(shapely.from_wkb(self.wkb))
+            lon[from_wkb], lat[from_wkb] = xy[:, 0], xy[:, 1]
+        lon[~from_wkb] = np.frombuffer(self.lons, dtype=np.float64)
+        lat[~from_wkb] = np.frombuffer(self.lats, dtype=np.float64)
+        return WayArrays(way_ids=np.array(self.ids, dtype=np.int64), way_offsets=offsets,
+                         node_ids=np.array(self.node_ids, dtype=np.int64), node_lon=lon, node_lat=lat,
+                         way_tags=pd.DataFrame(self.tag_rows, columns=columns))
+
+
+@dataclass
 class _OsmRows:
     """What one pass over an OSM file collects, appended to as the objects stream by."""
 
-    way_ids: list[int] = field(default_factory=list)
-    way_lengths: list[int] = field(default_factory=list)
-    node_ids: list[int] = field(default_factory=list)
-    lons: list[float] = field(default_factory=list)
-    lats: list[float] = field(default_factory=list)
-    way_rows: list[tuple[Any, ...]] = field(default_factory=list)
-    features: list[tuple[str, int, str | None, dict[str, str], str]] = field(default_factory=list)  # WKB hex last
+    ways: _WayPieces = field(default_factory=_WayPieces)  # walkable ways, :data:`WAY_TAG_COLUMNS`
+    refused: _WayPieces = field(default_factory=_WayPieces)  # ... and a ``reason``
+    features: list[tuple[str, int, str | None, dict[str, str]]] = field(default_factory=list)
+    feature_wkb: list[bytes] = field(default_factory=list)  # one geometry per feature
     roads: list[tuple[Any, ...]] = field(default_factory=list)
-    refused_ids: list[int] = field(default_factory=list)
-    refused_lengths: list[int] = field(default_factory=list)
-    refused_nodes: list[tuple[int, float, float]] = field(default_factory=list)
-    refused_rows: list[tuple[Any, ...]] = field(default_factory=list)
+    road_wkb: list[bytes] = field(default_factory=list)
     ele: dict[int, str] = field(default_factory=dict)  # raw ``ele`` of nodes, by OSM id
     # Counts are of the objects that pass the key filter (ways with highway=*, tagged features).
     counts: dict[str, int] = field(default_factory=lambda: {
         "nodes_read": 0, "ways_read": 0, "relations_read": 0,
         "walkable_ways": 0, "ways_missing_nodes": 0, "features": 0})
 
-    def keep_piece(self, way_id: int, run: list[tuple[int, float, float]], tag_row: tuple[Any, ...]) -> None:
-        """Keep a run of at least two located nodes of a walkable way as one piece."""
-        if len(run) < 2:
-            return
-        refs, run_lon, run_lat = zip(*run)
-        self.way_ids.append(way_id)
-        self.way_lengths.append(len(run))
-        self.node_ids.extend(refs)
-        self.lons.extend(run_lon)
-        self.lats.extend(run_lat)
-        self.way_rows.append(tag_row)
+    def keep_feature(self, record: tuple[str, int, str | None, dict[str, str]], geom_wkb: str) -> None:
+        """Keep a tagged feature and its geometry (WKB hex, kept as bytes: half the memory,
+        and GEOS reads binary WKB several times faster than hex)."""
+        self.features.append(record)
+        self.feature_wkb.append(bytes.fromhex(geom_wkb))
+
+
+def _tag_dict(tags: Any) -> dict[str, str]:
+    """An object's tags as a dict, in their order.
+
+    Reads exactly ``len(tags)`` tags: pyosmium ends a plain iteration with an exception raised
+    through C++, which costs more than reading a way's few tags.
+    """
+    return dict(islice(iter(tags), len(tags)))
 
 
 def _scan_osm(path: Path, *, progress: bool) -> _OsmRows:
@@ -425,8 +485,8 @@ def _read_node(obj: Any, rows: _OsmRows, wkb: Any) -> None:
         return
     if not obj.location.valid():
         return
-    tag_dict = dict(tags)
-    rows.features.append(("node", obj.id, tag_dict.get("name"), tag_dict, wkb.create_point(obj)))
+    tag_dict = _tag_dict(tags)
+    rows.keep_feature(("node", obj.id, tag_dict.get("name"), tag_dict), wkb.create_point(obj))
 
 
 def _read_way(obj: Any, rows: _OsmRows, wkb: Any) -> None:
@@ -437,26 +497,34 @@ def _read_way(obj: Any, rows: _OsmRows, wkb: Any) -> None:
             return
         # Closed feature ways become areas; open ones (rivers) are kept here.
         if any(k in tags for k in ("waterway", "railway", "natural")) and not obj.is_closed():
-            tag_dict = dict(tags)
+            tag_dict = _tag_dict(tags)
             try:
-                rows.features.append(("way", obj.id, tag_dict.get("name"), tag_dict, wkb.create_linestring(obj)))
+                rows.keep_feature(("way", obj.id, tag_dict.get("name"), tag_dict), wkb.create_linestring(obj))
             except (osmium.InvalidLocationError, RuntimeError):
                 rows.counts["ways_missing_nodes"] += 1
         return
-    tag_dict = dict(tags)
+    tag_dict = _tag_dict(tags)
     highway = tag_dict["highway"]
     if highway in MAJOR_ROAD_HIGHWAYS:
         try:
+            line = bytes.fromhex(wkb.create_linestring(obj))
             rows.roads.append((obj.id, highway, tag_dict.get("name"), tag_dict.get("bridge"),
-                               tag_dict.get("tunnel"), tag_dict.get("layer"), wkb.create_linestring(obj)))
+                               tag_dict.get("tunnel"), tag_dict.get("layer")))
+            rows.road_wkb.append(line)
         except (osmium.InvalidLocationError, RuntimeError):
             pass
     if not is_walkable(tag_dict):
-        _keep_refused(obj, tag_dict, rows)
+        _keep_refused(obj, tag_dict, rows, wkb)
+        return
+    tag_row = tuple(map(tag_dict.get, WAY_TAG_COLUMNS))
+    # Every node located (the usual case): libosmium writes the coordinates, one vertex per
+    # node (``ALL`` keeps repeated positions), and only the node ids pass through Python.
+    line = _full_line(obj, wkb)
+    if line is not None:
+        rows.ways.add_line(obj.id, [n.ref for n in obj.nodes], line, tag_row)
         return
     # A way clipped by the extract's edge has nodes without locations: keep each
     # run of located nodes as its own piece rather than losing the whole street.
-    tag_row = tuple(tag_dict.get(k) for k in WAY_TAG_COLUMNS)
     run: list[tuple[int, float, float]] = []
     clipped = False
     for n in obj.nodes:
@@ -465,23 +533,33 @@ def _read_way(obj: Any, rows: _OsmRows, wkb: Any) -> None:
             run.append((n.ref, loc.lon, loc.lat))
             continue
         clipped = True
-        rows.keep_piece(obj.id, run, tag_row)
+        rows.ways.add_located(obj.id, run, tag_row)
         run = []
     rows.counts["ways_missing_nodes"] += clipped
-    rows.keep_piece(obj.id, run, tag_row)
+    rows.ways.add_located(obj.id, run, tag_row)
 
 
-def _keep_refused(obj: Any, tag_dict: dict[str, str], rows: _OsmRows) -> None:
+def _full_line(obj: Any, wkb: Any) -> bytes | None:
+    """The way as line WKB with a vertex per node; None when a node has no location (or the
+    way fewer than two nodes)."""
+    try:
+        return bytes.fromhex(wkb.create_linestring(obj, use_nodes=osmium.geom.ALL))
+    except (osmium.InvalidLocationError, RuntimeError):
+        return None
+
+
+def _keep_refused(obj: Any, tag_dict: dict[str, str], rows: _OsmRows, wkb: Any) -> None:
     """A way a pedestrian may not use, kept with its reason when it would otherwise be walkable."""
     reason = refusal_reason(tag_dict)
     if reason is None:
         return
-    located = [(n.ref, n.location.lon, n.location.lat) for n in obj.nodes if n.location.valid()]
-    if len(located) >= 2:
-        rows.refused_ids.append(obj.id)
-        rows.refused_lengths.append(len(located))
-        rows.refused_nodes.extend(located)
-        rows.refused_rows.append((*(tag_dict.get(k) for k in WAY_TAG_COLUMNS), reason))
+    tag_row = (*(tag_dict.get(k) for k in WAY_TAG_COLUMNS), reason)
+    line = _full_line(obj, wkb)
+    if line is not None:
+        rows.refused.add_line(obj.id, [n.ref for n in obj.nodes], line, tag_row)
+    else:
+        rows.refused.add_located(
+            obj.id, [(n.ref, n.location.lon, n.location.lat) for n in obj.nodes if n.location.valid()], tag_row)
 
 
 def _read_area(obj: Any, rows: _OsmRows, wkb: Any) -> None:
@@ -489,36 +567,21 @@ def _read_area(obj: Any, rows: _OsmRows, wkb: Any) -> None:
     tags = obj.tags
     if "highway" in tags and not any(k in tags for k in FEATURE_KEYS if k != "building"):
         return
-    tag_dict = dict(tags)
+    tag_dict = _tag_dict(tags)
     try:
         geom = wkb.create_multipolygon(obj)
     except (osmium.InvalidLocationError, RuntimeError):
         return
     osm_type = "way" if obj.from_way() else "relation"
-    rows.features.append((osm_type, obj.orig_id(), tag_dict.get("name"), tag_dict, geom))
+    rows.keep_feature((osm_type, obj.orig_id(), tag_dict.get("name"), tag_dict), geom)
 
 
-def _wkb_frame(records: list[tuple[Any, ...]], columns: list[str]) -> gpd.GeoDataFrame:
-    """Rows whose last field is WKB hex, as a GeoDataFrame in EPSG:4326."""
+def _wkb_frame(records: list[tuple[Any, ...]], geom_wkb: list[bytes], columns: list[str]) -> gpd.GeoDataFrame:
+    """Rows with their geometries as WKB, as a GeoDataFrame in EPSG:4326."""
     return gpd.GeoDataFrame(
-        pd.DataFrame(records, columns=columns).drop(columns="wkb"),
-        geometry=shapely.from_wkb([r[-1] for r in records]) if records else [],
+        pd.DataFrame(records, columns=columns),
+        geometry=shapely.from_wkb(geom_wkb) if records else [],
         crs="EPSG:4326",
-    )
-
-
-def _refused_arrays(rows: _OsmRows) -> WayArrays | None:
-    """The refused ways as arrays (None when there are none)."""
-    if not rows.refused_ids:
-        return None
-    r_off = np.zeros(len(rows.refused_lengths) + 1, dtype=np.int64)
-    np.cumsum(rows.refused_lengths, out=r_off[1:])
-    r_nodes = np.asarray(rows.refused_nodes, dtype=np.float64)
-    return WayArrays(
-        way_ids=np.asarray(rows.refused_ids, dtype=np.int64), way_offsets=r_off,
-        node_ids=np.asarray([n[0] for n in rows.refused_nodes], dtype=np.int64),
-        node_lon=r_nodes[:, 1], node_lat=r_nodes[:, 2],
-        way_tags=pd.DataFrame(rows.refused_rows, columns=[*WAY_TAG_COLUMNS, "reason"]),
     )
 
 
