@@ -18,7 +18,7 @@ import pandas as pd
 import shapely
 
 from lifecircle.spatial.costs import flat_costs
-from lifecircle.spatial.network import ELEVATED, UNDERGROUND, WalkNetwork, edge_level, is_lift_link
+from lifecircle.spatial.network import ELEVATED, UNDERGROUND, WalkNetwork, edge_level, is_lift_link, per_distinct_value
 from lifecircle.spatial.travel import (
     SNAP_BRIDGE_FALLBACK,
     SNAP_GROUND,
@@ -68,21 +68,17 @@ def network_level_counts(network: WalkNetwork) -> dict[str, Any]:
     edges = network.edges
     lv = edge_level(edges)
     main = (network.nodes["component"].to_numpy()[edges["u"].to_numpy()] == 0)
-    highway = edges["highway"].astype("string").fillna("")
-    tunnel = edges["tunnel"].astype("string").fillna("") if "tunnel" in edges else pd.Series("", index=edges.index)
-    conveying = edges["conveying"].astype("string").fillna("") if "conveying" in edges else pd.Series("", index=edges.index)
-    indoor = edges["indoor"].astype("string").fillna("") if "indoor" in edges else pd.Series("", index=edges.index)
+    highway, tunnel, conveying, indoor = (_tag_text(edges, name) for name in ("highway", "tunnel", "conveying", "indoor"))
     lift = is_lift_link(edges)
-    escalator = ((highway == "steps") & (conveying != "") & (conveying != "no")).to_numpy(dtype=bool)
-    passage = ((tunnel == "building_passage") | (highway == "corridor")
-               | ((indoor != "") & (indoor != "no"))).to_numpy(dtype=bool)
+    escalator = (highway == "steps") & (conveying != "") & (conveying != "no")
+    passage = (tunnel == "building_passage") | (highway == "corridor") | ((indoor != "") & (indoor != "no"))
     lift_nodes = edges["lift_node"].to_numpy()[lift] if lift.any() else np.zeros(0)
     lift_nodes_main = edges["lift_node"].to_numpy()[lift & main] if lift.any() else np.zeros(0)
     return {
         "lifts_linked": len(pd.unique(lift_nodes_main)),
         "lifts_linked_total": len(pd.unique(lift_nodes)),
         "lift_links": int((lift & main).sum()),
-        "elevator_ways": int(((highway == "elevator").to_numpy(dtype=bool) & ~lift & main).sum()),
+        "elevator_ways": int(((highway == "elevator") & ~lift & main).sum()),
         "escalator_edges": int((escalator & main).sum()),
         "passage_edges": int((passage & main).sum()),
         "passage_km": _km(edges, passage & main),
@@ -90,6 +86,13 @@ def network_level_counts(network: WalkNetwork) -> dict[str, Any]:
         "elevated_km": _km(edges, lv == ELEVATED),
         "underground_km": _km(edges, (lv == UNDERGROUND) & ~lift),
     }
+
+
+def _tag_text(edges: pd.DataFrame, name: str) -> np.ndarray:
+    """A tag column as text per edge, ``""`` where absent (converted once per distinct value)."""
+    if name not in edges:
+        return np.full(len(edges), "", dtype=object)
+    return per_distinct_value(edges[name], lambda s: s.astype("string").fillna("").to_numpy(dtype=object))
 
 
 def level_record(network: WalkNetwork, facilities: gpd.GeoDataFrame, access: pd.DataFrame,

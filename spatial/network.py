@@ -55,6 +55,7 @@ __all__ = [
     "is_lift_link",
     "close_gates",
     "per_distinct_value",
+    "distinct_values",
 ]
 
 log = logging.getLogger(__name__)
@@ -373,7 +374,7 @@ def per_distinct_value(values: pd.Series | np.ndarray, parse: Callable[[pd.Serie
     A city's edges carry a handful of distinct tag values (``layer`` is ``-1``, ``1``, ``2``
     or missing), so parsing each distinct value once costs next to nothing where string
     operations over every row cost seconds. ``parse`` sees the distinct values in order of
-    first appearance, missing values (``None``/``NaN``/``NA``) as one ``None`` among them, and
+    first appearance, missing values (``None``/``NaN``/``NA``) as one ``None`` (last), and
     every distinct value present: a parser whose answer for one value depends on which other
     values it is given (``pandas.to_numeric`` picks its number type from all of them) answers
     as it would for the whole column.
@@ -397,13 +398,42 @@ def per_distinct_value(values: pd.Series | np.ndarray, parse: Callable[[pd.Serie
     >>> per_distinct_value(layer, lambda s: pd.to_numeric(s.str.split(";").str[0], errors="coerce")).tolist()
     [1.0, nan, -1.0, 1.0, nan]
     """
-    codes, uniques = pd.factorize(np.asarray(values, dtype=object), use_na_sentinel=True)
-    distinct = pd.Series(np.append(np.asarray(uniques, dtype=object), None) if (codes < 0).any()
-                         else np.asarray(uniques, dtype=object), dtype=object)
+    codes, distinct = distinct_values(values)
     answers = np.asarray(parse(distinct))
     if len(answers) != len(distinct):
         raise ValueError(f"parse gave {len(answers)} answers for {len(distinct)} distinct values")
-    return np.take(answers, np.where(codes < 0, len(distinct) - 1, codes)) if len(codes) else answers[:0]
+    return answers[codes]
+
+
+def distinct_values(values: pd.Series | np.ndarray) -> tuple[np.ndarray, pd.Series]:
+    """The distinct values of a column and each row's position among them.
+
+    Parameters
+    ----------
+    values : pandas.Series or numpy.ndarray
+        One value per row: text or missing (``None``/``NaN``/``NA``, all one value).
+
+    Returns
+    -------
+    codes : numpy.ndarray
+        Per row, the position of its value in ``distinct``.
+    distinct : pandas.Series
+        The distinct values (object dtype, index ``0..k-1``) in order of first appearance;
+        missing values are one ``None``, last.
+
+    Examples
+    --------
+    >>> codes, distinct = distinct_values(pd.Series(["b", None, "a", "b"]))
+    >>> codes.tolist(), distinct.tolist()
+    ([0, 2, 1, 0], ['b', 'a', None])
+    """
+    codes, uniques = pd.factorize(np.asarray(values, dtype=object), use_na_sentinel=True)
+    distinct = list(np.asarray(uniques, dtype=object))
+    missing = codes < 0
+    if missing.any():
+        codes = np.where(missing, len(distinct), codes)
+        distinct.append(None)
+    return codes, pd.Series(distinct, dtype=object)
 
 
 def _as_tag_text(values: pd.Series) -> pd.Series:

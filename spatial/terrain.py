@@ -84,6 +84,7 @@ from __future__ import annotations
 import logging
 import math
 import warnings
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -95,7 +96,7 @@ from scipy.sparse import csgraph
 from scipy.sparse.linalg import spsolve
 
 from lifecircle._errors import DemError, OptionError
-from lifecircle.spatial.network import WalkNetwork, is_lift_link
+from lifecircle.spatial.network import WalkNetwork, distinct_values, is_lift_link, per_distinct_value
 
 if TYPE_CHECKING:  # record types of the data layer, for hints only
     from lifecircle.layers.elevation import Dem
@@ -306,21 +307,40 @@ def sample_dem(dem: Dem, x: np.ndarray, y: np.ndarray, crs: pyproj.CRS | str | i
     return out
 
 
-def _str_col(edges: pd.DataFrame, name: str) -> pd.Series:
-    """A tag column as lower-case stripped strings (``NA`` where missing)."""
-    if name not in edges:
-        return pd.Series(pd.NA, index=edges.index, dtype="string")
-    return edges[name].astype("string").str.strip().str.lower()
+def _normal_text(values: pd.Series) -> pd.Series:
+    """Tag values as lower-case stripped strings (``NA`` where missing)."""
+    return values.astype("string").str.strip().str.lower()
+
+
+def _per_tag(edges: pd.DataFrame, name: str, parse: Callable[[pd.Series], Any]) -> np.ndarray:
+    """``parse`` of a tag column as lower-case stripped strings (``NA`` where missing or
+    untagged), evaluated once per distinct value (a handful) and spread to every edge."""
+    values = edges[name] if name in edges else np.full(len(edges), None, dtype=object)
+    return per_distinct_value(values, lambda s: np.asarray(parse(_normal_text(s))))
+
+
+def _tag_is(edges: pd.DataFrame, name: str, test: Callable[[pd.Series], pd.Series]) -> np.ndarray:
+    """``test`` of a tag column (see :func:`_per_tag`) per edge, ``False`` where it says ``NA``."""
+    return _per_tag(edges, name, lambda t: test(t).fillna(False).to_numpy(dtype=bool)).astype(bool)
+
+
+def _tag_number(edges: pd.DataFrame, name: str, text: Callable[[pd.Series], pd.Series] = lambda t: t) -> np.ndarray:
+    """A numeric tag per edge (``NaN`` where missing or not a number)."""
+    return _per_tag(edges, name, lambda t: pd.to_numeric(text(t), errors="coerce").to_numpy(
+        dtype=np.float64, na_value=np.nan)).astype(np.float64)
+
+
+def _first_of_list(text: pd.Series) -> pd.Series:
+    """The first of ``;``-separated values (``"-1;0"`` gives ``"-1"``)."""
+    return text.str.split(";").str[0]
 
 
 def _is_elevated(edges: pd.DataFrame) -> np.ndarray:
     """Bridges, tunnels and ways on a layer other than 0."""
-    bridge = _str_col(edges, "bridge")
-    tunnel = _str_col(edges, "tunnel")
-    layer = pd.to_numeric(_str_col(edges, "layer"), errors="coerce")
-    out = (bridge.notna() & ~bridge.isin(_NO_VALUES)) | (tunnel.notna() & ~tunnel.isin(_NO_VALUES))
-    out = out | (layer.notna() & (layer != 0))
-    return out.fillna(False).to_numpy(dtype=bool)
+    bridge = _tag_is(edges, "bridge", lambda t: t.notna() & ~t.isin(_NO_VALUES))
+    tunnel = _tag_is(edges, "tunnel", lambda t: t.notna() & ~t.isin(_NO_VALUES))
+    layer = _tag_number(edges, "layer")
+    return bridge | tunnel | (~np.isnan(layer) & (layer != 0))
 
 
 def _dem_cell_size_m(dem: Dem, crs: pyproj.CRS) -> float:
@@ -539,7 +559,7 @@ def _set_uniform_grade(climb: dict[str, np.ndarray], rows: np.ndarray, dz: np.nd
 
 def _cap_road_grades(edges: pd.DataFrame, climb: dict[str, np.ndarray]) -> np.ndarray:
     """Cap the grades of road classes with a design limit (in place); the edges capped."""
-    limit = _str_col(edges, "highway").map(ROAD_CLASS_MAX_GRADE).astype(float).to_numpy()
+    limit = _per_tag(edges, "highway", lambda t: t.map(ROAD_CLASS_MAX_GRADE).astype(float).to_numpy()).astype(float)
     rise, fall, up_len, down_len = (climb[c] for c in _CLIMB_COLUMNS)
     with np.errstate(invalid="ignore", divide="ignore"):
         up_g = np.where(up_len > 0, rise / up_len, 0.0)
@@ -756,7 +776,7 @@ def dem_plausibility(network: WalkNetwork, elevation: pd.DataFrame, *,
     """
     edges = network.edges
     length = edges["length_m"].to_numpy(dtype=float)
-    primary = _str_col(edges, "highway").isin(["primary", "primary_link"]).fillna(False).to_numpy(dtype=bool)
+    primary = _tag_is(edges, "highway", lambda t: t.isin(["primary", "primary_link"]))
     primary = primary & ~_is_elevated(edges) & (elevation["elevation_source"].astype(str) == "dem").to_numpy()
     raw = elevation["grade_max_dem"].to_numpy(dtype=float) if "grade_max_dem" in elevation else elevation["grade_max"].to_numpy(dtype=float)
     final = elevation["grade_max"].to_numpy(dtype=float)
@@ -868,6 +888,14 @@ def parse_incline(values: pd.Series) -> pd.DataFrame:
     >>> parsed["direction"].tolist(), parsed["grade"].round(3).tolist(), parsed["malformed"].tolist()
     ([1, 1, -1, 0, 0], [nan, 0.1, -0.087, nan, nan], [False, False, False, True, False])
     """
+    # Parsed once per distinct value (a handful on a city's edges), then spread to the rows.
+    codes, distinct = distinct_values(values)
+    parsed = _parse_incline_values(distinct)
+    return pd.DataFrame({col: parsed[col].to_numpy()[codes] for col in parsed.columns}, index=values.index)
+
+
+def _parse_incline_values(values: pd.Series) -> pd.DataFrame:
+    """:func:`parse_incline` of every value, one by one."""
     s = values.astype("string").str.strip().str.lower()
     present = s.notna() & (s != "")
     num = s.str.extract(r"^([+-]?\d+(?:[.,]\d+)?)\s*(%|°|deg|degree|degrees)$")
@@ -1130,10 +1158,8 @@ def lift_level_heights(network: WalkNetwork, elevation: pd.DataFrame | None = No
     candidates = {
         "tags": _mapped_level_heights(network, elevation, link, lift),
         "dem": far[edges["u"].to_numpy()][link],
-        "level": (pd.to_numeric(_str_col(edges, "level").str.split(";").str[0], errors="coerce")
-                  * STOREY_HEIGHT_M).to_numpy(dtype=float, na_value=np.nan)[link],
-        "layer": (pd.to_numeric(_str_col(edges, "layer").str.split(";").str[0], errors="coerce")
-                  * LAYER_HEIGHT_M).to_numpy(dtype=float, na_value=np.nan)[link],
+        "level": _tag_number(edges, "level", _first_of_list)[link] * STOREY_HEIGHT_M,
+        "layer": _tag_number(edges, "layer", _first_of_list)[link] * LAYER_HEIGHT_M,
     }
     height = np.full(len(lift), np.nan)
     source = np.full(len(lift), "default", dtype=object)
@@ -1266,19 +1292,17 @@ def _edge_heights(edges: pd.DataFrame, elevation: pd.DataFrame | None) -> dict[s
 
 def _edge_kinds(edges: pd.DataFrame) -> dict[str, np.ndarray]:
     """Boolean masks (and the conveyor direction) of the tags that change walking costs."""
-    def mask(series: pd.Series) -> np.ndarray:
-        return series.fillna(False).to_numpy(dtype=bool)
-
-    highway, conveying, wheelchair = _str_col(edges, "highway"), _str_col(edges, "conveying"), _str_col(edges, "wheelchair")
-    steps, elevator = mask(highway == "steps"), mask(highway == "elevator")
-    conv = mask(conveying.notna() & ~conveying.isin(_NO_VALUES)) & ~elevator
-    conv_dir = np.where(mask(conveying == "forward"), 1, np.where(mask(conveying == "backward"), -1, 0))
+    steps, elevator = _tag_is(edges, "highway", lambda t: t == "steps"), _tag_is(edges, "highway", lambda t: t == "elevator")
+    conv = _tag_is(edges, "conveying", lambda t: t.notna() & ~t.isin(_NO_VALUES)) & ~elevator
+    conv_dir = np.where(_tag_is(edges, "conveying", lambda t: t == "forward"), 1,
+                        np.where(_tag_is(edges, "conveying", lambda t: t == "backward"), -1, 0))
     return {
         "steps": steps, "elevator": elevator, "conveying": conv, "conv_dir": np.where(conv, conv_dir, 0),
         "escalator": conv & steps, "walkway": conv & ~steps,
-        "handrail_no": mask(_str_col(edges, "handrail") == "no"),
-        "step_free": mask(wheelchair.isin(["yes", "designated"]) | (_str_col(edges, "ramp:wheelchair") == "yes")),
-        "wheelchair_no": mask(wheelchair == "no"),
+        "handrail_no": _tag_is(edges, "handrail", lambda t: t == "no"),
+        "step_free": (_tag_is(edges, "wheelchair", lambda t: t.isin(["yes", "designated"]))
+                      | _tag_is(edges, "ramp:wheelchair", lambda t: t == "yes")),
+        "wheelchair_no": _tag_is(edges, "wheelchair", lambda t: t == "no"),
         "lift_link": is_lift_link(edges),
     }
 
@@ -1315,8 +1339,7 @@ def _stairs_seconds(profile: WalkingProfile, edges: pd.DataFrame, h: dict[str, n
     length = edges["length_m"].to_numpy(dtype=np.float64)
     steps = kinds["steps"]
     riser, tread = profile.step_riser_m, profile.step_tread_m
-    count_text = _str_col(edges, "step_count")
-    step_count = pd.to_numeric(count_text, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    step_count = _tag_number(edges, "step_count")
     has_count = steps & np.isfinite(step_count) & (step_count > 0)
     measured = steps & ~has_count & (h["has_height"] | incline["numeric"])
     st_dir = np.where(incline["direction"] != 0, incline["direction"],
@@ -1336,7 +1359,7 @@ def _stairs_seconds(profile: WalkingProfile, edges: pd.DataFrame, h: dict[str, n
         "vu": (n_down * s_up + n_up * s_down) * hand + landing,
         "has_count": has_count, "from_tags": measured & h["from_tags"], "measured": measured,
         "default": steps & ~has_count & ~measured, "direction_unknown": steps & ~measured & half,
-        "count_bad": steps & ~has_count & count_text.notna().to_numpy(dtype=bool),
+        "count_bad": steps & ~has_count & _tag_is(edges, "step_count", lambda t: t.notna()),
     }
 
 
