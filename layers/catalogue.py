@@ -43,6 +43,7 @@ import logging
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import repeat
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -615,10 +616,13 @@ class _TagTable:
         self.n = len(tags)
         self.codes: dict[str, tuple[np.ndarray, list[str]]] = {}
         for key in sorted(set(keys)):
-            try:
-                vals = [t.get(key) for t in tags]
-            except AttributeError:  # a row without a tags dict (None, NaN): no tags
-                vals = [t.get(key) if isinstance(t, dict) else None for t in tags]
+            try:  # every row a dict (as read from OSM): dict.get in C, no Python frame per feature
+                vals = list(map(dict.get, tags, repeat(key)))
+            except TypeError:
+                try:
+                    vals = [t.get(key) for t in tags]
+                except AttributeError:  # a row without a tags dict (None, NaN): no tags
+                    vals = [t.get(key) if isinstance(t, dict) else None for t in tags]
             codes, uniques = pd.factorize(np.array(vals, dtype=object), use_na_sentinel=True)
             self.codes[key] = (np.asarray(codes), [str(u) for u in uniques])
         self.geometry = np.asarray(features.geometry.array, dtype=object)

@@ -427,7 +427,8 @@ def distinct_values(values: pd.Series | np.ndarray) -> tuple[np.ndarray, pd.Seri
     >>> codes.tolist(), distinct.tolist()
     ([0, 2, 1, 0], ['b', 'a', None])
     """
-    codes, uniques = pd.factorize(np.asarray(values, dtype=object), use_na_sentinel=True)
+    codes, uniques = pd.factorize(values if isinstance(values, pd.Series) else np.asarray(values, dtype=object),
+                                  use_na_sentinel=True)
     distinct = list(np.asarray(uniques, dtype=object))
     missing = codes < 0
     if missing.any():

@@ -480,7 +480,7 @@ def facilities_off_ground(
     rows: list[np.ndarray] = []
     reasons: list[np.ndarray] = []
     if len(access) and "level" in access:
-        on_ground = access.groupby("facility")["level"].apply(lambda s: bool((s == SNAP_GROUND).any()))
+        on_ground = (access["level"] == SNAP_GROUND).groupby(access["facility"]).any()
         bridge_only = on_ground.index.to_numpy()[~on_ground.to_numpy(dtype=bool)]
         rows.append(bridge_only)
         reasons.append(np.full(len(bridge_only), "bridge only", dtype=object))
