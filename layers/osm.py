@@ -418,6 +418,7 @@ class _OsmRows:
     roads: list[tuple[Any, ...]] = field(default_factory=list)
     road_wkb: list[bytes] = field(default_factory=list)
     ele: dict[int, str] = field(default_factory=dict)  # raw ``ele`` of nodes, by OSM id
+    strings: dict[str, str] = field(default_factory=dict)  # one object per distinct tag text of features
     # Counts are of the objects that pass the key filter (ways with highway=*, tagged features).
     counts: dict[str, int] = field(default_factory=lambda: {
         "nodes_read": 0, "ways_read": 0, "relations_read": 0,
@@ -437,6 +438,14 @@ def _tag_dict(tags: Any) -> dict[str, str]:
     through C++, which costs more than reading a way's few tags.
     """
     return dict(islice(iter(tags), len(tags)))
+
+
+def _kept_tag_dict(tags: Any, strings: dict[str, str]) -> dict[str, str]:
+    """:func:`_tag_dict` for a feature kept for the whole run: equal keys and values share one
+    string object (``strings``, one per read), which halves the memory of the tags a city's
+    buildings carry (``building=yes`` on every one)."""
+    same = strings.setdefault
+    return {same(k, k): same(v, v) for k, v in islice(iter(tags), len(tags))}
 
 
 def _scan_osm(path: Path, *, progress: bool) -> _OsmRows:
@@ -485,7 +494,7 @@ def _read_node(obj: Any, rows: _OsmRows, wkb: Any) -> None:
         return
     if not obj.location.valid():
         return
-    tag_dict = _tag_dict(tags)
+    tag_dict = _kept_tag_dict(tags, rows.strings)
     rows.keep_feature(("node", obj.id, tag_dict.get("name"), tag_dict), wkb.create_point(obj))
 
 
@@ -493,11 +502,9 @@ def _read_way(obj: Any, rows: _OsmRows, wkb: Any) -> None:
     """A way: an open feature line (river), a major road, a refused or a walkable way."""
     tags = obj.tags
     if "highway" not in tags:
-        if "barrier" in tags and not any(k in tags for k in FEATURE_KEYS):
-            return
         # Closed feature ways become areas; open ones (rivers) are kept here.
-        if any(k in tags for k in ("waterway", "railway", "natural")) and not obj.is_closed():
-            tag_dict = _tag_dict(tags)
+        if not obj.is_closed() and any(k in tags for k in ("waterway", "railway", "natural")):
+            tag_dict = _kept_tag_dict(tags, rows.strings)
             try:
                 rows.keep_feature(("way", obj.id, tag_dict.get("name"), tag_dict), wkb.create_linestring(obj))
             except (osmium.InvalidLocationError, RuntimeError):
@@ -567,7 +574,7 @@ def _read_area(obj: Any, rows: _OsmRows, wkb: Any) -> None:
     tags = obj.tags
     if "highway" in tags and not any(k in tags for k in FEATURE_KEYS if k != "building"):
         return
-    tag_dict = _tag_dict(tags)
+    tag_dict = _kept_tag_dict(tags, rows.strings)
     try:
         geom = wkb.create_multipolygon(obj)
     except (osmium.InvalidLocationError, RuntimeError):
