@@ -514,10 +514,10 @@ def _read_way(obj: Any, rows: _OsmRows, wkb: Any) -> None:
     highway = tag_dict["highway"]
     if highway in MAJOR_ROAD_HIGHWAYS:
         try:
-            line = bytes.fromhex(wkb.create_linestring(obj))
+            road = bytes.fromhex(wkb.create_linestring(obj))
             rows.roads.append((obj.id, highway, tag_dict.get("name"), tag_dict.get("bridge"),
                                tag_dict.get("tunnel"), tag_dict.get("layer")))
-            rows.road_wkb.append(line)
+            rows.road_wkb.append(road)
         except (osmium.InvalidLocationError, RuntimeError):
             pass
     if not is_walkable(tag_dict):

@@ -392,6 +392,11 @@ def per_distinct_value(values: pd.Series | np.ndarray, parse: Callable[[pd.Serie
     numpy.ndarray
         ``parse``'s answer for each row's value.
 
+    Raises
+    ------
+    ValueError
+        ``parse`` gave a different number of answers than it was given values.
+
     Examples
     --------
     >>> layer = pd.Series(["1", None, "-1;0", "1", None])
