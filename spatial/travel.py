@@ -92,6 +92,44 @@ class EdgeLocation:
 SNAP_GROUND, SNAP_BRIDGE_FALLBACK = "ground", "bridge_fallback"
 
 
+#: First search radius of :func:`_nearest_within` (metres): most homes lie this close to
+#: a street, so few candidate edges are measured for them; the rest search the full reach.
+_NEAR_REACH_M = 50.0
+#: Slack on the candidate search: GEOS's distance-within test and its distance may differ
+#: in the last bits; candidates come from a slightly wider reach and are then measured.
+_REACH_SLACK_M = 0.01
+
+
+def _nearest_within(tree: object, geoms: np.ndarray, tree_geoms: np.ndarray, max_distance_m: float
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every tree item at the least distance (at most ``max_distance_m``) from each geometry:
+    ``(geometry index, tree index, distance)``, as ``STRtree.query_nearest(all_matches=True)``
+    gives them (the same GEOS distance, the same ties), in another order.
+
+    Candidates within a short reach are measured first; only geometries with none that close
+    search the full reach. An item at the least distance ``d <= reach`` is within the reach,
+    so it is among the candidates: the answer is exact, not approximate.
+    """
+    pending = np.arange(len(geoms))
+    found: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    for reach in sorted({min(_NEAR_REACH_M, max_distance_m), max_distance_m}):
+        if len(pending) == 0:
+            break
+        p, item = tree.query(geoms[pending], predicate="dwithin", distance=reach + _REACH_SLACK_M)  # type: ignore[attr-defined]
+        dist = shapely.distance(geoms[pending[p]], tree_geoms[item])
+        near = dist <= reach
+        p, item, dist = p[near], item[near], dist[near]
+        best = np.full(len(pending), np.inf)
+        np.minimum.at(best, p, dist)
+        least = dist == best[p]
+        found.append((pending[p[least]], item[least], dist[least]))
+        pending = pending[~np.isfinite(best)]
+    if not found:
+        return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0)
+    return (np.concatenate([f[0] for f in found]), np.concatenate([f[1] for f in found]),
+            np.concatenate([f[2] for f in found]))
+
+
 def _nearest_among(geoms: np.ndarray, network: WalkNetwork, candidates: np.ndarray, max_distance_m: float,
                    prefer_main_component: bool) -> tuple[np.ndarray, np.ndarray]:
     """Nearest edge row (from ``candidates``) within reach per point, ``-1`` where none."""
@@ -103,11 +141,9 @@ def _nearest_among(geoms: np.ndarray, network: WalkNetwork, candidates: np.ndarr
     edge_geoms = network.edges.geometry.to_numpy()
     if len(candidates) == len(edge_geoms):
         tree = network.edges.sindex  # geopandas caches it on the table
-        (pt_idx, local), dist = tree.nearest(geoms, max_distance=max_distance_m, return_distance=True, return_all=True)
     else:
         tree = shapely.STRtree(edge_geoms[candidates])
-        (pt_idx, local), dist = tree.query_nearest(geoms, max_distance=max_distance_m, return_distance=True,
-                                                   all_matches=True)
+    pt_idx, local, dist = _nearest_within(tree, geoms, edge_geoms[candidates], max_distance_m)
     edge_idx = candidates[local]
     if len(pt_idx):
         # Every equally-near edge comes back: keep the lowest edge row per point.

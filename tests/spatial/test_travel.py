@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from lifecircle.spatial.costs import flat_costs
@@ -280,3 +280,36 @@ def test_nearest_facility_of_an_origin_counts_the_direct_walk_along_its_edge() -
     assert got[0] == pytest.approx((10 + 100) / SPEED_MS)
     assert got[1] == pytest.approx((10 + 150) / SPEED_MS)
     np.testing.assert_allclose(got, origin_seconds(graph, secs, where, access=access, leg_speed_kmh=4.5))
+
+
+# ------------------------------------------------ nearest edges by candidate search
+
+_coord = st.floats(min_value=0.0, max_value=400.0, allow_nan=False, allow_infinity=False)
+_grid_coord = st.integers(min_value=0, max_value=40).map(lambda i: i * 10.0)  # exact ties on a lattice
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    lines=st.lists(st.lists(st.tuples(st.one_of(_coord, _grid_coord), st.one_of(_coord, _grid_coord)),
+                            min_size=2, max_size=5), min_size=1, max_size=25),
+    points=st.lists(st.tuples(st.one_of(_coord, _grid_coord), st.one_of(_coord, _grid_coord)),
+                    min_size=1, max_size=40),
+    max_distance=st.sampled_from([5.0, 30.0, 50.0, 75.0, 150.0]),
+)
+# Least distance exactly at the first reach and at the limit; two edges tied.
+@example(lines=[[(50.0, 0.0), (50.0, 100.0)], [(-50.0, 0.0), (-50.0, 100.0)]], points=[(0.0, 50.0)], max_distance=150.0)
+@example(lines=[[(150.0, 0.0), (150.0, 100.0)]], points=[(0.0, 50.0)], max_distance=150.0)
+def test_nearest_within_equals_query_nearest(lines, points, max_distance):
+    """The staged candidate search finds exactly what GEOS's nearest-neighbour search finds:
+    the same edges at the least distance (all ties), the same distances, nothing beyond reach."""
+    from lifecircle.spatial.travel import _nearest_within
+
+    edges = np.array([shapely.LineString(line) for line in lines], dtype=object)
+    pts = shapely.points(np.asarray(points))
+    tree = shapely.STRtree(edges)
+    (p0, e0), d0 = tree.query_nearest(pts, max_distance=max_distance, return_distance=True, all_matches=True)
+    p1, e1, d1 = _nearest_within(tree, pts, edges, max_distance)
+    o0, o1 = np.lexsort((e0, p0)), np.lexsort((e1, p1))
+    np.testing.assert_array_equal(p1[o1], p0[o0])
+    np.testing.assert_array_equal(e1[o1], e0[o0])
+    assert d1[o1].tobytes() == d0[o0].tobytes()
