@@ -551,3 +551,59 @@ def test_buildings_come_with_clean_columns_from_the_data_layer() -> None:
     assert clean["levels"].tolist() == [3.0] and clean["residential"].tolist() == [True]
     assert "levels" not in raw.columns  # the input is not modified
     np.testing.assert_allclose(floor_area(clean), [300.0])
+
+
+# ------------------------------------------- buildings inside one cell skip the overlay
+
+def _star(cx: float, cy: float, radii: list[float], turn: float, ccw: bool) -> shapely.Polygon:
+    """A simple polygon around (cx, cy): one vertex per radius at evenly spread angles."""
+    angles = turn + np.arange(len(radii)) * 2 * np.pi / len(radii)
+    xy = np.column_stack([cx + np.asarray(radii) * np.cos(angles), cy + np.asarray(radii) * np.sin(angles)])
+    return shapely.Polygon(xy if ccw else xy[::-1])
+
+
+_building = st.builds(
+    _star,
+    cx=st.floats(2_000.0, 2_400.0), cy=st.floats(3_000.0, 3_300.0),
+    radii=st.lists(st.floats(0.5, 40.0), min_size=3, max_size=12),
+    turn=st.floats(0.0, 6.3), ccw=st.booleans(),
+)
+
+
+def _plain_area_split(cells: np.ndarray, geoms: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Every polygon intersected with every cell it touches (no shortcut)."""
+    out = np.zeros(len(cells))
+    g_idx, c_idx = shapely.STRtree(cells).query(geoms, predicate="intersects")
+    inter = shapely.area(shapely.intersection(geoms[g_idx], cells[c_idx]))
+    np.add.at(out, c_idx, values[g_idx] * (inter / shapely.area(geoms)[g_idx]))
+    return out
+
+
+@settings(max_examples=60, deadline=None)
+@given(buildings=st.lists(_building, min_size=1, max_size=30),
+       multi=st.booleans(), levels=st.lists(st.floats(1.0, 30.0), min_size=30, max_size=30))
+def test_area_split_equals_plain_intersection(buildings, multi, levels):
+    """Floor area spread over 100 m cells equals, to the last bit, intersecting every building
+    with every cell, whether a building lies inside one cell (shortcut) or straddles several."""
+    from lifecircle.spatial.grid import make_grid
+    from lifecircle.spatial.population import _area_split, _cell_grid
+
+    cells = make_grid(shapely.box(1_950.0, 2_950.0, 2_450.0, 3_350.0), cell_size_m=100.0, crs="EPSG:32648")
+    geoms = np.array([shapely.MultiPolygon([b]) if multi else b for b in buildings], dtype=object)
+    geoms = shapely.make_valid(geoms)
+    values = np.asarray(levels[:len(geoms)]) * shapely.area(geoms)
+    out, _ = _area_split(_cell_grid(cells), geoms, values)
+    keep = values > 0
+    expected = _plain_area_split(cells.geometry.to_numpy(), geoms[keep], values[keep])
+    assert out.tobytes() == expected.tobytes()
+
+
+@settings(max_examples=60, deadline=None)
+@given(building=_building.filter(lambda b: b.is_valid))
+def test_area_as_overlay_is_the_overlay_area(building):
+    """The shortcut's area of a polygon inside a cell is GEOS's intersection area, bit for bit."""
+    from lifecircle.spatial.population import _area_as_overlay
+
+    ring = shapely.Polygon(shapely.get_coordinates(building.exterior)[::-1]) if not building.exterior.is_ccw else building
+    cell = shapely.box(1_900.0, 2_900.0, 2_500.0, 3_400.0)
+    assert _area_as_overlay(np.array([ring]))[0] == shapely.area(shapely.intersection(ring, cell))
