@@ -128,9 +128,15 @@ def _cells_inside(area: shapely.Geometry, size: float) -> tuple[np.ndarray, np.n
             found.append((cc[inside], rr[inside]))
     if not found:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    cells = np.unique(np.column_stack([np.concatenate([c for c, _ in found]),
-                                       np.concatenate([r for _, r in found])]), axis=0)
-    return cells[:, 0], cells[:, 1]
+    cols, rows = np.concatenate([c for c, _ in found]), np.concatenate([r for _, r in found])
+    if len(cols) == 0:
+        return cols, rows
+    # Distinct (column, row) pairs ordered by column then row, through one integer key: a
+    # row-wise unique sorts structured records, several times slower at a city's cells.
+    c0, r0 = cols.min(), rows.min()
+    span = int(rows.max() - r0) + 1
+    key = np.unique((cols - c0) * span + (rows - r0))
+    return key // span + c0, key % span + r0
 
 
 def make_grid(area: shapely.Geometry, *, cell_size_m: float, crs: pyproj.CRS | str) -> gpd.GeoDataFrame:
