@@ -8,6 +8,8 @@ never a convex hull, which in a mountain city would cover cliffs and rivers.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import rasterio.features
@@ -180,11 +182,20 @@ def _buffer_union_vector(lines: np.ndarray, buffer: float) -> shapely.Geometry:
 _LINES_PER_BATCH = 2048
 
 
-def _line_batches(lines: np.ndarray) -> list[shapely.Geometry]:
-    """The lines as a few MultiLineStrings: the same pixels burn, with far fewer conversions."""
+def _line_batches(lines: np.ndarray) -> list[dict[str, Any]]:
+    """The lines as a few GeoJSON MultiLineStrings: the same pixels burn, with far fewer
+    conversions. The coordinates are listed by numpy at once (a shapely geometry's
+    ``__geo_interface__`` builds a tuple per vertex), the same numbers either way."""
     parts = shapely.get_parts(lines)
-    parts = parts[shapely.get_type_id(parts) == 1]  # LineStrings (a substring may come back as a point)
-    return [shapely.multilinestrings(parts[i:i + _LINES_PER_BATCH]) for i in range(0, len(parts), _LINES_PER_BATCH)]
+    parts = parts[(shapely.get_type_id(parts) == 1) & ~shapely.is_empty(parts)]  # LineStrings (a substring may come back as a point)
+    batches = []
+    for i in range(0, len(parts), _LINES_PER_BATCH):
+        xy, line = shapely.get_coordinates(parts[i:i + _LINES_PER_BATCH], return_index=True)
+        starts = np.flatnonzero(np.r_[True, line[1:] != line[:-1]])
+        ends = np.r_[starts[1:], len(xy)]
+        flat = xy.tolist()
+        batches.append({"type": "MultiLineString", "coordinates": [flat[a:b] for a, b in zip(starts, ends)]})
+    return batches
 
 
 def _buffer_union_raster(lines: np.ndarray, buffer: float, resolution: float) -> tuple[shapely.Geometry, float]:
@@ -203,10 +214,23 @@ def _buffer_union_raster(lines: np.ndarray, buffer: float, resolution: float) ->
     )
     # A line crosses a burnt pixel somewhere within half a diagonal of its centre.
     reach = ndimage.distance_transform_edt(burnt == 0, sampling=res) <= buffer
-    polys = [shapely.geometry.shape(g) for g, _ in rasterio.features.shapes(
+    traced = [g["coordinates"] for g, _ in rasterio.features.shapes(
         reach.astype("uint8"), mask=reach, transform=transform, connectivity=4)]
-    area = shapely.union_all(np.asarray(polys, dtype=object)) if polys else shapely.Polygon()
+    polys = _polygons_of(traced)
+    area = shapely.union_all(polys) if len(polys) else shapely.Polygon()
     return area, res
+
+
+def _polygons_of(traced: list[list[list[tuple[float, float]]]]) -> np.ndarray:
+    """GeoJSON polygon coordinates (outline first, then holes) as shapely polygons, built
+    in one call: the same rings, vertex for vertex, as one ``shape()`` per polygon."""
+    rings = [ring for polygon in traced for ring in polygon]
+    if not rings:
+        return np.empty(0, dtype=object)
+    xy = np.asarray([xy for ring in rings for xy in ring], dtype=float)
+    ring_of = np.repeat(np.arange(len(rings)), [len(ring) for ring in rings])
+    polygon_of = np.repeat(np.arange(len(traced)), [len(polygon) for polygon in traced])
+    return shapely.polygons(shapely.linearrings(xy, indices=ring_of), indices=polygon_of)
 
 
 def isochrone_polygon(  # noqa: PLR0913 - keyword-only tuning options with defaults

@@ -134,3 +134,41 @@ def test_isochrone_holds_every_reached_node_and_no_unreached_one(n, factors, sou
     nodes = net.nodes.geometry.to_numpy()
     far = secs > limit + 10 / SPEED_MS
     assert not shapely.contains_xy(poly, shapely.get_x(nodes[far]), shapely.get_y(nodes[far])).any()
+
+
+# ------------------------------------------------- raster steps: same numbers, fewer objects
+
+@settings(max_examples=40, deadline=None)
+@given(cells=st.lists(st.booleans(), min_size=64, max_size=64))
+def test_traced_polygons_equal_shapes(cells):
+    """Traced outlines become the very polygons ``shape()`` builds one by one (rings, holes, order)."""
+    import rasterio.features
+    from affine import Affine
+    from shapely.geometry import shape
+
+    from lifecircle.spatial.isochrones import _polygons_of
+
+    mask = np.asarray(cells, dtype=bool).reshape(8, 8)
+    traced = [g for g, _ in rasterio.features.shapes(mask.astype("uint8"), mask=mask,
+                                                       transform=Affine(2.5, 0, 100, 0, -2.5, 300), connectivity=4)]
+    expected = np.array([shape(g) for g in traced], dtype=object)
+    got = _polygons_of([g["coordinates"] for g in traced])
+    assert shapely.to_wkb(got).tolist() == shapely.to_wkb(expected).tolist()
+
+
+@settings(max_examples=40, deadline=None)
+@given(lines=st.lists(st.lists(st.tuples(st.floats(0, 50), st.floats(0, 50)), min_size=2, max_size=6),
+                      min_size=1, max_size=30))
+def test_line_batches_burn_the_same_pixels(lines):
+    """Lines handed to the rasteriser as listed coordinates burn the pixels their shapely form burns."""
+    import rasterio.features
+    from affine import Affine
+
+    from lifecircle.spatial import isochrones
+
+    geoms = np.array([shapely.LineString(line) for line in lines], dtype=object)
+    kwargs = {"out_shape": (25, 25), "transform": Affine(2.0, 0, 0, 0, -2.0, 50), "all_touched": True, "dtype": "uint8"}
+    parts = shapely.get_parts(geoms)
+    plain = rasterio.features.rasterize([(shapely.multilinestrings(parts), 1)], **kwargs)
+    listed = rasterio.features.rasterize([(g, 1) for g in isochrones._line_batches(geoms)], **kwargs)
+    np.testing.assert_array_equal(listed, plain)
