@@ -216,3 +216,26 @@ def test_gap_area_outlines_of_cells_off_one_grid_are_unions() -> None:
     assert out[0].equals(shapely.union_all(cells.geometry[cells["underserved"]].to_numpy()))
     assert coverage._traced_outlines(cells.geometry.to_numpy()[cells["underserved"].to_numpy()],
                                      rows.reset_index(drop=True), np.array([1]), 100.0) is None
+
+
+_lattice = st.integers(0, 20).map(float)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    polygons=st.lists(st.lists(st.tuples(_lattice, _lattice), min_size=3, max_size=6), min_size=1, max_size=6),
+    centres=st.lists(st.tuples(st.one_of(_lattice, st.floats(0.0, 20.0)), st.one_of(_lattice, st.floats(0.0, 20.0))),
+                     min_size=1, max_size=40),
+)
+def test_assign_communities_is_first_community_holding_the_centre(polygons, centres):
+    """Each cell goes to the first community (by row) whose interior holds its centre; a centre
+    on an outline or a vertex is not inside (the plain point-by-point "within" test)."""
+    geoms = [shapely.make_valid(shapely.Polygon(p)) for p in polygons]
+    geoms = [g if g.geom_type in ("Polygon", "MultiPolygon") else shapely.Polygon() for g in geoms]
+    comm = gpd.GeoDataFrame({"name": [f"c{i}" for i in range(len(geoms))]}, geometry=geoms, crs=CRS)
+    cells = gpd.GeoDataFrame(geometry=[shapely.box(x - 0.5, y - 0.5, x + 0.5, y + 0.5) for x, y in centres], crs=CRS)
+    expected = []
+    for centre in shapely.centroid(cells.geometry.to_numpy()):
+        inside = [name for name, g in zip(comm["name"], geoms) if shapely.within(centre, g)]
+        expected.append(inside[0] if inside else None)
+    assert assign_communities(cells, comm).tolist() == expected
