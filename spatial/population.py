@@ -210,9 +210,9 @@ def _overlaps(grid: _Grid, geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, n
     """Every (polygon, cell) pair that intersect, by polygon then cell order of the tree, and
     the area of their intersection. A polygon inside one cell (most buildings) skips the
     overlay: :func:`_area_as_overlay` gives the very area GEOS's intersection would."""
-    sole = _sole_cell(grid, geoms)
+    sole, rings = _sole_cell(grid, geoms)
     inside = np.flatnonzero(sole >= 0)
-    sole_area = _area_as_overlay(geoms[inside])
+    sole_area = _area_as_overlay(rings[inside])
     if len(inside) and not _same_as_overlay(geoms[inside], grid.geoms[sole[inside]], sole_area):
         inside, sole_area = inside[:0], sole_area[:0]
     rest = np.setdiff1d(np.arange(len(geoms)), inside)
@@ -225,43 +225,46 @@ def _overlaps(grid: _Grid, geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, n
     return g_idx[order], c_idx[order], np.concatenate([sole_area, inter])[order]
 
 
-def _sole_cell(grid: _Grid, geoms: np.ndarray) -> np.ndarray:
+def _sole_cell(grid: _Grid, geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The cell row of each polygon lying strictly inside one cell of a regular grid, as one
-    ring without holes, drawn counter-clockwise, without repeated vertices; ``-1`` otherwise."""
+    ring without holes, drawn counter-clockwise, without repeated vertices (``-1`` otherwise),
+    and that ring (``None`` otherwise)."""
     out = np.full(len(geoms), -1, dtype=np.int64)
+    out_rings = np.full(len(geoms), None, dtype=object)
     if grid.size is None or grid.lookup is None or len(geoms) == 0:
-        return out
-    parts = shapely.get_geometry(geoms, 0)
-    simple = ((shapely.get_num_geometries(geoms) == 1) & (shapely.get_type_id(parts) == 3)
-              & (shapely.get_num_interior_rings(parts) == 0) & ~shapely.has_z(geoms))
+        return out, out_rings
     b = shapely.bounds(geoms)
-    ix = np.floor((b[:, 0] - grid.x0) / grid.size)
-    iy = np.floor((b[:, 1] - grid.y0) / grid.size)
-    ok = simple & (ix >= 0) & (ix < grid.nx) & (iy >= 0) & (iy < grid.ny)
-    cell = np.full(len(geoms), -1, dtype=np.int64)
-    cell[ok] = grid.lookup[iy[ok].astype(np.int64), ix[ok].astype(np.int64)]
-    ok &= cell >= 0
-    cb = shapely.bounds(grid.geoms[np.maximum(cell, 0)])
-    ok &= (b[:, 0] > cb[:, 0]) & (b[:, 1] > cb[:, 1]) & (b[:, 2] < cb[:, 2]) & (b[:, 3] < cb[:, 3])
-    rows = np.flatnonzero(ok)
-    rings = shapely.get_exterior_ring(parts[rows])
+    with np.errstate(invalid="ignore"):  # empty geometries have NaN bounds
+        ix = np.floor((b[:, 0] - grid.x0) / grid.size)
+        iy = np.floor((b[:, 1] - grid.y0) / grid.size)
+        rows = np.flatnonzero((ix >= 0) & (ix < grid.nx) & (iy >= 0) & (iy < grid.ny))
+    cell = grid.lookup[iy[rows].astype(np.int64), ix[rows].astype(np.int64)]
+    rows, cell = rows[cell >= 0], cell[cell >= 0]
+    cb, gb = shapely.bounds(grid.geoms[cell]), b[rows]
+    strict = (gb[:, 0] > cb[:, 0]) & (gb[:, 1] > cb[:, 1]) & (gb[:, 2] < cb[:, 2]) & (gb[:, 3] < cb[:, 3])
+    rows, cell = rows[strict], cell[strict]
+    parts = shapely.get_geometry(geoms[rows], 0)
+    simple = ((shapely.get_num_geometries(geoms[rows]) == 1) & (shapely.get_type_id(parts) == 3)
+              & (shapely.get_num_interior_rings(parts) == 0) & ~shapely.has_z(parts))
+    rows, cell, parts = rows[simple], cell[simple], parts[simple]
+    rings = shapely.get_exterior_ring(parts)
     xy, ring = shapely.get_coordinates(rings, return_index=True)
     repeated = np.zeros(len(rows), dtype=bool)
     same = (xy[1:] == xy[:-1]).all(axis=1) & (ring[1:] == ring[:-1])
     repeated[ring[1:][same]] = True
     keep = shapely.is_ccw(rings) & ~repeated
-    out[rows[keep]] = cell[rows[keep]]
-    return out
+    out[rows[keep]] = cell[keep]
+    out_rings[rows[keep]] = rings[keep]
+    return out, out_rings
 
 
-def _area_as_overlay(polygons: np.ndarray) -> np.ndarray:
-    """Area of each polygon (one counter-clockwise ring, as :func:`_sole_cell` picks) as
+def _area_as_overlay(rings: np.ndarray) -> np.ndarray:
+    """Area of the polygon of each ring (counter-clockwise, as :func:`_sole_cell` picks) as
     GEOS's overlay returns it when the polygon lies inside the other operand: the ring
     clockwise from its last vertex. Summed from the same start in the same direction, the
     area is the same to the last bit (a polygon's area otherwise differs in the last bits)."""
-    if len(polygons) == 0:
+    if len(rings) == 0:
         return np.zeros(0)
-    rings = shapely.get_exterior_ring(shapely.get_geometry(polygons, 0))
     xy, ring = shapely.get_coordinates(rings, return_index=True)
     last = np.r_[ring[1:] != ring[:-1], True]
     xy, ring = xy[~last][::-1], ring[~last][::-1]  # drop the closing vertex; walk backwards

@@ -606,4 +606,4 @@ def test_area_as_overlay_is_the_overlay_area(building):
 
     ring = shapely.Polygon(shapely.get_coordinates(building.exterior)[::-1]) if not building.exterior.is_ccw else building
     cell = shapely.box(1_900.0, 2_900.0, 2_500.0, 3_400.0)
-    assert _area_as_overlay(np.array([ring]))[0] == shapely.area(shapely.intersection(ring, cell))
+    assert _area_as_overlay(np.array([ring.exterior]))[0] == shapely.area(shapely.intersection(ring, cell))
