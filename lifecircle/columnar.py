@@ -11,19 +11,21 @@ frame's, and the library versions recorded in the metadata are fixed for an inst
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyproj
 import shapely
 
 from lifecircle._errors import OptionError, shorten
 
 __all__ = ["FORMATS", "PARQUET_LAYERS", "parquet_name", "parse_formats", "write_geoparquet", "read_geoparquet",
-           "to_lonlat"]
+           "to_lonlat", "lonlat_polygon_wkb"]
 
 #: Output formats of the result layers: ``gpkg`` (one GeoPackage) and ``parquet`` (one GeoParquet per layer).
 FORMATS: tuple[str, ...] = ("gpkg", "parquet")
@@ -117,17 +119,81 @@ def to_lonlat(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     if (gdf.crs is None or len(data) < _SHARED_VERTICES_FROM or shapely.is_missing(data).any()
             or shapely.has_z(data).any() or gdf.crs.equals(pyproj.CRS.from_user_input(4326))):
         return gdf.to_crs(4326)
+    moved = _with_coordinates(data, _lonlat_coordinates(data, gdf.crs))
+    out = gdf.copy()
+    out[gdf.geometry.name] = gpd.GeoSeries(moved, index=gdf.index, crs=4326)
+    return out.set_crs(4326, allow_override=True)
+
+
+def _lonlat_coordinates(data: np.ndarray, crs: pyproj.CRS) -> np.ndarray:
+    """``shapely.get_coordinates(data)`` in EPSG:4326, each distinct vertex reprojected once
+    (the same transformation, so the same bits, as ``to_crs``)."""
     coords = shapely.get_coordinates(data)
     bits = coords.view(np.int64)  # distinct by their exact bits (-0.0 is not 0.0)
     x_code, _ = pd.factorize(bits[:, 0])
     y_code, y_uniques = pd.factorize(bits[:, 1])
     vertex, first = _first_of_each(x_code, y_code, len(y_uniques))
-    transformer = pyproj.Transformer.from_crs(gdf.crs, pyproj.CRS.from_user_input(4326), always_xy=True)
+    transformer = pyproj.Transformer.from_crs(crs, pyproj.CRS.from_user_input(4326), always_xy=True)
     lon, lat = transformer.transform(coords[first, 0], coords[first, 1])
-    moved = _with_coordinates(data, np.column_stack([lon, lat])[vertex])
-    out = gdf.copy()
-    out[gdf.geometry.name] = gpd.GeoSeries(moved, index=gdf.index, crs=4326)
-    return out.set_crs(4326, allow_override=True)
+    return np.column_stack([lon, lat])[vertex]
+
+
+def _simple_polygons(data: np.ndarray) -> bool:
+    """Every geometry a 2D polygon without holes, none missing or empty (a grid's cells)."""
+    return bool(len(data) and not shapely.is_missing(data).any()
+                and (shapely.get_type_id(data) == shapely.GeometryType.POLYGON).all()
+                and not shapely.has_z(data).any() and not shapely.is_empty(data).any()
+                and not shapely.get_num_interior_rings(data).any())
+
+
+def lonlat_polygon_wkb(gdf: gpd.GeoDataFrame) -> pa.Array | None:
+    """The geometries of ``gdf`` in EPSG:4326 as WKB, built from the coordinates in one pass.
+
+    Only for a large layer of 2D polygons without holes in a projected CRS (a city's grid
+    cells); ``None`` otherwise. The bytes are those of ``shapely.to_wkb(to_lonlat(gdf))``
+    (little-endian ISO WKB, the byte order GEOS writes on this machine): no polygon object
+    is made for the reprojected cells.
+
+    Parameters
+    ----------
+    gdf : geopandas.GeoDataFrame
+
+    Returns
+    -------
+    pyarrow.Array of binary, or None
+
+    Examples
+    --------
+    >>> cells = gpd.GeoDataFrame(geometry=[shapely.box(500_000 + 100 * i, 3_300_000, 500_100 + 100 * i, 3_300_100)
+    ...                                    for i in range(_SHARED_VERTICES_FROM)], crs="EPSG:32648")
+    >>> wkb = lonlat_polygon_wkb(cells)
+    >>> wkb.to_pylist() == list(shapely.to_wkb(to_lonlat(cells).geometry.to_numpy()))
+    True
+    """
+    data = np.asarray(gdf.geometry.to_numpy(), dtype=object)
+    if (gdf.crs is None or len(data) < _SHARED_VERTICES_FROM or sys.byteorder != "little"
+            or gdf.crs.equals(pyproj.CRS.from_user_input(4326)) or not _simple_polygons(data)):
+        return None
+    coords = _lonlat_coordinates(data, gdf.crs)
+    points = shapely.get_num_coordinates(data).astype(np.int64)
+    sizes = 13 + 16 * points  # byte order, type, ring count, point count, x y per point
+    ends = np.cumsum(sizes)
+    starts = ends - sizes
+    if ends[-1] >= 2**31:
+        return None
+    head = np.empty((len(data), 13), dtype=np.uint8)
+    head[:, 0] = 1  # little-endian
+    head[:, 1:5] = np.frombuffer(np.uint32(shapely.GeometryType.POLYGON).tobytes(), dtype=np.uint8)
+    head[:, 5:9] = np.frombuffer(np.uint32(1).tobytes(), dtype=np.uint8)
+    head[:, 9:13] = points.astype("<u4").view(np.uint8).reshape(-1, 4)
+    buffer = np.empty(int(ends[-1]), dtype=np.uint8)
+    in_head = np.zeros(len(buffer), dtype=bool)
+    at = (starts[:, None] + np.arange(13)).ravel()
+    in_head[at] = True
+    buffer[at] = head.ravel()
+    buffer[~in_head] = np.ascontiguousarray(coords, dtype="<f8").view(np.uint8).ravel()
+    offsets = np.r_[0, ends].astype(np.int32)
+    return pa.Array.from_buffers(pa.binary(), len(data), [None, pa.py_buffer(offsets), pa.py_buffer(buffer)])
 
 
 def _with_coordinates(data: np.ndarray, coords: np.ndarray) -> np.ndarray:

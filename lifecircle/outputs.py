@@ -22,11 +22,19 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyogrio
 import shapely
 
 from lifecircle._errors import OptionError
-from lifecircle.columnar import PARQUET_LAYERS, parquet_name, parse_formats, to_lonlat, write_geoparquet
+from lifecircle.columnar import (
+    PARQUET_LAYERS,
+    lonlat_polygon_wkb,
+    parquet_name,
+    parse_formats,
+    to_lonlat,
+    write_geoparquet,
+)
 from lifecircle.i18n import (
     ABOUT_TEXT,
     GAP_AREA_HEADERS,
@@ -792,8 +800,42 @@ def _write_gpkg(result: RunResult, path: Path, *, cells: gpd.GeoDataFrame | None
             pyogrio.write_dataframe(gdf.astype({c: object for c in gdf.columns if gdf[c].dtype == object}), path,
                                     layer=name, driver="GPKG", layer_metadata=about)
             continue
+        if _write_grid_layer(gdf, path, layer=name, about=about):
+            continue
         # Through Arrow: columns written whole (about 2x faster on a city grid, same schema and values).
         _for_file(gdf).to_file(path, layer=name, driver="GPKG", engine="pyogrio", layer_metadata=about, use_arrow=True)
+
+
+def _write_grid_layer(gdf: gpd.GeoDataFrame, path: Path, *, layer: str, about: dict[str, str]) -> bool:
+    """Write a large layer of plain polygons (a city's cells) straight as one Arrow table.
+
+    The table is the one ``to_file(..., use_arrow=True)`` hands to GDAL after ``_for_file``:
+    the same columns in the same order and types, the geometry as the same WKB bytes, layer
+    type ``Polygon`` and EPSG:4326; but the WKB is built from the reprojected coordinates
+    (:func:`lifecircle.columnar.lonlat_polygon_wkb`) without making a polygon object per
+    cell, and the geometry types are not listed again. Returns False (nothing written) for
+    any other layer.
+    """
+    index_written = list(gdf.index.names) != [None] or not pd.api.types.is_integer_dtype(gdf.index.dtype)
+    plain = all(pd.api.types.is_bool_dtype(t) or pd.api.types.is_integer_dtype(t) or pd.api.types.is_float_dtype(t)
+                or t == object or str(t) in ("string", "str")
+                for c, t in gdf.dtypes.items() if c != gdf.geometry.name)
+    if index_written or not plain or not gdf.columns.is_unique:
+        return False
+    wkb = lonlat_polygon_wkb(gdf)
+    if wkb is None:
+        return False
+    geometry = gdf.geometry.name
+    attributes = pd.DataFrame({c: _file_text(gdf[c]) if gdf[c].dtype == object or str(gdf[c].dtype) in ("string", "str")
+                               else gdf[c] for c in gdf.columns if c != geometry})
+    table = pa.Table.from_pandas(attributes, preserve_index=False)
+    for i, field in enumerate(table.schema):
+        if pa.types.is_null(field.type):  # a column of None only: text, as pyogrio writes it
+            table = table.set_column(i, field.with_type(pa.string()), table[i].cast(pa.string()))
+    table = table.add_column(list(gdf.columns).index(geometry), pa.field(geometry, pa.binary()), wkb)
+    pyogrio.write_arrow(table, path, layer=layer, driver="GPKG", geometry_name=geometry, geometry_type="Polygon",
+                        crs="EPSG:4326", layer_metadata=about)
+    return True
 
 
 def _versions() -> dict[str, str]:
