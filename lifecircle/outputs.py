@@ -8,13 +8,14 @@ Files are in EPSG:4326 (longitude/latitude).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
 import platform
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,7 @@ from lifecircle.columnar import (
     to_lonlat,
     write_geoparquet,
 )
+from lifecircle.gpkg_process import start_layer_process
 from lifecircle.i18n import (
     ABOUT_TEXT,
     GAP_AREA_HEADERS,
@@ -762,11 +764,11 @@ def _plan_record(plan: PlanResult, result: RunResult) -> dict[str, Any]:
     return out
 
 
-def _write_gpkg(result: RunResult, path: Path, *, cells: gpd.GeoDataFrame | None = None,
-                facilities: gpd.GeoDataFrame | None = None, plan: PlanResult | None = None,
-                areas: gpd.GeoDataFrame | None = None, extra_layers: dict[str, Any] | None = None) -> None:
-
-    pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": _GPKG_DATE})
+def _gpkg_layers(result: RunResult, *, cells: gpd.GeoDataFrame | None = None,
+                 facilities: gpd.GeoDataFrame | None = None, plan: PlanResult | None = None,
+                 areas: gpd.GeoDataFrame | None = None, extra_layers: dict[str, Any] | None = None,
+                 ) -> tuple[dict[str, Any], dict[str, str]]:
+    """The GeoPackage's layers in file order, and the metadata written with each."""
     cells = (result.cells if cells is None else cells).drop(columns=["x", "y"])
     layers = {
         "cells": cells,
@@ -795,36 +797,69 @@ def _write_gpkg(result: RunResult, path: Path, *, cells: gpd.GeoDataFrame | None
     about = {"population_source": str(result.summary.population_source),
              "population_kind": str(result.summary.population_kind),
              "attribution": "; ".join(result.summary.data_sources)}
-    for name, gdf in {**layers, **(extra_layers or {})}.items():
+    return {**layers, **(extra_layers or {})}, about
+
+
+def _write_gpkg(result: RunResult, path: Path, *, cells: gpd.GeoDataFrame | None = None,
+                facilities: gpd.GeoDataFrame | None = None, plan: PlanResult | None = None,
+                areas: gpd.GeoDataFrame | None = None, extra_layers: dict[str, Any] | None = None) -> None:
+    layers, about = _gpkg_layers(result, cells=cells, facilities=facilities, plan=plan, areas=areas,
+                                 extra_layers=extra_layers)
+    with _gdal_gpkg_settings():
+        _write_gpkg_layers(layers, path, about=about)
+
+
+#: SQLite's fsync at each layer's commit is left out: the output set is flushed to disk once,
+#: whole, before it replaces the previous one (:mod:`lifecircle.outfolder`). The file's
+#: content does not depend on it. The date makes the same run give the same bytes.
+_GPKG_CONFIG = {"OGR_CURRENT_DATE": _GPKG_DATE, "OGR_SQLITE_SYNCHRONOUS": "OFF"}
+
+
+@contextlib.contextmanager
+def _gdal_gpkg_settings() -> Iterator[None]:
+    """GDAL's settings for writing the GeoPackage, for the duration of the block."""
+    synchronous = pyogrio.get_gdal_config_option("OGR_SQLITE_SYNCHRONOUS")
+    pyogrio.set_gdal_config_options(_GPKG_CONFIG)
+    try:
+        yield
+    finally:
+        pyogrio.set_gdal_config_options({"OGR_SQLITE_SYNCHRONOUS": synchronous})
+
+
+def _write_gpkg_layers(layers: dict[str, Any], path: Path, *, about: dict[str, str]) -> None:
+    for name, gdf in layers.items():
         if not isinstance(gdf, gpd.GeoDataFrame):  # an attribute table (the indicators)
             pyogrio.write_dataframe(gdf.astype({c: object for c in gdf.columns if gdf[c].dtype == object}), path,
                                     layer=name, driver="GPKG", layer_metadata=about)
             continue
-        if _write_grid_layer(gdf, path, layer=name, about=about):
+        grid = _grid_table(gdf, layer=name, about=about)
+        if grid is not None:
+            pyogrio.write_arrow(grid[0], path, **grid[1])
             continue
         # Through Arrow: columns written whole (about 2x faster on a city grid, same schema and values).
         _for_file(gdf).to_file(path, layer=name, driver="GPKG", engine="pyogrio", layer_metadata=about, use_arrow=True)
 
 
-def _write_grid_layer(gdf: gpd.GeoDataFrame, path: Path, *, layer: str, about: dict[str, str]) -> bool:
-    """Write a large layer of plain polygons (a city's cells) straight as one Arrow table.
+def _grid_table(gdf: gpd.GeoDataFrame, *, layer: str, about: dict[str, str]
+                ) -> tuple[pa.Table, dict[str, Any]] | None:
+    """A large layer of plain polygons (a city's cells) as one Arrow table, with the
+    arguments of :func:`pyogrio.write_arrow`; None for any other layer.
 
     The table is the one ``to_file(..., use_arrow=True)`` hands to GDAL after ``_for_file``:
     the same columns in the same order and types, the geometry as the same WKB bytes, layer
     type ``Polygon`` and EPSG:4326; but the WKB is built from the reprojected coordinates
     (:func:`lifecircle.columnar.lonlat_polygon_wkb`) without making a polygon object per
-    cell, and the geometry types are not listed again. Returns False (nothing written) for
-    any other layer.
+    cell, and the geometry types are not listed again.
     """
     index_written = list(gdf.index.names) != [None] or not pd.api.types.is_integer_dtype(gdf.index.dtype)
     plain = all(pd.api.types.is_bool_dtype(t) or pd.api.types.is_integer_dtype(t) or pd.api.types.is_float_dtype(t)
                 or t == object or str(t) in ("string", "str")
                 for c, t in gdf.dtypes.items() if c != gdf.geometry.name)
     if index_written or not plain or not gdf.columns.is_unique:
-        return False
+        return None
     wkb = lonlat_polygon_wkb(gdf)
     if wkb is None:
-        return False
+        return None
     geometry = gdf.geometry.name
     attributes = pd.DataFrame({c: _file_text(gdf[c]) if gdf[c].dtype == object or str(gdf[c].dtype) in ("string", "str")
                                else gdf[c] for c in gdf.columns if c != geometry})
@@ -833,9 +868,48 @@ def _write_grid_layer(gdf: gpd.GeoDataFrame, path: Path, *, layer: str, about: d
         if pa.types.is_null(field.type):  # a column of None only: text, as pyogrio writes it
             table = table.set_column(i, field.with_type(pa.string()), table[i].cast(pa.string()))
     table = table.add_column(list(gdf.columns).index(geometry), pa.field(geometry, pa.binary()), wkb)
-    pyogrio.write_arrow(table, path, layer=layer, driver="GPKG", geometry_name=geometry, geometry_type="Polygon",
-                        crs="EPSG:4326", layer_metadata=about)
-    return True
+    return table, {"layer": layer, "driver": "GPKG", "geometry_name": geometry, "geometry_type": "Polygon",
+                   "crs": "EPSG:4326", "layer_metadata": about}
+
+
+#: From this many cells, the cells layer is written by a second process (:mod:`lifecircle.gpkg_process`)
+#: while this one writes the gap lists and the map: GDAL holds Python's GIL while it writes, so
+#: a thread would not run beside it. Below, starting the process costs more than it saves.
+BACKGROUND_CELLS_FROM = 100_000
+
+
+@contextlib.contextmanager
+def _gpkg_written(result: RunResult, path: Path, *, timings: dict[str, float], **parts: Any) -> Iterator[None]:
+    """Write ``results.gpkg`` while the block runs: the cells layer in a second process when
+    the grid is large, the other layers after the block, in the same order as
+    :func:`_write_gpkg` (so the same bytes). On any error the second process is stopped;
+    its failure is raised here, naming the file (the output set is then discarded)."""
+    t = time.perf_counter()
+    layers, about = _gpkg_layers(result, **parts)
+    grid = _grid_table(layers["cells"], layer="cells", about=about) if len(layers["cells"]) >= BACKGROUND_CELLS_FROM \
+        else None
+    if grid is None:
+        with _gdal_gpkg_settings():
+            _write_gpkg_layers(layers, path, about=about)
+        timings["write_gpkg"] = round(time.perf_counter() - t, 4)
+        yield
+        return
+    job = start_layer_process(grid[0], path, config=_GPKG_CONFIG, options=grid[1])
+    del grid
+    timings["write_gpkg"] = 0.0  # its place in run.json; the seconds come when it is done
+    spent = time.perf_counter() - t
+    try:
+        yield
+    except BaseException:
+        job.stop()
+        raise
+    t = time.perf_counter()
+    writing(path)  # a failure of the second process names the GeoPackage
+    job.wait()
+    with _gdal_gpkg_settings():
+        _write_gpkg_layers({k: v for k, v in layers.items() if k != "cells"}, path, about=about)
+    timings["write_gpkg"] = round(spent + time.perf_counter() - t, 4)
+    timings["write_gpkg_cells_process"] = round(job.seconds, 4)
 
 
 def _versions() -> dict[str, str]:
@@ -939,26 +1013,26 @@ def write_outputs(  # noqa: PLR0913 - keyword-only; each an optional part of the
     areas = _gap_areas(result, plan)
     levels = governance_outputs(result, lang=lang, plan=plan, taken_sheets=[*SHEET_NAMES[lang].values(), "note 说明"])
     with atomic_staging(out, replaces=OUTPUT_FILES + PARQUET_FILES, manifest="run.json") as stage:
-        t = time.perf_counter()
-        if "gpkg" in formats:
-            _write_gpkg(result, writing(stage / "results.gpkg"), cells=cells, facilities=facilities, plan=plan,
-                        areas=areas, extra_layers={**levels[2], **_change_layers(scenario)})
-            timings["write_gpkg"] = round(time.perf_counter() - t, 4)
-        if "parquet" in formats:
-            timings["write_parquet"] = _write_parquet(stage, cells=cells, facilities=facilities, areas=areas,
-                                                      communities=result.communities)
-        t = time.perf_counter()
-        gap_rows = _write_gap_lists(result, stage, areas=areas, plan=plan, lang=lang, levels=levels, scenario=scenario)
-        timings["write_gaps"] = round(time.perf_counter() - t, 4)
-        if write_map:
+        with (_gpkg_written(result, writing(stage / "results.gpkg"), timings=timings, cells=cells,
+                            facilities=facilities, plan=plan, areas=areas,
+                            extra_layers={**levels[2], **_change_layers(scenario)})
+              if "gpkg" in formats else contextlib.nullcontext()):
+            if "parquet" in formats:
+                timings["write_parquet"] = _write_parquet(stage, cells=cells, facilities=facilities, areas=areas,
+                                                          communities=result.communities)
             t = time.perf_counter()
-            _write_map(result, stage, cells=cells, facilities=facilities, plan=plan, lang=lang, basemap=basemap,
-                       tianditu_key=tianditu_key)
-            timings["write_map"] = round(time.perf_counter() - t, 4)
-        if figures:
-            t = time.perf_counter()
-            write_figures(result, stage, lang=lang, labels=_labels_of(result.model.catalogue), plan=plan)
-            timings["write_figures"] = round(time.perf_counter() - t, 4)
+            gap_rows = _write_gap_lists(result, stage, areas=areas, plan=plan, lang=lang, levels=levels,
+                                        scenario=scenario)
+            timings["write_gaps"] = round(time.perf_counter() - t, 4)
+            if write_map:
+                t = time.perf_counter()
+                _write_map(result, stage, cells=cells, facilities=facilities, plan=plan, lang=lang, basemap=basemap,
+                           tianditu_key=tianditu_key)
+                timings["write_map"] = round(time.perf_counter() - t, 4)
+            if figures:
+                t = time.perf_counter()
+                write_figures(result, stage, lang=lang, labels=_labels_of(result.model.catalogue), plan=plan)
+                timings["write_figures"] = round(time.perf_counter() - t, 4)
         record = _output_record(result, stage, areas=areas, gap_rows=gap_rows, plan=plan, timings=timings,
                                 lang=lang, basemap=basemap)
         _write_record(record, writing(stage / "run.json"), scenario=scenario, formats=formats)
