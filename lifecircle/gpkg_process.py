@@ -13,6 +13,7 @@ Run as ``python -m lifecircle.gpkg_process SPEC.json`` by :func:`start_layer_pro
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import subprocess
@@ -54,7 +55,7 @@ class LayerProcess:
             if code != 0:
                 self._errors.seek(0)
                 tail = self._errors.read().decode("utf-8", "replace").strip()[-_TAIL:]
-                raise OSError(f"the process writing the GeoPackage layer stopped (exit code {code}): {tail}")
+                raise OSError(errno.EIO, f"the process writing the layer stopped (exit code {code}): {tail}")
         finally:
             self.stop()
 

@@ -852,9 +852,8 @@ def _grid_table(gdf: gpd.GeoDataFrame, *, layer: str, about: dict[str, str]
     cell, and the geometry types are not listed again.
     """
     index_written = list(gdf.index.names) != [None] or not pd.api.types.is_integer_dtype(gdf.index.dtype)
-    plain = all(pd.api.types.is_bool_dtype(t) or pd.api.types.is_integer_dtype(t) or pd.api.types.is_float_dtype(t)
-                or t == object or str(t) in ("string", "str")
-                for c, t in gdf.dtypes.items() if c != gdf.geometry.name)
+    plain = all((isinstance(t, np.dtype) and t.kind in "biuf") or pd.api.types.is_object_dtype(t)
+                or str(t) in ("string", "str") for c, t in gdf.dtypes.items() if c != gdf.geometry.name)
     if index_written or not plain or not gdf.columns.is_unique:
         return None
     wkb = lonlat_polygon_wkb(gdf)
