@@ -89,6 +89,17 @@ def start_layer_process(table: Any, path: str | Path, *, config: dict[str, str],
     -------
     LayerProcess
         Call :meth:`LayerProcess.wait` before using the file, :meth:`LayerProcess.stop` to give up.
+
+    Examples
+    --------
+    >>> import tempfile, pyarrow as pa, pyogrio, shapely
+    >>> path = Path(tempfile.mkdtemp()) / "cells.gpkg"
+    >>> table = pa.table({"n": [1, 2], "geometry": shapely.to_wkb([shapely.box(0, 0, 1, 1), shapely.box(1, 0, 2, 1)])})
+    >>> job = start_layer_process(table, path, config={}, options={"layer": "cells", "geometry_name": "geometry",
+    ...                           "geometry_type": "Polygon", "crs": "EPSG:4326"})
+    >>> job.wait()
+    >>> pyogrio.read_info(path, layer="cells")["features"], sorted(p.name for p in path.parent.iterdir())
+    (2, ['cells.gpkg'])
     """
     import pyarrow as pa  # noqa: PLC0415 - the second process needs it, importers of this module do not
 
@@ -102,8 +113,11 @@ def start_layer_process(table: Any, path: str | Path, *, config: dict[str, str],
         spec.write_text(json.dumps({"table": str(staged), "path": str(path), "config": config, "options": options}),
                         encoding="utf-8")
         errors = tempfile.TemporaryFile()
+        # The folder this package is in comes first, so the second process runs this very code.
+        here = str(Path(__file__).resolve().parents[1])
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (here, os.environ.get("PYTHONPATH")) if p)}
         process = subprocess.Popen([sys.executable, "-m", "lifecircle.gpkg_process", str(spec)],
-                                   stdin=subprocess.DEVNULL, stdout=errors, stderr=errors)
+                                   stdin=subprocess.DEVNULL, stdout=errors, stderr=errors, env=env)
     except BaseException:
         for leftover in (staged, spec):
             with contextlib.suppress(OSError):
@@ -113,7 +127,18 @@ def start_layer_process(table: Any, path: str | Path, *, config: dict[str, str],
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Write the layer a spec file describes (the second process's entry point)."""
+    """Write the layer a spec file describes (the second process's entry point).
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        The spec file's path (default: the command line's).
+
+    Returns
+    -------
+    int
+        0 when the layer is written; an error ends the process with a traceback.
+    """
     import pyarrow as pa  # noqa: PLC0415 - only the second process writes
     import pyogrio  # noqa: PLC0415 - only the second process writes
 

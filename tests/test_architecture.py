@@ -53,7 +53,7 @@ MAPS_FROM_LAYERS = {"lifecircle.layers.chinese_coords"}
 #: Modules of core, lowest first: a module imports only modules listed before it.
 CORE_ORDER = ["lifecircle.outfolder", "lifecircle.spreadsheets", "lifecircle.publish", "lifecircle.options", "lifecircle.model", "lifecircle.choices",
               "lifecircle.tables", "lifecircle.pipeline", "lifecircle.planning", "lifecircle.scenario",
-              "lifecircle.report_figures", "lifecircle.columnar", "lifecircle.outputs", "lifecircle.batch",
+              "lifecircle.report_figures", "lifecircle.columnar", "lifecircle.gpkg_process", "lifecircle.outputs", "lifecircle.batch",
               "lifecircle.testing", "lifecircle"]
 
 
