@@ -12,6 +12,7 @@ import contextlib
 import hashlib
 import json
 import logging
+import os
 import platform
 import sys
 import time
@@ -877,6 +878,12 @@ def _grid_table(gdf: gpd.GeoDataFrame, *, layer: str, about: dict[str, str]
 BACKGROUND_CELLS_FROM = 100_000
 
 
+def _cores() -> int:
+    """CPU cores this process may run on."""
+    affinity = getattr(os, "sched_getaffinity", None)
+    return len(affinity(0)) if affinity is not None else (os.cpu_count() or 1)
+
+
 @contextlib.contextmanager
 def _gpkg_written(result: RunResult, path: Path, *, timings: dict[str, float], **parts: Any) -> Iterator[None]:
     """Write ``results.gpkg`` while the block runs: the cells layer in a second process when
@@ -885,8 +892,8 @@ def _gpkg_written(result: RunResult, path: Path, *, timings: dict[str, float], *
     its failure is raised here, naming the file (the output set is then discarded)."""
     t = time.perf_counter()
     layers, about = _gpkg_layers(result, **parts)
-    grid = _grid_table(layers["cells"], layer="cells", about=about) if len(layers["cells"]) >= BACKGROUND_CELLS_FROM \
-        else None
+    grid = (_grid_table(layers["cells"], layer="cells", about=about)
+            if len(layers["cells"]) >= BACKGROUND_CELLS_FROM and _cores() > 1 else None)
     if grid is None:
         with _gdal_gpkg_settings():
             _write_gpkg_layers(layers, path, about=about)

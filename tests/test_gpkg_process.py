@@ -137,3 +137,11 @@ def test_polygon_wkb_leaves_other_geometries_to_geos(geometry: Any, monkeypatch:
                                      shapely.affinity.translate(geometry, 500_000, 3_300_000)
                                      if geometry is not None else None], crs="EPSG:32648")
     assert lonlat_polygon_wkb(gdf) is None
+
+
+def test_one_core_writes_the_geopackage_in_this_process(small_result: lifecircle.RunResult, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch, in_background: None) -> None:
+    monkeypatch.setattr(outputs, "_cores", lambda: 1)  # a second process would only wait for the core
+    write_outputs(small_result, tmp_path, lang="en", write_map=False)
+    timings = json.loads((tmp_path / "run.json").read_text(encoding="utf-8"))["timings_s"]
+    assert "write_gpkg" in timings and "write_gpkg_cells_process" not in timings
