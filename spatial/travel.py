@@ -130,6 +130,104 @@ def _nearest_within(tree: object, geoms: np.ndarray, tree_geoms: np.ndarray, max
             np.concatenate([f[2] for f in found]))
 
 
+#: Point-segment pairs measured at once by :func:`_nearest_segments`: bounds its memory.
+_PAIR_BATCH = 4_000_000
+#: Most bins :func:`_nearest_segments` keeps a look-up table for (two integers each).
+_MAX_BINS = 4_000_000
+
+
+def _point_segment_distance(x: np.ndarray, y: np.ndarray, ax: np.ndarray, ay: np.ndarray,
+                            bx: np.ndarray, by: np.ndarray) -> np.ndarray:
+    """Distance from each point to each segment, computed as GEOS computes it
+    (``Distance::pointToSegment``: the same operations in the same order, hence the same
+    bits as ``shapely.distance`` between the point and a line through the segment)."""
+    dx, dy = bx - ax, by - ay
+    len2 = dx * dx + dy * dy
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r = ((x - ax) * dx + (y - ay) * dy) / len2
+        perp = np.abs(((ay - y) * dx - (ax - x) * dy) / len2) * np.sqrt(len2)
+    to_a = np.sqrt((x - ax) * (x - ax) + (y - ay) * (y - ay))
+    to_b = np.sqrt((x - bx) * (x - bx) + (y - by) * (y - by))
+    return np.where(((ax == bx) & (ay == by)) | (r <= 0.0), to_a, np.where(r >= 1.0, to_b, perp))
+
+
+def _nearest_segments(x: np.ndarray, y: np.ndarray, lines: np.ndarray, max_distance_m: float
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_nearest_within` for points given by coordinates and plain 2-D line strings,
+    without a geometry per point: segments and points meet in square bins of the reach,
+    each pair is measured as GEOS measures it (:func:`_point_segment_distance`; a line's
+    distance is the least over its segments, exactly), in batches of bounded memory.
+
+    Returns ``(point index, line index, distance)`` for every line at the least distance
+    (at most ``max_distance_m``) from each point: the same triples as :func:`_nearest_within`.
+    """
+    coords, owner = shapely.get_coordinates(lines, return_index=True)
+    seg = np.flatnonzero(owner[1:] == owner[:-1])
+    ax, ay, bx, by, seg_line = coords[seg, 0], coords[seg, 1], coords[seg + 1, 0], coords[seg + 1, 1], owner[seg]
+    pending = np.arange(len(x))
+    found: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    for reach in sorted({min(_NEAR_REACH_M, max_distance_m), max_distance_m}):
+        if len(pending) == 0 or len(seg) == 0:
+            break
+        px, py = x[pending], y[pending]
+        # Bins of the reach, wider where the points spread so far that a look-up table per
+        # bin would outgrow :data:`_MAX_BINS` (any bin size finds every pair in reach).
+        extent = float(np.ptp(px) + 1.0) * float(np.ptp(py) + 1.0)
+        size, pad = max(reach, 1.0, float(np.sqrt(extent / _MAX_BINS))), reach + _REACH_SLACK_M
+        col, row = np.floor(px / size).astype(np.int64), np.floor(py / size).astype(np.int64)
+        c0, r0 = col.min(), row.min()
+        span = int(row.max() - r0) + 1
+        key = (col - c0) * span + (row - r0)
+        order = np.argsort(key, kind="stable")
+        # Where each bin's points start in ``order``, and how many: one look-up per bin.
+        bin_count = np.bincount(key, minlength=(int(col.max() - c0) + 1) * span)
+        bin_start = np.cumsum(bin_count) - bin_count
+        # Bins each segment's box, widened by the reach, covers (clipped to the points' bins).
+        lo_c = np.maximum(np.floor((np.minimum(ax, bx) - pad) / size).astype(np.int64), c0)
+        hi_c = np.minimum(np.floor((np.maximum(ax, bx) + pad) / size).astype(np.int64), col.max())
+        lo_r = np.maximum(np.floor((np.minimum(ay, by) - pad) / size).astype(np.int64), r0)
+        hi_r = np.minimum(np.floor((np.maximum(ay, by) + pad) / size).astype(np.int64), row.max())
+        n_c, n_r = np.maximum(hi_c - lo_c + 1, 0), np.maximum(hi_r - lo_r + 1, 0)
+        n_bins = n_c * n_r
+        p_all: list[np.ndarray] = []
+        l_all: list[np.ndarray] = []
+        d_all: list[np.ndarray] = []
+        bounds = np.searchsorted(np.cumsum(n_bins), np.arange(0, int(n_bins.sum()), _PAIR_BATCH // 4), side="right")
+        for s0, s1 in zip(np.r_[0, bounds[1:]], np.r_[bounds[1:], len(seg)], strict=True):
+            sid = np.repeat(np.arange(s0, s1), n_bins[s0:s1])
+            k = np.arange(len(sid)) - np.repeat(np.cumsum(n_bins[s0:s1]) - n_bins[s0:s1], n_bins[s0:s1])
+            bin_key = (lo_c[sid] + k // n_r[sid] - c0) * span + (lo_r[sid] + k % n_r[sid] - r0)
+            start, count = bin_start[bin_key], bin_count[bin_key]
+            sid, start, count = sid[count > 0], start[count > 0], count[count > 0]
+            pair_seg = np.repeat(sid, count)
+            pair_pt = order[np.repeat(start - np.cumsum(count) + count, count) + np.arange(int(count.sum()))]
+            dist = _point_segment_distance(px[pair_pt], py[pair_pt], ax[pair_seg], ay[pair_seg],
+                                           bx[pair_seg], by[pair_seg])
+            near = dist <= reach
+            p_all.append(pair_pt[near])
+            l_all.append(seg_line[pair_seg[near]])
+            d_all.append(dist[near])
+        p, item, dist = np.concatenate(p_all), np.concatenate(l_all), np.concatenate(d_all)
+        best = np.full(len(pending), np.inf)
+        np.minimum.at(best, p, dist)
+        least = dist == best[p]
+        found.append((pending[p[least]], item[least], dist[least]))
+        pending = pending[~np.isfinite(best)]
+    if not found:
+        return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0)
+    return (np.concatenate([f[0] for f in found]), np.concatenate([f[1] for f in found]),
+            np.concatenate([f[2] for f in found]))
+
+
+def _plain_points_and_lines(geoms: np.ndarray, lines: np.ndarray) -> bool:
+    """True when every geometry is a non-empty 2-D point and every line a 2-D line string:
+    :func:`_nearest_segments` then measures exactly as GEOS does."""
+    return bool(len(geoms) and len(lines)
+                and (shapely.get_type_id(geoms) == 0).all() and not shapely.is_empty(geoms).any()
+                and (shapely.get_type_id(lines) == 1).all() and not shapely.has_z(lines).any()
+                and not shapely.has_z(geoms).any())
+
+
 def _nearest_among(geoms: np.ndarray, network: WalkNetwork, candidates: np.ndarray, max_distance_m: float,
                    prefer_main_component: bool) -> tuple[np.ndarray, np.ndarray]:
     """Nearest edge row (from ``candidates``) within reach per point, ``-1`` where none."""
@@ -139,11 +237,12 @@ def _nearest_among(geoms: np.ndarray, network: WalkNetwork, candidates: np.ndarr
     if len(candidates) == 0 or n == 0:
         return edge, distance
     edge_geoms = network.edges.geometry.to_numpy()
-    if len(candidates) == len(edge_geoms):
-        tree = network.edges.sindex  # geopandas caches it on the table
+    if _plain_points_and_lines(geoms, edge_geoms[candidates]):
+        pt_idx, local, dist = _nearest_segments(shapely.get_x(geoms), shapely.get_y(geoms), edge_geoms[candidates],
+                                                max_distance_m)
     else:
-        tree = shapely.STRtree(edge_geoms[candidates])
-    pt_idx, local, dist = _nearest_within(tree, geoms, edge_geoms[candidates], max_distance_m)
+        tree = network.edges.sindex if len(candidates) == len(edge_geoms) else shapely.STRtree(edge_geoms[candidates])
+        pt_idx, local, dist = _nearest_within(tree, geoms, edge_geoms[candidates], max_distance_m)
     edge_idx = candidates[local]
     if len(pt_idx):
         # Every equally-near edge comes back: keep the lowest edge row per point.

@@ -313,3 +313,54 @@ def test_nearest_within_equals_query_nearest(lines, points, max_distance):
     np.testing.assert_array_equal(p1[o1], p0[o0])
     np.testing.assert_array_equal(e1[o1], e0[o0])
     assert d1[o1].tobytes() == d0[o0].tobytes()
+
+
+_utm = st.floats(min_value=0.0, max_value=400.0, allow_nan=False, allow_infinity=False).map(lambda v: 3_250_000.0 + v)
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    lines=st.lists(st.lists(st.tuples(st.one_of(_coord, _grid_coord), st.one_of(_coord, _grid_coord)),
+                            min_size=2, max_size=5), min_size=1, max_size=25),
+    points=st.lists(st.tuples(st.one_of(_coord, _grid_coord), st.one_of(_coord, _grid_coord)),
+                    min_size=1, max_size=40),
+    max_distance=st.sampled_from([5.0, 30.0, 50.0, 75.0, 150.0]),
+    offset=st.sampled_from([0.0, 3_250_000.0]),
+)
+@example(lines=[[(50.0, 0.0), (50.0, 100.0)], [(-50.0, 0.0), (-50.0, 100.0)]], points=[(0.0, 50.0)],
+         max_distance=150.0, offset=0.0)
+@example(lines=[[(150.0, 0.0), (150.0, 100.0)]], points=[(0.0, 50.0)], max_distance=150.0, offset=0.0)
+@example(lines=[[(10.0, 10.0), (10.0, 10.0), (60.0, 10.0)]], points=[(10.0, 40.0), (35.0, 40.0)],
+         max_distance=50.0, offset=3_250_000.0)  # a repeated vertex: a segment of no length
+def test_nearest_segments_equals_query_nearest(lines, points, max_distance, offset):
+    """Measuring segments with arrays finds exactly what GEOS's nearest-neighbour search finds:
+    the same lines at the least distance (all ties), the same distances to the last bit, also
+    at a metric CRS's large coordinates."""
+    from lifecircle.spatial.travel import _nearest_segments, _plain_points_and_lines
+
+    edges = np.array([shapely.LineString(np.asarray(line) + offset) for line in lines], dtype=object)
+    xy = np.asarray(points) + offset
+    pts = shapely.points(xy)
+    assert _plain_points_and_lines(pts, edges)
+    (p0, e0), d0 = shapely.STRtree(edges).query_nearest(pts, max_distance=max_distance, return_distance=True,
+                                                        all_matches=True)
+    p1, e1, d1 = _nearest_segments(xy[:, 0], xy[:, 1], edges, max_distance)
+    key1 = np.unique(np.c_[p1, e1], axis=0, return_index=True)[1]  # a line tied at two segments counts once
+    p1, e1, d1 = p1[key1], e1[key1], d1[key1]
+    o0, o1 = np.lexsort((e0, p0)), np.lexsort((e1, p1))
+    np.testing.assert_array_equal(p1[o1], p0[o0])
+    np.testing.assert_array_equal(e1[o1], e0[o0])
+    assert d1[o1].tobytes() == d0[o0].tobytes()
+
+
+def test_point_segment_distance_has_geos_bits() -> None:
+    """The array distance equals shapely's to the last bit on random city-scale coordinates."""
+    from lifecircle.spatial.travel import _point_segment_distance
+
+    rng = np.random.default_rng(7)
+    base = np.array([500_000.0, 3_250_000.0])
+    a, b, p = (base + rng.uniform(-300, 300, (20_000, 2)) for _ in range(3))
+    b[:50] = a[:50]  # segments of no length
+    expected = shapely.distance(shapely.points(p), shapely.linestrings(np.stack([a, b], axis=1)))
+    got = _point_segment_distance(p[:, 0], p[:, 1], a[:, 0], a[:, 1], b[:, 0], b[:, 1])
+    assert got.tobytes() == expected.tobytes()
