@@ -141,6 +141,15 @@ def _cells_inside(area: shapely.Geometry, size: float) -> tuple[np.ndarray, np.n
     return key // span + c0, key % span + r0
 
 
+def _labels(prefix: str, values: np.ndarray) -> np.ndarray:
+    """``prefix`` + each integer as text, each distinct value written once (a grid's rows and
+    columns are a short range, its cells many)."""
+    if len(values) == 0:
+        return np.char.add(prefix, values.astype(str))
+    low = int(values.min())
+    return np.char.add(prefix, np.arange(low, int(values.max()) + 1).astype(str))[values - low]
+
+
 def make_grid(area: shapely.Geometry, *, cell_size_m: float, crs: pyproj.CRS | str) -> gpd.GeoDataFrame:
     """Square cells whose centres lie inside a study area.
 
@@ -170,7 +179,7 @@ def make_grid(area: shapely.Geometry, *, cell_size_m: float, crs: pyproj.CRS | s
     cx, cy = (col_idx + 0.5) * size, (row_idx + 0.5) * size
     half = size / 2.0
     geoms = shapely.box(cx - half, cy - half, cx + half, cy + half)
-    cell_id = np.char.add(np.char.add("r", row_idx.astype(str)), np.char.add("c", col_idx.astype(str)))
+    cell_id = np.char.add(_labels("r", row_idx), _labels("c", col_idx))
     grid = gpd.GeoDataFrame({"cell_id": cell_id, "x": cx, "y": cy}, geometry=geoms, crs=crs)
     log.info("Grid: %s cells of %g m", f"{len(grid):,}", size)
     return grid
