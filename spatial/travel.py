@@ -237,7 +237,9 @@ def _nearest_among(geoms: np.ndarray, network: WalkNetwork, candidates: np.ndarr
     if len(candidates) == 0 or n == 0:
         return edge, distance
     edge_geoms = network.edges.geometry.to_numpy()
-    if _plain_points_and_lines(geoms, edge_geoms[candidates]):
+    # Arrays pay per segment of the network, the tree per point: a grid of cells (more
+    # points than edges) goes by arrays, a few facilities by the tree.
+    if len(geoms) >= len(candidates) and _plain_points_and_lines(geoms, edge_geoms[candidates]):
         pt_idx, local, dist = _nearest_segments(shapely.get_x(geoms), shapely.get_y(geoms), edge_geoms[candidates],
                                                 max_distance_m)
     else:
