@@ -801,15 +801,6 @@ def _gpkg_layers(result: RunResult, *, cells: gpd.GeoDataFrame | None = None,
     return {**layers, **(extra_layers or {})}, about
 
 
-def _write_gpkg(result: RunResult, path: Path, *, cells: gpd.GeoDataFrame | None = None,
-                facilities: gpd.GeoDataFrame | None = None, plan: PlanResult | None = None,
-                areas: gpd.GeoDataFrame | None = None, extra_layers: dict[str, Any] | None = None) -> None:
-    layers, about = _gpkg_layers(result, cells=cells, facilities=facilities, plan=plan, areas=areas,
-                                 extra_layers=extra_layers)
-    with _gdal_gpkg_settings():
-        _write_gpkg_layers(layers, path, about=about)
-
-
 #: SQLite's fsync at each layer's commit is left out: the output set is flushed to disk once,
 #: whole, before it replaces the previous one (:mod:`lifecircle.outfolder`). The file's
 #: content does not depend on it. The date makes the same run give the same bytes.
@@ -887,8 +878,8 @@ def _cores() -> int:
 @contextlib.contextmanager
 def _gpkg_written(result: RunResult, path: Path, *, timings: dict[str, float], **parts: Any) -> Iterator[None]:
     """Write ``results.gpkg`` while the block runs: the cells layer in a second process when
-    the grid is large, the other layers after the block, in the same order as
-    :func:`_write_gpkg` (so the same bytes). On any error the second process is stopped;
+    the grid is large, the other layers after the block, in the same order as a write in
+    this process (so the same bytes). On any error the second process is stopped;
     its failure is raised here, naming the file (the output set is then discarded)."""
     t = time.perf_counter()
     layers, about = _gpkg_layers(result, **parts)

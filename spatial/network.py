@@ -456,13 +456,10 @@ def _tag(edges: pd.DataFrame, name: str) -> pd.Series:
 
 def _per_tag_value(edges: pd.DataFrame, name: str, func: Callable[[pd.Series], pd.Series]) -> np.ndarray:
     """``func`` (elementwise, on tag text as :func:`_tag` gives it) per edge, worked out once
-    per distinct value of a text tag: a city's hundreds of thousands of edges share a few."""
-    column = edges[name] if name in edges else None
-    if column is None or pd.api.types.infer_dtype(column, skipna=True) not in ("string", "empty"):
+    per distinct value of the tag: a city's hundreds of thousands of edges share a few."""
+    if name not in edges:
         return func(_tag(edges, name)).to_numpy()
-    codes, uniques = pd.factorize(column)  # missing values: code -1, the "" appended last
-    distinct = pd.Series(list(uniques) + [""], dtype=object).astype("string").fillna("").astype(object)
-    return func(distinct).to_numpy()[codes]
+    return per_distinct_value(edges[name], lambda distinct: func(_as_tag_text(distinct)).to_numpy())
 
 
 def _layer_number(edges: pd.DataFrame) -> np.ndarray:

@@ -119,11 +119,23 @@ def _nearest_within(tree: object, geoms: np.ndarray, tree_geoms: np.ndarray, max
         dist = shapely.distance(geoms[pending[p]], tree_geoms[item])
         near = dist <= reach
         p, item, dist = p[near], item[near], dist[near]
-        best = np.full(len(pending), np.inf)
-        np.minimum.at(best, p, dist)
-        least = dist == best[p]
-        found.append((pending[p[least]], item[least], dist[least]))
-        pending = pending[~np.isfinite(best)]
+        pending = _keep_least(pending, p, item, dist, found)
+    return _joined(found)
+
+
+def _keep_least(pending: np.ndarray, p: np.ndarray, item: np.ndarray, dist: np.ndarray,
+                found: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> np.ndarray:
+    """Append each pending point's pairs at its least distance (ties kept) to ``found``;
+    return the points that had no pair within this reach."""
+    best = np.full(len(pending), np.inf)
+    np.minimum.at(best, p, dist)
+    least = dist == best[p]
+    found.append((pending[p[least]], item[least], dist[least]))
+    return pending[~np.isfinite(best)]
+
+
+def _joined(found: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Points, items and distances of every reach, in the order they were found."""
     if not found:
         return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0)
     return (np.concatenate([f[0] for f in found]), np.concatenate([f[1] for f in found]),
@@ -208,15 +220,8 @@ def _nearest_segments(x: np.ndarray, y: np.ndarray, lines: np.ndarray, max_dista
             l_all.append(seg_line[pair_seg[near]])
             d_all.append(dist[near])
         p, item, dist = np.concatenate(p_all), np.concatenate(l_all), np.concatenate(d_all)
-        best = np.full(len(pending), np.inf)
-        np.minimum.at(best, p, dist)
-        least = dist == best[p]
-        found.append((pending[p[least]], item[least], dist[least]))
-        pending = pending[~np.isfinite(best)]
-    if not found:
-        return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0)
-    return (np.concatenate([f[0] for f in found]), np.concatenate([f[1] for f in found]),
-            np.concatenate([f[2] for f in found]))
+        pending = _keep_least(pending, p, item, dist, found)
+    return _joined(found)
 
 
 def _plain_points_and_lines(geoms: np.ndarray, lines: np.ndarray) -> bool:
